@@ -1,0 +1,24 @@
+// Tests run through swc: fast, and it also turns the ESM-only @kubernetes/client-node (and the
+// ESM packages it imports) into CommonJS for jest's module system. Type checking is tsc's job.
+const esmPackages = ["@kubernetes/client-node", "openid-client", "oauth4webapi", "jose"];
+const transform = {
+	"^.+\\.(t|j|mj)s$": ["@swc/jest", { jsc: { target: "es2023", parser: { syntax: "typescript" } }, module: { type: "commonjs" } }],
+};
+const common = {
+	testEnvironment: "node",
+	transform,
+	transformIgnorePatterns: [`/node_modules/(?!(${esmPackages.join("|")})/)`],
+	moduleFileExtensions: ["ts", "js", "mjs", "json"],
+};
+module.exports = {
+	projects: [
+		{ ...common, displayName: "unit", testMatch: ["<rootDir>/test/unit/**/*.test.ts"] },
+		{
+			...common,
+			displayName: "integration",
+			testMatch: ["<rootDir>/test/integration/**/*.test.ts"],
+			globalSetup: "<rootDir>/test/integration/global-setup.ts",
+			setupFilesAfterEnv: ["<rootDir>/test/integration/setup.ts"],
+		},
+	],
+};

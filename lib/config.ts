@@ -1,0 +1,46 @@
+import * as path from "node:path";
+
+/** Every setting Berth reads from the environment, in one typed place (the README lists them). */
+export interface BerthConfig {
+	/** Unset: in-process. `nats://host:port`: NATS. */
+	transporter?: string;
+	/** Service names this node runs; empty means all. */
+	services: string[];
+	port: number;
+	dataDir: string;
+	mongoUri?: string;
+	kubeconfig?: string;
+	logLevel: string;
+	nodeID?: string;
+	/** Domain for default ingress hosts: `<name>.<namespace>.<baseDomain>`. */
+	baseDomain: string;
+	/** Seconds between full resyncs of the reconcilers. */
+	resyncSeconds: number;
+	/** Whether `npm start` may start the local control plane when no cluster is configured. */
+	autoCluster: boolean;
+}
+
+function int(value: string | undefined, fallback: number): number {
+	const n = value === undefined || value === "" ? NaN : Number(value);
+	return Number.isInteger(n) && n > 0 ? n : fallback;
+}
+
+function list(value: string | undefined): string[] {
+	return (value ?? "").split(",").map(s => s.trim()).filter(s => s.length > 0 && s !== "all" && s !== "*");
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): BerthConfig {
+	return {
+		transporter: env.TRANSPORTER || undefined,
+		services: list(env.SERVICES),
+		port: int(env.PORT, 3000),
+		dataDir: path.resolve(env.DATA_DIR || "./data"),
+		mongoUri: env.MONGO_URI || undefined,
+		kubeconfig: env.KUBECONFIG || undefined,
+		logLevel: env.LOG_LEVEL || "info",
+		nodeID: env.NODE_ID || undefined,
+		baseDomain: env.BASE_DOMAIN || "berth.local",
+		resyncSeconds: int(env.RESYNC_SECONDS, 60),
+		autoCluster: env.BERTH_AUTO_CLUSTER !== "false",
+	};
+}

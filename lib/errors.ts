@@ -1,0 +1,63 @@
+import { Errors } from "moleculer";
+
+/** Stable error `type` strings: clients branch on these, so they never change meaning. */
+export const ErrorTypes = {
+	NotFound: "NOT_FOUND",
+	Conflict: "CONFLICT",
+	Invalid: "VALIDATION_ERROR",
+	Unauthorized: "UNAUTHORIZED",
+	Forbidden: "FORBIDDEN",
+	QuotaExceeded: "QUOTA_EXCEEDED",
+	ClusterInvalid: "K8S_INVALID",
+	ClusterUnavailable: "K8S_UNAVAILABLE",
+	MetricsUnavailable: "METRICS_UNAVAILABLE",
+	PayloadTooLarge: "PAYLOAD_TOO_LARGE",
+	RateLimited: "RATE_LIMITED",
+} as const;
+
+export type ErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];
+
+/** One offending field, in fastest-validator's shape so REST clients see one format. */
+export interface FieldError {
+	field: string;
+	message: string;
+	type?: string;
+	actual?: unknown;
+}
+
+export function notFound(what: string, id?: unknown): Errors.MoleculerClientError {
+	return new Errors.MoleculerClientError(`${what} not found`, 404, ErrorTypes.NotFound, { id });
+}
+
+export function conflict(message: string, data?: unknown): Errors.MoleculerClientError {
+	return new Errors.MoleculerClientError(message, 409, ErrorTypes.Conflict, data);
+}
+
+/** A 422 naming the fields at fault, like the validator's own errors. */
+export function invalid(message: string, fields: FieldError[]): Errors.ValidationError {
+	return new Errors.ValidationError(message, ErrorTypes.Invalid, fields);
+}
+
+export function invalidField(field: string, message: string, actual?: unknown): Errors.ValidationError {
+	return invalid(message, [{ field, message, type: "invalid", actual }]);
+}
+
+export function unauthorized(message = "Missing or invalid API key"): Errors.MoleculerClientError {
+	return new Errors.MoleculerClientError(message, 401, ErrorTypes.Unauthorized);
+}
+
+export function forbidden(message: string): Errors.MoleculerClientError {
+	return new Errors.MoleculerClientError(message, 403, ErrorTypes.Forbidden);
+}
+
+export function quotaExceeded(message: string, data: unknown): Errors.MoleculerClientError {
+	return new Errors.MoleculerClientError(message, 422, ErrorTypes.QuotaExceeded, data);
+}
+
+export function clusterUnavailable(message: string, data?: unknown): Errors.MoleculerRetryableError {
+	return new Errors.MoleculerRetryableError(message, 503, ErrorTypes.ClusterUnavailable, data);
+}
+
+export function metricsUnavailable(): Errors.MoleculerError {
+	return new Errors.MoleculerError("The metrics API (metrics.k8s.io) is not available in this cluster", 501, ErrorTypes.MetricsUnavailable);
+}

@@ -1,0 +1,135 @@
+import type { Writable } from "node:stream";
+import {
+	AppsV1Api,
+	BatchV1Api,
+	CoreV1Api,
+	CustomObjectsApi,
+	KubeConfig,
+	KubernetesObjectApi,
+	Log,
+	PatchStrategy,
+	VersionApi,
+	type KubernetesObject,
+} from "@kubernetes/client-node";
+import { findKubeSource, loadKubeConfig, type KubeSource } from "./config";
+import { isNotFound, toMoleculerError } from "./errors";
+import { ResilientInformer, type InformerOptions, type WatchHandler } from "./informer";
+import type { ResourceKind } from "./resources";
+
+/** Field manager of every server-side apply Berth makes. */
+export const FIELD_MANAGER = "berth";
+
+export interface ObjectRef {
+	apiVersion: string;
+	kind: string;
+	name: string;
+	namespace?: string;
+}
+
+export interface LogOptions {
+	container?: string;
+	tailLines?: number;
+	sinceSeconds?: number;
+	timestamps?: boolean;
+}
+
+/**
+ * The Kubernetes boundary: the only class that talks to the apiserver. Every failure leaves it
+ * as a Moleculer error (see errors.ts), so services never see client-node's exceptions.
+ */
+export class KubeClient {
+	readonly core: CoreV1Api;
+	readonly apps: AppsV1Api;
+	readonly batch: BatchV1Api;
+	readonly custom: CustomObjectsApi;
+	private readonly objects: KubernetesObjectApi;
+
+	constructor(readonly kc: KubeConfig) {
+		this.core = kc.makeApiClient(CoreV1Api);
+		this.apps = kc.makeApiClient(AppsV1Api);
+		this.batch = kc.makeApiClient(BatchV1Api);
+		this.custom = kc.makeApiClient(CustomObjectsApi);
+		this.objects = KubernetesObjectApi.makeApiClient(kc);
+	}
+
+	static fromEnvironment(source: KubeSource = findKubeSource()): KubeClient {
+		return new KubeClient(loadKubeConfig(source));
+	}
+
+	get server(): string {
+		return this.kc.getCurrentCluster()?.server ?? "";
+	}
+
+	/** Runs one apiserver call and maps its failure. */
+	async call<R>(context: string, fn: () => Promise<R>): Promise<R> {
+		try {
+			return await fn();
+		} catch (err) {
+			throw toMoleculerError(err, context);
+		}
+	}
+
+	async version(): Promise<string> {
+		const info = await this.call("version", () => this.kc.makeApiClient(VersionApi).getCode());
+		return info.gitVersion;
+	}
+
+	/** Server-side apply with Berth's field manager; fields owned by other managers stay theirs. */
+	async apply<T extends KubernetesObject>(obj: T, opts: { dryRun?: boolean; force?: boolean } = {}): Promise<T> {
+		return this.call(`apply ${obj.kind} ${obj.metadata?.namespace ?? ""}/${obj.metadata?.name}`, () =>
+			this.objects.patch(obj, undefined, opts.dryRun ? "All" : undefined, FIELD_MANAGER, opts.force ?? true, PatchStrategy.ServerSideApply),
+		);
+	}
+
+	/** The object, or undefined when it does not exist. */
+	async get<T extends KubernetesObject>(ref: ObjectRef): Promise<T | undefined> {
+		try {
+			return (await this.objects.read<T>({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } })) as T;
+		} catch (err) {
+			if (isNotFound(err)) return undefined;
+			throw toMoleculerError(err, `get ${ref.kind} ${ref.namespace ?? ""}/${ref.name}`);
+		}
+	}
+
+	async list<T extends KubernetesObject>(resource: ResourceKind, opts: { namespace?: string; labelSelector?: string; fieldSelector?: string } = {}): Promise<T[]> {
+		const res = await this.call(`list ${resource.kind}`, () =>
+			this.objects.list<T>(resource.apiVersion, resource.kind, opts.namespace, undefined, undefined, undefined, opts.fieldSelector, opts.labelSelector),
+		);
+		return res.items;
+	}
+
+	/** Deletes with background propagation; returns false when it was already gone. */
+	async delete(ref: ObjectRef, opts: { dryRun?: boolean } = {}): Promise<boolean> {
+		try {
+			await this.objects.delete(
+				{ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } },
+				undefined,
+				opts.dryRun ? "All" : undefined,
+				undefined,
+				undefined,
+				"Background",
+			);
+			return true;
+		} catch (err) {
+			if (isNotFound(err)) return false;
+			throw toMoleculerError(err, `delete ${ref.kind} ${ref.namespace ?? ""}/${ref.name}`);
+		}
+	}
+
+	async podLogs(namespace: string, pod: string, opts: LogOptions = {}): Promise<string> {
+		return this.call(`logs ${namespace}/${pod}`, () =>
+			this.core.readNamespacedPodLog({ name: pod, namespace, container: opts.container, tailLines: opts.tailLines, sinceSeconds: opts.sinceSeconds, timestamps: opts.timestamps }),
+		);
+	}
+
+	/** Streams a pod's log into `out` until the pod ends or the returned controller aborts. */
+	async followLogs(namespace: string, pod: string, out: Writable, opts: LogOptions = {}): Promise<AbortController> {
+		return this.call(`follow logs ${namespace}/${pod}`, () =>
+			new Log(this.kc).log(namespace, pod, opts.container ?? "", out, { follow: true, tailLines: opts.tailLines, sinceSeconds: opts.sinceSeconds, timestamps: opts.timestamps }),
+		);
+	}
+
+	informer<T extends KubernetesObject>(resource: ResourceKind, handler: WatchHandler<T>, opts: InformerOptions = {}): ResilientInformer<T> {
+		return new ResilientInformer<T>(this.kc, this.objects, resource, handler, opts);
+	}
+}

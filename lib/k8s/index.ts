@@ -1,0 +1,7 @@
+export { KubeClient, FIELD_MANAGER, type ObjectRef, type LogOptions } from "./client";
+export { findKubeSource, type KubeSource } from "./config";
+export { toMoleculerError, isNotFound, statusOf } from "./errors";
+export { ResilientInformer, type WatchEvent, type WatchHandler, type InformerOptions } from "./informer";
+export { Kinds, collectionPath, type ResourceKind } from "./resources";
+export type * from "./types";
+export { getKubeClient, setKubeClient } from "./shared";

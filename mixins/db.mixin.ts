@@ -1,0 +1,169 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import DbService from "moleculer-db";
+import MongooseAdapter from "moleculer-db-adapter-mongoose";
+import mongoose from "mongoose";
+import { loadConfig } from "../lib/config";
+
+/** Every stored entity carries these, whatever the backend. */
+export interface BaseEntity {
+	id: string;
+	createdAt: string;
+	updatedAt: string;
+}
+
+export interface DbMixinOptions {
+	/** Collection (NeDB file name, MongoDB collection). */
+	collection: string;
+	/** Public fields; anything else stored is never returned. */
+	fields: string[];
+	/** Fields that must be unique; indexed in both backends. */
+	unique?: string[][];
+	/** Override the environment: ":memory:" keeps NeDB in memory (unit tests). */
+	dataDir?: string;
+	mongoUri?: string;
+}
+
+/** moleculer-db settings shared by every Berth collection. */
+interface DbSettings {
+	idField: string;
+	fields: string[];
+	pageSize: number;
+	maxPageSize: number;
+	maxLimit: number;
+}
+
+function nedbAdapter(collection: string, dataDir: string): unknown {
+	if (dataDir === ":memory:") return new DbService.MemoryAdapter();
+	fs.mkdirSync(dataDir, { recursive: true });
+	return new DbService.MemoryAdapter({ filename: path.join(dataDir, `${collection}.db`), autoload: true });
+}
+
+function mongoModel(collection: string): mongoose.Model<unknown> {
+	// Schemaless on purpose: validation happens in the actions' params, once, for both backends.
+	const existing = mongoose.models[collection];
+	if (existing) return existing as mongoose.Model<unknown>;
+	const schema = new mongoose.Schema({}, { strict: false, versionKey: false, collection });
+	return mongoose.model(collection, schema) as mongoose.Model<unknown>;
+}
+
+/**
+ * A moleculer-db service over NeDB (one file per collection under DATA_DIR) or, with MONGO_URI,
+ * MongoDB through mongoose. Service code is the same on both.
+ */
+export function createDbMixin(opts: DbMixinOptions): Partial<ServiceSchema> {
+	const config = loadConfig();
+	const mongoUri = opts.mongoUri ?? config.mongoUri;
+	const dataDir = opts.dataDir ?? (process.env.DATA_DIR === ":memory:" ? ":memory:" : config.dataDir);
+	const settings: DbSettings = {
+		idField: "id",
+		fields: ["id", ...opts.fields.filter(f => f !== "id"), "createdAt", "updatedAt"],
+		pageSize: 20,
+		maxPageSize: 100,
+		maxLimit: 1000,
+	};
+	const schema: Partial<ServiceSchema<DbSettings & ServiceSettingSchema, DbMethods, Record<string, unknown>, DbServiceThis & Service>> & Record<string, unknown> = {
+		mixins: [DbService as unknown as Partial<ServiceSchema>],
+		adapter: mongoUri ? new MongooseAdapter(mongoUri, { serverSelectionTimeoutMS: 5000 }) : nedbAdapter(opts.collection, dataDir),
+		settings,
+		hooks: {
+			before: {
+				create: [stampCreated],
+				insert: [stampCreated],
+				update: [stampUpdated],
+			},
+		},
+		methods: {
+			/** The raw stored document (id field mapped), or undefined. Bypasses scoping: callers check. */
+			async findStored(this: DbServiceThis, id: string): Promise<Record<string, unknown> | undefined> {
+				if (typeof id !== "string" || id.length === 0) return undefined;
+				const rows = (await this.adapter.find({ query: { _id: mongoUri ? safeObjectId(id) : id } })) as unknown[];
+				if (!rows.length) return undefined;
+				const doc = await this.adapter.entityToObject(rows[0]);
+				return this.adapter.afterRetrieveTransformID(doc, "id") as Record<string, unknown>;
+			},
+			/** Stores a new entity and returns it as clients see it; fires the created hooks. */
+			async insertEntity(this: DbServiceThis, ctx: Context, doc: Record<string, unknown>): Promise<Record<string, unknown>> {
+				const now = new Date().toISOString();
+				const saved = await this.adapter.insert({ ...doc, createdAt: now, updatedAt: now });
+				const json = (await this.transformDocuments(ctx, {}, saved)) as Record<string, unknown>;
+				await this.entityChanged("created", json, ctx);
+				return json;
+			},
+			/** Applies `$set` changes and returns the entity as clients see it; fires the updated hooks. */
+			async patchEntity(this: DbServiceThis, ctx: Context, id: string, changes: Record<string, unknown>): Promise<Record<string, unknown>> {
+				const saved = await this.adapter.updateById(mongoUri ? safeObjectId(id) : id, { $set: { ...changes, updatedAt: new Date().toISOString() } });
+				const json = (await this.transformDocuments(ctx, {}, saved)) as Record<string, unknown>;
+				await this.entityChanged("updated", json, ctx);
+				return json;
+			},
+			/** Removes an entity by id; fires the removed hooks with the last stored state. */
+			async removeEntity(this: DbServiceThis, ctx: Context, id: string): Promise<Record<string, unknown> | undefined> {
+				const removed = await this.adapter.removeById(mongoUri ? safeObjectId(id) : id);
+				if (!removed) return undefined;
+				const json = (await this.transformDocuments(ctx, {}, removed)) as Record<string, unknown>;
+				await this.entityChanged("removed", json, ctx);
+				return json;
+			},
+			/** Raw query over stored documents, unscoped; returns client-shaped entities. */
+			async findEntities(this: DbServiceThis, ctx: Context | null, query: Record<string, unknown>, extra: { sort?: string[]; limit?: number } = {}): Promise<Record<string, unknown>[]> {
+				const docs = await this.adapter.find({ query, sort: extra.sort, limit: extra.limit });
+				return (await this.transformDocuments(ctx, {}, docs)) as Record<string, unknown>[];
+			},
+		},
+		async started(this: DbServiceThis) {
+			for (const fields of opts.unique ?? []) {
+				const index = Object.fromEntries(fields.map(f => [f, 1]));
+				if (mongoUri) await this.adapter.model.collection.createIndex(index, { unique: true });
+				else await this.adapter.db.ensureIndex({ fieldName: fields.length === 1 ? fields[0] : fields, unique: true });
+			}
+		},
+	};
+	return schema as Partial<ServiceSchema>;
+}
+
+function stampCreated(ctx: Context<Record<string, unknown>>): void {
+	const now = new Date().toISOString();
+	if (ctx.params && typeof ctx.params === "object") {
+		ctx.params.createdAt = now;
+		ctx.params.updatedAt = now;
+	}
+}
+
+function stampUpdated(ctx: Context<Record<string, unknown>>): void {
+	if (ctx.params && typeof ctx.params === "object") ctx.params.updatedAt = new Date().toISOString();
+}
+
+/** A string that cannot be an ObjectId matches nothing, instead of throwing a cast error (a 500). */
+function safeObjectId(id: string): unknown {
+	return mongoose.Types.ObjectId.isValid(id) && /^[0-9a-f]{24}$/i.test(id) ? new mongoose.Types.ObjectId(id) : "__invalid_id__";
+}
+
+/** What the db mixin's methods rely on from moleculer-db at runtime. */
+export interface DbServiceThis {
+	adapter: {
+		find(params: { query?: Record<string, unknown>; sort?: string[]; limit?: number }): Promise<unknown[]>;
+		insert(doc: Record<string, unknown>): Promise<unknown>;
+		updateById(id: unknown, update: Record<string, unknown>): Promise<unknown>;
+		removeById(id: unknown): Promise<unknown>;
+		entityToObject(doc: unknown): Promise<Record<string, unknown>> | Record<string, unknown>;
+		afterRetrieveTransformID(doc: Record<string, unknown>, idField: string): Record<string, unknown>;
+		model: { collection: { createIndex(index: Record<string, number>, opts: { unique: boolean }): Promise<unknown> } };
+		db: { ensureIndex(opts: { fieldName: string | string[]; unique: boolean }): Promise<unknown> };
+	};
+	transformDocuments(ctx: Context | null, params: Record<string, unknown>, docs: unknown): Promise<unknown>;
+	entityChanged(type: "created" | "updated" | "removed", json: unknown, ctx: Context): Promise<void>;
+}
+
+/** Methods the db mixin adds, for services' `this` typing. */
+export interface DbMethods {
+	findStored(id: string): Promise<Record<string, unknown> | undefined>;
+	insertEntity(ctx: Context, doc: Record<string, unknown>): Promise<Record<string, unknown>>;
+	patchEntity(ctx: Context, id: string, changes: Record<string, unknown>): Promise<Record<string, unknown>>;
+	removeEntity(ctx: Context, id: string): Promise<Record<string, unknown> | undefined>;
+	findEntities(ctx: Context | null, query: Record<string, unknown>, extra?: { sort?: string[]; limit?: number }): Promise<Record<string, unknown>[]>;
+}
+
+/** `this` inside a DB-backed service: moleculer's Service, moleculer-db's internals and the mixin's methods. */
+export type DbBackedService<Extra = unknown> = Service & DbServiceThis & DbMethods & Extra;

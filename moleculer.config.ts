@@ -1,0 +1,31 @@
+import type { BrokerOptions } from "moleculer";
+import { loadConfig } from "./lib/config";
+
+const config = loadConfig();
+
+/** Errors worth retrying: the ones Berth marks retryable (cluster unreachable, 429, 5xx). */
+const isRetryable = (err: Error): boolean => Boolean((err as Error & { retryable?: boolean }).retryable);
+/** The breaker counts server-side failures only; a caller's 4xx says nothing about a node's health. */
+const isServerFailure = (err: Error): boolean => ((err as Error & { code?: number }).code ?? 500) >= 500;
+
+/**
+ * Broker options, all driven by the environment (see lib/config.ts and the README).
+ * Without TRANSPORTER every service runs in this one process.
+ */
+const brokerConfig: BrokerOptions = {
+	namespace: "berth",
+	nodeID: config.nodeID,
+	// A connection string such as nats://127.0.0.1:4222 is accepted at runtime; the typings list only names.
+	transporter: (config.transporter ?? null) as BrokerOptions["transporter"],
+	logger: { type: "Console", options: { level: config.logLevel as "info", formatter: "short", colors: process.stdout.isTTY } },
+	logLevel: config.logLevel as "info",
+	requestTimeout: 30_000,
+	retryPolicy: { enabled: true, retries: 3, delay: 200, maxDelay: 2_000, factor: 2, check: isRetryable },
+	circuitBreaker: { enabled: true, threshold: 0.5, minRequestCount: 20, windowTime: 60, halfOpenTime: 10_000, check: isServerFailure },
+	registry: { strategy: "RoundRobin", preferLocal: true },
+	validator: true,
+	metrics: false,
+	tracing: false,
+};
+
+export = brokerConfig;

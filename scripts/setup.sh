@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Installs the npm dependencies (Node 24 among them) when they are missing or older than the lockfile.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+stamp=node_modules/.package-lock.json
+if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ ! -x node_modules/.bin/node ]; then
+  echo "[setup] npm ci (first run: installs Node 24 and the dependencies)" >&2
+  npm ci --no-audit --no-fund --loglevel=error
+fi

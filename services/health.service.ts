@@ -1,0 +1,82 @@
+import * as fs from "node:fs/promises";
+import type { Context, ServiceSchema } from "moleculer";
+import mongoose from "mongoose";
+import { loadConfig } from "../lib/config";
+import { getKubeClient } from "../lib/k8s";
+
+export interface Readiness {
+	status: "ready" | "unready";
+	checks: Record<"db" | "transporter" | "cluster", { ok: boolean; detail: string }>;
+}
+
+type Check = { ok: boolean; detail: string };
+
+async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+	let timer: NodeJS.Timeout | undefined;
+	const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms)));
+	try {
+		return await Promise.race([p, timeout]);
+	} finally {
+		clearTimeout(timer);
+	}
+}
+
+let mongoProbe: mongoose.Connection | undefined;
+
+async function checkDb(): Promise<Check> {
+	const config = loadConfig();
+	if (config.mongoUri) {
+		mongoProbe ??= mongoose.createConnection(config.mongoUri, { serverSelectionTimeoutMS: 2000 });
+		await withTimeout(mongoProbe.asPromise(), 2500, "MongoDB connection");
+		await withTimeout(mongoProbe.db!.admin().ping(), 2000, "MongoDB ping");
+		return { ok: true, detail: "mongodb" };
+	}
+	if (process.env.DATA_DIR === ":memory:") return { ok: true, detail: "nedb in memory" };
+	await fs.mkdir(config.dataDir, { recursive: true });
+	await fs.access(config.dataDir, fs.constants.W_OK);
+	return { ok: true, detail: `nedb in ${config.dataDir}` };
+}
+
+async function checkCluster(): Promise<Check> {
+	const version = await withTimeout(getKubeClient().version(), 3000, "Kubernetes apiserver");
+	return { ok: true, detail: `kube-apiserver ${version}` };
+}
+
+async function settle(check: () => Promise<Check>): Promise<Check> {
+	try {
+		return await check();
+	} catch (err) {
+		return { ok: false, detail: (err as Error).message };
+	}
+}
+
+/** Liveness and readiness: GET /, /health/live and /health/ready through the gateway. */
+const HealthService: ServiceSchema = {
+	name: "health",
+	actions: {
+		live: {
+			public: true,
+			handler(): { status: "alive" } {
+				return { status: "alive" };
+			},
+		},
+		ready: {
+			public: true,
+			async handler(ctx: Context<unknown, { $statusCode?: number }>): Promise<Readiness> {
+				const transit = this.broker.transit;
+				const transporter: Check = transit ? { ok: Boolean(transit.connected), detail: transit.connected ? "connected" : "disconnected" } : { ok: true, detail: "in-process" };
+				const [db, cluster] = await Promise.all([settle(checkDb), settle(checkCluster)]);
+				const checks = { db, transporter, cluster };
+				const ok = Object.values(checks).every(c => c.ok);
+				if (!ok) ctx.meta.$statusCode = 503;
+				return { status: ok ? "ready" : "unready", checks };
+			},
+		},
+	},
+	async stopped() {
+		await mongoProbe?.close().catch(() => undefined);
+		mongoProbe = undefined;
+	},
+};
+
+export default HealthService;

@@ -1,0 +1,115 @@
+import { Kinds, type V1Deployment, type V1Job, type V1PersistentVolumeClaim, type V1Pod } from "../../lib/k8s";
+import { eventually } from "../helpers/eventually";
+import { kube, uniqueName } from "../helpers/cluster";
+import { request, startMesh, type Mesh } from "../helpers/mesh";
+
+describe("the local control plane through lib/k8s", () => {
+	const namespace = uniqueName("it-foundation");
+
+	beforeAll(async () => {
+		await kube().apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } });
+	});
+	afterAll(async () => {
+		await kube().delete({ apiVersion: "v1", kind: "Namespace", name: namespace });
+	});
+
+	it("reports the apiserver's version", async () => {
+		const version = await kube().version();
+		console.log(`kube-apiserver version: ${version}`);
+		expect(version).toMatch(/^v1\.36\./);
+	});
+
+	it("brings a Deployment's pods to Ready", async () => {
+		const name = uniqueName("web");
+		const labels = { app: name };
+		await kube().apply<V1Deployment>({
+			apiVersion: "apps/v1",
+			kind: "Deployment",
+			metadata: { name, namespace },
+			spec: { replicas: 2, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: "web", image: "nginx:1.27" }] } } },
+		});
+		const dep = await eventually(async () => {
+			const d = await kube().get<V1Deployment>({ apiVersion: "apps/v1", kind: "Deployment", name, namespace });
+			expect(d?.status?.readyReplicas).toBe(2);
+			return d;
+		});
+		expect(dep?.status?.availableReplicas).toBe(2);
+	});
+
+	it("completes a Job", async () => {
+		const name = uniqueName("job");
+		await kube().apply<V1Job>({
+			apiVersion: "batch/v1",
+			kind: "Job",
+			metadata: { name, namespace },
+			spec: { backoffLimit: 0, template: { spec: { restartPolicy: "Never", containers: [{ name: "run", image: "busybox:1.36", command: ["sh", "-c", "echo done"] }] } } },
+		});
+		const job = await eventually(async () => {
+			const j = await kube().get<V1Job>({ apiVersion: "batch/v1", kind: "Job", name, namespace });
+			expect(j?.status?.conditions?.find(c => c.type === "Complete")?.status).toBe("True");
+			return j;
+		});
+		expect(job?.status?.succeeded).toBe(1);
+	});
+
+	it("binds a PersistentVolumeClaim", async () => {
+		const name = uniqueName("data");
+		await kube().apply<V1PersistentVolumeClaim>({
+			apiVersion: "v1",
+			kind: "PersistentVolumeClaim",
+			metadata: { name, namespace },
+			spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
+		});
+		await eventually(async () => {
+			const pvc = await kube().get<V1PersistentVolumeClaim>({ apiVersion: "v1", kind: "PersistentVolumeClaim", name, namespace });
+			expect(pvc?.status?.phase).toBe("Bound");
+		});
+	});
+
+	it("reads pod logs through the apiserver", async () => {
+		const pods = await eventually(async () => {
+			const list = await kube().list<V1Pod>(Kinds.Pod, { namespace });
+			const running = list.filter(p => p.status?.phase === "Running");
+			expect(running.length).toBeGreaterThan(0);
+			return running;
+		});
+		const logs = await eventually(async () => {
+			const text = await kube().podLogs(namespace, pods[0].metadata!.name!);
+			expect(text.length).toBeGreaterThan(0);
+			return text;
+		});
+		expect(logs).toContain("berth");
+	});
+
+	it("maps a missing object to undefined and an invalid one to a 422 with the field", async () => {
+		expect(await kube().get({ apiVersion: "v1", kind: "ConfigMap", name: "does-not-exist", namespace })).toBeUndefined();
+		await expect(kube().apply({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "Not_A_Valid_Name", namespace } })).rejects.toMatchObject({ code: 422 });
+	});
+});
+
+describe("health through the gateway", () => {
+	let mesh: Mesh;
+	beforeAll(async () => {
+		mesh = await startMesh(["api", "health", "keys"]);
+	});
+	afterAll(() => mesh.stop());
+
+	it("answers GET / with the orchestrate seed's shape", async () => {
+		const res = await request(`${mesh.url}/`);
+		expect(res.status).toBe(200);
+		expect(res.body).toEqual({ status: "alive" });
+	});
+
+	it("is live and ready against the real cluster", async () => {
+		expect((await request(`${mesh.url}/health/live`)).status).toBe(200);
+		const ready = await request(`${mesh.url}/health/ready`);
+		expect(ready.status).toBe(200);
+		expect(ready.body).toMatchObject({ status: "ready", checks: { cluster: { ok: true }, db: { ok: true }, transporter: { ok: true } } });
+	});
+
+	it("answers unknown routes with a JSON 404", async () => {
+		const res = await request(`${mesh.url}/api/nothing-here`, { key: mesh.adminKey });
+		expect(res.status).toBe(404);
+		expect(res.body).toMatchObject({ name: expect.any(String), code: 404, type: "NOT_FOUND" });
+	});
+});
