@@ -1,0 +1,18 @@
+# Berth as a container: the same code runs as an api node or a worker node, chosen by SERVICES.
+FROM node:24-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev
+
+FROM node:24-bookworm-slim
+WORKDIR /app
+ENV NODE_ENV=production
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY --from=build /app/images ./images
+COPY package.json ./
+USER node
+EXPOSE 3000
+CMD ["node", "dist/scripts/start.js"]
