@@ -1,0 +1,356 @@
+import type { V1ConfigMap, V1Container, V1Deployment, V1Ingress, V1Service, V1Volume, V1VolumeMount } from "../k8s";
+import { catalogCpu, catalogMemory, cpuMillis, bytes, formatBytes, isQuantity } from "../quantity";
+import { LABEL_PREFIX, entityAnnotations, managedLabels, selectorLabels } from "./labels";
+// Circular on purpose: the builders of the other kinds import this module's types and names; the
+// functions are only used at call time.
+import { filesConfigMap } from "./configmap";
+import { ingressManifest } from "./ingress";
+import { serviceManifest } from "./service";
+
+/** `app.kubernetes.io/component` of every object generated for a deployment entity. */
+export const DEPLOYMENT_KIND = "deployment";
+/** `app.kubernetes.io/component` of the env ConfigMap and Secret (owned by v1.k8s.envs). */
+export const ENV_KIND = "deployment-env";
+
+export const ANNOTATION_ENV_CHECKSUM = `${LABEL_PREFIX}/env-checksum`;
+export const ANNOTATION_CONFIG_CHECKSUM = `${LABEL_PREFIX}/config-checksum`;
+/** What `kubectl rollout restart` sets; Berth's restart does the same. */
+export const ANNOTATION_RESTARTED_AT = "kubectl.kubernetes.io/restartedAt";
+
+export type Protocol = "TCP" | "UDP" | "SCTP";
+
+export interface ImagePort {
+	name?: string;
+	port: number;
+	protocol?: Protocol;
+}
+
+export interface ImageEnvDeclaration {
+	key: string;
+	type?: "as-is" | "secret";
+	value?: string;
+}
+
+/** The catalog writes cpu in millicores and memory in Mi as numbers; a string is a Kubernetes quantity. */
+export interface ResourceAmounts {
+	cpu?: number | string;
+	memory?: number | string;
+}
+
+export interface ResourceSpec {
+	limits?: ResourceAmounts;
+	requests?: ResourceAmounts;
+}
+
+/** What the manifests read of a catalog image (v1.k8s.images). */
+export interface CatalogImage {
+	id: string;
+	name: string;
+	/** "php:8.1.0-fpm" */
+	image?: string;
+	registry?: string;
+	repository?: string;
+	tag?: string;
+	digest?: string;
+	imagePullPolicy?: "Always" | "IfNotPresent" | "Never";
+	imagePullSecrets?: (string | { name: string })[];
+	ports?: ImagePort[];
+	env?: ImageEnvDeclaration[];
+	volumes?: { name: string; type?: string; mountPath: string }[];
+	resources?: ResourceSpec;
+	command?: string[];
+	args?: string[];
+	/** Where a deployment's configMap files go when it names no mountPath (nginx: /etc/nginx/conf.d). */
+	configMountPath?: string;
+}
+
+export interface DeploymentVolume {
+	name: string;
+	type: "persistentVolumeClaim" | "emptyDir";
+	mountPath: string;
+	persistentVolumeClaim?: { claimName: string };
+	readOnly?: boolean;
+	subPath?: string;
+}
+
+/** Files mounted into the container: one file per key of `data`. */
+export interface DeploymentConfigMap {
+	name: string;
+	data: Record<string, string>;
+	mountPath?: string;
+}
+
+export interface Condition {
+	type: string;
+	status: "True" | "False" | "Unknown";
+	reason?: string;
+	message?: string;
+	lastTransitionTime?: string;
+}
+
+export interface DeploymentStatus {
+	phase: "Pending" | "Progressing" | "Running" | "Failed" | "Scaled to zero";
+	replicas: number;
+	readyReplicas: number;
+	availableReplicas: number;
+	updatedReplicas: number;
+	observedGeneration?: number;
+	conditions: Condition[];
+}
+
+/** A v1.k8s.deployments entity. */
+export interface DeploymentEntity {
+	id: string;
+	name: string;
+	/** Namespace entity id. */
+	namespace: string;
+	/** The namespace's Kubernetes name (immutable, kept so cluster work needs no lookup). */
+	namespaceName: string;
+	/** Catalog image id. */
+	image: string;
+	imageName?: string;
+	replicas: number;
+	vHosts: string[];
+	volumes: DeploymentVolume[];
+	configMap?: DeploymentConfigMap;
+	resources?: ResourceSpec;
+	ports?: ImagePort[];
+	restartedAt?: string;
+	status?: DeploymentStatus;
+	owner: string;
+	members: string[];
+	createdAt?: string;
+	updatedAt?: string;
+}
+
+/** Names of the objects generated for a deployment called `name`. */
+export interface ObjectNames {
+	deployment: string;
+	/** `<name>-service`: the seed's nginx config reaches php-fpm at `<php name>-service.<namespace>.svc.cluster.local`. */
+	service: string;
+	ingress: string;
+	/** The configMap's files, `<name>-<configMap.name>`: two deployments may both call theirs "nginx-config". */
+	configMap?: string;
+	/** The env ConfigMap and Secret (same name, different kinds). */
+	env: string;
+	container: string;
+}
+
+export function objectNames(dep: Pick<DeploymentEntity, "name" | "configMap">): ObjectNames {
+	return {
+		deployment: dep.name,
+		service: `${dep.name}-service`,
+		ingress: dep.name,
+		configMap: dep.configMap ? `${dep.name}-${dep.configMap.name}` : undefined,
+		env: `${dep.name}-env`,
+		container: dep.name,
+	};
+}
+
+/** Labels on every generated object; `berth.dev/id` maps it back to the entity. */
+export function deploymentLabels(dep: Pick<DeploymentEntity, "id" | "name">): Record<string, string> {
+	return managedLabels(DEPLOYMENT_KIND, dep.id, dep.name);
+}
+
+export function deploymentAnnotations(dep: Pick<DeploymentEntity, "id">): Record<string, string> {
+	return entityAnnotations(DEPLOYMENT_KIND, dep.id);
+}
+
+/** The default configMap mount when neither the deployment nor the image names one. */
+export const DEFAULT_CONFIG_MOUNT = "/etc/config";
+
+export function configMountPath(dep: Pick<DeploymentEntity, "configMap">, image: Pick<CatalogImage, "configMountPath">): string {
+	return dep.configMap?.mountPath ?? image.configMountPath ?? DEFAULT_CONFIG_MOUNT;
+}
+
+function cpuString(v: number | string): string {
+	return typeof v === "number" ? catalogCpu(v) : v;
+}
+
+function memoryString(v: number | string): string {
+	return typeof v === "number" ? catalogMemory(v) : v;
+}
+
+export interface PodResources {
+	requests: { cpu?: string; memory?: string };
+	limits: { cpu?: string; memory?: string };
+}
+
+/**
+ * The container's resources: the image's defaults, each amount overridden by the deployment's.
+ * A request larger than its limit is capped to the limit (Kubernetes would refuse the pod).
+ */
+export function podResources(image: Pick<CatalogImage, "resources">, override?: ResourceSpec): PodResources {
+	const pick = (section: "limits" | "requests", key: "cpu" | "memory") => override?.[section]?.[key] ?? image.resources?.[section]?.[key];
+	const out: PodResources = { requests: {}, limits: {} };
+	for (const section of ["limits", "requests"] as const) {
+		const cpu = pick(section, "cpu");
+		const memory = pick(section, "memory");
+		if (cpu !== undefined) out[section].cpu = cpuString(cpu);
+		if (memory !== undefined) out[section].memory = memoryString(memory);
+	}
+	if (out.requests.cpu && out.limits.cpu && cpuMillis(out.requests.cpu) > cpuMillis(out.limits.cpu)) out.requests.cpu = out.limits.cpu;
+	if (out.requests.memory && out.limits.memory && bytes(out.requests.memory) > bytes(out.limits.memory)) out.requests.memory = out.limits.memory;
+	return out;
+}
+
+/** Whether every amount of a resources param is a catalog number or a Kubernetes quantity. */
+export function invalidResourceFields(spec: ResourceSpec | undefined): string[] {
+	const bad: string[] = [];
+	for (const section of ["limits", "requests"] as const)
+		for (const key of ["cpu", "memory"] as const) {
+			const v = spec?.[section]?.[key];
+			if (v === undefined) continue;
+			if (typeof v === "number" ? !(Number.isFinite(v) && v > 0) : !isQuantity(v) || !(Number.parseFloat(v) > 0)) bad.push(`resources.${section}.${key}`);
+		}
+	return bad;
+}
+
+/** The container image reference: the catalog's `image`, else registry/repository:tag. */
+export function imageReference(image: CatalogImage): string {
+	if (image.image) return image.image;
+	const repo = [image.registry, image.repository ?? image.name].filter(Boolean).join("/");
+	return image.digest ? `${repo}@${image.digest}` : `${repo}:${image.tag ?? "latest"}`;
+}
+
+/** Ports of the deployment, or of its image. */
+export function effectivePorts(dep: Pick<DeploymentEntity, "ports">, image: Pick<CatalogImage, "ports">): Required<ImagePort>[] {
+	const ports = dep.ports?.length ? dep.ports : (image.ports ?? []);
+	return ports.map((p, i) => ({ name: p.name ?? (ports.length === 1 ? "main" : `port-${i}`), port: p.port, protocol: p.protocol ?? "TCP" }));
+}
+
+export interface DeploymentInputs {
+	deployment: DeploymentEntity;
+	image: CatalogImage;
+	/** Checksum of the env ConfigMap + Secret data: a change rolls the pods. */
+	envChecksum?: string;
+	/** Checksum of the configMap files. */
+	configChecksum?: string;
+}
+
+function volumesOf(inputs: DeploymentInputs, names: ObjectNames): { volumes: V1Volume[]; mounts: V1VolumeMount[] } {
+	const { deployment: dep, image } = inputs;
+	const volumes: V1Volume[] = [];
+	const mounts: V1VolumeMount[] = [];
+	for (const v of dep.volumes ?? []) {
+		if (v.type === "emptyDir") volumes.push({ name: v.name, emptyDir: {} });
+		else volumes.push({ name: v.name, persistentVolumeClaim: { claimName: v.persistentVolumeClaim?.claimName ?? v.name, readOnly: v.readOnly || undefined } });
+		mounts.push({ name: v.name, mountPath: v.mountPath, readOnly: v.readOnly || undefined, subPath: v.subPath });
+	}
+	if (dep.configMap && names.configMap) {
+		volumes.push({ name: dep.configMap.name, configMap: { name: names.configMap } });
+		mounts.push({ name: dep.configMap.name, mountPath: configMountPath(dep, image), readOnly: true });
+	}
+	return { volumes, mounts };
+}
+
+function dropUndefined<T>(value: T): T {
+	return JSON.parse(JSON.stringify(value)) as T;
+}
+
+/** The apps/v1 Deployment of a deployment entity. */
+export function deploymentManifest(inputs: DeploymentInputs): V1Deployment {
+	const { deployment: dep, image } = inputs;
+	const names = objectNames(dep);
+	const labels = deploymentLabels(dep);
+	const ports = effectivePorts(dep, image);
+	const { volumes, mounts } = volumesOf(inputs, names);
+	const resources = podResources(image, dep.resources);
+	const podAnnotations: Record<string, string> = { ...deploymentAnnotations(dep) };
+	if (inputs.envChecksum) podAnnotations[ANNOTATION_ENV_CHECKSUM] = inputs.envChecksum;
+	if (inputs.configChecksum) podAnnotations[ANNOTATION_CONFIG_CHECKSUM] = inputs.configChecksum;
+	if (dep.restartedAt) podAnnotations[ANNOTATION_RESTARTED_AT] = dep.restartedAt;
+	const container: V1Container = {
+		name: names.container,
+		image: imageReference(image),
+		imagePullPolicy: image.imagePullPolicy,
+		command: image.command?.length ? image.command : undefined,
+		args: image.args?.length ? image.args : undefined,
+		ports: ports.length ? ports.map(p => ({ name: p.name, containerPort: p.port, protocol: p.protocol })) : undefined,
+		// optional: the pods start before v1.k8s.envs has written them, and when a deployment has no envs.
+		envFrom: [{ configMapRef: { name: names.env, optional: true } }, { secretRef: { name: names.env, optional: true } }],
+		resources: {
+			requests: Object.keys(resources.requests).length ? resources.requests : undefined,
+			limits: Object.keys(resources.limits).length ? resources.limits : undefined,
+		},
+		volumeMounts: mounts.length ? mounts : undefined,
+	};
+	const pullSecrets = (image.imagePullSecrets ?? []).map(s => ({ name: typeof s === "string" ? s : s.name }));
+	return dropUndefined<V1Deployment>({
+		apiVersion: "apps/v1",
+		kind: "Deployment",
+		metadata: { name: names.deployment, namespace: dep.namespaceName, labels, annotations: deploymentAnnotations(dep) },
+		spec: {
+			replicas: dep.replicas,
+			selector: { matchLabels: selectorLabels(dep.name) },
+			template: {
+				metadata: { labels, annotations: podAnnotations },
+				spec: {
+					containers: [container],
+					volumes: volumes.length ? volumes : undefined,
+					imagePullSecrets: pullSecrets.length ? pullSecrets : undefined,
+				},
+			},
+		},
+	});
+}
+
+/** One pod's share of the quota, in millicores and bytes, keyed like a ResourceQuota's `hard`. */
+export function podFootprint(resources: PodResources): Record<string, number> {
+	const out: Record<string, number> = { pods: 1 };
+	if (resources.requests.cpu) out["requests.cpu"] = out.cpu = cpuMillis(resources.requests.cpu);
+	if (resources.requests.memory) out["requests.memory"] = out.memory = bytes(resources.requests.memory);
+	if (resources.limits.cpu) out["limits.cpu"] = cpuMillis(resources.limits.cpu);
+	if (resources.limits.memory) out["limits.memory"] = bytes(resources.limits.memory);
+	return out;
+}
+
+export interface QuotaShortfall {
+	resource: string;
+	requested: string;
+	used: string;
+	hard: string;
+}
+
+function toNumber(resource: string, q: string): number {
+	return resource.includes("cpu") ? cpuMillis(q) : resource.includes("memory") ? bytes(q) : Number.parseFloat(q);
+}
+
+function show(resource: string, n: number): string {
+	return resource.includes("cpu") ? `${n}m` : resource.includes("memory") ? formatBytes(n) : String(n);
+}
+
+/**
+ * What does not fit when a deployment goes from `current` pods to `wanted` pods. `used` already
+ * counts the current pods, so only the difference has to fit into `hard - used`.
+ */
+export function quotaShortfalls(
+	quota: { hard?: Record<string, string>; used?: Record<string, string> },
+	wanted: { replicas: number; perPod: Record<string, number> },
+	current?: { replicas: number; perPod: Record<string, number> },
+): QuotaShortfall[] {
+	const out: QuotaShortfall[] = [];
+	for (const [resource, hardQ] of Object.entries(quota.hard ?? {})) {
+		const per = wanted.perPod[resource];
+		if (per === undefined) continue;
+		const hard = toNumber(resource, hardQ);
+		const used = toNumber(resource, quota.used?.[resource] ?? "0");
+		const need = wanted.replicas * per - (current ? current.replicas * (current.perPod[resource] ?? 0) : 0);
+		if (need > 0 && used + need > hard) out.push({ resource, requested: show(resource, need), used: show(resource, used), hard: show(resource, hard) });
+	}
+	return out;
+}
+
+/** Everything generated for one deployment, in apply order: files, Service, Deployment, Ingress. */
+export function deploymentManifests(inputs: DeploymentInputs, baseDomain: string): GeneratedObject[] {
+	const dep = inputs.deployment;
+	const objects: (GeneratedObject | undefined)[] = [
+		filesConfigMap(dep),
+		serviceManifest(dep, inputs.image),
+		deploymentManifest(inputs),
+		ingressManifest(dep, inputs.image, baseDomain),
+	];
+	return objects.filter((o): o is GeneratedObject => o !== undefined);
+}
+
+export type GeneratedObject = V1ConfigMap | V1Service | V1Deployment | V1Ingress;

@@ -1,0 +1,19 @@
+import type { V1Secret } from "../k8s";
+import { objectNames } from "./deployment";
+import { envAnnotations, envLabels, type EnvTarget } from "./configmap";
+
+/** Secret env values, consumed through envFrom. `data` (base64) rather than stringData, so server-side apply owns each key. */
+export function envSecret(dep: EnvTarget, values: Record<string, string>): V1Secret {
+	return {
+		apiVersion: "v1",
+		kind: "Secret",
+		type: "Opaque",
+		metadata: { name: objectNames(dep).env, namespace: dep.namespaceName, labels: envLabels(dep), annotations: envAnnotations(dep) },
+		data: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, Buffer.from(v, "utf8").toString("base64")])),
+	};
+}
+
+/** A Secret's values as text. */
+export function secretValues(secret: Pick<V1Secret, "data"> | undefined): Record<string, string> {
+	return Object.fromEntries(Object.entries(secret?.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
+}
