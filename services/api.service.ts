@@ -1,48 +1,156 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Context, ServiceSchema } from "moleculer";
+import type { Context, Service, ServiceSchema } from "moleculer";
 import { Errors } from "moleculer";
 import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
 import { loadConfig } from "../lib/config";
 import { ErrorTypes, unauthorized } from "../lib/errors";
 import { keyFromHeaders } from "../lib/keys";
+import { buildOpenApi, type ActionInfo, type JsonSchema, type RestAlias } from "../lib/openapi";
 import { FixedWindowLimiter } from "../lib/rate-limit";
 import type { CallerMeta } from "../mixins/membership.mixin";
 import type { Identity } from "./keys.service";
 
 type Req = IncomingMessage & { $action?: { public?: boolean }; $params?: Record<string, unknown>; $ctx?: Context };
 
-const config = loadConfig();
-const bodyLimit = process.env.BODY_LIMIT || "1mb";
-const limiter = new FixedWindowLimiter(Number(process.env.RATE_LIMIT) > 0 ? Number(process.env.RATE_LIMIT) : 600, 60_000);
-const corsOrigins = (process.env.CORS_ORIGINS ?? "").split(",").map(s => s.trim()).filter(Boolean);
+/** What the gateway puts in ctx.meta for an authenticated request. */
+export interface GatewayMeta extends CallerMeta {
+	keyID?: string;
+	/** The presenting key's expiry: keys it creates may not outlive it. */
+	keyExpiresAt?: string;
+}
+
+export interface RateLimitSettings {
+	/** Requests per key (or per client address without a valid key) in one window. */
+	limit: number;
+	windowMs: number;
+}
+
+export interface GatewaySettings extends ApiSettingsSchema {
+	keyRateLimit: RateLimitSettings;
+	bodyLimit: string;
+}
+
+/** The gateway's tunables from the environment (README: "Limits"). */
+export function gatewayEnv(env: NodeJS.ProcessEnv = process.env): { bodyLimit: string; rateLimit: RateLimitSettings; corsOrigins: string[] } {
+	const limit = Number(env.RATE_LIMIT);
+	const windowSeconds = Number(env.RATE_LIMIT_WINDOW);
+	return {
+		bodyLimit: env.BODY_LIMIT || "1mb",
+		rateLimit: {
+			limit: Number.isInteger(limit) && limit > 0 ? limit : 600,
+			windowMs: (Number.isInteger(windowSeconds) && windowSeconds > 0 ? windowSeconds : 60) * 1000,
+		},
+		corsOrigins: (env.CORS_ORIGINS ?? "").split(",").map(s => s.trim()).filter(Boolean),
+	};
+}
+
+/** CORS for the listed origins ("*" for any); none listed: no CORS headers, browsers stay same-origin. */
+export function corsSettings(origins: string[]): ApiSettingsSchema["cors"] {
+	if (!origins.length) return undefined;
+	return {
+		origin: origins.includes("*") ? "*" : origins,
+		methods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+		allowedHeaders: ["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"],
+		exposedHeaders: ["Retry-After", "X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining"],
+		credentials: false,
+		maxAge: 3600,
+	};
+}
 
 /** Body-parser failures carry their own `type`s; clients get Berth's stable ones. */
 const bodyErrorTypes: Record<string, string> = {
 	"entity.too.large": ErrorTypes.PayloadTooLarge,
+	"parameters.too.many": ErrorTypes.PayloadTooLarge,
 	"entity.parse.failed": "INVALID_JSON",
+	"entity.verify.failed": "INVALID_BODY",
+	"request.size.invalid": "INVALID_BODY",
+	"request.aborted": "INVALID_BODY",
 	"encoding.unsupported": "UNSUPPORTED_ENCODING",
 	"charset.unsupported": "UNSUPPORTED_ENCODING",
 };
 
-/** Rate limiting keyed by the presented API key (or the client address without one). */
-function rateLimit(req: Req, res: ServerResponse): void {
-	const key = keyFromHeaders(req.headers) ?? req.socket.remoteAddress ?? "anonymous";
-	const retryAfter = limiter.hit(key);
-	if (retryAfter > 0) {
-		res.setHeader("Retry-After", String(retryAfter));
-		throw new Errors.MoleculerClientError("Too many requests", 429, ErrorTypes.RateLimited, { retryAfter });
-	}
+/** When an error brings no `type`, the status decides it. */
+const typeByStatus: Record<number, string> = {
+	400: "BAD_REQUEST",
+	401: ErrorTypes.Unauthorized,
+	403: ErrorTypes.Forbidden,
+	404: ErrorTypes.NotFound,
+	405: "METHOD_NOT_ALLOWED",
+	409: ErrorTypes.Conflict,
+	413: ErrorTypes.PayloadTooLarge,
+	415: "UNSUPPORTED_MEDIA_TYPE",
+	422: ErrorTypes.Invalid,
+	429: ErrorTypes.RateLimited,
+	500: "INTERNAL_ERROR",
+	501: "NOT_IMPLEMENTED",
+	502: "BAD_GATEWAY",
+	503: "SERVICE_UNAVAILABLE",
+	504: "TIMEOUT",
+};
+
+/** Errors' types that name mesh internals; clients see the plain meaning. */
+const renamedTypes: Record<string, string> = {
+	SERVICE_NOT_FOUND: ErrorTypes.NotFound,
+	NO_TOKEN: ErrorTypes.Unauthorized,
+	INVALID_TOKEN: ErrorTypes.Unauthorized,
+};
+
+export interface ErrorBody {
+	name: string;
+	message: string;
+	code: number;
+	type: string;
+	data?: unknown;
 }
 
-const ApiService: ServiceSchema<ApiSettingsSchema> = {
+/** The body of every error response: `{name, message, code, type, data}`, `code` being the HTTP status. */
+export function errorBody(err: Error & { code?: unknown; type?: unknown; data?: unknown }, status: number, bodyLimit: string): ErrorBody {
+	const raw = typeof err.type === "string" ? err.type : undefined;
+	const bodyType = raw ? bodyErrorTypes[raw] : undefined;
+	if (bodyType) {
+		const message = status === 413 ? `Request body larger than ${bodyLimit}` : err.message;
+		return { name: status === 413 ? "PayloadTooLarge" : "BadRequestError", message, code: status, type: bodyType };
+	}
+	const type = (raw && (renamedTypes[raw] ?? raw)) || typeByStatus[status] || (status >= 500 ? "INTERNAL_ERROR" : "BAD_REQUEST");
+	// A mesh lookup failure's data names internal actions; a client only needs to know it was not found.
+	const data = raw === "SERVICE_NOT_FOUND" ? undefined : err.data;
+	return { name: err.name || "Error", message: err.message || "Error", code: status, type, ...(data !== undefined ? { data } : {}) };
+}
+
+interface ApiMethods {
+	enforceRateLimit(subject: string, res: ServerResponse): void;
+	openApiDocument(): JsonSchema;
+}
+
+/** `this` in the gateway: moleculer-web's service plus what Berth adds. */
+type ApiThis = Service<GatewaySettings> &
+	ApiMethods & {
+		limiter: FixedWindowLimiter;
+		/** moleculer-web's registered aliases, auto-generated ones included. */
+		aliases: Array<{ method: string; fullPath: string; action?: string; route: { opts: { authentication?: unknown } } }>;
+	};
+
+type Registry = { getActionList(opts: Record<string, unknown>): Array<{ name: string; action?: ActionInfo }> };
+
+const env = gatewayEnv();
+const config = loadConfig();
+
+/**
+ * The REST gateway. `/api/...` routes come from the services' `rest` settings (auto-aliases);
+ * every request there presents an API key unless its action is `public`.
+ */
+const ApiService: ServiceSchema<GatewaySettings, ApiMethods & Record<string, unknown>, Record<string, unknown>, ApiThis> = {
 	name: "api",
 	mixins: [ApiGateway as unknown as Partial<ServiceSchema>],
 	settings: {
 		port: config.port,
 		ip: process.env.HOST || "0.0.0.0",
-		cors: corsOrigins.length ? { origin: corsOrigins, methods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"], credentials: false, maxAge: 3600 } : undefined,
+		cors: corsSettings(env.corsOrigins),
+		keyRateLimit: env.rateLimit,
+		bodyLimit: env.bodyLimit,
 		logRequest: "debug",
 		logResponse: "debug",
+		logRouteRegistration: "debug",
 		log4XXResponses: false,
 		routes: [
 			{
@@ -61,37 +169,95 @@ const ApiService: ServiceSchema<ApiSettingsSchema> = {
 				autoAliases: true,
 				mappingPolicy: "restrict",
 				authentication: true,
-				bodyParsers: { json: { limit: bodyLimit, strict: false }, urlencoded: { extended: false, limit: bodyLimit } },
-				onBeforeCall(this: unknown, ctx: Context, route: unknown, req: Req, res: ServerResponse) {
-					rateLimit(req, res);
+				aliases: {
+					"GET /openapi.json": "api.openapi",
+				},
+				bodyParsers: { json: { limit: env.bodyLimit, strict: false }, urlencoded: { extended: false, limit: env.bodyLimit } },
+				onBeforeCall(this: unknown, ctx: Context, route: unknown, req: Req) {
 					// `scope: false` is the mesh-internal membership opt-out; it never comes from outside.
 					if (req.$params) delete req.$params.scope;
 				},
 			},
 		],
 	},
-	methods: {
-		/** The error body clients get: `{name, message, code, type, data}` with Berth's stable types. */
-		reformatError(err: Error & { code?: number; type?: string; data?: unknown }) {
-			const type = err.type ? bodyErrorTypes[err.type] : undefined;
-			if (type) return { name: err.name, message: err.code === 413 ? `Request body larger than ${bodyLimit}` : err.message, code: err.code, type, data: err.data };
-			return { name: err.name, message: err.message, code: err.code, type: err.type, data: err.data };
+	actions: {
+		/** The OpenAPI 3.1 document of every REST route this gateway serves right now. */
+		openapi: {
+			public: true,
+			params: {},
+			handler(this: ApiThis): JsonSchema {
+				return this.openApiDocument();
+			},
 		},
-		/** Resolves the API key into ctx.meta; public actions may be called without one. */
-		async authenticate(ctx: Context<unknown, CallerMeta & { keyID?: string }>, route: unknown, req: Req): Promise<Identity | null> {
+		// moleculer-web publishes this as `GET /api/api/list-aliases`; the OpenAPI document says the same, publicly.
+		listAliases: { visibility: "public" },
+	},
+	events: {
+		// moleculer-web regenerates auto-aliases 500 ms after the registry settles; once the local
+		// services are all up, do it at once so the first requests already find their routes.
+		"$broker.started"(this: ApiThis & { routes: Array<{ opts: { autoAliases?: boolean } }>; regenerateAutoAliases(route: unknown): void }) {
+			for (const route of this.routes) if (route.opts.autoAliases) this.regenerateAutoAliases(route);
+		},
+	},
+	methods: {
+		reformatError(this: ApiThis, err: Error & { code?: unknown; type?: unknown; data?: unknown }, req: Req, res: ServerResponse): ErrorBody {
+			return errorBody(err, res.statusCode >= 400 ? res.statusCode : 500, this.settings.bodyLimit);
+		},
+		/**
+		 * Resolves the API key into ctx.meta (public actions may go without one) and applies the
+		 * rate limit: per key when the key is valid, per client address otherwise, so a stream of
+		 * made-up keys is limited as one caller.
+		 */
+		async authenticate(this: ApiThis, ctx: Context<unknown, GatewayMeta>, route: unknown, req: Req, res: ServerResponse): Promise<Identity | null> {
+			const address = `addr:${req.socket.remoteAddress ?? "unknown"}`;
 			const key = keyFromHeaders(req.headers);
 			if (!key) {
+				this.enforceRateLimit(address, res);
 				if (req.$action?.public) return null;
 				throw unauthorized();
 			}
-			const identity = await ctx.call<Identity, { key: string }>("v1.keys.authenticate", { key });
+			let identity: Identity;
+			try {
+				identity = await ctx.call<Identity, { key: string }>("v1.keys.authenticate", { key: key.slice(0, 512) });
+			} catch (err) {
+				this.enforceRateLimit(address, res);
+				const e = err as { code?: number; type?: string };
+				if (e.code === 422) throw unauthorized("Invalid API key");
+				if (e.type === "SERVICE_NOT_FOUND" || (e.code ?? 500) >= 500) throw new Errors.MoleculerRetryableError("API keys cannot be checked right now", 503, "SERVICE_UNAVAILABLE");
+				throw err;
+			}
+			this.enforceRateLimit(`key:${identity.keyID}`, res);
 			ctx.meta.userID = identity.userID;
 			ctx.meta.roles = identity.roles;
 			ctx.meta.namespaces = identity.namespaces;
 			ctx.meta.keyID = identity.keyID;
+			ctx.meta.keyExpiresAt = identity.expiresAt;
 			return identity;
 		},
+		/** Counts a request; over the limit, 429 with Retry-After. */
+		enforceRateLimit(this: ApiThis, subject: string, res: ServerResponse): void {
+			const { allowed, remaining, retryAfter } = this.limiter.hit(subject);
+			res.setHeader("X-RateLimit-Limit", String(this.limiter.limit));
+			res.setHeader("X-RateLimit-Remaining", String(remaining));
+			if (!allowed) {
+				res.setHeader("Retry-After", String(retryAfter));
+				throw new Errors.MoleculerClientError("Too many requests for this API key; retry later", 429, ErrorTypes.RateLimited, { retryAfter });
+			}
+		},
+		openApiDocument(this: ApiThis): JsonSchema {
+			const actions = new Map<string, ActionInfo>();
+			for (const item of (this.broker.registry as unknown as Registry).getActionList({ skipInternal: true })) if (item.action) actions.set(item.name, item.action);
+			const aliases: RestAlias[] = this.aliases.map(a => ({ method: a.method, fullPath: a.fullPath, action: a.action, authenticated: Boolean(a.route.opts.authentication) }));
+			return buildOpenApi(aliases, actions, {
+				title: "Berth",
+				version: process.env.npm_package_version ?? "0.1.0",
+				description: "Self-service platform on Kubernetes. Authenticate with `Authorization: Bearer <key>`, `Authorization: <key>` or `X-API-Key: <key>`.",
+			});
+		},
+	},
+	created(this: ApiThis) {
+		this.limiter = new FixedWindowLimiter(this.settings.keyRateLimit.limit, this.settings.keyRateLimit.windowMs);
 	},
 };
 
-export default ApiService;
+export default ApiService as unknown as ServiceSchema<ApiSettingsSchema>;

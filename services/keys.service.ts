@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { loadConfig } from "../lib/config";
-import { forbidden, notFound, unauthorized } from "../lib/errors";
+import { forbidden, invalidField, notFound, unauthorized } from "../lib/errors";
 import { hashesMatch, hashKey, issueKey, prefixOf } from "../lib/keys";
 import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
 import { isAdmin, type CallerMeta } from "../mixins/membership.mixin";
@@ -25,6 +25,7 @@ export interface Identity {
 	userID: string;
 	roles: string[];
 	namespaces?: string[];
+	expiresAt?: string;
 }
 
 export interface CreateKeyParams {
@@ -37,7 +38,35 @@ export interface CreateKeyParams {
 
 const ROLES = ["admin", "user"];
 
-type KeysThis = DbBackedService<{ bootstrapAdminKey(): Promise<void>; storeKey(doc: Record<string, unknown>): Promise<Record<string, unknown>> }>;
+/** What create, list and get may see of the caller: its own keys, or every key for an admin. */
+type KeysMeta = CallerMeta & { keyExpiresAt?: string; $statusCode?: number; $location?: string };
+
+type StoredKey = KeyEntity & { hash: string; _id?: unknown };
+
+type KeysThis = DbBackedService<{
+	bootstrapAdminKey(): Promise<void>;
+	storeKey(doc: Record<string, unknown>): Promise<Record<string, unknown>>;
+	findVisibleKey(ctx: Context<unknown, KeysMeta>, id: string): Promise<KeyEntity>;
+	findByPresentedKey(key: string): Promise<StoredKey | undefined>;
+}>;
+
+/** The narrowest confinement a new key may have: inside the creator's own, if it has one. */
+export function confinementFor(requested: string[] | undefined, creator: string[] | undefined): string[] | undefined {
+	if (!creator) return requested;
+	if (!requested) return creator;
+	const outside = requested.filter(ns => !creator.includes(ns));
+	if (outside.length) throw forbidden(`This key is confined to ${creator.join(", ")}; it cannot grant ${outside.join(", ")}`);
+	return requested;
+}
+
+/** A new key's expiry: the one asked for (in the future), never later than the creating key's. */
+export function expiryFor(requested: Date | string | undefined, creatorExpiresAt: string | undefined, now = Date.now()): string | undefined {
+	const asked = requested === undefined ? undefined : new Date(requested).getTime();
+	if (asked !== undefined && asked <= now) throw invalidField("expiresAt", "expiresAt must be in the future", requested);
+	const cap = creatorExpiresAt ? Date.parse(creatorExpiresAt) : undefined;
+	const chosen = asked === undefined ? cap : cap === undefined ? asked : Math.min(asked, cap);
+	return chosen === undefined ? undefined : new Date(chosen).toISOString();
+}
 
 /** Whether a stored key still works at `now`. */
 export function isKeyUsable(key: Pick<KeyEntity, "revokedAt" | "expiresAt">, now = Date.now()): boolean {
@@ -61,13 +90,21 @@ const KeysService: ServiceSchema<ServiceSettingSchema, Record<string, never>, Re
 		insert: false,
 		update: false,
 		remove: false,
-		get: false,
+		/** The caller's keys (an admin's: all keys), without key material. */
 		list: {
 			rest: "GET /",
 			params: {},
-			async handler(this: KeysThis, ctx: Context<unknown, CallerMeta>): Promise<KeyEntity[]> {
+			async handler(this: KeysThis, ctx: Context<unknown, KeysMeta>): Promise<KeyEntity[]> {
+				if (!ctx.meta.userID) throw unauthorized();
 				const query = isAdmin(ctx.meta) ? {} : { userID: ctx.meta.userID };
 				return (await this.findEntities(ctx, query, { sort: ["createdAt"] })) as unknown as KeyEntity[];
+			},
+		},
+		get: {
+			rest: "GET /:id",
+			params: { id: { type: "string", min: 1, max: 64 } },
+			async handler(this: KeysThis, ctx: Context<{ id: string }, KeysMeta>): Promise<KeyEntity> {
+				return this.findVisibleKey(ctx, ctx.params.id);
 			},
 		},
 		create: {
@@ -75,37 +112,42 @@ const KeysService: ServiceSchema<ServiceSettingSchema, Record<string, never>, Re
 			params: {
 				name: { type: "string", min: 1, max: 100, trim: true },
 				roles: { type: "array", items: { type: "enum", values: ROLES }, optional: true, max: 5 },
-				namespaces: { type: "array", items: { type: "string", pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, max: 63 }, optional: true, max: 100 },
+				// At least one name: an empty list would read as "not confined".
+				namespaces: { type: "array", items: { type: "string", pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, max: 63 }, optional: true, min: 1, max: 100, unique: true },
 				expiresAt: { type: "date", convert: true, optional: true },
 				userID: { type: "string", min: 1, max: 128, optional: true },
 			},
-			async handler(this: KeysThis, ctx: Context<CreateKeyParams, CallerMeta>): Promise<KeyEntity & { key: string }> {
+			/** Answers the new key once, in `key`; only its hash is kept. */
+			async handler(this: KeysThis, ctx: Context<CreateKeyParams, KeysMeta>): Promise<KeyEntity & { key: string }> {
 				if (!ctx.meta.userID) throw unauthorized();
 				const admin = isAdmin(ctx.meta);
-				const roles = ctx.params.roles?.length ? ctx.params.roles : ["user"];
+				const roles = ctx.params.roles?.length ? Array.from(new Set(ctx.params.roles)) : ["user"];
 				if (!admin && (roles.includes("admin") || (ctx.params.userID && ctx.params.userID !== ctx.meta.userID)))
 					throw forbidden("Only administrators create admin keys or keys for other users");
-				const expiresAt = ctx.params.expiresAt ? new Date(ctx.params.expiresAt).toISOString() : undefined;
+				const namespaces = confinementFor(ctx.params.namespaces, ctx.meta.namespaces);
+				const expiresAt = expiryFor(ctx.params.expiresAt, ctx.meta.keyExpiresAt);
 				const issued = issueKey();
 				const saved = await this.storeKey({
 					name: ctx.params.name,
 					userID: ctx.params.userID ?? ctx.meta.userID,
 					roles,
-					namespaces: ctx.params.namespaces ?? ctx.meta.namespaces,
+					namespaces,
 					expiresAt,
 					prefix: issued.prefix,
 					hash: issued.hash,
 				});
+				ctx.meta.$statusCode = 201;
+				ctx.meta.$location = `/api/v1/keys/${String(saved.id)}`;
 				return { ...(saved as unknown as KeyEntity), key: issued.key };
 			},
 		},
 		revoke: {
 			rest: "DELETE /:id",
 			params: { id: { type: "string", min: 1, max: 64 } },
-			async handler(this: KeysThis, ctx: Context<{ id: string }, CallerMeta>): Promise<KeyEntity> {
-				const key = (await this.findStored(ctx.params.id)) as unknown as KeyEntity | undefined;
-				if (!key || (!isAdmin(ctx.meta) && key.userID !== ctx.meta.userID)) throw notFound("Key", ctx.params.id);
-				return (await this.patchEntity(ctx, key.id, { revokedAt: key.revokedAt ?? new Date().toISOString() })) as unknown as KeyEntity;
+			async handler(this: KeysThis, ctx: Context<{ id: string }, KeysMeta>): Promise<KeyEntity> {
+				const key = await this.findVisibleKey(ctx, ctx.params.id);
+				if (key.revokedAt) return key;
+				return (await this.patchEntity(ctx, key.id, { revokedAt: new Date().toISOString() })) as unknown as KeyEntity;
 			},
 		},
 		/** Used by the gateway: the identity behind a presented key, or 401. */
@@ -114,17 +156,33 @@ const KeysService: ServiceSchema<ServiceSettingSchema, Record<string, never>, Re
 			public: true,
 			params: { key: { type: "string", min: 1, max: 512 } },
 			async handler(this: KeysThis, ctx: Context<{ key: string }>): Promise<Identity> {
-				const prefix = prefixOf(ctx.params.key);
-				if (!prefix) throw unauthorized("Invalid API key");
-				const [stored] = await this.adapter.find({ query: { prefix } });
-				const key = stored ? ((await this.adapter.entityToObject(stored)) as unknown as KeyEntity & { hash: string; _id?: unknown }) : undefined;
-				if (!key || !hashesMatch(key.hash, hashKey(ctx.params.key))) throw unauthorized("Invalid API key");
+				const key = await this.findByPresentedKey(ctx.params.key);
+				if (!key || typeof key.hash !== "string" || !hashesMatch(key.hash, hashKey(ctx.params.key))) throw unauthorized("Invalid API key");
 				if (!isKeyUsable(key)) throw unauthorized(key.revokedAt ? "This API key has been revoked" : "This API key has expired");
-				return { keyID: String(key._id ?? key.id), userID: key.userID, roles: key.roles, namespaces: key.namespaces?.length ? key.namespaces : undefined };
+				return {
+					keyID: String(key._id ?? key.id),
+					userID: key.userID,
+					roles: Array.isArray(key.roles) ? key.roles : [],
+					namespaces: Array.isArray(key.namespaces) && key.namespaces.length ? key.namespaces : undefined,
+					expiresAt: key.expiresAt,
+				};
 			},
 		},
 	},
 	methods: {
+		/** A stored key the caller may see (its own; any for an admin), else 404. */
+		async findVisibleKey(this: KeysThis, ctx: Context<unknown, KeysMeta>, id: string): Promise<KeyEntity> {
+			if (!ctx.meta.userID) throw unauthorized();
+			const stored = (await this.findStored(id)) as unknown as KeyEntity | undefined;
+			if (!stored || (!isAdmin(ctx.meta) && stored.userID !== ctx.meta.userID)) throw notFound("Key", id);
+			return (await this.transformDocuments(ctx, {}, stored)) as KeyEntity;
+		},
+		/** Our own keys are found by their id part; any other string (a BERTH_ADMIN_KEY of another shape) by its hash. */
+		async findByPresentedKey(this: KeysThis, presented: string): Promise<StoredKey | undefined> {
+			const prefix = prefixOf(presented);
+			const [stored] = await this.adapter.find({ query: prefix ? { prefix } : { hash: hashKey(presented) }, limit: 1 });
+			return stored ? ((await this.adapter.entityToObject(stored)) as unknown as StoredKey) : undefined;
+		},
 		async storeKey(this: KeysThis, doc: Record<string, unknown>) {
 			const now = new Date().toISOString();
 			const saved = await this.adapter.insert({ ...doc, createdAt: now, updatedAt: now });
@@ -132,12 +190,20 @@ const KeysService: ServiceSchema<ServiceSettingSchema, Record<string, never>, Re
 		},
 		/** First start: an admin key printed once and saved to DATA_DIR/admin.key (0600), unless BERTH_ADMIN_KEY is set. */
 		async bootstrapAdminKey(this: KeysThis) {
-			const fromEnv = process.env.BERTH_ADMIN_KEY;
+			const fromEnv = process.env.BERTH_ADMIN_KEY?.trim();
 			if (fromEnv) {
-				const prefix = prefixOf(fromEnv) ?? "env";
+				if (fromEnv.length < 16) throw new Error("BERTH_ADMIN_KEY must be at least 16 characters");
 				const hash = hashKey(fromEnv);
-				const existing = await this.adapter.find({ query: { hash } });
-				if (!existing.length) await this.storeKey({ name: "admin (BERTH_ADMIN_KEY)", userID: "admin", roles: ["admin"], prefix, hash });
+				const envName = "admin (BERTH_ADMIN_KEY)";
+				// A changed BERTH_ADMIN_KEY replaces the previous one rather than adding a second admin key.
+				const previous = (await this.adapter.find({ query: { name: envName } })) as unknown[];
+				for (const doc of previous) {
+					const old = (await this.adapter.entityToObject(doc)) as unknown as StoredKey;
+					if (old.hash !== hash && !old.revokedAt) await this.adapter.updateById(old._id, { $set: { revokedAt: new Date().toISOString() } });
+				}
+				const existing = await this.findByPresentedKey(fromEnv);
+				if (!existing || existing.hash !== hash) await this.storeKey({ name: envName, userID: "admin", roles: ["admin"], prefix: prefixOf(fromEnv) ?? "env", hash });
+				else if (existing.revokedAt) this.logger.warn("BERTH_ADMIN_KEY has been revoked through the API; set a new one to regain admin access");
 				return;
 			}
 			const admins = await this.adapter.find({ query: { userID: "admin", revokedAt: { $exists: false } } });
