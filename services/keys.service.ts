@@ -175,7 +175,9 @@ const KeysService: ServiceSchema<ServiceSettingSchema, Record<string, never>, Re
 			if (!ctx.meta.userID) throw unauthorized();
 			const stored = (await this.findStored(id)) as unknown as KeyEntity | undefined;
 			if (!stored || (!isAdmin(ctx.meta) && stored.userID !== ctx.meta.userID)) throw notFound("Key", id);
-			return (await this.transformDocuments(ctx, {}, stored)) as KeyEntity;
+			// Only the public fields: the stored document also holds the hash.
+			const fields = (this.settings as { fields: string[] }).fields;
+			return Object.fromEntries(fields.filter(f => (stored as unknown as Record<string, unknown>)[f] !== undefined).map(f => [f, (stored as unknown as Record<string, unknown>)[f]])) as unknown as KeyEntity;
 		},
 		/** Our own keys are found by their id part; any other string (a BERTH_ADMIN_KEY of another shape) by its hash. */
 		async findByPresentedKey(this: KeysThis, presented: string): Promise<StoredKey | undefined> {

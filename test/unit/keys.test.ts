@@ -1,5 +1,6 @@
+import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { hashKey, issueKey, keyFromHeaders, prefixOf } from "../../lib/keys";
-import { isKeyUsable } from "../../services/keys.service";
+import { confinementFor, expiryFor, isKeyUsable, type Identity, type KeyEntity } from "../../services/keys.service";
 
 describe("API keys", () => {
 	it("issues keys whose prefix finds them and whose hash proves them", () => {
@@ -11,8 +12,10 @@ describe("API keys", () => {
 
 	it.each([
 		[{ authorization: "Bearer abc" }, "abc"],
+		[{ authorization: "bearer   abc " }, "abc"],
 		[{ authorization: "abc" }, "abc"],
 		[{ "x-api-key": "abc" }, "abc"],
+		[{ "x-api-key": "abc", authorization: "Bearer other" }, "abc"],
 		[{}, undefined],
 	])("reads the key from %j", (headers, expected) => {
 		expect(keyFromHeaders(headers)).toBe(expected);
@@ -23,5 +26,78 @@ describe("API keys", () => {
 		expect(isKeyUsable({ revokedAt: new Date().toISOString() })).toBe(false);
 		expect(isKeyUsable({ expiresAt: new Date(Date.now() - 1000).toISOString() })).toBe(false);
 		expect(isKeyUsable({ expiresAt: new Date(Date.now() + 60_000).toISOString() })).toBe(true);
+	});
+
+	it("keeps a confined creator's keys inside its namespaces", () => {
+		expect(confinementFor(undefined, undefined)).toBeUndefined();
+		expect(confinementFor(["a"], undefined)).toEqual(["a"]);
+		expect(confinementFor(undefined, ["a", "b"])).toEqual(["a", "b"]);
+		expect(confinementFor(["b"], ["a", "b"])).toEqual(["b"]);
+		expect(() => confinementFor(["c"], ["a"])).toThrow(expect.objectContaining({ code: 403 }));
+	});
+
+	it("never lets a key outlive the key that created it, nor start expired", () => {
+		const now = Date.parse("2030-01-01T00:00:00Z");
+		expect(expiryFor(undefined, undefined, now)).toBeUndefined();
+		expect(expiryFor(undefined, "2030-02-01T00:00:00.000Z", now)).toBe("2030-02-01T00:00:00.000Z");
+		expect(expiryFor(new Date("2031-01-01T00:00:00Z"), "2030-02-01T00:00:00.000Z", now)).toBe("2030-02-01T00:00:00.000Z");
+		expect(expiryFor(new Date("2030-01-15T00:00:00Z"), "2030-02-01T00:00:00.000Z", now)).toBe("2030-01-15T00:00:00.000Z");
+		expect(() => expiryFor(new Date("2029-12-31T00:00:00Z"), undefined, now)).toThrow(expect.objectContaining({ code: 422 }));
+	});
+});
+
+describe("the keys service", () => {
+	const adminKey = "an-operator-chosen-admin-key-0123456789";
+	let broker: ServiceBroker;
+	const admin = { meta: { userID: "admin", roles: ["admin"] } };
+
+	beforeAll(async () => {
+		process.env.DATA_DIR = ":memory:";
+		delete process.env.MONGO_URI;
+		process.env.BERTH_ADMIN_KEY = adminKey;
+		// Required here, after the environment names the in-memory store and the admin key.
+		const { default: KeysService } = require("../../services/keys.service") as typeof import("../../services/keys.service");
+		broker = new ServiceBroker({ logger: false });
+		broker.createService(KeysService as unknown as ServiceSchema);
+		await broker.start();
+	});
+	afterAll(async () => {
+		await broker.stop();
+		delete process.env.BERTH_ADMIN_KEY;
+	});
+
+	it("accepts a BERTH_ADMIN_KEY of any shape as the admin", async () => {
+		const who = await broker.call<Identity, { key: string }>("v1.keys.authenticate", { key: adminKey });
+		expect(who).toMatchObject({ userID: "admin", roles: ["admin"] });
+		await expect(broker.call("v1.keys.authenticate", { key: `${adminKey}x` })).rejects.toMatchObject({ code: 401 });
+	});
+
+	it("shows a created key once; lists and gets never show key material", async () => {
+		const created = (await broker.call("v1.keys.create", { name: "ci", userID: "alice", namespaces: ["team-a"] }, admin)) as KeyEntity & { key: string };
+		expect(created.key).toMatch(/^berth_[0-9a-f]{12}_/);
+		const listed = (await broker.call("v1.keys.list", {}, admin)) as KeyEntity[];
+		const text = JSON.stringify(listed) + JSON.stringify(await broker.call("v1.keys.get", { id: created.id }, admin));
+		expect(text).not.toContain(created.key);
+		expect(text).not.toContain(hashKey(created.key));
+		expect(text).not.toMatch(/"hash"/);
+		expect(await broker.call("v1.keys.authenticate", { key: created.key })).toMatchObject({ userID: "alice", roles: ["user"], namespaces: ["team-a"] });
+	});
+
+	it("lets a user see and revoke only its own keys", async () => {
+		const alice = (await broker.call("v1.keys.create", { name: "a", userID: "alice" }, admin)) as KeyEntity & { key: string };
+		const bob = { meta: { userID: "bob", roles: ["user"] } };
+		await expect(broker.call("v1.keys.get", { id: alice.id }, bob)).rejects.toMatchObject({ code: 404 });
+		await expect(broker.call("v1.keys.revoke", { id: alice.id }, bob)).rejects.toMatchObject({ code: 404 });
+		expect(((await broker.call("v1.keys.list", {}, bob)) as KeyEntity[]).map(k => k.id)).not.toContain(alice.id);
+		const revoked = (await broker.call("v1.keys.revoke", { id: alice.id }, { meta: { userID: "alice", roles: ["user"] } })) as KeyEntity;
+		expect(revoked.revokedAt).toEqual(expect.any(String));
+		await expect(broker.call("v1.keys.authenticate", { key: alice.key })).rejects.toMatchObject({ code: 401, message: expect.stringMatching(/revoked/) });
+	});
+
+	it("refuses admin keys from non-admins and empty confinements", async () => {
+		const user = { meta: { userID: "carol", roles: ["user"] } };
+		await expect(broker.call("v1.keys.create", { name: "x", roles: ["admin"] }, user)).rejects.toMatchObject({ code: 403 });
+		await expect(broker.call("v1.keys.create", { name: "x", userID: "dave" }, user)).rejects.toMatchObject({ code: 403 });
+		await expect(broker.call("v1.keys.create", { name: "x", namespaces: [] }, user)).rejects.toMatchObject({ code: 422 });
 	});
 });
