@@ -2,6 +2,7 @@ import type { ServiceSchema } from "moleculer";
 import ApiService from "./api.service";
 import HealthService from "./health.service";
 import KeysService from "./keys.service";
+import JobsService from "./k8s.jobs.service";
 
 /**
  * Every service of the mesh, by the name SERVICES selects them with. Explicit rather than a glob,
@@ -11,4 +12,5 @@ export const serviceRegistry: Record<string, ServiceSchema> = {
 	api: ApiService as ServiceSchema,
 	health: HealthService,
 	keys: KeysService as unknown as ServiceSchema,
+	"k8s.jobs": JobsService as unknown as ServiceSchema,
 };
