@@ -48,14 +48,28 @@ function mongoModel(collection: string): mongoose.Model<unknown> {
 	return mongoose.model(collection, schema) as mongoose.Model<unknown>;
 }
 
+/** Where one service instance keeps its collection, decided when the service is created. */
+export interface DbBackend {
+	mongoUri?: string;
+	dataDir: string;
+}
+
+/** The backend for `opts`, from the environment as it is now (not when the module was imported). */
+export function resolveDbBackend(opts: Pick<DbMixinOptions, "dataDir" | "mongoUri">, env: NodeJS.ProcessEnv = process.env): DbBackend {
+	const config = loadConfig(env);
+	return {
+		mongoUri: opts.mongoUri ?? config.mongoUri,
+		dataDir: opts.dataDir ?? (env.DATA_DIR === ":memory:" ? ":memory:" : config.dataDir),
+	};
+}
+
 /**
  * A moleculer-db service over NeDB (one file per collection under DATA_DIR) or, with MONGO_URI,
- * MongoDB through mongoose. Service code is the same on both.
+ * MongoDB through mongoose. Service code is the same on both. The backend is chosen per service
+ * instance in `created()`, so brokers started one after another in one process (tests running a
+ * suite against NeDB and then MongoDB) each get the backend the environment names at that moment.
  */
 export function createDbMixin(opts: DbMixinOptions): Partial<ServiceSchema> {
-	const config = loadConfig();
-	const mongoUri = opts.mongoUri ?? config.mongoUri;
-	const dataDir = opts.dataDir ?? (process.env.DATA_DIR === ":memory:" ? ":memory:" : config.dataDir);
 	const settings: DbSettings = {
 		idField: "id",
 		fields: ["id", ...opts.fields.filter(f => f !== "id"), "createdAt", "updatedAt"],
@@ -65,7 +79,8 @@ export function createDbMixin(opts: DbMixinOptions): Partial<ServiceSchema> {
 	};
 	const schema: Partial<ServiceSchema<DbSettings & ServiceSettingSchema, DbMethods, Record<string, unknown>, DbServiceThis & Service>> & Record<string, unknown> = {
 		mixins: [DbService as unknown as Partial<ServiceSchema>],
-		adapter: mongoUri ? new MongooseAdapter(mongoUri, { serverSelectionTimeoutMS: 5000 }) : nedbAdapter(opts.collection, dataDir),
+		// The mongoose adapter reads `model` from the schema; NeDB ignores it.
+		model: mongoModel(opts.collection),
 		settings,
 		hooks: {
 			before: {
@@ -78,7 +93,7 @@ export function createDbMixin(opts: DbMixinOptions): Partial<ServiceSchema> {
 			/** The raw stored document (id field mapped), or undefined. Bypasses scoping: callers check. */
 			async findStored(this: DbServiceThis, id: string): Promise<Record<string, unknown> | undefined> {
 				if (typeof id !== "string" || id.length === 0) return undefined;
-				const rows = (await this.adapter.find({ query: { _id: mongoUri ? safeObjectId(id) : id } })) as unknown[];
+				const rows = (await this.adapter.find({ query: { _id: storedId(this, id) } })) as unknown[];
 				if (!rows.length) return undefined;
 				const doc = await this.adapter.entityToObject(rows[0]);
 				return this.adapter.afterRetrieveTransformID(doc, "id") as Record<string, unknown>;
@@ -93,14 +108,14 @@ export function createDbMixin(opts: DbMixinOptions): Partial<ServiceSchema> {
 			},
 			/** Applies `$set` changes and returns the entity as clients see it; fires the updated hooks. */
 			async patchEntity(this: DbServiceThis, ctx: Context, id: string, changes: Record<string, unknown>): Promise<Record<string, unknown>> {
-				const saved = await this.adapter.updateById(mongoUri ? safeObjectId(id) : id, { $set: { ...changes, updatedAt: new Date().toISOString() } });
+				const saved = await this.adapter.updateById(storedId(this, id), { $set: { ...changes, updatedAt: new Date().toISOString() } });
 				const json = (await this.transformDocuments(ctx, {}, saved)) as Record<string, unknown>;
 				await this.entityChanged("updated", json, ctx);
 				return json;
 			},
 			/** Removes an entity by id; fires the removed hooks with the last stored state. */
 			async removeEntity(this: DbServiceThis, ctx: Context, id: string): Promise<Record<string, unknown> | undefined> {
-				const removed = await this.adapter.removeById(mongoUri ? safeObjectId(id) : id);
+				const removed = await this.adapter.removeById(storedId(this, id));
 				if (!removed) return undefined;
 				const json = (await this.transformDocuments(ctx, {}, removed)) as Record<string, unknown>;
 				await this.entityChanged("removed", json, ctx);
@@ -112,15 +127,29 @@ export function createDbMixin(opts: DbMixinOptions): Partial<ServiceSchema> {
 				return (await this.transformDocuments(ctx, {}, docs)) as Record<string, unknown>[];
 			},
 		},
+		// Runs after moleculer-db's own created() (mixins' handlers run first), replacing the
+		// placeholder adapter it made; the adapter connects in moleculer-db's started().
+		created(this: DbServiceThis & Service) {
+			const backend = resolveDbBackend(opts);
+			this.dbBackend = backend;
+			const adapter = (backend.mongoUri ? new MongooseAdapter(backend.mongoUri, { serverSelectionTimeoutMS: 5000 }) : nedbAdapter(opts.collection, backend.dataDir)) as { init(broker: unknown, service: unknown): void };
+			adapter.init(this.broker, this);
+			this.adapter = adapter as unknown as DbServiceThis["adapter"];
+		},
 		async started(this: DbServiceThis) {
 			for (const fields of opts.unique ?? []) {
 				const index = Object.fromEntries(fields.map(f => [f, 1]));
-				if (mongoUri) await this.adapter.model.collection.createIndex(index, { unique: true });
+				if (this.dbBackend.mongoUri) await this.adapter.model.collection.createIndex(index, { unique: true });
 				else await this.adapter.db.ensureIndex({ fieldName: fields.length === 1 ? fields[0] : fields, unique: true });
 			}
 		},
 	};
 	return schema as Partial<ServiceSchema>;
+}
+
+/** The stored form of an id: MongoDB ObjectIds, NeDB strings. */
+function storedId(service: DbServiceThis, id: string): unknown {
+	return service.dbBackend.mongoUri ? safeObjectId(id) : id;
 }
 
 function stampCreated(ctx: Context<Record<string, unknown>>): void {
@@ -142,6 +171,7 @@ function safeObjectId(id: string): unknown {
 
 /** What the db mixin's methods rely on from moleculer-db at runtime. */
 export interface DbServiceThis {
+	dbBackend: DbBackend;
 	adapter: {
 		find(params: { query?: Record<string, unknown>; sort?: string[]; limit?: number }): Promise<unknown[]>;
 		insert(doc: Record<string, unknown>): Promise<unknown>;

@@ -1,0 +1,215 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import Validator from "fastest-validator";
+
+/**
+ * The image catalog: one JSON file per image under `images/` (or IMAGES_DIR), with the fields of
+ * the seed's php example. Files are checked when they are loaded; a bad file is reported with its
+ * path and the offending field, and nothing from that load is used.
+ */
+
+export interface CatalogPort {
+	name: string;
+	port: number;
+	protocol: "TCP" | "UDP" | "SCTP";
+}
+
+/** An env var the image expects. `secret` ones without a value get a generated one at deploy time. */
+export interface CatalogEnv {
+	key: string;
+	type: "as-is" | "secret";
+	value?: string;
+}
+
+export interface CatalogVolume {
+	name: string;
+	type: "persistentVolumeClaim";
+	mountPath: string;
+}
+
+/** cpu in millicores, memory in Mi, as the seed writes them. */
+export interface CatalogResources {
+	limits: { cpu: number; memory: number };
+	requests: { cpu: number; memory: number };
+}
+
+export interface CatalogImage {
+	name: string;
+	namespace: string;
+	tag: string;
+	digest?: string;
+	image: string;
+	registry: string;
+	repository: string;
+	description: string;
+	imagePullPolicy: "Always" | "IfNotPresent" | "Never";
+	imagePullSecrets: string[];
+	ports: CatalogPort[];
+	env: CatalogEnv[];
+	volumes: CatalogVolume[];
+	resources: CatalogResources;
+	/** Overrides the image's entrypoint / arguments, for images whose default does not serve. */
+	command?: string[];
+	args?: string[];
+	/** Usable as a template for ephemeral applications. */
+	launchable?: boolean;
+	/** A launchable template anyone may launch without an API key. */
+	public?: boolean;
+}
+
+/** The fields a catalog entry may have, in the order the seed lists them. */
+export const CATALOG_FIELDS = [
+	"name", "namespace", "tag", "digest", "image", "registry", "repository", "description", "imagePullPolicy",
+	"imagePullSecrets", "ports", "env", "volumes", "resources", "command", "args", "launchable", "public",
+] as const;
+
+export class CatalogError extends Error {
+	constructor(readonly file: string, readonly field: string, detail: string) {
+		super(`${file}: ${field ? `field "${field}": ` : ""}${detail}`);
+		this.name = "CatalogError";
+	}
+}
+
+const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const resourcePair = (maxCpu: number, maxMemory: number) => ({
+	type: "object",
+	strict: true,
+	props: {
+		cpu: { type: "number", integer: true, min: 1, max: maxCpu },
+		memory: { type: "number", integer: true, min: 1, max: maxMemory },
+	},
+});
+
+const schema = {
+	$$strict: true,
+	name: { type: "string", pattern: dnsLabel, max: 63 },
+	namespace: { type: "string", min: 1, max: 255 },
+	tag: { type: "string", pattern: /^[\w][\w.-]{0,127}$/ },
+	digest: { type: "string", pattern: /^sha256:[a-f0-9]{64}$/, optional: true },
+	image: { type: "string", pattern: /^([a-z0-9][-a-z0-9.]*(:\d+)?\/)?[a-z0-9]+([._\/-][a-z0-9]+)*(:[\w][\w.-]{0,127})?(@sha256:[a-f0-9]{64})?$/, max: 512 },
+	registry: { type: "string", pattern: /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?(:\d+)?$/, max: 253 },
+	repository: { type: "string", pattern: /^[a-z0-9]+([._\/-][a-z0-9]+)*$/, max: 255 },
+	description: { type: "string", min: 1, max: 1000 },
+	imagePullPolicy: { type: "enum", values: ["Always", "IfNotPresent", "Never"] },
+	imagePullSecrets: { type: "array", items: { type: "string", pattern: dnsLabel, max: 253 } },
+	ports: {
+		type: "array",
+		items: {
+			type: "object",
+			strict: true,
+			props: {
+				name: { type: "string", pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, max: 15 },
+				port: { type: "number", integer: true, min: 1, max: 65535 },
+				protocol: { type: "enum", values: ["TCP", "UDP", "SCTP"] },
+			},
+		},
+	},
+	env: {
+		type: "array",
+		items: {
+			type: "object",
+			strict: true,
+			props: {
+				key: { type: "string", pattern: /^[A-Za-z_][A-Za-z0-9_]*$/, max: 253 },
+				type: { type: "enum", values: ["as-is", "secret"] },
+				value: { type: "string", optional: true, max: 65536 },
+			},
+		},
+	},
+	volumes: {
+		type: "array",
+		items: {
+			type: "object",
+			strict: true,
+			props: {
+				name: { type: "string", pattern: dnsLabel, max: 63 },
+				type: { type: "equal", value: "persistentVolumeClaim" },
+				mountPath: { type: "string", pattern: /^\/[^\0]*$/, max: 255 },
+			},
+		},
+	},
+	resources: {
+		type: "object",
+		strict: true,
+		props: { limits: resourcePair(64_000, 262_144), requests: resourcePair(64_000, 262_144) },
+	},
+	command: { type: "array", items: { type: "string", max: 4096 }, optional: true },
+	args: { type: "array", items: { type: "string", max: 4096 }, optional: true },
+	launchable: { type: "boolean", optional: true },
+	public: { type: "boolean", optional: true },
+};
+
+const check = new Validator({ haltOnFirstError: false }).compile(schema);
+
+/** Checks one parsed catalog file; returns the image or throws a CatalogError naming the field. */
+export function validateImage(data: unknown, file: string): CatalogImage {
+	if (!data || typeof data !== "object" || Array.isArray(data)) throw new CatalogError(file, "", "must be a JSON object describing one image");
+	const result = check(data);
+	if (result !== true) {
+		const first = (result as { field?: string; message?: string; type?: string; expected?: unknown; actual?: unknown }[])[0];
+		if (first.type === "objectStrict") throw new CatalogError(file, unknownField(first), `is not a known field (allowed here: ${String(first.expected)})`);
+		throw new CatalogError(file, first.field ?? "", first.message ?? "is invalid");
+	}
+	const image = data as CatalogImage;
+	for (const kind of ["cpu", "memory"] as const) {
+		if (image.resources.requests[kind] > image.resources.limits[kind])
+			throw new CatalogError(file, `resources.requests.${kind}`, `must not exceed resources.limits.${kind} (${image.resources.limits[kind]})`);
+	}
+	for (const [list, key] of [["ports", "name"], ["env", "key"], ["volumes", "name"]] as const) {
+		const seen = new Set<string>();
+		(image[list] as unknown as Record<string, string>[]).forEach((item, i) => {
+			if (seen.has(item[key])) throw new CatalogError(file, `${list}[${i}].${key}`, `duplicate ${key} "${item[key]}"`);
+			seen.add(item[key]);
+		});
+	}
+	if (image.public && !image.launchable) throw new CatalogError(file, "public", "only a launchable image can be public");
+	return image;
+}
+
+/** fastest-validator names the object, not the stray key, for strict-mode errors. */
+function unknownField(err: { field?: string; actual?: unknown }): string {
+	const prefix = err.field ? `${err.field}.` : "";
+	const extra = typeof err.actual === "string" ? err.actual.split(",")[0].trim() : "";
+	return extra ? `${prefix}${extra}` : (err.field ?? "");
+}
+
+/** The repository root: the nearest directory above this file with a package.json (works from dist/ too). */
+function repoRoot(): string {
+	let dir = __dirname;
+	while (!fs.existsSync(path.join(dir, "package.json"))) {
+		const parent = path.dirname(dir);
+		if (parent === dir) return process.cwd();
+		dir = parent;
+	}
+	return dir;
+}
+
+export function catalogDir(env: NodeJS.ProcessEnv = process.env): string {
+	return env.IMAGES_DIR ? path.resolve(env.IMAGES_DIR) : path.join(repoRoot(), "images");
+}
+
+/**
+ * Reads every `*.json` file of the catalog directory, sorted by file name. All or nothing: the
+ * first bad file (unparsable, invalid, or a name another file already uses) throws.
+ */
+export function loadCatalog(dir: string = catalogDir()): CatalogImage[] {
+	if (!fs.existsSync(dir)) throw new CatalogError(dir, "", "the image catalog directory does not exist (set IMAGES_DIR)");
+	const files = fs.readdirSync(dir).filter(f => f.endsWith(".json")).sort();
+	const byName = new Map<string, string>();
+	const images: CatalogImage[] = [];
+	for (const file of files) {
+		const shown = path.join(path.basename(dir), file);
+		let data: unknown;
+		try {
+			data = JSON.parse(fs.readFileSync(path.join(dir, file), "utf8"));
+		} catch (err) {
+			throw new CatalogError(shown, "", `is not valid JSON: ${(err as Error).message}`);
+		}
+		const image = validateImage(data, shown);
+		const other = byName.get(image.name);
+		if (other) throw new CatalogError(shown, "name", `"${image.name}" is already used by ${other}`);
+		byName.set(image.name, shown);
+		images.push(image);
+	}
+	return images;
+}

@@ -1,0 +1,113 @@
+import type { V1LimitRange, V1Namespace, V1ResourceQuota } from "../k8s";
+import { cpuMillis, bytes, formatBytes } from "../quantity";
+import { LABEL_PREFIX, entityAnnotations, managedLabels } from "./labels";
+
+/** A namespace's limits. cpu, memory and storage are Kubernetes quantities; pods and gpu counts. */
+export interface NamespaceQuota {
+	cpu: string;
+	memory: string;
+	storage: string;
+	pods: number;
+	gpu: number;
+}
+
+/** What the manifests need of a namespace entity. */
+export interface NamespaceSpec {
+	id: string;
+	name: string;
+	owner: string;
+	quota: NamespaceQuota;
+}
+
+export const NAMESPACE_KIND = "namespace";
+export const ANNOTATION_OWNER = `${LABEL_PREFIX}/owner`;
+/** Names of the per-namespace policy objects; fixed, so an update replaces rather than adds. */
+export const QUOTA_NAME = "berth-quota";
+export const LIMIT_RANGE_NAME = "berth-limits";
+/** The extended resource a `gpu` quota limits. */
+export const GPU_RESOURCE = "nvidia.com/gpu";
+
+export const DEFAULT_QUOTA: NamespaceQuota = Object.freeze({ cpu: "2", memory: "4Gi", storage: "10Gi", pods: 20, gpu: 0 });
+
+/** Per-container defaults for containers that declare no resources (the quota requires them). */
+const CONTAINER_DEFAULTS = { limitCpuMillis: 500, requestCpuMillis: 100, limitMemory: 512 * 2 ** 20, requestMemory: 128 * 2 ** 20 };
+
+export function namespaceManifest(ns: NamespaceSpec): V1Namespace {
+	return {
+		apiVersion: "v1",
+		kind: "Namespace",
+		metadata: {
+			name: ns.name,
+			labels: managedLabels(NAMESPACE_KIND, ns.id, ns.name),
+			annotations: entityAnnotations(NAMESPACE_KIND, ns.id, { [ANNOTATION_OWNER]: ns.owner }),
+		},
+	};
+}
+
+/** The quota's `hard` map: requests and limits both capped, so neither can overcommit the namespace. */
+export function quotaHard(quota: NamespaceQuota): Record<string, string> {
+	return {
+		"requests.cpu": quota.cpu,
+		"limits.cpu": quota.cpu,
+		"requests.memory": quota.memory,
+		"limits.memory": quota.memory,
+		"requests.storage": quota.storage,
+		pods: String(quota.pods),
+		[`requests.${GPU_RESOURCE}`]: String(quota.gpu),
+	};
+}
+
+export function resourceQuotaManifest(ns: NamespaceSpec): V1ResourceQuota {
+	return {
+		apiVersion: "v1",
+		kind: "ResourceQuota",
+		metadata: { name: QUOTA_NAME, namespace: ns.name, labels: managedLabels("quota", ns.id, QUOTA_NAME), annotations: entityAnnotations(NAMESPACE_KIND, ns.id) },
+		spec: { hard: quotaHard(ns.quota) },
+	};
+}
+
+function millis(m: number): string {
+	return `${m}m`;
+}
+
+/**
+ * Defaults for containers without requests/limits. Never larger than the quota itself: a default
+ * the quota cannot hold would make every such pod unschedulable.
+ */
+export function limitRangeManifest(ns: NamespaceSpec): V1LimitRange {
+	const cpu = cpuMillis(ns.quota.cpu);
+	const memory = bytes(ns.quota.memory);
+	const limitCpu = Math.min(CONTAINER_DEFAULTS.limitCpuMillis, cpu);
+	const requestCpu = Math.min(CONTAINER_DEFAULTS.requestCpuMillis, limitCpu);
+	const limitMemory = Math.min(CONTAINER_DEFAULTS.limitMemory, memory);
+	const requestMemory = Math.min(CONTAINER_DEFAULTS.requestMemory, limitMemory);
+	return {
+		apiVersion: "v1",
+		kind: "LimitRange",
+		metadata: { name: LIMIT_RANGE_NAME, namespace: ns.name, labels: managedLabels("limits", ns.id, LIMIT_RANGE_NAME), annotations: entityAnnotations(NAMESPACE_KIND, ns.id) },
+		spec: {
+			limits: [
+				{
+					type: "Container",
+					_default: { cpu: millis(limitCpu), memory: formatBytes(limitMemory) },
+					defaultRequest: { cpu: millis(requestCpu), memory: formatBytes(requestMemory) },
+				},
+			],
+		},
+	};
+}
+
+/** Everything applied for one namespace, in the order it must be applied (the Namespace first). */
+export function namespaceManifests(ns: NamespaceSpec): [V1Namespace, V1ResourceQuota, V1LimitRange] {
+	return [namespaceManifest(ns), resourceQuotaManifest(ns), limitRangeManifest(ns)];
+}
+
+/** Namespaces Berth never creates or takes over: Kubernetes' own and Berth's own. */
+export function isSystemNamespace(name: string, reserved: readonly string[] = RESERVED_NAMESPACES): boolean {
+	return name.startsWith("kube-") || reserved.includes(name);
+}
+
+export const RESERVED_NAMESPACES: readonly string[] = ["default", "kube-system", "kube-public", "kube-node-lease", "berth", "berth-system"];
+
+/** RFC 1123 label: what Kubernetes accepts as a namespace name. */
+export const RFC1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;

@@ -1,0 +1,281 @@
+import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import { CATALOG_FIELDS, CatalogError, catalogDir, loadCatalog, type CatalogImage } from "../lib/catalog";
+import { clusterUnavailable, forbidden, invalid, invalidField, notFound, unauthorized } from "../lib/errors";
+import { RFC1123_LABEL } from "../lib/manifests/namespace";
+import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
+import { isAdmin, isUnscoped, type CallerMeta } from "../mixins/membership.mixin";
+import type { LookupParams, NamespaceEntity } from "./k8s.namespaces.service";
+
+/** A catalog entry as stored and returned: the file's fields plus the entity's. */
+export interface ImageEntity extends CatalogImage {
+	id: string;
+	createdAt: string;
+	updatedAt: string;
+}
+
+export interface ImageIdParams {
+	id: string;
+}
+export interface ImageNameParams {
+	name: string;
+}
+export interface DeployImageParams {
+	id: string;
+	namespace?: string;
+	name?: string;
+	vHosts?: string[];
+	replicas?: number;
+}
+export interface LoadReport {
+	/** Names added to the catalog, updated in it, and already up to date. */
+	added: string[];
+	updated: string[];
+	unchanged: string[];
+}
+
+/** What `deploy` hands to v1.k8s.deployments.create (see docs/CONTRACTS.md). */
+export interface DeploymentRequest {
+	name: string;
+	namespace: string;
+	image: string;
+	vHosts?: string[];
+	replicas?: number;
+}
+
+type Meta = CallerMeta;
+
+interface ImagesMethods {
+	findByName(name: string): Promise<ImageEntity | undefined>;
+	findImage(ref: string): Promise<ImageEntity>;
+	syncCatalog(images: CatalogImage[]): Promise<LoadReport>;
+	upsertImage(image: CatalogImage): Promise<"added" | "updated" | "unchanged">;
+	requireAdmin(ctx: Context<unknown, Meta>): void;
+	toPublic(doc: Record<string, unknown>): ImageEntity;
+}
+
+type ImagesThis = DbBackedService<ImagesMethods>;
+
+const FIELDS: string[] = [...CATALOG_FIELDS];
+const HOSTNAME = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function isDuplicateKey(err: unknown): boolean {
+	const e = err as { code?: unknown; errorType?: unknown; message?: unknown };
+	return e?.code === 11000 || e?.errorType === "uniqueViolated" || /duplicate key|unique constraint/i.test(String(e?.message ?? ""));
+}
+
+/** The catalog fields of an entry, in a stable form for comparing a stored entry with its file. */
+function catalogOf(doc: Partial<CatalogImage>): string {
+	return JSON.stringify(CATALOG_FIELDS.map(f => doc[f] ?? null));
+}
+
+function hasOperator(value: unknown): boolean {
+	if (Array.isArray(value)) return value.some(hasOperator);
+	if (value && typeof value === "object") return Object.entries(value).some(([k, v]) => k.startsWith("$") || hasOperator(v));
+	return false;
+}
+
+/**
+ * v1.k8s.images: the image catalog, loaded from images/ (IMAGES_DIR) at start and by loadImages.
+ * Anyone authenticated reads it; `deploy` starts a deployment of an entry in one of the caller's
+ * namespaces through v1.k8s.deployments.
+ */
+const ImagesService: ServiceSchema<ServiceSettingSchema, ImagesMethods, Record<string, never>, ImagesThis> = {
+	name: "k8s.images",
+	version: 1,
+	mixins: [createDbMixin({ collection: "images", fields: FIELDS, unique: [["name"]] })],
+	settings: { rest: "/v1/k8s/images" },
+	hooks: {
+		before: {
+			// Field equality only: the catalog is small, and operators differ between NeDB and MongoDB.
+			list: [plainQuery],
+			find: [plainQuery],
+			count: [plainQuery],
+		},
+	},
+	actions: {
+		create: false,
+		insert: false,
+		update: false,
+		remove: false,
+
+		get: {
+			rest: "GET /:id",
+			params: { id: { type: "string", min: 1, max: 64 } },
+			async handler(this: ImagesThis, ctx: Context<ImageIdParams, Meta>): Promise<ImageEntity> {
+				const doc = await this.findStored(ctx.params.id);
+				if (!doc) throw notFound("Image", ctx.params.id);
+				return this.toPublic(doc);
+			},
+		},
+
+		/** By catalog name, as the seed calls it. */
+		resolveName: {
+			visibility: "public",
+			params: { name: { type: "string", min: 1, max: 253 } },
+			async handler(this: ImagesThis, ctx: Context<ImageNameParams, Meta>): Promise<ImageEntity> {
+				const image = await this.findByName(ctx.params.name);
+				if (!image) throw notFound("Image", ctx.params.name);
+				return image;
+			},
+		},
+
+		/** By catalog name or by image reference ("nginx:1.27"). */
+		getImage: {
+			rest: "GET /name/:name",
+			summary: "Find a catalog entry by name or image reference",
+			params: { name: { type: "string", min: 1, max: 512 } },
+			async handler(this: ImagesThis, ctx: Context<ImageNameParams, Meta>): Promise<ImageEntity> {
+				return this.findImage(ctx.params.name);
+			},
+		},
+
+		/** Re-reads the catalog files: updates existing entries, adds new ones, never duplicates. */
+		loadImages: {
+			rest: "POST /load",
+			summary: "Reload the catalog from its files (admin)",
+			params: {},
+			async handler(this: ImagesThis, ctx: Context<Record<string, never>, Meta>): Promise<LoadReport> {
+				this.requireAdmin(ctx);
+				let images: CatalogImage[];
+				try {
+					images = loadCatalog();
+				} catch (err) {
+					if (err instanceof CatalogError) throw invalid(err.message, [{ field: err.field, message: err.message, type: "catalog", actual: err.file }]);
+					throw err;
+				}
+				return this.syncCatalog(images);
+			},
+		},
+
+		/** Empties the catalog (until the next load). */
+		clean: {
+			rest: "POST /clean",
+			summary: "Remove every catalog entry (admin)",
+			params: {},
+			async handler(this: ImagesThis, ctx: Context<Record<string, never>, Meta>): Promise<{ removed: number }> {
+				this.requireAdmin(ctx);
+				const all = await this.findEntities(null, {});
+				for (const image of all) await this.removeEntity(ctx, String(image.id));
+				return { removed: all.length };
+			},
+		},
+
+		deploy: {
+			rest: "POST /:id/deploy",
+			summary: "Deploy a catalog image into one of your namespaces",
+			params: {
+				id: { type: "string", min: 1, max: 253 },
+				namespace: { type: "string", min: 1, max: 64, optional: true },
+				name: { type: "string", pattern: RFC1123_LABEL, min: 1, max: 63, optional: true },
+				vHosts: { type: "array", items: { type: "string", pattern: HOSTNAME, max: 253 }, max: 20, unique: true, optional: true },
+				replicas: { type: "number", integer: true, min: 0, max: 100, convert: true, optional: true },
+			},
+			async handler(this: ImagesThis, ctx: Context<DeployImageParams, Meta>): Promise<unknown> {
+				if (!ctx.meta.userID) throw unauthorized("Deploying needs a caller (ctx.meta.userID)");
+				const image = await this.findImage(ctx.params.id);
+				let ns: NamespaceEntity;
+				if (ctx.params.namespace) {
+					ns = await ctx.call<NamespaceEntity, LookupParams>("v1.k8s.namespaces.lookup", { ref: ctx.params.namespace });
+				} else {
+					const mine = await ctx.call<NamespaceEntity[], Record<string, unknown>>("v1.k8s.namespaces.find", { query: {}, limit: 2 });
+					if (mine.length !== 1) throw invalidField("namespace", mine.length ? "You have several namespaces: name one in `namespace`" : "You have no namespace yet: create one first", ctx.params.namespace);
+					ns = mine[0];
+				}
+				if (!this.broker.registry.actions.isAvailable("v1.k8s.deployments.create")) throw clusterUnavailable("The deployments service is not running");
+				const request: DeploymentRequest = {
+					name: ctx.params.name ?? image.name,
+					namespace: ns.id,
+					image: image.id,
+					...(ctx.params.vHosts ? { vHosts: ctx.params.vHosts } : {}),
+					...(ctx.params.replicas !== undefined ? { replicas: ctx.params.replicas } : {}),
+				};
+				return ctx.call("v1.k8s.deployments.create", request);
+			},
+		},
+	},
+
+	methods: {
+		async findByName(this: ImagesThis, name: string): Promise<ImageEntity | undefined> {
+			const [image] = await this.findEntities(null, { name }, { limit: 1 });
+			return image as unknown as ImageEntity | undefined;
+		},
+
+		/** By id, catalog name or image reference; 404 otherwise. */
+		async findImage(this: ImagesThis, ref: string): Promise<ImageEntity> {
+			const byId = await this.findStored(ref);
+			if (byId) return this.toPublic(byId);
+			const byName = await this.findByName(ref);
+			if (byName) return byName;
+			const [byImage] = await this.findEntities(null, { image: ref }, { limit: 1 });
+			if (byImage) return byImage as unknown as ImageEntity;
+			throw notFound("Image", ref);
+		},
+
+		async syncCatalog(this: ImagesThis, images: CatalogImage[]): Promise<LoadReport> {
+			const report: LoadReport = { added: [], updated: [], unchanged: [] };
+			for (const image of images) report[await this.upsertImage(image)].push(image.name);
+			this.logger.info(`Image catalog from ${catalogDir()}: ${report.added.length} added, ${report.updated.length} updated, ${report.unchanged.length} unchanged`);
+			return report;
+		},
+
+		/** One entry by name; the unique index on name turns a racing second insert into an update. */
+		async upsertImage(this: ImagesThis, image: CatalogImage): Promise<"added" | "updated" | "unchanged"> {
+			for (let attempt = 0; attempt < 3; attempt++) {
+				const [stored] = await this.adapter.find({ query: { name: image.name }, limit: 1 });
+				const now = new Date().toISOString();
+				if (!stored) {
+					try {
+						await this.adapter.insert({ ...image, createdAt: now, updatedAt: now });
+						return "added";
+					} catch (err) {
+						if (isDuplicateKey(err)) continue;
+						throw err;
+					}
+				}
+				// Taken first: NeDB's entityToObject hands back the stored object, and the id mapping moves _id.
+				const storedId = (stored as { _id: unknown })._id;
+				const current = this.adapter.afterRetrieveTransformID({ ...(await this.adapter.entityToObject(stored)) }, "id") as unknown as ImageEntity;
+				if (catalogOf(current) === catalogOf(image)) return "unchanged";
+				const gone = CATALOG_FIELDS.filter(f => image[f] === undefined && current[f] !== undefined);
+				const update: Record<string, unknown> = { $set: { ...image, updatedAt: now } };
+				if (gone.length) update.$unset = Object.fromEntries(gone.map(f => [f, true]));
+				await this.adapter.updateById(storedId, update);
+				return "updated";
+			}
+			throw new Error(`Could not store catalog image ${image.name}`);
+		},
+
+		requireAdmin(this: ImagesThis, ctx: Context<unknown, Meta>): void {
+			if (isUnscoped(ctx) || isAdmin(ctx.meta)) return;
+			if (!ctx.meta?.userID) throw unauthorized();
+			throw forbidden("Only administrators manage the image catalog");
+		},
+
+		toPublic(this: ImagesThis, doc: Record<string, unknown>): ImageEntity {
+			const fields = ["id", ...FIELDS, "createdAt", "updatedAt"];
+			return Object.fromEntries(fields.filter(f => f in doc).map(f => [f, doc[f]])) as unknown as ImageEntity;
+		},
+	},
+
+	/** A catalog file that fails validation stops the start, naming the file and the field. */
+	async started(this: ImagesThis) {
+		await this.syncCatalog(loadCatalog());
+	},
+};
+
+function plainQuery(ctx: Context<Record<string, unknown>, Meta>): void {
+	let query = ctx.params.query;
+	if (typeof query === "string") {
+		try {
+			query = JSON.parse(query);
+		} catch {
+			throw invalidField("query", "query must be a JSON object", query);
+		}
+	}
+	if (query !== undefined && (typeof query !== "object" || query === null || Array.isArray(query))) throw invalidField("query", "query must be an object of field values", query);
+	if (hasOperator(query)) throw invalidField("query", "query matches field values only (no $ operators)", query);
+	if (ctx.params.search !== undefined) throw invalidField("search", "search is not supported; filter with query", ctx.params.search);
+	ctx.params.query = query;
+}
+
+export default ImagesService;

@@ -1,0 +1,447 @@
+import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import { loadConfig } from "../lib/config";
+import { conflict, forbidden, invalid, notFound, type FieldError } from "../lib/errors";
+import { getKubeClient, Kinds, type ResilientInformer, type V1Namespace, type V1ResourceQuota } from "../lib/k8s";
+import { ANNOTATION_ID, MANAGED_SELECTOR } from "../lib/manifests/labels";
+import {
+	DEFAULT_QUOTA,
+	NAMESPACE_KIND,
+	QUOTA_NAME,
+	RFC1123_LABEL,
+	isSystemNamespace,
+	namespaceManifests,
+	type NamespaceQuota,
+} from "../lib/manifests/namespace";
+import { bytes, cpuMillis, isQuantity } from "../lib/quantity";
+import { Reconciler } from "../lib/reconciler";
+import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
+import { createMembershipMixin, isAdmin, isUnscoped, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
+
+/** A tenant's namespace. `name` is also the Kubernetes Namespace's name. */
+export interface NamespaceEntity {
+	id: string;
+	name: string;
+	owner: string;
+	members: string[];
+	quota: NamespaceQuota;
+	/** Kubernetes' phase (Active, Terminating), "Pending" before the first apply, "Missing" when gone from the cluster. */
+	phase: string;
+	uid: string | null;
+	createdAt: string;
+	updatedAt: string;
+}
+
+export type QuotaInput = Partial<Record<"cpu" | "memory" | "storage", string | number>> & Partial<Record<"pods" | "gpu", number>>;
+
+export interface CreateNamespaceParams {
+	name: string;
+	quota?: QuotaInput;
+}
+export interface UpdateNamespaceParams {
+	id: string;
+	quota?: QuotaInput;
+}
+export interface IdParams {
+	id: string;
+}
+export interface NameParams {
+	name: string;
+}
+export interface LookupParams {
+	ref: string;
+}
+
+export interface NamespaceStatus {
+	id: string;
+	name: string;
+	exists: boolean;
+	phase: string;
+	uid: string | null;
+	conditions: { type: string; status: string; reason?: string; message?: string }[];
+}
+export interface ResourceQuotaReport {
+	hard: Record<string, string>;
+	used: Record<string, string>;
+}
+export interface Availability {
+	name: string;
+	available: boolean;
+	reason?: string;
+}
+
+type Meta = CallerMeta;
+
+interface NamespacesMethods {
+	findByName(name: string): Promise<NamespaceEntity | undefined>;
+	visibleNamespace(ctx: Context<unknown, Meta>, id: string, role?: "member" | "owner"): Promise<NamespaceEntity>;
+	checkConfined(ctx: Context<unknown, Meta>, entity: NamespaceEntity): void;
+	availability(name: string): Promise<Availability>;
+	applyNamespace(entity: NamespaceEntity): Promise<V1Namespace>;
+	removeNamespace(ctx: Context<unknown, Meta>, entity: NamespaceEntity): Promise<NamespaceEntity>;
+	reconcileNamespace(name: string): Promise<void>;
+	toPublic(doc: Record<string, unknown>): NamespaceEntity;
+}
+
+interface NamespacesVars {
+	informer?: ResilientInformer<V1Namespace>;
+	reconciler?: Reconciler;
+}
+
+type NamespacesThis = DbBackedService<MembershipMethods & NamespacesMethods & NamespacesVars>;
+
+const FIELDS = ["name", "owner", "members", "quota", "phase", "uid"];
+
+const quantityRule = { type: "multi", optional: true, rules: [{ type: "string", min: 1, max: 32, trim: true }, { type: "number", positive: true }] };
+const quotaRule = {
+	type: "object",
+	optional: true,
+	strict: true,
+	props: {
+		cpu: quantityRule,
+		memory: quantityRule,
+		storage: quantityRule,
+		pods: { type: "number", integer: true, min: 1, max: 10_000, convert: true, optional: true },
+		gpu: { type: "number", integer: true, min: 0, max: 64, convert: true, optional: true },
+	},
+};
+const nameRule = { type: "string", pattern: RFC1123_LABEL, min: 1, max: 63, messages: { stringPattern: "The '{field}' field must be an RFC 1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit." } };
+
+/**
+ * The quota a request asks for, on top of `base`, or the fields at fault. Quantities must parse
+ * and be positive; memory and storage at least 1Mi (smaller ones are almost always a missing unit).
+ */
+export function resolveQuota(input: QuotaInput | undefined, base: NamespaceQuota = DEFAULT_QUOTA): { quota: NamespaceQuota; errors: FieldError[] } {
+	const errors: FieldError[] = [];
+	const quota: NamespaceQuota = { ...base };
+	for (const key of ["cpu", "memory", "storage"] as const) {
+		const value = input?.[key];
+		if (value === undefined) continue;
+		const text = String(value);
+		if (!isQuantity(text)) {
+			errors.push({ field: `quota.${key}`, message: `quota.${key} must be a Kubernetes quantity such as ${key === "cpu" ? '"2" or "500m"' : '"4Gi" or "512Mi"'}`, type: "quantity", actual: value });
+			continue;
+		}
+		const tooSmall = key === "cpu" ? cpuMillis(text) < 1 : bytes(text) < 2 ** 20;
+		if (tooSmall) {
+			errors.push({ field: `quota.${key}`, message: `quota.${key} must be at least ${key === "cpu" ? "1m" : "1Mi"}`, type: "quantityMin", actual: value });
+			continue;
+		}
+		quota[key] = text;
+	}
+	if (input?.pods !== undefined) quota.pods = input.pods;
+	if (input?.gpu !== undefined) quota.gpu = input.gpu;
+	return { quota, errors };
+}
+
+/** Whether a stored entity and a live Namespace are the same (the annotation maps it back). */
+function belongsTo(ns: V1Namespace | undefined, entity: { id: string }): boolean {
+	return ns?.metadata?.annotations?.[ANNOTATION_ID] === entity.id;
+}
+
+/** The MongoDB / NeDB duplicate-key failure (two creates racing for one name). */
+function isDuplicateKey(err: unknown): boolean {
+	const e = err as { code?: unknown; errorType?: unknown; message?: unknown };
+	return e?.code === 11000 || e?.errorType === "uniqueViolated" || /duplicate key|unique constraint/i.test(String(e?.message ?? ""));
+}
+
+/**
+ * v1.k8s.namespaces: tenants' namespaces with a ResourceQuota and a LimitRange. The database holds
+ * the desired state; a watch on Berth's Namespaces keeps `phase` and `uid` current. Removing one
+ * deletes it from the cluster and emits `k8s.namespaces.removed`, on which every namespaced
+ * service removes its own entities.
+ */
+const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, NamespacesVars, NamespacesThis> = {
+	name: "k8s.namespaces",
+	version: 1,
+	mixins: [
+		createDbMixin({ collection: "namespaces", fields: FIELDS, unique: [["name"]] }),
+		createMembershipMixin({ entityName: "Namespace" }),
+	],
+	settings: { rest: "/v1/k8s/namespaces" },
+	hooks: {
+		before: {
+			// After the membership scope: a key confined to some namespaces lists only those.
+			list: [confineQuery],
+			find: [confineQuery],
+			count: [confineQuery],
+			addMember: [confineId],
+			removeMember: [confineId],
+			transfer: [confineId],
+		},
+	},
+	actions: {
+		insert: false,
+
+		create: {
+			rest: "POST /",
+			summary: "Create a namespace with a quota",
+			params: { name: nameRule, quota: quotaRule },
+			async handler(this: NamespacesThis, ctx: Context<CreateNamespaceParams, Meta>): Promise<NamespaceEntity> {
+				const { name } = ctx.params;
+				const { quota, errors } = resolveQuota(ctx.params.quota);
+				if (errors.length) throw invalid("Invalid quota", errors);
+				if (ctx.meta.namespaces && !ctx.meta.namespaces.includes(name)) throw forbidden(`This API key is confined to ${ctx.meta.namespaces.join(", ")}`);
+				const availability = await this.availability(name);
+				if (!availability.available) {
+					if (isSystemNamespace(name)) throw invalid(availability.reason ?? "Reserved name", [{ field: "name", message: availability.reason ?? "reserved", type: "reserved", actual: name }]);
+					throw conflict(availability.reason ?? `Namespace ${name} already exists`, { name });
+				}
+				let stored: Record<string, unknown>;
+				try {
+					stored = (await this.adapter.insert({ name, owner: ctx.meta.userID, members: [], quota, phase: "Pending", uid: null, createdAt: new Date().toISOString(), updatedAt: new Date().toISOString() })) as Record<string, unknown>;
+				} catch (err) {
+					if (isDuplicateKey(err)) throw conflict(`Namespace ${name} already exists`, { name });
+					throw err;
+				}
+				const entity = (await this.transformDocuments(ctx, {}, stored)) as NamespaceEntity;
+				let live: V1Namespace;
+				try {
+					live = await this.applyNamespace(entity);
+				} catch (err) {
+					// Nothing half-made: neither the entity nor a namespace it would no longer describe.
+					await getKubeClient().delete({ apiVersion: "v1", kind: "Namespace", name }).catch(cleanupErr => this.logger.warn(`Could not delete namespace ${name} after a failed create:`, cleanupErr));
+					await this.adapter.removeById(stored._id ?? entity.id).catch(cleanupErr => this.logger.warn(`Could not remove namespace entity ${entity.id} after a failed create:`, cleanupErr));
+					throw err;
+				}
+				const saved = (await this.patchEntity(ctx, entity.id, { phase: live.status?.phase ?? "Active", uid: live.metadata?.uid ?? null })) as unknown as NamespaceEntity;
+				ctx.emit("k8s.namespaces.created", saved);
+				return saved;
+			},
+		},
+
+		get: {
+			rest: "GET /:id",
+			params: { id: { type: "string", min: 1, max: 64 } },
+			async handler(this: NamespacesThis, ctx: Context<IdParams, Meta>): Promise<NamespaceEntity> {
+				return this.visibleNamespace(ctx, ctx.params.id);
+			},
+		},
+
+		update: {
+			rest: "PUT /:id",
+			summary: "Change a namespace's quota (owner only)",
+			params: { id: { type: "string", min: 1, max: 64 }, quota: quotaRule },
+			async handler(this: NamespacesThis, ctx: Context<UpdateNamespaceParams, Meta>): Promise<NamespaceEntity> {
+				const entity = await this.visibleNamespace(ctx, ctx.params.id, "owner");
+				const { quota, errors } = resolveQuota(ctx.params.quota, entity.quota);
+				if (errors.length) throw invalid("Invalid quota", errors);
+				// The cluster first: if it refuses, the entity still describes what is there.
+				const live = await this.applyNamespace({ ...entity, quota });
+				const saved = (await this.patchEntity(ctx, entity.id, { quota, phase: live.status?.phase ?? entity.phase, uid: live.metadata?.uid ?? entity.uid })) as unknown as NamespaceEntity;
+				ctx.emit("k8s.namespaces.updated", saved);
+				return saved;
+			},
+		},
+
+		remove: {
+			rest: "DELETE /:id",
+			summary: "Delete a namespace and everything Berth made in it (owner only)",
+			params: { id: { type: "string", min: 1, max: 64 } },
+			async handler(this: NamespacesThis, ctx: Context<IdParams, Meta>): Promise<NamespaceEntity> {
+				const entity = await this.visibleNamespace(ctx, ctx.params.id, "owner");
+				return this.removeNamespace(ctx, entity);
+			},
+		},
+
+		/** The caller's namespace by id or name; what other services resolve their `namespace` param with. */
+		lookup: {
+			visibility: "public",
+			params: { ref: { type: "string", min: 1, max: 64 } },
+			async handler(this: NamespacesThis, ctx: Context<LookupParams, Meta>): Promise<NamespaceEntity> {
+				const byId = await this.findStored(ctx.params.ref);
+				const entity = byId ? this.toPublic(byId) : await this.findByName(ctx.params.ref);
+				if (!entity) throw notFound("Namespace", ctx.params.ref);
+				return this.visibleNamespace(ctx, entity.id);
+			},
+		},
+
+		/** Unscoped, as the seed uses it: `meta.userID` of later calls is taken from the answer's owner. */
+		resolveName: {
+			visibility: "public",
+			public: true,
+			params: { name: { type: "string", min: 1, max: 63 } },
+			async handler(this: NamespacesThis, ctx: Context<NameParams, Meta>): Promise<NamespaceEntity> {
+				const entity = await this.findByName(ctx.params.name);
+				if (!entity) throw notFound("Namespace", ctx.params.name);
+				return entity;
+			},
+		},
+
+		available: {
+			rest: "GET /available/:name",
+			summary: "Whether a namespace name can be created",
+			params: { name: { type: "string", min: 1, max: 253 } },
+			async handler(this: NamespacesThis, ctx: Context<NameParams, Meta>): Promise<Availability> {
+				return this.availability(ctx.params.name);
+			},
+		},
+
+		status: {
+			rest: "GET /:id/status",
+			summary: "The namespace as the cluster sees it",
+			params: { id: { type: "string", min: 1, max: 64 } },
+			async handler(this: NamespacesThis, ctx: Context<IdParams, Meta>): Promise<NamespaceStatus> {
+				const entity = await this.visibleNamespace(ctx, ctx.params.id);
+				const live = await getKubeClient().get<V1Namespace>({ apiVersion: "v1", kind: "Namespace", name: entity.name });
+				const mine = live && belongsTo(live, entity) ? live : undefined;
+				this.reconciler?.enqueue(entity.name);
+				return {
+					id: entity.id,
+					name: entity.name,
+					exists: Boolean(mine),
+					phase: mine ? (mine.status?.phase ?? "Active") : "Missing",
+					uid: mine?.metadata?.uid ?? null,
+					conditions: (mine?.status?.conditions ?? []).map(c => ({ type: c.type, status: c.status, reason: c.reason, message: c.message })),
+				};
+			},
+		},
+
+		resourcequota: {
+			rest: "GET /:id/resourcequota",
+			summary: "The quota's hard limits and current usage, from the cluster",
+			params: { id: { type: "string", min: 1, max: 64 } },
+			async handler(this: NamespacesThis, ctx: Context<IdParams, Meta>): Promise<ResourceQuotaReport> {
+				const entity = await this.visibleNamespace(ctx, ctx.params.id);
+				const rq = await getKubeClient().get<V1ResourceQuota>({ apiVersion: "v1", kind: "ResourceQuota", name: QUOTA_NAME, namespace: entity.name });
+				if (!rq) throw notFound("ResourceQuota of namespace", entity.id);
+				return { hard: { ...(rq.status?.hard ?? rq.spec?.hard ?? {}) }, used: { ...(rq.status?.used ?? {}) } };
+			},
+		},
+
+		/** Removes every namespace the caller owns (an admin: every Berth namespace), each as remove does. */
+		clean: {
+			rest: "POST /clean",
+			summary: "Remove all your namespaces",
+			params: {},
+			async handler(this: NamespacesThis, ctx: Context<Record<string, never>, Meta>): Promise<{ removed: string[] }> {
+				const query = isAdmin(ctx.meta) || isUnscoped(ctx) ? {} : { owner: ctx.meta.userID };
+				const confined = ctx.meta.namespaces ? { name: { $in: ctx.meta.namespaces } } : {};
+				const entities = (await this.findEntities(ctx, { ...query, ...confined })) as unknown as NamespaceEntity[];
+				const removed: string[] = [];
+				for (const entity of entities) removed.push((await this.removeNamespace(ctx, entity)).id);
+				return { removed };
+			},
+		},
+	},
+
+	methods: {
+		async findByName(this: NamespacesThis, name: string): Promise<NamespaceEntity | undefined> {
+			const [entity] = await this.findEntities(null, { name }, { limit: 1 });
+			return entity as unknown as NamespaceEntity | undefined;
+		},
+
+		/** The entity if this caller may see it (membership, admin, key confinement), else 404. */
+		async visibleNamespace(this: NamespacesThis, ctx: Context<unknown, Meta>, id: string, role: "member" | "owner" = "member"): Promise<NamespaceEntity> {
+			const entity = this.toPublic(await this.findOwnedBy(ctx, id, role));
+			this.checkConfined(ctx, entity);
+			return entity;
+		},
+
+		checkConfined(this: NamespacesThis, ctx: Context<unknown, Meta>, entity: NamespaceEntity): void {
+			if (isUnscoped(ctx)) return;
+			const allowed = ctx.meta?.namespaces;
+			if (allowed && !allowed.includes(entity.name)) throw notFound("Namespace", entity.id);
+		},
+
+		async availability(this: NamespacesThis, name: string): Promise<Availability> {
+			if (name.length > 63 || !RFC1123_LABEL.test(name)) return { name, available: false, reason: "Not an RFC 1123 label (lower-case letters, digits and '-', at most 63)" };
+			if (isSystemNamespace(name)) return { name, available: false, reason: `${name} is a reserved system namespace` };
+			if (await this.findByName(name)) return { name, available: false, reason: `Namespace ${name} already exists` };
+			const live = await getKubeClient().get<V1Namespace>({ apiVersion: "v1", kind: "Namespace", name });
+			if (live) return { name, available: false, reason: `A namespace named ${name} already exists in the cluster` };
+			return { name, available: true };
+		},
+
+		/** Server-side applies the Namespace, its ResourceQuota and its LimitRange; returns the live Namespace. */
+		async applyNamespace(this: NamespacesThis, entity: NamespaceEntity): Promise<V1Namespace> {
+			const [ns, quota, limits] = namespaceManifests(entity);
+			const kube = getKubeClient();
+			const live = await kube.apply(ns);
+			await kube.apply(quota);
+			await kube.apply(limits);
+			return live;
+		},
+
+		/**
+		 * The cluster first (a failed delete leaves everything as it was), then the entity, then the
+		 * event that makes the other services remove what they kept for this namespace.
+		 */
+		async removeNamespace(this: NamespacesThis, ctx: Context<unknown, Meta>, entity: NamespaceEntity): Promise<NamespaceEntity> {
+			const live = await getKubeClient().get<V1Namespace>({ apiVersion: "v1", kind: "Namespace", name: entity.name });
+			if (live && belongsTo(live, entity)) await getKubeClient().delete({ apiVersion: "v1", kind: "Namespace", name: entity.name });
+			await this.removeEntity(ctx, entity.id);
+			const removed = { ...entity, phase: "Terminating" };
+			ctx.emit("k8s.namespaces.removed", removed);
+			return removed;
+		},
+
+		/** Level-based: compares the stored phase/uid with the informer's view of the Namespace. */
+		async reconcileNamespace(this: NamespacesThis, name: string): Promise<void> {
+			if (!this.informer?.hasSynced) throw new Error("namespace watch not synced yet");
+			const entity = await this.findByName(name);
+			if (!entity) return;
+			const live = this.informer.get(name);
+			const mine = live && belongsTo(live, entity) ? live : undefined;
+			const phase = mine ? (mine.metadata?.deletionTimestamp ? "Terminating" : (mine.status?.phase ?? "Active")) : "Missing";
+			const uid = mine?.metadata?.uid ?? null;
+			if (phase === entity.phase && uid === entity.uid) return;
+			const ctx = this.broker.ContextFactory.create(this.broker, null as never, {}, { meta: { ...SYSTEM_META } }) as Context<unknown, Meta>;
+			// The entity may have been removed meanwhile; then there is nothing to record.
+			if (!(await this.findStored(entity.id))) return;
+			const saved = await this.patchEntity(ctx, entity.id, { phase, uid });
+			this.broker.emit("k8s.namespaces.updated", saved, { meta: { ...SYSTEM_META } });
+		},
+
+		toPublic(this: NamespacesThis, doc: Record<string, unknown>): NamespaceEntity {
+			const fields = ["id", ...FIELDS, "createdAt", "updatedAt"];
+			return Object.fromEntries(fields.filter(f => f in doc).map(f => [f, doc[f]])) as unknown as NamespaceEntity;
+		},
+	},
+
+	async started(this: NamespacesThis) {
+		const config = loadConfig();
+		this.reconciler = new Reconciler({
+			name: "namespaces",
+			reconcile: key => this.reconcileNamespace(key),
+			listKeys: async () => ((await this.findEntities(null, {})) as unknown as NamespaceEntity[]).map(e => e.name),
+			resyncMs: config.resyncSeconds * 1000,
+			logger: this.logger,
+		});
+		this.informer = getKubeClient().informer<V1Namespace>(
+			Kinds.Namespace,
+			(_event, ns) => {
+				if (ns.metadata?.name) this.reconciler?.enqueue(ns.metadata.name);
+			},
+			{
+				labelSelector: `${MANAGED_SELECTOR},app.kubernetes.io/component=${NAMESPACE_KIND}`,
+				onError: (err, retryIn) => this.logger.warn(`Namespace watch failed; restarting in ${retryIn} ms:`, (err as Error)?.message ?? err),
+			},
+		);
+		await this.informer.start();
+		this.reconciler.start();
+		// Entities whose Namespace vanished while nobody watched get no event: look at every one once.
+		void this.reconciler.resync();
+	},
+
+	async stopped(this: NamespacesThis) {
+		await this.informer?.stop();
+		await this.reconciler?.stop();
+	},
+};
+
+/** Adds a confined key's namespaces to a list/find/count query (after membership scoped it). */
+function confineQuery(this: NamespacesThis, ctx: Context<Record<string, unknown>, Meta>): void {
+	const allowed = ctx.meta?.namespaces;
+	if (!allowed || isUnscoped(ctx)) return;
+	const query = (ctx.params.query ?? {}) as Record<string, unknown>;
+	ctx.params.query = Object.keys(query).length ? { $and: [query, { name: { $in: allowed } }] } : { name: { $in: allowed } };
+}
+
+/** Membership changes, like every other action, see only the namespaces a confined key names. */
+async function confineId(this: NamespacesThis, ctx: Context<Record<string, unknown>, Meta>): Promise<void> {
+	if (!ctx.meta?.namespaces || isUnscoped(ctx)) return;
+	const stored = await this.findStored(String(ctx.params.id));
+	if (stored) this.checkConfined(ctx, this.toPublic(stored));
+}
+
+export default NamespacesService;

@@ -1,0 +1,347 @@
+import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import { loadConfig } from "../lib/config";
+import { conflict, notFound, quotaExceeded } from "../lib/errors";
+import { getKubeClient, Kinds, type ResilientInformer, type V1Deployment, type V1PersistentVolumeClaim, type V1Pod, type V1ResourceQuota } from "../lib/k8s";
+import { ANNOTATION_ID } from "../lib/manifests/labels";
+import { QUOTA_NAME, RFC1123_LABEL } from "../lib/manifests/namespace";
+import { ACCESS_MODES, DEFAULT_VOLUME_SIZE, VOLUME_SELECTOR, VOLUME_SIZE, pvcManifest, type AccessMode } from "../lib/manifests/volume";
+import { bytes } from "../lib/quantity";
+import { Reconciler } from "../lib/reconciler";
+import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
+import { createMembershipMixin, isUnscoped, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
+import type { LookupParams, NamespaceEntity } from "./k8s.namespaces.service";
+
+export interface VolumeStatus {
+	/** The claim's phase (Pending, Bound, Lost), or "Missing" when it is not in the cluster. */
+	phase: string;
+	/** What was provisioned ("1Gi"), once bound. */
+	capacity: string | null;
+}
+
+export interface VolumeEntity {
+	id: string;
+	/** The namespace entity's id. */
+	namespace: string;
+	/** Also the PersistentVolumeClaim's name. */
+	name: string;
+	type: "persistentVolumeClaim";
+	mountPath: string;
+	size: string;
+	accessModes: AccessMode[];
+	storageClass?: string;
+	status: VolumeStatus;
+	owner: string;
+	members: string[];
+	createdAt: string;
+	updatedAt: string;
+}
+
+/** Stored besides the public fields: the Kubernetes namespace's name and a uniqueness key. */
+interface StoredVolume extends VolumeEntity {
+	namespaceName: string;
+	key: string;
+}
+
+export interface CreateVolumeParams {
+	namespace: string;
+	name: string;
+	type?: "persistentVolumeClaim";
+	mountPath: string;
+	size?: string;
+	accessModes?: AccessMode[];
+	storageClass?: string;
+}
+export interface VolumeIdParams {
+	id: string;
+}
+
+/** What `remove` needs to know of a deployment entity (see docs/CONTRACTS.md). */
+interface MountingDeployment {
+	name: string;
+	volumes?: { persistentVolumeClaim?: { claimName?: string } }[];
+}
+
+type Meta = CallerMeta;
+
+interface VolumesMethods {
+	visibleVolume(ctx: Context<unknown, Meta>, id: string): Promise<StoredVolume>;
+	checkStorageQuota(ns: NamespaceEntity, size: string): Promise<void>;
+	mountedBy(ctx: Context<unknown, Meta>, volume: StoredVolume): Promise<{ deployments: string[]; pods: string[] }>;
+	reconcileVolume(id: string): Promise<void>;
+	toPublic(doc: Record<string, unknown>): VolumeEntity;
+	systemContext(): Context<unknown, Meta>;
+}
+
+interface VolumesVars {
+	informer?: ResilientInformer<V1PersistentVolumeClaim>;
+	reconciler?: Reconciler;
+}
+
+type VolumesThis = DbBackedService<MembershipMethods & VolumesMethods & VolumesVars>;
+
+const FIELDS = ["namespace", "name", "type", "mountPath", "size", "accessModes", "storageClass", "status", "owner", "members"];
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** The apiserver's admission refusal when a claim does not fit the ResourceQuota. */
+function isQuotaRefusal(err: unknown): boolean {
+	const e = err as { type?: unknown; message?: unknown };
+	return e?.type === "K8S_FORBIDDEN" && /exceeded quota/i.test(String(e.message ?? ""));
+}
+
+function isDuplicateKey(err: unknown): boolean {
+	const e = err as { code?: unknown; errorType?: unknown; message?: unknown };
+	return e?.code === 11000 || e?.errorType === "uniqueViolated" || /duplicate key|unique constraint/i.test(String(e?.message ?? ""));
+}
+
+/**
+ * v1.k8s.volumes: persistent volumes (PersistentVolumeClaims) in a tenant's namespace, for
+ * deployments to mount. A watch on Berth's claims keeps `status` current; a volume that a
+ * deployment mounts cannot be removed.
+ */
+const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $dependencyInterval: number }, VolumesMethods, VolumesVars, VolumesThis> = {
+	name: "k8s.volumes",
+	version: 1,
+	mixins: [
+		createDbMixin({ collection: "volumes", fields: FIELDS, unique: [["key"]] }),
+		createMembershipMixin({ entityName: "Volume" }),
+	],
+	// Every volume belongs to a namespace: create and list resolve it there.
+	dependencies: ["v1.k8s.namespaces"],
+	// A short poll for that dependency: the registry check is local and cheap.
+	settings: { rest: "/v1/k8s/volumes", $dependencyInterval: 100 },
+	hooks: {
+		before: {
+			list: [filterQuery],
+			find: [filterQuery],
+			count: [filterQuery],
+		},
+	},
+	actions: {
+		insert: false,
+		update: false,
+
+		create: {
+			rest: "POST /",
+			summary: "Create a persistent volume in a namespace",
+			params: {
+				namespace: { type: "string", min: 1, max: 64 },
+				name: { type: "string", pattern: RFC1123_LABEL, min: 1, max: 63, messages: { stringPattern: "The '{field}' field must be an RFC 1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit." } },
+				type: { type: "enum", values: ["persistentVolumeClaim"], optional: true },
+				mountPath: { type: "string", pattern: /^\/[^\0]*$/, max: 255, messages: { stringPattern: "The '{field}' field must be an absolute path." } },
+				size: { type: "string", pattern: VOLUME_SIZE, optional: true, messages: { stringPattern: "The '{field}' field must be 1–999 followed by Gi or Mi, such as 1Gi or 500Mi." } },
+				accessModes: { type: "array", items: { type: "enum", values: [...ACCESS_MODES] }, min: 1, max: ACCESS_MODES.length, unique: true, optional: true },
+				storageClass: { type: "string", pattern: DNS_SUBDOMAIN, max: 253, optional: true },
+			},
+			async handler(this: VolumesThis, ctx: Context<CreateVolumeParams, Meta>): Promise<VolumeEntity> {
+				const { name, mountPath, storageClass } = ctx.params;
+				const size = ctx.params.size ?? DEFAULT_VOLUME_SIZE;
+				const accessModes = ctx.params.accessModes ?? ["ReadWriteOnce"];
+				const ns = await ctx.call<NamespaceEntity, LookupParams>("v1.k8s.namespaces.lookup", { ref: ctx.params.namespace });
+				const key = `${ns.id}/${name}`;
+				if ((await this.findEntities(null, { key }, { limit: 1 })).length) throw conflict(`Volume ${name} already exists in namespace ${ns.name}`, { name, namespace: ns.id });
+				const kube = getKubeClient();
+				if (await kube.get({ apiVersion: "v1", kind: "PersistentVolumeClaim", name, namespace: ns.name }))
+					throw conflict(`A PersistentVolumeClaim named ${name} already exists in namespace ${ns.name}`, { name, namespace: ns.id });
+				await this.checkStorageQuota(ns, size);
+
+				const owner = ctx.meta.userID as string;
+				// The namespace's people see what is made in it.
+				const members = Array.from(new Set([ns.owner, ...(ns.members ?? [])])).filter(m => m && m !== owner);
+				const now = new Date().toISOString();
+				let stored: Record<string, unknown>;
+				try {
+					stored = (await this.adapter.insert({
+						namespace: ns.id,
+						namespaceName: ns.name,
+						key,
+						name,
+						type: "persistentVolumeClaim",
+						mountPath,
+						size,
+						accessModes,
+						...(storageClass ? { storageClass } : {}),
+						status: { phase: "Pending", capacity: null },
+						owner,
+						members,
+						createdAt: now,
+						updatedAt: now,
+					})) as Record<string, unknown>;
+				} catch (err) {
+					if (isDuplicateKey(err)) throw conflict(`Volume ${name} already exists in namespace ${ns.name}`, { name, namespace: ns.id });
+					throw err;
+				}
+				const entity = (await this.transformDocuments(ctx, {}, stored)) as VolumeEntity;
+				try {
+					await kube.apply(pvcManifest({ id: entity.id, name, namespace: ns.name, size, accessModes, storageClass }));
+				} catch (err) {
+					await this.adapter.removeById(stored._id ?? entity.id).catch(cleanupErr => this.logger.warn(`Could not remove volume entity ${entity.id} after a failed create:`, cleanupErr));
+					if (isQuotaRefusal(err)) throw quotaExceeded(`Volume ${name} (${size}) does not fit the storage quota of namespace ${ns.name}`, { namespace: ns.id, size, reason: (err as Error).message });
+					throw err;
+				}
+				this.reconciler?.enqueue(entity.id);
+				ctx.emit("k8s.volumes.created", entity);
+				return entity;
+			},
+		},
+
+		get: {
+			rest: "GET /:id",
+			params: { id: { type: "string", min: 1, max: 64 } },
+			async handler(this: VolumesThis, ctx: Context<VolumeIdParams, Meta>): Promise<VolumeEntity> {
+				return this.toPublic({ ...(await this.visibleVolume(ctx, ctx.params.id)) });
+			},
+		},
+
+		remove: {
+			rest: "DELETE /:id",
+			summary: "Delete a volume and its data; refused while a deployment mounts it",
+			params: { id: { type: "string", min: 1, max: 64 } },
+			async handler(this: VolumesThis, ctx: Context<VolumeIdParams, Meta>): Promise<VolumeEntity> {
+				const volume = await this.visibleVolume(ctx, ctx.params.id);
+				const users = await this.mountedBy(ctx, volume);
+				if (users.deployments.length || users.pods.length) {
+					const who = [...users.deployments.map(d => `deployment ${d}`), ...users.pods.map(p => `pod ${p}`)].join(", ");
+					throw conflict(`Volume ${volume.name} is mounted by ${who}; remove or change those first`, { id: volume.id, ...users });
+				}
+				await getKubeClient().delete({ apiVersion: "v1", kind: "PersistentVolumeClaim", name: volume.name, namespace: volume.namespaceName });
+				await this.removeEntity(ctx, volume.id);
+				this.reconciler?.forget(volume.id);
+				const removed = this.toPublic({ ...volume });
+				ctx.emit("k8s.volumes.removed", removed);
+				return removed;
+			},
+		},
+	},
+
+	events: {
+		/** The namespace is gone (its deletion takes the claims with it): forget its volumes. */
+		"k8s.namespaces.removed": {
+			async handler(this: VolumesThis, ctx: Context<NamespaceEntity>) {
+				const volumes = (await this.findEntities(null, { namespace: ctx.params.id })) as unknown as VolumeEntity[];
+				for (const volume of volumes) {
+					await this.removeEntity(this.systemContext(), volume.id);
+					this.reconciler?.forget(volume.id);
+					ctx.emit("k8s.volumes.removed", volume);
+				}
+			},
+		},
+	},
+
+	methods: {
+		/** The stored volume if this caller may see it (membership, admin, key confinement), else 404. */
+		async visibleVolume(this: VolumesThis, ctx: Context<unknown, Meta>, id: string): Promise<StoredVolume> {
+			const volume = (await this.findOwned(ctx, id)) as unknown as StoredVolume;
+			const allowed = ctx.meta?.namespaces;
+			if (allowed && !isUnscoped(ctx) && !allowed.includes(volume.namespaceName)) throw notFound("Volume", id);
+			return volume;
+		},
+
+		/**
+		 * Refuses a claim the namespace's storage quota cannot hold, with the numbers. The apiserver
+		 * would refuse it too, but only with a 403 about admission; this says what to change.
+		 */
+		async checkStorageQuota(this: VolumesThis, ns: NamespaceEntity, size: string): Promise<void> {
+			const rq = await getKubeClient().get<V1ResourceQuota>({ apiVersion: "v1", kind: "ResourceQuota", name: QUOTA_NAME, namespace: ns.name });
+			const hard = rq?.status?.hard?.["requests.storage"] ?? rq?.spec?.hard?.["requests.storage"];
+			if (!hard) return;
+			const used = rq?.status?.used?.["requests.storage"] ?? "0";
+			if (bytes(used) + bytes(size) > bytes(hard))
+				throw quotaExceeded(`Volume of ${size} does not fit the storage quota of namespace ${ns.name}: ${used} of ${hard} used`, { namespace: ns.id, resource: "requests.storage", requested: size, used, hard });
+		},
+
+		/**
+		 * Who mounts the claim: Berth's deployment entities (when that service runs), and in the
+		 * cluster any Deployment or unfinished standalone pod (a Job's, say) that names it.
+		 */
+		async mountedBy(this: VolumesThis, ctx: Context<unknown, Meta>, volume: StoredVolume): Promise<{ deployments: string[]; pods: string[] }> {
+			const deployments = new Set<string>();
+			const pods = new Set<string>();
+			if (this.broker.registry.actions.isAvailable("v1.k8s.deployments.find")) {
+				const entities = await ctx.call<MountingDeployment[], Record<string, unknown>>("v1.k8s.deployments.find", { query: { namespace: volume.namespace }, scope: false });
+				for (const dep of entities ?? []) if (dep.volumes?.some(v => v.persistentVolumeClaim?.claimName === volume.name)) deployments.add(dep.name);
+			}
+			const kube = getKubeClient();
+			for (const dep of await kube.list<V1Deployment>(Kinds.Deployment, { namespace: volume.namespaceName })) {
+				if (dep.spec?.template?.spec?.volumes?.some(v => v.persistentVolumeClaim?.claimName === volume.name)) deployments.add(dep.metadata?.name ?? "");
+			}
+			for (const pod of await kube.list<V1Pod>(Kinds.Pod, { namespace: volume.namespaceName })) {
+				if (pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed") continue;
+				if (pod.metadata?.ownerReferences?.some(o => o.kind === "ReplicaSet")) continue; // a Deployment's: reported above
+				if (pod.spec?.volumes?.some(v => v.persistentVolumeClaim?.claimName === volume.name)) pods.add(pod.metadata?.name ?? "");
+			}
+			return { deployments: [...deployments].sort(), pods: [...pods].sort() };
+		},
+
+		/** Level-based: the stored status against the informer's view of the claim. */
+		async reconcileVolume(this: VolumesThis, id: string): Promise<void> {
+			if (!this.informer?.hasSynced) throw new Error("volume watch not synced yet");
+			const volume = (await this.findStored(id)) as StoredVolume | undefined;
+			if (!volume) return;
+			const live = this.informer.get(volume.name, volume.namespaceName);
+			const mine = live?.metadata?.annotations?.[ANNOTATION_ID] === volume.id ? live : undefined;
+			const status: VolumeStatus = mine
+				? { phase: mine.status?.phase ?? "Pending", capacity: mine.status?.capacity?.storage ?? null }
+				: { phase: "Missing", capacity: null };
+			if (status.phase === volume.status?.phase && status.capacity === (volume.status?.capacity ?? null)) return;
+			const saved = await this.patchEntity(this.systemContext(), volume.id, { status });
+			this.broker.emit("k8s.volumes.updated", saved, { meta: { ...SYSTEM_META } });
+		},
+
+		toPublic(this: VolumesThis, doc: Record<string, unknown>): VolumeEntity {
+			const fields = ["id", ...FIELDS, "createdAt", "updatedAt"];
+			return Object.fromEntries(fields.filter(f => f in doc).map(f => [f, doc[f]])) as unknown as VolumeEntity;
+		},
+
+		systemContext(this: VolumesThis): Context<unknown, Meta> {
+			return this.broker.ContextFactory.create(this.broker, null as never, {}, { meta: { ...SYSTEM_META } }) as Context<unknown, Meta>;
+		},
+	},
+
+	async started(this: VolumesThis) {
+		this.reconciler = new Reconciler({
+			name: "volumes",
+			reconcile: id => this.reconcileVolume(id),
+			listKeys: async () => ((await this.findEntities(null, {})) as unknown as VolumeEntity[]).map(v => v.id),
+			resyncMs: loadConfig().resyncSeconds * 1000,
+			logger: this.logger,
+		});
+		this.informer = getKubeClient().informer<V1PersistentVolumeClaim>(
+			Kinds.PersistentVolumeClaim,
+			(_event, pvc) => {
+				const id = pvc.metadata?.annotations?.[ANNOTATION_ID];
+				if (id) this.reconciler?.enqueue(id);
+			},
+			{
+				labelSelector: VOLUME_SELECTOR,
+				onError: (err, retryIn) => this.logger.warn(`Volume watch failed; restarting in ${retryIn} ms:`, (err as Error)?.message ?? err),
+			},
+		);
+		await this.informer.start();
+		this.reconciler.start();
+		void this.reconciler.resync();
+	},
+
+	async stopped(this: VolumesThis) {
+		await this.informer?.stop();
+		await this.reconciler?.stop();
+	},
+};
+
+/**
+ * list/find/count: `namespace` (id or name) narrows to one namespace the caller may see; a key
+ * confined to some namespaces sees only their volumes. Runs after the membership scope.
+ */
+async function filterQuery(this: VolumesThis, ctx: Context<Record<string, unknown>, Meta>): Promise<void> {
+	const extra: Record<string, unknown>[] = [];
+	if (typeof ctx.params.namespace === "string" && ctx.params.namespace) {
+		const ns = await ctx.call<NamespaceEntity, LookupParams>("v1.k8s.namespaces.lookup", { ref: ctx.params.namespace });
+		extra.push({ namespace: ns.id });
+	}
+	delete ctx.params.namespace;
+	if (ctx.meta?.namespaces && !isUnscoped(ctx)) extra.push({ namespaceName: { $in: ctx.meta.namespaces } });
+	if (!extra.length) return;
+	const query = (ctx.params.query ?? {}) as Record<string, unknown>;
+	ctx.params.query = { $and: [...(Object.keys(query).length ? [query] : []), ...extra] };
+}
+
+export default VolumesService;
