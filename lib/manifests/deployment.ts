@@ -1,4 +1,4 @@
-import type { V1ConfigMap, V1Container, V1Deployment, V1Ingress, V1Service, V1Volume, V1VolumeMount } from "../k8s";
+import type { V1ConfigMap, V1Container, V1Deployment, V1Ingress, V1Pod, V1Service, V1Volume, V1VolumeMount } from "../k8s";
 import { catalogCpu, catalogMemory, cpuMillis, bytes, formatBytes, isQuantity } from "../quantity";
 import { LABEL_PREFIX, entityAnnotations, managedLabels, selectorLabels } from "./labels";
 // Circular on purpose: the builders of the other kinds import this module's types and names; the
@@ -159,10 +159,6 @@ export function deploymentAnnotations(dep: Pick<DeploymentEntity, "id">): Record
 /** The default configMap mount when neither the deployment nor the image names one. */
 export const DEFAULT_CONFIG_MOUNT = "/etc/config";
 
-export function configMountPath(dep: Pick<DeploymentEntity, "configMap">, image: Pick<CatalogImage, "configMountPath">): string {
-	return dep.configMap?.mountPath ?? image.configMountPath ?? DEFAULT_CONFIG_MOUNT;
-}
-
 function cpuString(v: number | string): string {
 	return typeof v === "number" ? catalogCpu(v) : v;
 }
@@ -239,7 +235,7 @@ function volumesOf(inputs: DeploymentInputs, names: ObjectNames): { volumes: V1V
 	}
 	if (dep.configMap && names.configMap) {
 		volumes.push({ name: dep.configMap.name, configMap: { name: names.configMap } });
-		mounts.push({ name: dep.configMap.name, mountPath: configMountPath(dep, image), readOnly: true });
+		mounts.push({ name: dep.configMap.name, mountPath: resolveConfigMountPath(dep, image), readOnly: true });
 	}
 	return { volumes, mounts };
 }
@@ -354,3 +350,118 @@ export function deploymentManifests(inputs: DeploymentInputs, baseDomain: string
 }
 
 export type GeneratedObject = V1ConfigMap | V1Service | V1Deployment | V1Ingress;
+
+/** Config directories of well-known images, for catalog entries that name no `configMountPath`. */
+const WELL_KNOWN_CONFIG_DIRS: Record<string, string> = {
+	nginx: "/etc/nginx/conf.d",
+	"library/nginx": "/etc/nginx/conf.d",
+	php: "/usr/local/etc/php/conf.d",
+	"library/php": "/usr/local/etc/php/conf.d",
+};
+
+/** Where the configMap files go: the deployment's mountPath, the image's, a well-known one, or /etc/config. */
+export function resolveConfigMountPath(dep: Pick<DeploymentEntity, "configMap">, image: Pick<CatalogImage, "configMountPath" | "repository" | "image" | "name">): string {
+	if (dep.configMap?.mountPath) return dep.configMap.mountPath;
+	if (image.configMountPath) return image.configMountPath;
+	const repo = image.repository ?? image.image?.replace(/[:@].*$/, "").replace(/^docker\.io\//, "") ?? image.name;
+	return WELL_KNOWN_CONFIG_DIRS[repo] ?? DEFAULT_CONFIG_MOUNT;
+}
+
+/** What `status` and the entity's status hold: the Deployment's numbers and Berth's conditions. */
+export function deploymentStatus(
+	live: Pick<V1Deployment, "metadata" | "spec" | "status"> | undefined,
+	applied: { ok: boolean; reason?: string; message?: string },
+	previous: Condition[] | undefined,
+	now: string,
+): DeploymentStatus {
+	const s = live?.status;
+	const wanted = live?.spec?.replicas ?? 0;
+	const ready = s?.readyReplicas ?? 0;
+	const k8sCondition = (type: string) => s?.conditions?.find(c => c.type === type);
+	const conditions: Condition[] = [
+		applied.ok
+			? { type: "Applied", status: "True", reason: "Applied", message: "Every generated object is applied" }
+			: { type: "Applied", status: "False", reason: applied.reason ?? "ApplyFailed", message: applied.message },
+	];
+	for (const type of ["Available", "Progressing", "ReplicaFailure"]) {
+		const c = k8sCondition(type);
+		if (c) conditions.push({ type, status: c.status as Condition["status"], reason: c.reason, message: c.message });
+	}
+	// A condition keeps its transition time for as long as its status stays the same.
+	for (const c of conditions) {
+		const before = previous?.find(p => p.type === c.type);
+		c.lastTransitionTime = before && before.status === c.status && before.lastTransitionTime ? before.lastTransitionTime : now;
+	}
+	const settled = live !== undefined && (s?.observedGeneration ?? 0) >= (live.metadata?.generation ?? 0) && (s?.updatedReplicas ?? 0) >= wanted && ready >= wanted && (s?.replicas ?? 0) <= wanted;
+	let phase: DeploymentStatus["phase"];
+	if (!applied.ok || k8sCondition("Progressing")?.reason === "ProgressDeadlineExceeded" || k8sCondition("ReplicaFailure")?.status === "True") phase = "Failed";
+	else if (!live) phase = "Pending";
+	else if (settled && wanted === 0) phase = "Scaled to zero";
+	else if (settled) phase = "Running";
+	else phase = "Progressing";
+	return {
+		phase,
+		replicas: wanted,
+		readyReplicas: ready,
+		availableReplicas: s?.availableReplicas ?? 0,
+		updatedReplicas: s?.updatedReplicas ?? 0,
+		observedGeneration: s?.observedGeneration,
+		conditions,
+	};
+}
+
+/** Whether two statuses differ in anything but transition times (a write-back is needed). */
+export function statusChanged(a: DeploymentStatus | undefined, b: DeploymentStatus): boolean {
+	const strip = (s: DeploymentStatus | undefined) => (s ? JSON.stringify({ ...s, conditions: s.conditions.map(c => ({ ...c, lastTransitionTime: undefined })) }) : "");
+	return strip(a) !== strip(b);
+}
+
+export interface ContainerState {
+	name: string;
+	ready: boolean;
+	restartCount: number;
+	state: "running" | "waiting" | "terminated" | "unknown";
+	reason?: string;
+	message?: string;
+	startedAt?: string;
+}
+
+export interface PodState {
+	name: string;
+	phase: string;
+	ready: boolean;
+	restarts: number;
+	node?: string;
+	ip?: string;
+	startTime?: string;
+	containers: ContainerState[];
+}
+
+/** A pod as the `pods` and `state` actions show it. */
+export function podState(pod: V1Pod): PodState {
+	const containers: ContainerState[] = (pod.status?.containerStatuses ?? []).map(c => {
+		const st = c.state;
+		const state: ContainerState["state"] = st?.running ? "running" : st?.waiting ? "waiting" : st?.terminated ? "terminated" : "unknown";
+		const when = st?.running?.startedAt ?? st?.terminated?.startedAt;
+		return {
+			name: c.name,
+			ready: c.ready,
+			restartCount: c.restartCount,
+			state,
+			reason: st?.waiting?.reason ?? st?.terminated?.reason,
+			message: st?.waiting?.message ?? st?.terminated?.message,
+			startedAt: when ? new Date(when).toISOString() : undefined,
+		};
+	});
+	const start = pod.status?.startTime;
+	return {
+		name: pod.metadata?.name ?? "",
+		phase: pod.status?.phase ?? "Unknown",
+		ready: pod.status?.conditions?.some(c => c.type === "Ready" && c.status === "True") ?? false,
+		restarts: containers.reduce((n, c) => n + c.restartCount, 0),
+		node: pod.spec?.nodeName,
+		ip: pod.status?.podIP,
+		startTime: start ? new Date(start).toISOString() : undefined,
+		containers,
+	};
+}

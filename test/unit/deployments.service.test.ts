@@ -1,0 +1,442 @@
+import { PassThrough, type Writable } from "node:stream";
+import { Errors, ServiceBroker } from "moleculer";
+import { setKubeClient, type KubeClient, type KubernetesObject, type ObjectRef, type ResourceKind, type V1ConfigMap, type V1Deployment, type V1Ingress, type V1Secret, type V1Service, type WatchEvent, type WatchHandler } from "../../lib/k8s";
+import { ANNOTATION_ENV_CHECKSUM, ANNOTATION_RESTARTED_AT, type DeploymentEntity } from "../../lib/manifests/deployment";
+import DeploymentsService, { parseSince } from "../../services/k8s.deployments.service";
+import EnvsService, { MASK, type EnvEntity } from "../../services/k8s.envs.service";
+import ImagesService from "../../services/k8s.images.service";
+import NamespacesService from "../../services/k8s.namespaces.service";
+import { eventually } from "../helpers/eventually";
+
+// ---------------------------------------------------------------------------------------------
+// An in-memory stand-in for lib/k8s's KubeClient: the only thing these tests replace. Applying a
+// Deployment runs its pods at once (as kwok does), so status, pods and logs have something to show.
+
+type Obj = KubernetesObject & { spec?: any; status?: any; data?: Record<string, string> };
+const clone = <T>(o: T): T => JSON.parse(JSON.stringify(o)) as T;
+
+/** `k=v`, `k!=v` and `k in (a,b)` terms, comma-separated (what Berth's selectors use). */
+function matches(selector: string | undefined, labels: Record<string, string> = {}): boolean {
+	if (!selector) return true;
+	const terms = selector.match(/[^,(]+(\([^)]*\))?/g) ?? [];
+	return terms.every(raw => {
+		const term = raw.trim();
+		const inMatch = /^(\S+)\s+in\s+\(([^)]*)\)$/.exec(term);
+		if (inMatch) return inMatch[2].split(",").map(s => s.trim()).includes(labels[inMatch[1]]);
+		const [k, v] = term.split("=");
+		return labels[k.trim()] === v?.trim();
+	});
+}
+
+class FakeInformer {
+	started = false;
+	constructor(readonly kind: string, readonly handler: WatchHandler<KubernetesObject>, readonly selector?: string) {}
+	async start() {
+		this.started = true;
+	}
+	async stop() {
+		this.started = false;
+	}
+	notify(event: WatchEvent, obj: Obj) {
+		if (this.started && obj.kind === this.kind && matches(this.selector, obj.metadata?.labels)) this.handler(event, clone(obj));
+	}
+}
+
+class FakeKube {
+	readonly objects = new Map<string, Obj>();
+	readonly informers: FakeInformer[] = [];
+	applies: Obj[] = [];
+	private seq = 0;
+	readonly custom = {
+		listNamespacedCustomObject: async () => {
+			throw new Errors.MoleculerClientError("the server could not find the requested resource", 404, "NOT_FOUND");
+		},
+	};
+
+	private key(kind: string, name: string, ns?: string) {
+		return `${kind}/${ns ?? ""}/${name}`;
+	}
+	peek<T = Obj>(kind: string, name: string, ns?: string): T | undefined {
+		const o = this.objects.get(this.key(kind, name, ns));
+		return o ? (clone(o) as T) : undefined;
+	}
+	all(kind: string, ns?: string): Obj[] {
+		return [...this.objects.values()].filter(o => o.kind === kind && (ns === undefined || o.metadata?.namespace === ns)).map(clone);
+	}
+	private put(obj: Obj): Obj {
+		const k = this.key(obj.kind!, obj.metadata!.name!, obj.metadata?.namespace);
+		const existing = this.objects.get(k);
+		const changed = !existing || JSON.stringify({ ...existing, metadata: undefined, status: undefined }) !== JSON.stringify({ ...obj, metadata: undefined, status: undefined });
+		const generation = (existing?.metadata?.generation ?? 0) + (changed ? 1 : 0);
+		const stored = clone({ ...obj, metadata: { ...obj.metadata, uid: existing?.metadata?.uid ?? `uid-${++this.seq}`, generation, creationTimestamp: existing?.metadata?.creationTimestamp ?? new Date().toISOString() } }) as Obj;
+		stored.status ??= existing?.status;
+		if (stored.kind === "Namespace") stored.status = { phase: "Active" };
+		if (stored.kind === "PersistentVolumeClaim") stored.status = { phase: "Bound" };
+		this.objects.set(k, stored);
+		if (stored.kind === "Deployment" && changed) this.runPods(stored);
+		if (changed) for (const i of this.informers) i.notify(existing ? "update" : "add", stored);
+		return clone(this.objects.get(k));
+	}
+	/** What the Deployment and ReplicaSet controllers and kwok do, at once. */
+	private runPods(dep: Obj) {
+		const ns = dep.metadata!.namespace!;
+		for (const pod of this.all("Pod", ns)) if (matches(Object.entries(dep.spec.selector.matchLabels).map(([k, v]) => `${k}=${v}`).join(","), pod.metadata?.labels)) this.objects.delete(this.key("Pod", pod.metadata!.name!, ns));
+		const hash = `h${dep.metadata!.generation}`;
+		for (let i = 0; i < dep.spec.replicas; i++) {
+			const name = `${dep.metadata!.name}-${hash}-${i}`;
+			this.objects.set(this.key("Pod", name, ns), {
+				apiVersion: "v1",
+				kind: "Pod",
+				metadata: { name, namespace: ns, labels: dep.spec.template.metadata.labels, annotations: dep.spec.template.metadata.annotations },
+				spec: { ...dep.spec.template.spec, nodeName: "fake-node" },
+				status: {
+					phase: "Running",
+					podIP: `10.0.0.${i + 1}`,
+					startTime: new Date().toISOString(),
+					conditions: [{ type: "Ready", status: "True" }],
+					containerStatuses: dep.spec.template.spec.containers.map((c: { name: string }) => ({ name: c.name, ready: true, restartCount: 0, image: "x", imageID: "x", state: { running: { startedAt: new Date().toISOString() } } })),
+				},
+			} as Obj);
+		}
+		const n = dep.spec.replicas;
+		dep.status = { observedGeneration: dep.metadata!.generation, replicas: n, readyReplicas: n, availableReplicas: n, updatedReplicas: n, conditions: [{ type: "Available", status: "True", reason: "MinimumReplicasAvailable" }] };
+		this.objects.set(this.key("Deployment", dep.metadata!.name!, ns), dep);
+	}
+
+	// The KubeClient surface.
+	async call<R>(_context: string, fn: () => Promise<R>): Promise<R> {
+		return fn();
+	}
+	async apply<T extends KubernetesObject>(obj: T, opts: { dryRun?: boolean } = {}): Promise<T> {
+		const o = obj as Obj;
+		if (o.metadata?.namespace && !this.peek("Namespace", o.metadata.namespace)) throw new Errors.MoleculerClientError(`namespaces "${o.metadata.namespace}" not found`, 404, "NOT_FOUND");
+		if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(o.metadata?.name ?? "")) throw new Errors.MoleculerClientError("invalid name", 422, "K8S_INVALID", [{ field: "metadata.name", message: "invalid" }]);
+		if (opts.dryRun) return clone(obj);
+		this.applies.push(clone(o));
+		return this.put(clone(o)) as unknown as T;
+	}
+	async get<T extends KubernetesObject>(ref: ObjectRef): Promise<T | undefined> {
+		return this.peek<T>(ref.kind, ref.name, ref.namespace);
+	}
+	async list<T extends KubernetesObject>(resource: ResourceKind, opts: { namespace?: string; labelSelector?: string } = {}): Promise<T[]> {
+		return this.all(resource.kind, opts.namespace).filter(o => matches(opts.labelSelector, o.metadata?.labels)) as unknown as T[];
+	}
+	async delete(ref: ObjectRef): Promise<boolean> {
+		const k = this.key(ref.kind, ref.name, ref.namespace);
+		const obj = this.objects.get(k);
+		if (!obj) return false;
+		this.objects.delete(k);
+		if (ref.kind === "Namespace") for (const [key, o] of [...this.objects]) if (o.metadata?.namespace === ref.name) this.objects.delete(key);
+		if (ref.kind === "Deployment") for (const pod of this.all("Pod", ref.namespace)) if (pod.metadata?.name?.startsWith(`${ref.name}-`)) this.objects.delete(this.key("Pod", pod.metadata.name, ref.namespace));
+		for (const i of this.informers) i.notify("delete", obj);
+		return true;
+	}
+	async podLogs(namespace: string, pod: string, opts: { tailLines?: number } = {}): Promise<string> {
+		if (!this.peek("Pod", pod, namespace)) throw new Errors.MoleculerClientError("pod not found", 404, "NOT_FOUND");
+		const lines = ["one", "two", "three"].map(l => `${pod} ${l}`);
+		return lines.slice(-(opts.tailLines ?? lines.length)).join("\n") + "\n";
+	}
+	async followLogs(_namespace: string, pod: string, out: Writable): Promise<AbortController> {
+		const controller = new AbortController();
+		out.write(`${pod} first\n${pod} sec`);
+		setTimeout(() => {
+			out.write("ond\n");
+			out.end();
+		}, 5);
+		return controller;
+	}
+	informer(resource: ResourceKind, handler: WatchHandler<KubernetesObject>, opts: { labelSelector?: string } = {}) {
+		const i = new FakeInformer(resource.kind, handler, opts.labelSelector);
+		this.informers.push(i);
+		return i;
+	}
+	/** kubectl delete, as a user would do it behind Berth's back. */
+	async drift(kind: string, name: string, ns: string) {
+		await this.delete({ apiVersion: "v1", kind, name, namespace: ns });
+	}
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const alice = { meta: { userID: "alice" } };
+const bob = { meta: { userID: "bob" } };
+
+async function rejects(p: Promise<unknown>): Promise<Errors.MoleculerError & { data?: any }> {
+	try {
+		await p;
+	} catch (err) {
+		return err as Errors.MoleculerError;
+	}
+	throw new Error("expected a rejection");
+}
+
+describe("v1.k8s.deployments and v1.k8s.envs (Kubernetes stubbed)", () => {
+	let kube: FakeKube;
+	let broker: ServiceBroker;
+	let ns: { id: string; name: string };
+	let claim: string;
+
+	beforeAll(async () => {
+		process.env.DATA_DIR = ":memory:";
+		delete process.env.MONGO_URI;
+		process.env.RESYNC_SECONDS = "3600";
+		process.env.BASE_DOMAIN = "apps.test";
+		kube = new FakeKube();
+		setKubeClient(kube as unknown as KubeClient);
+		broker = new ServiceBroker({ logger: false, validator: true });
+		for (const schema of [NamespacesService, ImagesService, DeploymentsService, EnvsService]) broker.createService(schema as never);
+		await broker.start();
+		ns = await broker.call("v1.k8s.namespaces.create", { name: "team-a", quota: { cpu: "2", memory: "2Gi", pods: 10 } }, alice);
+		claim = "shared-data";
+		await kube.apply({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: claim, namespace: "team-a" }, spec: {} } as Obj);
+	});
+	afterAll(async () => {
+		await broker.stop();
+		setKubeClient(undefined);
+	});
+
+	const svc = (name: string) => kube.peek<V1Service>("Service", `${name}-service`, "team-a");
+	const dep = (name: string) => kube.peek<V1Deployment>("Deployment", name, "team-a");
+
+	describe("the seed's php-fpm + nginx example", () => {
+		let php: DeploymentEntity;
+		let nginx: DeploymentEntity;
+
+		beforeAll(async () => {
+			const phpImage = await broker.call<{ id: string }, object>("v1.k8s.images.resolveName", { name: "php-8-1-0-fpm" }, alice);
+			const nginxImage = await broker.call<{ id: string }, object>("v1.k8s.images.resolveName", { name: "nginx" }, alice);
+			php = await broker.call("v1.k8s.deployments.create", { name: "my-app-php", namespace: ns.id, image: phpImage.id, volumes: [{ name: "php-data", type: "persistentVolumeClaim", mountPath: "/var/www/html", persistentVolumeClaim: { claimName: claim } }] }, alice);
+			nginx = await broker.call(
+				"v1.k8s.deployments.create",
+				{
+					name: "my-app-nginx",
+					namespace: ns.id,
+					image: nginxImage.id,
+					vHosts: ["my-app.nginx.example.com"],
+					volumes: [{ name: "nginx-data", type: "persistentVolumeClaim", mountPath: "/var/www/html", persistentVolumeClaim: { claimName: claim } }],
+					configMap: { name: "nginx-config", data: { "default.conf": "server { fastcgi_pass my-app-php-service.team-a.svc.cluster.local:9000; }" } },
+				},
+				alice,
+			);
+		});
+
+		it("stores the entities with their owner, namespace and a Running status", async () => {
+			expect(php).toMatchObject({ name: "my-app-php", namespace: ns.id, namespaceName: "team-a", owner: "alice", replicas: 1, status: { phase: "Running" } });
+			expect(php).not.toHaveProperty("footprint");
+			expect(nginx.configMap?.name).toBe("nginx-config");
+		});
+
+		it("generates the Deployments, Services, Ingresses and the nginx ConfigMap", () => {
+			expect(svc("my-app-php")?.spec?.ports).toEqual([{ name: "php", port: 9000, targetPort: 9000, protocol: "TCP" }]);
+			expect(svc("my-app-nginx")?.spec?.ports?.[0]).toMatchObject({ port: 80 });
+			expect(kube.peek<V1Ingress>("Ingress", "my-app-nginx", "team-a")?.spec?.rules?.map(r => r.host)).toEqual(["my-app.nginx.example.com"]);
+			expect(kube.peek<V1Ingress>("Ingress", "my-app-php", "team-a")?.spec?.rules?.map(r => r.host)).toEqual(["my-app-php.team-a.apps.test"]);
+			const files = kube.peek<V1ConfigMap>("ConfigMap", "my-app-nginx-nginx-config", "team-a");
+			expect(files?.data?.["default.conf"]).toContain("my-app-php-service.team-a.svc.cluster.local:9000");
+			const nginxPod = dep("my-app-nginx")!.spec!.template.spec!;
+			expect(nginxPod.containers[0].volumeMounts).toEqual(expect.arrayContaining([{ name: "nginx-data", mountPath: "/var/www/html" }, { name: "nginx-config", mountPath: "/etc/nginx/conf.d", readOnly: true }]));
+			expect(nginxPod.volumes).toContainEqual({ name: "nginx-data", persistentVolumeClaim: { claimName: claim } });
+			expect(dep("my-app-php")!.spec!.template.spec!.containers[0].resources).toEqual({ limits: { cpu: "500m", memory: "500Mi" }, requests: { cpu: "100m", memory: "20Mi" } });
+		});
+
+		it("creates the image's declared secret with a strong random value, kept in a Secret and never shown", async () => {
+			const secret = kube.peek<V1Secret>("Secret", "my-app-php-env", "team-a");
+			const value = Buffer.from(secret!.data!.PHP_ROOT_PASSWORD, "base64").toString();
+			expect(value).toMatch(/^[A-Za-z0-9_-]{43}$/);
+			const list = await broker.call<EnvEntity[], object>("v1.k8s.envs.list", { namespace: "team-a", deployment: "my-app-php" }, alice);
+			expect(list).toEqual([expect.objectContaining({ key: "PHP_ROOT_PASSWORD", type: "secret", value: MASK })]);
+			expect(JSON.stringify(list)).not.toContain(value);
+			expect(JSON.stringify(await broker.call("v1.k8s.envs.get", { id: list[0].id }, alice))).not.toContain(value);
+			expect(await broker.call("v1.k8s.envs.pack", { namespace: "team-a", deployment: "my-app-php" }, alice)).toEqual({ PHP_ROOT_PASSWORD: MASK });
+			expect(await broker.call("v1.k8s.envs.pack", { namespace: "team-a", deployment: "my-app-php", reveal: true }, alice)).toEqual({ PHP_ROOT_PASSWORD: value });
+			// the pod template carries a checksum of the env objects
+			expect(dep("my-app-php")!.spec!.template.metadata!.annotations![ANNOTATION_ENV_CHECKSUM]).toMatch(/^[0-9a-f]{32}$/);
+		});
+
+		it("answers status, state, pods, logs, a follow stream and events", async () => {
+			const status = await broker.call<any, object>("v1.k8s.deployments.status", { id: php.id }, alice);
+			expect(status).toMatchObject({ id: php.id, phase: "Running", replicas: 1, readyReplicas: 1, hosts: ["my-app-php.team-a.apps.test"] });
+			const state = await broker.call<any, object>("v1.k8s.deployments.state", { id: php.id }, alice);
+			expect(state.pods).toEqual([expect.objectContaining({ phase: "Running", ready: true, containers: [expect.objectContaining({ name: "my-app-php", state: "running" })] })]);
+			const pods = await broker.call<any[], object>("v1.k8s.deployments.pods", { id: php.id }, alice);
+			expect(pods).toHaveLength(1);
+			const logs = await broker.call<any[], object>("v1.k8s.deployments.logs", { id: php.id, tail: 2 }, alice);
+			expect(logs).toEqual([{ pod: pods[0].name, container: "my-app-php", log: `${pods[0].name} two\n${pods[0].name} three\n` }]);
+			const stream = await broker.call<PassThrough, object>("v1.k8s.deployments.logs", { id: php.id, follow: true }, alice);
+			let text = "";
+			for await (const chunk of stream) text += chunk.toString();
+			expect(text).toBe(`${pods[0].name} first\n${pods[0].name} second\n`);
+			expect(await broker.call("v1.k8s.deployments.events", { id: php.id }, alice)).toEqual([]);
+		});
+
+		it("answers top with 501 METRICS_UNAVAILABLE when the metrics API is missing", async () => {
+			const err = await rejects(broker.call("v1.k8s.deployments.top", { id: php.id }, alice));
+			expect(err).toMatchObject({ code: 501, type: "METRICS_UNAVAILABLE" });
+		});
+
+		it("hides a deployment from other tenants as 404", async () => {
+			for (const action of ["get", "status", "pods", "logs", "scale", "restart", "remove"]) {
+				const err = await rejects(broker.call(`v1.k8s.deployments.${action}`, { id: php.id, replicas: 2 }, bob));
+				expect(err).toMatchObject({ code: 404 });
+			}
+			expect(await broker.call("v1.k8s.deployments.list", {}, bob)).toEqual([]);
+			const err = await rejects(broker.call("v1.k8s.envs.pack", { namespace: ns.id, deployment: php.id }, bob));
+			expect(err.code).toBe(422);
+		});
+	});
+
+	describe("changes converge", () => {
+		let d: DeploymentEntity;
+		beforeAll(async () => {
+			d = await broker.call("v1.k8s.deployments.create", { name: "conv", namespace: "team-a", image: "nginx", configMap: { name: "cfg", data: { "a.conf": "a" } } }, alice);
+		});
+
+		it("scales", async () => {
+			const scaled = await broker.call<DeploymentEntity, object>("v1.k8s.deployments.scale", { id: d.id, replicas: 3 }, alice);
+			expect(scaled.replicas).toBe(3);
+			expect(dep("conv")?.spec?.replicas).toBe(3);
+			expect(await broker.call<any[], object>("v1.k8s.deployments.pods", { id: d.id }, alice)).toHaveLength(3);
+			await broker.call("v1.k8s.deployments.scale", { id: d.id, replicas: 1 }, alice);
+		});
+
+		it("restarts by annotating the pod template", async () => {
+			const restarted = await broker.call<DeploymentEntity, object>("v1.k8s.deployments.restart", { id: d.id }, alice);
+			expect(dep("conv")?.spec?.template.metadata?.annotations?.[ANNOTATION_RESTARTED_AT]).toBe(restarted.restartedAt);
+		});
+
+		it("rolls the pods when an env changes, and writes plain values to the ConfigMap", async () => {
+			const before = dep("conv")!.spec!.template.metadata!.annotations![ANNOTATION_ENV_CHECKSUM];
+			const env = await broker.call<EnvEntity, object>("v1.k8s.envs.create", { namespace: "team-a", deployment: "conv", key: "GREETING", value: "hello" }, alice);
+			expect(env).toMatchObject({ key: "GREETING", value: "hello", type: "as-is" });
+			expect(kube.peek<V1ConfigMap>("ConfigMap", "conv-env", "team-a")?.data).toEqual({ GREETING: "hello" });
+			await eventually(() => expect(dep("conv")!.spec!.template.metadata!.annotations![ANNOTATION_ENV_CHECKSUM]).not.toBe(before), { timeoutMs: 3000 });
+			const mid = dep("conv")!.spec!.template.metadata!.annotations![ANNOTATION_ENV_CHECKSUM];
+			await broker.call("v1.k8s.envs.update", { id: env.id, value: "bye", type: "secret" }, alice);
+			expect(kube.peek<V1ConfigMap>("ConfigMap", "conv-env", "team-a")?.data ?? {}).toEqual({});
+			expect(kube.peek<V1Secret>("Secret", "conv-env", "team-a")?.data).toEqual({ GREETING: Buffer.from("bye").toString("base64") });
+			await eventually(() => expect(dep("conv")!.spec!.template.metadata!.annotations![ANNOTATION_ENV_CHECKSUM]).not.toBe(mid), { timeoutMs: 3000 });
+			const duplicate = await rejects(broker.call("v1.k8s.envs.create", { namespace: "team-a", deployment: "conv", key: "GREETING", value: "x" }, alice));
+			expect(duplicate.code).toBe(409);
+		});
+
+		it("rewrites changed config files and prunes a removed ConfigMap", async () => {
+			await broker.call("v1.k8s.deployments.update", { id: d.id, configMap: { name: "cfg", data: { "a.conf": "b" } } }, alice);
+			expect(kube.peek<V1ConfigMap>("ConfigMap", "conv-cfg", "team-a")?.data).toEqual({ "a.conf": "b" });
+			await broker.call("v1.k8s.deployments.update", { id: d.id, configMap: null }, alice);
+			expect(kube.peek("ConfigMap", "conv-cfg", "team-a")).toBeUndefined();
+			expect(dep("conv")!.spec!.template.spec!.volumes).toBeUndefined();
+		});
+
+		it("restores a deleted Service, ConfigMap and env Secret (drift)", async () => {
+			await broker.call("v1.k8s.deployments.update", { id: d.id, configMap: { name: "cfg", data: { "a.conf": "c" } } }, alice);
+			await kube.drift("Service", "conv-service", "team-a");
+			await kube.drift("ConfigMap", "conv-cfg", "team-a");
+			await kube.drift("Secret", "conv-env", "team-a");
+			await eventually(() => {
+				expect(svc("conv")).toBeDefined();
+				expect(kube.peek<V1ConfigMap>("ConfigMap", "conv-cfg", "team-a")?.data).toEqual({ "a.conf": "c" });
+				expect(kube.peek<V1Secret>("Secret", "conv-env", "team-a")?.data?.GREETING).toBeDefined();
+			}, { timeoutMs: 3000 });
+		});
+
+		it("re-applies on demand and regenerates the same manifests", async () => {
+			const applied = await broker.call<any, object>("v1.k8s.deployments.apply", { id: d.id }, alice);
+			expect(applied.applied.map((a: { kind: string }) => a.kind)).toEqual(["ConfigMap", "Service", "Deployment", "Ingress"]);
+			const { manifests } = await broker.call<any, object>("v1.k8s.deployments.manifests", { id: d.id }, alice);
+			expect(manifests.find((m: Obj) => m.kind === "Deployment").spec).toEqual(dep("conv")!.spec);
+		});
+
+		it("removes every generated object, its envs and the entity", async () => {
+			await broker.call("v1.k8s.deployments.remove", { id: d.id }, alice);
+			for (const [kind, name] of [["Deployment", "conv"], ["Service", "conv-service"], ["Ingress", "conv"], ["ConfigMap", "conv-cfg"], ["ConfigMap", "conv-env"], ["Secret", "conv-env"]]) expect(kube.peek(kind, name, "team-a")).toBeUndefined();
+			expect(kube.all("Pod", "team-a").filter(p => p.metadata?.name?.startsWith("conv-"))).toEqual([]);
+			expect((await rejects(broker.call("v1.k8s.deployments.get", { id: d.id }, alice))).code).toBe(404);
+			expect(await broker.call("v1.k8s.envs.list", { namespace: "team-a" }, alice)).toEqual(expect.not.arrayContaining([expect.objectContaining({ deployment: d.id })]));
+		});
+	});
+
+	describe("bad input is refused with the field, and nothing is half-applied", () => {
+		const count = () => kube.applies.length;
+
+		it.each([
+			[{ name: "Bad_Name", namespace: "team-a", image: "nginx" }, "name"],
+			[{ name: "9starts-with-digit", namespace: "team-a", image: "nginx" }, "name"],
+			[{ name: "ok", namespace: "team-a", image: "nginx", replicas: -1 }, "replicas"],
+			[{ name: "ok", namespace: "team-a", image: "nginx", vHosts: ["not a host"] }, "vHosts[0]"],
+			[{ name: "ok", namespace: "team-a", image: "nginx", volumes: [{ name: "v", type: "nfs", mountPath: "/x" }] }, "volumes[0].type"],
+			[{ name: "ok", namespace: "team-a", image: "nginx", volumes: [{ name: "v", type: "persistentVolumeClaim", mountPath: "/x" }] }, "volumes[0].persistentVolumeClaim.claimName"],
+			[{ name: "ok", namespace: "team-a", image: "nginx", volumes: [{ name: "v", type: "persistentVolumeClaim", mountPath: "/x", persistentVolumeClaim: { claimName: "nope" } }] }, "volumes[0].persistentVolumeClaim.claimName"],
+			[{ name: "ok", namespace: "team-a", image: "nginx", configMap: { name: "c", data: { "bad/key": "x" } } }, "configMap.data"],
+			[{ name: "ok", namespace: "team-a", image: "nginx", resources: { limits: { cpu: "lots" } } }, "resources.limits.cpu"],
+			[{ name: "ok", namespace: "team-a", image: "nginx", ports: [{ port: 70000 }] }, "ports[0].port"],
+			[{ name: "ok", namespace: "team-a", image: "no-such-image" }, "image"],
+			[{ name: "ok", namespace: "no-such-namespace", image: "nginx" }, "namespace"],
+			[{ name: "ok", namespace: "team-a", image: "nginx", vHosts: ["x.other-ns.apps.test"] }, "vHosts[0]"],
+			[{ name: "ok", namespace: "team-a", image: "nginx", env: [{ key: "1BAD", value: "x" }] }, "env[0].key"],
+		])("%j → 422 on %s", async (params, field) => {
+			const before = count();
+			const err = await rejects(broker.call("v1.k8s.deployments.create", params, alice));
+			expect(err).toMatchObject({ code: 422, type: "VALIDATION_ERROR" });
+			expect((err.data as { field: string }[]).map(e => e.field.replace(/^configMap\.data\..*/, "configMap.data"))).toContain(field);
+			expect(count()).toBe(before);
+		});
+
+		it("refuses another tenant's namespace as if it did not exist", async () => {
+			const err = await rejects(broker.call("v1.k8s.deployments.create", { name: "ok", namespace: "team-a", image: "nginx" }, bob));
+			expect(err).toMatchObject({ code: 422, data: [expect.objectContaining({ field: "namespace" })] });
+		});
+
+		it("refuses a duplicate name and a host another deployment serves with 409", async () => {
+			await broker.call("v1.k8s.deployments.create", { name: "dup", namespace: "team-a", image: "nginx", vHosts: ["dup.example.com"] }, alice);
+			expect(await rejects(broker.call("v1.k8s.deployments.create", { name: "dup", namespace: "team-a", image: "nginx" }, alice))).toMatchObject({ code: 409 });
+			expect(await rejects(broker.call("v1.k8s.deployments.create", { name: "dup2", namespace: "team-a", image: "nginx", vHosts: ["dup.example.com"] }, alice))).toMatchObject({ code: 409 });
+		});
+
+		it("refuses what the quota cannot hold, with the reason, and applies nothing", async () => {
+			const before = count();
+			// php asks 500m cpu limit a pod; the namespace allows 2 cores in all
+			const err = await rejects(broker.call("v1.k8s.deployments.create", { name: "big", namespace: "team-a", image: "php-8-1-0-fpm", replicas: 5 }, alice));
+			expect(err).toMatchObject({ code: 422, type: "QUOTA_EXCEEDED" });
+			expect(err.message).toContain("limits.cpu");
+			expect(err.data.shortfalls).toEqual(expect.arrayContaining([expect.objectContaining({ resource: "limits.cpu" })]));
+			expect(count()).toBe(before);
+			expect((await broker.call<DeploymentEntity[], object>("v1.k8s.deployments.list", {}, alice)).map(x => x.name)).not.toContain("big");
+		});
+
+		it("refuses a scale beyond the quota and keeps the replicas", async () => {
+			const small = await broker.call<DeploymentEntity, object>("v1.k8s.deployments.create", { name: "small", namespace: "team-a", image: "php-8-1-0-fpm" }, alice);
+			const err = await rejects(broker.call("v1.k8s.deployments.scale", { id: small.id, replicas: 50 }, alice));
+			expect(err).toMatchObject({ code: 422, type: "QUOTA_EXCEEDED" });
+			expect(dep("small")?.spec?.replicas).toBe(1);
+			expect((await broker.call<DeploymentEntity, object>("v1.k8s.deployments.get", { id: small.id }, alice)).replicas).toBe(1);
+			await broker.call("v1.k8s.deployments.remove", { id: small.id }, alice);
+		});
+
+		it("validates logs and env params", async () => {
+			const [any] = await broker.call<DeploymentEntity[], object>("v1.k8s.deployments.list", {}, alice);
+			expect(await rejects(broker.call("v1.k8s.deployments.logs", { id: any.id, since: "yesterday" }, alice))).toMatchObject({ code: 422, data: [expect.objectContaining({ field: "since" })] });
+			expect(await rejects(broker.call("v1.k8s.deployments.logs", { id: any.id, container: "other" }, alice))).toMatchObject({ code: 422 });
+			expect(await rejects(broker.call("v1.k8s.deployments.logs", { id: any.id, pod: "not-its-pod" }, alice))).toMatchObject({ code: 404 });
+			expect(await rejects(broker.call("v1.k8s.envs.create", { namespace: "team-a", deployment: any.id, key: "A-B", value: "x" }, alice))).toMatchObject({ code: 422 });
+			expect(await rejects(broker.call("v1.k8s.envs.create", { namespace: "team-a", deployment: "nope", key: "A", value: "x" }, alice))).toMatchObject({ code: 422, data: [expect.objectContaining({ field: "deployment" })] });
+		});
+	});
+
+	it("parses since", () => {
+		expect(parseSince(90)).toBe(90);
+		expect(parseSince("90")).toBe(90);
+		expect(parseSince("10m")).toBe(600);
+		expect(parseSince("2h")).toBe(7200);
+		expect(parseSince(undefined)).toBeUndefined();
+	});
+
+	it("removes its entities when their namespace is removed", async () => {
+		await broker.call("v1.k8s.namespaces.create", { name: "team-b" }, alice);
+		const d = await broker.call<DeploymentEntity, object>("v1.k8s.deployments.create", { name: "gone", namespace: "team-b", image: "nginx", env: [{ key: "A", value: "1" }] }, alice);
+		await broker.call("v1.k8s.namespaces.remove", { id: d.namespace }, alice);
+		await eventually(async () => {
+			expect((await broker.call<DeploymentEntity[], object>("v1.k8s.deployments.find", { query: { namespace: d.namespace }, scope: false })).length).toBe(0);
+			expect((await broker.call<EnvEntity[], object>("v1.k8s.envs.list", {}, alice)).filter(e => e.deployment === d.id)).toEqual([]);
+		}, { timeoutMs: 3000 });
+	});
+});
