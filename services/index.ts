@@ -3,6 +3,9 @@ import ApiService from "./api.service";
 import HealthService from "./health.service";
 import KeysService from "./keys.service";
 import JobsService from "./k8s.jobs.service";
+import ImagesService from "./k8s.images.service";
+import NamespacesService from "./k8s.namespaces.service";
+import VolumesService from "./k8s.volumes.service";
 import DeploymentsService from "./k8s.deployments.service";
 import EnvsService from "./k8s.envs.service";
 
@@ -15,6 +18,9 @@ export const serviceRegistry: Record<string, ServiceSchema> = {
 	health: HealthService,
 	keys: KeysService as unknown as ServiceSchema,
 	"k8s.jobs": JobsService as unknown as ServiceSchema,
+	"k8s.namespaces": NamespacesService as unknown as ServiceSchema,
+	"k8s.images": ImagesService as unknown as ServiceSchema,
+	"k8s.volumes": VolumesService as unknown as ServiceSchema,
 	"k8s.deployments": DeploymentsService as unknown as ServiceSchema,
 	"k8s.envs": EnvsService as unknown as ServiceSchema,
 };
