@@ -123,6 +123,29 @@ interface ApiMethods {
 }
 
 /** `this` in the gateway: moleculer-web's service plus what Berth adds. */
+/** Drops own `__proto__` keys (JSON.parse makes them) at any depth, before anything merges the data. */
+function dropProtoKeys(value: unknown, depth = 0): void {
+	if (!value || typeof value !== "object" || depth > 32) return;
+	if (Object.prototype.hasOwnProperty.call(value, "__proto__")) delete (value as Record<string, unknown>)["__proto__"];
+	for (const v of Object.values(value)) dropProtoKeys(v, depth + 1);
+}
+
+/**
+ * Makes a request's params plain data. moleculer-web merges the body into the params with
+ * Object.assign, so a JSON body `{"__proto__": {"scope": false}}` would give them a prototype whose
+ * `scope` reads as the mesh-internal membership opt-out; `scope` itself never comes from outside.
+ */
+export function sanitizeParams(params: Record<string, unknown>): void {
+	if (Object.getPrototypeOf(params) !== Object.prototype) Object.setPrototypeOf(params, Object.prototype);
+	dropProtoKeys(params);
+	delete params.scope;
+}
+
+/** A bare OPTIONS (no CORS preflight) would otherwise run the GET handler of the path. */
+function refuseBareOptions(req: IncomingMessage): void {
+	if (req.method === "OPTIONS") throw new Errors.MoleculerClientError("Not found", 404, ErrorTypes.NotFound);
+}
+
 type ApiThis = Service<GatewaySettings> &
 	ApiMethods & {
 		limiter: FixedWindowLimiter;
@@ -158,6 +181,9 @@ const ApiService: ServiceSchema<GatewaySettings, ApiMethods & Record<string, unk
 				mappingPolicy: "restrict",
 				authentication: false,
 				bodyParsers: false,
+				onBeforeCall(this: unknown, ctx: Context, route: unknown, req: Req) {
+					refuseBareOptions(req);
+				},
 				aliases: {
 					"GET /": "health.live",
 					"GET /health/live": "health.live",
@@ -174,8 +200,8 @@ const ApiService: ServiceSchema<GatewaySettings, ApiMethods & Record<string, unk
 				},
 				bodyParsers: { json: { limit: env.bodyLimit, strict: false }, urlencoded: { extended: false, limit: env.bodyLimit } },
 				onBeforeCall(this: unknown, ctx: Context, route: unknown, req: Req) {
-					// `scope: false` is the mesh-internal membership opt-out; it never comes from outside.
-					if (req.$params) delete req.$params.scope;
+					refuseBareOptions(req);
+					if (req.$params) sanitizeParams(req.$params);
 				},
 			},
 		],

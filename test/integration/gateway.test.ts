@@ -15,6 +15,7 @@ const EchoService: ServiceSchema = {
 	settings: { rest: "/v1/echo" },
 	actions: {
 		echo: { rest: "POST /", params: { text: { type: "string", max: 100 }, scope: { type: "any", optional: true } }, handler: ctx => ctx.params },
+		scope: { rest: "POST /scope", handler: ctx => ({ scope: ctx.params.scope === undefined ? "absent" : ctx.params.scope }) },
 		whoami: { rest: "GET /whoami", handler: ctx => ({ userID: ctx.meta.userID, roles: ctx.meta.roles, namespaces: ctx.meta.namespaces }) },
 		fail: { rest: "GET /fail", handler: () => Promise.reject(new Error("an unexpected bug")) },
 		open: { rest: "GET /open", public: true, handler: ctx => ({ userID: ctx.meta.userID ?? null }) },
@@ -93,6 +94,17 @@ describe("the gateway", () => {
 			const res = await request(`${gw.url}/api/v1/echo?scope=false`, { method: "POST", key: userKey, body: { text: "hi", scope: false } });
 			expect(res.status).toBe(200);
 			expect(res.body).toEqual({ text: "hi" });
+		});
+
+		it("keeps `scope` out even when smuggled in as a JSON __proto__", async () => {
+			const res = await request(`${gw.url}/api/v1/echo/scope`, { method: "POST", key: userKey, body: '{"__proto__": {"scope": false}, "nested": {"__proto__": {"x": 1}}}' });
+			expect(res).toMatchObject({ status: 200, body: { scope: "absent" } });
+		});
+
+		it("does not treat a bare OPTIONS as a GET", async () => {
+			const res = await request(`${gw.url}/api/v1/keys`, { method: "OPTIONS", key: gw.adminKey });
+			expect(res.status).toBe(404);
+			expect((await request(`${gw.url}/health/live`, { method: "OPTIONS" })).status).toBe(404);
 		});
 
 		it("answers unknown routes, unknown methods and unpublished actions with a JSON 404", async () => {

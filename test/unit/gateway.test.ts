@@ -1,5 +1,5 @@
 import { Errors } from "moleculer";
-import { corsSettings, errorBody, gatewayEnv } from "../../services/api.service";
+import { corsSettings, errorBody, gatewayEnv, sanitizeParams } from "../../services/api.service";
 
 describe("gateway error bodies", () => {
 	it("keeps a mesh error's name, message, type and data, with the HTTP status as code", () => {
@@ -40,5 +40,18 @@ describe("gateway settings from the environment", () => {
 
 	it("ignores nonsense limits", () => {
 		expect(gatewayEnv({ RATE_LIMIT: "-1", RATE_LIMIT_WINDOW: "abc" }).rateLimit).toEqual({ limit: 600, windowMs: 60_000 });
+	});
+});
+
+describe("request params", () => {
+	it("lose a prototype smuggled in through a JSON __proto__, nested __proto__ keys, and scope", () => {
+		const params: Record<string, any> = {};
+		Object.assign(params, JSON.parse('{"name":"a","scope":false,"__proto__":{"scope":false},"spec":{"__proto__":{"admin":true}}}'));
+		expect(params.scope).toBe(false);
+		sanitizeParams(params);
+		expect(params.scope).toBeUndefined();
+		expect(Object.getPrototypeOf(params)).toBe(Object.prototype);
+		expect(Object.prototype.hasOwnProperty.call(params.spec, "__proto__")).toBe(false);
+		expect(params).toEqual({ name: "a", spec: {} });
 	});
 });
