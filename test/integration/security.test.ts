@@ -113,6 +113,29 @@ class BodyMaker {
 	}
 }
 
+/** The query string of a GET: its required parameters, and any that name one of tenant A's entities. */
+function queryFor(op: Schema, refs: Map<string, string>, maker: BodyMaker): string {
+	const query = new URLSearchParams();
+	for (const p of (op.parameters ?? []) as Schema[]) {
+		if (p.in !== "query" || (!p.required && !refs.has(p.name))) continue;
+		const v = maker.value(p.schema ?? {}, p.name);
+		query.set(p.name, typeof v === "string" ? v : JSON.stringify(v));
+	}
+	const text = query.toString();
+	return text ? `?${text}` : "";
+}
+
+/** Tenant A's entities by the name a body or query would refer to them with (`namespace`, `deployment`...). */
+function referencesTo(created: Created[]): Map<string, string> {
+	const refs = new Map<string, string>();
+	for (const c of created) {
+		const noun = c.collection.split("/").pop()!.replace(/s$/, "");
+		// (`key` is an env var's name in bodies, never a reference to an API key.)
+		if (!refs.has(noun) && noun !== "key") refs.set(noun, c.id);
+	}
+	return refs;
+}
+
 function fill(path: string, params: string[], first: string): string {
 	return params.reduce((p, name, i) => p.replace(`{${name}}`, encodeURIComponent(i === 0 ? first : "x")), path);
 }
@@ -162,7 +185,8 @@ describe("security matrix over every REST route", () => {
 					pending.delete(op);
 					created.push({ collection: op.path, id, entity: res.body });
 					const noun = op.path.split("/").pop()!.replace(/s$/, "");
-					if (!refs.has(noun)) refs.set(noun, id);
+					// (`key` is an env var's name in bodies, never a reference to an API key.)
+					if (!refs.has(noun) && noun !== "key") refs.set(noun, id);
 				} else if (res.status === 403) {
 					// Made by administrators only (a catalog): not a tenant's entity, so not in the tenant matrix.
 					pending.delete(op);
@@ -183,6 +207,7 @@ describe("security matrix over every REST route", () => {
 	});
 
 	afterAll(async () => {
+		if (!mesh) return;
 		// Tenant A's entities go, newest first (a namespace last: it takes what is left with it).
 		for (const c of [...created].reverse()) {
 			const del = ops.find(o => o.method === "DELETE" && o.collection === c.collection && o.params.length === 1);
@@ -244,9 +269,11 @@ describe("security matrix over every REST route", () => {
 				if (res.status !== 404 || leaks) wrong.push(`${op.method} ${op.path} with A's ${c.id} → ${res.status} ${res.text.slice(0, 200)}`);
 			}
 		}
-		// Lists (GET on a collection) never include A's entities for B.
+		// Lists and lookups (GETs without path parameters) never show A's entities to B, even when
+		// their query names them.
+		const refsOfA = referencesTo(created);
 		for (const op of ops.filter(o => o.method === "GET" && !o.params.length && o.authenticated)) {
-			const res = await call(op, op.path, keyB);
+			const res = await call(op, op.path + queryFor(op.op, refsOfA, new BodyMaker(refsOfA, secret)), keyB);
 			const leaked = created.filter(c => res.text.includes(c.id) || res.text.includes(tenantA));
 			if (leaked.length) wrong.push(`${op.method} ${op.path} lists A's ${leaked.map(c => c.id).join(", ")}`);
 		}
@@ -271,12 +298,14 @@ describe("security matrix over every REST route", () => {
 
 	it("returns no secret value on any route by default: key material, key hashes, secret env values", async () => {
 		const sentinels = [secret, mesh.adminKey, keyA, keyB, hashKey(mesh.adminKey), hashKey(keyA), hashKey(keyB)];
+		const refsOfA = referencesTo(created);
 		const wrong: string[] = [];
 		for (const op of ops.filter(o => o.method === "GET")) {
 			const targets = op.params.length ? created.filter(c => c.collection === op.collection).map(c => c.id) : [""];
+			const query = queryFor(op.op, refsOfA, new BodyMaker(refsOfA, secret));
 			for (const id of targets.length ? targets : ["some-id"]) {
 				for (const key of [keyA, mesh.adminKey]) {
-					const res = await call(op, fill(op.path, op.params, id), key);
+					const res = await call(op, fill(op.path, op.params, id) + query, key);
 					const found = sentinels.filter(s => res.text.includes(s));
 					if (found.length) wrong.push(`${op.method} ${op.path} (${id}) shows ${found.length} secret value(s)`);
 				}
