@@ -98,6 +98,16 @@ const ImagesService: ServiceSchema<ServiceSettingSchema, ImagesMethods, Record<s
 		update: false,
 		remove: false,
 
+		/** The whole catalog by name; `launchable` narrows it to the templates. */
+		list: {
+			rest: "GET /",
+			params: { launchable: { type: "boolean", convert: true, optional: true } },
+			async handler(this: ImagesThis, ctx: Context<{ launchable?: boolean; query?: Record<string, unknown> }, Meta>): Promise<ImageEntity[]> {
+				const query = { ...(ctx.params.query ?? {}), ...(ctx.params.launchable !== undefined ? { launchable: ctx.params.launchable ? true : { $ne: true } } : {}) };
+				return (await this.findEntities(null, query, { sort: ["name"] })) as unknown as ImageEntity[];
+			},
+		},
+
 		get: {
 			rest: "GET /:id",
 			params: { id: { type: "string", min: 1, max: 64 } },

@@ -69,7 +69,8 @@ export interface Availability {
 	reason?: string;
 }
 
-type Meta = CallerMeta;
+/** `$statusCode`/`$location` shape the REST answer (moleculer-web). */
+type Meta = CallerMeta & { $statusCode?: number; $location?: string };
 
 interface NamespacesMethods {
 	findByName(name: string): Promise<NamespaceEntity | undefined>;
@@ -205,7 +206,19 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 				}
 				const saved = (await this.patchEntity(ctx, entity.id, { phase: live.status?.phase ?? "Active", uid: live.metadata?.uid ?? null })) as unknown as NamespaceEntity;
 				ctx.emit("k8s.namespaces.created", saved);
+				ctx.meta.$statusCode = 201;
+				ctx.meta.$location = `/api/v1/k8s/namespaces/${saved.id}`;
 				return saved;
+			},
+		},
+
+		/** Every namespace the caller owns or is a member of (an admin: all), oldest first. */
+		list: {
+			rest: "GET /",
+			params: {},
+			async handler(this: NamespacesThis, ctx: Context<{ query?: Record<string, unknown> }, Meta>): Promise<NamespaceEntity[]> {
+				// The membership and confinement hooks have narrowed `query` to what the caller may see.
+				return (await this.findEntities(ctx, ctx.params.query ?? {}, { sort: ["createdAt"] })) as unknown as NamespaceEntity[];
 			},
 		},
 

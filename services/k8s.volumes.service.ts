@@ -61,7 +61,8 @@ interface MountingDeployment {
 	volumes?: { persistentVolumeClaim?: { claimName?: string } }[];
 }
 
-type Meta = CallerMeta;
+/** `$statusCode`/`$location` shape the REST answer (moleculer-web). */
+type Meta = CallerMeta & { $statusCode?: number; $location?: string };
 
 interface VolumesMethods {
 	visibleVolume(ctx: Context<unknown, Meta>, id: string): Promise<StoredVolume>;
@@ -180,7 +181,19 @@ const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $depe
 				}
 				this.reconciler?.enqueue(entity.id);
 				ctx.emit("k8s.volumes.created", entity);
+				ctx.meta.$statusCode = 201;
+				ctx.meta.$location = `/api/v1/k8s/volumes/${entity.id}`;
 				return entity;
+			},
+		},
+
+		/** The caller's volumes, optionally of one namespace (id or name), oldest first. */
+		list: {
+			rest: "GET /",
+			params: { namespace: { type: "string", min: 1, max: 64, optional: true } },
+			async handler(this: VolumesThis, ctx: Context<{ query?: Record<string, unknown> }, Meta>): Promise<VolumeEntity[]> {
+				// The membership and filter hooks have narrowed `query` to what the caller asked for and may see.
+				return (await this.findEntities(ctx, ctx.params.query ?? {}, { sort: ["createdAt"] })) as unknown as VolumeEntity[];
 			},
 		},
 

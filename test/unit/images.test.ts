@@ -38,10 +38,11 @@ describe("v1.k8s.images", () => {
 	});
 
 	it("loads the catalog at start", async () => {
-		const page = await broker.call<{ rows: ImageEntity[]; total: number }, object>("v1.k8s.images.list", { pageSize: 100 }, alice);
-		expect(page.total).toBe(7);
-		expect(page.rows.map(i => i.name).sort()).toEqual(["jupyter-notebook", "nginx", "node", "php-8-1-0-fpm", "postgres", "python", "redis"]);
-		expect(page.rows[0]).toHaveProperty("id");
+		const images = await broker.call<ImageEntity[], object>("v1.k8s.images.list", {}, alice);
+		expect(images.map(i => i.name)).toEqual(["jupyter-notebook", "nginx", "node", "php-8-1-0-fpm", "postgres", "python", "redis"]);
+		expect(images[0]).toHaveProperty("id");
+		expect((await broker.call<ImageEntity[], object>("v1.k8s.images.list", { launchable: true }, alice)).map(i => i.name)).toEqual(["jupyter-notebook"]);
+		expect(await broker.call<ImageEntity[], object>("v1.k8s.images.list", { launchable: "false" }, alice)).toHaveLength(6);
 	});
 
 	it("finds images by id, by name and by image reference", async () => {

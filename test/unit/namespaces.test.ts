@@ -130,6 +130,9 @@ describe("v1.k8s.namespaces", () => {
 		await expect(broker.call("v1.k8s.namespaces.lookup", { ref: "private" }, bob)).rejects.toMatchObject({ code: 404 });
 		await expect(broker.call("v1.k8s.namespaces.lookup", { ref: ns.id }, bob)).rejects.toMatchObject({ code: 404 });
 		expect(await broker.call("v1.k8s.namespaces.find", {}, bob)).toEqual([]);
+		expect(await broker.call("v1.k8s.namespaces.list", {}, bob)).toEqual([]);
+		expect(await broker.call("v1.k8s.namespaces.list", { query: { name: "private" } }, bob)).toEqual([]);
+		expect((await broker.call<NamespaceEntity[], object>("v1.k8s.namespaces.list", {}, alice)).map(n => n.name)).toEqual(["private"]);
 		expect(kube.peek("Namespace", "private")).toBeDefined();
 	});
 
@@ -209,6 +212,7 @@ describe("v1.k8s.namespaces", () => {
 		const b = await create({ name: "conf-b" });
 		const confined = { meta: { userID: "alice", namespaces: ["conf-a"] } };
 		expect((await broker.call<NamespaceEntity[], object>("v1.k8s.namespaces.find", {}, confined)).map(n => n.name)).toEqual(["conf-a"]);
+		expect((await broker.call<NamespaceEntity[], object>("v1.k8s.namespaces.list", {}, confined)).map(n => n.name)).toEqual(["conf-a"]);
 		await expect(broker.call("v1.k8s.namespaces.get", { id: a.id }, confined)).resolves.toMatchObject({ name: "conf-a" });
 		await expect(broker.call("v1.k8s.namespaces.get", { id: b.id }, confined)).rejects.toMatchObject({ code: 404 });
 		await expect(broker.call("v1.k8s.namespaces.lookup", { ref: "conf-b" }, confined)).rejects.toMatchObject({ code: 404 });
