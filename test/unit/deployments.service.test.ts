@@ -75,7 +75,7 @@ class FakeKube {
 		this.objects.set(k, stored);
 		if (stored.kind === "Deployment" && changed) this.runPods(stored);
 		if (changed) for (const i of this.informers) i.notify(existing ? "update" : "add", stored);
-		return clone(this.objects.get(k));
+		return clone(this.objects.get(k) as Obj);
 	}
 	/** What the Deployment and ReplicaSet controllers and kwok do, at once. */
 	private runPods(dep: Obj) {

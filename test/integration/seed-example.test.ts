@@ -1,0 +1,215 @@
+import { ServiceBroker } from "moleculer";
+import type { V1ConfigMap, V1Deployment, V1Ingress, V1PersistentVolumeClaim, V1Secret, V1Service } from "../../lib/k8s";
+import { kube, readClusterEnv, uniqueName } from "../helpers/cluster";
+import { eventually } from "../helpers/eventually";
+import { request, startMesh, type Mesh } from "../helpers/mesh";
+
+const clusterEnv = readClusterEnv();
+const mongoUri = process.env.MONGO_URI || clusterEnv.MONGO_URI;
+const natsUrl = process.env.NATS_URL || clusterEnv.NATS_URL;
+
+const backends: [string, () => void][] = [
+	[
+		"NeDB",
+		() => {
+			delete process.env.MONGO_URI;
+			process.env.DATA_DIR = ":memory:";
+		},
+	],
+	[
+		"FerretDB",
+		() => {
+			if (!mongoUri) throw new Error("MONGO_URI is not set and .cluster/env names none: FerretDB must be up (scripts/cluster/up.sh)");
+			process.env.MONGO_URI = mongoUri;
+		},
+	],
+];
+
+const SERVICES = ["api", "keys", "k8s.namespaces", "k8s.images", "k8s.volumes", "k8s.deployments", "k8s.envs"];
+
+/** nginx in front of php-fpm: static files from the shared volume, .php handed to the php Service. */
+function nginxConf(phpHost: string): string {
+	return [
+		"server {",
+		"    listen 80;",
+		"    root /var/www/html;",
+		"    index index.php index.html;",
+		"    location / { try_files $uri $uri/ /index.php?$query_string; }",
+		"    location ~ \\.php$ {",
+		"        include fastcgi_params;",
+		`        fastcgi_pass ${phpHost}:9000;`,
+		"        fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;",
+		"    }",
+		"}",
+	].join("\n");
+}
+
+const get = <T>(kind: string, apiVersion: string, name: string, namespace: string) => kube().get<T & { kind?: string }>({ apiVersion, kind, name, namespace }) as Promise<T | undefined>;
+
+/** What both runs must find in the apiserver after the seed's calls. */
+async function checkCluster(nsName: string, name: string, claim: string, vHost: string): Promise<void> {
+	const php = `${name}-php`;
+	const nginx = `${name}-nginx`;
+	// Both Deployments run (kwok makes the pods Ready) and mount the one shared claim at /var/www/html.
+	for (const dep of [php, nginx]) {
+		const live = await eventually(async () => {
+			const d = await get<V1Deployment>("Deployment", "apps/v1", dep, nsName);
+			expect(d?.status?.readyReplicas).toBe(1);
+			return d as V1Deployment;
+		});
+		const pod = live.spec!.template.spec!;
+		expect(pod.volumes).toContainEqual(expect.objectContaining({ persistentVolumeClaim: { claimName: claim } }));
+		expect(pod.containers[0].volumeMounts).toContainEqual(expect.objectContaining({ mountPath: "/var/www/html" }));
+		expect(live.metadata?.labels).toMatchObject({ "app.kubernetes.io/managed-by": "berth" });
+	}
+	expect((await get<V1Deployment>("Deployment", "apps/v1", php, nsName))!.spec!.template.spec!.containers[0].image).toBe("php:8.1.0-fpm");
+	const nginxDep = (await get<V1Deployment>("Deployment", "apps/v1", nginx, nsName))!;
+	expect(nginxDep.spec!.template.spec!.containers[0].image).toBe("nginx:1.27");
+	expect(nginxDep.spec!.template.spec!.containers[0].volumeMounts).toContainEqual({ name: "nginx-config", mountPath: "/etc/nginx/conf.d", readOnly: true });
+
+	// php-fpm is reachable where the nginx config sends it: <php>-service.<namespace>.svc.cluster.local:9000
+	const phpSvc = await get<V1Service>("Service", "v1", `${php}-service`, nsName);
+	expect(phpSvc?.spec?.ports).toEqual([expect.objectContaining({ name: "php", port: 9000, targetPort: 9000, protocol: "TCP" })]);
+	expect(phpSvc?.spec?.selector).toEqual(expect.objectContaining({ "app.kubernetes.io/instance": php }));
+	expect(phpSvc?.spec?.clusterIP).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
+	const nginxSvc = await get<V1Service>("Service", "v1", `${nginx}-service`, nsName);
+	expect(nginxSvc?.spec?.ports).toEqual([expect.objectContaining({ name: "http", port: 80 })]);
+
+	// The nginx config, as files, with the php Service's cluster DNS name in it.
+	const cm = await get<V1ConfigMap>("ConfigMap", "v1", `${nginx}-nginx-config`, nsName);
+	expect(cm?.data?.["default.conf"]).toContain(`fastcgi_pass ${php}-service.${nsName}.svc.cluster.local:9000;`);
+
+	// The vHost routes to nginx; php (no vHosts) gets the default host.
+	const ing = await get<V1Ingress>("Ingress", "networking.k8s.io/v1", nginx, nsName);
+	expect(ing?.spec?.rules).toEqual([{ host: vHost, http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: `${nginx}-service`, port: { number: 80 } } } }] } }]);
+	const phpIng = await get<V1Ingress>("Ingress", "networking.k8s.io/v1", php, nsName);
+	expect(phpIng?.spec?.rules?.[0].host).toBe(`${php}.${nsName}.${process.env.BASE_DOMAIN || "berth.local"}`);
+
+	// The image's declared secret, generated, in a Secret the php container reads through envFrom.
+	const secret = await get<V1Secret>("Secret", "v1", `${php}-env`, nsName);
+	expect(Buffer.from(secret!.data!.PHP_ROOT_PASSWORD, "base64").toString()).toMatch(/^[A-Za-z0-9_-]{43}$/);
+	expect((await get<V1Deployment>("Deployment", "apps/v1", php, nsName))!.spec!.template.spec!.containers[0].envFrom).toContainEqual({ secretRef: { name: `${php}-env`, optional: true } });
+
+	const pvc = await get<V1PersistentVolumeClaim>("PersistentVolumeClaim", "v1", claim, nsName);
+	expect(pvc?.status?.phase).toBe("Bound");
+}
+
+describe.each(backends)("the seed's php-fpm + nginx example, stored in %s", (_backend, useBackend) => {
+	let mesh: Mesh;
+	let client: ServiceBroker;
+	const cleanups: (() => Promise<unknown>)[] = [];
+
+	beforeAll(async () => {
+		useBackend();
+		if (!natsUrl) throw new Error("NATS_URL is not set and .cluster/env names none: nats-server must be up (scripts/cluster/up.sh)");
+		// A broker namespace of our own: other test runs on the same nats-server never answer our calls.
+		const meshNamespace = uniqueName("berth-it");
+		mesh = await startMesh(SERVICES, { transporter: natsUrl as never, namespace: meshNamespace, nodeID: uniqueName("services") });
+		client = new ServiceBroker({ namespace: meshNamespace, transporter: natsUrl as never, nodeID: uniqueName("client"), logger: false, requestTimeout: 60_000 });
+		await client.start();
+		await client.waitForServices(["v1.k8s.namespaces", "v1.k8s.images", "v1.k8s.volumes", "v1.k8s.deployments", "v1.k8s.envs"], 30_000);
+	});
+
+	afterAll(async () => {
+		for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+		await client?.stop();
+		await mesh?.stop();
+	});
+
+	it("runs through ctx.call from a second broker over NATS", async () => {
+		const user = uniqueName("owner");
+		const nsName = uniqueName("it-seed");
+		await client.call("v1.k8s.namespaces.create", { name: nsName }, { meta: { userID: user } });
+		cleanups.push(async () => {
+			const ns = await client.call<{ id: string }, object>("v1.k8s.namespaces.resolveName", { name: nsName });
+			await client.call("v1.k8s.namespaces.remove", { id: ns.id }, { meta: { userID: user } });
+		});
+
+		// The seed, call for call.
+		const namespace = await client.call<{ id: string; name: string; owner: string }, object>("v1.k8s.namespaces.resolveName", { name: nsName });
+		const options = { meta: { userID: namespace.owner } };
+		const name = "my-app";
+		const serviceURL = "svc.cluster.local";
+
+		const sharedVolume = await client.call<{ name: string }, object>(
+			"v1.k8s.volumes.create",
+			{ namespace: namespace.id, name: `${name}-nginx-php-data`, type: "persistentVolumeClaim", mountPath: "/var/www/html" },
+			options,
+		);
+
+		const byName = await client.call<{ id: string }, object>("v1.k8s.images.resolveName", { name: "php-8-1-0-fpm" }, options);
+		const phpImage = await client.call<{ id: string; name: string }, object>("v1.k8s.images.get", { id: byName.id }, options);
+		expect(phpImage.name).toBe("php-8-1-0-fpm");
+		const phpSchema = {
+			name: `${name}-php`,
+			namespace: namespace.id,
+			image: phpImage.id,
+			volumes: [{ name: "php-data", type: "persistentVolumeClaim", mountPath: "/var/www/html", persistentVolumeClaim: { claimName: sharedVolume.name } }],
+		};
+		const phpDeployment = await client.call<{ id: string; status: { phase: string } }, object>("v1.k8s.deployments.create", phpSchema, options);
+		expect(phpDeployment).toMatchObject({ name: "my-app-php", namespace: namespace.id, owner: user });
+
+		const nginxImage = await client.call<{ id: string }, object>("v1.k8s.images.resolveName", { name: "nginx" }, options);
+		const nginxSchema = {
+			name: `${name}-nginx`,
+			namespace: namespace.id,
+			image: nginxImage.id,
+			vHosts: [name + ".nginx.example.com"],
+			volumes: [{ name: "nginx-data", type: "persistentVolumeClaim", mountPath: "/var/www/html", persistentVolumeClaim: { claimName: sharedVolume.name } }],
+			configMap: { name: "nginx-config", data: { "default.conf": nginxConf(`${phpSchema.name}-service.${namespace.name}.${serviceURL}`) } },
+		};
+		const nginxDeployment = await client.call<{ id: string }, object>("v1.k8s.deployments.create", nginxSchema, options);
+
+		await checkCluster(nsName, name, sharedVolume.name, "my-app.nginx.example.com");
+
+		// Status over the same mesh, and the volume is refused removal while the deployments mount it.
+		await eventually(async () => expect(await client.call("v1.k8s.deployments.status", { id: nginxDeployment.id }, options)).toMatchObject({ phase: "Running", readyReplicas: 1 }));
+		const volumes = await client.call<{ id: string; name: string }[], object>("v1.k8s.volumes.find", { query: { namespace: namespace.id } }, options);
+		const volume = volumes.find(v => v.name === sharedVolume.name)!;
+		await expect(client.call("v1.k8s.volumes.remove", { id: volume.id }, options)).rejects.toMatchObject({ code: 409 });
+	});
+
+	it("runs through REST", async () => {
+		const user = uniqueName("owner");
+		const key = (await request(`${mesh.url}/api/v1/keys`, { method: "POST", key: mesh.adminKey, body: { name: user, userID: user } })).body.key as string;
+		const nsName = uniqueName("it-seed");
+		const ns = await request(`${mesh.url}/api/v1/k8s/namespaces`, { method: "POST", key, body: { name: nsName } });
+		expect(ns.status).toBe(200);
+		cleanups.push(() => request(`${mesh.url}/api/v1/k8s/namespaces/${ns.body.id}`, { method: "DELETE", key }));
+		const name = "shop";
+
+		const volume = await request(`${mesh.url}/api/v1/k8s/volumes`, { method: "POST", key, body: { namespace: nsName, name: `${name}-nginx-php-data`, type: "persistentVolumeClaim", mountPath: "/var/www/html" } });
+		expect(volume.status).toBe(200);
+		const php = await request(`${mesh.url}/api/v1/k8s/images/name/php-8-1-0-fpm`, { key });
+		const nginx = await request(`${mesh.url}/api/v1/k8s/images/name/nginx`, { key });
+		expect([php.status, nginx.status]).toEqual([200, 200]);
+		const claim = { persistentVolumeClaim: { claimName: volume.body.name }, type: "persistentVolumeClaim", mountPath: "/var/www/html" };
+
+		const phpRes = await request(`${mesh.url}/api/v1/k8s/deployments`, { method: "POST", key, body: { name: `${name}-php`, namespace: nsName, image: php.body.id, volumes: [{ name: "php-data", ...claim }] } });
+		expect(phpRes.status).toBe(200);
+		const nginxRes = await request(`${mesh.url}/api/v1/k8s/deployments`, {
+			method: "POST",
+			key,
+			body: {
+				name: `${name}-nginx`,
+				namespace: nsName,
+				image: nginx.body.id,
+				vHosts: ["shop.nginx.example.com"],
+				volumes: [{ name: "nginx-data", ...claim }],
+				configMap: { name: "nginx-config", data: { "default.conf": nginxConf(`${name}-php-service.${nsName}.svc.cluster.local`) } },
+			},
+		});
+		expect(nginxRes.status).toBe(200);
+		expect(nginxRes.body).toMatchObject({ name: "shop-nginx", namespaceName: nsName, vHosts: ["shop.nginx.example.com"], configMap: { name: "nginx-config" } });
+
+		await checkCluster(nsName, name, volume.body.name, "shop.nginx.example.com");
+
+		const state = await eventually(async () => {
+			const res = await request(`${mesh.url}/api/v1/k8s/deployments/${nginxRes.body.id}/state`, { key });
+			expect(res.status).toBe(200);
+			expect(res.body.deployment).toMatchObject({ phase: "Running" });
+			return res.body;
+		});
+		expect(state.pods).toEqual([expect.objectContaining({ phase: "Running", ready: true })]);
+	});
+});
