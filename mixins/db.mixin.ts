@@ -44,7 +44,8 @@ function mongoModel(collection: string): mongoose.Model<unknown> {
 	// Schemaless on purpose: validation happens in the actions' params, once, for both backends.
 	const existing = mongoose.models[collection];
 	if (existing) return existing as mongoose.Model<unknown>;
-	const schema = new mongoose.Schema({}, { strict: false, versionKey: false, collection });
+	// strictQuery off too: the adapter turns it on globally, which would drop every filter on a field this empty schema does not declare.
+	const schema = new mongoose.Schema({}, { strict: false, strictQuery: false, versionKey: false, collection });
 	return mongoose.model(collection, schema) as mongoose.Model<unknown>;
 }
 

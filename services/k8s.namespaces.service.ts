@@ -240,7 +240,14 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 				if (errors.length) throw invalid("Invalid quota", errors);
 				// The cluster first: if it refuses, the entity still describes what is there.
 				const live = await this.applyNamespace({ ...entity, quota });
-				const saved = (await this.patchEntity(ctx, entity.id, { quota, phase: live.status?.phase ?? entity.phase, uid: live.metadata?.uid ?? entity.uid })) as unknown as NamespaceEntity;
+				let saved: NamespaceEntity;
+				try {
+					saved = (await this.patchEntity(ctx, entity.id, { quota, phase: live.status?.phase ?? entity.phase, uid: live.metadata?.uid ?? entity.uid })) as unknown as NamespaceEntity;
+				} catch (err) {
+					// The store refused: put the cluster back to what the entity still says.
+					await this.applyNamespace(entity).catch(revertErr => this.logger.warn(`Could not restore the quota of namespace ${entity.name}:`, revertErr));
+					throw err;
+				}
 				ctx.emit("k8s.namespaces.updated", saved);
 				return saved;
 			},
