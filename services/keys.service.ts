@@ -182,8 +182,11 @@ const KeysService: ServiceSchema<ServiceSettingSchema, Record<string, never>, Re
 		/** Our own keys are found by their id part; any other string (a BERTH_ADMIN_KEY of another shape) by its hash. */
 		async findByPresentedKey(this: KeysThis, presented: string): Promise<StoredKey | undefined> {
 			const prefix = prefixOf(presented);
-			const [stored] = await this.adapter.find({ query: prefix ? { prefix } : { hash: hashKey(presented) }, limit: 1 });
-			return stored ? ((await this.adapter.entityToObject(stored)) as unknown as StoredKey) : undefined;
+			const query = prefix ? { prefix } : { hash: hashKey(presented) };
+			const [stored] = await this.adapter.find({ query, limit: 1 });
+			const key = stored ? ((await this.adapter.entityToObject(stored)) as unknown as StoredKey) : undefined;
+			// The store's answer is checked, not trusted: a backend that ignored the filter must not hand back someone else's key.
+			return key && (prefix ? key.prefix === prefix : key.hash === query.hash) ? key : undefined;
 		},
 		async storeKey(this: KeysThis, doc: Record<string, unknown>) {
 			const now = new Date().toISOString();
