@@ -981,6 +981,9 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 						done();
 					},
 				});
+				// client-node pipes the response into `sink` but leaves the response stream without an error
+				// listener: aborting it (when the reader goes away) would otherwise be an uncaught error.
+				sink.on("pipe", (source: Readable) => source.on("error", () => sink.end()));
 				try {
 					controllers.push(await kube.followLogs(doc.namespaceName, name, sink, { container: params.container, tailLines: params.tail, sinceSeconds: params.since as number | undefined }));
 				} catch (err) {

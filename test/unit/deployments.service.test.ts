@@ -136,8 +136,21 @@ class FakeKube {
 		const lines = ["one", "two", "three"].map(l => `${pod} ${l}`);
 		return lines.slice(-(opts.tailLines ?? lines.length)).join("\n") + "\n";
 	}
+	/** Like the apiserver with follow=true: the stream stays open until aborted. */
+	followForever = false;
 	async followLogs(_namespace: string, pod: string, out: Writable): Promise<AbortController> {
 		const controller = new AbortController();
+		if (this.followForever) {
+			// What client-node does: pipe the response body, with no error listener of its own.
+			const source = new PassThrough();
+			const timer = setInterval(() => source.write(`${pod} tick\n`), 5);
+			controller.signal.addEventListener("abort", () => {
+				clearInterval(timer);
+				source.destroy(Object.assign(new Error("This operation was aborted"), { name: "AbortError" }));
+			});
+			source.pipe(out);
+			return controller;
+		}
 		out.write(`${pod} first\n${pod} sec`);
 		setTimeout(() => {
 			out.write("ond\n");
@@ -267,6 +280,21 @@ describe("v1.k8s.deployments and v1.k8s.envs (Kubernetes stubbed)", () => {
 			for await (const chunk of stream) text += chunk.toString();
 			expect(text).toBe(`${pods[0].name} first\n${pods[0].name} second\n`);
 			expect(await broker.call("v1.k8s.deployments.events", { id: php.id }, alice)).toEqual([]);
+		});
+
+		it("stops following, and aborts the apiserver streams, when the reader goes away", async () => {
+			kube.followForever = true;
+			try {
+				const stream = await broker.call<PassThrough, object>("v1.k8s.deployments.logs", { id: nginx.id, follow: true }, alice);
+				const first = await new Promise<string>(resolve => stream.once("data", (c: Buffer) => resolve(c.toString())));
+				expect(first).toMatch(/tick\n$/);
+				stream.destroy();
+				// an unhandled AbortError would fail the test run here
+				await new Promise(r => setTimeout(r, 50));
+				expect(stream.destroyed).toBe(true);
+			} finally {
+				kube.followForever = false;
+			}
 		});
 
 		it("answers top with 501 METRICS_UNAVAILABLE when the metrics API is missing", async () => {
