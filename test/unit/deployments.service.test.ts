@@ -163,6 +163,10 @@ class FakeKube {
 		this.informers.push(i);
 		return i;
 	}
+	/** A deletion no watch reports (a dropped watch connection). */
+	forget(kind: string, name: string, ns: string) {
+		this.objects.delete(this.key(kind, name, ns));
+	}
 	/** kubectl delete, as a user would do it behind Berth's back. */
 	async drift(kind: string, name: string, ns: string) {
 		await this.delete({ apiVersion: "v1", kind, name, namespace: ns });
@@ -192,7 +196,8 @@ describe("v1.k8s.deployments and v1.k8s.envs (Kubernetes stubbed)", () => {
 	beforeAll(async () => {
 		process.env.DATA_DIR = ":memory:";
 		delete process.env.MONGO_URI;
-		process.env.RESYNC_SECONDS = "3600";
+		// Short, so that a deletion no watch reports is healed within the test.
+		process.env.RESYNC_SECONDS = "1";
 		process.env.BASE_DOMAIN = "apps.test";
 		kube = new FakeKube();
 		setKubeClient(kube as unknown as KubeClient);
@@ -365,6 +370,12 @@ describe("v1.k8s.deployments and v1.k8s.envs (Kubernetes stubbed)", () => {
 				expect(kube.peek<V1ConfigMap>("ConfigMap", "conv-cfg", "team-a")?.data).toEqual({ "a.conf": "c" });
 				expect(kube.peek<V1Secret>("Secret", "conv-env", "team-a")?.data?.GREETING).toBeDefined();
 			}, { timeoutMs: 3000 });
+		});
+
+		it("heals a deletion the watches missed at the next periodic resync", async () => {
+			kube.forget("Service", "conv-service", "team-a");
+			expect(svc("conv")).toBeUndefined();
+			await eventually(() => expect(svc("conv")).toBeDefined(), { timeoutMs: 5000 });
 		});
 
 		it("re-applies on demand and regenerates the same manifests", async () => {
