@@ -167,7 +167,8 @@ function stampUpdated(ctx: Context<Record<string, unknown>>): void {
 
 /** A string that cannot be an ObjectId matches nothing, instead of throwing a cast error (a 500). */
 function safeObjectId(id: string): unknown {
-	return mongoose.Types.ObjectId.isValid(id) && /^[0-9a-f]{24}$/i.test(id) ? new mongoose.Types.ObjectId(id) : "__invalid_id__";
+	// A fresh ObjectId: a placeholder string would still be cast to ObjectId by mongoose, and throw.
+	return mongoose.Types.ObjectId.isValid(id) && /^[0-9a-f]{24}$/i.test(id) ? new mongoose.Types.ObjectId(id) : new mongoose.Types.ObjectId();
 }
 
 /** What the db mixin's methods rely on from moleculer-db at runtime. */
