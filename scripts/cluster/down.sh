@@ -34,8 +34,8 @@ stop_daemon() { # name binary-basename
     say "$1: stopping pid $pid"
     kill -TERM "$pid" 2>/dev/null || true
     local deadline=$((SECONDS + 10))
-    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
-    if kill -0 "$pid" 2>/dev/null; then
+    while pid_alive "$pid" && ((SECONDS < deadline)); do sleep 0.2; done
+    if pid_alive "$pid"; then
       say "$1: still running after 10s; killing"
       kill -KILL "$pid" 2>/dev/null || true
     fi
@@ -63,6 +63,8 @@ main() {
     --purge) purge=true ;;
     *) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
   esac
+  [ -d "$CLUSTER_DIR" ] || { say "nothing to stop: no $CLUSTER_DIR"; exit 0; }
+  take_lock
   local c stopped=0
   for c in ferretdb nats k8s; do
     if was_started "$c" || ours_running "$c"; then "stop_$c"; unmark_started "$c"; stopped=$((stopped + 1)); fi

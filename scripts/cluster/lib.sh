@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # sourced; the variables are used by the scripts sourcing it
 # Shared by up.sh, down.sh, status.sh and smoke.sh: paths, ports, logging and the health checks.
 # Sourced, never run. Everything the scripts write lives under $CLUSTER_DIR (the repo's .cluster/,
 # gitignored), so a fresh clone starts from nothing and two clones never share state.
@@ -20,8 +21,21 @@ CLUSTER_NAME="berth"
 NODE_NAME="berth-node-0"
 BIND_ADDRESS="127.0.0.1"
 KUBE_APISERVER_PORT="${KUBE_APISERVER_PORT:-6443}"
+NATS_PORT_GIVEN="${NATS_PORT:+yes}" FERRET_PORT_GIVEN="${FERRET_PORT:+yes}"
 NATS_PORT="${NATS_PORT:-4222}"
 FERRET_PORT="${FERRET_PORT:-27017}"
+
+# status.sh and smoke.sh look at the ports up.sh last wrote into .cluster/env, so a
+# NATS_PORT / FERRET_PORT override need not be repeated for them (an explicit one still wins).
+use_ports_from_env_file() {
+  [ -f "$ENV_FILE" ] || return 0
+  local p
+  p="$(sed -n 's|^export NATS_URL=nats://[^:]*:\([0-9]*\)$|\1|p' "$ENV_FILE")"
+  [ -z "$NATS_PORT_GIVEN" ] && [ -n "$p" ] && NATS_PORT="$p"
+  p="$(sed -n 's|^export MONGO_URI=mongodb://[^:]*:\([0-9]*\)/.*$|\1|p' "$ENV_FILE")"
+  [ -z "$FERRET_PORT_GIVEN" ] && [ -n "$p" ] && FERRET_PORT="$p"
+  return 0
+}
 
 K8S_BIN="$BERTH_CACHE/kubernetes-$K8S_VERSION/bin"
 ETCD_BIN="$BERTH_CACHE/etcd-$ETCD_VERSION/bin"
@@ -36,14 +50,19 @@ COMPONENTS=(k8s nats ferretdb)
 say() { printf '[cluster] %s\n' "$*" >&2; }
 die() { say "ERROR: $*"; exit 1; }
 
-kctl() { kubectl --kubeconfig "$KUBECONFIG_FILE" --request-timeout=5s "$@"; }
+kctl() { kubectl --kubeconfig "$KUBECONFIG_FILE" "$@"; }
+# For health probes: a hung apiserver must not hang status.sh. (Not for watches such as
+# `kubectl wait`, whose requests may legitimately outlive the timeout.)
+kprobe() { kctl --request-timeout=5s "$@"; }
 
 # True when something accepts TCP connections on 127.0.0.1:$1 (bash's /dev/tcp, no extra tools).
 port_open() { timeout 2 bash -c "exec 3<>/dev/tcp/$BIND_ADDRESS/$1" 2>/dev/null; }
 
 # NATS greets every client with an INFO line, which tells it apart from any other listener.
 nats_healthy() {
-  timeout 3 bash -c "exec 3<>/dev/tcp/$BIND_ADDRESS/$NATS_PORT && head -c 4 <&3" 2>/dev/null | grep -q '^INFO'
+  local greeting
+  greeting="$(timeout 3 bash -c "exec 3<>/dev/tcp/$BIND_ADDRESS/$NATS_PORT && head -c 4 <&3" 2>/dev/null)" || return 1
+  [ "$greeting" = INFO ]
 }
 
 # A MongoDB-wire "ping" must come back with ok: 1.0, so a port held by something else, or a
@@ -52,6 +71,7 @@ nats_healthy() {
 _ferret_ping() {
   exec 3<>"/dev/tcp/$BIND_ADDRESS/$FERRET_PORT" || return 1
   printf '\x33\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\xdd\x07\x00\x00\x00\x00\x00\x00\x00' >&3
+  # shellcheck disable=SC2016 # $db is a literal BSON key
   printf '\x1e\x00\x00\x00\x10ping\x00\x01\x00\x00\x00\x02$db\x00\x06\x00\x00\x00admin\x00\x00' >&3
   local len
   len=$(dd bs=4 count=1 iflag=fullblock status=none <&3 | od -An -tu4 | tr -d ' \n')
@@ -60,16 +80,20 @@ _ferret_ping() {
 }
 ferret_healthy() {
   export -f _ferret_ping; export BIND_ADDRESS FERRET_PORT
-  timeout 3 bash -c _ferret_ping 2>/dev/null | grep -q '016f6b00000000000000f03f' # 0x01 "ok" double 1.0
+  local reply
+  reply="$(timeout 3 bash -c _ferret_ping 2>/dev/null)" || return 1
+  [[ "$reply" == *016f6b00000000000000f03f* ]] # element 0x01 (double) "ok" = 1.0
 }
 
-apiserver_ready() { [ -f "$KUBECONFIG_FILE" ] && kctl get --raw /readyz >/dev/null 2>&1; }
+apiserver_ready() { [ -f "$KUBECONFIG_FILE" ] && kprobe get --raw /readyz >/dev/null 2>&1; }
 
 node_ready() {
-  [ "$(kctl get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = "True" ]
+  [ "$(kprobe get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null)" = "True" ]
 }
 
-k8s_healthy() { apiserver_ready && node_ready && kctl -n default get serviceaccount default >/dev/null 2>&1; }
+default_sa_exists() { kprobe -n default get serviceaccount default -o name >/dev/null 2>&1; }
+
+k8s_healthy() { apiserver_ready && node_ready && default_sa_exists; }
 
 healthy() { # component
   case "$1" in
@@ -89,13 +113,23 @@ unmark_started() {
   mv "$STARTED_FILE.tmp" "$STARTED_FILE"
 }
 
+# kill -0 also succeeds for a zombie (exited, not yet reaped by its parent, e.g. kwokctl).
+pid_alive() {
+  kill -0 "$1" 2>/dev/null || return 1
+  local state
+  state="$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null)"
+  [ "$state" != Z ]
+}
+
 # The pid in a pid file, if that process is alive and still the program we launched (pids get reused).
 live_pid() { # name binary-basename
   local f="$PID_DIR/$1.pid" pid
   [ -f "$f" ] || return 1
   pid="$(cat "$f" 2>/dev/null)"
-  [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null || return 1
-  tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null | grep -q "$2" || return 1
+  [ -n "$pid" ] && pid_alive "$pid" || return 1
+  local cmd
+  cmd="$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null)"
+  [[ "$cmd" == *"$2"* ]] || return 1
   echo "$pid"
 }
 
@@ -104,6 +138,15 @@ show_log() { # file
   [ -f "$1" ] || return 0
   say "last lines of $1:"
   tail -n "${2:-30}" "$1" | sed 's/^/    /' >&2
+}
+
+# Two runs at once (parallel test runners, CI steps) would both create the cluster: take turns on
+# a lock. The lock is fd 9, which every daemon we start must close ("9>&-"), or it would hold the
+# lock for as long as it lives.
+take_lock() {
+  mkdir -p "$CLUSTER_DIR"
+  exec 9> "$CLUSTER_DIR/.lock"
+  flock -w 600 9 || die "another up.sh or down.sh still holds $CLUSTER_DIR/.lock after 10 minutes"
 }
 
 # Poll a command until it succeeds or the deadline passes.

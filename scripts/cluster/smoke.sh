@@ -6,9 +6,10 @@
 #   4. `kubectl logs` returns kwok's simulated log lines through the apiserver,
 # plus NATS and FerretDB answering on their ports. Works in a throwaway namespace, removed after.
 #
-#   scripts/cluster/up.sh && scripts/cluster/smoke.sh
+#   scripts/cluster/up.sh && scripts/cluster/smoke.sh     # --k8s-only skips NATS and FerretDB
 set -euo pipefail
 source "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+use_ports_from_env_file
 
 [ -f "$KUBECONFIG_FILE" ] || die "no $KUBECONFIG_FILE: run scripts/cluster/up.sh first"
 ns="berth-smoke-$$"
@@ -89,7 +90,9 @@ check_logs() {
   grep -q 'berth simulated log line 1' <<< "$out" || fail "kubectl logs $pod: simulated lines missing; got: $out"
   out="$(kctl -n "$ns" logs "$pod" --tail=1)" || fail "kubectl logs --tail=1 failed"
   [ "$out" = "berth simulated log line 5: still running" ] || fail "kubectl logs --tail=1 returned: $out"
-  ok "kubectl logs $pod: $(kctl -n "$ns" logs "$pod" | wc -l) simulated lines, --tail works"
+  out="$(kctl -n "$ns" logs "$pod" --since=1h | wc -l)"
+  [ "$out" = 3 ] || fail "kubectl logs --since=1h returned $out lines, want 3 (the fixture's 2099 lines)"
+  ok "kubectl logs $pod: $(kctl -n "$ns" logs "$pod" | wc -l) simulated lines; --tail and --since work"
 }
 
 check_daemons() {

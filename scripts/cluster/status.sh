@@ -8,6 +8,7 @@
 #   ferretdb   up    mongodb://127.0.0.1:27017 (started by up.sh, pid 1235)
 set -euo pipefail
 source "$(cd "$(dirname "$0")" && pwd)/lib.sh"
+use_ports_from_env_file
 
 failures=0
 row() { # name up|down detail
@@ -24,8 +25,8 @@ owner() { # name binary-basename
 status_apiserver() {
   if [ ! -f "$KUBECONFIG_FILE" ]; then row apiserver down "no $KUBECONFIG_FILE (run scripts/cluster/up.sh)"; return; fi
   local server version
-  server="$(kctl config view --minify -o jsonpath='{.clusters[0].cluster.server}' 2>/dev/null || true)"
-  version="$(kctl get --raw /version 2>/dev/null | sed -n 's/.*"gitVersion": *"\([^"]*\)".*/\1/p' || true)"
+  server="$(kprobe config view --minify -o jsonpath='{.clusters[0].cluster.server}' 2>/dev/null || true)"
+  version="$(kprobe get --raw /version 2>/dev/null | sed -n 's/.*"gitVersion": *"\([^"]*\)".*/\1/p' || true)"
   if [ -n "$version" ] && apiserver_ready; then
     row apiserver up "$version at $server"
   else
@@ -38,7 +39,7 @@ status_node() {
     row node up "$NODE_NAME Ready"
   else
     local ready
-    ready="$(kctl get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)"
+    ready="$(kprobe get node "$NODE_NAME" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true)"
     if [ -n "$ready" ]; then row node down "$NODE_NAME Ready=$ready"; else row node down "$NODE_NAME not found"; fi
   fi
 }

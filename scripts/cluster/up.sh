@@ -94,7 +94,7 @@ k8s_fail() {
 remove_stale_cluster() {
   [ -d "$(k8s_workdir)" ] || return 0
   say "k8s: removing a stale cluster in $(k8s_workdir)"
-  kwokctl --name "$CLUSTER_NAME" delete cluster --kubeconfig "$KUBECONFIG_FILE" >> "$LOG_DIR/kwokctl.log" 2>&1 || true
+  kwokctl --name "$CLUSTER_NAME" delete cluster --kubeconfig "$KUBECONFIG_FILE" >> "$LOG_DIR/kwokctl.log" 2>&1 9>&- || true
   rm -rf "$(k8s_workdir)"
 }
 
@@ -105,28 +105,48 @@ create_cluster() {
   fi
   write_kwokctl_config
   rm -f "$KUBECONFIG_FILE"
+  : > "$LOG_DIR/kwokctl.log" # one run per log, so its tail on failure is about this run
   mark_started k8s # before creating, so down.sh also cleans up after a failed create
   say "k8s: creating cluster '$CLUSTER_NAME' (kube-apiserver on $BIND_ADDRESS:$KUBE_APISERVER_PORT)"
   # Output goes to a file, never to our stdout: the daemons kwokctl starts must not hold a pipe
   # that a caller (| tee, CI) waits on.
   kwokctl --name "$CLUSTER_NAME" create cluster \
     --config "$CLUSTER_DIR/kwokctl.yaml" --kubeconfig "$KUBECONFIG_FILE" --timeout 5m \
-    >> "$LOG_DIR/kwokctl.log" 2>&1 < /dev/null || k8s_fail "kwokctl create cluster failed"
+    >> "$LOG_DIR/kwokctl.log" 2>&1 < /dev/null 9>&- &
+  local kw=$!
+  # kwokctl keeps waiting 2 minutes for an apiserver that has already exited (bad flag, port
+  # clash): watch its pid and give up at once instead.
+  while kill -0 "$kw" 2>/dev/null; do
+    if apiserver_dead; then
+      kill "$kw" 2>/dev/null || true; wait "$kw" 2>/dev/null || true
+      k8s_fail "kube-apiserver exited while starting"
+    fi
+    sleep 0.5
+  done
+  wait "$kw" || k8s_fail "kwokctl create cluster failed"
   ln -sfn "$(k8s_workdir)/logs" "$LOG_DIR/k8s"
 }
+
+# kwokctl records its components' pids; a dead apiserver will never become ready, so stop waiting.
+apiserver_dead() {
+  local pid
+  pid="$(cat "$(k8s_workdir)/pids/kube-apiserver.pid" 2>/dev/null)" || return 1
+  [ -n "$pid" ] && ! pid_alive "$pid"
+}
+apiserver_ready_or_dead() { apiserver_ready || apiserver_dead; }
 
 start_k8s() {
   build etcd; build kwok; build kubernetes
   # An answering apiserver with a missing node or class only needs the manifests re-applied.
   apiserver_ready || create_cluster
-  wait_for 120 "kube-apiserver /readyz" apiserver_ready || k8s_fail "kube-apiserver is not ready"
+  wait_for 120 "kube-apiserver /readyz" apiserver_ready_or_dead || k8s_fail "kube-apiserver is not ready"
+  apiserver_ready || k8s_fail "kube-apiserver exited (see its log below)"
   say "k8s: apiserver ready; applying the fake node and the default StorageClass"
   kctl apply -f "$cluster_here/manifests/cluster.yaml" > /dev/null || k8s_fail "kubectl apply failed"
   wait_for 60 "node $NODE_NAME Ready" node_ready || k8s_fail "node $NODE_NAME is not Ready"
   say "k8s: node $NODE_NAME Ready"
-  wait_for 60 "service account default/default" \
-    kctl -n default get serviceaccount default -o name > /dev/null 2>&1 || k8s_fail "no default service account"
-  say "k8s: ready ($(kctl version -o json 2>/dev/null | sed -n 's/.*"gitVersion": "\(v[^"]*\)".*/\1/p' | tail -1))"
+  wait_for 60 "service account default/default" default_sa_exists || k8s_fail "no default service account"
+  say "k8s: ready ($(kprobe version -o json 2>/dev/null | sed -n 's/.*"gitVersion": "\(v[^"]*\)".*/\1/p' | tail -1))"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -142,7 +162,7 @@ check_port_free() { # component port envvar
 # because setsid does not fork when its caller is not a process-group leader.
 spawn() { # name log command...
   local name="$1" log="$2"; shift 2
-  setsid nohup "$@" >> "$log" 2>&1 < /dev/null &
+  setsid nohup "$@" >> "$log" 2>&1 < /dev/null 9>&- &
   echo $! > "$PID_DIR/$name.pid"
 }
 
@@ -157,6 +177,16 @@ ensure_nats_binary() {
   command -v nats-server > /dev/null || die "nats: nats-server still missing after apt-get install"
 }
 
+# Wait for a spawned daemon to answer, but stop waiting as soon as it has exited.
+wait_daemon() { # name binary-basename seconds health-function
+  local deadline=$((SECONDS + $3))
+  until "$4"; do
+    live_pid "$1" "$2" > /dev/null || { say "$1: the process exited"; return 1; }
+    ((SECONDS < deadline)) || { say "$1: no answer after $3s"; return 1; }
+    sleep 0.3
+  done
+}
+
 start_nats() {
   ensure_nats_binary
   check_port_free nats "$NATS_PORT" NATS_PORT
@@ -164,7 +194,7 @@ start_nats() {
   # JetStream is on (file store in .cluster/nats) so code that wants streams finds them.
   spawn nats "$LOG_DIR/nats.log" nats-server -a "$BIND_ADDRESS" -p "$NATS_PORT" -js -sd "$CLUSTER_DIR/nats"
   mark_started nats
-  wait_for 30 "nats-server on $BIND_ADDRESS:$NATS_PORT" nats_healthy \
+  wait_daemon nats nats-server 30 nats_healthy \
     || { show_log "$LOG_DIR/nats.log"; die "nats: nats-server did not come up"; }
   say "nats: up on nats://$BIND_ADDRESS:$NATS_PORT"
 }
@@ -179,7 +209,7 @@ start_ferretdb() {
     --handler=sqlite --sqlite-url="file:$dir/data/" --state-dir="$dir/state" \
     --listen-addr="$BIND_ADDRESS:$FERRET_PORT" --telemetry=disable --debug-addr=-
   mark_started ferretdb
-  wait_for 30 "FerretDB on $BIND_ADDRESS:$FERRET_PORT" ferret_healthy \
+  wait_daemon ferretdb ferretdb 30 ferret_healthy \
     || { show_log "$LOG_DIR/ferretdb.log"; die "ferretdb: FerretDB did not come up"; }
   say "ferretdb: up on mongodb://$BIND_ADDRESS:$FERRET_PORT"
 }
@@ -198,6 +228,7 @@ EOF
 main() {
   parse_args "$@"
   mkdir -p "$CLUSTER_DIR" "$LOG_DIR" "$PID_DIR"
+  take_lock
   if all_healthy; then
     write_env
     say "already up and healthy: ${selected[*]} (source $ENV_FILE)"
