@@ -1,6 +1,6 @@
 // Tests run through swc: fast, and it also turns the ESM-only @kubernetes/client-node (and the
 // ESM packages it imports) into CommonJS for jest's module system. Type checking is tsc's job.
-const esmPackages = ["@kubernetes/client-node", "openid-client", "oauth4webapi", "jose"];
+const esmPackages = ["@kubernetes/client-node", "openid-client", "oauth4webapi", "jose", "socks-proxy-agent", "agent-base"];
 const transform = {
 	"^.+\\.(t|j|mj)s$": ["@swc/jest", { jsc: { target: "es2023", parser: { syntax: "typescript" } }, module: { type: "commonjs" } }],
 };
