@@ -18,6 +18,7 @@ module.exports = {
 			displayName: "integration",
 			testMatch: ["<rootDir>/test/integration/**/*.test.ts"],
 			globalSetup: "<rootDir>/test/integration/global-setup.ts",
+			setupFiles: ["<rootDir>/test/integration/env.ts"],
 			setupFilesAfterEnv: ["<rootDir>/test/integration/setup.ts"],
 		},
 	],

@@ -1,0 +1,4 @@
+// Runs before any test module is imported: services read some settings at import time.
+// Port 0 lets the OS pick a free gateway port, so parallel suites never collide.
+process.env.PORT = "0";
+process.env.DATA_DIR ??= ":memory:";
