@@ -25,6 +25,12 @@ function int(value: string | undefined, fallback: number): number {
 	return Number.isInteger(n) && n > 0 ? n : fallback;
 }
 
+/** A TCP port; 0 is valid and lets the OS pick a free one (what the tests use). */
+function port(value: string | undefined, fallback: number): number {
+	const n = value === undefined || value === "" ? NaN : Number(value);
+	return Number.isInteger(n) && n >= 0 && n <= 65535 ? n : fallback;
+}
+
 function list(value: string | undefined): string[] {
 	return (value ?? "").split(",").map(s => s.trim()).filter(s => s.length > 0 && s !== "all" && s !== "*");
 }
@@ -33,7 +39,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BerthConfig {
 	return {
 		transporter: env.TRANSPORTER || undefined,
 		services: list(env.SERVICES),
-		port: int(env.PORT, 3000),
+		port: port(env.PORT, 3000),
 		dataDir: path.resolve(env.DATA_DIR || "./data"),
 		mongoUri: env.MONGO_URI || undefined,
 		kubeconfig: env.KUBECONFIG || undefined,
