@@ -81,6 +81,16 @@ export class KubeClient {
 		);
 	}
 
+	/** Creates an object; 409 (conflict) when it exists already. */
+	async create<T extends KubernetesObject>(obj: T): Promise<T> {
+		return this.call(`create ${obj.kind} ${obj.metadata?.namespace ?? ""}/${obj.metadata?.name}`, () => this.objects.create(obj, undefined, undefined, FIELD_MANAGER));
+	}
+
+	/** Replaces an object; with metadata.resourceVersion set, 409 when someone else changed it first. */
+	async replace<T extends KubernetesObject>(obj: T): Promise<T> {
+		return this.call(`replace ${obj.kind} ${obj.metadata?.namespace ?? ""}/${obj.metadata?.name}`, () => this.objects.replace(obj, undefined, undefined, FIELD_MANAGER));
+	}
+
 	/** The object, or undefined when it does not exist. */
 	async get<T extends KubernetesObject>(ref: ObjectRef): Promise<T | undefined> {
 		try {

@@ -2,3 +2,5 @@
 // Port 0 lets the OS pick a free gateway port, so parallel suites never collide.
 process.env.PORT = "0";
 process.env.DATA_DIR ??= ":memory:";
+// Each test process campaigns for its own controller Lease, so concurrent runs never wait on each other.
+process.env.LEADER_LEASE_NAME ??= `berth-test-${process.pid}`;
