@@ -182,6 +182,9 @@ interface JobsLocals {
 
 type JobsThis = DbBackedService<JobsMethods & MembershipMethods & JobsLocals & { settings: JobsSettings }>;
 
+/** `$statusCode`/`$location` shape the REST answer (moleculer-web). */
+type Meta = CallerMeta & { $statusCode?: number; $location?: string };
+
 function keyOf(namespace: string, name: string): string {
 	return `${namespace}/${name}`;
 }
@@ -315,10 +318,12 @@ const JobsService: ServiceSchema<JobsSettings, JobsMethods, JobsLocals, JobsThis
 				ttlSecondsAfterFinished: { type: "number", integer: true, min: 10, max: 7 * 24 * 3600, optional: true, convert: true },
 				backoffLimit: { type: "number", integer: true, min: 0, max: 10, optional: true, convert: true },
 			},
-			async handler(this: JobsThis, ctx: Context<CreateJobParams, CallerMeta>): Promise<JobEntity> {
+			async handler(this: JobsThis, ctx: Context<CreateJobParams, Meta>): Promise<JobEntity> {
 				checkCommand(ctx.params);
 				const ns = await this.lookupNamespace(ctx, ctx.params.namespace);
 				const { entity } = await this.createJob(ctx, ctx.params, ns, false);
+				ctx.meta.$statusCode = 201;
+				ctx.meta.$location = `/api/v1/k8s/jobs/${entity.id}`;
 				return entity;
 			},
 		},
