@@ -82,6 +82,7 @@ describe.each(backends)("v1.k8s.namespaces on %s against the real apiserver", (_
 	});
 
 	it("refuses invalid and reserved names with 422 naming the field, and creates nothing", async () => {
+		const before = (await api("")).body;
 		for (const name of ["Upper-Case", "under_score", "-dash", "a".repeat(64), "dots.in.it", ""]) {
 			const res = await createNs({ name });
 			expect(res.status).toBe(422);
@@ -92,7 +93,7 @@ describe.each(backends)("v1.k8s.namespaces on %s against the real apiserver", (_
 			expect(res.status).toBe(422);
 			expect(res.body.data).toEqual([expect.objectContaining({ field: "name", type: "reserved" })]);
 		}
-		expect((await api("")).body).toEqual([]);
+		expect((await api("")).body).toEqual(before);
 	});
 
 	it("refuses an invalid quota with the field", async () => {

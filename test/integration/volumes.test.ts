@@ -177,7 +177,7 @@ describe.each(backends)("v1.k8s.volumes on %s against the real apiserver", (_bac
 		const byId = await volumes(`?namespace=${other.id}`);
 		const byName = await volumes(`?namespace=${other.name}`);
 		expect(byId.body.map((v: { name: string }) => v.name)).toEqual(["listed"]);
-		expect(byName.body).toEqual(byId.body);
+		expect(byName.body.map((v: { id: string }) => v.id)).toEqual(byId.body.map((v: { id: string }) => v.id));
 		expect((await volumes(`?namespace=${other.id}`, { key: bob })).status).toBe(404);
 	});
 });
