@@ -451,6 +451,7 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 					const fresh = (await this.loadDoc(saved.id)) as StoredDeployment;
 					const entity = this.publicView(fresh);
 					ctx.emit("k8s.deployments.created", entity);
+					Object.assign(ctx.meta, { $statusCode: 201, $location: `/api/v1/k8s/deployments/${entity.id}` });
 					return entity;
 				} finally {
 					this.creating.delete(lock);

@@ -150,6 +150,7 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, EnvsLocals, 
 				await this.checkSize(dep.id, ctx.params.key, ctx.params.value);
 				const doc = await this.storeEnv(ctx, dep, ctx.params.key, ctx.params.type ?? "as-is", ctx.params.value);
 				await this.settle(dep.id);
+				Object.assign(ctx.meta, { $statusCode: 201, $location: `/api/v1/k8s/envs/${doc.id}` });
 				return this.publicView(doc);
 			},
 		},

@@ -42,7 +42,7 @@ describe.each(backends)("v1.k8s.deployments over REST against the real control p
 		bob = await keyFor(uniqueName("bob"));
 		nsName = uniqueName("it-deploy");
 		const ns = await request(`${mesh.url}/api/v1/k8s/namespaces`, { method: "POST", key: alice, body: { name: nsName, quota: { cpu: "2", memory: "2Gi", pods: 10 } } });
-		expect(ns.status).toBe(200);
+		expect(ns.status).toBe(201);
 		nsId = ns.body.id;
 	});
 
@@ -62,7 +62,7 @@ describe.each(backends)("v1.k8s.deployments over REST against the real control p
 				key: alice,
 				body: { name, namespace: nsName, image: "nginx", replicas: 1, configMap: { name: "site", data: { "site.conf": "server { listen 80; }" } }, env: [{ key: "MODE", value: "production" }] },
 			});
-			expect(res.status).toBe(200);
+			expect(res.status).toBe(201);
 			expect(res.body).toMatchObject({ name, namespace: nsId, namespaceName: nsName, replicas: 1, vHosts: [], owner: expect.any(String), status: { conditions: expect.arrayContaining([expect.objectContaining({ type: "Applied", status: "True" })]) } });
 			id = res.body.id;
 		});
@@ -257,7 +257,7 @@ describe.each(backends)("v1.k8s.deployments over REST against the real control p
 
 		it("refuses a duplicate name with 409", async () => {
 			const first = await request(api("/"), { method: "POST", key: alice, body: { name: "dup", namespace: nsName, image: "redis" } });
-			expect(first.status).toBe(200);
+			expect(first.status).toBe(201);
 			const second = await request(api("/"), { method: "POST", key: alice, body: { name: "dup", namespace: nsName, image: "nginx" } });
 			expect(second.status).toBe(409);
 			expect(second.body.type).toBe("CONFLICT");

@@ -1,7 +1,6 @@
 import { execFile } from "node:child_process";
 import * as os from "node:os";
 import * as path from "node:path";
-import { promisify } from "node:util";
 import type { V1ConfigMap, V1Deployment, V1Ingress, V1Secret, V1Service } from "../../lib/k8s";
 import { kube, readClusterEnv, uniqueName } from "../helpers/cluster";
 import { eventually } from "../helpers/eventually";
@@ -28,7 +27,11 @@ const backends: [string, () => void][] = [
 
 const KUBECTL = process.env.KUBECTL || path.join(os.homedir(), ".cache", "berth", "kubernetes-v1.36.3", "bin", "kubectl");
 /** kubectl as a person would run it, behind Berth's back (KUBECONFIG comes from .cluster/env). */
-const kubectl = (...args: string[]) => promisify(execFile)(KUBECTL, args, { env: { ...process.env } });
+function kubectl(...args: string[]): Promise<{ stdout: string; stderr: string }> {
+	return new Promise((resolve, reject) =>
+		execFile(KUBECTL, args, { env: { ...process.env } }, (err, stdout, stderr) => (err ? reject(new Error(`kubectl ${args.join(" ")}: ${stderr || err.message}`)) : resolve({ stdout, stderr }))),
+	);
+}
 
 describe.each(backends)("drift: the cluster converges back to the entities, stored in %s", (_backend, useBackend) => {
 	let mesh: Mesh;
@@ -51,7 +54,7 @@ describe.each(backends)("drift: the cluster converges back to the entities, stor
 			key: alice,
 			body: { name, namespace: nsName, image: "nginx", vHosts: [`${name}.example.com`], configMap: { name: "conf", data: { "default.conf": "server { listen 80; }" } }, env: [{ key: "TOKEN", value: "s3cret-token", type: "secret" }] },
 		});
-		expect(res.status).toBe(200);
+		expect(res.status).toBe(201);
 		id = res.body.id;
 		await eventually(async () => expect((await live<V1Deployment>("Deployment", "apps/v1", name))?.status?.readyReplicas).toBe(1));
 	});

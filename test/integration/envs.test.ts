@@ -1,7 +1,6 @@
 import { execFile } from "node:child_process";
 import * as os from "node:os";
 import * as path from "node:path";
-import { promisify } from "node:util";
 import { Kinds, type V1ConfigMap, type V1Deployment, type V1Pod, type V1Secret } from "../../lib/k8s";
 import { kube, readClusterEnv, uniqueName } from "../helpers/cluster";
 import { eventually } from "../helpers/eventually";
@@ -28,7 +27,11 @@ const backends: [string, () => void][] = [
 
 const KUBECTL = process.env.KUBECTL || path.join(os.homedir(), ".cache", "berth", "kubernetes-v1.36.3", "bin", "kubectl");
 /** kubectl as a person would run it, behind Berth's back. */
-const kubectl = (...args: string[]) => promisify(execFile)(KUBECTL, args, { env: { ...process.env } });
+function kubectl(...args: string[]): Promise<{ stdout: string; stderr: string }> {
+	return new Promise((resolve, reject) =>
+		execFile(KUBECTL, args, { env: { ...process.env } }, (err, stdout, stderr) => (err ? reject(new Error(`kubectl ${args.join(" ")}: ${stderr || err.message}`)) : resolve({ stdout, stderr }))),
+	);
+}
 
 const SERVICES = ["api", "keys", "k8s.namespaces", "k8s.images", "k8s.deployments", "k8s.envs"];
 const MASK = "********";
@@ -61,7 +64,7 @@ describe.each(backends)("v1.k8s.envs over REST against the real control plane, s
 		// bob shares the namespace (and so sees its deployments), but is not their owner
 		expect((await request(`${mesh.url}/api/v1/k8s/namespaces/${nsId}/members`, { method: "POST", key: alice, body: { member: bobID } })).status).toBe(200);
 		const created = await request(`${mesh.url}/api/v1/k8s/deployments`, { method: "POST", key: alice, body: { name: "app", namespace: nsName, image: "php-8-1-0-fpm" } });
-		expect(created.status).toBe(200);
+		expect(created.status).toBe(201);
 		dep = created.body;
 	});
 
@@ -82,10 +85,10 @@ describe.each(backends)("v1.k8s.envs over REST against the real control plane, s
 	it("creates plain and secret envs: plain in the ConfigMap, secret in the Secret, and rolls the pods", async () => {
 		const before = await checksum();
 		const plain = await request(envs(), { method: "POST", key: alice, body: { namespace: nsName, deployment: "app", key: "APP_ENV", value: "prod", type: "as-is" } });
-		expect(plain.status).toBe(200);
+		expect(plain.status).toBe(201);
 		expect(plain.body).toMatchObject({ key: "APP_ENV", value: "prod", type: "as-is" });
 		const secret = await request(envs(), { method: "POST", key: alice, body: { namespace: nsId, deployment: dep.id, key: "DB_PASSWORD", value: "hunter2-but-longer", type: "secret" } });
-		expect(secret.status).toBe(200);
+		expect(secret.status).toBe(201);
 		expect(secret.body).toMatchObject({ key: "DB_PASSWORD", value: MASK, type: "secret" });
 		expect(secret.text).not.toContain("hunter2");
 

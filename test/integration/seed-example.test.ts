@@ -174,19 +174,19 @@ describe.each(backends)("the seed's php-fpm + nginx example, stored in %s", (_ba
 		const key = (await request(`${mesh.url}/api/v1/keys`, { method: "POST", key: mesh.adminKey, body: { name: user, userID: user } })).body.key as string;
 		const nsName = uniqueName("it-seed");
 		const ns = await request(`${mesh.url}/api/v1/k8s/namespaces`, { method: "POST", key, body: { name: nsName } });
-		expect(ns.status).toBe(200);
+		expect(ns.status).toBe(201);
 		cleanups.push(() => request(`${mesh.url}/api/v1/k8s/namespaces/${ns.body.id}`, { method: "DELETE", key }));
 		const name = "shop";
 
 		const volume = await request(`${mesh.url}/api/v1/k8s/volumes`, { method: "POST", key, body: { namespace: nsName, name: `${name}-nginx-php-data`, type: "persistentVolumeClaim", mountPath: "/var/www/html" } });
-		expect(volume.status).toBe(200);
+		expect(volume.status).toBe(201);
 		const php = await request(`${mesh.url}/api/v1/k8s/images/name/php-8-1-0-fpm`, { key });
 		const nginx = await request(`${mesh.url}/api/v1/k8s/images/name/nginx`, { key });
 		expect([php.status, nginx.status]).toEqual([200, 200]);
 		const claim = { persistentVolumeClaim: { claimName: volume.body.name }, type: "persistentVolumeClaim", mountPath: "/var/www/html" };
 
 		const phpRes = await request(`${mesh.url}/api/v1/k8s/deployments`, { method: "POST", key, body: { name: `${name}-php`, namespace: nsName, image: php.body.id, volumes: [{ name: "php-data", ...claim }] } });
-		expect(phpRes.status).toBe(200);
+		expect(phpRes.status).toBe(201);
 		const nginxRes = await request(`${mesh.url}/api/v1/k8s/deployments`, {
 			method: "POST",
 			key,
@@ -199,7 +199,7 @@ describe.each(backends)("the seed's php-fpm + nginx example, stored in %s", (_ba
 				configMap: { name: "nginx-config", data: { "default.conf": nginxConf(`${name}-php-service.${nsName}.svc.cluster.local`) } },
 			},
 		});
-		expect(nginxRes.status).toBe(200);
+		expect(nginxRes.status).toBe(201);
 		expect(nginxRes.body).toMatchObject({ name: "shop-nginx", namespaceName: nsName, vHosts: ["shop.nginx.example.com"], configMap: { name: "nginx-config" } });
 
 		await checkCluster(nsName, name, volume.body.name, "shop.nginx.example.com");
