@@ -92,7 +92,8 @@ class BodyMaker {
 				const secretType = Array.isArray(props.type?.enum) && props.type.enum.includes("secret");
 				for (const [prop, sub] of Object.entries(props)) {
 					// A secret-capable entity gets a secret: the matrix then checks it is never returned.
-					if (required.has(prop) || (secretType && (prop === "type" || prop === "value"))) out[prop] = this.value(sub, prop);
+					// A command is optional in the schema but one of cmd/command must be there.
+					if (required.has(prop) || (secretType && (prop === "type" || prop === "value")) || prop === "cmd") out[prop] = this.value(sub, prop);
 				}
 				return out;
 			}
@@ -125,15 +126,29 @@ function queryFor(op: Schema, refs: Map<string, string>, maker: BodyMaker): stri
 	return text ? `?${text}` : "";
 }
 
+/**
+ * The name a body or query refers to a collection's entities by: `/api/v1/k8s/namespaces` →
+ * `namespace`. None for API keys: `key` in a body is an env var's name.
+ */
+function nounOf(collection: string): string | undefined {
+	const noun = collection.split("/").pop()!.replace(/s$/, "");
+	return noun === "key" ? undefined : noun;
+}
+
 /** Tenant A's entities by the name a body or query would refer to them with (`namespace`, `deployment`...). */
 function referencesTo(created: Created[]): Map<string, string> {
 	const refs = new Map<string, string>();
 	for (const c of created) {
-		const noun = c.collection.split("/").pop()!.replace(/s$/, "");
-		// (`key` is an env var's name in bodies, never a reference to an API key.)
-		if (!refs.has(noun) && noun !== "key") refs.set(noun, c.id);
+		const noun = nounOf(c.collection);
+		if (noun && !refs.has(noun)) refs.set(noun, c.id);
 	}
 	return refs;
+}
+
+/** An entity's name, when it has one distinctive enough to look for in responses. */
+function nameOf(c: Created): string[] {
+	const name = c.entity.name;
+	return typeof name === "string" && name.length > 3 ? [name] : [];
 }
 
 function fill(path: string, params: string[], first: string): string {
@@ -184,9 +199,8 @@ describe("security matrix over every REST route", () => {
 				if (res.status < 300 && typeof id === "string") {
 					pending.delete(op);
 					created.push({ collection: op.path, id, entity: res.body });
-					const noun = op.path.split("/").pop()!.replace(/s$/, "");
-					// (`key` is an env var's name in bodies, never a reference to an API key.)
-					if (!refs.has(noun) && noun !== "key") refs.set(noun, id);
+					const noun = nounOf(op.path);
+					if (noun && !refs.has(noun)) refs.set(noun, id);
 				} else if (res.status === 403) {
 					// Made by administrators only (a catalog): not a tenant's entity, so not in the tenant matrix.
 					pending.delete(op);
@@ -196,8 +210,8 @@ describe("security matrix over every REST route", () => {
 			}
 			// References to read-only catalogs (the image catalog) come from their lists.
 			for (const list of ops.filter(o => o.method === "GET" && !o.params.length && collections.has(o.path))) {
-				const noun = list.path.split("/").pop()!.replace(/s$/, "");
-				if (refs.has(noun)) continue;
+				const noun = nounOf(list.path);
+				if (!noun || refs.has(noun)) continue;
 				const res = await call(list, list.path, keyA);
 				const items = Array.isArray(res.body) ? res.body : Array.isArray(res.body?.rows) ? res.body.rows : [];
 				if (typeof items[0]?.id === "string") refs.set(noun, items[0].id);
@@ -225,6 +239,7 @@ describe("security matrix over every REST route", () => {
 	it("makes an entity as tenant A on every create route of a collection with {id} routes", () => {
 		expect(failedCreates).toEqual([]);
 		expect(created.length).toBeGreaterThan(0);
+		console.log(`[security] ${ops.length} operations; tenant A made ${created.map(c => c.collection).join(", ")}`);
 	});
 
 	it("answers 401 to requests without a key, except on public routes", async () => {
@@ -260,12 +275,12 @@ describe("security matrix over every REST route", () => {
 		const wrong: string[] = [];
 		const withEntity = ops.filter(o => o.params.length && o.authenticated && created.some(c => c.collection === o.collection));
 		expect(withEntity.length).toBeGreaterThan(0);
+		console.log(`[security] tenant B tries ${withEntity.length} {id} routes on tenant A's entities`);
 		for (const op of withEntity) {
 			for (const c of created.filter(x => x.collection === op.collection)) {
 				const body = new BodyMaker(new Map(), secret).body(op.op);
 				const res = await call(op, fill(op.path, op.params, c.id), keyB, body);
-				const name = typeof c.entity.name === "string" ? c.entity.name : undefined;
-				const leaks = res.text.includes(tenantA) || (name !== undefined && name.length > 3 && res.text.includes(name));
+				const leaks = res.text.includes(tenantA) || nameOf(c).some(n => res.text.includes(n));
 				if (res.status !== 404 || leaks) wrong.push(`${op.method} ${op.path} with A's ${c.id} → ${res.status} ${res.text.slice(0, 200)}`);
 			}
 		}
@@ -273,8 +288,10 @@ describe("security matrix over every REST route", () => {
 		// their query names them.
 		const refsOfA = referencesTo(created);
 		for (const op of ops.filter(o => o.method === "GET" && !o.params.length && o.authenticated)) {
-			const res = await call(op, op.path + queryFor(op.op, refsOfA, new BodyMaker(refsOfA, secret)), keyB);
-			const leaked = created.filter(c => res.text.includes(c.id) || res.text.includes(tenantA));
+			const query = queryFor(op.op, refsOfA, new BodyMaker(refsOfA, secret));
+			const res = await call(op, op.path + query, keyB);
+			// An id B itself sent may come back in a 404's data; any other of A's ids, A's user or names may not.
+			const leaked = created.filter(c => (!query.includes(c.id) && res.text.includes(c.id)) || res.text.includes(tenantA) || nameOf(c).some(n => res.text.includes(n)));
 			if (leaked.length) wrong.push(`${op.method} ${op.path} lists A's ${leaked.map(c => c.id).join(", ")}`);
 		}
 		// Routes with parameters that are not entity ids (name checks and the like) still give away nothing of A's.
