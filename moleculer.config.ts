@@ -13,13 +13,17 @@ const isServerFailure = (err: Error): boolean => ((err as Error & { code?: numbe
  * Without TRANSPORTER every service runs in this one process.
  */
 const brokerConfig: BrokerOptions = {
-	namespace: "berth",
+	// Nodes see each other only within one namespace: separate installations can share a NATS server.
+	namespace: process.env.BROKER_NAMESPACE || "berth",
 	nodeID: config.nodeID,
 	// A connection string such as nats://127.0.0.1:4222 is accepted at runtime; the typings list only names.
 	transporter: (config.transporter ?? null) as BrokerOptions["transporter"],
 	logger: { type: "Console", options: { level: config.logLevel as "info", formatter: "short", colors: process.stdout.isTTY } },
 	logLevel: config.logLevel as "info",
 	requestTimeout: 30_000,
+	// A killed node is noticed after heartbeatTimeout; its pending requests are then retried elsewhere.
+	heartbeatInterval: Number(process.env.HEARTBEAT_INTERVAL || 2),
+	heartbeatTimeout: Number(process.env.HEARTBEAT_TIMEOUT || 6),
 	retryPolicy: { enabled: true, retries: 3, delay: 200, maxDelay: 2_000, factor: 2, check: isRetryable },
 	circuitBreaker: { enabled: true, threshold: 0.5, minRequestCount: 20, windowTime: 60, halfOpenTime: 10_000, check: isServerFailure },
 	registry: { strategy: "RoundRobin", preferLocal: true },

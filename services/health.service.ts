@@ -60,6 +60,14 @@ const HealthService: ServiceSchema = {
 				return { status: "alive" };
 			},
 		},
+		/** Which node answered: lets tests and operators see calls balance across nodes. */
+		node: {
+			visibility: "public",
+			public: true,
+			handler(this: { broker: { nodeID: string } }): { nodeID: string } {
+				return { nodeID: this.broker.nodeID };
+			},
+		},
 		ready: {
 			public: true,
 			async handler(ctx: Context<unknown, { $statusCode?: number }>): Promise<Readiness> {

@@ -1,0 +1,46 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as net from "node:net";
+import * as path from "node:path";
+import { repoRoot } from "./cluster";
+
+/** A Berth node as its own OS process (dist/scripts/start.js), as it runs in production. */
+export interface NodeProcess {
+	name: string;
+	proc: ChildProcess;
+	output: () => string;
+	kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+	return new Promise((resolve, reject) => {
+		const srv = net.createServer();
+		srv.listen(0, "127.0.0.1", () => {
+			const port = (srv.address() as net.AddressInfo).port;
+			srv.close(() => resolve(port));
+		});
+		srv.on("error", reject);
+	});
+}
+
+const startScript = path.join(repoRoot, "dist", "scripts", "start.js");
+
+/** Starts a node with the given environment; its output is kept for failure messages. */
+export function startNode(name: string, env: Record<string, string>): NodeProcess {
+	if (!fs.existsSync(startScript)) throw new Error(`${startScript} is missing: build first (npm run build; npm test does it)`);
+	const proc = spawn(process.execPath, [startScript], { cwd: repoRoot, env: { ...process.env, LOG_LEVEL: "warn", BERTH_AUTO_CLUSTER: "false", NODE_ID: name, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+	let out = "";
+	proc.stdout?.on("data", d => (out = (out + String(d)).slice(-20_000)));
+	proc.stderr?.on("data", d => (out = (out + String(d)).slice(-20_000)));
+	return {
+		name,
+		proc,
+		output: () => out,
+		kill: (signal: NodeJS.Signals = "SIGTERM") =>
+			new Promise<void>(resolve => {
+				if (proc.exitCode !== null || proc.signalCode !== null) return resolve();
+				proc.once("exit", () => resolve());
+				proc.kill(signal);
+			}),
+	};
+}

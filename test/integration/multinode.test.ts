@@ -1,0 +1,89 @@
+import { randomBytes } from "node:crypto";
+import { ServiceBroker } from "moleculer";
+import { eventually } from "../helpers/eventually";
+import { kube, uniqueName } from "../helpers/cluster";
+import { request } from "../helpers/mesh";
+import { freePort, startNode, type NodeProcess } from "../helpers/nodes";
+
+const workerServices = "health,k8s.namespaces,k8s.images,k8s.volumes,k8s.deployments,k8s.envs,k8s.jobs";
+
+/**
+ * The same code split by SERVICES into an api node and two worker nodes over a real nats-server,
+ * sharing MongoDB (FerretDB). Calls balance across workers and survive one being killed.
+ */
+describe("multi-node over NATS with MongoDB", () => {
+	const run = randomBytes(3).toString("hex");
+	const adminKey = `berth_${randomBytes(6).toString("hex")}_multinode-admin-key-${run}-000000`;
+	const nodes: NodeProcess[] = [];
+	let url = "";
+	let observer: ServiceBroker;
+	const namespaces: string[] = [];
+
+	beforeAll(async () => {
+		if (!process.env.NATS_URL || !process.env.MONGO_URI) throw new Error("NATS_URL and MONGO_URI must be set (scripts/cluster/up.sh writes them to .cluster/env)");
+		const port = await freePort();
+		const common = {
+			TRANSPORTER: process.env.NATS_URL,
+			MONGO_URI: process.env.MONGO_URI.replace(/\/[^/]*$/, `/berth-multinode-${run}`),
+			BERTH_ADMIN_KEY: adminKey,
+			LEADER_LEASE_NAME: `berth-multinode-${run}`,
+			BROKER_NAMESPACE: `berth-multinode-${run}`,
+			KUBECONFIG: process.env.KUBECONFIG!,
+		};
+		nodes.push(startNode(`api-${run}`, { ...common, SERVICES: "api,health,keys", PORT: String(port) }));
+		nodes.push(startNode(`worker1-${run}`, { ...common, SERVICES: workerServices }));
+		nodes.push(startNode(`worker2-${run}`, { ...common, SERVICES: workerServices }));
+		url = `http://127.0.0.1:${port}`;
+		observer = new ServiceBroker({ namespace: `berth-multinode-${run}`, nodeID: `observer-${run}`, transporter: process.env.NATS_URL as never, logger: false });
+		await observer.start();
+		try {
+			await observer.waitForServices(["api", "v1.keys", "v1.k8s.namespaces", "v1.k8s.deployments"], 60_000);
+			await eventually(async () => {
+				const endpoints = observer.registry.getActionEndpoints("v1.k8s.namespaces.create");
+				expect(endpoints?.count()).toBe(2);
+				expect((await request(`${url}/health/ready`)).status).toBe(200);
+			}, { timeoutMs: 60_000 });
+		} catch (err) {
+			throw new Error(`The nodes did not come up: ${(err as Error).message}\n${nodes.map(n => `--- ${n.name}\n${n.output()}`).join("\n")}`);
+		}
+	});
+
+	afterAll(async () => {
+		for (const name of namespaces) await kube().delete({ apiVersion: "v1", kind: "Namespace", name });
+		await observer?.stop();
+		await Promise.all(nodes.map(n => n.kill()));
+	});
+
+	it("serves REST on the api node from services on the worker nodes", async () => {
+		const name = uniqueName("it-mn");
+		const created = await request(`${url}/api/v1/k8s/namespaces`, { method: "POST", key: adminKey, body: { name } });
+		expect({ status: created.status, body: created.body }).toMatchObject({ status: 201 });
+		namespaces.push(name);
+		await eventually(async () => expect((await kube().get({ apiVersion: "v1", kind: "Namespace", name }))?.metadata?.name).toBe(name));
+	});
+
+	it("balances calls across both workers", async () => {
+		const seen = new Set<string>();
+		for (let i = 0; i < 30; i++) seen.add((await observer.call<{ nodeID: string }>("health.node")).nodeID);
+		expect([...seen].filter(id => id.startsWith("worker")).sort()).toEqual([`worker1-${run}`, `worker2-${run}`]);
+	});
+
+	it("survives the death of a worker: every call still answers", async () => {
+		const victim = nodes[1];
+		await victim.kill("SIGKILL");
+		const died = Date.now();
+		const statuses: number[] = [];
+		let slowest = 0;
+		for (let i = 0; i < 30; i++) {
+			const t = Date.now();
+			statuses.push((await request(`${url}/api/v1/k8s/images`, { key: adminKey })).status);
+			slowest = Math.max(slowest, Date.now() - t);
+		}
+		console.log(`after killing a worker: 30 calls in ${Date.now() - died} ms, slowest ${slowest} ms, failures ${statuses.filter(s => s !== 200).length}`);
+		expect(statuses.filter(s => s !== 200)).toEqual([]);
+		const name = uniqueName("it-mn");
+		const created = await request(`${url}/api/v1/k8s/namespaces`, { method: "POST", key: adminKey, body: { name } });
+		expect([200, 201]).toContain(created.status);
+		namespaces.push(name);
+	});
+});
