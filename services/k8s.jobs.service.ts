@@ -8,6 +8,7 @@ import { argvOf, isFinished, JOB_CONTAINER, jobFor, jobPhase, jobPodSelector, to
 import { MANAGED_SELECTOR } from "../lib/manifests/labels";
 import { isQuantity, parseQuantity } from "../lib/quantity";
 import { Reconciler } from "../lib/reconciler";
+import { createControllerMixin, type ControllerMethods } from "../mixins/controller.mixin";
 import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
 import { canSee, createMembershipMixin, isAdmin, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 
@@ -180,7 +181,7 @@ interface JobsLocals {
 	reconciler?: Reconciler;
 }
 
-type JobsThis = DbBackedService<JobsMethods & MembershipMethods & JobsLocals & { settings: JobsSettings }>;
+type JobsThis = DbBackedService<JobsMethods & MembershipMethods & ControllerMethods & JobsLocals & { settings: JobsSettings }>;
 
 /** `$statusCode`/`$location` shape the REST answer (moleculer-web). */
 type Meta = CallerMeta & { $statusCode?: number; $location?: string };
@@ -287,6 +288,7 @@ const JobsService: ServiceSchema<JobsSettings, JobsMethods, JobsLocals, JobsThis
 		{ actions: Object.fromEntries(GENERIC_ACTIONS.map(a => [a, false])) },
 		createDbMixin({ collection: "jobs", fields: PUBLIC_FIELDS, unique: [["name"]] }),
 		createMembershipMixin({ entityName: "Job" }),
+		createControllerMixin(),
 	],
 	settings: { rest: "/v1/k8s/jobs" } as JobsSettings,
 	actions: {
@@ -619,29 +621,38 @@ const JobsService: ServiceSchema<JobsSettings, JobsMethods, JobsLocals, JobsThis
 		Object.assign(this.settings, jobsSettings());
 	},
 	async started(this: JobsThis) {
-		const config = loadConfig();
-		this.reconciler = new Reconciler({
-			name: "k8s.jobs",
-			reconcile: key => this.syncJob(key),
-			listKeys: async () => (await this.findRaw({ finished: { $ne: true } })).map(d => keyOf(d.namespaceName, d.name)),
-			resyncMs: config.resyncSeconds * 1000,
-			logger: this.logger,
-		});
-		this.reconciler.start();
-		this.informer = getKubeClient().informer<V1Job>(
-			Kinds.Job,
-			(_event, job) => {
-				if (job.metadata?.namespace && job.metadata?.name) this.reconciler?.enqueue(keyOf(job.metadata.namespace, job.metadata.name));
+		// Registered here, not in created(): the controller may start at once, and it needs the DB.
+		this.runWhileLeading({
+			name: "k8s.jobs watch",
+			start: async () => {
+				const config = loadConfig();
+				this.reconciler = new Reconciler({
+					name: "k8s.jobs",
+					reconcile: key => this.syncJob(key),
+					listKeys: async () => (await this.findRaw({ finished: { $ne: true } })).map(d => keyOf(d.namespaceName, d.name)),
+					resyncMs: config.resyncSeconds * 1000,
+					logger: this.logger,
+				});
+				this.reconciler.start();
+				this.informer = getKubeClient().informer<V1Job>(
+					Kinds.Job,
+					(_event, job) => {
+						if (job.metadata?.namespace && job.metadata?.name) this.reconciler?.enqueue(keyOf(job.metadata.namespace, job.metadata.name));
+					},
+					{ labelSelector: JOB_SELECTOR, onError: (err, retryInMs) => this.logger.warn(`Job watch failed, restarting in ${retryInMs} ms:`, (err as Error)?.message ?? err) },
+				);
+				await this.informer.start();
+				// Jobs that finished (or vanished) while no node was watching are healed now, not at the next resync.
+				await this.reconciler.resync();
 			},
-			{ labelSelector: JOB_SELECTOR, onError: (err, retryInMs) => this.logger.warn(`Job watch failed, restarting in ${retryInMs} ms:`, (err as Error)?.message ?? err) },
-		);
-		await this.informer.start();
-		// Jobs that finished (or vanished) while no node was watching are healed now, not at the next resync.
-		await this.reconciler.resync();
-	},
-	async stopped(this: JobsThis) {
-		await this.informer?.stop();
-		await this.reconciler?.stop();
+			stop: async () => {
+				const { informer, reconciler } = this;
+				this.informer = undefined;
+				this.reconciler = undefined;
+				await informer?.stop();
+				await reconciler?.stop();
+			},
+		});
 	},
 };
 

@@ -4,16 +4,7 @@ import { Kinds, type V1Job, type V1Pod } from "../../lib/k8s";
 import { JOB_CONTAINER, jobPodSelector } from "../../lib/manifests/job";
 import { kube, readClusterEnv, uniqueName } from "../helpers/cluster";
 import { eventually } from "../helpers/eventually";
-import type { Mesh } from "../helpers/mesh";
-
-// The gateway reads PORT when its module loads; loading the mesh only once PORT is 0 keeps this
-// suite off port 3000 (which a running Berth or another suite may hold).
-let startMesh: typeof import("../helpers/mesh").startMesh;
-let request: typeof import("../helpers/mesh").request;
-beforeAll(() => {
-	process.env.PORT = "0";
-	({ startMesh, request } = require("../helpers/mesh") as typeof import("../helpers/mesh"));
-});
+import { request, startMesh, type Mesh } from "../helpers/mesh";
 
 /** The seed's own example command. */
 const SEED_CMD = 'python3 -c "import this"';

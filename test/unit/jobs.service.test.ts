@@ -147,6 +147,8 @@ describe("v1.k8s.jobs over a fake Kubernetes boundary", () => {
 		process.env.DATA_DIR = ":memory:";
 		delete process.env.MONGO_URI;
 		process.env.JOBS_COMPAT_NAMESPACE = "orchestrator-unit";
+		// One node: its controllers run without campaigning for a Lease the fake does not keep.
+		process.env.LEADER_ELECTION = "false";
 		setKubeClient(kube as unknown as KubeClient);
 		broker = new ServiceBroker({ logger: false, validator: true });
 		broker.createService(NamespacesService);
@@ -370,6 +372,7 @@ describe("the seed's routes through the gateway", () => {
 		process.env.BERTH_ADMIN_KEY = adminKey;
 		process.env.PORT = "0";
 		process.env.JOBS_COMPAT_NAMESPACE = "orchestrator";
+		process.env.LEADER_ELECTION = "false";
 		setKubeClient(kube as unknown as KubeClient);
 		broker = new ServiceBroker({ logger: false, validator: true });
 		for (const schema of [ApiService, KeysService, NamespacesService, JobsService]) broker.createService(schema as never);
