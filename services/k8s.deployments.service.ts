@@ -32,6 +32,7 @@ import { ANNOTATION_ID, LABEL_ID, MANAGED_SELECTOR } from "../lib/manifests/labe
 import { secretValues } from "../lib/manifests/secret";
 import { cpuMillis, bytes } from "../lib/quantity";
 import { Reconciler } from "../lib/reconciler";
+import { createControllerMixin, type ControllerMethods } from "../mixins/controller.mixin";
 import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
 import { canSee, createMembershipMixin, isAdmin, isUnscoped, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 
@@ -357,12 +358,13 @@ interface DeploymentsMethods {
 
 interface DeploymentsLocals {
 	informers: ResilientInformer<KubernetesObject>[];
+	resyncTimer?: NodeJS.Timeout;
 	reconciler?: Reconciler;
 	/** Serializes creates of one namespace/name in this node (the DB has no compound unique index on NeDB). */
 	creating: Set<string>;
 }
 
-type DeploymentsThis = DbBackedService<DeploymentsMethods & MembershipMethods & DeploymentsLocals & { settings: DeploymentsSettings }>;
+type DeploymentsThis = DbBackedService<DeploymentsMethods & MembershipMethods & ControllerMethods & DeploymentsLocals & { settings: DeploymentsSettings }>;
 
 const PUBLIC_FIELDS = ["name", "namespace", "namespaceName", "image", "imageName", "replicas", "vHosts", "volumes", "configMap", "resources", "ports", "restartedAt", "status", "owner", "members"];
 /** moleculer-db's generic actions would bypass validation and the cluster, so this API has its own. */
@@ -397,6 +399,7 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 		{ actions: Object.fromEntries(GENERIC_ACTIONS.map(a => [a, false])) },
 		createDbMixin({ collection: "deployments", fields: PUBLIC_FIELDS }),
 		createMembershipMixin({ entityName: "Deployment" }),
+		createControllerMixin(),
 	],
 	settings: { rest: "/v1/k8s/deployments" } as DeploymentsSettings,
 	actions: {
@@ -1011,37 +1014,47 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 		this.creating = new Set();
 	},
 	async started(this: DeploymentsThis) {
+		// Every node reconciles what its own actions change (they wait for the result). Watches and
+		// the periodic resync run on the leader only: one node per cluster heals drift.
 		this.reconciler = new Reconciler({
 			name: "k8s.deployments",
 			reconcile: id => this.reconcile(id),
 			listKeys: async () => (await this.findRaw({})).map(d => d.id),
-			resyncMs: this.settings.resyncSeconds * 1000,
 			logger: this.logger,
 		});
 		this.reconciler.start();
-		let kube;
-		try {
-			kube = getKubeClient();
-		} catch (err) {
-			this.logger.error("No Kubernetes cluster configured; deployments will not be applied:", (err as Error).message);
-			return;
-		}
-		for (const kind of WATCHED_KINDS) {
-			const informer = kube.informer<KubernetesObject>(
-				kind,
-				(_event, obj) => {
-					const id = entityIdOf(obj);
-					if (id) this.reconciler?.enqueue(id);
-				},
-				{ labelSelector: WATCH_SELECTOR, onError: (err, retryInMs) => this.logger.warn(`${kind.kind} watch failed, restarting in ${retryInMs} ms:`, (err as Error)?.message ?? err) },
-			);
-			this.informers.push(informer);
-		}
-		await Promise.all(this.informers.map(i => i.start()));
-		// Whatever changed while no node was watching is healed now, not at the next resync.
-		await this.reconciler.resync();
+		this.runWhileLeading({
+			name: "k8s.deployments watch",
+			start: async () => {
+				const kube = getKubeClient();
+				for (const kind of WATCHED_KINDS) {
+					const informer = kube.informer<KubernetesObject>(
+						kind,
+						(_event, obj) => {
+							const id = entityIdOf(obj);
+							if (id) this.reconciler?.enqueue(id);
+						},
+						{ labelSelector: WATCH_SELECTOR, onError: (err, retryInMs) => this.logger.warn(`${kind.kind} watch failed, restarting in ${retryInMs} ms:`, (err as Error)?.message ?? err) },
+					);
+					this.informers.push(informer);
+				}
+				await Promise.all(this.informers.map(i => i.start()));
+				this.resyncTimer = setInterval(() => void this.reconciler?.resync(), this.settings.resyncSeconds * 1000);
+				this.resyncTimer.unref?.();
+				// Whatever changed while no node was watching is healed now, not at the next resync.
+				await this.reconciler?.resync();
+			},
+			stop: async () => {
+				if (this.resyncTimer) clearInterval(this.resyncTimer);
+				this.resyncTimer = undefined;
+				const informers = this.informers;
+				this.informers = [];
+				await Promise.all(informers.map(i => i.stop()));
+			},
+		});
 	},
 	async stopped(this: DeploymentsThis) {
+		if (this.resyncTimer) clearInterval(this.resyncTimer);
 		await Promise.all(this.informers.map(i => i.stop()));
 		this.informers = [];
 		await this.reconciler?.stop();

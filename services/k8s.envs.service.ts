@@ -8,6 +8,7 @@ import { ENV_KIND, objectNames, type CatalogImage, type DeploymentEntity, type I
 import { ANNOTATION_ID, LABEL_ID, MANAGED_SELECTOR } from "../lib/manifests/labels";
 import { envSecret, secretValues } from "../lib/manifests/secret";
 import { Reconciler } from "../lib/reconciler";
+import { createControllerMixin, type ControllerMethods } from "../mixins/controller.mixin";
 import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
 import { canSee, createMembershipMixin, isAdmin, isUnscoped, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 
@@ -119,10 +120,11 @@ interface EnvsMethods {
 
 interface EnvsLocals {
 	informers: ResilientInformer<KubernetesObject>[];
+	resyncTimer?: NodeJS.Timeout;
 	reconciler?: Reconciler;
 }
 
-type EnvsThis = DbBackedService<EnvsMethods & MembershipMethods & EnvsLocals>;
+type EnvsThis = DbBackedService<EnvsMethods & MembershipMethods & ControllerMethods & EnvsLocals>;
 
 /**
  * Env vars of deployments. Plain values go into a ConfigMap and secret ones into a Secret, both
@@ -137,6 +139,7 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, EnvsLocals, 
 		{ actions: Object.fromEntries(GENERIC_ACTIONS.map(a => [a, false])) },
 		createDbMixin({ collection: "envs", fields: PUBLIC_FIELDS }),
 		createMembershipMixin({ entityName: "Env" }),
+		createControllerMixin(),
 	],
 	settings: { rest: "/v1/k8s/envs" },
 	actions: {
@@ -463,39 +466,48 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, EnvsLocals, 
 		this.informers = [];
 	},
 	async started(this: EnvsThis) {
+		// Actions on any node write their envs at once; watches and the resync run on the leader only.
 		const config = loadConfig();
 		this.reconciler = new Reconciler({
 			name: "k8s.envs",
 			reconcile: deployment => this.reconcile(deployment),
 			listKeys: async () => Array.from(new Set((await this.findRaw({})).map(d => d.deployment))),
-			resyncMs: config.resyncSeconds * 1000,
 			logger: this.logger,
 		});
 		this.reconciler.start();
-		let kube;
-		try {
-			kube = getKubeClient();
-		} catch (err) {
-			this.logger.error("No Kubernetes cluster configured; envs will not be written:", (err as Error).message);
-			return;
-		}
-		// Someone edits or deletes an env ConfigMap or Secret: the reconciler writes it back.
-		for (const kind of [Kinds.ConfigMap, Kinds.Secret]) {
-			this.informers.push(
-				kube.informer<KubernetesObject>(
-					kind,
-					(_event, obj) => {
-						const id = obj.metadata?.labels?.[LABEL_ID] ?? obj.metadata?.annotations?.[ANNOTATION_ID];
-						if (id) this.reconciler?.enqueue(id);
-					},
-					{ labelSelector: ENV_SELECTOR, onError: (err, retryInMs) => this.logger.warn(`${kind.kind} watch failed, restarting in ${retryInMs} ms:`, (err as Error)?.message ?? err) },
-				),
-			);
-		}
-		await Promise.all(this.informers.map(i => i.start()));
-		await this.reconciler.resync();
+		this.runWhileLeading({
+			name: "k8s.envs watch",
+			start: async () => {
+				const kube = getKubeClient();
+				// Someone edits or deletes an env ConfigMap or Secret: the reconciler writes it back.
+				for (const kind of [Kinds.ConfigMap, Kinds.Secret]) {
+					this.informers.push(
+						kube.informer<KubernetesObject>(
+							kind,
+							(_event, obj) => {
+								const id = obj.metadata?.labels?.[LABEL_ID] ?? obj.metadata?.annotations?.[ANNOTATION_ID];
+								if (id) this.reconciler?.enqueue(id);
+							},
+							{ labelSelector: ENV_SELECTOR, onError: (err, retryInMs) => this.logger.warn(`${kind.kind} watch failed, restarting in ${retryInMs} ms:`, (err as Error)?.message ?? err) },
+						),
+					);
+				}
+				await Promise.all(this.informers.map(i => i.start()));
+				this.resyncTimer = setInterval(() => void this.reconciler?.resync(), config.resyncSeconds * 1000);
+				this.resyncTimer.unref?.();
+				await this.reconciler?.resync();
+			},
+			stop: async () => {
+				if (this.resyncTimer) clearInterval(this.resyncTimer);
+				this.resyncTimer = undefined;
+				const informers = this.informers;
+				this.informers = [];
+				await Promise.all(informers.map(i => i.stop()));
+			},
+		});
 	},
 	async stopped(this: EnvsThis) {
+		if (this.resyncTimer) clearInterval(this.resyncTimer);
 		await Promise.all(this.informers.map(i => i.stop()));
 		this.informers = [];
 		await this.reconciler?.stop();

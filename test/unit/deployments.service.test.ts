@@ -1,3 +1,4 @@
+import { EventEmitter } from "node:events";
 import { PassThrough, type Writable } from "node:stream";
 import { Errors, ServiceBroker } from "moleculer";
 import { setKubeClient, type KubeClient, type KubernetesObject, type ObjectRef, type ResourceKind, type V1ConfigMap, type V1Deployment, type V1Ingress, type V1Secret, type V1Service, type WatchEvent, type WatchHandler } from "../../lib/k8s";
@@ -6,6 +7,7 @@ import DeploymentsService, { parseSince } from "../../services/k8s.deployments.s
 import EnvsService, { MASK, type EnvEntity } from "../../services/k8s.envs.service";
 import ImagesService from "../../services/k8s.images.service";
 import NamespacesService from "../../services/k8s.namespaces.service";
+import { setLeaderElector, type LeaderElector } from "../../lib/leader";
 import { eventually } from "../helpers/eventually";
 
 // ---------------------------------------------------------------------------------------------
@@ -199,6 +201,8 @@ describe("v1.k8s.deployments and v1.k8s.envs (Kubernetes stubbed)", () => {
 		// Short, so that a deletion no watch reports is healed within the test.
 		process.env.RESYNC_SECONDS = "1";
 		process.env.BASE_DOMAIN = "apps.test";
+		// One node: it runs the watches without campaigning for a Lease the fake does not keep.
+		process.env.LEADER_ELECTION = "false";
 		kube = new FakeKube();
 		setKubeClient(kube as unknown as KubeClient);
 		broker = new ServiceBroker({ logger: false, validator: true });
@@ -477,5 +481,42 @@ describe("v1.k8s.deployments and v1.k8s.envs (Kubernetes stubbed)", () => {
 			expect((await broker.call<DeploymentEntity[], object>("v1.k8s.deployments.find", { query: { namespace: d.namespace }, scope: false })).length).toBe(0);
 			expect((await broker.call<EnvEntity[], object>("v1.k8s.envs.list", {}, alice)).filter(e => e.deployment === d.id)).toEqual([]);
 		}, { timeoutMs: 3000 });
+	});
+	describe("on a node that does not lead", () => {
+		/** An elector this test decides for. */
+		class StubElector extends EventEmitter {
+			isLeader = false;
+			start() {}
+			async stop() {}
+		}
+		const elector = new StubElector();
+		let follower: ServiceBroker;
+
+		beforeAll(async () => {
+			delete process.env.LEADER_ELECTION;
+			setLeaderElector(elector as unknown as LeaderElector);
+			follower = new ServiceBroker({ logger: false, nodeID: "follower" });
+			for (const schema of [NamespacesService, ImagesService, DeploymentsService, EnvsService]) follower.createService(schema as never);
+			await follower.start();
+			await follower.call("v1.k8s.namespaces.create", { name: "team-c" }, alice);
+		});
+		afterAll(async () => {
+			await follower.stop();
+			setLeaderElector(undefined);
+			process.env.LEADER_ELECTION = "false";
+		});
+
+		it("applies what its own actions change, and heals drift only once it leads", async () => {
+			const d = await follower.call<DeploymentEntity, object>("v1.k8s.deployments.create", { name: "follower-app", namespace: "team-c", image: "nginx" }, alice);
+			expect(d.status?.phase).toBe("Running");
+			expect(kube.peek("Service", "follower-app-service", "team-c")).toBeDefined();
+			await kube.drift("Service", "follower-app-service", "team-c");
+			// longer than a resync period: nobody watches for this node's entities yet
+			await new Promise(r => setTimeout(r, 1500));
+			expect(kube.peek("Service", "follower-app-service", "team-c")).toBeUndefined();
+			elector.isLeader = true;
+			elector.emit("started-leading");
+			await eventually(() => expect(kube.peek("Service", "follower-app-service", "team-c")).toBeDefined(), { timeoutMs: 3000 });
+		});
 	});
 });
