@@ -45,6 +45,7 @@ export class LeaderElector extends EventEmitter {
 	private timer?: NodeJS.Timeout;
 	private leading = false;
 	private running = false;
+	private firstTick?: Promise<void>;
 
 	constructor(private readonly opts: LeaderOptions = {}) {
 		super();
@@ -59,10 +60,12 @@ export class LeaderElector extends EventEmitter {
 		return this.leading;
 	}
 
-	start(): void {
-		if (this.running) return;
+	/** Starts campaigning; resolves after the first attempt, so a free lease is held on return. */
+	start(): Promise<void> {
+		if (this.running) return this.firstTick ?? Promise.resolve();
 		this.running = true;
-		void this.tick();
+		this.firstTick = this.tick();
+		return this.firstTick;
 	}
 
 	/**

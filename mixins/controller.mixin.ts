@@ -9,8 +9,11 @@ export interface Controller {
 }
 
 export interface ControllerMethods {
-	/** Runs `controller` whenever this node holds the controller Lease, and stops it when it loses it. */
-	runWhileLeading(controller: Controller): void;
+	/**
+	 * Runs `controller` whenever this node holds the controller Lease, and stops it when it loses it.
+	 * Resolves once it has started, when this node already leads.
+	 */
+	runWhileLeading(controller: Controller): Promise<void>;
 }
 
 type ControllerThis = Service & ControllerMethods & { $controllers: Controller[]; $controllersRunning: boolean; $onLead?: () => void; $onLose?: () => void };
@@ -27,9 +30,9 @@ function electionEnabled(): boolean {
 export function createControllerMixin(): Partial<ServiceSchema> {
 	const schema: Partial<ServiceSchema<Record<string, never>, ControllerMethods, Record<string, unknown>, ControllerThis>> = {
 		methods: {
-			runWhileLeading(this: ControllerThis, controller: Controller) {
+			async runWhileLeading(this: ControllerThis, controller: Controller) {
 				this.$controllers.push(controller);
-				if (this.$controllersRunning) void Promise.resolve(controller.start()).catch(err => this.logger.error(`Controller ${controller.name} failed to start`, err));
+				if (this.$controllersRunning) await Promise.resolve(controller.start()).catch(err => this.logger.error(`Controller ${controller.name} failed to start`, err));
 			},
 		},
 		created(this: ControllerThis) {
@@ -53,7 +56,7 @@ export function createControllerMixin(): Partial<ServiceSchema> {
 			this.$onLose = () => void stopAll();
 			elector.on("started-leading", this.$onLead);
 			elector.on("stopped-leading", this.$onLose);
-			elector.start();
+			await elector.start();
 			if (elector.isLeader) await startAll();
 		},
 		async stopped(this: ControllerThis) {

@@ -15,6 +15,7 @@ import {
 import { bytes, cpuMillis, isQuantity } from "../lib/quantity";
 import { Reconciler } from "../lib/reconciler";
 import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
+import { createControllerMixin, type ControllerMethods } from "../mixins/controller.mixin";
 import { createMembershipMixin, isAdmin, isUnscoped, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 
 /** A tenant's namespace. `name` is also the Kubernetes Namespace's name. */
@@ -88,7 +89,7 @@ interface NamespacesVars {
 	reconciler?: Reconciler;
 }
 
-type NamespacesThis = DbBackedService<MembershipMethods & NamespacesMethods & NamespacesVars>;
+type NamespacesThis = DbBackedService<MembershipMethods & ControllerMethods & NamespacesMethods & NamespacesVars>;
 
 const FIELDS = ["name", "owner", "members", "quota", "phase", "uid"];
 
@@ -157,6 +158,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 	mixins: [
 		createDbMixin({ collection: "namespaces", fields: FIELDS, unique: [["name"]] }),
 		createMembershipMixin({ entityName: "Namespace" }),
+		createControllerMixin(),
 	],
 	settings: { rest: "/v1/k8s/namespaces" },
 	hooks: {
@@ -419,28 +421,40 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 	},
 
 	async started(this: NamespacesThis) {
-		const config = loadConfig();
-		this.reconciler = new Reconciler({
+		// The watch and the reconciler run on the one node that holds the controller Lease.
+		await this.runWhileLeading({
 			name: "namespaces",
-			reconcile: key => this.reconcileNamespace(key),
-			listKeys: async () => ((await this.findEntities(null, {})) as unknown as NamespaceEntity[]).map(e => e.name),
-			resyncMs: config.resyncSeconds * 1000,
-			logger: this.logger,
+			start: async () => {
+				const config = loadConfig();
+				this.reconciler = new Reconciler({
+					name: "namespaces",
+					reconcile: key => this.reconcileNamespace(key),
+					listKeys: async () => ((await this.findEntities(null, {})) as unknown as NamespaceEntity[]).map(e => e.name),
+					resyncMs: config.resyncSeconds * 1000,
+					logger: this.logger,
+				});
+				this.informer = getKubeClient().informer<V1Namespace>(
+					Kinds.Namespace,
+					(_event, ns) => {
+						if (ns.metadata?.name) this.reconciler?.enqueue(ns.metadata.name);
+					},
+					{
+						labelSelector: `${MANAGED_SELECTOR},app.kubernetes.io/component=${NAMESPACE_KIND}`,
+						onError: (err, retryIn) => this.logger.warn(`Namespace watch failed; restarting in ${retryIn} ms:`, (err as Error)?.message ?? err),
+					},
+				);
+				await this.informer.start();
+				this.reconciler.start();
+				// Entities whose Namespace vanished while nobody watched get no event: look at every one once.
+				void this.reconciler.resync();
+			},
+			stop: async () => {
+				await this.informer?.stop();
+				await this.reconciler?.stop();
+				this.informer = undefined;
+				this.reconciler = undefined;
+			},
 		});
-		this.informer = getKubeClient().informer<V1Namespace>(
-			Kinds.Namespace,
-			(_event, ns) => {
-				if (ns.metadata?.name) this.reconciler?.enqueue(ns.metadata.name);
-			},
-			{
-				labelSelector: `${MANAGED_SELECTOR},app.kubernetes.io/component=${NAMESPACE_KIND}`,
-				onError: (err, retryIn) => this.logger.warn(`Namespace watch failed; restarting in ${retryIn} ms:`, (err as Error)?.message ?? err),
-			},
-		);
-		await this.informer.start();
-		this.reconciler.start();
-		// Entities whose Namespace vanished while nobody watched get no event: look at every one once.
-		void this.reconciler.resync();
 	},
 
 	async stopped(this: NamespacesThis) {

@@ -8,6 +8,7 @@ import { ACCESS_MODES, DEFAULT_VOLUME_SIZE, VOLUME_SELECTOR, VOLUME_SIZE, pvcMan
 import { bytes } from "../lib/quantity";
 import { Reconciler } from "../lib/reconciler";
 import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
+import { createControllerMixin, type ControllerMethods } from "../mixins/controller.mixin";
 import { createMembershipMixin, isUnscoped, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 import type { LookupParams, NamespaceEntity } from "./k8s.namespaces.service";
 
@@ -78,7 +79,7 @@ interface VolumesVars {
 	reconciler?: Reconciler;
 }
 
-type VolumesThis = DbBackedService<MembershipMethods & VolumesMethods & VolumesVars>;
+type VolumesThis = DbBackedService<MembershipMethods & ControllerMethods & VolumesMethods & VolumesVars>;
 
 const FIELDS = ["namespace", "name", "type", "mountPath", "size", "accessModes", "storageClass", "status", "owner", "members"];
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -105,6 +106,7 @@ const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $depe
 	mixins: [
 		createDbMixin({ collection: "volumes", fields: FIELDS, unique: [["key"]] }),
 		createMembershipMixin({ entityName: "Volume" }),
+		createControllerMixin(),
 	],
 	// Every volume belongs to a namespace: create and list resolve it there.
 	dependencies: ["v1.k8s.namespaces"],
@@ -311,27 +313,39 @@ const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $depe
 	},
 
 	async started(this: VolumesThis) {
-		this.reconciler = new Reconciler({
+		// The watch and the reconciler run on the one node that holds the controller Lease.
+		await this.runWhileLeading({
 			name: "volumes",
-			reconcile: id => this.reconcileVolume(id),
-			listKeys: async () => ((await this.findEntities(null, {})) as unknown as VolumeEntity[]).map(v => v.id),
-			resyncMs: loadConfig().resyncSeconds * 1000,
-			logger: this.logger,
+			start: async () => {
+				this.reconciler = new Reconciler({
+					name: "volumes",
+					reconcile: id => this.reconcileVolume(id),
+					listKeys: async () => ((await this.findEntities(null, {})) as unknown as VolumeEntity[]).map(v => v.id),
+					resyncMs: loadConfig().resyncSeconds * 1000,
+					logger: this.logger,
+				});
+				this.informer = getKubeClient().informer<V1PersistentVolumeClaim>(
+					Kinds.PersistentVolumeClaim,
+					(_event, pvc) => {
+						const id = pvc.metadata?.annotations?.[ANNOTATION_ID];
+						if (id) this.reconciler?.enqueue(id);
+					},
+					{
+						labelSelector: VOLUME_SELECTOR,
+						onError: (err, retryIn) => this.logger.warn(`Volume watch failed; restarting in ${retryIn} ms:`, (err as Error)?.message ?? err),
+					},
+				);
+				await this.informer.start();
+				this.reconciler.start();
+				void this.reconciler.resync();
+			},
+			stop: async () => {
+				await this.informer?.stop();
+				await this.reconciler?.stop();
+				this.informer = undefined;
+				this.reconciler = undefined;
+			},
 		});
-		this.informer = getKubeClient().informer<V1PersistentVolumeClaim>(
-			Kinds.PersistentVolumeClaim,
-			(_event, pvc) => {
-				const id = pvc.metadata?.annotations?.[ANNOTATION_ID];
-				if (id) this.reconciler?.enqueue(id);
-			},
-			{
-				labelSelector: VOLUME_SELECTOR,
-				onError: (err, retryIn) => this.logger.warn(`Volume watch failed; restarting in ${retryIn} ms:`, (err as Error)?.message ?? err),
-			},
-		);
-		await this.informer.start();
-		this.reconciler.start();
-		void this.reconciler.resync();
 	},
 
 	async stopped(this: VolumesThis) {
