@@ -8,6 +8,7 @@ import NamespacesService from "./k8s.namespaces.service";
 import VolumesService from "./k8s.volumes.service";
 import DeploymentsService from "./k8s.deployments.service";
 import EnvsService from "./k8s.envs.service";
+import InventoryService from "./k8s.inventory.service";
 
 /**
  * Every service of the mesh, by the name SERVICES selects them with. Explicit rather than a glob,
@@ -23,4 +24,5 @@ export const serviceRegistry: Record<string, ServiceSchema> = {
 	"k8s.volumes": VolumesService as unknown as ServiceSchema,
 	"k8s.deployments": DeploymentsService as unknown as ServiceSchema,
 	"k8s.envs": EnvsService as unknown as ServiceSchema,
+	"k8s.inventory": InventoryService as unknown as ServiceSchema,
 };
