@@ -9,6 +9,7 @@ import VolumesService from "./k8s.volumes.service";
 import DeploymentsService from "./k8s.deployments.service";
 import EnvsService from "./k8s.envs.service";
 import InventoryService from "./k8s.inventory.service";
+import ServicesService from "./k8s.services.service";
 
 /**
  * Every service of the mesh, by the name SERVICES selects them with. Explicit rather than a glob,
@@ -25,4 +26,5 @@ export const serviceRegistry: Record<string, ServiceSchema> = {
 	"k8s.deployments": DeploymentsService as unknown as ServiceSchema,
 	"k8s.envs": EnvsService as unknown as ServiceSchema,
 	"k8s.inventory": InventoryService as unknown as ServiceSchema,
+	"k8s.services": ServicesService as unknown as ServiceSchema,
 };
