@@ -1,0 +1,340 @@
+import { Option, type Command } from "commander";
+import { BerthTimeoutError, BerthWaitError, type DeploymentEntity, type EnvEntity, type PodState, type StateView, type StatusView } from "../../client";
+import { action, type CommandContext } from "../context";
+import { age, details, table } from "../format";
+import { ExitCode, type CliIO } from "../io";
+import { collect, duration, integer, keyValues, volumeSpec } from "../parse";
+
+const DEFAULT_WAIT = "5m";
+
+export function readiness(s: Pick<StatusView, "readyReplicas" | "replicas">): string {
+	return `${s.readyReplicas ?? 0}/${s.replicas ?? 0}`;
+}
+
+export const deploymentColumns = [
+	{ header: "name", value: (d: DeploymentEntity) => d.name },
+	{ header: "namespace", value: (d: DeploymentEntity) => d.namespaceName },
+	{ header: "image", value: (d: DeploymentEntity) => d.imageName ?? d.image },
+	{ header: "ready", value: (d: DeploymentEntity) => (d.status ? readiness({ readyReplicas: d.status.readyReplicas, replicas: d.replicas }) : `?/${d.replicas}`) },
+	{ header: "phase", value: (d: DeploymentEntity) => d.status?.phase },
+	{ header: "hosts", value: (d: DeploymentEntity) => d.vHosts },
+	{ header: "age", value: (d: DeploymentEntity) => age(d.createdAt) },
+	{ header: "id", value: (d: DeploymentEntity) => d.id },
+];
+
+export const podColumns = [
+	{ header: "pod", value: (p: PodState) => p.name },
+	{ header: "phase", value: (p: PodState) => p.phase },
+	{ header: "ready", value: (p: PodState) => (p.ready ? "yes" : "no") },
+	{ header: "restarts", value: (p: PodState) => p.restarts },
+	{ header: "node", value: (p: PodState) => p.node },
+	{ header: "ip", value: (p: PodState) => p.ip },
+	{ header: "age", value: (p: PodState) => age(p.startTime) },
+];
+
+export function statusDetails(s: StatusView): string {
+	const notable = s.conditions.filter(c => c.status !== "True" || c.type === "Available");
+	return details([
+		["deployment", s.name],
+		["namespace", s.namespace],
+		["phase", s.phase],
+		["ready", readiness(s)],
+		["up-to-date", s.updatedReplicas],
+		["available", s.availableReplicas],
+		["hosts", s.hosts],
+		...notable.map(c => [`${c.type}`, `${c.status}${c.reason ? ` (${c.reason})` : ""}${c.message && c.status !== "True" ? `: ${c.message}` : ""}`] as [string, unknown]),
+	]);
+}
+
+export function stateText(state: StateView): string {
+	return `${statusDetails(state.deployment)}\n${table(state.pods, podColumns, "No pods.")}`;
+}
+
+/**
+ * Waits for a rollout with a progress line; prints how it ended. Returns the exit code: 0 when every
+ * replica is ready, 1 when it failed, 3 when the time ran out.
+ */
+export async function waitForRollout(ctx: CommandContext, dep: Pick<DeploymentEntity, "id" | "name" | "namespaceName">, timeoutSeconds: number, expectReplicas?: number): Promise<{ code: number; status?: StatusView }> {
+	const where = `${dep.name} in ${dep.namespaceName}`;
+	const progress = ctx.progress(`Rolling out ${where}…`);
+	try {
+		const status = await ctx.client.deployments.waitForRollout(dep.id, {
+			timeoutMs: timeoutSeconds * 1000,
+			intervalMs: 1000,
+			expectReplicas,
+			signal: ctx.io.signal,
+			onProgress: s => progress.update(`Rolling out ${where}: ${readiness(s)} ready (${s.phase})`),
+		});
+		progress.succeed(`${where} is ${status.phase === "Scaled to zero" ? "scaled to zero" : `running: ${readiness(status)} ready`}${status.hosts?.length ? ` at ${status.hosts.join(", ")}` : ""}`);
+		return { code: ExitCode.Ok, status };
+	} catch (err) {
+		if (err instanceof BerthWaitError) {
+			const s = err.last as StatusView;
+			const why = s.conditions?.find(c => c.status !== "True" && c.message)?.message;
+			progress.fail(`Rollout of ${where} failed: ${readiness(s)} ready${why ? `: ${why}` : ""}`);
+			return { code: ExitCode.Failed, status: s };
+		}
+		if (err instanceof BerthTimeoutError) {
+			const s = err.last as StatusView | undefined;
+			progress.fail(`Rollout of ${where} not done after ${timeoutSeconds} s${s ? `: ${readiness(s)} ready (${s.phase})` : ""}. It goes on; see \`berth status ${dep.name} -n ${dep.namespaceName}\``);
+			return { code: ExitCode.Timeout, status: s };
+		}
+		progress.fail(`Waiting for ${where} stopped: ${(err as Error).message}`);
+		throw err;
+	}
+}
+
+/** The catalog name of an image given by name, reference or id: the default deployment name. */
+async function catalogName(ctx: CommandContext, ref: string): Promise<string> {
+	const image = await ctx.client.images.getByName(ref).catch(async err => {
+		if ((err as { status?: number }).status !== 404) throw err;
+		return ctx.client.images.get(ref);
+	});
+	return image.name;
+}
+
+interface DeployFlags {
+	namespace?: string;
+	name?: string;
+	replicas?: number;
+	vhost: string[];
+	env: string[];
+	secret: string[];
+	volume: string[];
+	wait: boolean;
+	timeout: number;
+}
+
+/** `berth deploy` and `berth status`, and `berth deployments ...` for the rest. */
+export function registerDeployments(program: Command, io: CliIO): void {
+	const nsOption = () => new Option("-n, --namespace <namespace>", "namespace name or id (default: BERTH_NAMESPACE, or your only one)");
+	const find = async (ctx: CommandContext, ref: string, namespace?: string) => ctx.client.deployments.find(ref, namespace || ctx.io.env.BERTH_NAMESPACE);
+
+	program
+		.command("deploy <image>")
+		.description("deploy a catalog image and wait until it runs")
+		.addOption(nsOption())
+		.option("--name <name>", "the deployment's name (default: the image's)")
+		.option("--replicas <n>", "pods to run", integer(0, 100))
+		.option("--vhost <host>", "a host the Ingress serves (repeatable)", collect, [])
+		.option("--env <KEY=VALUE>", "an environment variable (repeatable)", collect, [])
+		.option("--secret <KEY=VALUE>", "a secret environment variable (repeatable)", collect, [])
+		.option("--volume <CLAIM:/path[:ro]>", "mount a volume's claim (repeatable)", collect, [])
+		.option("--no-wait", "answer once applied, without waiting for the pods")
+		.option("--timeout <duration>", "how long to wait for the rollout", duration, duration(DEFAULT_WAIT))
+		.action(
+			action(io, async (ctx, image: string, flags: DeployFlags) => {
+				const namespace = await ctx.namespace(flags.namespace);
+				const env = [...keyValues(flags.env).map(([key, value]) => ({ key, value })), ...keyValues(flags.secret).map(([key, value]) => ({ key, value, type: "secret" as const }))];
+				const name = flags.name ?? (await catalogName(ctx, image));
+				const dep = await ctx.client.deployments.create({
+					name,
+					namespace,
+					image,
+					...(flags.replicas !== undefined ? { replicas: flags.replicas } : {}),
+					...(flags.vhost.length ? { vHosts: flags.vhost } : {}),
+					...(env.length ? { env } : {}),
+					...(flags.volume.length ? { volumes: flags.volume.map(volumeSpec) } : {}),
+				});
+				if (!flags.wait) {
+					ctx.emit(dep, () => `Deployment ${dep.name} created in ${dep.namespaceName} (id ${dep.id}).\n`);
+					return;
+				}
+				const { code, status } = await waitForRollout(ctx, dep, flags.timeout);
+				ctx.emit({ deployment: dep, status }, () => (status ? statusDetails(status) : ""));
+				return code;
+			}),
+		);
+
+	program
+		.command("status <deployment>")
+		.description("a deployment's rollout and pods, by name or id")
+		.addOption(nsOption())
+		.action(
+			action(io, async (ctx, ref: string, flags: { namespace?: string }) => {
+				const dep = await find(ctx, ref, flags.namespace);
+				const state = await ctx.client.deployments.state(dep.id);
+				ctx.emit(state, () => stateText(state));
+			}),
+		);
+
+	program
+		.command("logs <deployment>")
+		.description("the logs of a deployment's pods")
+		.addOption(nsOption())
+		.option("-f, --follow", "stream the logs as they are written")
+		.option("--tail <lines>", "the last lines of each pod", integer(1, 100_000))
+		.option("--since <duration>", 'only newer lines ("10m", "1h")')
+		.option("--pod <pod>", "one pod only")
+		.option("--max-seconds <n>", "with -f: stop after this long (the server's default is an hour)", integer(1, 86_400))
+		.action(
+			action(io, async (ctx, ref: string, flags: { namespace?: string; follow?: boolean; tail?: number; since?: string; pod?: string; maxSeconds?: number }) => {
+				const dep = await find(ctx, ref, flags.namespace);
+				const query = { tail: flags.tail, since: flags.since, pod: flags.pod };
+				if (flags.follow) {
+					for await (const chunk of ctx.client.deployments.followLogs(dep.id, { ...query, maxSeconds: flags.maxSeconds }, { signal: ctx.io.signal })) ctx.io.stdout.write(chunk);
+					return;
+				}
+				const logs = await ctx.client.deployments.logs(dep.id, query);
+				ctx.emit(logs, () => {
+					if (!logs.length) return "";
+					const prefix = logs.length > 1;
+					return logs
+						.map(l => l.log.replace(/\n$/, "").split("\n").filter(line => line.length).map(line => (prefix ? `[${l.pod}] ${line}` : line)).join("\n"))
+						.filter(Boolean)
+						.map(s => `${s}\n`)
+						.join("");
+				});
+			}),
+		);
+
+	const deps = program.command("deployments").alias("deps").description("deployments: list, inspect, scale, restart, delete");
+
+	deps.command("list")
+		.alias("ls")
+		.description("your deployments")
+		.addOption(nsOption())
+		.action(
+			action(io, async (ctx, flags: { namespace?: string }) => {
+				const namespace = flags.namespace || ctx.io.env.BERTH_NAMESPACE;
+				const list = await ctx.client.deployments.list(namespace ? { namespace } : {});
+				ctx.emit(list, () => table(list, deploymentColumns, "No deployments."));
+			}),
+		);
+
+	deps.command("get <deployment>")
+		.description("one deployment's entity")
+		.addOption(nsOption())
+		.action(
+			action(io, async (ctx, ref: string, flags: { namespace?: string }) => {
+				const dep = await find(ctx, ref, flags.namespace);
+				ctx.emit(dep, () =>
+					details([
+						["name", dep.name],
+						["id", dep.id],
+						["namespace", dep.namespaceName],
+						["image", dep.imageName ?? dep.image],
+						["replicas", dep.replicas],
+						["phase", dep.status?.phase],
+						["hosts", dep.vHosts],
+						["volumes", dep.volumes.map(v => `${v.persistentVolumeClaim?.claimName ?? v.type}:${v.mountPath}${v.readOnly ? ":ro" : ""}`)],
+						["config", dep.configMap ? `${dep.configMap.name}: ${Object.keys(dep.configMap.data).join(", ")}` : undefined],
+						["owner", dep.owner],
+						["members", dep.members],
+						["created", dep.createdAt],
+					]),
+				);
+			}),
+		);
+
+	deps.command("status <deployment>")
+		.description("same as `berth status`")
+		.addOption(nsOption())
+		.action(
+			action(io, async (ctx, ref: string, flags: { namespace?: string }) => {
+				const state = await ctx.client.deployments.state((await find(ctx, ref, flags.namespace)).id);
+				ctx.emit(state, () => stateText(state));
+			}),
+		);
+
+	deps.command("events <deployment>")
+		.description("Kubernetes events of the deployment and its pods")
+		.addOption(nsOption())
+		.action(
+			action(io, async (ctx, ref: string, flags: { namespace?: string }) => {
+				const events = await ctx.client.deployments.events((await find(ctx, ref, flags.namespace)).id);
+				ctx.emit(events, () =>
+					table(events, [
+						{ header: "last seen", value: e => age(e.lastTimestamp) },
+						{ header: "type", value: e => e.type },
+						{ header: "reason", value: e => e.reason },
+						{ header: "object", value: e => `${e.object.kind}/${e.object.name}` },
+						{ header: "message", value: e => e.message },
+					], "No events."),
+				);
+			}),
+		);
+
+	deps.command("scale <deployment> <replicas>")
+		.description("change the number of pods and wait for them")
+		.addOption(nsOption())
+		.option("--no-wait", "do not wait for the pods")
+		.option("--timeout <duration>", "how long to wait", duration, duration(DEFAULT_WAIT))
+		.action(
+			action(io, async (ctx, ref: string, replicasText: string, flags: { namespace?: string; wait: boolean; timeout: number }) => {
+				const replicas = integer(0, 100)(replicasText);
+				const dep = await ctx.client.deployments.scale((await find(ctx, ref, flags.namespace)).id, replicas);
+				if (!flags.wait) return ctx.emit(dep, () => `Deployment ${dep.name} scaled to ${replicas}.\n`);
+				const { code, status } = await waitForRollout(ctx, dep, flags.timeout, replicas);
+				ctx.emit({ deployment: dep, status }, () => (status ? statusDetails(status) : ""));
+				return code;
+			}),
+		);
+
+	deps.command("restart <deployment>")
+		.description("restart every pod (a rolling restart)")
+		.addOption(nsOption())
+		.action(
+			action(io, async (ctx, ref: string, flags: { namespace?: string }) => {
+				const dep = await ctx.client.deployments.restart((await find(ctx, ref, flags.namespace)).id);
+				ctx.emit(dep, () => `Deployment ${dep.name} is restarting; follow it with \`berth status ${dep.name} -n ${dep.namespaceName}\`.\n`);
+			}),
+		);
+
+	deps.command("delete <deployment>")
+		.alias("rm")
+		.description("delete a deployment and everything generated for it")
+		.addOption(nsOption())
+		.action(
+			action(io, async (ctx, ref: string, flags: { namespace?: string }) => {
+				const dep = await ctx.client.deployments.remove((await find(ctx, ref, flags.namespace)).id);
+				ctx.emit(dep, () => `Deployment ${dep.name} deleted from ${dep.namespaceName}.\n`);
+			}),
+		);
+
+	const env = program.command("env").description("a deployment's environment variables (a change rolls its pods)");
+
+	env.command("list <deployment>")
+		.alias("ls")
+		.description("the variables, secret values masked")
+		.addOption(nsOption())
+		.action(
+			action(io, async (ctx, ref: string, flags: { namespace?: string }) => {
+				const dep = await find(ctx, ref, flags.namespace);
+				const list = await ctx.client.envs.list({ namespace: dep.namespace, deployment: dep.id });
+				ctx.emit(list, () =>
+					table(list, [
+						{ header: "key", value: e => e.key },
+						{ header: "value", value: e => e.value },
+						{ header: "type", value: e => e.type },
+					], "No variables."),
+				);
+			}),
+		);
+
+	env.command("set <deployment> <KEY=VALUE...>")
+		.description("set variables (created, or changed when they exist)")
+		.addOption(nsOption())
+		.option("--secret", "store them as secrets (a Kubernetes Secret; shown masked)")
+		.action(
+			action(io, async (ctx, ref: string, assignments: string[], flags: { namespace?: string; secret?: boolean }) => {
+				const pairs = keyValues(assignments);
+				const dep = await find(ctx, ref, flags.namespace);
+				const set: EnvEntity[] = [];
+				for (const [key, value] of pairs) set.push(await ctx.client.envs.set({ namespace: dep.namespace, deployment: dep.id, key, value, ...(flags.secret ? { type: "secret" as const } : {}) }));
+				ctx.emit(set, () => set.map(e => `${e.key} set on ${dep.name}${e.type === "secret" ? " (secret)" : ""}.\n`).join(""));
+			}),
+		);
+
+	env.command("unset <deployment> <KEY...>")
+		.description("remove variables")
+		.addOption(nsOption())
+		.action(
+			action(io, async (ctx, ref: string, keys: string[], flags: { namespace?: string }) => {
+				const dep = await find(ctx, ref, flags.namespace);
+				const removed: EnvEntity[] = [];
+				for (const key of keys) removed.push(await ctx.client.envs.unset({ namespace: dep.namespace, deployment: dep.id, key }));
+				ctx.emit(removed, () => removed.map(e => `${e.key} removed from ${dep.name}.\n`).join(""));
+			}),
+		);
+}

@@ -1,0 +1,163 @@
+import { Option, type Command } from "commander";
+import { BerthApiError, BerthTimeoutError, BerthWaitError, type JobEntity, type JobStatusView } from "../../client";
+import { action, type CommandContext } from "../context";
+import { age, details, table, truncate } from "../format";
+import { ExitCode, type CliIO } from "../io";
+import { collect, duration, keyValues } from "../parse";
+
+function commandText(job: Pick<JobEntity, "cmd" | "command">): string {
+	return job.cmd ?? job.command.join(" ");
+}
+
+function elapsed(status: JobStatusView): string {
+	const start = status.startTime ? Date.parse(String(status.startTime)) : NaN;
+	const end = status.completionTime ? Date.parse(String(status.completionTime)) : status.finishedAt ? Date.parse(status.finishedAt) : NaN;
+	return Number.isNaN(start) || Number.isNaN(end) ? "" : ` in ${Math.max(0, Math.round((end - start) / 1000))} s`;
+}
+
+export function jobStatusDetails(job: Pick<JobEntity, "id" | "name" | "namespaceName">, s: JobStatusView): string {
+	return details([
+		["job", job.name],
+		["id", job.id],
+		["namespace", job.namespaceName],
+		["phase", s.phase],
+		["active", s.active ?? 0],
+		["succeeded", s.succeeded ?? 0],
+		["failed", s.failed ?? 0],
+		["started", s.startTime],
+		["completed", s.completionTime ?? s.finishedAt],
+		...(s.conditions ?? []).filter(c => c.status === "True").map(c => [c.type ?? "condition", `${c.reason ?? ""}${c.message ? `: ${c.message}` : ""}`] as [string, unknown]),
+	]);
+}
+
+/** A job by entity id or by its Kubernetes name (the UUID the seed's routes use). */
+async function findJob(ctx: CommandContext, ref: string): Promise<JobEntity> {
+	try {
+		return await ctx.client.jobs.get(ref);
+	} catch (err) {
+		if (!(err instanceof BerthApiError) || err.status !== 404) throw err;
+		const match = (await ctx.client.jobs.list()).find(j => j.name === ref);
+		if (!match) throw err;
+		return match;
+	}
+}
+
+interface RunFlags {
+	namespace?: string;
+	image?: string;
+	env: string[];
+	timeout?: number;
+	wait: boolean;
+	waitTimeout?: number;
+}
+
+export function registerJobs(program: Command, io: CliIO): void {
+	const jobs = program.command("jobs").description("one-off commands run as Kubernetes Jobs");
+	const nsOption = () => new Option("-n, --namespace <namespace>", "namespace name or id (default: BERTH_NAMESPACE, or your only one)");
+
+	jobs.command("run <command...>")
+		.description("run a command, wait for it and print its output. One argument runs with `sh -c`; several are the argv (put `--` before a command with options)")
+		.addOption(nsOption())
+		.option("--image <image>", "container image (default: the server's, python:3.12-slim)")
+		.option("--env <KEY=VALUE>", "an environment variable (repeatable)", collect, [])
+		.option("--timeout <duration>", "the job's deadline (default: the server's, 10m)", duration)
+		.option("--no-wait", "start it and answer at once")
+		.action(
+			action(io, async (ctx, words: string[], flags: RunFlags) => {
+				const namespace = await ctx.namespace(flags.namespace);
+				const env = keyValues(flags.env).map(([name, value]) => ({ name, value }));
+				const job = await ctx.client.jobs.create({
+					namespace,
+					...(words.length === 1 ? { cmd: words[0] } : { command: words }),
+					...(flags.image ? { image: flags.image } : {}),
+					...(env.length ? { env } : {}),
+					...(flags.timeout ? { timeoutSeconds: flags.timeout } : {}),
+				});
+				if (!flags.wait) {
+					ctx.emit(job, () => `Job ${job.name} started in ${job.namespaceName} (id ${job.id}).\n`);
+					return;
+				}
+				const progress = ctx.progress(`Job ${job.name} in ${job.namespaceName}: ${job.phase}`);
+				let status: JobStatusView | undefined;
+				let code: number = ExitCode.Ok;
+				try {
+					// The job's own deadline ends it; wait a little past that for the watch to record it.
+					status = await ctx.client.jobs.wait(job.id, {
+						timeoutMs: ((flags.timeout ?? job.timeoutSeconds) + 120) * 1000,
+						signal: ctx.io.signal,
+						onProgress: s => progress.update(`Job ${job.name} in ${job.namespaceName}: ${s.phase}${s.active ? `, ${s.active} pod running` : ""}`),
+					});
+					progress.succeed(`Job ${job.name} complete${elapsed(status)}`);
+				} catch (err) {
+					if (err instanceof BerthWaitError) {
+						status = err.last as JobStatusView;
+						const reason = status.conditions?.find(c => c.type === "Failed" && c.status === "True");
+						progress.fail(`Job ${job.name} ${status.phase === "Deleted" ? "was deleted before it finished" : `failed${reason?.reason ? ` (${reason.reason}${reason.message ? `: ${reason.message}` : ""})` : ""}`}`);
+						code = ExitCode.Failed;
+					} else if (err instanceof BerthTimeoutError) {
+						status = err.last as JobStatusView | undefined;
+						progress.fail(`Job ${job.name} still ${status?.phase ?? "running"}; stopped waiting. See \`berth jobs status ${job.id}\``);
+						code = ExitCode.Timeout;
+					} else {
+						progress.fail(`Waiting for job ${job.name} stopped: ${(err as Error).message}`);
+						throw err;
+					}
+				}
+				const logs = await ctx.client.jobs.logs(job.id);
+				ctx.emit({ job, status, logs }, () => logs + (logs && !logs.endsWith("\n") ? "\n" : ""));
+				return code;
+			}),
+		);
+
+	jobs.command("list")
+		.alias("ls")
+		.description("your jobs")
+		.addOption(nsOption())
+		.action(
+			action(io, async (ctx, flags: { namespace?: string }) => {
+				const namespace = flags.namespace || ctx.io.env.BERTH_NAMESPACE;
+				const list = await ctx.client.jobs.list(namespace ? { namespace } : {});
+				ctx.emit(list, () =>
+					table(list, [
+						{ header: "id", value: (j: JobEntity) => j.id },
+						{ header: "job", value: j => j.name },
+						{ header: "namespace", value: j => j.namespaceName },
+						{ header: "phase", value: j => j.phase },
+						{ header: "command", value: j => truncate(commandText(j), 40) },
+						{ header: "age", value: j => age(j.createdAt) },
+					], "No jobs."),
+				);
+			}),
+		);
+
+	jobs.command("status <job>")
+		.description("where a job stands, by id or job name")
+		.action(
+			action(io, async (ctx, ref: string) => {
+				const job = await findJob(ctx, ref);
+				const status = await ctx.client.jobs.status(job.id);
+				ctx.emit(status, () => jobStatusDetails(job, status));
+				return status.phase === "Failed" || status.phase === "Deleted" ? ExitCode.Failed : ExitCode.Ok;
+			}),
+		);
+
+	jobs.command("logs <job>")
+		.description("a job's output (kept after the job is gone)")
+		.action(
+			action(io, async (ctx, ref: string) => {
+				const job = await findJob(ctx, ref);
+				const logs = await ctx.client.jobs.logs(job.id);
+				ctx.emit({ id: job.id, name: job.name, logs }, () => logs + (logs && !logs.endsWith("\n") ? "\n" : ""));
+			}),
+		);
+
+	jobs.command("delete <job>")
+		.alias("rm")
+		.description("delete a job, its pods and its stored output")
+		.action(
+			action(io, async (ctx, ref: string) => {
+				const removed = await ctx.client.jobs.remove((await findJob(ctx, ref)).id);
+				ctx.emit(removed, () => `Job ${removed.name} deleted.\n`);
+			}),
+		);
+}

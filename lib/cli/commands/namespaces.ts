@@ -1,0 +1,114 @@
+import { Option, type Command } from "commander";
+import type { NamespaceEntity, QuotaInput } from "../../client";
+import { action } from "../context";
+import { age, details, pairs, quotaRows, table } from "../format";
+import type { CliIO } from "../io";
+import { integer } from "../parse";
+
+interface QuotaFlags {
+	cpu?: string;
+	memory?: string;
+	storage?: string;
+	pods?: number;
+	gpu?: number;
+}
+
+function quotaOptions(cmd: Command): Command {
+	return cmd
+		.addOption(new Option("--cpu <quantity>", 'CPU for all pods together ("2", "500m")'))
+		.addOption(new Option("--memory <quantity>", 'memory ("4Gi")'))
+		.addOption(new Option("--storage <quantity>", 'storage of all volumes ("10Gi")'))
+		.addOption(new Option("--pods <n>", "most pods at once").argParser(integer(1, 10_000)))
+		.addOption(new Option("--gpu <n>", "GPUs").argParser(integer(0, 64)));
+}
+
+function quotaOf(flags: QuotaFlags): QuotaInput | undefined {
+	const quota: QuotaInput = {};
+	if (flags.cpu !== undefined) quota.cpu = flags.cpu;
+	if (flags.memory !== undefined) quota.memory = flags.memory;
+	if (flags.storage !== undefined) quota.storage = flags.storage;
+	if (flags.pods !== undefined) quota.pods = flags.pods;
+	if (flags.gpu !== undefined) quota.gpu = flags.gpu;
+	return Object.keys(quota).length ? quota : undefined;
+}
+
+export const namespaceColumns = [
+	{ header: "name", value: (n: NamespaceEntity) => n.name },
+	{ header: "phase", value: (n: NamespaceEntity) => n.phase },
+	{ header: "cpu", value: (n: NamespaceEntity) => n.quota?.cpu },
+	{ header: "memory", value: (n: NamespaceEntity) => n.quota?.memory },
+	{ header: "storage", value: (n: NamespaceEntity) => n.quota?.storage },
+	{ header: "pods", value: (n: NamespaceEntity) => n.quota?.pods },
+	{ header: "gpu", value: (n: NamespaceEntity) => n.quota?.gpu },
+	{ header: "owner", value: (n: NamespaceEntity) => n.owner },
+	{ header: "age", value: (n: NamespaceEntity) => age(n.createdAt) },
+	{ header: "id", value: (n: NamespaceEntity) => n.id },
+];
+
+export function namespaceDetails(n: NamespaceEntity): string {
+	return details([
+		["name", n.name],
+		["id", n.id],
+		["phase", n.phase],
+		["quota", pairs(n.quota as unknown as Record<string, unknown>)],
+		["owner", n.owner],
+		["members", n.members],
+		["uid", n.uid],
+		["created", n.createdAt],
+	]);
+}
+
+export function registerNamespaces(program: Command, io: CliIO): void {
+	const ns = program.command("namespaces").alias("ns").description("your namespaces: each a Kubernetes namespace with a quota");
+
+	ns.command("list")
+		.alias("ls")
+		.description("the namespaces you own or are a member of")
+		.action(
+			action(io, async ctx => {
+				const list = await ctx.client.namespaces.list();
+				ctx.emit(list, () => table(list, namespaceColumns, "No namespaces."));
+			}),
+		);
+
+	quotaOptions(ns.command("create <name>").description("create a namespace (quota defaults: cpu 2, memory 4Gi, storage 10Gi, pods 20, gpu 0)")).action(
+		action(io, async (ctx, name: string, flags: QuotaFlags) => {
+			const created = await ctx.client.namespaces.create({ name, quota: quotaOf(flags) });
+			ctx.emit(created, () => `Namespace ${created.name} created.\n${namespaceDetails(created)}`);
+		}),
+	);
+
+	ns.command("get <namespace>")
+		.description("one namespace, by name or id")
+		.action(
+			action(io, async (ctx, ref: string) => {
+				const found = await ctx.client.namespaces.find(ref);
+				ctx.emit(found, () => namespaceDetails(found));
+			}),
+		);
+
+	quotaOptions(ns.command("quota <namespace>").description("what the namespace uses of its quota; with options, change the quota first")).action(
+		action(io, async (ctx, ref: string, flags: QuotaFlags) => {
+			const found = await ctx.client.namespaces.find(ref);
+			const quota = quotaOf(flags);
+			if (quota) await ctx.client.namespaces.update(found.id, { quota });
+			const report = await ctx.client.namespaces.resourceQuota(found.id);
+			ctx.emit(report, () => `${quota ? `Quota of ${found.name} changed.\n` : ""}${table(quotaRows(report), [
+				{ header: "resource", value: r => r.resource },
+				{ header: "used", value: r => r.used },
+				{ header: "hard", value: r => r.hard },
+			], "No quota in the cluster for this namespace.")}`);
+		}),
+	);
+
+	ns.command("delete <namespace>")
+		.alias("rm")
+		.description("delete a namespace and everything in it")
+		.action(
+			action(io, async (ctx, ref: string) => {
+				const found = await ctx.client.namespaces.find(ref);
+				const removed = await ctx.client.namespaces.remove(found.id);
+				ctx.emit(removed, () => `Namespace ${found.name} deleted.\n`);
+			}),
+		);
+}

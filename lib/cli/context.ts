@@ -1,0 +1,91 @@
+import type { Command } from "commander";
+import { BerthApiError, BerthClient } from "../client";
+import { json } from "./format";
+import type { CliIO } from "./io";
+import { connection } from "./parse";
+import { createProgress, type Progress } from "./progress";
+
+export interface GlobalOptions {
+	host?: string;
+	port?: number;
+	apiKey?: string;
+	json?: boolean;
+	quiet?: boolean;
+}
+
+/** What a command's action works with: the client, the output, and the global options. */
+export class CommandContext {
+	readonly client: BerthClient;
+	readonly options: GlobalOptions;
+
+	constructor(
+		readonly io: CliIO,
+		command: Command,
+	) {
+		this.options = command.optsWithGlobals<GlobalOptions>();
+		const conn = connection(this.options, io.env);
+		this.client = new BerthClient({ host: conn.host, port: conn.port, apiKey: conn.apiKey, fetch: io.fetch });
+	}
+
+	get asJson(): boolean {
+		return Boolean(this.options.json);
+	}
+
+	/** The result: as JSON with --json, else as the human rendering. */
+	emit(value: unknown, human: () => string): void {
+		this.io.stdout.write(this.asJson ? json(value) : human());
+	}
+
+	/** A line for people (a confirmation); not written with --json, where the JSON says it all. */
+	say(line: string): void {
+		if (!this.asJson) this.io.stdout.write(`${line}\n`);
+	}
+
+	progress(text: string): Progress {
+		return createProgress(this.io.stderr, text, { quiet: this.options.quiet });
+	}
+
+	/**
+	 * The namespace a command acts in: `-n`, else BERTH_NAMESPACE, else your only namespace.
+	 * Returns the name or id as given; the API takes either.
+	 */
+	async namespace(flag: string | undefined): Promise<string> {
+		const given = flag || this.io.env.BERTH_NAMESPACE;
+		if (given) return given;
+		const mine = await this.client.namespaces.list();
+		if (mine.length === 1) return mine[0].name;
+		throw new UsageError(mine.length ? `You have ${mine.length} namespaces (${mine.map(n => n.name).join(", ")}): name one with -n or BERTH_NAMESPACE.` : "You have no namespace yet: create one with `berth namespaces create <name>`.");
+	}
+}
+
+/** A mistake on the command line found while running (exit code 2). */
+export class UsageError extends Error {
+	override readonly name = "UsageError";
+}
+
+/** Makes an ID-or-name lookup among a listed set. */
+export function pick<T extends { id: string; name?: string }>(items: T[], ref: string, what: string): T {
+	const byId = items.find(i => i.id === ref);
+	if (byId) return byId;
+	const named = items.filter(i => i.name === ref);
+	if (named.length === 1) return named[0];
+	if (named.length > 1) throw new UsageError(`${named.length} ${what}s are named "${ref}": use the id, or name the namespace with -n.`);
+	throw new BerthApiError(404, "NOT_FOUND", `${what[0].toUpperCase()}${what.slice(1)} "${ref}" not found`);
+}
+
+/** Wraps an action: builds its context from the command it was invoked with (the last argument). */
+export function action<A extends unknown[]>(io: CliIO, fn: (ctx: CommandContext, ...args: A) => Promise<number | void>) {
+	return async (...args: unknown[]): Promise<void> => {
+		const command = args[args.length - 1] as Command;
+		const ctx = new CommandContext(io, command);
+		const code = await fn(ctx, ...(args.slice(0, -1) as A));
+		if (typeof code === "number" && code !== 0) throw new ExitRequest(code);
+	};
+}
+
+/** An action's own non-zero exit code (the failure itself was already reported). */
+export class ExitRequest extends Error {
+	constructor(readonly code: number) {
+		super(`exit ${code}`);
+	}
+}

@@ -1,0 +1,114 @@
+/**
+ * The shapes the client sends and receives. Entities and params are the services' own exported
+ * types (type-only imports: erased at run time, so the client carries no server code), so a change
+ * to a service's shapes changes the client's types with it and `tsc` points at every caller.
+ * Only what no service declares yet (the binder applications) is written out here.
+ */
+import type { CreateDeploymentParams, EventView, LogsParams, PodLogs, StateView, StatusView, TopView, ApplyView, GenerateView, UpdateDeploymentParams } from "../../services/k8s.deployments.service";
+import type { CreateEnvParams, CreateFromImageParams, EnvEntity, ListEnvParams, PackParams, PatchResult, ResolveEnvParams, TargetParams, UpdateEnvParams } from "../../services/k8s.envs.service";
+import type { DeployImageParams, ImageEntity, LoadReport } from "../../services/k8s.images.service";
+import type { CreateJobParams, JobEntity, JobStatusView, ListJobsParams } from "../../services/k8s.jobs.service";
+import type { Availability, CreateNamespaceParams, NamespaceEntity, NamespaceStatus, QuotaInput, ResourceQuotaReport, UpdateNamespaceParams } from "../../services/k8s.namespaces.service";
+import type { CreateVolumeParams, VolumeEntity } from "../../services/k8s.volumes.service";
+import type { CreateKeyParams, KeyEntity } from "../../services/keys.service";
+import type { Readiness } from "../../services/health.service";
+import type { CompatJobListItem, CompatJobStatus, CompatObject } from "../compat/jobs";
+import type { DeploymentEntity, PodState } from "../manifests/deployment";
+
+export type {
+	ApplyView,
+	Availability,
+	CompatJobListItem,
+	CompatJobStatus,
+	CompatObject,
+	CreateDeploymentParams,
+	CreateEnvParams,
+	CreateFromImageParams,
+	CreateJobParams,
+	CreateKeyParams,
+	CreateNamespaceParams,
+	CreateVolumeParams,
+	DeploymentEntity,
+	EnvEntity,
+	EventView,
+	GenerateView,
+	ImageEntity,
+	JobEntity,
+	JobStatusView,
+	KeyEntity,
+	ListEnvParams,
+	ListJobsParams,
+	LoadReport,
+	NamespaceEntity,
+	NamespaceStatus,
+	PackParams,
+	PatchResult,
+	PodLogs,
+	PodState,
+	QuotaInput,
+	Readiness,
+	ResolveEnvParams,
+	ResourceQuotaReport,
+	StateView,
+	StatusView,
+	TargetParams,
+	TopView,
+	VolumeEntity,
+};
+
+/** Params of an action whose entity id travels in the path. */
+type WithoutId<T> = Omit<T, "id">;
+
+export type UpdateNamespaceBody = WithoutId<UpdateNamespaceParams>;
+export type UpdateDeploymentBody = WithoutId<UpdateDeploymentParams>;
+export type UpdateEnvBody = WithoutId<UpdateEnvParams>;
+export type DeployImageBody = WithoutId<DeployImageParams>;
+export type DeploymentLogsQuery = Omit<WithoutId<LogsParams>, "follow">;
+
+export interface ListImagesQuery {
+	launchable?: boolean;
+}
+
+export interface ListVolumesQuery {
+	/** Namespace entity id or name. */
+	namespace?: string;
+}
+
+export interface ListDeploymentsQuery {
+	/** Namespace entity id or name. */
+	namespace?: string;
+}
+
+/** A key as `POST /api/v1/keys` answers it: the only time the key itself is shown. */
+export type CreatedKey = KeyEntity & { key: string };
+
+export interface Membership {
+	member: string;
+}
+
+export interface Transfer {
+	owner: string;
+}
+
+/** What `POST /api/v1/k8s/namespaces/clean` answers: the ids removed. */
+export interface CleanReport {
+	removed: string[];
+}
+
+// The binder seed's applications (issue #8). Shapes as the seed documents them, unchanged.
+
+export type ApplicationStatus = "deploying" | "running" | "deleted" | "failed" | (string & {});
+
+/** `GET /applications/:template/:id`. */
+export interface Application {
+	id: string;
+	"template-name": string;
+	/** Set once the instance is Ready (`<host>/user/<id>`); empty or absent before. */
+	location?: string | null;
+	status: ApplicationStatus;
+}
+
+/** `POST /applications/:template`: the instance id at once; the instance comes up afterwards. */
+export interface LaunchedApplication {
+	id: string;
+}
