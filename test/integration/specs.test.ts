@@ -110,6 +110,8 @@ describe.each(backends)("service specs through the KITeGG routes against the rea
 		if (uri) process.env.MONGO_URI = uri;
 		else delete process.env.MONGO_URI;
 		process.env.BASE_DOMAIN = "apps.berth.test";
+		// Drift is healed by the periodic resync: make it quick.
+		process.env.RESYNC_SECONDS = "2";
 		mesh = await startMesh(SERVICES);
 		const keyFor = async (userID: string) => {
 			const res = await request(`${mesh.url}/api/v1/keys`, { method: "POST", key: mesh.adminKey, body: { name: userID, userID } });
@@ -133,6 +135,7 @@ describe.each(backends)("service specs through the KITeGG routes against the rea
 		if (uri) await dropDatabase(uri);
 		delete process.env.MONGO_URI;
 		delete process.env.BASE_DOMAIN;
+		delete process.env.RESYNC_SECONDS;
 	});
 
 	describe("the seed's example, verbatim", () => {
@@ -420,6 +423,17 @@ describe.each(backends)("service specs through the KITeGG routes against the rea
 			const created = await create({ name: "Taken", deployment: SEED_YAML_NO_GPU });
 			expect(created.resourceName).toMatch(/^taken-[a-z0-9]{5}$/);
 			await request(native(`/${created.id}`), { method: "DELETE", key: alice });
+
+			// Made after the name was given out: the deploy answers 409 and leaves the stranger's object as it was.
+			const late = await create({ name: "Late", deployment: SEED_YAML_NO_GPU });
+			await kube().apply({ apiVersion: "v1", kind: "Service", metadata: { name: late.resourceName, namespace: ns.name, labels: { owner: "someone-else" } }, spec: { ports: [{ port: 81 }] } });
+			const res = await request(compat(`/${late.id}/deploy`), { method: "PUT", key: alice });
+			expect(res.status).toBe(409);
+			expect(res.body).toMatchObject({ type: "CONFLICT", data: { kind: "Service", name: late.resourceName } });
+			expect((await get<V1Service>("Service", "v1", late.resourceName))?.spec?.ports?.map(p => p.port)).toEqual([81]);
+			expect(await get("PersistentVolumeClaim", "v1", `${late.resourceName}-mydata`)).toBeUndefined();
+			await request(native(`/${late.id}`), { method: "DELETE", key: alice });
+			await kube().delete({ apiVersion: "v1", kind: "Service", name: late.resourceName, namespace: ns.name });
 		});
 	});
 
@@ -459,12 +473,38 @@ describe.each(backends)("service specs through the KITeGG routes against the rea
 			await expectNothingApplied(svc.resourceName);
 		});
 
-		it("deploys what fits", async () => {
-			const svc = await inSmall("fits", SEED_YAML_NO_GPU);
+		it("deploys what fits, and counts a redeploy's pod once: it replaces the running one", async () => {
+			// 600m of the 1 CPU: counting the running pod and its replacement both would not fit.
+			const sized = (image: string) => SEED_YAML_NO_GPU.replace('    image: "nginx:latest"\n', `    image: "${image}"\n    resources:\n      limits:\n        cpu: 600m\n        memory: 600Mi\n`);
+			const svc = await inSmall("fits", sized("nginx:latest"));
+			expect((await request(compat(`/${svc.id}/deploy`), { method: "PUT", key: alice })).status).toBe(200);
+			await eventually(async () => expect((await request(compat(`/${svc.id}`), { key: alice })).body.pods).toEqual([{ phase: "Running", containers: [{ name: "nginx", ready: true, started: true }] }]));
+
+			expect((await request(native(`/${svc.id}`), { method: "PATCH", key: alice, body: { deployment: sized("nginx:1.27") } })).status).toBe(200);
 			const res = await request(compat(`/${svc.id}/deploy`), { method: "PUT", key: alice });
 			expect(res.status).toBe(200);
-			expect(await get("Deployment", "apps/v1", svc.resourceName, small.name)).toBeDefined();
+			// Recreate: the old pod goes first, so the new one fits the quota and the rollout completes.
+			await eventually(async () => {
+				const dep = await get<V1Deployment>("Deployment", "apps/v1", svc.resourceName, small.name);
+				expect(dep?.spec?.template.spec?.containers[0].image).toBe("nginx:1.27");
+				expect(dep?.status).toMatchObject({ updatedReplicas: 1, readyReplicas: 1, replicas: 1 });
+			});
 		});
+	});
+
+	it("heals drift: the leader's resync puts back what was changed or deleted behind Berth's back", async () => {
+		const { id, resourceName } = await create({ name: "drifter", deployment: SEED_YAML_NO_GPU, exposed_service: "nginx", exposed_port: 80 });
+		expect((await request(compat(`/${id}/deploy`), { method: "PUT", key: alice })).status).toBe(200);
+		await kube().delete({ apiVersion: "v1", kind: "Service", name: resourceName, namespace: ns.name });
+		await kube().delete({ apiVersion: "networking.k8s.io/v1", kind: "Ingress", name: resourceName, namespace: ns.name });
+		await eventually(
+			async () => {
+				expect((await get<V1Service>("Service", "v1", resourceName))?.metadata?.labels?.["berth.dev/id"]).toBe(id);
+				expect(await get("Ingress", "networking.k8s.io/v1", resourceName)).toBeDefined();
+			},
+			{ timeoutMs: 45_000 },
+		);
+		await request(native(`/${id}`), { method: "DELETE", key: alice });
 	});
 
 	it("removes the services of a removed namespace", async () => {
