@@ -2,12 +2,18 @@
 # Shared by up.sh, down.sh, status.sh and smoke.sh: paths, ports, logging and the health checks.
 # Sourced, never run. Everything the scripts write lives under $CLUSTER_DIR (the repo's .cluster/,
 # gitignored), so a fresh clone starts from nothing and two clones never share state.
+#
+# A second, isolated instance (the fault suite stops and restarts its parts) takes its own directory,
+# kwokctl cluster name and ports; the defaults are the shared instance everybody else uses:
+#   BERTH_CLUSTER_DIR=.cluster-faults BERTH_CLUSTER_NAME=berth-faults \
+#   KUBE_APISERVER_PORT=6543 NATS_PORT=4322 FERRET_PORT=27117 scripts/cluster/up.sh
 
 cluster_here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 source "$cluster_here/versions.sh"
 
 REPO_ROOT="$(cd "$cluster_here/../.." && pwd)"
 CLUSTER_DIR="${BERTH_CLUSTER_DIR:-$REPO_ROOT/.cluster}"
+case "$CLUSTER_DIR" in /*) ;; *) CLUSTER_DIR="$REPO_ROOT/$CLUSTER_DIR" ;; esac # relative: to the repo
 LOG_DIR="$CLUSTER_DIR/logs"
 PID_DIR="$CLUSTER_DIR/pids"
 STARTED_FILE="$CLUSTER_DIR/started"
@@ -17,7 +23,7 @@ ENV_FILE="$CLUSTER_DIR/env"
 # .cluster/ keeps ~/.kwok (and any kwok.yaml a user has there) out of the picture.
 export KWOK_WORKDIR="$CLUSTER_DIR/kwok"
 
-CLUSTER_NAME="berth"
+CLUSTER_NAME="${BERTH_CLUSTER_NAME:-berth}"
 NODE_NAME="berth-node-0"
 BIND_ADDRESS="127.0.0.1"
 KUBE_APISERVER_PORT="${KUBE_APISERVER_PORT:-6443}"
