@@ -55,7 +55,8 @@ export class BerthTimeoutError extends Error {
 function describeCause(cause: unknown): string {
 	const err = cause as { code?: string; message?: string; cause?: { code?: string; message?: string } };
 	const inner = err?.cause;
-	if (inner?.code) return `${inner.code}${inner.message && !inner.message.includes(inner.code) ? ` (${inner.message})` : ""}`;
+	if (inner?.message) return inner.message;
+	if (inner?.code) return inner.code;
 	if (err?.code) return err.code;
 	return err?.message ?? String(cause);
 }
