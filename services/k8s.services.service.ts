@@ -271,7 +271,6 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 				const ns = await this.lookupNamespace(ctx, p.namespace);
 				const resourceName = await this.allocateResourceName(ns.id, ns.name, p.name);
 				const lock = `${ns.id}/${resourceName}`;
-				this.creating.add(lock);
 				try {
 					// Everyone who shares the namespace sees its services, as with deployments.
 					const members = [ns.owner, ...(ns.members ?? [])].filter(m => m && m !== ctx.meta.userID && m !== SYSTEM_META.userID);
@@ -505,13 +504,16 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 			const kube = getKubeClient();
 			for (let attempt = 0; attempt < 8; attempt++) {
 				const candidate = attempt === 0 ? base : `${base}-${randomSuffix()}`;
-				if (this.creating.has(`${nsId}/${candidate}`)) continue;
-				if ((await this.findRaw({ namespace: nsId, resourceName: candidate })).length) continue;
+				const lock = `${nsId}/${candidate}`;
+				if (this.creating.has(lock)) continue;
+				// Reserved before the lookups, so two creates in this node cannot both pick it; the caller releases it.
+				this.creating.add(lock);
+				const stored = await this.findRaw({ namespace: nsId, resourceName: candidate });
 				const existing = await Promise.all(
 					[Kinds.Deployment, Kinds.Service, Kinds.Ingress].map(k => kube.get({ apiVersion: k.apiVersion, kind: k.kind, name: candidate, namespace: nsName })),
 				);
-				if (existing.some(Boolean)) continue;
-				return candidate;
+				if (!stored.length && !existing.some(Boolean)) return candidate;
+				this.creating.delete(lock);
 			}
 			throw conflict(`No free object name for "${name}" in namespace "${nsName}"; choose another name`, { name });
 		},
@@ -530,10 +532,13 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 			}
 		},
 
-		/** A claim cannot shrink; the YAML path says which volume. */
+		/** A claim cannot shrink (the YAML path says which volume), nor be applied while it is being deleted. */
 		checkVolumes(this: ServicesThis, spec: ServiceSpec, manifests: SpecObject[], live: V1PersistentVolumeClaim[]): void {
 			const current = claimSizes(live);
 			const wanted = claimSizes(manifests.filter(m => m.kind === "PersistentVolumeClaim") as V1PersistentVolumeClaim[]);
+			// Applying to a terminating claim changes nothing, and the pod would wait for a claim that is about to vanish.
+			const leaving = live.find(p => p.metadata?.deletionTimestamp && wanted[p.metadata.name as string] !== undefined);
+			if (leaving) throw conflict(`Volume claim "${leaving.metadata?.name}" is still being deleted; deploy again in a moment`, { kind: "PersistentVolumeClaim", name: leaving.metadata?.name });
 			const errors: FieldError[] = [];
 			Object.keys(wanted).forEach((claim, i) => {
 				const now = current[claim];

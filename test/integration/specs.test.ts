@@ -274,6 +274,28 @@ describe.each(backends)("service specs through the KITeGG routes against the rea
 			expect(await get("Deployment", "apps/v1", "nginx-no-gpu")).toBeDefined();
 		});
 
+		it("answers 409 while a volume of the spec is still being deleted, and deploys once it is gone", async () => {
+			const pvcName = "nginx-no-gpu-mydata";
+			// A finalizer of the test's own holds the claim in Terminating after the delete.
+			const hold = async (finalizers: string[]) => {
+				const pvc = (await get<V1PersistentVolumeClaim>("PersistentVolumeClaim", "v1", pvcName)) as V1PersistentVolumeClaim;
+				await kube().replace({ ...pvc, metadata: { ...pvc.metadata, finalizers } });
+			};
+			await hold(["berth.test/hold"]);
+			expect((await request(compat(`/${id}`), { method: "DELETE", key: alice })).status).toBe(200);
+			expect((await get<V1PersistentVolumeClaim>("PersistentVolumeClaim", "v1", pvcName))?.metadata?.deletionTimestamp).toBeDefined();
+			const res = await request(compat(`/${id}/deploy`), { method: "PUT", key: alice });
+			expect(res.status).toBe(409);
+			expect(res.body).toMatchObject({ type: "CONFLICT", data: { kind: "PersistentVolumeClaim", name: pvcName } });
+			await eventually(async () => {
+				const pvc = await get<V1PersistentVolumeClaim>("PersistentVolumeClaim", "v1", pvcName);
+				if (pvc) await hold((pvc.metadata?.finalizers ?? []).filter(f => f !== "berth.test/hold"));
+				expect(await get("PersistentVolumeClaim", "v1", pvcName)).toBeUndefined();
+			});
+			expect((await request(compat(`/${id}/deploy`), { method: "PUT", key: alice })).status).toBe(200);
+			expect((await get<V1PersistentVolumeClaim>("PersistentVolumeClaim", "v1", pvcName))?.metadata?.deletionTimestamp).toBeUndefined();
+		});
+
 		it("is gone, entity and objects, after the native DELETE", async () => {
 			const res = await request(native(`/${id}`), { method: "DELETE", key: alice });
 			expect(res.status).toBe(200);
