@@ -84,11 +84,14 @@ export function isOptional(rule: unknown): boolean {
 	return r.optional === true || r.default !== undefined || r.type === "forbidden";
 }
 
-/** A RegExp, a string, or (for actions of remote nodes, whose definitions crossed the wire as JSON) nothing usable. */
-function patternSource(pattern: unknown): string | undefined {
-	if (pattern instanceof RegExp) return pattern.source;
-	if (typeof pattern === "string" && pattern.length) return pattern;
-	return undefined;
+/**
+ * A RegExp, a string, or (for actions of remote nodes, whose definitions crossed the wire as JSON)
+ * nothing usable. JavaScript-only spellings become ones every JSON Schema regex dialect reads:
+ * `\/` is just `/`, and `\0` is `\x00`.
+ */
+export function patternSource(pattern: unknown): string | undefined {
+	const source = pattern instanceof RegExp ? pattern.source : typeof pattern === "string" && pattern.length ? pattern : undefined;
+	return source?.replace(/\\(\\|\/|0(?![0-9]))/g, (m, c: string) => (c === "/" ? "/" : c === "0" ? "\\x00" : m));
 }
 
 function jsonValue(v: unknown): unknown {
@@ -312,6 +315,8 @@ export function buildOpenApi(aliases: RestAlias[], actions: Map<string, ActionIn
 		}
 	}
 
+	linkCreatesToEntityRoutes(paths);
+
 	return {
 		openapi: "3.1.0",
 		info: { title: opts.title, version: opts.version, ...(opts.description ? { description: opts.description } : {}) },
@@ -340,6 +345,29 @@ export function buildOpenApi(aliases: RestAlias[], actions: Map<string, ActionIn
 			},
 		},
 	};
+}
+
+/**
+ * A POST on a collection makes an entity whose `id` the collection's `{param}` routes take; saying so
+ * (OpenAPI links) lets clients and fuzzers go from a create to everything done with the entity.
+ */
+function linkCreatesToEntityRoutes(paths: Record<string, Record<string, unknown>>): void {
+	for (const [collection, item] of Object.entries(paths)) {
+		const create = item.post as Record<string, unknown> | undefined;
+		if (!create || collection.includes("{")) continue;
+		const links: Record<string, unknown> = {};
+		for (const [path, ops] of Object.entries(paths)) {
+			const m = /^\/\{([^}]+)\}/.exec(path.slice(collection.length));
+			if (!path.startsWith(`${collection}/{`) || !m) continue;
+			for (const op of Object.values(ops) as Array<{ operationId: string }>) {
+				links[op.operationId.replace(/[^A-Za-z0-9._-]/g, "_")] = { operationId: op.operationId, parameters: { [m[1]]: "$response.body#/id" } };
+			}
+		}
+		if (!Object.keys(links).length) continue;
+		const responses = create.responses as Record<string, Record<string, unknown>>;
+		responses["201"] = { description: "Created", content: { "application/json": { schema: {} } }, links };
+		responses["200"] = { ...responses["200"], links };
+	}
 }
 
 const securityRequirements = [{ bearer: [] }, { apiKeyHeader: [] }, { rawAuthorization: [] }];

@@ -66,7 +66,15 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 curl -fsS "$base/health/ready" >/dev/null || { echo "[fuzz] the mesh is not ready:" >&2; curl -sS "$base/health/ready" >&2 || true; exit 1; }
-operations=$(curl -fsS "$base/api/openapi.json" | python3 -c 'import json, sys; d = json.load(sys.stdin); print(sum(len(v) for v in d["paths"].values()))')
+# The gateway answers before every service has registered its routes: wait until the document settles.
+count_operations() { curl -fsS "$base/api/openapi.json" | python3 -c 'import json, sys; d = json.load(sys.stdin); print(sum(len(v) for v in d["paths"].values()))'; }
+operations=0
+for _ in $(seq 1 60); do
+  sleep 1
+  now=$(count_operations)
+  if [ "$now" = "$operations" ]; then break; fi
+  operations=$now
+done
 echo "[fuzz] $operations operations in $base/api/openapi.json"
 
 args=(run "$base/api/openapi.json"

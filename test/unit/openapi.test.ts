@@ -101,3 +101,32 @@ describe("the OpenAPI document", () => {
 		expect(toOpenApiPath("/")).toEqual({ path: "/", params: [] });
 	});
 });
+
+describe("patterns and links", () => {
+	it("rewrites JavaScript-only regex spellings", () => {
+		expect(ruleToSchema({ type: "string", pattern: /^\/[^\0:]*$/ })).toEqual({ type: "string", pattern: "^/[^\\x00:]*$" });
+		expect(ruleToSchema({ type: "string", pattern: /^a\\0\d$/ })).toEqual({ type: "string", pattern: "^a\\\\0\\d$" });
+	});
+
+	it("links a collection's create to its {id} routes", () => {
+		const actions = new Map<string, ActionInfo>([
+			["v1.things.create", { name: "v1.things.create", params: { name: "string" } }],
+			["v1.things.get", { name: "v1.things.get", params: { id: "string" } }],
+			["v1.things.scale", { name: "v1.things.scale", params: { id: "string" } }],
+		]);
+		const doc = buildOpenApi(
+			[
+				{ method: "POST", fullPath: "/api/v1/things", action: "v1.things.create", authenticated: true },
+				{ method: "GET", fullPath: "/api/v1/things/:id", action: "v1.things.get", authenticated: true },
+				{ method: "POST", fullPath: "/api/v1/things/:id/scale", action: "v1.things.scale", authenticated: true },
+			],
+			actions,
+			{ title: "t", version: "1" },
+		) as any;
+		const created = doc.paths["/api/v1/things"].post.responses["201"];
+		expect(created.links).toEqual({
+			"v1.things.get": { operationId: "v1.things.get", parameters: { id: "$response.body#/id" } },
+			"v1.things.scale": { operationId: "v1.things.scale", parameters: { id: "$response.body#/id" } },
+		});
+	});
+});
