@@ -9,10 +9,12 @@ const common = {
 	transform,
 	transformIgnorePatterns: [`/node_modules/(?!(${esmPackages.join("|")})/)`],
 	moduleFileExtensions: ["ts", "js", "mjs", "json"],
+	// Only the code's own folders: .cluster/ holds etcd's *.snap files, which jest would take for snapshots.
+	roots: ["<rootDir>/test", "<rootDir>/lib", "<rootDir>/services", "<rootDir>/mixins", "<rootDir>/scripts"],
 };
 module.exports = {
 	projects: [
-		{ ...common, displayName: "unit", testMatch: ["<rootDir>/test/unit/**/*.test.ts"] },
+		{ ...common, displayName: "unit", testMatch: ["<rootDir>/test/unit/**/*.test.ts"], setupFiles: ["<rootDir>/test/unit/env.ts"] },
 		{
 			...common,
 			displayName: "integration",

@@ -21,5 +21,5 @@ trap teardown EXIT
 
 mkdir -p test-output
 status=0
-jest --runInBand "$@" || status=$?
+jest --runInBand --forceExit "$@" || status=$?
 exit $status
