@@ -134,6 +134,9 @@ export class KubeClient {
 
 	/** Streams a pod's log into `out` until the pod ends or the returned controller aborts. */
 	async followLogs(namespace: string, pod: string, out: Writable, opts: LogOptions = {}): Promise<AbortController> {
+		// client-node pipes the response into `out` without an error listener on the response: aborting
+		// the follow would otherwise be an uncaught error. Ending `out` is the right outcome of an abort.
+		out.once("pipe", (source: NodeJS.ReadableStream) => source.on("error", () => out.end()));
 		return this.call(`follow logs ${namespace}/${pod}`, () =>
 			new Log(this.kc).log(namespace, pod, opts.container ?? "", out, { follow: true, tailLines: opts.tailLines, sinceSeconds: opts.sinceSeconds, timestamps: opts.timestamps }),
 		);
