@@ -41,6 +41,7 @@ import {
 import { getKubeClient, Kinds, type KubeClient, type KubernetesObject, type ResilientInformer, type V1ConfigMap, type V1Deployment, type V1ReplicaSet, type V1Secret } from "../lib/k8s";
 import type { CatalogImage, DeploymentEntity } from "../lib/manifests/deployment";
 import { isManaged, LABEL_ID } from "../lib/manifests/labels";
+import { createControllerMixin, type ControllerMethods } from "../mixins/controller.mixin";
 import { isAdmin, isUnscoped, type CallerMeta } from "../mixins/membership.mixin";
 
 // ---------------------------------------------------------------------------------------------
@@ -141,12 +142,14 @@ interface InventoryLocals {
 	/** ReplicaSets an adoption left behind, by namespace/name. */
 	superseded: Map<string, ControllerRecord>;
 	retiring: Set<string>;
+	/** Whether this node retires old ReplicaSets (the leader does; every node keeps records). */
+	leading: boolean;
 	retireTimer?: NodeJS.Timeout;
 	sweepTimer?: NodeJS.Timeout;
 	kube?: KubeClient;
 }
 
-type InventoryThis = InventoryMethods & InventoryLocals & Service<InventorySettings>;
+type InventoryThis = InventoryMethods & ControllerMethods & InventoryLocals & Service<InventorySettings>;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -205,6 +208,7 @@ function recreatable(live: V1Deployment): V1Deployment {
 const InventoryService: ServiceSchema<InventorySettings, InventoryMethods, InventoryLocals, InventoryThis> = {
 	name: "k8s.inventory",
 	version: 1,
+	mixins: [createControllerMixin()],
 	settings: { rest: "/v1/k8s/inventory", retireTimeoutSeconds: 300, sweepSeconds: 15, orphanWaitSeconds: 30 },
 	hooks: {
 		before: {
@@ -349,7 +353,7 @@ const InventoryService: ServiceSchema<InventorySettings, InventoryMethods, Inven
 
 		/** Coalesces the bursts of Deployment status updates a rollout makes into one look. */
 		scheduleRetire(this: InventoryThis): void {
-			if (this.retireTimer) return;
+			if (!this.leading || this.retireTimer) return;
 			this.retireTimer = setTimeout(() => {
 				this.retireTimer = undefined;
 				this.retire().catch(err => this.logger.warn("Retiring adopted ReplicaSets failed; the sweep retries:", (err as Error).message));
@@ -533,8 +537,12 @@ const InventoryService: ServiceSchema<InventorySettings, InventoryMethods, Inven
 		this.informers = [];
 		this.superseded = new Map();
 		this.retiring = new Set();
+		this.leading = false;
 	},
 	async started(this: InventoryThis) {
+		// A fresh index: the lists below bring back everything, including what changed while stopped.
+		this.store = new InventoryStore();
+		this.superseded.clear();
 		try {
 			this.kube = getKubeClient();
 		} catch (err) {
@@ -549,9 +557,21 @@ const InventoryService: ServiceSchema<InventorySettings, InventoryMethods, Inven
 		}
 		// Each start lists, then watches: the records are all there once this resolves.
 		await Promise.all(this.informers.map(i => i.start()));
-		this.sweepTimer = setInterval(() => this.scheduleRetire(), this.settings.sweepSeconds * 1000);
-		this.sweepTimer.unref?.();
 		this.logger.info(`Inventory listed ${this.store.size()} objects`);
+		// Every node keeps the records it serves; one node removes what adoptions left behind.
+		await this.runWhileLeading({
+			name: "inventory-retire",
+			start: () => {
+				this.leading = true;
+				this.sweepTimer = setInterval(() => this.scheduleRetire(), this.settings.sweepSeconds * 1000);
+				this.sweepTimer.unref?.();
+				this.scheduleRetire();
+			},
+			stop: () => {
+				this.leading = false;
+				if (this.sweepTimer) clearInterval(this.sweepTimer);
+			},
+		});
 	},
 	async stopped(this: InventoryThis) {
 		if (this.sweepTimer) clearInterval(this.sweepTimer);

@@ -264,6 +264,9 @@ export function withServiceAccount(deployment: V1Deployment, name: string, autom
 	const pod = out.spec?.template.spec;
 	if (!pod) return out;
 	pod.serviceAccountName = name;
+	// The deprecated alias too: the apiserver copies one into the other, so a later apply that
+	// leaves out only serviceAccountName would get the account back from the alias it still has.
+	pod.serviceAccount = name;
 	if (automountToken !== undefined) pod.automountServiceAccountToken = automountToken;
 	return out;
 }
