@@ -9,6 +9,7 @@ import VolumesService from "./k8s.volumes.service";
 import DeploymentsService from "./k8s.deployments.service";
 import EnvsService from "./k8s.envs.service";
 import InventoryService from "./k8s.inventory.service";
+import ApplicationsService from "./k8s.applications.service";
 import ServicesService from "./k8s.services.service";
 
 /**
@@ -26,5 +27,6 @@ export const serviceRegistry: Record<string, ServiceSchema> = {
 	"k8s.deployments": DeploymentsService as unknown as ServiceSchema,
 	"k8s.envs": EnvsService as unknown as ServiceSchema,
 	"k8s.inventory": InventoryService as unknown as ServiceSchema,
+	"k8s.applications": ApplicationsService as unknown as ServiceSchema,
 	"k8s.services": ServicesService as unknown as ServiceSchema,
 };

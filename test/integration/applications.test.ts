@@ -1,0 +1,223 @@
+import * as fs from "node:fs";
+import type { V1Ingress } from "../../lib/k8s";
+import { kube, uniqueName } from "../helpers/cluster";
+import { eventually } from "../helpers/eventually";
+import { request, startMesh, type Mesh } from "../helpers/mesh";
+import { backends, clients, dropDatabase, HEX32, keyFor, listen, objectsOf, peek, PUBLIC_HOST, readyPods, SERVICES, setEnv, sleep, testCatalog, type SeenEvent } from "./applications.fixtures";
+
+const IDLE_SECONDS = 4;
+
+describe.each(backends)("ephemeral applications (binder deploy API) against the real control plane, stored in %s", (_backend, pickMongo) => {
+	let mesh: Mesh;
+	let uri: string | undefined;
+	let catalog: string;
+	let restoreEnv: () => void;
+	let alice: string;
+	let bob: string;
+	const nsName = uniqueName("it-apps");
+	const events: SeenEvent[] = [];
+	const { binder, native } = clients(() => mesh);
+
+	beforeAll(async () => {
+		uri = pickMongo();
+		catalog = testCatalog();
+		restoreEnv = setEnv({
+			MONGO_URI: uri,
+			DATA_DIR: ":memory:",
+			IMAGES_DIR: catalog,
+			APPS_NAMESPACE: nsName,
+			PUBLIC_HOST,
+			APPS_IDLE_SECONDS: String(IDLE_SECONDS),
+			APPS_MAX_AGE_SECONDS: "0",
+			APPS_MAX_PER_OWNER: "3",
+			APPS_QUOTA_CPU: "8",
+			APPS_QUOTA_MEMORY: "16Gi",
+		});
+		mesh = await startMesh(SERVICES);
+		listen(mesh.broker, events);
+		alice = await keyFor(mesh, uniqueName("alice"));
+		bob = await keyFor(mesh, uniqueName("bob"));
+	});
+
+	afterAll(async () => {
+		await mesh?.stop();
+		await kube().delete({ apiVersion: "v1", kind: "Namespace", name: nsName });
+		if (uri) await dropDatabase(uri);
+		fs.rmSync(catalog, { recursive: true, force: true });
+		restoreEnv();
+	});
+
+	describe("launching", () => {
+		let anonymousId: string;
+		let aliceId: string;
+
+		it("launches a public template without a key: the answer is only an unguessable id", async () => {
+			const res = await binder("/jupyter-notebook", { method: "POST", body: {} });
+			expect(res.status).toBe(200);
+			expect(Object.keys(res.body)).toEqual(["id"]);
+			expect(res.body.id).toMatch(HEX32);
+			anonymousId = res.body.id;
+			// The applications namespace was made on first use, owned by Berth.
+			await eventually(async () => expect(await kube().get({ apiVersion: "v1", kind: "Namespace", name: nsName })).toBeDefined());
+			// Anyone with the id can poll it (as in binder), in the protocol's shape exactly.
+			const poll = await binder(`/jupyter-notebook/${anonymousId}`);
+			expect(poll.status).toBe(200);
+			expect(Object.keys(poll.body).sort()).toEqual(["id", "location", "status", "template-name"]);
+			expect(poll.body).toMatchObject({ id: anonymousId, "template-name": "jupyter-notebook" });
+			expect(["deploying", "running"]).toContain(poll.body.status);
+			expect(events).toContainEqual(expect.objectContaining({ event: "launched", id: anonymousId }));
+		});
+
+		it("refuses anonymous launches of every other template with 401, and launches it with a key", async () => {
+			for (const template of ["python", "nginx", "no-such-template"]) {
+				const res = await binder(`/${template}`, { method: "POST" });
+				expect(res.status).toBe(401);
+				expect(res.body).toMatchObject({ code: 401, type: "UNAUTHORIZED" });
+			}
+			expect((await native("/", { method: "POST", body: { template: "python" } })).status).toBe(401);
+			// Berth's API launches public templates anonymously too, answering the whole view.
+			const nativeAnonymous = await native("/", { method: "POST", body: { template: "jupyter-notebook" } });
+			expect(nativeAnonymous.status).toBe(201);
+			expect(nativeAnonymous.headers.get("location")).toBe(`/api/v1/k8s/applications/${nativeAnonymous.body.id}`);
+			expect(nativeAnonymous.body).toMatchObject({ "template-name": "jupyter-notebook", owner: "anonymous", status: "deploying", location: null });
+			expect((await native(`/${nativeAnonymous.body.id}`)).body.id).toBe(nativeAnonymous.body.id);
+			// With a key: python launches; a catalog image that is not a template does not exist as one.
+			const launched = await binder("/python", { method: "POST", headers: { authorization: alice } });
+			expect(launched.status).toBe(200);
+			aliceId = launched.body.id;
+			expect(aliceId).toMatch(HEX32);
+			expect((await binder("/nginx", { method: "POST", key: alice })).status).toBe(404);
+			expect((await binder("/no-such-template", { method: "POST", key: alice })).status).toBe(404);
+			// Ids are unguessable and unique.
+			expect(new Set([anonymousId, aliceId]).size).toBe(2);
+		});
+
+		it("shows a keyed instance only to its owner (and admins); others get 404, as for a missing one", async () => {
+			expect((await binder(`/python/${aliceId}`, { key: alice })).status).toBe(200);
+			expect((await binder(`/python/${aliceId}`, { key: bob })).status).toBe(404);
+			expect((await binder(`/python/${aliceId}`)).status).toBe(404);
+			expect((await binder(`/python/${aliceId}`, { key: mesh.adminKey })).status).toBe(200);
+			// Under another template's name, or with an id that was never issued: 404.
+			expect((await binder(`/jupyter-notebook/${aliceId}`, { key: alice })).status).toBe(404);
+			expect((await binder(`/python/${"0".repeat(32)}`, { key: alice })).status).toBe(404);
+			expect((await binder("/python/not-an-id", { key: alice })).status).toBe(404);
+			// Berth's API: the same instance with its bookkeeping.
+			const view = await native(`/${aliceId}`, { key: alice });
+			expect(view.status).toBe(200);
+			expect(view.body).toMatchObject({ id: aliceId, "template-name": "python", namespace: nsName, owner: expect.any(String), cullAt: expect.any(String) });
+			expect((await native(`/${aliceId}`, { key: bob })).status).toBe(404);
+		});
+
+		it("lists a template's instances only with a key: each caller's own, an admin's all", async () => {
+			const anonymous = await binder("/python");
+			expect(anonymous.status).toBe(401);
+			expect((await native("/")).status).toBe(401);
+
+			const mine = await binder("/python", { headers: { authorization: alice } });
+			expect(mine.status).toBe(200);
+			expect(mine.body.map((a: { id: string }) => a.id)).toEqual([aliceId]);
+			for (const item of mine.body) expect(Object.keys(item).sort()).toEqual(["id", "location", "status", "template-name"]);
+			expect((await binder("/python", { key: bob })).body).toEqual([]);
+			// Anonymous instances belong to no key: only an admin lists them.
+			expect((await binder("/jupyter-notebook", { key: alice })).body).toEqual([]);
+			const all = await binder("/jupyter-notebook", { key: mesh.adminKey });
+			expect(all.body.map((a: { id: string }) => a.id)).toContain(anonymousId);
+			const nativeList = await native("/?template=python", { key: alice });
+			expect(nativeList.body.map((a: { id: string }) => a.id)).toEqual([aliceId]);
+		});
+	});
+
+	it("sets the location only once a pod is Ready", async () => {
+		// A second quota that admits no pod: the instance's Deployment is applied, but no pod can start.
+		const hold = { apiVersion: "v1", kind: "ResourceQuota", metadata: { name: "it-hold", namespace: nsName }, spec: { hard: { pods: "0" } } };
+		await kube().apply(hold);
+		let removed = false;
+		try {
+			const launched = await binder("/python", { method: "POST", key: bob });
+			const id = launched.body.id as string;
+			await eventually(async () => expect((await objectsOf(nsName, id)).Deployment).toBe(1));
+			for (let i = 0; i < 8; i++) {
+				const poll = await binder(`/python/${id}`, { key: bob });
+				expect(poll.body).toEqual({ id, "template-name": "python", location: null, status: "deploying" });
+				expect(await readyPods(nsName, id)).toBe(0);
+				await sleep(400);
+			}
+			await kube().delete({ apiVersion: "v1", kind: "ResourceQuota", name: "it-hold", namespace: nsName });
+			removed = true;
+			const running = await eventually(
+				async () => {
+					const poll = await binder(`/python/${id}`, { key: bob });
+					expect(poll.body.status).toBe("running");
+					return poll.body;
+				},
+				{ timeoutMs: 120_000, intervalMs: 300 },
+			);
+			expect(running.location).toBe(`${PUBLIC_HOST}/user/${id}`);
+			expect(await readyPods(nsName, id)).toBeGreaterThan(0);
+			expect(events).toContainEqual(expect.objectContaining({ event: "running", id }));
+			// The route: a path-based rule for /user/<id> to the instance's Service (no host: PUBLIC_HOST is an address).
+			const ingress = await kube().get<V1Ingress>({ apiVersion: "networking.k8s.io/v1", kind: "Ingress", name: `app-${id}`, namespace: nsName });
+			expect(ingress?.spec?.rules).toEqual([{ http: { paths: [{ path: `/user/${id}`, pathType: "Prefix", backend: { service: { name: `app-${id}`, port: { number: 8000 } } } }] } }]);
+			expect(await objectsOf(nsName, id)).toEqual({ Deployment: 1, Service: 1, Ingress: 1 });
+		} finally {
+			if (!removed) await kube().delete({ apiVersion: "v1", kind: "ResourceQuota", name: "it-hold", namespace: nsName });
+		}
+	});
+
+	it("culls an idle instance, while keep-alives keep another one running", async () => {
+		const idle = (await binder("/python", { method: "POST", key: bob })).body.id as string;
+		const kept = (await native("/", { method: "POST", key: bob, body: { template: "python" } })).body.id as string;
+		let keeping = true;
+		const keepalives: number[] = [];
+		const loop = (async () => {
+			while (keeping) {
+				keepalives.push((await binder(`/python/${kept}/keepalive`, { method: "POST", key: bob })).status);
+				await sleep(700);
+			}
+		})();
+		try {
+			await eventually(async () => expect((await peek(mesh, kept))?.status).toBe("running"));
+			// Nobody polls `idle`: it is deleted once idle longer than APPS_IDLE_SECONDS, and its objects go.
+			const culled = await eventually(
+				async () => {
+					const view = await peek(mesh, idle);
+					expect(view).toMatchObject({ status: "deleted", reason: "idle" });
+					expect(view?.terminating).toBeUndefined();
+					return view;
+				},
+				{ timeoutMs: 30_000 },
+			);
+			expect(Date.parse(culled?.endedAt) - Date.parse(culled?.lastActivityAt)).toBeGreaterThanOrEqual(IDLE_SECONDS * 1000);
+			expect(await objectsOf(nsName, idle)).toEqual({ Deployment: 0, Service: 0, Ingress: 0 });
+			// The history keeps it: polling answers deleted, with the location it had.
+			expect((await binder(`/python/${idle}`, { key: bob })).body).toEqual({ id: idle, "template-name": "python", location: `${PUBLIC_HOST}/user/${idle}`, status: "deleted" });
+			expect(events.filter(e => e.event === "culled" && e.id === idle)).toEqual([{ event: "culled", id: idle, reason: "idle", status: "deleted" }]);
+
+			// Twice the idle timeout later, the kept instance still runs.
+			await sleep(2 * IDLE_SECONDS * 1000);
+			expect(await peek(mesh, kept)).toMatchObject({ status: "running" });
+			expect(await objectsOf(nsName, kept)).toEqual({ Deployment: 1, Service: 1, Ingress: 1 });
+			expect(keepalives.every(s => s === 200)).toBe(true);
+		} finally {
+			keeping = false;
+			await loop;
+		}
+		// Without keep-alives it goes the same way, and a keep-alive then is too late.
+		await eventually(async () => expect(await peek(mesh, kept)).toMatchObject({ status: "deleted", reason: "idle" }), { timeoutMs: 30_000 });
+		const late = await binder(`/python/${kept}/keepalive`, { method: "POST", key: bob });
+		expect(late.status).toBe(409);
+		expect(late.body.type).toBe("CONFLICT");
+	});
+
+	it("deletes an instance on its owner's request, keeping it in the history", async () => {
+		const id = (await native("/", { method: "POST", key: alice, body: { template: "python" } })).body.id as string;
+		await eventually(async () => expect((await objectsOf(nsName, id)).Deployment).toBe(1));
+		expect((await native(`/${id}`, { method: "DELETE", key: bob })).status).toBe(404);
+		const res = await native(`/${id}`, { method: "DELETE", key: alice });
+		expect(res.status).toBe(200);
+		expect(res.body).toMatchObject({ id, status: "deleted", reason: "requested" });
+		await eventually(async () => expect(await objectsOf(nsName, id)).toEqual({ Deployment: 0, Service: 0, Ingress: 0 }));
+		expect((await native("/?status=deleted", { key: alice })).body.map((a: { id: string }) => a.id)).toContain(id);
+		await eventually(() => expect(events.filter(e => e.id === id && e.event === "deleted")).toHaveLength(1));
+	});
+});
