@@ -219,8 +219,11 @@ describe("v1.k8s.inventory against the real control plane", () => {
 			expect(summary.body).toMatchObject({ synced: true, counts: { namespaces: 1 } });
 		});
 
-		it("needs an API key", async () => {
+		it("needs an API key, and is described in the OpenAPI document", async () => {
 			expect((await request(inv("/pods"))).status).toBe(401);
+			const doc = (await request(`${mesh.url}/api/openapi.json`)).body;
+			expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(["/api/v1/k8s/inventory/{kind}", "/api/v1/k8s/inventory/{kind}/{namespace}/{name}", "/api/v1/k8s/inventory/adopt"]));
+			expect(JSON.stringify(doc.paths["/api/v1/k8s/inventory/{kind}"])).toContain("serviceaccounts");
 		});
 	});
 
