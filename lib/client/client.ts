@@ -369,6 +369,7 @@ export class BerthClient {
 		get: (id: string) => this.call<T.EnvEntity>("envs.get", { id }),
 		create: (params: T.CreateEnvParams) => this.call<T.EnvEntity>("envs.create", params),
 		update: (id: string, body: T.UpdateEnvBody) => this.call<T.EnvEntity>("envs.update", { ...body, id }),
+		replace: (id: string, body: T.UpdateEnvBody) => this.call<T.EnvEntity>("envs.replace", { ...body, id }),
 		remove: (id: string) => this.call<T.EnvEntity>("envs.remove", { id }),
 		clean: (params: Partial<T.TargetParams>) => this.call<{ removed: number }>("envs.clean", params),
 		resolve: (params: T.ResolveEnvParams) => this.call<T.EnvEntity>("envs.resolve", params),
@@ -409,6 +410,48 @@ export class BerthClient {
 		get: (job: string) => this.call<T.CompatObject>("orchestrate.get", { job }),
 		status: (job: string) => this.call<T.CompatJobStatus>("orchestrate.status", { job }),
 		logs: async (job: string) => (await this.call<string | undefined>("orchestrate.logs", { job })) ?? "",
+	};
+
+	/** KITeGG service specs: a multi-container service from YAML (v1.k8s.services). */
+	readonly services = {
+		list: (query: { namespace?: string } = {}) => this.call<T.ServiceEntity[]>("services.list", query),
+		get: (id: string) => this.call<T.ServiceEntity>("services.get", { id }),
+		create: (params: T.CreateServiceParams) => this.call<T.ServiceEntity>("services.create", params),
+		update: (id: string, body: T.UpdateServiceBody) => this.call<T.ServiceEntity>("services.update", { ...body, id }),
+		replace: (id: string, body: T.UpdateServiceBody) => this.call<T.ServiceEntity>("services.replace", { ...body, id }),
+		/** Deletes the objects (the claims too unless keepVolumes), then the entity. */
+		remove: (id: string, opts: { keepVolumes?: boolean } = {}) => this.call<T.UndeployView>("services.remove", { ...opts, id }),
+		validate: (params: T.ValidateParams) => this.call<T.ValidateView>("services.validate", params),
+		manifests: (id: string) => this.call<T.ManifestsView>("services.manifests", { id }),
+		deploy: (id: string) => this.call<T.DeployView>("services.deploy", { id }),
+		status: (id: string) => this.call<T.SpecStatus>("services.status", { id }),
+		undeploy: (id: string, opts: { keepVolumes?: boolean } = {}) => this.call<T.UndeployView>("services.undeploy", { ...opts, id }),
+	};
+
+	/** The KITeGG seed's `/kubernetes/services` routes, shapes unchanged. */
+	readonly kitegg = {
+		deploy: (id: string) => this.call<Record<string, unknown>>("kitegg.deploy", { id }),
+		status: (id: string) => this.call<T.SpecStatus>("kitegg.status", { id }),
+		remove: (id: string, opts: { keepVolumes?: boolean } = {}) => this.call<T.UndeployView>("kitegg.remove", { ...opts, id }),
+	};
+
+	/** What runs in the namespaces your key may see, managed by Berth or not (v1.k8s.inventory). */
+	readonly inventory = {
+		summary: () => this.call<T.SummaryView>("inventory.summary"),
+		list: (params: T.InventoryListParams) => this.call<T.InventoryPage>("inventory.list", params),
+		get: (params: T.InventoryGetParams) => this.call<T.InventoryView>("inventory.get", params),
+		namespace: (name: string) => this.call<T.NamespaceSummary>("inventory.namespace", { name }),
+		/** Without `confirm` it only shows what adoption would do. */
+		adopt: (params: T.AdoptParams) => this.call<T.AdoptionPlan>("inventory.adopt", params),
+	};
+
+	/** Ephemeral applications through Berth's own routes (the binder routes are `apps`). */
+	readonly applications = {
+		list: (query: { template?: string; status?: T.ApplicationStatus } = {}) => this.call<T.ApplicationView[]>("applications.list", query),
+		get: (id: string) => this.call<T.ApplicationView>("applications.get", { id }),
+		create: (params: T.LaunchParams) => this.call<T.ApplicationView>("applications.create", params),
+		remove: (id: string) => this.call<T.ApplicationView>("applications.remove", { id }),
+		keepalive: (id: string) => this.call<T.ApplicationView>("applications.keepalive", { id }),
 	};
 
 	/** The binder seed's ephemeral applications: launch a template, poll for its location. */

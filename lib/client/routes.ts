@@ -16,7 +16,8 @@ export interface Operation {
 	path: string;
 	/**
 	 * Set while the route is planned but its service has not landed: such an entry may be missing
-	 * from the live document only as long as the document has no path under the same first segment.
+	 * from the live document only as long as the document has no path starting like it
+	 * (`/applications/...`, `/api/v1/k8s/applications...`).
 	 */
 	pending?: string;
 }
@@ -84,6 +85,7 @@ export const OPERATIONS = {
 	"envs.get": { method: "GET", path: "/api/v1/k8s/envs/:id" },
 	"envs.create": { method: "POST", path: "/api/v1/k8s/envs" },
 	"envs.update": { method: "PATCH", path: "/api/v1/k8s/envs/:id" },
+	"envs.replace": { method: "PUT", path: "/api/v1/k8s/envs/:id" },
 	"envs.remove": { method: "DELETE", path: "/api/v1/k8s/envs/:id" },
 	"envs.clean": { method: "POST", path: "/api/v1/k8s/envs/clean" },
 	"envs.resolve": { method: "GET", path: "/api/v1/k8s/envs/resolve" },
@@ -105,6 +107,36 @@ export const OPERATIONS = {
 	"orchestrate.get": { method: "GET", path: "/jobs/:job" },
 	"orchestrate.status": { method: "GET", path: "/jobs/:job/status" },
 	"orchestrate.logs": { method: "GET", path: "/jobs/:job/logs" },
+
+	// v1.k8s.services: KITeGG service specs (YAML), and that seed's routes.
+	"services.list": { method: "GET", path: "/api/v1/k8s/services" },
+	"services.get": { method: "GET", path: "/api/v1/k8s/services/:id" },
+	"services.create": { method: "POST", path: "/api/v1/k8s/services" },
+	"services.update": { method: "PATCH", path: "/api/v1/k8s/services/:id" },
+	"services.replace": { method: "PUT", path: "/api/v1/k8s/services/:id" },
+	"services.remove": { method: "DELETE", path: "/api/v1/k8s/services/:id" },
+	"services.validate": { method: "POST", path: "/api/v1/k8s/services/validate" },
+	"services.manifests": { method: "GET", path: "/api/v1/k8s/services/:id/manifests" },
+	"services.deploy": { method: "POST", path: "/api/v1/k8s/services/:id/deploy" },
+	"services.status": { method: "GET", path: "/api/v1/k8s/services/:id/status" },
+	"services.undeploy": { method: "POST", path: "/api/v1/k8s/services/:id/undeploy" },
+	"kitegg.deploy": { method: "PUT", path: "/kubernetes/services/:id/deploy" },
+	"kitegg.status": { method: "GET", path: "/kubernetes/services/:id" },
+	"kitegg.remove": { method: "DELETE", path: "/kubernetes/services/:id" },
+
+	// v1.k8s.inventory: what runs in the cluster, Berth's or not.
+	"inventory.summary": { method: "GET", path: "/api/v1/k8s/inventory" },
+	"inventory.list": { method: "GET", path: "/api/v1/k8s/inventory/:kind" },
+	"inventory.get": { method: "GET", path: "/api/v1/k8s/inventory/:kind/:namespace/:name" },
+	"inventory.namespace": { method: "GET", path: "/api/v1/k8s/inventory/namespaces/:name" },
+	"inventory.adopt": { method: "POST", path: "/api/v1/k8s/inventory/adopt" },
+
+	// v1.k8s.applications, Berth's own routes (issue #8).
+	"applications.list": { method: "GET", path: "/api/v1/k8s/applications", pending: "issue #8, ephemeral applications" },
+	"applications.get": { method: "GET", path: "/api/v1/k8s/applications/:id", pending: "issue #8, ephemeral applications" },
+	"applications.create": { method: "POST", path: "/api/v1/k8s/applications", pending: "issue #8, ephemeral applications" },
+	"applications.remove": { method: "DELETE", path: "/api/v1/k8s/applications/:id", pending: "issue #8, ephemeral applications" },
+	"applications.keepalive": { method: "POST", path: "/api/v1/k8s/applications/:id/keepalive", pending: "issue #8, ephemeral applications" },
 
 	// The binder seed's applications (issue #8).
 	"apps.launch": { method: "POST", path: "/applications/:template", pending: "issue #8, ephemeral applications" },

@@ -12,10 +12,30 @@ import type { Availability, CreateNamespaceParams, NamespaceEntity, NamespaceSta
 import type { CreateVolumeParams, VolumeEntity } from "../../services/k8s.volumes.service";
 import type { CreateKeyParams, KeyEntity } from "../../services/keys.service";
 import type { Readiness } from "../../services/health.service";
+import type { CreateServiceParams, DeployView, ManifestsView, ServiceEntity, UndeployView, UpdateServiceParams, ValidateParams, ValidateView } from "../../services/k8s.services.service";
+import type { AdoptionPlan, AdoptParams, GetParams as InventoryGetParams, ListParams as InventoryListParams, SummaryView } from "../../services/k8s.inventory.service";
 import type { CompatJobListItem, CompatJobStatus, CompatObject } from "../compat/jobs";
-import type { DeploymentEntity, PodState } from "../manifests/deployment";
+import type { InventoryPage, InventoryView, NamespaceSummary } from "../inventory";
+import type { SpecStatus } from "../manifests/spec";
+import type { DeploymentConfigMap, DeploymentEntity, PodState } from "../manifests/deployment";
 
 export type {
+	AdoptionPlan,
+	AdoptParams,
+	CreateServiceParams,
+	DeployView,
+	InventoryGetParams,
+	InventoryListParams,
+	InventoryPage,
+	InventoryView,
+	ManifestsView,
+	NamespaceSummary,
+	ServiceEntity,
+	SpecStatus,
+	SummaryView,
+	UndeployView,
+	ValidateParams,
+	ValidateView,
 	ApplyView,
 	Availability,
 	CompatJobListItem,
@@ -60,9 +80,11 @@ export type {
 type WithoutId<T> = Omit<T, "id">;
 
 export type UpdateNamespaceBody = WithoutId<UpdateNamespaceParams>;
-export type UpdateDeploymentBody = WithoutId<UpdateDeploymentParams>;
+/** `configMap: null` removes the files (spelled out: the service's intersection type loses the null). */
+export type UpdateDeploymentBody = Omit<WithoutId<UpdateDeploymentParams>, "configMap"> & { configMap?: DeploymentConfigMap | null };
 export type UpdateEnvBody = WithoutId<UpdateEnvParams>;
 export type DeployImageBody = WithoutId<DeployImageParams>;
+export type UpdateServiceBody = WithoutId<UpdateServiceParams>;
 export type DeploymentLogsQuery = Omit<WithoutId<LogsParams>, "follow">;
 
 export interface ListImagesQuery {
@@ -106,6 +128,14 @@ export interface Application {
 	/** Set once the instance is Ready (`<host>/user/<id>`); empty or absent before. */
 	location?: string | null;
 	status: ApplicationStatus;
+}
+
+/** Berth's own view of an instance (`/api/v1/k8s/applications`): the binder fields and more. */
+export type ApplicationView = Application & Record<string, unknown>;
+
+export interface LaunchParams {
+	/** The template: a launchable catalog image, by name. */
+	template: string;
 }
 
 /** `POST /applications/:template`: the instance id at once; the instance comes up afterwards. */
