@@ -1,5 +1,8 @@
-import type { V1Container, V1ContainerStatus, V1Deployment, V1Ingress, V1PersistentVolumeClaim, V1Pod, V1Secret, V1Service } from "./k8s";
+import type { V1Container, V1Deployment, V1Ingress, V1PersistentVolumeClaim, V1Pod, V1Secret, V1Service } from "./k8s";
 import { LABEL_COMPONENT, LABEL_ID } from "./manifests/labels";
+
+/** Not re-exported by lib/k8s; derived from the pod type. */
+type V1ContainerStatus = NonNullable<NonNullable<V1Pod["status"]>["containerStatuses"]>[number];
 
 /**
  * One app's health at a glance: the Deployment, its pods, Service, Ingress, claims and Secret

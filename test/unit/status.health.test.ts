@@ -1,4 +1,5 @@
-import type { V1ContainerStatus, V1Deployment, V1Ingress, V1PersistentVolumeClaim, V1Pod, V1Secret, V1Service } from "../../lib/k8s";
+import type { V1Deployment, V1Ingress, V1PersistentVolumeClaim, V1Pod, V1Secret, V1Service } from "../../lib/k8s";
+type V1ContainerStatus = NonNullable<NonNullable<V1Pod["status"]>["containerStatuses"]>[number];
 import { appHealth, claimNames, entityIdOf, expectedObjects, healthChanged, namespaceHealth, type AppHealth, type HealthInput } from "../../lib/health";
 
 const ID = "dep1";
