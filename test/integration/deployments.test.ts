@@ -1,26 +1,10 @@
 import { Kinds, type V1ConfigMap, type V1Deployment, type V1Ingress, type V1ReplicaSet, type V1Service } from "../../lib/k8s";
-import { kube, readClusterEnv, uniqueName } from "../helpers/cluster";
+import { kube, uniqueName } from "../helpers/cluster";
+import { envBackends } from "../helpers/backends";
 import { eventually } from "../helpers/eventually";
 import { request, startMesh, type Mesh } from "../helpers/mesh";
 
-const mongoUri = process.env.MONGO_URI || readClusterEnv().MONGO_URI;
-
-const backends: [string, () => void][] = [
-	[
-		"NeDB",
-		() => {
-			delete process.env.MONGO_URI;
-			process.env.DATA_DIR = ":memory:";
-		},
-	],
-	[
-		"FerretDB",
-		() => {
-			if (!mongoUri) throw new Error("MONGO_URI is not set and .cluster/env names none: FerretDB must be up (scripts/cluster/up.sh)");
-			process.env.MONGO_URI = mongoUri;
-		},
-	],
-];
+const backends = envBackends;
 
 const SERVICES = ["api", "keys", "k8s.namespaces", "k8s.images", "k8s.volumes", "k8s.deployments", "k8s.envs"];
 

@@ -2,28 +2,12 @@ import { execFile } from "node:child_process";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Kinds, type V1ConfigMap, type V1Deployment, type V1Pod, type V1Secret } from "../../lib/k8s";
-import { kube, readClusterEnv, uniqueName } from "../helpers/cluster";
+import { kube, uniqueName } from "../helpers/cluster";
+import { envBackends } from "../helpers/backends";
 import { eventually } from "../helpers/eventually";
 import { request, startMesh, type Mesh } from "../helpers/mesh";
 
-const mongoUri = process.env.MONGO_URI || readClusterEnv().MONGO_URI;
-
-const backends: [string, () => void][] = [
-	[
-		"NeDB",
-		() => {
-			delete process.env.MONGO_URI;
-			process.env.DATA_DIR = ":memory:";
-		},
-	],
-	[
-		"FerretDB",
-		() => {
-			if (!mongoUri) throw new Error("MONGO_URI is not set and .cluster/env names none: FerretDB must be up (scripts/cluster/up.sh)");
-			process.env.MONGO_URI = mongoUri;
-		},
-	],
-];
+const backends = envBackends;
 
 const KUBECTL = process.env.KUBECTL || path.join(os.homedir(), ".cache", "berth", "kubernetes-v1.36.3", "bin", "kubectl");
 /** kubectl as a person would run it, behind Berth's back. */

@@ -1,8 +1,8 @@
 import type { Context } from "moleculer";
-import mongoose from "mongoose";
 import { Kinds, type V1Job, type V1Pod } from "../../lib/k8s";
 import { JOB_CONTAINER, jobPodSelector } from "../../lib/manifests/job";
-import { kube, readClusterEnv, uniqueName } from "../helpers/cluster";
+import { kube, uniqueName } from "../helpers/cluster";
+import { backends as dbBackends, dropDatabase } from "../helpers/backends";
 import { eventually } from "../helpers/eventually";
 import { request, startMesh, type Mesh } from "../helpers/mesh";
 
@@ -12,30 +12,7 @@ const STATUS_KEYS = ["active", "completed_indexes", "completion_time", "conditio
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 const PY_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00$/;
 
-const mongoUri = process.env.MONGO_URI || readClusterEnv().MONGO_URI;
-
-/** A database of its own per run: no rows from earlier runs or other suites, dropped afterwards. */
-function isolatedMongoUri(): string {
-	if (!mongoUri) throw new Error("MONGO_URI is not set and .cluster/env names none: FerretDB must be up (scripts/cluster/up.sh)");
-	const url = new URL(mongoUri);
-	url.pathname = `/${uniqueName("berth_it_jobs").replace(/-/g, "_")}`;
-	return url.toString();
-}
-
-async function dropDatabase(uri: string): Promise<void> {
-	const conn = await mongoose.createConnection(uri, { serverSelectionTimeoutMS: 5000 }).asPromise();
-	try {
-		await conn.dropDatabase();
-	} finally {
-		await conn.close();
-	}
-}
-
-/** Every DB-backed suite runs on both backends; the service code does not know which. */
-const backends: [string, () => string | undefined][] = [
-	["NeDB", () => undefined],
-	["FerretDB", () => isolatedMongoUri()],
-];
+const backends = dbBackends("berth_it_jobs");
 
 /** The log text the cluster serves for a Job's pod, read straight from the apiserver. */
 async function clusterLogs(namespace: string, job: string): Promise<string> {

@@ -1,32 +1,10 @@
-import mongoose from "mongoose";
 import type { V1LimitRange, V1Namespace, V1ResourceQuota } from "../../lib/k8s";
-import { kube, readClusterEnv, uniqueName } from "../helpers/cluster";
+import { kube, uniqueName } from "../helpers/cluster";
+import { backends as dbBackends, dropDatabase } from "../helpers/backends";
 import { eventually } from "../helpers/eventually";
 import { request, startMesh, type Mesh } from "../helpers/mesh";
 
-const mongoUri = process.env.MONGO_URI || readClusterEnv().MONGO_URI;
-
-/** A database of its own per run, so parallel runs and other suites never see each other's rows. */
-function isolatedMongoUri(): string {
-	if (!mongoUri) throw new Error("MONGO_URI is not set and .cluster/env names none: FerretDB must be up (scripts/cluster/up.sh)");
-	const url = new URL(mongoUri);
-	url.pathname = `/${uniqueName("berth_it").replace(/-/g, "_")}`;
-	return url.toString();
-}
-
-async function dropDatabase(uri: string): Promise<void> {
-	const conn = await mongoose.createConnection(uri, { serverSelectionTimeoutMS: 5000 }).asPromise();
-	try {
-		await conn.dropDatabase();
-	} finally {
-		await conn.close();
-	}
-}
-
-const backends: [string, () => string | undefined][] = [
-	["NeDB", () => undefined],
-	["FerretDB", () => isolatedMongoUri()],
-];
+const backends = dbBackends();
 
 const nsRef = (name: string) => ({ apiVersion: "v1", kind: "Namespace", name });
 

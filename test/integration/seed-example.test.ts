@@ -1,6 +1,7 @@
 import { ServiceBroker } from "moleculer";
 import type { V1ConfigMap, V1Deployment, V1Ingress, V1PersistentVolumeClaim, V1Secret, V1Service } from "../../lib/k8s";
 import { kube, readClusterEnv, uniqueName } from "../helpers/cluster";
+import { envBackends } from "../helpers/backends";
 import { eventually } from "../helpers/eventually";
 import { request, startMesh, type Mesh } from "../helpers/mesh";
 
@@ -8,22 +9,7 @@ const clusterEnv = readClusterEnv();
 const mongoUri = process.env.MONGO_URI || clusterEnv.MONGO_URI;
 const natsUrl = process.env.NATS_URL || clusterEnv.NATS_URL;
 
-const backends: [string, () => void][] = [
-	[
-		"NeDB",
-		() => {
-			delete process.env.MONGO_URI;
-			process.env.DATA_DIR = ":memory:";
-		},
-	],
-	[
-		"FerretDB",
-		() => {
-			if (!mongoUri) throw new Error("MONGO_URI is not set and .cluster/env names none: FerretDB must be up (scripts/cluster/up.sh)");
-			process.env.MONGO_URI = mongoUri;
-		},
-	],
-];
+const backends = envBackends;
 
 const SERVICES = ["api", "keys", "k8s.namespaces", "k8s.images", "k8s.volumes", "k8s.deployments", "k8s.envs"];
 

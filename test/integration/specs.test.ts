@@ -1,6 +1,6 @@
-import mongoose from "mongoose";
 import type { V1Deployment, V1Ingress, V1PersistentVolumeClaim, V1Service } from "../../lib/k8s";
-import { kube, readClusterEnv, uniqueName } from "../helpers/cluster";
+import { kube, uniqueName } from "../helpers/cluster";
+import { backends as dbBackends, dropDatabase } from "../helpers/backends";
 import { eventually } from "../helpers/eventually";
 import { request, startMesh, type Mesh } from "../helpers/mesh";
 
@@ -59,29 +59,7 @@ volumes:
     size: 200Mi
 `;
 
-const mongoUri = process.env.MONGO_URI || readClusterEnv().MONGO_URI;
-
-/** A database of its own per run: no rows from earlier runs or other suites, dropped afterwards. */
-function isolatedMongoUri(): string {
-	if (!mongoUri) throw new Error("MONGO_URI is not set and .cluster/env names none: FerretDB must be up (scripts/cluster/up.sh)");
-	const url = new URL(mongoUri);
-	url.pathname = `/${uniqueName("berth_it_specs").replace(/-/g, "_")}`;
-	return url.toString();
-}
-
-async function dropDatabase(uri: string): Promise<void> {
-	const conn = await mongoose.createConnection(uri, { serverSelectionTimeoutMS: 5000 }).asPromise();
-	try {
-		await conn.dropDatabase();
-	} finally {
-		await conn.close();
-	}
-}
-
-const backends: [string, () => string | undefined][] = [
-	["NeDB", () => undefined],
-	["FerretDB", () => isolatedMongoUri()],
-];
+const backends = dbBackends("berth_it_specs");
 
 const SERVICES = ["api", "keys", "k8s.namespaces", "k8s.services"];
 

@@ -1,4 +1,3 @@
-import mongoose from "mongoose";
 import { ServiceBroker, type BrokerOptions } from "moleculer";
 import brokerConfig from "../../moleculer.config";
 import type { V1PersistentVolumeClaim } from "../../lib/k8s";
@@ -6,6 +5,7 @@ import type { ImageEntity } from "../../services/k8s.images.service";
 import type { NamespaceEntity } from "../../services/k8s.namespaces.service";
 import type { VolumeEntity } from "../../services/k8s.volumes.service";
 import { kube, readClusterEnv, uniqueName } from "../helpers/cluster";
+import { backends as dbBackends, dropDatabase } from "../helpers/backends";
 import { eventually } from "../helpers/eventually";
 import { startMesh, type Mesh } from "../helpers/mesh";
 
@@ -13,27 +13,7 @@ const clusterEnv = readClusterEnv();
 const mongoUri = process.env.MONGO_URI || clusterEnv.MONGO_URI;
 const natsUrl = process.env.NATS_URL || clusterEnv.NATS_URL;
 
-/** A database of its own per run, so parallel runs and other suites never see each other's rows. */
-function isolatedMongoUri(): string {
-	if (!mongoUri) throw new Error("MONGO_URI is not set and .cluster/env names none: FerretDB must be up (scripts/cluster/up.sh)");
-	const url = new URL(mongoUri);
-	url.pathname = `/${uniqueName("berth_it").replace(/-/g, "_")}`;
-	return url.toString();
-}
-
-async function dropDatabase(uri: string): Promise<void> {
-	const conn = await mongoose.createConnection(uri, { serverSelectionTimeoutMS: 5000 }).asPromise();
-	try {
-		await conn.dropDatabase();
-	} finally {
-		await conn.close();
-	}
-}
-
-const backends: [string, () => string | undefined][] = [
-	["NeDB", () => undefined],
-	["FerretDB", () => isolatedMongoUri()],
-];
+const backends = dbBackends();
 
 /**
  * The seed's ctx.call sequence, from a second broker that runs no services and reaches the

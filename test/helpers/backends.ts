@@ -1,0 +1,52 @@
+import mongoose from "mongoose";
+import { readClusterEnv, uniqueName } from "./cluster";
+
+/** FerretDB's URI, from the environment or .cluster/env (scripts/cluster/up.sh writes it). */
+export const mongoUri = process.env.MONGO_URI || readClusterEnv().MONGO_URI;
+
+function requireMongo(): string {
+	if (!mongoUri) throw new Error("MONGO_URI is not set and .cluster/env names none: FerretDB must be up (scripts/cluster/up.sh)");
+	return mongoUri;
+}
+
+/** A database of its own per suite run: no rows from earlier runs or other suites; drop it afterwards. */
+export function isolatedMongoUri(prefix = "berth_it"): string {
+	const url = new URL(requireMongo());
+	url.pathname = `/${uniqueName(prefix).replace(/-/g, "_")}`;
+	return url.toString();
+}
+
+export async function dropDatabase(uri: string): Promise<void> {
+	const conn = await mongoose.createConnection(uri, { serverSelectionTimeoutMS: 5000 }).asPromise();
+	try {
+		await conn.dropDatabase();
+	} finally {
+		await conn.close();
+	}
+}
+
+/**
+ * Every DB-backed suite runs on both backends; the service code does not know which.
+ * Each entry gives the MONGO_URI to use (undefined: NeDB).
+ */
+export const backends = (prefix?: string): [string, () => string | undefined][] => [
+	["NeDB", () => undefined],
+	["FerretDB", () => isolatedMongoUri(prefix)],
+];
+
+/** For suites that switch the process environment instead of passing a URI. */
+export const envBackends: [string, () => void][] = [
+	[
+		"NeDB",
+		() => {
+			delete process.env.MONGO_URI;
+			process.env.DATA_DIR = ":memory:";
+		},
+	],
+	[
+		"FerretDB",
+		() => {
+			process.env.MONGO_URI = requireMongo();
+		},
+	],
+];
