@@ -270,8 +270,8 @@ const InventoryService: ServiceSchema<InventorySettings, InventoryMethods, Inven
 			summary: "One namespace with the number of objects of each kind",
 			params: { name: nsRule },
 			async handler(this: InventoryThis, ctx: Context<NamespaceParams, CallerMeta>): Promise<NamespaceSummary> {
-				const visible = await this.requireNamespace(ctx, ctx.params.name);
-				const [summary] = this.store.namespaces(new Set([ctx.params.name].filter(n => !visible || visible.has(n))));
+				await this.requireNamespace(ctx, ctx.params.name);
+				const [summary] = this.store.namespaces(new Set([ctx.params.name]));
 				if (!summary) throw notFound("Namespace", ctx.params.name);
 				return summary;
 			},
