@@ -1,4 +1,6 @@
+import * as fs from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import * as path from "node:path";
 import type { Context, Service, ServiceSchema } from "moleculer";
 import { Errors } from "moleculer";
 import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
@@ -9,6 +11,7 @@ import { buildOpenApi, type ActionInfo, type JsonSchema, type RestAlias } from "
 import { FixedWindowLimiter } from "../lib/rate-limit";
 import type { CallerMeta } from "../mixins/membership.mixin";
 import type { Identity } from "./keys.service";
+import { deploymentStream, namespaceStream } from "./k8s.status.service";
 
 type Req = IncomingMessage & { $action?: { public?: boolean }; $params?: Record<string, unknown>; $ctx?: Context };
 
@@ -146,6 +149,46 @@ function refuseBareOptions(req: IncomingMessage): void {
 	if (req.method === "OPTIONS") throw new Errors.MoleculerClientError("Not found", 404, ErrorTypes.NotFound);
 }
 
+/** The built dashboard: dist/ui beside the compiled services, or under dist/ when run from the sources. UI_DIR overrides. */
+export function uiDir(env: NodeJS.ProcessEnv = process.env): string {
+	if (env.UI_DIR) return path.resolve(env.UI_DIR);
+	const root = path.resolve(__dirname, "..");
+	return path.basename(root) === "dist" ? path.join(root, "ui") : path.join(root, "dist", "ui");
+}
+
+/** Serves the dashboard's files under /ui; hashed assets are cached for good, index.html never. */
+function serveUi() {
+	const servers = new Map<string, ReturnType<typeof import("serve-static")>>();
+	const serverFor = (dir: string) => {
+		let serve = servers.get(dir);
+		if (!serve) {
+			serve = (ApiGateway as unknown as { serveStatic: typeof import("serve-static") }).serveStatic(dir, {
+				index: ["index.html"],
+				setHeaders(res, file) {
+					res.setHeader("Cache-Control", file.endsWith("index.html") ? "no-cache" : "public, max-age=31536000, immutable");
+				},
+			});
+			servers.set(dir, serve);
+		}
+		return serve;
+	};
+	return (req: IncomingMessage & { originalUrl?: string }, res: ServerResponse, next: (err?: unknown) => void) => {
+		// The route's prefix match would also take /uiother.
+		if (!/^\/ui(\/|\?|$)/.test(req.originalUrl ?? "")) return next();
+		res.setHeader("X-Content-Type-Options", "nosniff");
+		res.setHeader("X-Frame-Options", "DENY");
+		res.setHeader("Referrer-Policy", "no-referrer");
+		res.setHeader("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'");
+		const dir = uiDir();
+		if (!fs.existsSync(path.join(dir, "index.html"))) {
+			res.writeHead(503, { "Content-Type": "text/plain; charset=utf-8" });
+			res.end(`The dashboard is not built (no ${path.join(dir, "index.html")}): run \`npm run build\`.\n`);
+			return;
+		}
+		serverFor(dir)(req as never, res as never, next);
+	};
+}
+
 type ApiThis = Service<GatewaySettings> &
 	ApiMethods & {
 		limiter: FixedWindowLimiter;
@@ -191,12 +234,24 @@ const ApiService: ServiceSchema<GatewaySettings, ApiMethods & Record<string, unk
 				},
 			},
 			{
+				// The dashboard (ui/, built into dist/ui): static files; it signs in with an API key itself.
+				path: "/ui",
+				mappingPolicy: "restrict",
+				authentication: false,
+				bodyParsers: false,
+				use: [serveUi()],
+				aliases: {},
+			},
+			{
 				path: "/api",
 				autoAliases: true,
 				mappingPolicy: "restrict",
 				authentication: true,
 				aliases: {
 					"GET /openapi.json": "api.openapi",
+					// Server-Sent Events of live status (services/k8s.status.service.ts); access as `get` answers.
+					"GET /v1/k8s/deployments/:id/stream": deploymentStream,
+					"GET /v1/k8s/namespaces/:id/stream": namespaceStream,
 				},
 				bodyParsers: { json: { limit: env.bodyLimit, strict: false }, urlencoded: { extended: false, limit: env.bodyLimit } },
 				onBeforeCall(this: unknown, ctx: Context, route: unknown, req: Req) {
@@ -273,7 +328,8 @@ const ApiService: ServiceSchema<GatewaySettings, ApiMethods & Record<string, unk
 		openApiDocument(this: ApiThis): JsonSchema {
 			const actions = new Map<string, ActionInfo>();
 			for (const item of (this.broker.registry as unknown as Registry).getActionList({ skipInternal: true })) if (item.action) actions.set(item.name, item.action);
-			const aliases: RestAlias[] = this.aliases.map(a => ({ method: a.method, fullPath: a.fullPath, action: a.action, authenticated: Boolean(a.route.opts.authentication) }));
+			// Function aliases (the status streams) never end: no operation a fuzzer or a client contract could hold.
+			const aliases: RestAlias[] = this.aliases.filter(a => a.action).map(a => ({ method: a.method, fullPath: a.fullPath, action: a.action, authenticated: Boolean(a.route.opts.authentication) }));
 			return buildOpenApi(aliases, actions, {
 				title: "Berth",
 				version: process.env.npm_package_version ?? "0.1.0",

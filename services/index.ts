@@ -11,6 +11,7 @@ import EnvsService from "./k8s.envs.service";
 import InventoryService from "./k8s.inventory.service";
 import ApplicationsService from "./k8s.applications.service";
 import ServicesService from "./k8s.services.service";
+import StatusService from "./k8s.status.service";
 
 /**
  * Every service of the mesh, by the name SERVICES selects them with. Explicit rather than a glob,
@@ -29,4 +30,5 @@ export const serviceRegistry: Record<string, ServiceSchema> = {
 	"k8s.inventory": InventoryService as unknown as ServiceSchema,
 	"k8s.applications": ApplicationsService as unknown as ServiceSchema,
 	"k8s.services": ServicesService as unknown as ServiceSchema,
+	"k8s.status": StatusService as unknown as ServiceSchema,
 };

@@ -1,0 +1,396 @@
+import { EventEmitter } from "node:events";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Context, Service, ServiceBroker, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import { Errors } from "moleculer";
+import { appHealth, entityIdOf, healthChanged, namespaceHealth, type AppHealth, type AppPhase } from "../lib/health";
+import {
+	getKubeClient,
+	Kinds,
+	type KubernetesObject,
+	type ResilientInformer,
+	type ResourceKind,
+	type V1Deployment,
+	type V1Ingress,
+	type V1PersistentVolumeClaim,
+	type V1Pod,
+	type V1Secret,
+	type V1Service,
+} from "../lib/k8s";
+import { LABEL_COMPONENT, MANAGED_SELECTOR } from "../lib/manifests/labels";
+import type { CallerMeta } from "../mixins/membership.mixin";
+
+// ---------------------------------------------------------------------------------------------
+// Types
+
+export interface StatusSettings extends ServiceSettingSchema {
+	/** STATUS_HEARTBEAT_SECONDS: a comment line this often keeps proxies from closing a quiet stream. */
+	heartbeatSeconds: number;
+	/** STATUS_DEBOUNCE_MS: changes within this window are pushed as one. */
+	debounceMs: number;
+	/** How long a new stream waits for the first list of every kind before it answers anyway. */
+	syncTimeoutMs: number;
+}
+
+export interface GetParams {
+	id: string;
+	/** Used for the name while the Deployment is missing. */
+	name?: string;
+}
+
+export interface NamespaceParams {
+	name: string;
+}
+
+export interface NamespaceView {
+	namespace: string;
+	phase: AppPhase | "Empty";
+	counts: Partial<Record<AppPhase, number>>;
+	apps: AppHealth[];
+}
+
+/** What the hub tells listeners: an app's new status, or that nothing of it is left in the cluster. */
+export type StatusChange = { type: "status"; status: AppHealth } | { type: "removed"; id: string; namespace: string };
+
+/** The in-process face of the service the gateway's streams subscribe to. */
+export interface StatusHub {
+	/** Resolves once every informer has listed (or after syncTimeoutMs). */
+	whenSynced(): Promise<boolean>;
+	current(id: string, namespace: string, name?: string): AppHealth;
+	inNamespace(namespace: string): AppHealth[];
+	subscribe(listener: (change: StatusChange) => void): () => void;
+	/** Streams end when the service stops, so the gateway's server can close. */
+	onStop(listener: () => void): () => void;
+	readonly settings: StatusSettings;
+}
+
+interface StatusLocals {
+	informers: Map<string, ResilientInformer<KubernetesObject>>;
+	/** Ids whose status is due, and the namespace each lives in. */
+	pending: Map<string, string>;
+	flushTimer?: NodeJS.Timeout;
+	/** The last status pushed per id: only changes are pushed. */
+	last: Map<string, AppHealth>;
+	hub: EventEmitter;
+}
+
+interface StatusMethods {
+	kindCache<T extends KubernetesObject>(kind: ResourceKind, namespace: string): readonly T[];
+	enqueue(kind: string, obj: KubernetesObject): void;
+	flush(): void;
+	compute(id: string, namespace: string, name?: string): AppHealth | undefined;
+	appIds(namespace: string): string[];
+	whenSynced(): Promise<boolean>;
+	current(id: string, namespace: string, name?: string): AppHealth;
+	inNamespace(namespace: string): AppHealth[];
+	subscribe(listener: (change: StatusChange) => void): () => void;
+	onStop(listener: () => void): () => void;
+}
+
+type StatusThis = Service<StatusSettings> & StatusMethods & StatusLocals;
+
+// ---------------------------------------------------------------------------------------------
+
+/** The kinds an app's status is made of; all carry Berth's managed-by label. */
+const WATCHED: ResourceKind[] = [Kinds.Deployment, Kinds.Pod, Kinds.Service, Kinds.Ingress, Kinds.PersistentVolumeClaim, Kinds.Secret];
+
+function positive(value: string | undefined, fallback: number): number {
+	const n = Number(value);
+	return Number.isFinite(n) && n > 0 ? n : fallback;
+}
+
+function owned<T extends KubernetesObject>(items: readonly T[], id: string): T[] {
+	return items.filter(o => entityIdOf(o) === id);
+}
+
+/**
+ * v1.k8s.status: every app's aggregated health (lib/health.ts), recomputed when an informer reports
+ * a change to one of its objects and pushed to the gateway's Server-Sent-Event streams. The
+ * informers are read-only caches, not controllers, so every node that serves streams runs them,
+ * not only the leader.
+ */
+const StatusService: ServiceSchema<StatusSettings, StatusMethods, StatusLocals, StatusThis> = {
+	name: "k8s.status",
+	version: 1,
+	settings: {
+		heartbeatSeconds: positive(process.env.STATUS_HEARTBEAT_SECONDS, 15),
+		debounceMs: positive(process.env.STATUS_DEBOUNCE_MS, 100),
+		syncTimeoutMs: 10_000,
+	},
+	actions: {
+		/** One app's status from the caches (mesh only: the gateway's stream checks membership first). */
+		get: {
+			visibility: "public",
+			params: { id: { type: "string", min: 1, max: 64 }, name: { type: "string", optional: true, max: 253 } },
+			async handler(this: StatusThis, ctx: Context<GetParams, CallerMeta>): Promise<AppHealth | null> {
+				await this.whenSynced();
+				for (const [, informer] of this.informers) {
+					if (informer.kind !== "Deployment") continue;
+					const dep = informer.list().find(d => entityIdOf(d) === ctx.params.id);
+					if (dep) return this.current(ctx.params.id, dep.metadata?.namespace as string, ctx.params.name);
+				}
+				const last = this.last.get(ctx.params.id);
+				return last ? this.current(ctx.params.id, last.namespace, ctx.params.name) : null;
+			},
+		},
+		/** Every app of one Kubernetes namespace, with the namespace's worst phase (mesh only). */
+		namespace: {
+			visibility: "public",
+			params: { name: { type: "string", min: 1, max: 63 } },
+			async handler(this: StatusThis, ctx: Context<NamespaceParams, CallerMeta>): Promise<NamespaceView> {
+				await this.whenSynced();
+				const apps = this.inNamespace(ctx.params.name);
+				return { namespace: ctx.params.name, ...namespaceHealth(apps), apps };
+			},
+		},
+	},
+	methods: {
+		kindCache<T extends KubernetesObject>(this: StatusThis, kind: ResourceKind, namespace: string): readonly T[] {
+			return (this.informers.get(kind.kind)?.list(namespace) ?? []) as readonly T[];
+		},
+
+		/** Informer events only say "look at this app"; the flush recomputes it (level-based). */
+		enqueue(this: StatusThis, kind: string, obj: KubernetesObject): void {
+			const namespace = obj.metadata?.namespace;
+			if (!namespace) return;
+			if (kind === "PersistentVolumeClaim") {
+				// A claim belongs to a volume entity, not to the apps that mount it: look at the namespace's apps.
+				for (const id of this.appIds(namespace)) this.pending.set(id, namespace);
+			} else {
+				const id = entityIdOf(obj);
+				if (id) this.pending.set(id, namespace);
+			}
+			this.flushTimer ??= setTimeout(() => this.flush(), this.settings.debounceMs);
+		},
+
+		flush(this: StatusThis): void {
+			this.flushTimer = undefined;
+			const due = [...this.pending];
+			this.pending.clear();
+			for (const [id, namespace] of due) {
+				const before = this.last.get(id);
+				const after = this.compute(id, namespace, before?.name);
+				if (!after) {
+					// Nothing of it is left (or it never was an app: a job's pod, a volume's claim).
+					if (before) {
+						this.last.delete(id);
+						this.hub.emit("change", { type: "removed", id, namespace } satisfies StatusChange);
+					}
+					continue;
+				}
+				if (!healthChanged(before, after)) continue;
+				this.last.set(id, after);
+				this.hub.emit("change", { type: "status", status: after } satisfies StatusChange);
+			}
+		},
+
+		/** An app's status; undefined when the cluster holds no Deployment and nothing else of it was an app before. */
+		compute(this: StatusThis, id: string, namespace: string, name?: string): AppHealth | undefined {
+			const deployment = owned(this.kindCache<V1Deployment>(Kinds.Deployment, namespace), id)[0];
+			const pods = owned(this.kindCache<V1Pod>(Kinds.Pod, namespace), id);
+			const services = owned(this.kindCache<V1Service>(Kinds.Service, namespace), id);
+			const ingresses = owned(this.kindCache<V1Ingress>(Kinds.Ingress, namespace), id);
+			const secrets = owned(this.kindCache<V1Secret>(Kinds.Secret, namespace), id);
+			// An app was seen with a Deployment; what is left after it goes (pods terminating) is reported as Missing.
+			if (!deployment && (!this.last.has(id) || !(pods.length || services.length || ingresses.length || secrets.length))) return undefined;
+			const claims = this.kindCache<V1PersistentVolumeClaim>(Kinds.PersistentVolumeClaim, namespace);
+			return appHealth({ id, namespace, name, deployment, pods, services, ingresses, secrets, claims: [...claims] });
+		},
+
+		appIds(this: StatusThis, namespace: string): string[] {
+			const ids = new Set<string>();
+			for (const d of this.kindCache<V1Deployment>(Kinds.Deployment, namespace)) {
+				const id = entityIdOf(d);
+				if (id) ids.add(id);
+			}
+			for (const [id, s] of this.last) if (s.namespace === namespace) ids.add(id);
+			return [...ids].sort();
+		},
+
+		async whenSynced(this: StatusThis): Promise<boolean> {
+			const deadline = Date.now() + this.settings.syncTimeoutMs;
+			while (this.informers.size && ![...this.informers.values()].every(i => i.hasSynced)) {
+				if (Date.now() > deadline) return false;
+				await new Promise(r => setTimeout(r, 50));
+			}
+			return this.informers.size > 0;
+		},
+
+		/** The status as the caches have it now; `Missing` when the cluster has nothing of it. */
+		current(this: StatusThis, id: string, namespace: string, name?: string): AppHealth {
+			return this.compute(id, namespace, name) ?? appHealth({ id, namespace, name });
+		},
+
+		inNamespace(this: StatusThis, namespace: string): AppHealth[] {
+			return this.appIds(namespace)
+				.map(id => this.compute(id, namespace, this.last.get(id)?.name))
+				.filter((s): s is AppHealth => s !== undefined)
+				.sort((a, b) => a.name.localeCompare(b.name));
+		},
+
+		subscribe(this: StatusThis, listener: (change: StatusChange) => void): () => void {
+			this.hub.on("change", listener);
+			return () => this.hub.off("change", listener);
+		},
+
+		onStop(this: StatusThis, listener: () => void): () => void {
+			this.hub.once("stop", listener);
+			return () => this.hub.off("stop", listener);
+		},
+	},
+	created(this: StatusThis) {
+		this.informers = new Map();
+		this.pending = new Map();
+		this.last = new Map();
+		this.hub = new EventEmitter();
+		// One listener per open stream: many dashboards are not a leak.
+		this.hub.setMaxListeners(0);
+	},
+	async started(this: StatusThis) {
+		const kube = getKubeClient();
+		for (const kind of WATCHED) {
+			const informer = kube.informer<KubernetesObject>(kind, (_event, obj) => this.enqueue(kind.kind, obj), {
+				labelSelector: MANAGED_SELECTOR,
+				onError: (err, retryInMs) => this.logger.warn(`${kind.kind} informer failed, restarting in ${retryInMs} ms:`, (err as Error)?.message ?? err),
+			});
+			this.informers.set(kind.kind, informer);
+		}
+		await Promise.all([...this.informers.values()].map(i => i.start()));
+	},
+	async stopped(this: StatusThis) {
+		if (this.flushTimer) clearTimeout(this.flushTimer);
+		this.hub.emit("stop");
+		this.hub.removeAllListeners();
+		await Promise.all([...this.informers.values()].map(i => i.stop()));
+		this.informers.clear();
+	},
+};
+
+export default StatusService;
+
+// ---------------------------------------------------------------------------------------------
+// Server-Sent Events, served by the gateway (services/api.service.ts aliases these handlers)
+
+type StreamReq = IncomingMessage & { $ctx: Context<unknown, CallerMeta>; $params: Record<string, unknown> };
+type Next = (err?: unknown) => void;
+
+/** What the deployments and namespaces services answer to `get` (the fields the streams use). */
+interface DeploymentRef {
+	id: string;
+	name: string;
+	namespaceName: string;
+}
+interface NamespaceRef {
+	id: string;
+	name: string;
+}
+
+/** The k8s.status service of this node: streams are fed in-process, from this node's informers. */
+export function localStatusHub(broker: ServiceBroker): StatusHub | undefined {
+	return broker.getLocalService({ name: "k8s.status", version: 1 }) as unknown as StatusHub | undefined;
+}
+
+function idParam(req: StreamReq): string {
+	const id = req.$params?.id;
+	if (typeof id !== "string" || !id || id.length > 128) throw new Errors.MoleculerClientError("id is required", 422, "VALIDATION_ERROR", [{ field: "id", message: "id is required", type: "required" }]);
+	return id;
+}
+
+/** Opens the event stream: headers, the reconnection delay, a heartbeat, and the cleanup when either side goes. */
+function openStream(req: StreamReq, res: ServerResponse, hub: StatusHub, onClose: () => void): { send(event: string, data: unknown, id?: string): void; end(): void } {
+	res.writeHead(200, {
+		"Content-Type": "text/event-stream; charset=utf-8",
+		"Cache-Control": "no-cache, no-transform",
+		Connection: "keep-alive",
+		// nginx (an Ingress in front of the gateway) would otherwise buffer the stream.
+		"X-Accel-Buffering": "no",
+	});
+	res.write("retry: 3000\n\n");
+	let seq = 0;
+	let closed = false;
+	const heartbeat = setInterval(() => res.write(`: heartbeat ${new Date().toISOString()}\n\n`), hub.settings.heartbeatSeconds * 1000);
+	const close = () => {
+		if (closed) return;
+		closed = true;
+		clearInterval(heartbeat);
+		offStop();
+		onClose();
+		if (!res.writableEnded) res.end();
+	};
+	const offStop = hub.onStop(close);
+	req.on("close", close);
+	res.on("close", close);
+	return {
+		send(event, data) {
+			if (!closed) res.write(`event: ${event}\nid: ${++seq}\ndata: ${JSON.stringify(data)}\n\n`);
+		},
+		end: close,
+	};
+}
+
+function hubOf(service: Service): StatusHub {
+	const hub = localStatusHub(service.broker);
+	if (!hub) throw new Errors.MoleculerRetryableError("Live status needs the k8s.status service on the gateway's node", 503, "SERVICE_UNAVAILABLE");
+	return hub;
+}
+
+/**
+ * `GET /api/v1/k8s/deployments/:id/stream`: `event: status` with the app's AppHealth now and on
+ * every change, `event: removed` (and the end) when nothing of it is left. Another tenant's
+ * deployment is 404, as `get` answers.
+ */
+export async function deploymentStream(this: Service, req: StreamReq, res: ServerResponse, next: Next): Promise<void> {
+	try {
+		const hub = hubOf(this);
+		const dep = await req.$ctx.call<DeploymentRef, { id: string }>("v1.k8s.deployments.get", { id: idParam(req) });
+		await hub.whenSynced();
+		let last = "";
+		const push = (status: AppHealth) => {
+			const json = JSON.stringify(status);
+			if (json === last) return;
+			last = json;
+			stream.send("status", status);
+		};
+		let unsubscribe = () => {};
+		const stream = openStream(req, res, hub, () => unsubscribe());
+		unsubscribe = hub.subscribe(change => {
+			if (change.type === "status" && change.status.id === dep.id) push(change.status);
+			else if (change.type === "removed" && change.id === dep.id) {
+				stream.send("removed", { id: dep.id });
+				stream.end();
+			}
+		});
+		push(hub.current(dep.id, dep.namespaceName, dep.name));
+	} catch (err) {
+		next(err);
+	}
+}
+
+/**
+ * `GET /api/v1/k8s/namespaces/:id/stream`: `event: snapshot` ({namespace, phase, counts, apps}),
+ * then `event: status` per changed app and `event: removed` ({id}) per app gone.
+ */
+export async function namespaceStream(this: Service, req: StreamReq, res: ServerResponse, next: Next): Promise<void> {
+	try {
+		const hub = hubOf(this);
+		const ns = await req.$ctx.call<NamespaceRef, { id: string }>("v1.k8s.namespaces.get", { id: idParam(req) });
+		await hub.whenSynced();
+		const sent = new Map<string, string>();
+		let unsubscribe = () => {};
+		const stream = openStream(req, res, hub, () => unsubscribe());
+		unsubscribe = hub.subscribe(change => {
+			if (change.type === "status" && change.status.namespace === ns.name) {
+				const json = JSON.stringify(change.status);
+				if (sent.get(change.status.id) === json) return;
+				sent.set(change.status.id, json);
+				stream.send("status", change.status);
+			} else if (change.type === "removed" && change.namespace === ns.name && sent.delete(change.id)) {
+				stream.send("removed", { id: change.id });
+			}
+		});
+		const apps = hub.inNamespace(ns.name);
+		for (const a of apps) sent.set(a.id, JSON.stringify(a));
+		stream.send("snapshot", { namespace: ns.name, id: ns.id, ...namespaceHealth(apps), apps });
+	} catch (err) {
+		next(err);
+	}
+}
