@@ -1,0 +1,112 @@
+import { useState } from "preact/hooks";
+import { ApiError, get, query } from "../api";
+import { Empty, ErrorBox, Loading, Section, ago, useAsync } from "../components";
+import type { InventoryPage as Page } from "../types";
+
+const KINDS = ["deployments", "pods", "services", "configmaps", "secrets", "statefulsets", "daemonsets", "replicasets", "jobs", "serviceaccounts", "namespaces"];
+const LIMIT = 50;
+
+/** Everything in the namespaces the caller may see, Berth's or not; external objects are marked. */
+export function InventoryPage() {
+	const [kind, setKind] = useState("deployments");
+	const [namespace, setNamespace] = useState("");
+	const [provenance, setProvenance] = useState("");
+	const [name, setName] = useState("");
+	const [offset, setOffset] = useState(0);
+	const summary = useAsync(() => get<{ synced: boolean; counts: Record<string, number> }>("/v1/k8s/inventory"), []);
+	const page = useAsync(() => get<Page>(`/v1/k8s/inventory/${kind}${query({ namespace: namespace.trim(), provenance, name: name.trim(), limit: LIMIT, offset })}`), [kind, namespace, provenance, name, offset]);
+	if (summary.error instanceof ApiError && summary.error.status === 404) return <Section title="Inventory">{<Empty>The inventory is not served by this mesh (the k8s.inventory service is not running).</Empty>}</Section>;
+	const items = page.data?.items ?? [];
+	return (
+		<>
+			<Section title="Inventory" testid="inventory-summary">
+				<ErrorBox error={summary.error} />
+				{summary.data ? (
+					<div class="chips">
+						{Object.entries(summary.data.counts).map(([k, n]) => (
+							<button key={k} class={`chip ${k === kind ? "active" : ""}`} onClick={() => (setKind(k), setOffset(0))}>
+								{k} {n}
+							</button>
+						))}
+						{!summary.data.synced ? <span class="muted small">still listing…</span> : null}
+					</div>
+				) : (
+					<Loading />
+				)}
+			</Section>
+			<Section title={kind} testid="inventory">
+				<div class="form compact">
+					<select value={kind} onChange={e => (setKind((e.target as HTMLSelectElement).value), setOffset(0))} aria-label="Kind">
+						{KINDS.map(k => (
+							<option key={k} value={k}>
+								{k}
+							</option>
+						))}
+					</select>
+					<input value={namespace} onChange={e => (setNamespace((e.target as HTMLInputElement).value), setOffset(0))} placeholder="namespace" aria-label="Namespace" />
+					<input value={name} onChange={e => (setName((e.target as HTMLInputElement).value), setOffset(0))} placeholder="name contains" aria-label="Name" />
+					<select value={provenance} onChange={e => (setProvenance((e.target as HTMLSelectElement).value), setOffset(0))} aria-label="Provenance">
+						<option value="">Berth and external</option>
+						<option value="berth">Berth's only</option>
+						<option value="external">External only</option>
+					</select>
+				</div>
+				<ErrorBox error={page.error} />
+				{page.loading && !page.data ? <Loading /> : null}
+				{page.data && !items.length ? <Empty>Nothing here.</Empty> : null}
+				{items.length ? (
+					<div class="table-wrap">
+						<table>
+							<thead>
+								<tr>
+									<th>Name</th>
+									<th>Namespace</th>
+									<th>Made by</th>
+									<th>Owner</th>
+									<th class="hide-narrow">Details</th>
+									<th>Age</th>
+								</tr>
+							</thead>
+							<tbody>
+								{items.map(item => (
+									<tr key={`${item.namespace}/${item.kind}/${item.name}`} class={item.provenance === "external" ? "external" : ""}>
+										<td data-label="Name" class="mono small">
+											{item.name}
+										</td>
+										<td data-label="Namespace">{item.namespace ?? "–"}</td>
+										<td data-label="Made by">{item.provenance === "external" ? <span class="tag warn">external</span> : <span class="tag">berth</span>}</td>
+										<td data-label="Owner" class="small">
+											{item.owners?.length ? item.owners.map(o => `${o.kind}/${o.name}`).join(" ← ") : item.owner ? `${item.owner.kind}/${item.owner.name}` : "–"}
+										</td>
+										<td data-label="Details" class="hide-narrow small">
+											{item.phase ?? ""}
+											{item.replicas ? ` ${item.replicas.ready}/${item.replicas.desired} ready` : ""}
+											{item.images?.length ? <span class="mono"> {item.images.join(", ")}</span> : null}
+											{item.counts ? Object.entries(item.counts).map(([k, n]) => `${k} ${n}`).join(", ") : null}
+										</td>
+										<td data-label="Age" class="small">
+											{ago(item.createdAt)}
+										</td>
+									</tr>
+								))}
+							</tbody>
+						</table>
+					</div>
+				) : null}
+				{page.data && page.data.total > LIMIT ? (
+					<div class="actions pager">
+						<button class="small" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - LIMIT))}>
+							Previous
+						</button>
+						<span class="muted small">
+							{offset + 1}–{Math.min(offset + LIMIT, page.data.total)} of {page.data.total}
+						</span>
+						<button class="small" disabled={offset + LIMIT >= page.data.total} onClick={() => setOffset(offset + LIMIT)}>
+							Next
+						</button>
+					</div>
+				) : null}
+			</Section>
+		</>
+	);
+}

@@ -1,0 +1,105 @@
+import { useState } from "preact/hooks";
+import { del, get, post, query } from "../api";
+import { Badge, Empty, ErrorBox, Loading, NamespaceSelect, Section, useAction, useAsync, useNamespaces } from "../components";
+import type { Namespace, Volume } from "../types";
+
+function CreateVolume({ namespaces, onCreated }: { namespaces: Namespace[]; onCreated: () => void }) {
+	const [namespace, setNamespace] = useState(namespaces.length === 1 ? namespaces[0].name : "");
+	const [name, setName] = useState("");
+	const [size, setSize] = useState("1Gi");
+	const [mountPath, setMountPath] = useState("/data");
+	const action = useAction();
+	const submit = async (e: Event) => {
+		e.preventDefault();
+		if (await action.run(() => post<Volume>("/v1/k8s/volumes", { namespace, name: name.trim(), size, mountPath, type: "persistentVolumeClaim" }))) {
+			setName("");
+			onCreated();
+		}
+	};
+	return (
+		<form class="form" onSubmit={submit}>
+			<NamespaceSelect namespaces={namespaces} value={namespace} onChange={setNamespace} />
+			<label>
+				Name
+				<input value={name} onInput={e => setName((e.target as HTMLInputElement).value)} required placeholder="data" />
+			</label>
+			<label>
+				Size
+				<input value={size} onInput={e => setSize((e.target as HTMLInputElement).value)} size={6} />
+			</label>
+			<label>
+				Mount path
+				<input value={mountPath} onInput={e => setMountPath((e.target as HTMLInputElement).value)} />
+			</label>
+			<button type="submit" disabled={action.busy || !namespace}>
+				Create volume
+			</button>
+			<ErrorBox error={action.error} onDismiss={action.clear} />
+		</form>
+	);
+}
+
+export function VolumesPage() {
+	const namespaces = useNamespaces();
+	const [namespace, setNamespace] = useState("");
+	const list = useAsync(() => get<Volume[]>(`/v1/k8s/volumes${query({ namespace })}`), [namespace]);
+	const remove = useAction();
+	const nsName = (id: string) => namespaces.data?.find(n => n.id === id)?.name ?? id;
+	return (
+		<>
+			<Section title="New volume">{namespaces.data ? <CreateVolume namespaces={namespaces.data} onCreated={list.reload} /> : <Loading />}</Section>
+			<Section title="Volumes" testid="volumes" actions={<NamespaceSelect namespaces={namespaces.data ?? []} value={namespace} onChange={setNamespace} allowAll />}>
+				<ErrorBox error={list.error ?? namespaces.error} />
+				<ErrorBox error={remove.error} onDismiss={remove.clear} />
+				{list.loading && !list.data ? <Loading /> : null}
+				{list.data && !list.data.length ? <Empty>No volumes.</Empty> : null}
+				{list.data?.length ? (
+					<div class="table-wrap">
+						<table>
+							<thead>
+								<tr>
+									<th>Name</th>
+									<th>Namespace</th>
+									<th>Size</th>
+									<th>Mount path</th>
+									<th>Status</th>
+									<th />
+								</tr>
+							</thead>
+							<tbody>
+								{list.data.map(v => (
+									<tr key={v.id}>
+										<td data-label="Name" class="mono">
+											{v.name}
+										</td>
+										<td data-label="Namespace">{nsName(v.namespace)}</td>
+										<td data-label="Size">{v.status?.capacity ?? v.size}</td>
+										<td data-label="Mount path" class="mono small">
+											{v.mountPath}
+										</td>
+										<td data-label="Status">
+											<Badge phase={v.status?.phase} />
+										</td>
+										<td>
+											<button
+												class="danger small"
+												disabled={remove.busy}
+												onClick={async () => {
+													if (!confirm(`Delete volume ${v.name} and its data?`)) return;
+													await remove.run(() => del(`/v1/k8s/volumes/${v.id}`));
+													await list.reload();
+												}}
+											>
+												Delete
+											</button>
+										</td>
+									</tr>
+								))}
+							</tbody>
+						</table>
+					</div>
+				) : null}
+			</Section>
+		</>
+	);
+}
