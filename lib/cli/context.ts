@@ -3,7 +3,7 @@ import { BerthApiError, BerthClient } from "../client";
 import { json } from "./format";
 import type { CliIO } from "./io";
 import { connection } from "./parse";
-import { createProgress, type Progress } from "./progress";
+import { canAnimate, createProgress, type Progress } from "./progress";
 
 export interface GlobalOptions {
 	host?: string;
@@ -42,7 +42,7 @@ export class CommandContext {
 	}
 
 	progress(text: string): Progress {
-		return createProgress(this.io.stderr, text, { quiet: this.options.quiet });
+		return createProgress(this.io.stderr, text, { quiet: this.options.quiet, animate: canAnimate(this.io.stdout, this.io.stderr, this.io.env) });
 	}
 
 	/**

@@ -12,9 +12,21 @@ export interface Progress {
 	fail(text: string): void;
 }
 
-export function createProgress(stderr: Output, text: string, opts: { quiet?: boolean } = {}): Progress {
-	if (stderr.isTTY && !opts.quiet) {
-		const spinner = createSpinner(text, { stream: stderr as unknown as NodeJS.WriteStream }).start();
+/**
+ * Whether to animate: both streams are terminals, as nanospinner itself assumes (it checks stdout
+ * to decide how to redraw), and the terminal is not a dumb one or a CI log.
+ */
+export function canAnimate(stdout: Output, stderr: Output, env: Record<string, string | undefined>): boolean {
+	return Boolean(stdout.isTTY && stderr.isTTY && env.TERM !== "dumb" && !("CI" in env));
+}
+
+export function createProgress(stderr: Output, text: string, opts: { quiet?: boolean; animate?: boolean } = {}): Progress {
+	if (opts.animate && !opts.quiet) {
+		// nanospinner counts the lines to clear from the stream's width; a terminal that reports none
+		// (0 or undefined, e.g. under `script`) would make that count infinite.
+		const columns = (stderr as { columns?: number }).columns;
+		const stream = { write: (s: string) => stderr.write(s), columns: columns && columns > 0 ? columns : 80 };
+		const spinner = createSpinner(text, { stream: stream as unknown as NodeJS.WriteStream }).start();
 		return {
 			update: t => {
 				spinner.update({ text: t });
