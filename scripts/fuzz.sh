@@ -77,6 +77,93 @@ for _ in $(seq 1 60); do
 done
 echo "[fuzz] $operations operations in $base/api/openapi.json"
 
+# One entity in each collection, so the `{id}` routes reach their handlers instead of answering 404
+# to every made-up id: made through the create routes with bodies built from the document, and
+# handed to schemathesis as the `id` of every route but DELETE (which would end it early).
+"$venv/bin/python" - "$base" "$admin_key" "$work/schemathesis.toml" <<'PY' || echo "[fuzz] seeding was incomplete" >&2
+import json, re, secrets, sys, urllib.request, urllib.error
+base, key, config_path = sys.argv[1:4]
+def call(method, path, body=None):
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(base + path, data=data, method=method, headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as res:
+            text = res.read()
+            return res.status, json.loads(text) if text else None
+    except urllib.error.HTTPError as err:
+        return err.code, None
+_, doc = call("GET", "/api/openapi.json")
+paths = doc["paths"]
+def noun(path):
+    n = path.rstrip("/").split("/")[-1]
+    n = n[:-1] if n.endswith("s") else n
+    return None if n == "key" else n
+by_name = {"size": "1Gi", "storage": "1Gi", "cpu": "100m", "memory": "64Mi", "mountPath": "/data", "key": "FUZZ_VALUE", "cmd": "true", "command": "true", "value": "fuzz"}
+def string(schema, name):
+    pattern = schema.get("pattern")
+    for c in [by_name.get(name), f"fuzz-{secrets.token_hex(3)}", "x"]:
+        if c is None:
+            continue
+        try:
+            if pattern and not re.search(pattern, c):
+                continue
+        except re.error:
+            pass
+        if schema.get("minLength", 0) <= len(c) <= schema.get("maxLength", 10**9):
+            return c
+    return "x" * max(1, schema.get("minLength", 1))
+def value(schema, name, refs):
+    if name in refs:
+        return refs[name]
+    if "enum" in schema:
+        return schema["enum"][0]
+    if "const" in schema:
+        return schema["const"]
+    if "anyOf" in schema:
+        return value(next((s for s in schema["anyOf"] if s.get("type") != "null"), schema["anyOf"][0]), name, refs)
+    t = schema.get("type")
+    t = next((x for x in t if x != "null"), None) if isinstance(t, list) else t
+    if t == "string":
+        return string(schema, name)
+    if t in ("integer", "number"):
+        return max(1, schema.get("minimum", 1)) if "maximum" not in schema else min(max(1, schema.get("minimum", 1)), schema["maximum"])
+    if t == "boolean":
+        return False
+    if t == "array":
+        return [value(schema.get("items", {}), name.rstrip("s"), refs) for _ in range(schema.get("minItems", 0))]
+    if t == "object":
+        req = set(schema.get("required", []))
+        return {k: value(v, k, refs) for k, v in schema.get("properties", {}).items() if k in req or k == "cmd"}
+    return "x"
+collections = sorted({p[: p.index("/{")] for p in paths if "/{" in p})
+creators = [c for c in collections if "post" in paths.get(c, {})]
+refs, seeded = {}, {}
+for _ in range(4):
+    for c in creators:
+        if c in seeded:
+            continue
+        schema = paths[c]["post"].get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {"type": "object"})
+        status, body = call("POST", c, value(schema, "", refs))
+        if status < 300 and isinstance(body, dict) and isinstance(body.get("id"), str):
+            seeded[c] = body["id"]
+            if noun(c):
+                refs.setdefault(noun(c), body["id"])
+    for c in collections:
+        n = noun(c)
+        if n and n not in refs and "get" in paths.get(c, {}):
+            status, items = call("GET", c)
+            if status == 200 and isinstance(items, list) and items and isinstance(items[0], dict) and isinstance(items[0].get("id"), str):
+                refs[n] = items[0]["id"]
+                seeded.setdefault(c, items[0]["id"])
+with open(config_path, "w") as f:
+    for c, id_ in seeded.items():
+        for p in paths:
+            if p.startswith(c + "/{"):
+                param = p[len(c) + 2 : p.index("}", len(c))]
+                f.write(f'[[operations]]\ninclude-path = {json.dumps(p)}\ninclude-method = ["GET", "POST", "PUT", "PATCH"]\nparameters = {{ {json.dumps(param)} = {json.dumps(id_)} }}\n\n')
+print(f"[fuzz] seeded {len(seeded)} collections: {', '.join(sorted(seeded))}")
+PY
+
 args=(run "$base/api/openapi.json"
   --checks not_a_server_error
   --header "Authorization: Bearer $admin_key"
@@ -90,7 +177,11 @@ args=(run "$base/api/openapi.json"
 [ -n "${FUZZ_SEED:-}" ] && args+=(--seed "$FUZZ_SEED")
 
 st_status=0
-"$venv/bin/st" "${args[@]}" | tee "$work/schemathesis.txt" || st_status=$?
+config=()
+[ -s "$work/schemathesis.toml" ] && config=(--config-file "$work/schemathesis.toml")
+# `POST .../clean` removes everything of its kind, seeds included: those routes get their own run, last.
+"$venv/bin/st" "${config[@]}" "${args[@]}" --exclude-path-regex '/clean$' | tee "$work/schemathesis.txt" || st_status=$?
+"$venv/bin/st" "${args[@]}" --include-path-regex '/clean$' | tee -a "$work/schemathesis.txt" || st_status=$?
 
 # Everything the run made goes, through the API (namespaces last: they take what is left with them).
 "$venv/bin/python" - "$base" "$admin_key" <<'PY' || echo "[fuzz] cleanup was incomplete" >&2
@@ -126,15 +217,20 @@ import glob, json, sys
 paths = sorted(glob.glob(f"{sys.argv[1]}/json-*.json"))
 if not paths:
     sys.exit("[fuzz] schemathesis wrote no report")
-with open(paths[-1]) as f:
-    report = json.load(f)
-cases = report.get("test_cases", {})
-print(f"[fuzz] test cases tried: {cases.get('generated', 0)} over {report.get('operations', {}).get('tested', 0)} operations; "
-      f"with failures: {cases.get('with_failures', 0)}; errored: {cases.get('errored', 0)}")
-for failure in report.get("failures", []):
-    print(f"[fuzz]   {failure.get('code')} {failure.get('title')}: {', '.join(failure.get('operations', []))}")
-for error in report.get("errors", []):
-    print(f"[fuzz]   error: {error.get('title')} ×{error.get('count')}")
+generated = with_failures = errored = operations = 0
+for path in paths:
+    with open(path) as f:
+        report = json.load(f)
+    cases = report.get("test_cases", {})
+    generated += cases.get("generated", 0)
+    with_failures += cases.get("with_failures", 0)
+    errored += cases.get("errored", 0)
+    operations += report.get("operations", {}).get("tested", 0)
+    for failure in report.get("failures", []):
+        print(f"[fuzz]   {failure.get('code')} {failure.get('title')}: {', '.join(failure.get('operations', []))}")
+    for error in report.get("errors", []):
+        print(f"[fuzz]   error: {error.get('title')} ×{error.get('count')}")
+print(f"[fuzz] test cases tried: {generated} over {operations} operations; with failures: {with_failures}; errored: {errored}")
 PY
 
 status=$st_status
