@@ -1,5 +1,6 @@
 import { execFile } from "node:child_process";
 import * as fs from "node:fs";
+import * as net from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
@@ -10,6 +11,15 @@ import { request, startMesh, type Mesh } from "../helpers/mesh";
 import { berth } from "./cli.helpers";
 
 const run = promisify(execFile);
+
+/** A port nothing listens on: the OS hands out a free one, which is closed again at once. */
+async function closedPort(): Promise<number> {
+	const server = net.createServer();
+	await new Promise<void>(resolve => server.listen(0, "127.0.0.1", resolve));
+	const { port } = server.address() as net.AddressInfo;
+	await new Promise(resolve => server.close(resolve));
+	return port;
+}
 const SERVICES = ["api", "health", "keys", "k8s.namespaces", "k8s.images", "k8s.volumes", "k8s.deployments", "k8s.envs", "k8s.jobs"];
 
 /**
@@ -179,9 +189,10 @@ describe("berth CLI against a running mesh and the local control plane", () => {
 			const bin = path.join(out, JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8")).bin.berth.replace(/^dist\//, ""));
 			const ok = await run(process.execPath, [bin, "namespaces", "list", "--json"], { env: { ...process.env, ...env } });
 			expect(JSON.parse(ok.stdout).map((n: { name: string }) => n.name)).toEqual([ns]);
-			const refused = await run(process.execPath, [bin, "--port", "1", "namespaces", "list"], { env: { ...process.env, ...env } }).catch(err => err);
+			const closed = await closedPort();
+			const refused = await run(process.execPath, [bin, "--port", String(closed), "namespaces", "list"], { env: { ...process.env, ...env } }).catch(err => err);
 			expect(refused.code).toBe(4);
-			expect(refused.stderr).toContain("Cannot reach Berth at http://127.0.0.1:1");
+			expect(refused.stderr).toContain(`Cannot reach Berth at http://127.0.0.1:${closed}: connect ECONNREFUSED`);
 			const usage = await run(process.execPath, [bin, "deploy"], { env: { ...process.env, ...env } }).catch(err => err);
 			expect(usage.code).toBe(2);
 			expect(usage.stderr).toContain("missing required argument 'image'");

@@ -1,5 +1,6 @@
 import { run } from "../../lib/cli/main";
 import { age, cell, details, pairs, quotaRows, table, truncate } from "../../lib/cli/format";
+import { canAnimate } from "../../lib/cli/progress";
 import { connection, duration, expiry, integer, keyValue, looseValue, volumeSpec } from "../../lib/cli/parse";
 
 type Answer = { status?: number; body?: unknown } | Error | ((url: URL, init: RequestInit) => { status?: number; body?: unknown });
@@ -77,6 +78,18 @@ describe("option parsers", () => {
 		expect(connection({ host: "f", port: 1, apiKey: "fk" }, { BERTH_HOST: "h", BERTH_PORT: "8080", BERTH_API_KEY: "k" })).toEqual({ host: "f", port: 1, apiKey: "fk" });
 		expect(connection({}, { BERTH_HOST: "https://berth.example.com" })).toEqual({ host: "https://berth.example.com", port: undefined, apiKey: undefined });
 		expect(() => connection({}, { BERTH_PORT: "http" })).toThrow(/BERTH_PORT/);
+	});
+});
+
+describe("progress", () => {
+	it("animates only on a terminal for both streams, not in CI or a dumb terminal", () => {
+		const tty = { write: () => true, isTTY: true };
+		const pipe = { write: () => true, isTTY: false };
+		expect(canAnimate(tty, tty, { TERM: "xterm" })).toBe(true);
+		expect(canAnimate(pipe, tty, { TERM: "xterm" })).toBe(false);
+		expect(canAnimate(tty, pipe, {})).toBe(false);
+		expect(canAnimate(tty, tty, { TERM: "dumb" })).toBe(false);
+		expect(canAnimate(tty, tty, { CI: "" })).toBe(false);
 	});
 });
 
