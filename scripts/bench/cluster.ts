@@ -88,7 +88,25 @@ export function bringUpCluster(config: BenchConfig): BenchCluster {
 		throw new Error(`scripts/cluster/up.sh failed for the private instance (logs in ${dir}/logs)`);
 	}
 	const vars = envFileVars(path.join(dir, "env"));
-	return { kind: "own", dir, kubeconfig: path.join(dir, "kubeconfig"), kubectl, mongoUri: config.db === "ferretdb" ? vars.MONGO_URI : undefined, versions, down };
+	const cluster: BenchCluster = { kind: "own", dir, kubeconfig: path.join(dir, "kubeconfig"), kubectl, mongoUri: config.db === "ferretdb" ? vars.MONGO_URI : undefined, versions, down };
+	widenServiceRange(cluster);
+	return cluster;
+}
+
+/**
+ * kube-apiserver's default Service range is 10.0.0.0/24: 254 ClusterIPs, fewer than the
+ * benchmarks' Services (an app has one). A ServiceCIDR object (networking.k8s.io/v1) adds a range
+ * at runtime; only on the private instance.
+ */
+function widenServiceRange(cluster: BenchCluster): void {
+	const file = path.join(cluster.dir, "bench-servicecidr.yaml");
+	fs.writeFileSync(file, "apiVersion: networking.k8s.io/v1\nkind: ServiceCIDR\nmetadata:\n  name: berth-bench\nspec:\n  cidrs: [\"10.96.0.0/16\"]\n");
+	const run = (args: string[]) => spawnSync(cluster.kubectl, ["--kubeconfig", cluster.kubeconfig, ...args], { encoding: "utf8", timeout: 120_000 });
+	const applied = run(["apply", "-f", file]);
+	if (applied.status !== 0) throw new Error(`could not add a Service range: ${applied.stderr}`);
+	const ready = run(["wait", "--for=condition=Ready", "servicecidr/berth-bench", "--timeout=60s"]);
+	if (ready.status !== 0) throw new Error(`the added Service range did not become Ready: ${ready.stderr}`);
+	log("added Service range 10.96.0.0/16 (ServiceCIDR berth-bench)");
 }
 
 export interface CommandResult {

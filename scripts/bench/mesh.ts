@@ -70,6 +70,10 @@ export class Mesh {
 			fs.mkdirSync(dir, { recursive: true });
 			flags.push(`--${opts.config.profile}-prof`, `--${opts.config.profile}-prof-dir=${dir}`, `--${opts.config.profile}-prof-name=mesh-${label}.${opts.config.profile}profile`);
 		}
+		if (opts.config.patches.length) {
+			flags.push("--require", path.join(__dirname, "patches.js"));
+			env.BENCH_PATCHES = opts.config.patches.join(",");
+		}
 		const proc = spawn(process.execPath, [...flags, script], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
 		const mesh = new Mesh(label, proc, `http://127.0.0.1:${port}`, opts.adminKey, path.join(opts.outDir, `mesh-${label}.log`));
 		try {

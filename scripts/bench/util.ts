@@ -29,6 +29,8 @@ export interface BenchConfig {
 	timeoutMin: number;
 	/** "nedb" (what `npm start` uses without MONGO_URI) or "ferretdb" (the instance's FerretDB). */
 	db: "nedb" | "ferretdb";
+	/** Proposed fixes preloaded into the mesh (scripts/bench/patches.ts). */
+	patches: string[];
 }
 
 function int(name: string, fallback: number, min = 1): number {
@@ -44,6 +46,15 @@ function oneOf<T extends string>(name: string, values: readonly T[], fallback: T
 	if (raw === undefined || raw === "") return fallback;
 	if (!values.includes(raw as T)) throw new Error(`${name}=${raw}: expected one of ${values.join(", ")}`);
 	return raw as T;
+}
+
+const KNOWN_PATCHES = ["k8s-keepalive", "auth-cache"];
+
+function patchList(): string[] {
+	const list = (process.env.BENCH_PATCHES ?? "").split(",").map(s => s.trim()).filter(Boolean);
+	const unknown = list.filter(p => !KNOWN_PATCHES.includes(p));
+	if (unknown.length) throw new Error(`BENCH_PATCHES: unknown patch(es) ${unknown.join(", ")}; known: ${KNOWN_PATCHES.join(", ")}`);
+	return list;
 }
 
 export const BENCHMARKS = ["deploy", "reads", "inventory", "memory"] as const;
@@ -69,6 +80,7 @@ export function loadBenchConfig(): BenchConfig {
 		profile: profile as BenchConfig["profile"],
 		timeoutMin: int("BENCH_TIMEOUT_MIN", 120),
 		db: oneOf("BENCH_DB", ["nedb", "ferretdb"] as const, "nedb"),
+		patches: patchList(),
 	};
 }
 
@@ -137,4 +149,22 @@ export function memoryOf(pid: number): { rssMiB: number; peakMiB: number } {
 
 export function pad(n: number, width: number): string {
 	return String(n).padStart(width, "0");
+}
+
+/**
+ * @kubernetes/client-node 2.0.1 builds a new undici Agent for every request (KubeConfig's
+ * applySecurityAuthentication → createDispatcher), so every call pays a TLS handshake. The drivers
+ * create thousands of objects: this client keeps its connections instead. (The mesh's own client
+ * is measured as it is; BENCH_PATCHES=k8s-keepalive applies the same change to it.)
+ */
+export function reuseConnections<K extends { kc: unknown }>(kube: K): K {
+	const kc = kube.kc as { createDispatcher: (...args: unknown[]) => unknown };
+	const create = kc.createDispatcher.bind(kc);
+	const cache = new Map<string, unknown>();
+	kc.createDispatcher = (cluster: unknown, agentOptions: unknown) => {
+		const key = JSON.stringify([(cluster as { server?: string } | null)?.server, agentOptions]);
+		if (!cache.has(key)) cache.set(key, create(cluster, agentOptions));
+		return cache.get(key);
+	};
+	return kube;
 }
