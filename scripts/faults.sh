@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# `npm run test:faults`: the fault-injection suite. It brings up its own control plane, nats-server
+# and FerretDB (.cluster-faults/: apiserver 6543, nats 4322, FerretDB 27117), freezes and kills
+# parts of it and Berth's node processes, and takes it down again; the shared instance (.cluster/)
+# that other test runs use is never touched. Every scenario prints its recovery time and its
+# lost/duplicated counts (also in test-output/faults.json). Extra arguments go to jest.
+#   KEEP_FAULTS_CLUSTER=1   leave the fault instance up afterwards
+#   FAULTS_NO_BUILD=1       skip the build (scripts/test.sh has just built)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$PWD/node_modules/.bin:$PATH"
+if [ -z "${FAULTS_NO_BUILD:-}" ]; then
+  bash scripts/setup.sh
+  echo "[faults] building dist/ (the scenarios run real node processes of dist/scripts/start.js)"
+  tsc -p tsconfig.build.json
+fi
+# Two fault runs at once would freeze each other's apiserver: take turns.
+exec 8> "$PWD/.cluster-faults.lock"
+flock -w 900 8 || { echo "[faults] another fault run still holds .cluster-faults.lock after 15 minutes" >&2; exit 1; }
+mkdir -p test-output
+status=0
+started=$SECONDS
+jest -c jest.faults.config.js --runInBand "$@" || status=$?
+if [ -f test-output/faults.json ]; then
+  echo "[faults] figures (recovery time, lost, duplicated):"
+  node -e '
+    for (const f of require("./test-output/faults.json"))
+      console.log(`  ${f.scenario.padEnd(40)} ${(f.recoveryMs / 1000).toFixed(1).padStart(6)} s   lost ${f.lost}   duplicated ${f.duplicated}`);'
+fi
+echo "[faults] suite took $((SECONDS - started)) s"
+exit $status
