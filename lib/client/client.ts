@@ -1,4 +1,5 @@
 import { BerthApiError, BerthConnectionError, BerthTimeoutError, BerthWaitError, isRetryable } from "./errors";
+import { parseEventStream, type ServerSentEvent } from "./sse";
 import { buildRequest, OPERATIONS, type HttpMethod, type Operation, type OperationName } from "./routes";
 import type * as T from "./types";
 
@@ -294,6 +295,12 @@ export class BerthClient {
 		addMember: (id: string, member: string) => this.call<T.NamespaceEntity>("namespaces.addMember", { id, member }),
 		removeMember: (id: string, member: string) => this.call<T.NamespaceEntity>("namespaces.removeMember", { id, member }),
 		transfer: (id: string, owner: string) => this.call<T.NamespaceEntity>("namespaces.transfer", { id, owner }),
+		/**
+		 * Live status of the namespace's apps (Server-Sent Events): `snapshot` ({namespace, phase, counts,
+		 * apps}) first, then `status` per changed app and `removed` ({id}) per app gone; until `signal` aborts.
+		 */
+		watch: (id: string, opts: { signal?: AbortSignal } = {}): AsyncGenerator<ServerSentEvent<T.NamespaceStatusView | T.AppHealth | { id: string }>> =>
+			parseEventStream(this.stream("GET", `/api/v1/k8s/namespaces/${encodeURIComponent(id)}/stream`, { signal: opts.signal })) as AsyncGenerator<ServerSentEvent<T.NamespaceStatusView | T.AppHealth | { id: string }>>,
 		/** A namespace of yours by id or name (listing them; the API reads namespaces by id). */
 		find: async (ref: string): Promise<T.NamespaceEntity> => {
 			const match = (await this.namespaces.list()).find(ns => ns.id === ref || ns.name === ref);
@@ -349,6 +356,12 @@ export class BerthClient {
 		addMember: (id: string, member: string) => this.call<T.DeploymentEntity>("deployments.addMember", { id, member }),
 		removeMember: (id: string, member: string) => this.call<T.DeploymentEntity>("deployments.removeMember", { id, member }),
 		transfer: (id: string, owner: string) => this.call<T.DeploymentEntity>("deployments.transfer", { id, owner }),
+		/**
+		 * Live health of the deployment (Server-Sent Events): `status` with its AppHealth now and on every
+		 * change, `removed` when nothing of it is left; until then or until `signal` aborts.
+		 */
+		watch: (id: string, opts: { signal?: AbortSignal } = {}): AsyncGenerator<ServerSentEvent<T.AppHealth>> =>
+			parseEventStream(this.stream("GET", `/api/v1/k8s/deployments/${encodeURIComponent(id)}/stream`, { signal: opts.signal })) as AsyncGenerator<ServerSentEvent<T.AppHealth>>,
 		/** Polls the status until every wanted replica is updated and ready; rejects when the rollout fails or time runs out. */
 		waitForRollout: (id: string, opts: WaitOptions<T.StatusView> & { expectReplicas?: number } = {}) =>
 			poll(() => this.deployments.status(id), s => rolloutVerdict(s, opts.expectReplicas), `Rollout of deployment ${id}`, opts),

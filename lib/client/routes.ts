@@ -5,6 +5,9 @@
  * satisfy the operation's schema, and every operation of a service the client knows must have an
  * entry here. So the client cannot drift from the API without a failing test.
  *
+ * The two Server-Sent Event streams (`GET .../deployments/:id/stream`, `.../namespaces/:id/stream`) are
+ * function routes of the gateway, outside the OpenAPI document; the client's `watch` methods read them.
+ *
  * Params go where the gateway reads them: `:name` segments from the path, the rest from the query
  * string for GET and DELETE and from a JSON body otherwise (lib/openapi.ts documents them the same way).
  */

@@ -17,9 +17,13 @@ import type { AdoptionPlan, AdoptParams, GetParams as InventoryGetParams, ListPa
 import type { CompatJobListItem, CompatJobStatus, CompatObject } from "../compat/jobs";
 import type { InventoryPage, InventoryView, NamespaceSummary } from "../inventory";
 import type { SpecStatus } from "../manifests/spec";
+import type { AppHealth } from "../health";
+import type { NamespaceView as NamespaceStatusView } from "../../services/k8s.status.service";
 import type { DeploymentConfigMap, DeploymentEntity, PodState } from "../manifests/deployment";
 
 export type {
+	AppHealth,
+	NamespaceStatusView,
 	AdoptionPlan,
 	AdoptParams,
 	CreateServiceParams,

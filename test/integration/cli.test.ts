@@ -20,7 +20,7 @@ async function closedPort(): Promise<number> {
 	await new Promise(resolve => server.close(resolve));
 	return port;
 }
-const SERVICES = ["api", "health", "keys", "k8s.namespaces", "k8s.images", "k8s.volumes", "k8s.deployments", "k8s.envs", "k8s.jobs"];
+const SERVICES = ["api", "health", "keys", "k8s.namespaces", "k8s.images", "k8s.volumes", "k8s.deployments", "k8s.envs", "k8s.jobs", "k8s.status"];
 
 /**
  * The `berth` CLI end to end: a real mesh on a free port, the real local control plane, and the
@@ -31,7 +31,7 @@ describe("berth CLI against a running mesh and the local control plane", () => {
 	let mesh: Mesh;
 	let env: Record<string, string>;
 	const ns = uniqueName("it-cli");
-	const sh = (argv: string[], extra: Record<string, string | undefined> = {}) => berth(argv, { ...env, ...extra });
+	const sh = (argv: string[], extra: Record<string, string | undefined> = {}, opts: { signal?: AbortSignal } = {}) => berth(argv, { ...env, ...extra }, opts);
 
 	beforeAll(async () => {
 		mesh = await startMesh(SERVICES);
@@ -100,6 +100,16 @@ describe("berth CLI against a running mesh and the local control plane", () => {
 		expect((await sh(["deployments", "list", "--json"])).json()).toEqual([expect.objectContaining({ name: "web", namespaceName: ns })]);
 	});
 
+	it("watches the deployment's health as it changes, until Ctrl-C", async () => {
+		const stop = new AbortController();
+		const watching = sh(["status", "web", "-n", ns, "--watch"], {}, { signal: stop.signal });
+		await new Promise(r => setTimeout(r, 1_500));
+		stop.abort();
+		const res = await watching;
+		expect(res.code).toBe(0);
+		expect(res.stdout).toMatch(/^\d\d:\d\d:\d\d {2}Ready {2}1\/1 ready {2}/m);
+	});
+
 	it("prints logs, and follows them with -f", async () => {
 		const tail = await sh(["logs", "web", "-n", ns, "--tail", "2"]);
 		expect(tail.code).toBe(0);
@@ -125,7 +135,7 @@ describe("berth CLI against a running mesh and the local control plane", () => {
 	});
 
 	it("scales and waits for the new replicas", async () => {
-		const res = await sh(["deployments", "scale", "web", "2", "-n", ns]);
+		const res = await sh(["deployments", "scale", "web", "2", "-n", ns, "--timeout", "2m"]);
 		expect(res.stderr).toContain(`✔ web in ${ns} is running: 2/2 ready`);
 		expect(res.code).toBe(0);
 		expect((await kube().get<V1Deployment>({ apiVersion: "apps/v1", kind: "Deployment", name: "web", namespace: ns }))?.status?.readyReplicas).toBe(2);

@@ -287,6 +287,14 @@ describe("berth (in-process, fake gateway)", () => {
 		expect(unset.stdout).toBe("A removed from web.\n");
 	});
 
+	it("watches a deployment's health until it is removed", async () => {
+		const health = (phase: string, ready: number) => ({ id: "d1", name: "web", namespace: "team-a", phase, reason: phase === "Running" ? "Ready" : "PodsStarting", message: phase === "Running" ? "" : "0 of 1 pod ready", replicas: { desired: 1, current: 1, ready, available: ready, updated: 1 } });
+		const stream = [`event: status\nid: 1\ndata: ${JSON.stringify(health("Progressing", 0))}\n\n`, ": heartbeat\n\n", `event: status\nid: 2\ndata: ${JSON.stringify(health("Running", 1))}\n\n`, 'event: removed\nid: 3\ndata: {"id":"d1"}\n\n'].join("");
+		const res = await cli(["status", "web", "--watch"], { "GET /api/v1/k8s/deployments": { body: [dep] }, "GET /api/v1/k8s/deployments/d1/stream": { body: stream } });
+		expect(res.code).toBe(0);
+		expect(res.stdout.replace(/^\d\d:\d\d:\d\d {2}/gm, "")).toBe("Progressing  0/1 ready  PodsStarting: 0 of 1 pod ready\nRunning  1/1 ready  Ready\nweb was removed.\n");
+	});
+
 	it("prints a new key once, prominently", async () => {
 		const res = await cli(["keys", "create", "ci", "--namespace", "team-a", "--namespace", "team-b", "--role", "user"], {
 			"POST /api/v1/keys": { status: 201, body: { id: "k1", name: "ci", userID: "alice", roles: ["user"], namespaces: ["team-a", "team-b"], prefix: "abc", createdAt: "", key: "berth_abc_secret" } },

@@ -1,5 +1,5 @@
 import { BerthApiError, BerthClient, BerthConnectionError, BerthTimeoutError, BerthWaitError, OPERATIONS, baseUrlOf, buildRequest, pathParams, poll, queryString, rolloutVerdict } from "../../lib";
-import type { StatusView } from "../../lib/client";
+import { parseEventStream, type StatusView } from "../../lib/client";
 
 interface Recorded {
 	method: string;
@@ -197,5 +197,32 @@ describe("waits", () => {
 		const late = await poll(async () => status("Progressing", 0), s => rolloutVerdict(s), "Rollout of web", { intervalMs: 5, timeoutMs: 20 }).catch(e => e);
 		expect(late).toBeInstanceOf(BerthTimeoutError);
 		expect(late.last.phase).toBe("Progressing");
+	});
+});
+
+describe("parseEventStream", () => {
+	async function* chunks(...parts: string[]) {
+		for (const p of parts) yield p;
+	}
+	const collect = async (it: AsyncIterable<unknown>) => {
+		const out: unknown[] = [];
+		for await (const e of it) out.push(e);
+		return out;
+	};
+
+	it("reads events split anywhere, skips heartbeats, parses JSON data", async () => {
+		const events = await collect(parseEventStream(chunks("retry: 3000\n\nevent: sta", 'tus\nid: 1\ndata: {"phase":', '"Running"}\n\n: heartbeat 2030-01-01\n\n', "event: removed\r\nid: 2\r\ndata: {\"id\":\"d1\"}\r\n\r\n")));
+		expect(events).toEqual([
+			{ event: "status", id: "1", data: { phase: "Running" } },
+			{ event: "removed", id: "2", data: { id: "d1" } },
+		]);
+	});
+
+	it("joins multi-line data, keeps text that is not JSON, and names unnamed events message", async () => {
+		expect(await collect(parseEventStream(chunks("data: line one\ndata: line two\n\n")))).toEqual([{ event: "message", data: "line one\nline two" }]);
+	});
+
+	it("drops an event the stream cut off before its blank line", async () => {
+		expect(await collect(parseEventStream(chunks("event: status\ndata: {}\n")))).toEqual([]);
 	});
 });

@@ -1,5 +1,5 @@
 import { Option, type Command } from "commander";
-import { BerthTimeoutError, BerthWaitError, type DeploymentEntity, type EnvEntity, type PodState, type StateView, type StatusView } from "../../client";
+import { BerthTimeoutError, BerthWaitError, type AppHealth, type DeploymentEntity, type EnvEntity, type PodState, type StateView, type StatusView } from "../../client";
 import { action, type CommandContext } from "../context";
 import { age, details, table } from "../format";
 import { ExitCode, type CliIO } from "../io";
@@ -93,6 +93,23 @@ async function catalogName(ctx: CommandContext, ref: string): Promise<string> {
 	return image.name;
 }
 
+/** One line per health change: time, phase, ready/desired, and the reason. */
+export function healthLine(h: AppHealth, now = new Date()): string {
+	const time = now.toISOString().slice(11, 19);
+	return `${time}  ${h.phase}  ${h.replicas.ready}/${h.replicas.desired} ready  ${h.reason}${h.message ? `: ${h.message}` : ""}`;
+}
+
+/** Follows the deployment's status stream until it is removed or the user stops (exit 0 either way). */
+async function watchHealth(ctx: CommandContext, dep: Pick<DeploymentEntity, "id" | "name">): Promise<number> {
+	for await (const ev of ctx.client.deployments.watch(dep.id, { signal: ctx.io.signal })) {
+		if (ctx.asJson) ctx.io.stdout.write(`${JSON.stringify(ev)}\n`);
+		else if (ev.event === "status") ctx.io.stdout.write(`${healthLine(ev.data)}\n`);
+		else if (ev.event === "removed") ctx.io.stdout.write(`${dep.name} was removed.\n`);
+		if (ev.event === "removed") break;
+	}
+	return ExitCode.Ok;
+}
+
 interface DeployFlags {
 	namespace?: string;
 	name?: string;
@@ -150,9 +167,11 @@ export function registerDeployments(program: Command, io: CliIO): void {
 		.command("status <deployment>")
 		.description("a deployment's rollout and pods, by name or id")
 		.addOption(nsOption())
+		.option("-w, --watch", "then print each change of its health as it happens (Ctrl-C ends)")
 		.action(
-			action(io, async (ctx, ref: string, flags: { namespace?: string }) => {
+			action(io, async (ctx, ref: string, flags: { namespace?: string; watch?: boolean }) => {
 				const dep = await find(ctx, ref, flags.namespace);
+				if (flags.watch) return watchHealth(ctx, dep);
 				const state = await ctx.client.deployments.state(dep.id);
 				ctx.emit(state, () => stateText(state));
 			}),
