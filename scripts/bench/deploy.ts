@@ -31,6 +31,8 @@ export interface DeploySide {
 	submittedSeconds: number;
 	ready: number;
 	failed: number;
+	/** Creates answered 409 though this run's own earlier try had made the deployment. */
+	conflicts?: number;
 	notes: string[];
 }
 
@@ -111,10 +113,14 @@ export async function deployWithBerth(mesh: Mesh, cluster: BenchCluster, config:
 
 	const t0 = performance.now();
 	let failed = 0;
+	let conflicts = 0;
 	await pool(names, config.createConcurrency, async name => {
 		for (let attempt = 1; ; attempt++) {
 			const res = await mesh.api("POST", "/api/v1/k8s/deployments", { name, namespace, image: IMAGE, configMap: SITE });
-			if (res.status === 201) return;
+			// Names are unique to this run: a 409 means an earlier try of ours (or the broker's own retry of a
+			// create that outlived its request timeout) made it. Counted, since a user would see that 409.
+			if (res.status === 409) conflicts++;
+			if (res.status === 201 || res.status === 409) return;
 			if (attempt < 3 && (res.status === 429 || res.status >= 500)) {
 				await sleep(500 * attempt);
 				continue;
@@ -140,5 +146,5 @@ export async function deployWithBerth(mesh: Mesh, cluster: BenchCluster, config:
 	}, 500);
 	const seconds = since(t0);
 	log(`berth: ${ready} Running in ${seconds.toFixed(1)} s`);
-	return { seconds, submittedSeconds, ready, failed, notes: [`${config.createConcurrency} concurrent POSTs; readiness from one list call every 0.5 s`] };
+	return { seconds, submittedSeconds, ready, failed, conflicts, notes: [`${config.createConcurrency} concurrent POSTs; readiness from one list call every 0.5 s`] };
 }

@@ -24,6 +24,8 @@ export interface Results {
 		moleculerWeb: string;
 		autocannon: string;
 		loadAverageAtStart: string;
+		/** 1-minute load average sampled every 10 s during the run. */
+		loadAverage?: { mean: number; max: number };
 	};
 	deploy?: DeployResult;
 	reads?: ReadsResult;
@@ -63,7 +65,7 @@ export function rows(r: Results): Row[] {
 		out.push({
 			id: "1",
 			benchmark: `deploy ${d.apps} catalog apps until Ready`,
-			berth: d.berth ? `${d.berth.seconds.toFixed(1)} s (API answered all in ${d.berth.submittedSeconds.toFixed(1)} s)${d.berth.failed ? `, ${d.berth.failed} failed` : ""}` : "failed",
+			berth: d.berth ? `${d.berth.seconds.toFixed(1)} s (API answered all in ${d.berth.submittedSeconds.toFixed(1)} s)${d.berth.failed ? `, ${d.berth.failed} failed` : ""}${d.berth.conflicts ? `, ${d.berth.conflicts} answered 409 though created` : ""}` : "failed",
 			baseline: d.kubectl ? `kubectl: ${d.kubectl.seconds.toFixed(1)} s (apply ${d.kubectl.submittedSeconds.toFixed(1)} s)${d.kubectl.failed ? `, ${d.kubectl.failed} failed` : ""}` : "failed",
 			ratio: d.ratio !== undefined ? `${d.ratio.toFixed(2)}×` : "—",
 			target: "≤ 0.5×",
@@ -129,6 +131,7 @@ export function renderTable(r: Results): string {
 	const line = (row: Row) => `| ${keys.map(k => row[k].padEnd(width[k])).join(" | ")} |`;
 	const rule = `|${keys.map(k => "-".repeat(width[k] + 2)).join("|")}|`;
 	const body = [line(header), rule, ...all.slice(1).map(line)];
+	if (r.reads) body.push("", `Benchmark 2's ${r.reads.entities} deployments were created through the API in ${r.reads.createSeconds.toFixed(0)} s (${(r.reads.entities / r.reads.createSeconds).toFixed(1)}/s${r.reads.createConflicts ? `; ${r.reads.createConflicts} answered 409 though created` : ""}${r.reads.createFailed ? `; ${r.reads.createFailed} failed` : ""}).`);
 	if (r.errors.length) body.push("", ...r.errors.map(e => `error: ${e}`));
 	return body.join("\n");
 }
@@ -142,7 +145,7 @@ export function renderMarkdown(r: Results): string {
 		"",
 		...(m
 			? [
-					`Machine: ${m.cpus}, ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}; kubectl ${m.kubectl}; ${m.cluster}; moleculer ${m.moleculer}, moleculer-web ${m.moleculerWeb}, autocannon ${m.autocannon}. Load average at start: ${m.loadAverageAtStart}.`,
+					`Machine: ${m.cpus}, ${m.memoryGiB} GiB, ${m.os}; Node ${m.node}; kubectl ${m.kubectl}; ${m.cluster}; moleculer ${m.moleculer}, moleculer-web ${m.moleculerWeb}, autocannon ${m.autocannon}. Load average at start: ${m.loadAverageAtStart}${m.loadAverage ? `; during the run (1-minute, sampled every 10 s): mean ${m.loadAverage.mean.toFixed(1)}, max ${m.loadAverage.max.toFixed(1)}` : ""}.`,
 					"",
 				]
 			: []),
