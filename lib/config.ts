@@ -16,6 +16,11 @@ export interface BerthConfig {
 	baseDomain: string;
 	/** Seconds between full resyncs of the reconcilers. */
 	resyncSeconds: number;
+	/**
+	 * The apiserver's --service-node-port-range: a fixed node port outside it is refused before
+	 * anything is applied (the apiserver's dry run does not check it).
+	 */
+	nodePortRange: [number, number];
 	/** Whether `npm start` may start the local control plane when no cluster is configured. */
 	autoCluster: boolean;
 }
@@ -29,6 +34,13 @@ function int(value: string | undefined, fallback: number): number {
 function port(value: string | undefined, fallback: number): number {
 	const n = value === undefined || value === "" ? NaN : Number(value);
 	return Number.isInteger(n) && n >= 0 && n <= 65535 ? n : fallback;
+}
+
+/** "30000-32767" → [30000, 32767]; anything else → the fallback. */
+function range(value: string | undefined, fallback: [number, number]): [number, number] {
+	const m = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(value ?? "");
+	const [lo, hi] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
+	return lo >= 1 && hi <= 65535 && lo <= hi ? [lo, hi] : fallback;
 }
 
 function list(value: string | undefined): string[] {
@@ -47,6 +59,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BerthConfig {
 		nodeID: env.NODE_ID || undefined,
 		baseDomain: env.BASE_DOMAIN || "berth.local",
 		resyncSeconds: int(env.RESYNC_SECONDS, 60),
+		nodePortRange: range(env.NODE_PORT_RANGE, [30000, 32767]),
 		autoCluster: env.BERTH_AUTO_CLUSTER !== "false",
 	};
 }

@@ -2,13 +2,28 @@ import { PassThrough, Writable, type Readable } from "node:stream";
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { loadConfig } from "../lib/config";
 import { conflict, invalid, invalidField, metricsUnavailable, notFound, quotaExceeded, type FieldError } from "../lib/errors";
-import { getKubeClient, Kinds, statusOf, type CoreV1Event, type KubernetesObject, type ResilientInformer, type V1ConfigMap, type V1Deployment, type V1Pod, type V1ReplicaSet, type V1Secret } from "../lib/k8s";
+import {
+	getKubeClient,
+	Kinds,
+	statusOf,
+	type CoreV1Event,
+	type KubernetesObject,
+	type ResilientInformer,
+	type V1ConfigMap,
+	type V1Deployment,
+	type V1Pod,
+	type V1ReplicaSet,
+	type V1Secret,
+	type V1Service,
+	type V1ServiceAccount,
+} from "../lib/k8s";
 import { dataChecksum } from "../lib/manifests/configmap";
 import {
 	DEPLOYMENT_KIND,
 	ENV_KIND,
 	deploymentManifests,
 	deploymentStatus,
+	effectivePorts,
 	invalidResourceFields,
 	objectNames,
 	podFootprint,
@@ -28,6 +43,7 @@ import {
 	type ResourceSpec,
 } from "../lib/manifests/deployment";
 import { effectiveHosts } from "../lib/manifests/ingress";
+import { assignedNodePorts, jointManifests, jointParams, jointProblems, mountVolumeName, serviceAccountName, type JointSpec, type ServiceAccountRequest } from "../lib/manifests/joint";
 import { ANNOTATION_ID, LABEL_ID, MANAGED_SELECTOR } from "../lib/manifests/labels";
 import { secretValues } from "../lib/manifests/secret";
 import { cpuMillis, bytes } from "../lib/quantity";
@@ -58,8 +74,8 @@ export interface EnvParam {
 	type?: "as-is" | "secret";
 }
 
-/** The seed's deployment schema. */
-export interface CreateDeploymentParams {
+/** The seed's deployment schema, and joint management's `mounts`, `nodePorts` and `serviceAccount`. */
+export interface CreateDeploymentParams extends JointSpec {
 	name: string;
 	/** The caller's namespace, by entity id or name. */
 	namespace: string;
@@ -76,6 +92,9 @@ export interface CreateDeploymentParams {
 }
 
 export type UpdateDeploymentParams = { id: string } & Partial<Omit<CreateDeploymentParams, "name" | "namespace" | "env">> & { configMap?: DeploymentConfigMap | null };
+
+/** The params that replace a stored field as a whole when given (`[]` and `null` clear it). */
+const REPLACED_FIELDS = ["replicas", "vHosts", "volumes", "resources", "ports", "mounts", "nodePorts"] as const;
 
 export interface IdParams {
 	id: string;
@@ -254,6 +273,7 @@ const createParams = {
 	env: envRule,
 	resources: resourcesRule,
 	ports: portsRule,
+	...jointParams,
 };
 
 /** Checks the fastest-validator schema cannot express; every failure names its field. */
@@ -292,6 +312,54 @@ function checkShape(p: Partial<CreateDeploymentParams> & { configMap?: Deploymen
 	if (errors.length) throw invalid("Invalid deployment", errors);
 }
 
+/**
+ * Joint management's checks of a whole draft (its image decides the ports and the configMap's
+ * path): mount paths used twice, node ports of ports the deployment does not have or outside the
+ * cluster's range, a shared account without a name, and a mount whose pod volume would take a
+ * volume's name.
+ */
+function jointErrors(
+	draft: Pick<DeploymentEntity, "name" | "volumes" | "configMap" | "ports" | "mounts" | "nodePorts" | "serviceAccount">,
+	image: CatalogImage,
+	nodePortRange: [number, number],
+): FieldError[] {
+	const errors = jointProblems({ ...draft, configMapMountPath: draft.configMap ? resolveConfigMountPath(draft, image) : undefined }, effectivePorts(draft, image));
+	const [lo, hi] = nodePortRange;
+	(draft.nodePorts ?? []).forEach((np, i) => {
+		if (np.nodePort !== undefined && (np.nodePort < lo || np.nodePort > hi))
+			errors.push({ field: `nodePorts[${i}].nodePort`, message: `Node port ${np.nodePort} is outside the cluster's node port range ${lo}-${hi}`, type: "invalid", actual: np.nodePort });
+	});
+	const volumeNames = new Set([...(draft.volumes ?? []).map(v => v.name), ...(draft.configMap ? [draft.configMap.name] : [])]);
+	(draft.mounts ?? []).forEach((m, i) => {
+		const volume = mountVolumeName(m);
+		if (volumeNames.has(volume)) errors.push({ field: `mounts[${i}].name`, message: `The mount's pod volume would be "${volume}", which is already a volume's name`, type: "unique", actual: m.name });
+	});
+	return errors;
+}
+
+/**
+ * The apiserver's refusal of a node port (one another Service has) as a 422 on the `nodePorts`
+ * entry that asked for it; anything else unchanged. Its dry run does not check the range.
+ */
+function nodePortError(err: unknown, service: V1Service, dep: JointSpec): unknown {
+	const e = err as { type?: string; message?: string; data?: unknown };
+	if (e?.type !== "K8S_INVALID" || !Array.isArray(e.data) || !e.data.length) return err;
+	const fields: FieldError[] = [];
+	for (const cause of e.data as FieldError[]) {
+		const k = /^spec\.ports\[(\d+)\]\.nodePort$/.exec(cause.field ?? "")?.[1];
+		const port = k === undefined ? undefined : service.spec?.ports?.[Number(k)];
+		const i = port ? (dep.nodePorts ?? []).findIndex(r => (typeof r.port === "number" ? r.port === port.port : r.port === port.name)) : -1;
+		if (i < 0) return err;
+		fields.push({ field: `nodePorts[${i}].nodePort`, message: cause.message, type: "invalid", actual: port?.nodePort });
+	}
+	return invalid(`Invalid deployment: ${e.message ?? "the apiserver refused a node port"}`, fields);
+}
+
+/** The status with the node ports Kubernetes assigned, when there are any. */
+function withNodePorts(status: DeploymentStatus, nodePorts: DeploymentStatus["nodePorts"]): DeploymentStatus {
+	return nodePorts?.length ? { ...status, nodePorts } : status;
+}
+
 /** "90", 90, "10m", "2h" → seconds. */
 export function parseSince(since: number | string | undefined): number | undefined {
 	if (since === undefined || since === "") return undefined;
@@ -303,7 +371,8 @@ export function parseSince(since: number | string | undefined): number | undefin
 
 // ---------------------------------------------------------------------------------------------
 // Storage: NeDB and MongoDB refuse "." in field names, and file names ("default.conf") and quota
-// resources ("limits.cpu") have them, so those maps are stored as lists of entries.
+// resources ("limits.cpu") have them, so those maps are stored as lists of entries. A service
+// account request is stored with `shared: false` spelled out, so that `{}` is not an empty object.
 
 type Stored = Record<string, unknown>;
 
@@ -311,6 +380,8 @@ function encodeDoc(doc: Partial<StoredDeployment>): Stored {
 	const out: Stored = { ...doc };
 	if (doc.configMap) out.configMap = { name: doc.configMap.name, mountPath: doc.configMap.mountPath, files: Object.entries(doc.configMap.data).map(([key, value]) => ({ key, value })) };
 	if (doc.footprint) out.footprint = Object.entries(doc.footprint).map(([resource, amount]) => ({ resource, amount }));
+	// Mongoose drops empty objects, and `{}` asks for an account of the deployment's own.
+	if (doc.serviceAccount) out.serviceAccount = { ...doc.serviceAccount, shared: doc.serviceAccount.shared ?? false };
 	return out;
 }
 
@@ -319,6 +390,13 @@ function decodeDoc(raw: Stored): StoredDeployment {
 	const cm = raw.configMap as { name: string; mountPath?: string; files?: { key: string; value: string }[] } | null | undefined;
 	if (cm) doc.configMap = { name: cm.name, data: Object.fromEntries((cm.files ?? []).map(f => [f.key, f.value])), ...(cm.mountPath ? { mountPath: cm.mountPath } : {}) };
 	else delete doc.configMap;
+	// `null` is how an update clears it (a $set of undefined would not).
+	const sa = raw.serviceAccount as ServiceAccountRequest | null | undefined;
+	if (!sa) delete doc.serviceAccount;
+	else if (sa.shared === false) {
+		const { shared: _own, ...rest } = sa;
+		doc.serviceAccount = rest;
+	}
 	const fp = raw.footprint as { resource: string; amount: number }[] | undefined;
 	if (Array.isArray(fp)) doc.footprint = Object.fromEntries(fp.map(f => [f.resource, f.amount]));
 	doc.id = String(doc.id);
@@ -332,6 +410,7 @@ export interface DeploymentsSettings extends ServiceSettingSchema {
 	rest: string;
 	baseDomain: string;
 	resyncSeconds: number;
+	nodePortRange: [number, number];
 }
 
 interface DeploymentsMethods {
@@ -366,13 +445,17 @@ interface DeploymentsLocals {
 
 type DeploymentsThis = DbBackedService<DeploymentsMethods & MembershipMethods & ControllerMethods & DeploymentsLocals & { settings: DeploymentsSettings }>;
 
-const PUBLIC_FIELDS = ["name", "namespace", "namespaceName", "image", "imageName", "replicas", "vHosts", "volumes", "configMap", "resources", "ports", "restartedAt", "status", "owner", "members"];
+const PUBLIC_FIELDS = ["name", "namespace", "namespaceName", "image", "imageName", "replicas", "vHosts", "volumes", "configMap", "resources", "ports", "mounts", "nodePorts", "serviceAccount", "restartedAt", "status", "owner", "members"];
 /** moleculer-db's generic actions would bypass validation and the cluster, so this API has its own. */
 const GENERIC_ACTIONS = ["list", "find", "count", "create", "insert", "get", "update", "remove"];
 /** Everything a deployment entity owns in the cluster (and the env objects v1.k8s.envs writes for it). */
 const WATCH_SELECTOR = `${MANAGED_SELECTOR},app.kubernetes.io/component in (${DEPLOYMENT_KIND},${ENV_KIND})`;
-const WATCHED_KINDS = [Kinds.Deployment, Kinds.Service, Kinds.Ingress, Kinds.ConfigMap, Kinds.Secret];
-const PRUNABLE_KINDS = [Kinds.ConfigMap, Kinds.Service, Kinds.Ingress, Kinds.Deployment];
+const WATCHED_KINDS = [Kinds.Deployment, Kinds.Service, Kinds.Ingress, Kinds.ConfigMap, Kinds.Secret, Kinds.ServiceAccount];
+/**
+ * A deployment's own ServiceAccount carries its id and goes with it (last: after its pods). A
+ * shared one carries no deployment's id, so no deployment prunes it.
+ */
+const PRUNABLE_KINDS = [Kinds.ConfigMap, Kinds.Service, Kinds.Ingress, Kinds.Deployment, Kinds.ServiceAccount];
 
 function ownedSelector(id: string, kind: string = DEPLOYMENT_KIND): string {
 	return `${MANAGED_SELECTOR},app.kubernetes.io/component=${kind},${LABEL_ID}=${id}`;
@@ -430,6 +513,9 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 						configMap: p.configMap,
 						resources: p.resources,
 						ports: p.ports,
+						mounts: p.mounts,
+						nodePorts: p.nodePorts,
+						serviceAccount: p.serviceAccount ?? undefined,
 						owner: ctx.meta.userID as string,
 						members: Array.from(new Set(members)),
 					};
@@ -463,14 +549,25 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 		},
 		update: {
 			rest: ["PATCH /:id", "PUT /:id"],
-			params: { id: idRule, image: { type: "string", min: 1, max: 255, optional: true }, replicas: replicasRule, vHosts: vHostsRule, volumes: volumesRule, configMap: configMapRule, resources: resourcesRule, ports: portsRule },
+			params: {
+				id: idRule,
+				image: { type: "string", min: 1, max: 255, optional: true },
+				replicas: replicasRule,
+				vHosts: vHostsRule,
+				volumes: volumesRule,
+				configMap: configMapRule,
+				resources: resourcesRule,
+				ports: portsRule,
+				...jointParams,
+			},
 			async handler(this: DeploymentsThis, ctx: Context<UpdateDeploymentParams, CallerMeta>): Promise<DeploymentEntity> {
 				const current = await this.findDeployment(ctx, ctx.params.id);
 				const { id, ...p } = ctx.params;
 				checkShape({ ...p, name: current.name });
 				const changes: Partial<StoredDeployment> = {};
-				for (const key of ["replicas", "vHosts", "volumes", "resources", "ports"] as const) if (p[key] !== undefined) (changes as Record<string, unknown>)[key] = p[key];
+				for (const key of REPLACED_FIELDS) if (p[key] !== undefined) (changes as Record<string, unknown>)[key] = p[key];
 				if (p.configMap !== undefined) changes.configMap = p.configMap ?? undefined;
+				if (p.serviceAccount !== undefined) changes.serviceAccount = p.serviceAccount ?? undefined;
 				if (p.image !== undefined) {
 					const image = await this.resolveImage(ctx, p.image);
 					changes.image = image.id;
@@ -542,8 +639,28 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 				checkShape(p);
 				const ns = await this.lookupNamespace(ctx, p.namespace);
 				const image = await this.resolveImage(ctx, p.image);
-				const draft = { id: "generated", name: p.name, namespace: ns.id, namespaceName: ns.name, image: image.id, replicas: p.replicas ?? 1, vHosts: p.vHosts ?? [], volumes: p.volumes ?? [], configMap: p.configMap, resources: p.resources, ports: p.ports, owner: ctx.meta.userID as string, members: [] };
-				return { manifests: deploymentManifests({ deployment: draft, image, configChecksum: draft.configMap ? dataChecksum(draft.configMap.data) : undefined }, this.settings.baseDomain) };
+				const draft: DeploymentEntity = {
+					id: "generated",
+					name: p.name,
+					namespace: ns.id,
+					namespaceName: ns.name,
+					image: image.id,
+					replicas: p.replicas ?? 1,
+					vHosts: p.vHosts ?? [],
+					volumes: p.volumes ?? [],
+					configMap: p.configMap,
+					resources: p.resources,
+					ports: p.ports,
+					mounts: p.mounts,
+					nodePorts: p.nodePorts,
+					serviceAccount: p.serviceAccount ?? undefined,
+					owner: ctx.meta.userID as string,
+					members: [],
+				};
+				const errors = jointErrors(draft, image, this.settings.nodePortRange);
+				if (errors.length) throw invalid("Invalid deployment", errors);
+				const manifests = deploymentManifests({ deployment: draft, image, configChecksum: draft.configMap ? dataChecksum(draft.configMap.data) : undefined }, this.settings.baseDomain);
+				return { manifests: jointManifests(draft, manifests) };
 			},
 		},
 		manifests: {
@@ -772,7 +889,9 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 
 		/**
 		 * What the validator cannot see: hosts nobody else serves (and, under BASE_DOMAIN, only in the
-		 * caller's own namespace), and claims that exist in the namespace.
+		 * caller's own namespace), claims and mounted ConfigMaps and Secrets that exist in the
+		 * namespace, joint management's checks, and a deployment's own ServiceAccount that is no one
+		 * else's.
 		 */
 		async validateReferences(this: DeploymentsThis, ctx: Context<unknown, CallerMeta>, draft: StoredDeployment, image: CatalogImage, current?: StoredDeployment): Promise<void> {
 			const errors: FieldError[] = [];
@@ -794,6 +913,38 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 				if (current?.volumes.some(c => c.persistentVolumeClaim?.claimName === claim)) continue;
 				const pvc = await kube.get({ apiVersion: "v1", kind: "PersistentVolumeClaim", name: claim, namespace: draft.namespaceName });
 				if (!pvc) errors.push({ field: `volumes[${i}].persistentVolumeClaim.claimName`, message: `No claim "${claim}" in namespace "${draft.namespaceName}"`, type: "invalid", actual: claim });
+			}
+			errors.push(...jointErrors(draft, image, this.settings.nodePortRange));
+			const found = new Map<string, boolean>();
+			for (const [i, m] of (draft.mounts ?? []).entries()) {
+				// An optional one may be missing; one already mounted stays valid (a scale must not fail on it).
+				if (m.optional || current?.mounts?.some(c => c.type === m.type && c.name === m.name)) continue;
+				const kind = m.type === "configMap" ? "ConfigMap" : "Secret";
+				const key = `${kind}/${m.name}`;
+				if (!found.has(key)) found.set(key, Boolean(await kube.get({ apiVersion: "v1", kind, name: m.name, namespace: draft.namespaceName })));
+				if (!found.get(key)) errors.push({ field: `mounts[${i}].name`, message: `No ${kind} "${m.name}" in namespace "${draft.namespaceName}" (an optional mount may name a missing one)`, type: "invalid", actual: m.name });
+			}
+			const account = serviceAccountName(draft, draft.serviceAccount);
+			if (account && draft.serviceAccount && account !== "default") {
+				const shared = Boolean(draft.serviceAccount.shared);
+				const others = (await this.findRaw({ namespace: draft.namespace, deleting: { $ne: true } })).filter(d => d.id !== current?.id);
+				// A shared account may be named by any number of deployments; a deployment's own by none other.
+				const other = others.find(d => serviceAccountName(d, d.serviceAccount) === account && (!shared || !d.serviceAccount?.shared));
+				if (other)
+					errors.push({
+						field: "serviceAccount.name",
+						message: other.serviceAccount?.shared
+							? `Service account "${account}" is shared in the namespace (deployment "${other.name}" uses it); name it with shared: true`
+							: `Service account "${account}" is deployment "${other.name}"'s own`,
+						type: "unique",
+						actual: account,
+					});
+				else if (!shared) {
+					const existing = await kube.get<V1ServiceAccount>({ apiVersion: "v1", kind: "ServiceAccount", name: account, namespace: draft.namespaceName });
+					const ours = current !== undefined && existing?.metadata?.labels?.[LABEL_ID] === current.id;
+					if (existing && !ours)
+						errors.push({ field: "serviceAccount.name", message: `Service account "${account}" already exists in namespace "${draft.namespaceName}"; use it with shared: true`, type: "unique", actual: account });
+				}
 			}
 			if (errors.length) throw invalid("Invalid deployment", errors);
 			if (draft.vHosts.length) {
@@ -841,8 +992,14 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 		/** The apiserver checks every manifest (server-side dry run) before anything is stored or applied. */
 		async dryRun(this: DeploymentsThis, draft: StoredDeployment, image: CatalogImage): Promise<void> {
 			const kube = getKubeClient();
-			const manifests = deploymentManifests({ deployment: { ...draft, id: draft.id === "pending" ? "0" : draft.id }, image }, this.settings.baseDomain);
-			for (const m of manifests) await kube.apply(m, { dryRun: true });
+			const dep = { ...draft, id: draft.id === "pending" ? "0" : draft.id };
+			for (const m of jointManifests(dep, deploymentManifests({ deployment: dep, image }, this.settings.baseDomain))) {
+				try {
+					await kube.apply(m, { dryRun: true });
+				} catch (err) {
+					throw m.kind === "Service" ? nodePortError(err, m as V1Service, draft) : err;
+				}
+			}
 		},
 
 		async desiredManifests(this: DeploymentsThis, doc: StoredDeployment, image: CatalogImage): Promise<GeneratedObject[]> {
@@ -857,7 +1014,7 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 			const mine = (o: KubernetesObject | undefined) => o && entityIdOf(o) === doc.id ? o : undefined;
 			const envChecksum = mine(cm) || mine(secret) ? dataChecksum(mine(cm) ? (cm as V1ConfigMap).data : undefined, mine(secret) ? secretValues(secret) : undefined) : undefined;
 			const configChecksum = doc.configMap ? dataChecksum(doc.configMap.data) : undefined;
-			return deploymentManifests({ deployment: doc, image, envChecksum, configChecksum }, this.settings.baseDomain);
+			return jointManifests(doc, deploymentManifests({ deployment: doc, image, envChecksum, configChecksum }, this.settings.baseDomain));
 		},
 
 		/**
@@ -871,12 +1028,14 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 			const kube = getKubeClient();
 			const ctx = this.systemContext();
 			let live: V1Deployment | undefined;
+			let service: V1Service | undefined;
 			try {
 				const image = await this.resolveImage(ctx, doc.image);
 				const manifests = await this.desiredManifests(doc, image);
 				for (const m of manifests) {
 					const applied = await kube.apply(m);
 					if (m.kind === "Deployment") live = applied as V1Deployment;
+					else if (m.kind === "Service") service = applied as V1Service;
 				}
 				const wanted = new Set(manifests.map(m => `${m.kind}/${m.metadata?.name}`));
 				for (const kind of PRUNABLE_KINDS) {
@@ -886,10 +1045,11 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 				}
 			} catch (err) {
 				const fresh = await this.loadDoc(id);
-				if (fresh && !fresh.deleting) await this.writeStatus(fresh, deploymentStatus(live, { ok: false, ...describe(err) }, fresh.status?.conditions, new Date().toISOString()));
+				if (fresh && !fresh.deleting)
+					await this.writeStatus(fresh, withNodePorts(deploymentStatus(live, { ok: false, ...describe(err) }, fresh.status?.conditions, new Date().toISOString()), service ? assignedNodePorts(service) : fresh.status?.nodePorts));
 				throw err;
 			}
-			await this.writeStatus(doc, deploymentStatus(live, { ok: true }, doc.status?.conditions, new Date().toISOString()));
+			await this.writeStatus(doc, withNodePorts(deploymentStatus(live, { ok: true }, doc.status?.conditions, new Date().toISOString()), assignedNodePorts(service)));
 		},
 
 		/** Deletes every object generated for the entity (env objects too), then the entity. */
@@ -916,12 +1076,14 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 		async applyChange(this: DeploymentsThis, ctx: Context<unknown, CallerMeta>, doc: StoredDeployment, changes: Partial<StoredDeployment>): Promise<DeploymentEntity> {
 			const draft: StoredDeployment = { ...doc, ...changes };
 			if ("configMap" in changes && changes.configMap === undefined) delete draft.configMap;
+			if ("serviceAccount" in changes && changes.serviceAccount === undefined) delete draft.serviceAccount;
 			const image = await this.resolveImage(ctx, draft.image);
 			await this.validateReferences(ctx, draft, image, doc);
 			const footprint = await this.checkQuota(ctx, draft, image, doc);
 			await this.dryRun(draft, image);
 			const set = encodeDoc({ ...changes, footprint });
 			if ("configMap" in changes && changes.configMap === undefined) set.configMap = null;
+			if ("serviceAccount" in changes && changes.serviceAccount === undefined) set.serviceAccount = null;
 			await this.patchEntity(ctx, doc.id, set);
 			await this.reconciler?.sync(doc.id).catch(err => this.logger.warn(`Applying deployment ${doc.id} failed; the reconciler retries:`, (err as Error).message));
 			const entity = this.publicView((await this.loadDoc(doc.id)) as StoredDeployment);
@@ -935,9 +1097,14 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 		},
 
 		async liveStatus(this: DeploymentsThis, doc: StoredDeployment): Promise<StatusView> {
-			const live = await getKubeClient().get<V1Deployment>({ apiVersion: "apps/v1", kind: "Deployment", name: objectNames(doc).deployment, namespace: doc.namespaceName });
+			const kube = getKubeClient();
+			const names = objectNames(doc);
+			const [live, service] = await Promise.all([
+				kube.get<V1Deployment>({ apiVersion: "apps/v1", kind: "Deployment", name: names.deployment, namespace: doc.namespaceName }),
+				kube.get<V1Service>({ apiVersion: "v1", kind: "Service", name: names.service, namespace: doc.namespaceName }),
+			]);
 			const applied = doc.status?.conditions.find(c => c.type === "Applied");
-			const status = deploymentStatus(live, { ok: applied?.status !== "False", reason: applied?.reason, message: applied?.message }, doc.status?.conditions, new Date().toISOString());
+			const status = withNodePorts(deploymentStatus(live, { ok: applied?.status !== "False", reason: applied?.reason, message: applied?.message }, doc.status?.conditions, new Date().toISOString()), assignedNodePorts(service));
 			return { id: doc.id, name: doc.name, namespace: doc.namespaceName, hosts: effectiveHosts(doc, this.settings.baseDomain), ...status };
 		},
 
@@ -1010,6 +1177,7 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 		const config = loadConfig();
 		this.settings.baseDomain = config.baseDomain;
 		this.settings.resyncSeconds = config.resyncSeconds;
+		this.settings.nodePortRange = config.nodePortRange;
 		this.informers = [];
 		this.creating = new Set();
 	},

@@ -1,10 +1,11 @@
-import type { V1ConfigMap, V1Container, V1Deployment, V1Ingress, V1Pod, V1Service, V1Volume, V1VolumeMount } from "../k8s";
+import type { V1ConfigMap, V1Container, V1Deployment, V1Ingress, V1Pod, V1Service, V1ServiceAccount, V1Volume, V1VolumeMount } from "../k8s";
 import { catalogCpu, catalogMemory, cpuMillis, bytes, formatBytes, isQuantity } from "../quantity";
 import { LABEL_PREFIX, entityAnnotations, managedLabels, selectorLabels } from "./labels";
 // Circular on purpose: the builders of the other kinds import this module's types and names; the
 // functions are only used at call time.
 import { filesConfigMap } from "./configmap";
 import { ingressManifest } from "./ingress";
+import type { AssignedNodePort, JointSpec } from "./joint";
 import { serviceManifest } from "./service";
 
 /** `app.kubernetes.io/component` of every object generated for a deployment entity. */
@@ -96,10 +97,15 @@ export interface DeploymentStatus {
 	updatedReplicas: number;
 	observedGeneration?: number;
 	conditions: Condition[];
+	/** The node ports Kubernetes gave the Service (only with `nodePorts`). */
+	nodePorts?: AssignedNodePort[];
 }
 
-/** A v1.k8s.deployments entity. */
-export interface DeploymentEntity {
+/**
+ * A v1.k8s.deployments entity. Its joint-management fields (`mounts`, `nodePorts`,
+ * `serviceAccount`) are applied by lib/manifests/joint.ts's `jointManifests`.
+ */
+export interface DeploymentEntity extends JointSpec {
 	id: string;
 	name: string;
 	/** Namespace entity id. */
@@ -349,7 +355,7 @@ export function deploymentManifests(inputs: DeploymentInputs, baseDomain: string
 	return objects.filter((o): o is GeneratedObject => o !== undefined);
 }
 
-export type GeneratedObject = V1ConfigMap | V1Service | V1Deployment | V1Ingress;
+export type GeneratedObject = V1ConfigMap | V1Service | V1Deployment | V1Ingress | V1ServiceAccount;
 
 /** Config directories of well-known images, for catalog entries that name no `configMountPath`. */
 const WELL_KNOWN_CONFIG_DIRS: Record<string, string> = {

@@ -1,7 +1,21 @@
 import { EventEmitter } from "node:events";
 import { PassThrough, type Writable } from "node:stream";
 import { Errors, ServiceBroker } from "moleculer";
-import { setKubeClient, type KubeClient, type KubernetesObject, type ObjectRef, type ResourceKind, type V1ConfigMap, type V1Deployment, type V1Ingress, type V1Secret, type V1Service, type WatchEvent, type WatchHandler } from "../../lib/k8s";
+import {
+	setKubeClient,
+	type KubeClient,
+	type KubernetesObject,
+	type ObjectRef,
+	type ResourceKind,
+	type V1ConfigMap,
+	type V1Deployment,
+	type V1Ingress,
+	type V1Secret,
+	type V1Service,
+	type V1ServiceAccount,
+	type WatchEvent,
+	type WatchHandler,
+} from "../../lib/k8s";
 import { ANNOTATION_ENV_CHECKSUM, ANNOTATION_RESTARTED_AT, type DeploymentEntity } from "../../lib/manifests/deployment";
 import DeploymentsService, { parseSince } from "../../services/k8s.deployments.service";
 import EnvsService, { MASK, type EnvEntity } from "../../services/k8s.envs.service";
@@ -68,6 +82,7 @@ class FakeKube {
 	private put(obj: Obj): Obj {
 		const k = this.key(obj.kind!, obj.metadata!.name!, obj.metadata?.namespace);
 		const existing = this.objects.get(k);
+		if (obj.kind === "Service") this.assignNodePorts(obj, existing);
 		const changed = !existing || JSON.stringify({ ...existing, metadata: undefined, status: undefined }) !== JSON.stringify({ ...obj, metadata: undefined, status: undefined });
 		const generation = (existing?.metadata?.generation ?? 0) + (changed ? 1 : 0);
 		const stored = clone({ ...obj, metadata: { ...obj.metadata, uid: existing?.metadata?.uid ?? `uid-${++this.seq}`, generation, creationTimestamp: existing?.metadata?.creationTimestamp ?? new Date().toISOString() } }) as Obj;
@@ -78,6 +93,14 @@ class FakeKube {
 		if (stored.kind === "Deployment" && changed) this.runPods(stored);
 		if (changed) for (const i of this.informers) i.notify(existing ? "update" : "add", stored);
 		return clone(this.objects.get(k) as Obj);
+	}
+	/** What the apiserver does: a NodePort Service's ports get node ports, kept across applies that leave them out. */
+	private assignNodePorts(svc: Obj, existing: Obj | undefined) {
+		const ports: { port: number; nodePort?: number }[] = svc.spec?.ports ?? [];
+		for (const p of ports) {
+			if (svc.spec?.type !== "NodePort") delete p.nodePort;
+			else p.nodePort ??= (existing?.spec?.ports as typeof ports | undefined)?.find(e => e.port === p.port)?.nodePort ?? 30000 + ++this.seq;
+		}
 	}
 	/** What the Deployment and ReplicaSet controllers and kwok do, at once. */
 	private runPods(dep: Obj) {
@@ -462,6 +485,119 @@ describe("v1.k8s.deployments and v1.k8s.envs (Kubernetes stubbed)", () => {
 			expect(await rejects(broker.call("v1.k8s.deployments.logs", { id: any.id, pod: "not-its-pod" }, alice))).toMatchObject({ code: 404 });
 			expect(await rejects(broker.call("v1.k8s.envs.create", { namespace: "team-a", deployment: any.id, key: "A-B", value: "x" }, alice))).toMatchObject({ code: 422 });
 			expect(await rejects(broker.call("v1.k8s.envs.create", { namespace: "team-a", deployment: "nope", key: "A", value: "x" }, alice))).toMatchObject({ code: 422, data: [expect.objectContaining({ field: "deployment" })] });
+		});
+	});
+
+	describe("joint management: ConfigMap and Secret mounts, node ports, service accounts", () => {
+		// Small pods: the namespace's 2 cores are mostly taken by the deployments above.
+		const small = { limits: { cpu: 100, memory: 64 }, requests: { cpu: 10, memory: 16 } };
+		const account = (name: string) => kube.peek<V1ServiceAccount>("ServiceAccount", name, "team-a");
+		const create = (params: Record<string, unknown>) => broker.call<DeploymentEntity, object>("v1.k8s.deployments.create", { namespace: "team-a", image: "nginx", resources: small, ...params }, alice);
+
+		beforeAll(async () => {
+			await kube.apply({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "site", namespace: "team-a" }, data: { "a.conf": "a", "b.conf": "b" } } as Obj);
+			await kube.apply({ apiVersion: "v1", kind: "Secret", metadata: { name: "tls", namespace: "team-a" }, data: { "tls.key": Buffer.from("private").toString("base64") } } as Obj);
+		});
+
+		it("mounts, exposes a node port that status reports, and runs the pods as the deployment's own account", async () => {
+			const d = await create({
+				name: "jt",
+				mounts: [
+					{ type: "configMap", name: "site", mountPath: "/etc/site" },
+					{ type: "configMap", name: "site", mountPath: "/etc/b.conf", subPath: "b.conf" },
+					{ type: "secret", name: "tls", mountPath: "/tls", readOnly: true },
+				],
+				nodePorts: [{ port: "http" }],
+				serviceAccount: { automountToken: false },
+			});
+			expect(d).toMatchObject({ mounts: [expect.objectContaining({ name: "site" }), expect.objectContaining({ subPath: "b.conf" }), expect.objectContaining({ type: "secret" })], nodePorts: [{ port: "http" }], serviceAccount: { automountToken: false } });
+			const assigned = svc("jt")?.spec?.ports?.[0].nodePort;
+			expect(svc("jt")?.spec?.type).toBe("NodePort");
+			expect(d.status?.nodePorts).toEqual([{ name: "http", port: 80, protocol: "TCP", nodePort: assigned }]);
+			expect((await broker.call<any, object>("v1.k8s.deployments.status", { id: d.id }, alice)).nodePorts).toEqual(d.status?.nodePorts);
+			expect(account("jt")?.metadata?.labels).toMatchObject({ "berth.dev/id": d.id });
+			const pod = dep("jt")!.spec!.template.spec!;
+			expect(pod).toMatchObject({ serviceAccountName: "jt", automountServiceAccountToken: false });
+			expect(pod.volumes).toEqual([
+				{ name: "cm-site", configMap: { name: "site" } },
+				{ name: "secret-tls", secret: { secretName: "tls" } },
+			]);
+			expect(pod.containers[0].volumeMounts).toEqual([
+				{ name: "cm-site", mountPath: "/etc/site", readOnly: true },
+				{ name: "cm-site", mountPath: "/etc/b.conf", subPath: "b.conf", readOnly: true },
+				{ name: "secret-tls", mountPath: "/tls", readOnly: true },
+			]);
+			// The account is applied before the pods that need it.
+			const kinds = kube.applies.filter(o => o.metadata?.name === "jt" || o.metadata?.name === "jt-service").map(o => o.kind);
+			expect(kinds.indexOf("ServiceAccount")).toBeLessThan(kinds.indexOf("Deployment"));
+			const { manifests } = await broker.call<{ manifests: Obj[] }, object>("v1.k8s.deployments.manifests", { id: d.id }, alice);
+			expect(manifests.map(m => m.kind)).toEqual(["ServiceAccount", "Service", "Deployment", "Ingress"]);
+			expect(JSON.stringify([d, manifests])).not.toContain(Buffer.from("private").toString("base64"));
+		});
+
+		it("keeps the assigned node port across updates, and drops all three when cleared", async () => {
+			const [d] = (await broker.call<DeploymentEntity[], object>("v1.k8s.deployments.list", {}, alice)).filter(x => x.name === "jt");
+			const assigned = d.status?.nodePorts?.[0].nodePort;
+			const scaled = await broker.call<DeploymentEntity, object>("v1.k8s.deployments.scale", { id: d.id, replicas: 2 }, alice);
+			expect(scaled.status?.nodePorts?.[0].nodePort).toBe(assigned);
+			const cleared = await broker.call<DeploymentEntity, object>("v1.k8s.deployments.update", { id: d.id, mounts: [], nodePorts: [], serviceAccount: null }, alice);
+			expect(cleared).toMatchObject({ mounts: [], nodePorts: [] });
+			expect(cleared).not.toHaveProperty("serviceAccount");
+			expect(cleared.status).not.toHaveProperty("nodePorts");
+			expect(svc("jt")?.spec?.type).toBe("ClusterIP");
+			expect(svc("jt")?.spec?.ports?.[0]).not.toHaveProperty("nodePort");
+			expect(account("jt")).toBeUndefined();
+			expect(dep("jt")!.spec!.template.spec).not.toHaveProperty("volumes");
+			expect(dep("jt")!.spec!.template.spec).not.toHaveProperty("serviceAccountName");
+			await broker.call("v1.k8s.deployments.remove", { id: d.id }, alice);
+		});
+
+		it("shares one account between deployments and never removes it with one", async () => {
+			const a = await create({ name: "sh-a", nodePorts: [{ port: 80, nodePort: 30555 }], serviceAccount: { name: "team", shared: true } });
+			const b = await create({ name: "sh-b", serviceAccount: { name: "team", shared: true } });
+			expect(a.status?.nodePorts).toEqual([{ name: "http", port: 80, protocol: "TCP", nodePort: 30555 }]);
+			expect(account("team")?.metadata?.labels).toMatchObject({ "app.kubernetes.io/component": "serviceaccount" });
+			expect(account("team")?.metadata?.labels).not.toHaveProperty("berth.dev/id");
+			for (const name of ["sh-a", "sh-b"]) expect(dep(name)!.spec!.template.spec!.serviceAccountName).toBe("team");
+			// Another deployment's own account of that name is refused, and so is taking a shared one as one's own.
+			expect(await rejects(create({ name: "sh-c", serviceAccount: { name: "team" } }))).toMatchObject({ code: 422, data: [expect.objectContaining({ field: "serviceAccount.name" })] });
+			await broker.call("v1.k8s.deployments.remove", { id: a.id }, alice);
+			await broker.call("v1.k8s.deployments.remove", { id: b.id }, alice);
+			expect(account("team")).toBeDefined();
+		});
+
+		it("accepts an optional mount of a missing object", async () => {
+			const d = await create({ name: "opt", mounts: [{ type: "secret", name: "later", mountPath: "/later", optional: true }] });
+			expect(dep("opt")!.spec!.template.spec!.volumes).toEqual([{ name: "secret-later", secret: { secretName: "later", optional: true } }]);
+			await broker.call("v1.k8s.deployments.remove", { id: d.id }, alice);
+		});
+
+		it.each([
+			[{ mounts: [{ type: "configMap", name: "missing", mountPath: "/m" }] }, "mounts[0].name"],
+			[{ mounts: [{ type: "secret", name: "site", mountPath: "/m" }] }, "mounts[0].name"],
+			[{ mounts: [{ type: "configMap", name: "site", mountPath: "/m", subPath: "../x" }] }, "mounts[0].subPath"],
+			[{ mounts: [{ type: "configMap", name: "site", mountPath: "/data" }], volumes: [{ name: "d", type: "emptyDir", mountPath: "/data" }] }, "mounts[0].mountPath"],
+			[{ mounts: [{ type: "configMap", name: "site", mountPath: "/etc/nginx/conf.d" }], configMap: { name: "c", data: { "x.conf": "x" } } }, "mounts[0].mountPath"],
+			[{ mounts: [{ type: "configMap", name: "site", mountPath: "/m" }], volumes: [{ name: "cm-site", type: "emptyDir", mountPath: "/d" }] }, "mounts[0].name"],
+			[{ nodePorts: [{ port: 8080 }] }, "nodePorts[0].port"],
+			[{ nodePorts: [{ port: "http", nodePort: 70000 }] }, "nodePorts[0].nodePort"],
+			[{ serviceAccount: { shared: true } }, "serviceAccount.name"],
+			[{ serviceAccount: { name: "default" } }, "serviceAccount.name"],
+		])("%j → 422 on %s", async (params, field) => {
+			const before = kube.applies.length;
+			const err = await rejects(create({ name: "bad-joint", ...params }));
+			expect(err).toMatchObject({ code: 422, type: "VALIDATION_ERROR" });
+			expect((err.data as { field: string }[]).map(e => e.field)).toContain(field);
+			expect(kube.applies.length).toBe(before);
+		});
+
+		it("refuses a deployment's own account where one of that name exists already", async () => {
+			await kube.apply({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "ci-bot", namespace: "team-a" } } as Obj);
+			expect(await rejects(create({ name: "ci", serviceAccount: { name: "ci-bot" } }))).toMatchObject({ code: 422, data: [expect.objectContaining({ field: "serviceAccount.name" })] });
+			const shared = await create({ name: "ci", serviceAccount: { name: "ci-bot", shared: true } });
+			expect(dep("ci")!.spec!.template.spec!.serviceAccountName).toBe("ci-bot");
+			await broker.call("v1.k8s.deployments.remove", { id: shared.id }, alice);
+			expect(account("ci-bot")).toBeDefined();
 		});
 	});
 
