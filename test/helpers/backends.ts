@@ -34,7 +34,10 @@ export const backends = (prefix?: string): [string, () => string | undefined][] 
 	["FerretDB", () => isolatedMongoUri(prefix)],
 ];
 
-/** For suites that switch the process environment instead of passing a URI. */
+/**
+ * For suites that switch the process environment instead of passing a URI. FerretDB gets a
+ * database of its own, so no other suite's reconciler ever sees (and re-applies) this suite's rows.
+ */
 export const envBackends: [string, () => void][] = [
 	[
 		"NeDB",
@@ -46,7 +49,7 @@ export const envBackends: [string, () => void][] = [
 	[
 		"FerretDB",
 		() => {
-			process.env.MONGO_URI = requireMongo();
+			process.env.MONGO_URI = isolatedMongoUri();
 		},
 	],
 ];
