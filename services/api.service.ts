@@ -272,6 +272,10 @@ const ApiService: ServiceSchema<GatewaySettings, ApiMethods & Record<string, unk
 		},
 		// moleculer-web publishes this as `GET /api/api/list-aliases`; the OpenAPI document says the same, publicly.
 		listAliases: { visibility: "public" },
+		// The calls a request makes are retried by the broker's retry policy; retrying the whole HTTP
+		// exchange as well re-ran it on a request already consumed, and a cluster that was unreachable
+		// (a retryable 503) came out as 404 Not found.
+		rest: { retryPolicy: { enabled: false } },
 	},
 	events: {
 		// moleculer-web regenerates auto-aliases 500 ms after the registry settles; once the local
