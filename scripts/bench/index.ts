@@ -108,6 +108,7 @@ async function main(): Promise<number> {
 		cluster = bringUpCluster(config);
 		results.machine = machine(cluster);
 		const wantPods = config.only.has("inventory") || config.only.has("memory");
+		let idleReadySeconds: number | undefined;
 
 		if (config.only.has("memory"))
 			await step("memory (idle)", async () => {
@@ -115,6 +116,7 @@ async function main(): Promise<number> {
 				await mesh.inventorySynced();
 				await sleep(SETTLE_MS);
 				results.idle = mesh.memory();
+				idleReadySeconds = mesh.readySeconds;
 				log(`memory: idle mesh RSS ${results.idle.rssMiB.toFixed(0)} MiB`);
 				await mesh.stop();
 				mesh = undefined;
@@ -160,7 +162,7 @@ async function main(): Promise<number> {
 
 		if (wantPods && inventory)
 			await step("inventory (restart)", async () => {
-				const { mesh: restarted, result } = await measureRelist(() => startMesh("restart"), ns.pods, (inventory as InventoryResult).pods);
+				const { mesh: restarted, result } = await measureRelist(() => startMesh("restart"), ns.pods, (inventory as InventoryResult).pods, idleReadySeconds);
 				mesh = restarted;
 				results.relist = result as RelistResult;
 				await sleep(SETTLE_MS);

@@ -15,6 +15,10 @@ export interface InventoryResult {
 }
 
 export interface RelistResult {
+	/** The idle mesh's spawn-to-ready time on the empty cluster, when it was measured. */
+	idleReadySeconds?: number;
+	/** Objects over (readySeconds − idleReadySeconds): what listing and indexing took, boot aside. */
+	listObjectsPerSec?: number;
 	/** Objects the inventory holds after the restart (every kind, every namespace). */
 	objects: number;
 	pods: number;
@@ -110,13 +114,14 @@ export async function benchInventory(mesh: Mesh, cluster: BenchCluster, config: 
 }
 
 /** After a restart: how long until a new mesh process serves the inventory with every pod in it. */
-export async function measureRelist(start: () => Promise<Mesh>, namespace: string, pods: number): Promise<{ mesh: Mesh; result: RelistResult }> {
+export async function measureRelist(start: () => Promise<Mesh>, namespace: string, pods: number, idleReadySeconds?: number): Promise<{ mesh: Mesh; result: RelistResult }> {
 	const t0 = performance.now();
 	const mesh = await start();
-	const readySeconds = (performance.now() - t0) / 1000;
+	const readySeconds = mesh.readySeconds;
 	await waitFor(`the restarted inventory to show ${pods} pods`, 300_000, async () => ((await podsVisible(mesh, namespace)) >= pods ? true : undefined), 50);
 	const visibleSeconds = (performance.now() - t0) / 1000;
 	const summary = await mesh.must<{ counts: Record<string, number> }>("GET", "/api/v1/k8s/inventory");
 	const objects = Object.values(summary.counts).reduce((a, b) => a + b, 0);
-	return { mesh, result: { objects, pods, readySeconds, visibleSeconds, objectsPerSec: objects / visibleSeconds } };
+	const listSeconds = idleReadySeconds === undefined ? undefined : readySeconds - idleReadySeconds;
+	return { mesh, result: { objects, pods, readySeconds, visibleSeconds, objectsPerSec: objects / visibleSeconds, idleReadySeconds, listObjectsPerSec: listSeconds && listSeconds > 0 ? objects / listSeconds : undefined } };
 }

@@ -17,6 +17,8 @@ const FOREIGN_ENV = ["TRANSPORTER", "SERVICES", "MONGO_URI", "NATS_URL", "KUBECO
 /** The single-process mesh (dist/scripts/start.js, every service, no transporter) as its own OS process. */
 export class Mesh {
 	private output = "";
+	/** Seconds from spawning the process until it answered /health/ready (every service started, the inventory listed). */
+	readySeconds = 0;
 
 	private constructor(
 		readonly label: string,
@@ -74,6 +76,7 @@ export class Mesh {
 			flags.push("--require", path.join(__dirname, "patches.js"));
 			env.BENCH_PATCHES = opts.config.patches.join(",");
 		}
+		const t0 = performance.now();
 		const proc = spawn(process.execPath, [...flags, script], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });
 		const mesh = new Mesh(label, proc, `http://127.0.0.1:${port}`, opts.adminKey, path.join(opts.outDir, `mesh-${label}.log`));
 		try {
@@ -86,6 +89,7 @@ export class Mesh {
 			await mesh.stop();
 			throw err;
 		}
+		mesh.readySeconds = (performance.now() - t0) / 1000;
 		return mesh;
 	}
 
