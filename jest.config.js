@@ -23,5 +23,15 @@ module.exports = {
 			setupFiles: ["<rootDir>/test/integration/env.ts"],
 			setupFilesAfterEnv: ["<rootDir>/test/integration/setup.ts"],
 		},
+		{
+			// The dashboard in Debian's Chromium against a mesh on the local control plane: the integration
+			// tier's setup, plus Chromium and the dashboard's build (test/browser/global-setup.ts).
+			...common,
+			displayName: "browser",
+			testMatch: ["<rootDir>/test/browser/**/*.test.ts"],
+			globalSetup: "<rootDir>/test/browser/global-setup.ts",
+			setupFiles: ["<rootDir>/test/integration/env.ts"],
+			setupFilesAfterEnv: ["<rootDir>/test/integration/setup.ts"],
+		},
 	],
 };

@@ -19,6 +19,17 @@ teardown() {
 }
 trap teardown EXIT
 
+# The browser tests drive Debian's Chromium; CI runs on a fresh machine as root, with apt.
+if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
+  echo "[test] installing Debian's chromium for the browser tests"
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } \
+      || echo "[test] apt-get could not install chromium: the browser tests will fail and say so" >&2
+  else
+    echo "[test] chromium is missing and apt-get cannot run as root here: the browser tests will fail and say so" >&2
+  fi
+fi
+
 mkdir -p test-output
 status=0
 jest --runInBand --forceExit "$@" || status=$?

@@ -112,8 +112,8 @@ const StatusService: ServiceSchema<StatusSettings, StatusMethods, StatusLocals, 
 	name: "k8s.status",
 	version: 1,
 	settings: {
-		heartbeatSeconds: positive(process.env.STATUS_HEARTBEAT_SECONDS, 15),
-		debounceMs: positive(process.env.STATUS_DEBOUNCE_MS, 100),
+		heartbeatSeconds: 15,
+		debounceMs: 100,
 		syncTimeoutMs: 10_000,
 	},
 	actions: {
@@ -238,6 +238,8 @@ const StatusService: ServiceSchema<StatusSettings, StatusMethods, StatusLocals, 
 		},
 	},
 	created(this: StatusThis) {
+		this.settings.heartbeatSeconds = positive(process.env.STATUS_HEARTBEAT_SECONDS, this.settings.heartbeatSeconds);
+		this.settings.debounceMs = positive(process.env.STATUS_DEBOUNCE_MS, this.settings.debounceMs);
 		this.informers = new Map();
 		this.pending = new Map();
 		this.last = new Map();

@@ -34,7 +34,7 @@ export function ApplicationsPage() {
 							<button
 								disabled={action.busy}
 								onClick={async () => {
-									if (await action.run(() => post<Application>("/v1/k8s/applications", { template: t.name }))) await list.reload();
+									if (await action.run(() => post<Application>("/v1/k8s/applications", { template: t.name, image: t.name }))) await list.reload();
 								}}
 							>
 								Launch
@@ -81,7 +81,7 @@ export function ApplicationsPage() {
 										</td>
 										<td data-label="Location" class="small">
 											{a.location ? (
-												<a href={a.location} target="_blank" rel="noreferrer">
+												<a href={/^https?:\/\//.test(a.location) ? a.location : `http://${a.location}`} target="_blank" rel="noreferrer">
 													{a.location}
 												</a>
 											) : (
