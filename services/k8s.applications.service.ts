@@ -3,12 +3,14 @@ import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { loadConfig } from "../lib/config";
 import { activityDue, cullAt, cullDecision, cullPolicyFromEnv, type CullPolicy } from "../lib/culling";
 import { conflict, forbidden, notFound, quotaExceeded, unauthorized } from "../lib/errors";
-import { getKubeClient, Kinds, type KubernetesObject, type ResilientInformer, type V1Deployment, type V1Pod, type V1Secret } from "../lib/k8s";
+import { getKubeClient, Kinds, type KubernetesObject, type ResilientInformer, type V1Deployment, type V1Namespace, type V1Pod, type V1ResourceQuota, type V1Secret } from "../lib/k8s";
 import {
 	APPLICATION_KIND,
+	APPS_NAMESPACE_ID,
 	applicationFootprint,
 	applicationManifests,
 	applicationNames,
+	applicationsNamespaceManifests,
 	generatedSecretKeys,
 	instanceHealth,
 	locationOf,
@@ -16,13 +18,14 @@ import {
 	type ApplicationTemplate,
 } from "../lib/manifests/application";
 import { quotaShortfalls } from "../lib/manifests/deployment";
-import { LABEL_ID, MANAGED_SELECTOR } from "../lib/manifests/labels";
+import { ANNOTATION_ID, LABEL_ID, MANAGED_SELECTOR } from "../lib/manifests/labels";
+import { DEFAULT_QUOTA, QUOTA_NAME, isSystemNamespace, type NamespaceQuota } from "../lib/manifests/namespace";
 import { secretValues } from "../lib/manifests/secret";
-import { bytes, cpuMillis } from "../lib/quantity";
+import { bytes, cpuMillis, isQuantity } from "../lib/quantity";
 import { Reconciler } from "../lib/reconciler";
 import { createControllerMixin, type ControllerMethods } from "../mixins/controller.mixin";
 import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
-import { canSee, createMembershipMixin, isAdmin, isUnscoped, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
+import { canSee, createMembershipMixin, isAdmin, isUnscoped, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 import type { ImageEntity } from "./k8s.images.service";
 
 // ---------------------------------------------------------------------------------------------
@@ -32,10 +35,12 @@ import type { ImageEntity } from "./k8s.images.service";
 export type ApplicationStatus = "deploying" | "running" | "deleted" | "failed";
 
 /**
- * Why an instance ended: culled (`idle`, `max-age`), removed (`requested`, `namespace-removed`), or
- * failed (`start-timeout`, `unschedulable`, `interrupted`: the launching node died before admitting it).
+ * Why an instance ended: culled (`idle`, `max-age`), deleted on `requested`, or failed:
+ * `start-timeout`, `cannot-start` (its container cannot start: a bad image, a crash loop),
+ * `rejected` (the apiserver refused its objects), `interrupted` (the node that took the launch
+ * stopped before admitting it).
  */
-export type EndReason = "idle" | "max-age" | "requested" | "namespace-removed" | "start-timeout" | "unschedulable" | "interrupted";
+export type EndReason = "idle" | "max-age" | "requested" | "start-timeout" | "cannot-start" | "rejected" | "interrupted";
 
 /** What the binder routes answer, field for field. */
 export interface BinderView {
@@ -68,6 +73,26 @@ export interface ApplicationView extends BinderView {
 export interface TemplateParams {
 	template: string;
 }
+export interface LaunchParams {
+	/** A launchable catalog image, by id or name. */
+	template: string;
+}
+export interface TemplateNameParams {
+	name: string;
+}
+
+/** A template as clients choose one: what it runs, what it serves, whether it needs a key. */
+export interface TemplateView {
+	/** The catalog image's id. */
+	id: string;
+	name: string;
+	description: string;
+	image: string;
+	public: boolean;
+	ports: { name: string; port: number; protocol: string }[];
+	/** cpu in millicores, memory in Mi, as the catalog writes them. */
+	resources: ImageEntity["resources"];
+}
 export interface InstanceParams {
 	template: string;
 	id: string;
@@ -98,8 +123,7 @@ interface StoredApplication {
 	templateId: string;
 	/** The catalog entry as it was at launch. */
 	spec: ApplicationTemplate;
-	/** Namespace entity id and Kubernetes name. */
-	namespace: string;
+	/** The Kubernetes namespace. */
 	namespaceName: string;
 	status: StoredStatus;
 	location: string | null;
@@ -119,18 +143,6 @@ interface StoredApplication {
 	updatedAt: string;
 }
 
-/** What `v1.k8s.namespaces.lookup`/`resolveName` answer (docs/CONTRACTS.md). */
-interface NamespaceRef {
-	id: string;
-	name: string;
-	owner: string;
-}
-
-interface QuotaReport {
-	hard?: Record<string, string>;
-	used?: Record<string, string>;
-}
-
 /** `$statusCode`/`$location` shape the REST answer (moleculer-web). */
 type Meta = CallerMeta & { $statusCode?: number; $location?: string };
 
@@ -143,11 +155,6 @@ export const ANONYMOUS = "anonymous";
 const PENDING_GRACE_MS = 30_000;
 const ACTIVE: StoredStatus[] = ["pending", "deploying", "running"];
 
-export interface AppsQuota {
-	cpu?: string;
-	memory?: string;
-	pods?: number;
-}
 
 export interface ApplicationsSettings extends ServiceSettingSchema {
 	rest: string;
@@ -160,8 +167,8 @@ export interface ApplicationsSettings extends ServiceSettingSchema {
 	policy: CullPolicy;
 	/** APPS_MAX_PER_OWNER: instances deploying or running at once per owner (all anonymous launches are one owner). */
 	maxPerOwner: number;
-	/** APPS_QUOTA_CPU / _MEMORY / _PODS: the namespace's quota when Berth creates it. */
-	quota: AppsQuota;
+	/** The namespace's quota: APPS_QUOTA_CPU / _MEMORY / _PODS over the tenants' default. */
+	quota: NamespaceQuota;
 	resyncSeconds: number;
 }
 
@@ -172,10 +179,10 @@ function positiveInt(value: string | undefined, fallback: number): number {
 
 export function applicationsSettings(env: NodeJS.ProcessEnv = process.env): Omit<ApplicationsSettings, "rest"> {
 	const config = loadConfig(env);
-	const quota: AppsQuota = {};
-	if (env.APPS_QUOTA_CPU) quota.cpu = env.APPS_QUOTA_CPU;
-	if (env.APPS_QUOTA_MEMORY) quota.memory = env.APPS_QUOTA_MEMORY;
-	if (env.APPS_QUOTA_PODS) quota.pods = positiveInt(env.APPS_QUOTA_PODS, 20);
+	const quota: NamespaceQuota = { ...DEFAULT_QUOTA };
+	if (env.APPS_QUOTA_CPU && isQuantity(env.APPS_QUOTA_CPU) && cpuMillis(env.APPS_QUOTA_CPU) >= 1) quota.cpu = env.APPS_QUOTA_CPU;
+	if (env.APPS_QUOTA_MEMORY && isQuantity(env.APPS_QUOTA_MEMORY) && bytes(env.APPS_QUOTA_MEMORY) >= 2 ** 20) quota.memory = env.APPS_QUOTA_MEMORY;
+	quota.pods = positiveInt(env.APPS_QUOTA_PODS, quota.pods);
 	return {
 		namespace: env.APPS_NAMESPACE || "berth-apps",
 		publicHost: env.PUBLIC_HOST || config.baseDomain,
@@ -214,6 +221,18 @@ function snapshot(image: ImageEntity): ApplicationTemplate {
 	return out as unknown as ApplicationTemplate;
 }
 
+function templateView(image: ImageEntity): TemplateView {
+	return {
+		id: String(image.id),
+		name: image.name,
+		description: image.description,
+		image: image.image,
+		public: image.public === true,
+		ports: image.ports ?? [],
+		resources: image.resources,
+	};
+}
+
 function publicStatus(status: StoredStatus): ApplicationStatus {
 	return status === "pending" ? "deploying" : status;
 }
@@ -232,7 +251,7 @@ function amountOf(resource: string, q: string): number {
 interface ApplicationsMethods {
 	launchInstance(ctx: Context<unknown, Meta>, template: string): Promise<StoredApplication>;
 	resolveTemplate(ctx: Context<unknown, Meta>, name: string): Promise<ImageEntity>;
-	appsNamespace(ctx: Context<unknown, Meta>): Promise<NamespaceRef>;
+	appsNamespace(): Promise<string>;
 	checkLimits(ctx: Context<unknown, Meta>, doc: StoredApplication): Promise<void>;
 	findVisible(ctx: Context<unknown, Meta>, appId: string, template?: string): Promise<StoredApplication>;
 	listVisible(ctx: Context<unknown, Meta>, filter: Record<string, unknown>): Promise<StoredApplication[]>;
@@ -254,6 +273,8 @@ interface ApplicationsMethods {
 interface ApplicationsLocals {
 	reconciler?: Reconciler;
 	informers: ResilientInformer<KubernetesObject>[];
+	/** This process has applied the namespace (and its quota) since it started. */
+	namespaceApplied: boolean;
 }
 
 type ApplicationsThis = DbBackedService<ApplicationsMethods & MembershipMethods & ControllerMethods & ApplicationsLocals & { settings: ApplicationsSettings }>;
@@ -316,11 +337,29 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 			rest: "POST /",
 			public: true,
 			params: { template: templateRule },
-			async handler(this: ApplicationsThis, ctx: Context<TemplateParams, Meta>): Promise<ApplicationView> {
+			async handler(this: ApplicationsThis, ctx: Context<LaunchParams, Meta>): Promise<ApplicationView> {
 				const doc = await this.launchInstance(ctx, ctx.params.template);
 				ctx.meta.$statusCode = 201;
 				ctx.meta.$location = `/api/v1/k8s/applications/${doc.appId}`;
 				return this.view(doc);
+			},
+		},
+		/** What may be launched: every template with a key, the public ones without. */
+		templates: {
+			rest: "GET /templates",
+			public: true,
+			params: {},
+			async handler(this: ApplicationsThis, ctx: Context<Record<string, never>, Meta>): Promise<TemplateView[]> {
+				const images = await ctx.call<ImageEntity[], { launchable: boolean }>("v1.k8s.images.list", { launchable: true });
+				return images.filter(i => ctx.meta.userID || i.public).map(templateView);
+			},
+		},
+		template: {
+			rest: "GET /templates/:name",
+			public: true,
+			params: { name: templateRule },
+			async handler(this: ApplicationsThis, ctx: Context<TemplateNameParams, Meta>): Promise<TemplateView> {
+				return templateView(await this.resolveTemplate(ctx, ctx.params.name));
 			},
 		},
 		list: {
@@ -384,15 +423,6 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 				if (this.reconciler?.isStarted) this.reconciler.enqueue(ctx.params.id);
 			},
 		},
-		/** Instances in a removed namespace are gone with it; their history stays, as deleted. */
-		"k8s.namespaces.removed": {
-			async handler(this: ApplicationsThis, ctx: Context<{ id?: string }>) {
-				const nsId = ctx.params?.id;
-				if (!nsId) return;
-				for (const doc of await this.findRaw({ namespace: nsId, status: { $in: ACTIVE } }))
-					if (await this.end(doc, "deleted", "namespace-removed", "The applications namespace was removed")) this.wake(doc.appId);
-			},
-		},
 	},
 	methods: {
 		/**
@@ -404,7 +434,7 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 			const image = await this.resolveTemplate(ctx, templateName);
 			const confined = ctx.meta.namespaces;
 			if (confined && !confined.includes(this.settings.namespace)) throw forbidden(`This API key is confined to namespaces that do not include "${this.settings.namespace}", where applications run`);
-			const ns = await this.appsNamespace(ctx);
+			const namespaceName = await this.appsNamespace();
 			const spec = snapshot(image);
 			const anonymous = !ctx.meta.userID;
 			const now = new Date().toISOString();
@@ -414,8 +444,7 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 				template: image.name,
 				templateId: spec.id,
 				spec,
-				namespace: ns.id,
-				namespaceName: ns.name,
+				namespaceName,
 				status: "pending",
 				location: null,
 				cleanup: "none",
@@ -443,53 +472,42 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 		},
 
 		/**
-		 * A launchable catalog image by name. Without a key only public ones exist: anything else is
-		 * 401, so anonymous callers learn nothing about the rest of the catalog.
+		 * A launchable catalog image by id or name. Without a key, a template that is not public is 401
+		 * (a key would launch it); anything that is not a template is 404 either way.
 		 */
-		async resolveTemplate(this: ApplicationsThis, ctx: Context<unknown, Meta>, name: string): Promise<ImageEntity> {
+		async resolveTemplate(this: ApplicationsThis, ctx: Context<unknown, Meta>, ref: string): Promise<ImageEntity> {
+			const missing = (err: unknown) => (err as { code?: number }).code === 404 || (err as { code?: number }).code === 422;
 			let image: ImageEntity | undefined;
-			try {
-				image = await ctx.call<ImageEntity, { name: string }>("v1.k8s.images.resolveName", { name });
-			} catch (err) {
-				if ((err as { code?: number }).code !== 404) throw err;
+			for (const [action, params] of [["v1.k8s.images.get", { id: ref }], ["v1.k8s.images.resolveName", { name: ref }]] as const) {
+				try {
+					image = await ctx.call<ImageEntity, typeof params>(action, params);
+					break;
+				} catch (err) {
+					if (!missing(err)) throw err;
+				}
 			}
-			if (!ctx.meta.userID) {
-				if (!image?.launchable || !image.public) throw unauthorized(`Template "${name}" needs an API key to launch`);
-				return image;
-			}
-			if (!image?.launchable) throw notFound("Template", name);
+			if (!image?.launchable) throw notFound("Template", ref);
+			if (!ctx.meta.userID && !image.public) throw unauthorized(`Template "${image.name}" needs an API key to launch`);
 			return image;
 		},
 
 		/**
-		 * The namespace of all instances, owned by Berth ("system") and created on first use with
-		 * APPS_QUOTA_*. A tenant's namespace of that name is never used.
+		 * The namespace of all instances (APPS_NAMESPACE), with its quota: applied on first use by this
+		 * process, and again whenever it has gone. One that exists and is not Berth's applications
+		 * namespace (a tenant's, a system one) is never used.
 		 */
-		async appsNamespace(this: ApplicationsThis, ctx: Context<unknown, Meta>): Promise<NamespaceRef> {
+		async appsNamespace(this: ApplicationsThis): Promise<string> {
 			const name = this.settings.namespace;
-			const resolve = async (): Promise<NamespaceRef | undefined> => {
-				try {
-					return await ctx.call<NamespaceRef, { name: string }>("v1.k8s.namespaces.resolveName", { name });
-				} catch (err) {
-					if ((err as { code?: number }).code === 404) return undefined;
-					throw err;
-				}
-			};
-			let ns = await resolve();
-			if (!ns) {
-				const params: { name: string; quota?: AppsQuota } = { name };
-				if (Object.keys(this.settings.quota).length) params.quota = this.settings.quota;
-				try {
-					// broker.call, not ctx.call: the callee's meta would flow back and leave this request running as "system".
-					ns = await this.broker.call<NamespaceRef, typeof params>("v1.k8s.namespaces.create", params, { meta: { ...SYSTEM_META, namespaces: undefined, keyID: undefined } as CallerMeta, parentCtx: ctx });
-				} catch (err) {
-					if ((err as { code?: number }).code !== 409) throw err;
-					ns = await resolve();
-					if (!ns) throw err;
-				}
+			const refuse = () => conflict(`Namespace "${name}" (APPS_NAMESPACE) is not Berth's applications namespace; choose another name`, { namespace: name });
+			if (isSystemNamespace(name)) throw refuse();
+			const kube = getKubeClient();
+			const live = await kube.get<V1Namespace>({ apiVersion: "v1", kind: "Namespace", name });
+			if (live && live.metadata?.annotations?.[ANNOTATION_ID] !== APPS_NAMESPACE_ID) throw refuse();
+			if (!live || !this.namespaceApplied) {
+				for (const obj of applicationsNamespaceManifests(name, this.settings.quota)) await kube.apply(obj);
+				this.namespaceApplied = true;
 			}
-			if (ns.owner !== SYSTEM_META.userID) throw conflict(`Namespace "${name}" (APPS_NAMESPACE) belongs to a tenant; applications need a namespace Berth owns`, { namespace: name });
-			return ns;
+			return name;
 		},
 
 		/**
@@ -513,14 +531,9 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 					active: ahead.length,
 				});
 			}
-			let quota: QuotaReport;
-			try {
-				quota = await ctx.call<QuotaReport, { id: string; scope: boolean }>("v1.k8s.namespaces.resourcequota", { id: doc.namespace, scope: false });
-			} catch (err) {
-				if ((err as { code?: number }).code === 404) return;
-				throw err;
-			}
-			if (!quota?.hard || !Object.keys(quota.hard).length) return;
+			const rq = await getKubeClient().get<V1ResourceQuota>({ apiVersion: "v1", kind: "ResourceQuota", name: QUOTA_NAME, namespace: doc.namespaceName });
+			const quota = { hard: rq?.status?.hard ?? rq?.spec?.hard, used: rq?.status?.used };
+			if (!quota.hard || !Object.keys(quota.hard).length) return;
 			const others = live.filter(a => a.appId !== doc.appId);
 			const used: Record<string, string> = { ...(quota.used ?? {}) };
 			for (const resource of Object.keys(quota.hard)) {
@@ -648,7 +661,7 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 				const code = (err as { code?: number }).code;
 				// The apiserver refused the objects (422), or the namespace is gone (404): waiting will not help.
 				if (code === 422 || code === 404) {
-					if (await this.end(doc, "failed", "unschedulable", (err as Error).message, { status: doc.status })) return this.finishCleanup((await this.loadApp(appId)) as StoredApplication);
+					if (await this.end(doc, "failed", "rejected", (err as Error).message, { status: doc.status })) return this.finishCleanup((await this.loadApp(appId)) as StoredApplication);
 					return;
 				}
 				throw err;
@@ -656,7 +669,7 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 			const pods = await getKubeClient().list<V1Pod>(Kinds.Pod, { namespace: doc.namespaceName, labelSelector: ownedSelector(appId) });
 			const health = instanceHealth(pods, live);
 			if (health.failure) {
-				if (await this.end(doc, "failed", "unschedulable", health.failure, { status: doc.status })) return this.finishCleanup((await this.loadApp(appId)) as StoredApplication);
+				if (await this.end(doc, "failed", "cannot-start", health.failure, { status: doc.status })) return this.finishCleanup((await this.loadApp(appId)) as StoredApplication);
 				return { requeueAfterMs: 50 };
 			}
 			if (health.ready && doc.status === "deploying") {
@@ -735,6 +748,7 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 		// Read when the broker creates the service, so each broker sees the environment of its time.
 		Object.assign(this.settings, applicationsSettings());
 		this.informers = [];
+		this.namespaceApplied = false;
 	},
 	async started(this: ApplicationsThis) {
 		// Registered here, not in created(): the controller may start at once, and it needs the DB.

@@ -1,7 +1,8 @@
-import type { V1Container, V1Deployment, V1EnvVar, V1Ingress, V1Pod, V1Secret, V1Service } from "../k8s";
+import type { V1Container, V1Deployment, V1EnvVar, V1Ingress, V1LimitRange, V1Namespace, V1Pod, V1ResourceQuota, V1Secret, V1Service } from "../k8s";
 import { effectivePorts, imageReference, podFootprint, podResources, type CatalogImage } from "./deployment";
 import { httpPort } from "./ingress";
-import { LABEL_PREFIX, entityAnnotations, managedLabels, selectorLabels } from "./labels";
+import { LABEL_COMPONENT, LABEL_PREFIX, entityAnnotations, managedLabels, selectorLabels } from "./labels";
+import { namespaceManifests, type NamespaceQuota } from "./namespace";
 
 /** `app.kubernetes.io/component` of every object generated for an ephemeral application. */
 export const APPLICATION_KIND = "application";
@@ -9,6 +10,21 @@ export const APPLICATION_KIND = "application";
 export const LABEL_TEMPLATE = `${LABEL_PREFIX}/template`;
 /** Where an instance is served, under the public host. */
 export const USER_PATH_PREFIX = "/user/";
+
+/** `berth.dev/id` of the applications namespace: how Berth knows the namespace is its own. */
+export const APPS_NAMESPACE_ID = "applications";
+/** `app.kubernetes.io/component` of the applications namespace (tenants' namespaces are "namespace"). */
+export const APPS_NAMESPACE_KIND = "applications-namespace";
+
+/**
+ * The one namespace every instance runs in, with a quota and container defaults like a tenant's.
+ * It belongs to the applications service, not to v1.k8s.namespaces: applying it again adopts it.
+ */
+export function applicationsNamespaceManifests(name: string, quota: NamespaceQuota): [V1Namespace, V1ResourceQuota, V1LimitRange] {
+	const [ns, rq, limits] = namespaceManifests({ id: APPS_NAMESPACE_ID, name, owner: "system", quota });
+	ns.metadata = { ...ns.metadata, labels: { ...ns.metadata?.labels, [LABEL_COMPONENT]: APPS_NAMESPACE_KIND } };
+	return [ns, rq, limits];
+}
 
 /** What an instance runs: the catalog entry as it was at launch (the instance keeps it even if the catalog changes). */
 export type ApplicationTemplate = Omit<CatalogImage, "configMountPath">;

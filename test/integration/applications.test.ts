@@ -68,28 +68,45 @@ describe.each(backends)("ephemeral applications (binder deploy API) against the 
 			expect(events).toContainEqual(expect.objectContaining({ event: "launched", id: anonymousId }));
 		});
 
-		it("refuses anonymous launches of every other template with 401, and launches it with a key", async () => {
-			for (const template of ["python", "nginx", "no-such-template"]) {
-				const res = await binder(`/${template}`, { method: "POST" });
-				expect(res.status).toBe(401);
-				expect(res.body).toMatchObject({ code: 401, type: "UNAUTHORIZED" });
-			}
+		it("refuses anonymous launches of templates that are not public with 401, and launches them with a key", async () => {
+			const refused = await binder("/python", { method: "POST" });
+			expect(refused.status).toBe(401);
+			expect(refused.body).toMatchObject({ code: 401, type: "UNAUTHORIZED", message: 'Template "python" needs an API key to launch' });
 			expect((await native("/", { method: "POST", body: { template: "python" } })).status).toBe(401);
+			// What is no template at all (a catalog image not flagged launchable, an unknown name) is 404, key or not.
+			for (const key of [undefined, alice]) for (const template of ["nginx", "no-such-template"]) expect((await binder(`/${template}`, { method: "POST", key })).status).toBe(404);
 			// Berth's API launches public templates anonymously too, answering the whole view.
 			const nativeAnonymous = await native("/", { method: "POST", body: { template: "jupyter-notebook" } });
 			expect(nativeAnonymous.status).toBe(201);
 			expect(nativeAnonymous.headers.get("location")).toBe(`/api/v1/k8s/applications/${nativeAnonymous.body.id}`);
 			expect(nativeAnonymous.body).toMatchObject({ "template-name": "jupyter-notebook", owner: "anonymous", status: "deploying", location: null });
 			expect((await native(`/${nativeAnonymous.body.id}`)).body.id).toBe(nativeAnonymous.body.id);
-			// With a key: python launches; a catalog image that is not a template does not exist as one.
+			// With a key (here as the binder client sends it: the bare key in Authorization), python launches.
 			const launched = await binder("/python", { method: "POST", headers: { authorization: alice } });
 			expect(launched.status).toBe(200);
 			aliceId = launched.body.id;
 			expect(aliceId).toMatch(HEX32);
-			expect((await binder("/nginx", { method: "POST", key: alice })).status).toBe(404);
-			expect((await binder("/no-such-template", { method: "POST", key: alice })).status).toBe(404);
 			// Ids are unguessable and unique.
 			expect(new Set([anonymousId, aliceId]).size).toBe(2);
+		});
+
+		it("lists the templates a caller may launch: the public ones without a key, all with one", async () => {
+			const anonymous = await native("/templates");
+			expect(anonymous.status).toBe(200);
+			expect(anonymous.body.map((t: { name: string }) => t.name)).toEqual(["jupyter-notebook"]);
+			expect(anonymous.body[0]).toMatchObject({ public: true, image: "quay.io/jupyter/base-notebook:python-3.11", ports: [{ port: 8888 }], resources: { limits: { cpu: 1000 } } });
+			const all = await native("/templates", { key: alice });
+			expect(all.body.map((t: { name: string; public: boolean }) => [t.name, t.public])).toEqual([["jupyter-notebook", true], ["python", false]]);
+			expect((await native("/templates/python")).status).toBe(401);
+			expect((await native("/templates/python", { key: alice })).body).toMatchObject({ name: "python", public: false });
+			expect((await native("/templates/nginx", { key: alice })).status).toBe(404);
+			// A template may be named by its id as well.
+			const python = all.body.find((t: { name: string }) => t.name === "python");
+			const carol = await keyFor(mesh, uniqueName("carol"));
+			const byId = await native("/", { method: "POST", key: carol, body: { template: python.id } });
+			expect(byId.status).toBe(201);
+			expect(byId.body["template-name"]).toBe("python");
+			expect((await native(`/${byId.body.id}`, { method: "DELETE", key: carol })).status).toBe(200);
 		});
 
 		it("shows a keyed instance only to its owner (and admins); others get 404, as for a missing one", async () => {

@@ -5,7 +5,6 @@ import { Errors, ServiceBroker } from "moleculer";
 import { setKubeClient, type KubeClient, type KubernetesObject, type ObjectRef, type ResourceKind, type WatchEvent, type WatchHandler } from "../../lib/k8s";
 import ApplicationsService, { type ApplicationView } from "../../services/k8s.applications.service";
 import ImagesService from "../../services/k8s.images.service";
-import NamespacesService from "../../services/k8s.namespaces.service";
 import { eventually } from "../helpers/eventually";
 
 // ---------------------------------------------------------------------------------------------
@@ -94,6 +93,8 @@ class FakeKube {
 		this.objects.delete(k);
 		this.deleted.push(`${ref.kind}/${ref.name}`);
 		this.notify("delete", o);
+		// The namespace controller's part: everything in a deleted namespace goes with it.
+		if (ref.kind === "Namespace") for (const [key, child] of [...this.objects]) if (child.metadata?.namespace === ref.name) this.objects.delete(key);
 		if (ref.kind === "Deployment")
 			for (const pod of this.all("Pod", ref.namespace))
 				if (pod.metadata?.name?.startsWith(`${ref.name}-`)) {
@@ -141,7 +142,7 @@ async function startNode(kube: FakeKube, env: Record<string, string>, events: Se
 	Object.assign(process.env, env);
 	setKubeClient(kube as unknown as KubeClient);
 	const broker = new ServiceBroker({ logger: false, validator: true });
-	for (const schema of [NamespacesService, ImagesService, ApplicationsService]) broker.createService(schema as never);
+	for (const schema of [ImagesService, ApplicationsService]) broker.createService(schema as never);
 	broker.createService({
 		name: "listener",
 		events: Object.fromEntries(
@@ -202,24 +203,37 @@ describe("v1.k8s.applications (Kubernetes stubbed)", () => {
 		it("fails an instance whose image cannot be pulled, with the reason, and removes its objects", async () => {
 			kube.podMode = "pull-error";
 			const { id } = await broker.call<{ id: string }, object>("v1.k8s.applications.binderLaunch", { template: "python" }, alice);
-			await eventually(async () => expect(await view(broker, id)).toMatchObject({ status: "failed", reason: "unschedulable", message: "ErrImagePull: manifest unknown" }));
-			await eventually(() => expect(events).toContainEqual({ event: "failed", id, reason: "unschedulable" }));
+			await eventually(async () => expect(await view(broker, id)).toMatchObject({ status: "failed", reason: "cannot-start", message: "ErrImagePull: manifest unknown" }));
+			await eventually(() => expect(events).toContainEqual({ event: "failed", id, reason: "cannot-start" }));
 			expect(kube.all("Deployment", NS).filter(d => d.metadata?.name === `app-${id}`)).toEqual([]);
 			expect((await broker.call<{ status: string }, object>("v1.k8s.applications.binderStatus", { template: "python", id }, alice)).status).toBe("failed");
 		});
 
-		it("marks the instances of a removed applications namespace deleted, and keeps them in the history", async () => {
+		it("makes the applications namespace with its quota, again when it has gone; instances it took with it fail", async () => {
 			kube.podMode = "ready";
+			expect(kube.all("ResourceQuota", NS).map(q => q.spec.hard["limits.cpu"])).toEqual(["2"]);
+			expect(kube.all("Namespace").find(n => n.metadata?.name === NS)?.metadata?.labels).toMatchObject({ "app.kubernetes.io/component": "applications-namespace" });
 			const { id } = await broker.call<{ id: string }, object>("v1.k8s.applications.binderLaunch", { template: "python" }, alice);
 			await eventually(async () => expect((await view(broker, id))?.status).toBe("running"));
-			const ns = await broker.call<{ id: string }, object>("v1.k8s.namespaces.resolveName", { name: NS });
-			await broker.call("v1.k8s.namespaces.remove", { id: ns.id }, admin);
-			await eventually(async () => expect(await view(broker, id)).toMatchObject({ status: "deleted", reason: "namespace-removed" }));
-			await eventually(() => expect(events).toContainEqual({ event: "deleted", id, reason: "namespace-removed" }));
-			// The next launch makes the namespace again.
+			// Deleted behind Berth's back: the next look at the instance cannot apply it anywhere.
+			await kube.delete({ apiVersion: "v1", kind: "Namespace", name: NS });
+			await eventually(async () => expect(await view(broker, id)).toMatchObject({ status: "failed", reason: "rejected", message: expect.stringContaining("not found") }));
+			// The next launch makes the namespace again, quota and all.
 			const next = await broker.call<{ id: string }, object>("v1.k8s.applications.binderLaunch", { template: "python" }, alice);
 			await eventually(async () => expect((await view(broker, next.id))?.status).toBe("running"));
+			expect(kube.all("ResourceQuota", NS)).toHaveLength(1);
 			expect((await broker.call<ApplicationView[], object>("v1.k8s.applications.binderList", { template: "python" }, alice)).map(a => a.id)).toEqual(expect.arrayContaining([id, next.id]));
+		});
+
+		it("never runs instances in a namespace that is not its own", async () => {
+			await kube.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: "team-x", annotations: { "berth.dev/id": "some-tenant" } } });
+			const other = await startNode(kube, { ...base, APPS_NAMESPACE: "team-x", APPS_IDLE_SECONDS: "60", APPS_START_TIMEOUT_SECONDS: "60" }, []);
+			try {
+				await expect(other.call("v1.k8s.applications.binderLaunch", { template: "python" }, alice)).rejects.toMatchObject({ code: 409, type: "CONFLICT" });
+			} finally {
+				await other.stop();
+				process.env.APPS_NAMESPACE = NS;
+			}
 		});
 	});
 
