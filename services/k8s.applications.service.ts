@@ -155,7 +155,6 @@ export const ANONYMOUS = "anonymous";
 const PENDING_GRACE_MS = 30_000;
 const ACTIVE: StoredStatus[] = ["pending", "deploying", "running"];
 
-
 export interface ApplicationsSettings extends ServiceSettingSchema {
 	rest: string;
 	/** APPS_NAMESPACE: the Berth namespace every instance runs in, created on first use. */
@@ -467,7 +466,7 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 			await this.claim({ appId, status: "pending" }, { status: "deploying" });
 			const admitted = (await this.loadApp(appId)) as StoredApplication;
 			this.wake(appId);
-			this.broker.emit("k8s.applications.launched", this.view(admitted));
+			ctx.emit("k8s.applications.launched", this.view(admitted));
 			return admitted;
 		},
 
