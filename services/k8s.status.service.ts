@@ -123,11 +123,8 @@ const StatusService: ServiceSchema<StatusSettings, StatusMethods, StatusLocals, 
 			params: { id: { type: "string", min: 1, max: 64 }, name: { type: "string", optional: true, max: 253 } },
 			async handler(this: StatusThis, ctx: Context<GetParams, CallerMeta>): Promise<AppHealth | null> {
 				await this.whenSynced();
-				for (const [, informer] of this.informers) {
-					if (informer.kind !== "Deployment") continue;
-					const dep = informer.list().find(d => entityIdOf(d) === ctx.params.id);
-					if (dep) return this.current(ctx.params.id, dep.metadata?.namespace as string, ctx.params.name);
-				}
+				const dep = this.informers.get(Kinds.Deployment.kind)?.list().find(d => entityIdOf(d) === ctx.params.id);
+				if (dep) return this.current(ctx.params.id, dep.metadata?.namespace as string, ctx.params.name);
 				const last = this.last.get(ctx.params.id);
 				return last ? this.current(ctx.params.id, last.namespace, ctx.params.name) : null;
 			},
