@@ -34,7 +34,7 @@ export function ApplicationsPage() {
 							<button
 								disabled={action.busy}
 								onClick={async () => {
-									if (await action.run(() => post<Application>("/v1/k8s/applications", { template: t.name, image: t.name }))) await list.reload();
+									if (await action.run(() => post<Application>("/v1/k8s/applications", { template: t.name }))) await list.reload();
 								}}
 							>
 								Launch
