@@ -260,10 +260,12 @@ interface ApplicationsMethods {
 	loadApp(appId: string): Promise<StoredApplication | undefined>;
 	findRaw(query: Record<string, unknown>): Promise<StoredApplication[]>;
 	claim(query: Record<string, unknown>, set: Record<string, unknown>): Promise<number>;
+	announceOnce(appId: string, event: string): Promise<boolean>;
 	end(doc: StoredApplication, status: "deleted" | "failed", reason: EndReason, message?: string, guard?: Record<string, unknown>): Promise<boolean>;
 	reconcileApp(appId: string): Promise<{ requeueAfterMs?: number } | void>;
 	applyInstance(doc: StoredApplication): Promise<V1Deployment | undefined>;
 	finishCleanup(doc: StoredApplication): Promise<void>;
+	cleanUpEnded(appId: string): Promise<{ requeueAfterMs?: number } | void>;
 	wake(appId: string): void;
 	view(doc: StoredApplication): ApplicationView;
 	binderView(doc: StoredApplication): BinderView;
@@ -611,10 +613,32 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 			return docs;
 		},
 
-		/** A conditional update; the count says whether this call won (several nodes may try). */
+		/**
+		 * A conditional update; the count says whether it matched. State written this way converges
+		 * whoever writes it; what must happen only once (an event) also needs announceOnce.
+		 */
 		async claim(this: ApplicationsThis, query: Record<string, unknown>, set: Record<string, unknown>): Promise<number> {
 			const adapter = this.adapter as unknown as { updateMany(q: Record<string, unknown>, u: Record<string, unknown>): Promise<number> };
 			return Number(await adapter.updateMany(query, { $set: { ...set, updatedAt: new Date().toISOString() } })) || 0;
+		},
+
+		/**
+		 * Whether this node is the one to announce `event` for an instance. NeDB belongs to one process
+		 * and runs its updates one at a time, so the conditional update before this has already let
+		 * exactly one caller through. MongoDB-compatible stores need not make a conditional update
+		 * atomic (FerretDB does not: two nodes can both match the same state), but they do refuse a
+		 * second insert of the same _id: the node whose insert lands announces.
+		 */
+		async announceOnce(this: ApplicationsThis, appId: string, event: string): Promise<boolean> {
+			if (!this.dbBackend.mongoUri) return true;
+			const db = (this.adapter as unknown as { db: { collection(name: string): { insertOne(doc: Record<string, unknown>): Promise<unknown> } } }).db;
+			try {
+				await db.collection("applications_announced").insertOne({ _id: `${appId}/${event}`, at: new Date().toISOString() });
+				return true;
+			} catch (err) {
+				if ((err as { code?: number }).code === 11000) return false;
+				throw err;
+			}
 		},
 
 		/**
@@ -641,7 +665,7 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 			if (doc.status === "pending") {
 				const age = now - Date.parse(doc.createdAt);
 				if (age < PENDING_GRACE_MS) return { requeueAfterMs: PENDING_GRACE_MS - age + 100 };
-				if (await this.end(doc, "failed", "interrupted", "The node that took the launch stopped before admitting it", { status: "pending" })) return this.finishCleanup((await this.loadApp(appId)) as StoredApplication);
+				if (await this.end(doc, "failed", "interrupted", "The node that took the launch stopped before admitting it", { status: "pending" })) return this.cleanUpEnded(appId);
 				return { requeueAfterMs: 100 };
 			}
 			const decision = cullDecision({ status: doc.status, createdAt: doc.createdAt, lastActivityAt: doc.lastActivityAt }, this.settings.policy, now);
@@ -650,7 +674,7 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 				const message = failed ? `Not Ready within ${this.settings.policy.startTimeoutMs / 1000} s of the launch` : decision.reason === "idle" ? `No activity for ${this.settings.policy.idleMs / 1000} s` : `Older than ${this.settings.policy.maxAgeMs / 1000} s`;
 				// Guarded by the activity the decision read: a keep-alive that lands first wins.
 				if (await this.end(doc, failed ? "failed" : "deleted", decision.reason, message, { status: doc.status, lastActivityAt: doc.lastActivityAt }))
-					return this.finishCleanup((await this.loadApp(appId)) as StoredApplication);
+					return this.cleanUpEnded(appId);
 				return { requeueAfterMs: 50 };
 			}
 			let live: V1Deployment | undefined;
@@ -660,7 +684,7 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 				const code = (err as { code?: number }).code;
 				// The apiserver refused the objects (422), or the namespace is gone (404): waiting will not help.
 				if (code === 422 || code === 404) {
-					if (await this.end(doc, "failed", "rejected", (err as Error).message, { status: doc.status })) return this.finishCleanup((await this.loadApp(appId)) as StoredApplication);
+					if (await this.end(doc, "failed", "rejected", (err as Error).message, { status: doc.status })) return this.cleanUpEnded(appId);
 					return;
 				}
 				throw err;
@@ -668,17 +692,27 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 			const pods = await getKubeClient().list<V1Pod>(Kinds.Pod, { namespace: doc.namespaceName, labelSelector: ownedSelector(appId) });
 			const health = instanceHealth(pods, live);
 			if (health.failure) {
-				if (await this.end(doc, "failed", "cannot-start", health.failure, { status: doc.status })) return this.finishCleanup((await this.loadApp(appId)) as StoredApplication);
+				if (await this.end(doc, "failed", "cannot-start", health.failure, { status: doc.status })) return this.cleanUpEnded(appId);
 				return { requeueAfterMs: 50 };
 			}
 			if (health.ready && doc.status === "deploying") {
 				const location = locationOf(this.settings.publicHost, appId);
-				if (await this.claim({ appId, status: "deploying", cleanup: "none" }, { status: "running", location, readyAt: new Date().toISOString() }))
+				if ((await this.claim({ appId, status: "deploying", cleanup: "none" }, { status: "running", location, readyAt: new Date().toISOString() })) && (await this.announceOnce(appId, "running")))
 					this.broker.emit("k8s.applications.running", this.view({ ...doc, status: "running", location }));
 			}
 			// Until Ready the pod watch wakes it; the timer is the fallback. After that only deadlines matter.
 			const ceiling = health.ready ? this.settings.resyncSeconds * 1000 : 2000;
 			return { requeueAfterMs: Math.max(10, Math.min(decision.recheckInMs + 20, ceiling)) };
+		},
+
+		/**
+		 * Deletes an instance's objects once its end is on record. Read back first: on a store whose
+		 * updates are not atomic, a concurrent write (a keep-alive) may have replaced the record.
+		 */
+		async cleanUpEnded(this: ApplicationsThis, appId: string): Promise<{ requeueAfterMs?: number } | void> {
+			const fresh = await this.loadApp(appId);
+			if (fresh?.cleanup === "pending") return this.finishCleanup(fresh);
+			return { requeueAfterMs: 50 };
 		},
 
 		/** Applies the instance's objects; its generated secret values are made once and then kept. */
@@ -707,11 +741,9 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 				for (const obj of await kube.list(kind, { namespace: doc.namespaceName, labelSelector: ownedSelector(doc.appId) }))
 					await kube.delete({ apiVersion: kind.apiVersion, kind: kind.kind, name: obj.metadata?.name as string, namespace: doc.namespaceName });
 			const cleanedAt = new Date().toISOString();
-			if (await this.claim({ appId: doc.appId, cleanup: "pending" }, { cleanup: "done", cleanedAt })) {
-				const view = this.view({ ...doc, cleanup: "done", cleanedAt });
-				const event = doc.status === "failed" ? "k8s.applications.failed" : doc.reason === "idle" || doc.reason === "max-age" ? "k8s.applications.culled" : "k8s.applications.deleted";
-				this.broker.emit(event, view);
-			}
+			const event = doc.status === "failed" ? "failed" : doc.reason === "idle" || doc.reason === "max-age" ? "culled" : "deleted";
+			if ((await this.claim({ appId: doc.appId, cleanup: "pending" }, { cleanup: "done", cleanedAt })) && (await this.announceOnce(doc.appId, event)))
+				this.broker.emit(`k8s.applications.${event}`, this.view({ ...doc, cleanup: "done", cleanedAt }));
 			this.reconciler?.forget(doc.appId);
 		},
 
