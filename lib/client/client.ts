@@ -465,6 +465,9 @@ export class BerthClient {
 		create: (params: T.LaunchParams) => this.call<T.ApplicationView>("applications.create", params),
 		remove: (id: string) => this.call<T.ApplicationView>("applications.remove", { id }),
 		keepalive: (id: string) => this.call<T.ApplicationView>("applications.keepalive", { id }),
+		/** Launchable templates (public ones without a key). */
+		templates: () => this.call<T.TemplateView[]>("applications.templates", {}),
+		template: (name: string) => this.call<T.TemplateView>("applications.template", { name }),
 	};
 
 	/** The binder seed's ephemeral applications: launch a template, poll for its location. */

@@ -140,6 +140,8 @@ export const OPERATIONS = {
 	"applications.create": { method: "POST", path: "/api/v1/k8s/applications", pending: "issue #8, ephemeral applications" },
 	"applications.remove": { method: "DELETE", path: "/api/v1/k8s/applications/:id", pending: "issue #8, ephemeral applications" },
 	"applications.keepalive": { method: "POST", path: "/api/v1/k8s/applications/:id/keepalive", pending: "issue #8, ephemeral applications" },
+	"applications.templates": { method: "GET", path: "/api/v1/k8s/applications/templates", pending: "issue #8, ephemeral applications" },
+	"applications.template": { method: "GET", path: "/api/v1/k8s/applications/templates/:name", pending: "issue #8, ephemeral applications" },
 
 	// The binder seed's applications (issue #8).
 	"apps.launch": { method: "POST", path: "/applications/:template", pending: "issue #8, ephemeral applications" },

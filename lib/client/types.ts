@@ -137,6 +137,9 @@ export interface Application {
 /** Berth's own view of an instance (`/api/v1/k8s/applications`): the binder fields and more. */
 export type ApplicationView = Application & Record<string, unknown>;
 
+/** A launchable template, as `/api/v1/k8s/applications/templates` lists it. */
+export type { TemplateView } from "../../services/k8s.applications.service";
+
 export interface LaunchParams {
 	/** The template: a launchable catalog image, by name. */
 	template: string;

@@ -142,6 +142,8 @@ const calls: Record<OperationName, (c: BerthClient) => Promise<unknown>> = {
 	"applications.create": c => c.applications.create({ template: "jupyter-notebook" }),
 	"applications.remove": c => c.applications.remove("a1"),
 	"applications.keepalive": c => c.applications.keepalive("a1"),
+	"applications.templates": c => c.applications.templates(),
+	"applications.template": c => c.applications.template("jupyter-notebook"),
 
 	"apps.launch": c => c.apps.launch("jupyter-notebook"),
 	"apps.list": c => c.apps.list("jupyter-notebook"),
