@@ -473,8 +473,8 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 		},
 
 		/**
-		 * A launchable catalog image by id or name. Without a key, a template that is not public is 401
-		 * (a key would launch it); anything that is not a template is 404 either way.
+		 * A launchable catalog image by id or name. Without a key only public templates launch: any
+		 * other catalog image is 401. A name the catalog does not have is 404, key or not.
 		 */
 		async resolveTemplate(this: ApplicationsThis, ctx: Context<unknown, Meta>, ref: string): Promise<ImageEntity> {
 			const missing = (err: unknown) => (err as { code?: number }).code === 404 || (err as { code?: number }).code === 422;
@@ -487,8 +487,9 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 					if (!missing(err)) throw err;
 				}
 			}
-			if (!image?.launchable) throw notFound("Template", ref);
-			if (!ctx.meta.userID && !image.public) throw unauthorized(`Template "${image.name}" needs an API key to launch`);
+			if (!image) throw notFound("Template", ref);
+			if (!ctx.meta.userID && !(image.launchable && image.public)) throw unauthorized(`Only public templates launch without an API key, and "${image.name}" is not one`);
+			if (!image.launchable) throw notFound("Template", ref);
 			return image;
 		},
 
@@ -518,7 +519,9 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 		 */
 		async checkLimits(this: ApplicationsThis, ctx: Context<unknown, Meta>, doc: StoredApplication): Promise<void> {
 			const freshPending = new Date(Date.now() - PENDING_GRACE_MS).toISOString();
+			// Only this namespace's: instances elsewhere (APPS_NAMESPACE was another) hold no share of its quota.
 			const live = await this.findRaw({
+				namespaceName: doc.namespaceName,
 				$or: [{ status: { $in: ["deploying", "running"] } }, { status: "pending", createdAt: { $gt: freshPending } }, { cleanup: "pending" }],
 			});
 			const before = (a: StoredApplication) => a.createdAt < doc.createdAt || (a.createdAt === doc.createdAt && a.appId < doc.appId);

@@ -273,6 +273,27 @@ describe("v1.k8s.applications (Kubernetes stubbed)", () => {
 		});
 	});
 
+	it("counts limits per namespace: instances left in a former APPS_NAMESPACE hold no share", async () => {
+		const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-unit-apps-data-"));
+		const kube = new FakeKube();
+		kube.podMode = "ready";
+		const env = { ...base, DATA_DIR: dataDir, APPS_IDLE_SECONDS: "3600", APPS_START_TIMEOUT_SECONDS: "60", APPS_MAX_PER_OWNER: "1" };
+		let broker = await startNode(kube, { ...env, APPS_NAMESPACE: "apps-before" }, []);
+		try {
+			await broker.call("v1.k8s.applications.binderLaunch", { template: "python" }, alice);
+			await expect(broker.call("v1.k8s.applications.binderLaunch", { template: "python" }, alice)).rejects.toMatchObject({ code: 422, type: "QUOTA_EXCEEDED" });
+			await broker.stop();
+			broker = await startNode(kube, { ...env, APPS_NAMESPACE: "apps-after" }, []);
+			const { id } = await broker.call<{ id: string }, object>("v1.k8s.applications.binderLaunch", { template: "python" }, alice);
+			expect((await view(broker, id))?.namespace).toBe("apps-after");
+		} finally {
+			await broker.stop();
+			process.env.APPS_NAMESPACE = NS;
+			delete process.env.APPS_MAX_PER_OWNER;
+			fs.rmSync(dataDir, { recursive: true, force: true });
+		}
+	});
+
 	it("finishes a cull that a crash left half done, exactly once, after a restart on the same store", async () => {
 		const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-unit-apps-data-"));
 		const kube = new FakeKube();
