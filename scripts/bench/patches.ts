@@ -6,6 +6,8 @@
  * - k8s-keepalive: every KubeConfig keeps one undici Agent per cluster and TLS material, so calls
  *   to the apiserver reuse connections (client-node 2.0.1 makes an Agent, so a TLS handshake, per call).
  * - auth-cache: the gateway's `v1.keys.authenticate` answers are kept for 5 s per presented key.
+ * - reconcile-priority: a reconciler's `sync()` (an action waiting for its own change to be applied)
+ *   puts its key at the head of the queue instead of behind the watch events and the resync.
  */
 import { createHash } from "node:crypto";
 import { reuseConnections } from "./util";
@@ -33,5 +35,20 @@ if (wanted.has("auth-cache")) {
 		cache.set(key, { at: Date.now(), identity });
 		identity.catch(() => cache.delete(key));
 		return identity;
+	};
+}
+
+if (wanted.has("reconcile-priority")) {
+	// eslint-disable-next-line @typescript-eslint/no-require-imports
+	const { Reconciler } = require("../../lib/reconciler") as { Reconciler: { prototype: { sync(key: string): Promise<void> } } };
+	const sync = Reconciler.prototype.sync;
+	Reconciler.prototype.sync = function (this: { queue: string[] }, key: string) {
+		const done = sync.call(this, key);
+		const at = this.queue.indexOf(key);
+		if (at > 0) {
+			this.queue.splice(at, 1);
+			this.queue.unshift(key);
+		}
+		return done;
 	};
 }
