@@ -1,12 +1,20 @@
 import type { BrokerOptions } from "moleculer";
 import { loadConfig } from "./lib/config";
+import { ErrorTypes } from "./lib/errors";
 
 const config = loadConfig();
 
 /** Errors worth retrying: the ones Berth marks retryable (cluster unreachable, 429, 5xx). */
 const isRetryable = (err: Error): boolean => Boolean((err as Error & { retryable?: boolean }).retryable);
-/** The breaker counts server-side failures only; a caller's 4xx says nothing about a node's health. */
-const isServerFailure = (err: Error): boolean => ((err as Error & { code?: number }).code ?? 500) >= 500;
+/**
+ * The breaker counts server-side failures only; a caller's 4xx says nothing about a node's health,
+ * and neither does an unreachable cluster, which every node shares: counting it opened the breaker of
+ * the only endpoint there was, and its callers were refused for a while after the cluster came back.
+ */
+const isServerFailure = (err: Error): boolean => {
+	const e = err as Error & { code?: number; type?: string };
+	return (e.code ?? 500) >= 500 && e.type !== ErrorTypes.ClusterUnavailable;
+};
 
 /**
  * Broker options, all driven by the environment (see lib/config.ts and the README).

@@ -285,6 +285,14 @@ const ApiService: ServiceSchema<GatewaySettings, ApiMethods & Record<string, unk
 		},
 	},
 	methods: {
+		/**
+		 * A service with no endpoint it can call right now (its nodes unreachable, its circuit breaker
+		 * open) is "try again": 503, as docs/api-gateway.md says, not moleculer's 404 SERVICE_NOT_AVAILABLE.
+		 */
+		sendError(this: ApiThis, req: Req, res: ServerResponse, err: Error & { type?: unknown }): void {
+			const unavailable = err?.type === "SERVICE_NOT_AVAILABLE" ? new Errors.MoleculerRetryableError("The service is not available right now; try again", 503, "SERVICE_UNAVAILABLE") : err;
+			return (ApiGateway as unknown as { methods: { sendError(req: Req, res: ServerResponse, err: Error): void } }).methods.sendError.call(this, req, res, unavailable);
+		},
 		reformatError(this: ApiThis, err: Error & { code?: unknown; type?: unknown; data?: unknown }, req: Req, res: ServerResponse): ErrorBody {
 			return errorBody(err, res.statusCode >= 400 ? res.statusCode : 500, this.settings.bodyLimit);
 		},

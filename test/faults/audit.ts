@@ -76,11 +76,13 @@ export async function auditDeployments(namespace: string, want: Record<string, n
 				audit.duplicated += owned.length - 1;
 				audit.problems.push(`${name}: ${owned.length} ReplicaSets (a second rollout)`);
 			}
-		}
-		const running = pods.filter(p => p.metadata?.labels?.[LABEL_ID] === e.id && !p.metadata?.deletionTimestamp);
-		if (running.length > replicas) {
-			audit.duplicated += running.length - replicas;
-			audit.problems.push(`${name}: ${running.length} pods for ${replicas} replicas`);
+			// Pods of this Deployment's ReplicaSets; those of one deleted by hand wait for the garbage collector.
+			const rsUids = new Set(owned.map(rs => rs.metadata?.uid));
+			const running = pods.filter(p => !p.metadata?.deletionTimestamp && p.metadata?.ownerReferences?.some(o => rsUids.has(o.uid)));
+			if (running.length > replicas) {
+				audit.duplicated += running.length - replicas;
+				audit.problems.push(`${name}: ${running.length} pods for ${replicas} replicas`);
+			}
 		}
 	}
 	// Objects labelled with an entity id that is not stored: made twice, or left behind.

@@ -113,11 +113,48 @@ function pidFrom(file: string, ...mustContain: string[]): number {
 
 /** The fault instance's kube-apiserver (kwokctl's pid file), never the shared one on 6443. */
 export function apiserverPid(): number {
-	return pidFrom(path.join(faultsCluster.dir, "kwok", "clusters", faultsCluster.name, "pids", "kube-apiserver.pid"), "kube-apiserver", `--secure-port=${faultsCluster.apiserverPort}`);
+	return pidFrom(apiserverPidFile(), "kube-apiserver", `--secure-port=${faultsCluster.apiserverPort}`);
 }
 
 export function natsPid(): number {
 	return pidFrom(path.join(faultsCluster.dir, "pids", "nats.pid"), "nats-server", `-p ${faultsCluster.natsPort}`);
+}
+
+/** How kwokctl started the apiserver: enough to start it again the same way after killing it. */
+export interface ProcessSpec {
+	argv: string[];
+	cwd: string;
+	env: Record<string, string>;
+}
+
+const apiserverPidFile = () => path.join(faultsCluster.dir, "kwok", "clusters", faultsCluster.name, "pids", "kube-apiserver.pid");
+
+/** SIGKILLs the fault instance's apiserver and answers how to start it again. */
+export async function killApiserver(): Promise<ProcessSpec> {
+	const pid = apiserverPid();
+	const nul = (file: string) => fs.readFileSync(`/proc/${pid}/${file}`, "utf8").split("\0").filter(Boolean);
+	const spec: ProcessSpec = {
+		argv: nul("cmdline"),
+		cwd: fs.readlinkSync(`/proc/${pid}/cwd`),
+		env: Object.fromEntries(nul("environ").map(kv => [kv.slice(0, kv.indexOf("=")), kv.slice(kv.indexOf("=") + 1)])),
+	};
+	process.kill(pid, "SIGKILL");
+	await waitFor(() => processState(pid) === "gone" || processState(pid) === "Z", "the killed kube-apiserver to exit", 10_000, 20);
+	return spec;
+}
+
+/**
+ * Starts the apiserver again as kwokctl had: same binary, flags, directory and environment, its
+ * own session, output appended to its log, and its pid where kwokctl looks (so the teardown's
+ * `kwokctl delete cluster` stops it).
+ */
+export function respawnApiserver(spec: ProcessSpec): number {
+	const log = fs.openSync(path.join(faultsCluster.dir, "kwok", "clusters", faultsCluster.name, "logs", "kube-apiserver.log"), "a");
+	const proc = spawn(spec.argv[0], spec.argv.slice(1), { cwd: spec.cwd, env: spec.env, detached: true, stdio: ["ignore", log, log] });
+	fs.closeSync(log);
+	proc.unref();
+	fs.writeFileSync(apiserverPidFile(), String(proc.pid));
+	return proc.pid!;
 }
 
 /** Resumes a frozen apiserver (a run that died mid-scenario must not leave it stopped). */
@@ -285,5 +322,24 @@ export function componentAlive(component: string): boolean {
 		return !["gone", "Z"].includes(processState(pid));
 	} catch {
 		return false;
+	}
+}
+
+/**
+ * A call as a careful client makes it: a 5xx or a broken connection is tried again after 250 ms
+ * until `maxMs` has passed; any other answer is returned, with how many attempts failed before it.
+ */
+export async function untilAnswered<T extends { status: number }>(call: () => Promise<T>, maxMs = 90_000): Promise<T & { failedAttempts: number }> {
+	const deadline = Date.now() + maxMs;
+	let failed = 0;
+	for (;;) {
+		try {
+			const res = await call();
+			if (res.status < 500 || Date.now() > deadline) return { ...res, failedAttempts: failed };
+		} catch (err) {
+			if (Date.now() > deadline) throw err;
+		}
+		failed++;
+		await sleep(250);
 	}
 }

@@ -74,18 +74,24 @@ describe("restart nats-server", () => {
 			}
 		})();
 
-		await waitFor(() => launched >= 4 && outcomes.length >= 2, "the first creates", 60_000, 20);
-		const pid = natsPid();
-		process.kill(pid, "SIGKILL");
-		const killedAt = Date.now();
-		const inFlightAtKill = launched - outcomes.length;
-		await waitFor(() => !fs.existsSync(`/proc/${pid}`), "nats-server to exit", 10_000, 20);
-		await sleep(DOWN_MS);
-		await clusterScriptAsync("up.sh", "--only", "nats");
-		const upAt = Date.now();
-		await clients;
-		probing = false;
-		await probe;
+		let killedAt = 0;
+		let upAt = 0;
+		let inFlightAtKill = 0;
+		try {
+			await waitFor(() => launched >= 4 && outcomes.length >= 2, "the first creates", 60_000, 20);
+			const pid = natsPid();
+			process.kill(pid, "SIGKILL");
+			killedAt = Date.now();
+			inFlightAtKill = launched - outcomes.length;
+			await waitFor(() => !fs.existsSync(`/proc/${pid}`), "nats-server to exit", 10_000, 20);
+			await sleep(DOWN_MS);
+			await clusterScriptAsync("up.sh", "--only", "nats");
+			upAt = Date.now();
+			await clients;
+		} finally {
+			probing = false;
+			await probe;
+		}
 		if (process.env.FAULTS_DEBUG) {
 			process.stdout.write(probes.map(p => `${p.sentAt - killedAt} ${p.ms} ${p.status}`).join("\n") + "\n");
 			process.stdout.write(nodes.map(n => `--- ${n.name}\n${n.output()}`).join("\n"));
