@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # `npm test`: build and type-check, bring up what the integration tier needs (control plane, NATS,
 # FerretDB) unless it already runs, run every test tier in one jest run, tear down what we started.
+# Without arguments the fault-injection suite (scripts/faults.sh, about 2-3 minutes on its own
+# instance) runs first, so the output still ends with the main run's jest summary; `npm test -- <jest
+# arguments>` runs only that selection of the main run. Either suite failing fails `npm test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -31,6 +34,13 @@ if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
 fi
 
 mkdir -p test-output
+faults_status=0
+if [ $# -eq 0 ]; then
+  echo "[test] fault-injection suite (its own control plane, nats-server and FerretDB in .cluster-faults/)"
+  FAULTS_NO_BUILD=1 bash scripts/faults.sh || faults_status=$?
+  if [ "$faults_status" != 0 ]; then echo "[test] the fault suite FAILED (exit $faults_status, see above); npm test will fail after the main run" >&2; fi
+fi
 status=0
 jest --runInBand --forceExit "$@" || status=$?
+[ "$status" != 0 ] || status=$faults_status
 exit $status
