@@ -108,7 +108,7 @@ async function main(): Promise<number> {
 		cluster = bringUpCluster(config);
 		results.machine = machine(cluster);
 		const wantPods = config.only.has("inventory") || config.only.has("memory");
-		let idleReadySeconds: number | undefined;
+		let idleSyncedSeconds: number | undefined;
 
 		if (config.only.has("memory"))
 			await step("memory (idle)", async () => {
@@ -116,7 +116,7 @@ async function main(): Promise<number> {
 				await mesh.inventorySynced();
 				await sleep(SETTLE_MS);
 				results.idle = mesh.memory();
-				idleReadySeconds = mesh.readySeconds;
+				idleSyncedSeconds = mesh.syncedSeconds;
 				log(`memory: idle mesh RSS ${results.idle.rssMiB.toFixed(0)} MiB`);
 				await mesh.stop();
 				mesh = undefined;
@@ -162,7 +162,7 @@ async function main(): Promise<number> {
 
 		if (wantPods && inventory)
 			await step("inventory (restart)", async () => {
-				const { mesh: restarted, result } = await measureRelist(() => startMesh("restart"), ns.pods, (inventory as InventoryResult).pods, idleReadySeconds);
+				const { mesh: restarted, result } = await measureRelist(() => startMesh("restart"), ns.pods, (inventory as InventoryResult).pods, idleSyncedSeconds);
 				mesh = restarted;
 				results.relist = result as RelistResult;
 				await sleep(SETTLE_MS);

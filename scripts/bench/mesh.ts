@@ -19,6 +19,9 @@ export class Mesh {
 	private output = "";
 	/** Seconds from spawning the process until it answered /health/ready (every service started, the inventory listed). */
 	readySeconds = 0;
+	/** Seconds from spawning the process until the inventory reported every informer listed (set by inventorySynced). */
+	syncedSeconds = 0;
+	private spawnedAt = 0;
 
 	private constructor(
 		readonly label: string,
@@ -89,6 +92,7 @@ export class Mesh {
 			await mesh.stop();
 			throw err;
 		}
+		mesh.spawnedAt = t0;
 		mesh.readySeconds = (performance.now() - t0) / 1000;
 		return mesh;
 	}
@@ -120,7 +124,8 @@ export class Mesh {
 
 	/** Waits until every inventory informer has listed. */
 	async inventorySynced(timeoutMs = 180_000): Promise<void> {
-		await waitFor("the inventory to sync", timeoutMs, async () => ((await this.api<{ synced?: boolean }>("GET", "/api/v1/k8s/inventory")).body?.synced ? true : undefined), 200);
+		await waitFor("the inventory to sync", timeoutMs, async () => ((await this.api<{ synced?: boolean }>("GET", "/api/v1/k8s/inventory")).body?.synced ? true : undefined), 50);
+		this.syncedSeconds = (performance.now() - this.spawnedAt) / 1000;
 	}
 
 	memory(): { rssMiB: number; peakMiB: number } {
