@@ -19,9 +19,14 @@ function ensureCluster(): boolean {
 		return false;
 	}
 	if (!loadConfig().autoCluster) throw new Error("No Kubernetes configuration and BERTH_AUTO_CLUSTER=false");
-	console.log("[berth] No KUBECONFIG, ~/.kube/config or in-cluster credentials: starting the local control plane (scripts/cluster/up.sh)");
-	if (!runScript("up.sh")) throw new Error("The local control plane did not start; see the output above and .cluster/logs/");
 	process.env.KUBECONFIG = path.join(root, ".cluster", "kubeconfig");
+	// Already running (another terminal, a test run): use it, and leave it running on exit.
+	if (spawnSync("bash", [path.join(root, "scripts", "cluster", "status.sh")], { stdio: "ignore", cwd: root }).status === 0) {
+		console.log(`[berth] No KUBECONFIG, ~/.kube/config or in-cluster credentials: using the local control plane that is already running (KUBECONFIG=${process.env.KUBECONFIG})`);
+		return false;
+	}
+	console.log("[berth] No KUBECONFIG, ~/.kube/config or in-cluster credentials: starting the local control plane (scripts/cluster/up.sh; the first run builds it)");
+	if (!runScript("up.sh")) throw new Error("The local control plane did not start; see the output above and .cluster/logs/");
 	console.log(`[berth] Using the local control plane: KUBECONFIG=${process.env.KUBECONFIG}`);
 	return true;
 }
