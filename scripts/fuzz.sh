@@ -182,8 +182,9 @@ st_status=0
 config=()
 [ -s "$work/schemathesis.toml" ] && config=(--config-file "$work/schemathesis.toml")
 # `POST .../clean` removes everything of its kind, seeds included: those routes get their own run, last.
-"$venv/bin/st" "${config[@]}" "${args[@]}" --exclude-path-regex '/clean$' | tee "$work/schemathesis.txt" || st_status=$?
-"$venv/bin/st" "${args[@]}" --include-path-regex '/clean$' --phases coverage,fuzzing | tee -a "$work/schemathesis.txt" || st_status=$?
+# (From the work directory: schemathesis keeps its example database in ./.schemathesis.)
+(cd "$work" && "$venv/bin/st" "${config[@]}" "${args[@]}" --exclude-path-regex '/clean$') | tee "$work/schemathesis.txt" || st_status=$?
+(cd "$work" && "$venv/bin/st" "${args[@]}" --include-path-regex '/clean$' --phases coverage,fuzzing) | tee -a "$work/schemathesis.txt" || st_status=$?
 
 # Everything the run made goes, through the API (namespaces last: they take what is left with them).
 "$venv/bin/python" - "$base" "$admin_key" <<'PY' || echo "[fuzz] cleanup was incomplete" >&2
