@@ -6,6 +6,9 @@
 # lost/duplicated counts (also in test-output/faults.json). Extra arguments go to jest.
 #   KEEP_FAULTS_CLUSTER=1   leave the fault instance up afterwards
 #   FAULTS_NO_BUILD=1       skip the build (scripts/test.sh has just built)
+#   FAULTS_CLUSTER_DIR, FAULTS_CLUSTER_NAME, FAULTS_APISERVER_PORT, FAULTS_NATS_PORT, FAULTS_FERRET_PORT
+#                           another instance (default .cluster-faults, berth-faults, 6543, 4322, 27117)
+#   FAULTS_NODE_LOG_LEVEL=info, FAULTS_DEBUG=1   more of what the nodes did
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/node_modules/.bin:$PATH"
@@ -14,9 +17,11 @@ if [ -z "${FAULTS_NO_BUILD:-}" ]; then
   echo "[faults] building dist/ (the scenarios run real node processes of dist/scripts/start.js)"
   tsc -p tsconfig.build.json
 fi
-# Two fault runs at once would freeze each other's apiserver: take turns.
-exec 8> "$PWD/.cluster-faults.lock"
-flock -w 900 8 || { echo "[faults] another fault run still holds .cluster-faults.lock after 15 minutes" >&2; exit 1; }
+# Two fault runs at once (from this clone or another) would share ports and freeze each other's
+# apiserver: take turns, machine-wide.
+lock="${TMPDIR:-/tmp}/berth-faults-${FAULTS_APISERVER_PORT:-6543}.lock"
+exec 8> "$lock"
+flock -w 900 8 || { echo "[faults] another fault run still holds $lock after 15 minutes" >&2; exit 1; }
 mkdir -p test-output
 status=0
 started=$SECONDS

@@ -1,4 +1,6 @@
 import * as fs from "node:fs";
+import * as path from "node:path";
+import { repoRoot } from "../helpers/cluster";
 import { clusterScript, faultsCluster, faultsEnv, figuresFile, kube, thawApiserver } from "./harness";
 
 /**
@@ -7,6 +9,9 @@ import { clusterScript, faultsCluster, faultsEnv, figuresFile, kube, thawApiserv
  */
 export default async function globalSetup(): Promise<void> {
 	const started = Date.now();
+	// This instance gets purged, frozen and killed: never let an override point it at the shared one.
+	const shared = faultsCluster.dir === path.join(repoRoot, ".cluster") || [6443, 4222, 27017].some(p => [faultsCluster.apiserverPort, faultsCluster.natsPort, faultsCluster.ferretPort].includes(p));
+	if (shared) throw new Error(`The fault suite refuses to run on the shared instance's directory or ports (${JSON.stringify(faultsCluster)})`);
 	// A run that died mid-scenario may have left the apiserver frozen; kwokctl could not stop it then.
 	thawApiserver();
 	clusterScript("down.sh", "--purge");

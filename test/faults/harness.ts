@@ -14,11 +14,11 @@ import type { NodeProcess } from "../helpers/nodes";
  * killing its nats-server never touches the shared instance (.cluster/) other test runs use.
  */
 export const faultsCluster = {
-	dir: path.join(repoRoot, ".cluster-faults"),
-	name: "berth-faults",
-	apiserverPort: 6543,
-	natsPort: 4322,
-	ferretPort: 27117,
+	dir: path.resolve(repoRoot, process.env.FAULTS_CLUSTER_DIR || ".cluster-faults"),
+	name: process.env.FAULTS_CLUSTER_NAME || "berth-faults",
+	apiserverPort: Number(process.env.FAULTS_APISERVER_PORT || 6543),
+	natsPort: Number(process.env.FAULTS_NATS_PORT || 4322),
+	ferretPort: Number(process.env.FAULTS_FERRET_PORT || 27117),
 };
 
 /** The environment the cluster scripts need to act on the fault instance, never on the shared one. */
