@@ -8,6 +8,7 @@
  * - auth-cache: the gateway's `v1.keys.authenticate` answers are kept for 5 s per presented key.
  * - reconcile-priority: a reconciler's `sync()` (an action waiting for its own change to be applied)
  *   puts its key at the head of the queue instead of behind the watch events and the resync.
+ * - reconcile-concurrency: reconcilers run 16 keys at once instead of 4 (the work waits on the apiserver).
  */
 import { createHash } from "node:crypto";
 import { reuseConnections } from "./util";
@@ -50,5 +51,16 @@ if (wanted.has("reconcile-priority")) {
 			this.queue.unshift(key);
 		}
 		return done;
+	};
+}
+
+if (wanted.has("reconcile-concurrency")) {
+	// eslint-disable-next-line @typescript-eslint/no-require-imports
+	const module = require("../../lib/reconciler") as { Reconciler: new (opts: { concurrency?: number }) => object };
+	const Base = module.Reconciler;
+	module.Reconciler = class extends Base {
+		constructor(opts: { concurrency?: number }) {
+			super({ ...opts, concurrency: opts.concurrency ?? 16 });
+		}
 	};
 }

@@ -48,7 +48,7 @@ function oneOf<T extends string>(name: string, values: readonly T[], fallback: T
 	return raw as T;
 }
 
-const KNOWN_PATCHES = ["k8s-keepalive", "auth-cache", "reconcile-priority"];
+const KNOWN_PATCHES = ["k8s-keepalive", "auth-cache", "reconcile-priority", "reconcile-concurrency"];
 
 function patchList(): string[] {
 	const list = (process.env.BENCH_PATCHES ?? "").split(",").map(s => s.trim()).filter(Boolean);
