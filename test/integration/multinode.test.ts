@@ -42,6 +42,9 @@ describe("multi-node over NATS with MongoDB", () => {
 				const endpoints = observer.registry.getActionEndpoints("v1.k8s.namespaces.create");
 				expect(endpoints?.count()).toBe(2);
 				expect((await request(`${url}/health/ready`)).status).toBe(200);
+				// The gateway builds routes for remote services once it has seen them: wait until they answer.
+				expect((await request(`${url}/api/v1/k8s/namespaces`, { key: adminKey })).status).toBe(200);
+				expect((await request(`${url}/api/v1/k8s/images`, { key: adminKey })).status).toBe(200);
 			}, { timeoutMs: 60_000 });
 		} catch (err) {
 			throw new Error(`The nodes did not come up: ${(err as Error).message}\n${nodes.map(n => `--- ${n.name}\n${n.output()}`).join("\n")}`);
