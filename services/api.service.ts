@@ -287,7 +287,7 @@ const ApiService: ServiceSchema<GatewaySettings, ApiMethods & Record<string, unk
 	methods: {
 		/**
 		 * A service with no endpoint it can call right now (its nodes unreachable, its circuit breaker
-		 * open) is "try again": 503, as docs/api-gateway.md says, not moleculer's 404 SERVICE_NOT_AVAILABLE.
+		 * open) is "try again": 503, as the README's gateway section says, not moleculer's 404 SERVICE_NOT_AVAILABLE.
 		 */
 		sendError(this: ApiThis, req: Req, res: ServerResponse, err: Error & { type?: unknown }): void {
 			const unavailable = err?.type === "SERVICE_NOT_AVAILABLE" ? new Errors.MoleculerRetryableError("The service is not available right now; try again", 503, "SERVICE_UNAVAILABLE") : err;
