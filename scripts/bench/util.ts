@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
@@ -162,7 +163,11 @@ export function reuseConnections<K extends { kc: unknown }>(kube: K): K {
 	const create = kc.createDispatcher.bind(kc);
 	const cache = new Map<string, unknown>();
 	kc.createDispatcher = (cluster: unknown, agentOptions: unknown) => {
-		const key = JSON.stringify([(cluster as { server?: string } | null)?.server, agentOptions]);
+		// The TLS material decides the connection; hashed, as serializing its Buffers per call costs more than the call.
+		const tls = (agentOptions ?? {}) as Record<string, unknown>;
+		const hash = createHash("sha1").update(String((cluster as { server?: string } | null)?.server));
+		for (const field of ["ca", "cert", "key", "pfx", "passphrase", "servername", "rejectUnauthorized"]) hash.update(`\0${field}=`).update(String(tls[field] ?? ""));
+		const key = hash.digest("base64");
 		if (!cache.has(key)) cache.set(key, create(cluster, agentOptions));
 		return cache.get(key);
 	};
