@@ -10,7 +10,7 @@
  *   BENCH_ONLY=deploy,reads,inventory,memory   BENCH_CLUSTER=own|shared   BENCH_KEEP_CLUSTER=1
  *   BENCH_PROFILE=cpu|heap (the mesh process)   BENCH_DB=nedb|ferretdb   BENCH_TIMEOUT_MIN=120
  */
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -101,6 +101,7 @@ async function main(): Promise<number> {
 		}
 	};
 
+	const snapshots: string[] = [];
 	const loads: number[] = [];
 	const sampler = setInterval(() => loads.push(os.loadavg()[0]), 10_000);
 	sampler.unref();
@@ -150,6 +151,7 @@ async function main(): Promise<number> {
 				await sleep(SETTLE_MS);
 				results.withPods = running.memory();
 				log(`memory: RSS with the ${inventory.pods}-pod inventory ${results.withPods.rssMiB.toFixed(0)} MiB (peak ${results.withPods.peakMiB.toFixed(0)} MiB)`);
+				if (config.heapSnapshots) snapshots.push(await running.heapSnapshot(path.join(outDir, "heap"), "mesh-with-pods"));
 			});
 		// Last with this process: a thousand more entities make every periodic resync re-apply them all.
 		if (config.only.has("reads"))
@@ -168,6 +170,7 @@ async function main(): Promise<number> {
 				await sleep(SETTLE_MS);
 				results.afterRestart = restarted.memory();
 				log(`inventory: a restarted mesh served ${result.objects} objects after ${result.visibleSeconds.toFixed(1)} s; RSS ${results.afterRestart.rssMiB.toFixed(0)} MiB`);
+				if (config.heapSnapshots) snapshots.push(await restarted.heapSnapshot(path.join(outDir, "heap"), "mesh-after-restart"));
 				await restarted.stop();
 				mesh = undefined;
 			});
@@ -190,6 +193,14 @@ async function main(): Promise<number> {
 			results.profiles.push(summary);
 			fs.writeFileSync(path.join(profiles, `${f}.txt`), summary + "\n");
 		}
+	}
+	for (const file of snapshots) {
+		// In its own process: parsing a snapshot takes several times its size in memory.
+		const summary = spawnSync(process.execPath, ["--max-old-space-size=8192", path.join(__dirname, "profile.js"), "--heap", file, "25"], { encoding: "utf8", timeout: 600_000 });
+		if (summary.status === 0) {
+			(results.profiles ??= []).push(summary.stdout.trim());
+			fs.writeFileSync(`${file}.txt`, summary.stdout);
+		} else log(`could not summarize ${file}: ${summary.stderr.slice(0, 500)}`);
 	}
 	fs.writeFileSync(path.join(outDir, "results.json"), JSON.stringify(results, null, 2) + "\n");
 	const md = renderMarkdown(results);

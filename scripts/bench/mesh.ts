@@ -75,6 +75,10 @@ export class Mesh {
 			fs.mkdirSync(dir, { recursive: true });
 			flags.push(`--${opts.config.profile}-prof`, `--${opts.config.profile}-prof-dir=${dir}`, `--${opts.config.profile}-prof-name=mesh-${label}.${opts.config.profile}profile`);
 		}
+		if (opts.config.heapSnapshots) {
+			fs.mkdirSync(path.join(opts.outDir, "heap"), { recursive: true });
+			flags.push("--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${path.join(opts.outDir, "heap")}`);
+		}
 		if (opts.config.patches.length) {
 			flags.push("--require", path.join(__dirname, "patches.js"));
 			env.BENCH_PATCHES = opts.config.patches.join(",");
@@ -126,6 +130,25 @@ export class Mesh {
 	async inventorySynced(timeoutMs = 180_000): Promise<void> {
 		await waitFor("the inventory to sync", timeoutMs, async () => ((await this.api<{ synced?: boolean }>("GET", "/api/v1/k8s/inventory")).body?.synced ? true : undefined), 50);
 		this.syncedSeconds = (performance.now() - this.spawnedAt) / 1000;
+	}
+
+	/** Asks the process for a heap snapshot (it must run with BENCH_HEAPSNAPSHOT) and waits until the file is written. */
+	async heapSnapshot(dir: string, name: string): Promise<string> {
+		const before = new Set(fs.existsSync(dir) ? fs.readdirSync(dir) : []);
+		this.proc.kill("SIGUSR2");
+		let file = "";
+		let size = -1;
+		await waitFor(`a heap snapshot of mesh ${this.label}`, 300_000, async () => {
+			file ||= fs.readdirSync(dir).find(f => f.endsWith(".heapsnapshot") && !before.has(f)) ?? "";
+			if (!file) return undefined;
+			const now = fs.statSync(path.join(dir, file)).size;
+			const done = now > 0 && now === size;
+			size = now;
+			return done ? true : undefined;
+		}, 2_000);
+		const target = path.join(dir, `${name}.heapsnapshot`);
+		fs.renameSync(path.join(dir, file), target);
+		return target;
 	}
 
 	memory(): { rssMiB: number; peakMiB: number } {

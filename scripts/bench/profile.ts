@@ -83,11 +83,47 @@ export function formatSummary(file: string, top = 20): string {
 	return lines.join("\n");
 }
 
+interface HeapSnapshot {
+	snapshot: { meta: { node_fields: string[]; node_types: [string[], ...unknown[]] } };
+	nodes: number[];
+	strings: string[];
+}
+
+/**
+ * Self size of a V8 heap snapshot (`--heapsnapshot-signal`) by constructor: which kinds of object
+ * hold the memory (client-node models such as V1Pod name who keeps whole Kubernetes objects).
+ */
+export function formatHeapSummary(file: string, top = 30): string {
+	const snap = JSON.parse(fs.readFileSync(file, "utf8")) as HeapSnapshot;
+	const fields = snap.snapshot.meta.node_fields;
+	const types = snap.snapshot.meta.node_types[0];
+	const [typeAt, nameAt, sizeAt] = ["type", "name", "self_size"].map(f => fields.indexOf(f));
+	const byName = new Map<string, { bytes: number; count: number }>();
+	let total = 0;
+	for (let i = 0; i < snap.nodes.length; i += fields.length) {
+		const type = types[snap.nodes[i + typeAt]];
+		const bytes = snap.nodes[i + sizeAt];
+		total += bytes;
+		// Strings and code are grouped by type; objects by constructor name.
+		const name = type === "object" || type === "closure" ? `${type === "closure" ? "closure " : ""}${snap.strings[snap.nodes[i + nameAt]]}` : `(${type})`;
+		const entry = byName.get(name) ?? { bytes: 0, count: 0 };
+		entry.bytes += bytes;
+		entry.count++;
+		byName.set(name, entry);
+	}
+	const lines = [`${path.basename(file)}: ${(total / 2 ** 20).toFixed(1)} MiB of heap objects (self size)`, "", "by constructor / type:"];
+	for (const [name, e] of [...byName.entries()].sort((a, b) => b[1].bytes - a[1].bytes).slice(0, top))
+		lines.push(`  ${((e.bytes / total) * 100).toFixed(1).padStart(5)}%  ${(e.bytes / 2 ** 20).toFixed(1).padStart(7)} MiB  ${String(e.count).padStart(8)}×  ${name.slice(0, 100)}`);
+	return lines.join("\n");
+}
+
 if (require.main === module) {
-	const [file, top] = process.argv.slice(2);
+	const args = process.argv.slice(2);
+	const heap = args[0] === "--heap";
+	const [file, top] = heap ? args.slice(1) : args;
 	if (!file) {
-		console.error("usage: profile.js <file.cpuprofile> [top]");
+		console.error("usage: profile.js <file.cpuprofile> [top] | profile.js --heap <file.heapsnapshot> [top]");
 		process.exit(2);
 	}
-	console.log(formatSummary(file, top ? Number(top) : 25));
+	console.log(heap ? formatHeapSummary(file, top ? Number(top) : 30) : formatSummary(file, top ? Number(top) : 25));
 }

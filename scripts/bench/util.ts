@@ -32,6 +32,8 @@ export interface BenchConfig {
 	db: "nedb" | "ferretdb";
 	/** Proposed fixes preloaded into the mesh (scripts/bench/patches.ts). */
 	patches: string[];
+	/** Write heap snapshots of the mesh where memory is measured (4b, 4c), and summarize them. */
+	heapSnapshots: boolean;
 }
 
 function int(name: string, fallback: number, min = 1): number {
@@ -82,6 +84,7 @@ export function loadBenchConfig(): BenchConfig {
 		timeoutMin: int("BENCH_TIMEOUT_MIN", 120),
 		db: oneOf("BENCH_DB", ["nedb", "ferretdb"] as const, "nedb"),
 		patches: patchList(),
+		heapSnapshots: process.env.BENCH_HEAPSNAPSHOT === "1" || process.env.BENCH_HEAPSNAPSHOT === "true",
 	};
 }
 
