@@ -69,7 +69,8 @@ export class Mesh {
 			LEADER_LEASE_NAME: opts.leaseName,
 			...(opts.cluster.mongoUri ? { MONGO_URI: opts.cluster.mongoUri } : {}),
 		});
-		const flags: string[] = [];
+		// Extra node flags for the mesh only (memory experiments: "--max-semi-space-size=4", say).
+		const flags: string[] = (process.env.BENCH_MESH_FLAGS ?? "").split(/\s+/).filter(Boolean);
 		if (opts.config.profile) {
 			const dir = path.join(opts.outDir, "profiles");
 			fs.mkdirSync(dir, { recursive: true });
