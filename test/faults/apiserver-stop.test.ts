@@ -40,7 +40,13 @@ function frozen(): Outage {
 		async begin() {
 			pid = apiserverPid();
 			process.kill(pid, "SIGSTOP");
-			if (processState(pid) !== "T") throw new Error(`kube-apiserver ${pid} did not stop (state ${processState(pid)})`);
+			// The kernel stops every thread of a busy process asynchronously: give it a moment to show "T".
+			try {
+				await waitFor(() => processState(pid) === "T", `kube-apiserver ${pid} to stop`, 5_000, 20);
+			} catch (err) {
+				process.kill(pid, "SIGCONT");
+				throw err;
+			}
 		},
 		async end() {
 			process.kill(pid, "SIGCONT");
