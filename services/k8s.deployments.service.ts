@@ -46,7 +46,7 @@ import { effectiveHosts } from "../lib/manifests/ingress";
 import { assignedNodePorts, jointManifests, jointParams, jointProblems, mountVolumeName, serviceAccountName, type JointSpec, type ServiceAccountRequest } from "../lib/manifests/joint";
 import { ANNOTATION_ID, LABEL_ID, MANAGED_SELECTOR } from "../lib/manifests/labels";
 import { secretValues } from "../lib/manifests/secret";
-import { cpuMillis, bytes } from "../lib/quantity";
+import { cpuMillis, bytes, parseQuantity } from "../lib/quantity";
 import { Reconciler } from "../lib/reconciler";
 import { createControllerMixin, type ControllerMethods } from "../mixins/controller.mixin";
 import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";

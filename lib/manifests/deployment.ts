@@ -1,5 +1,5 @@
 import type { V1ConfigMap, V1Container, V1Deployment, V1Ingress, V1Pod, V1Service, V1ServiceAccount, V1Volume, V1VolumeMount } from "../k8s";
-import { catalogCpu, catalogMemory, cpuMillis, bytes, formatBytes, isQuantity } from "../quantity";
+import { catalogCpu, catalogMemory, cpuMillis, bytes, formatBytes, isQuantity, parseQuantity } from "../quantity";
 import { LABEL_PREFIX, entityAnnotations, managedLabels, selectorLabels } from "./labels";
 // Circular on purpose: the builders of the other kinds import this module's types and names; the
 // functions are only used at call time.
@@ -315,7 +315,8 @@ export interface QuotaShortfall {
 }
 
 function toNumber(resource: string, q: string): number {
-	return resource.includes("cpu") ? cpuMillis(q) : resource.includes("memory") ? bytes(q) : Number.parseFloat(q);
+	// Counts are quantities too: the apiserver reports a pods quota of 10000 as "10k".
+	return resource.includes("cpu") ? cpuMillis(q) : resource.includes("memory") ? bytes(q) : parseQuantity(q);
 }
 
 function show(resource: string, n: number): string {
