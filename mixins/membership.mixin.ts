@@ -149,6 +149,10 @@ export function createMembershipMixin(opts: MembershipOptions): Partial<ServiceS
 			async findOwned(this: MembershipThis, ctx: Context<unknown, CallerMeta>, id: string): Promise<OwnedEntity & Record<string, unknown>> {
 				return this.findOwnedBy(ctx, id, "member");
 			},
+			/** A context acting as SYSTEM_META, for background work (watchers, reconcilers) that has no caller. */
+			systemContext(this: MembershipThis & Service): Context<unknown, CallerMeta> {
+				return this.broker.ContextFactory.create(this.broker, null as never, {}, { meta: { ...SYSTEM_META } }) as Context<unknown, CallerMeta>;
+			},
 			/** Adds the caller's visibility to a stored-document query. */
 			scopedQuery(this: MembershipThis, ctx: Context<unknown, CallerMeta>, query: Record<string, unknown> = {}): Record<string, unknown> {
 				const scope = isUnscoped(ctx) ? undefined : visibilityQuery(ctx.meta);
@@ -187,6 +191,7 @@ export interface MembershipMethods {
 	findOwnedBy(ctx: Context<unknown, CallerMeta>, id: string, role?: "member" | "owner"): Promise<OwnedEntity & Record<string, unknown>>;
 	findOwned(ctx: Context<unknown, CallerMeta>, id: string): Promise<OwnedEntity & Record<string, unknown>>;
 	scopedQuery(ctx: Context<unknown, CallerMeta>, query?: Record<string, unknown>): Record<string, unknown>;
+	systemContext<M extends CallerMeta = CallerMeta>(): Context<unknown, M>;
 }
 
 type MembershipThis = MembershipMethods & DbMethods;

@@ -431,7 +431,6 @@ interface DeploymentsMethods {
 	podsOf(doc: StoredDeployment): Promise<V1Pod[]>;
 	liveStatus(doc: StoredDeployment): Promise<StatusView>;
 	followLogs(doc: StoredDeployment, pods: V1Pod[], params: LogsParams): Promise<Readable>;
-	systemContext(): Context<unknown, CallerMeta>;
 	hasService(name: string): boolean;
 }
 
@@ -1165,9 +1164,6 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 			return out;
 		},
 
-		systemContext(this: DeploymentsThis): Context<unknown, CallerMeta> {
-			return this.broker.ContextFactory.create(this.broker, null as never, {}, { meta: { ...SYSTEM_META } }) as Context<unknown, CallerMeta>;
-		},
 
 		hasService(this: DeploymentsThis, name: string): boolean {
 			return this.broker.registry.hasService(name, undefined as unknown as string);

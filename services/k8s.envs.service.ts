@@ -115,7 +115,6 @@ interface EnvsMethods {
 	settle(deployment: string): Promise<void>;
 	reconcile(deployment: string): Promise<void>;
 	patchResult(deployment: string): Promise<PatchResult>;
-	systemContext(): Context<unknown, CallerMeta>;
 }
 
 interface EnvsLocals {
@@ -458,9 +457,6 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, EnvsLocals, 
 			return { deployment, configMap: name, secret: name, keys: docs.map(d => d.key), checksum: dataChecksum(plain, secret) };
 		},
 
-		systemContext(this: EnvsThis): Context<unknown, CallerMeta> {
-			return this.broker.ContextFactory.create(this.broker, null as never, {}, { meta: { ...SYSTEM_META } }) as Context<unknown, CallerMeta>;
-		},
 	},
 	created(this: EnvsThis) {
 		this.informers = [];

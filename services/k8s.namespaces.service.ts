@@ -407,7 +407,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 			const phase = mine ? (mine.metadata?.deletionTimestamp ? "Terminating" : (mine.status?.phase ?? "Active")) : "Missing";
 			const uid = mine?.metadata?.uid ?? null;
 			if (phase === entity.phase && uid === entity.uid) return;
-			const ctx = this.broker.ContextFactory.create(this.broker, null as never, {}, { meta: { ...SYSTEM_META } }) as Context<unknown, Meta>;
+			const ctx = this.systemContext<Meta>();
 			// The entity may have been removed meanwhile; then there is nothing to record.
 			if (!(await this.findStored(entity.id))) return;
 			const saved = await this.patchEntity(ctx, entity.id, { phase, uid });

@@ -232,7 +232,6 @@ interface ServicesMethods {
 	converge(id: string): Promise<void>;
 	teardown(doc: StoredService): Promise<void>;
 	liveStatus(doc: StoredService): Promise<SpecStatus>;
-	systemContext(): Context<unknown, CallerMeta>;
 }
 
 interface ServicesLocals {
@@ -708,9 +707,6 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 			return specStatus(deployment && deployment.metadata?.labels?.[LABEL_ID] === doc.id ? deployment : undefined, pods, pvcs);
 		},
 
-		systemContext(this: ServicesThis): Context<unknown, CallerMeta> {
-			return this.broker.ContextFactory.create(this.broker, null as never, {}, { meta: { ...SYSTEM_META } }) as Context<unknown, CallerMeta>;
-		},
 	},
 	created(this: ServicesThis) {
 		const config = loadConfig();

@@ -71,7 +71,6 @@ interface VolumesMethods {
 	mountedBy(ctx: Context<unknown, Meta>, volume: StoredVolume): Promise<{ deployments: string[]; pods: string[] }>;
 	reconcileVolume(id: string): Promise<void>;
 	toPublic(doc: Record<string, unknown>): VolumeEntity;
-	systemContext(): Context<unknown, Meta>;
 }
 
 interface VolumesVars {
@@ -307,9 +306,6 @@ const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $depe
 			return Object.fromEntries(fields.filter(f => f in doc).map(f => [f, doc[f]])) as unknown as VolumeEntity;
 		},
 
-		systemContext(this: VolumesThis): Context<unknown, Meta> {
-			return this.broker.ContextFactory.create(this.broker, null as never, {}, { meta: { ...SYSTEM_META } }) as Context<unknown, Meta>;
-		},
 	},
 
 	async started(this: VolumesThis) {
