@@ -1048,6 +1048,10 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 					await this.writeStatus(fresh, withNodePorts(deploymentStatus(live, { ok: false, ...describe(err) }, fresh.status?.conditions, new Date().toISOString()), service ? assignedNodePorts(service) : fresh.status?.nodePorts));
 				throw err;
 			}
+			// Level-based: if the entity changed while this pass applied an older version of it (a scale or
+			// an env change racing a watch-triggered pass), converge again instead of leaving the stale apply.
+			const after = await this.loadDoc(id);
+			if (after && after.updatedAt !== doc.updatedAt) this.reconciler?.enqueue(id);
 			await this.writeStatus(doc, withNodePorts(deploymentStatus(live, { ok: true }, doc.status?.conditions, new Date().toISOString()), assignedNodePorts(service)));
 		},
 
