@@ -15,4 +15,5 @@ COPY --from=build /app/images ./images
 COPY package.json ./
 USER node
 EXPOSE 3000
-CMD ["node", "dist/scripts/start.js"]
+# A smaller young generation than V8 picks by default: see docs/BENCHMARKS.md (memory).
+CMD ["node", "--max-semi-space-size=4", "dist/scripts/start.js"]

@@ -16,6 +16,8 @@ export interface BerthConfig {
 	baseDomain: string;
 	/** Seconds between full resyncs of the reconcilers. */
 	resyncSeconds: number;
+	/** Entities each reconciler works on at once (the work mostly waits on the apiserver). */
+	reconcileConcurrency: number;
 	/**
 	 * The apiserver's --service-node-port-range: a fixed node port outside it is refused before
 	 * anything is applied (the apiserver's dry run does not check it).
@@ -59,6 +61,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BerthConfig {
 		nodeID: env.NODE_ID || undefined,
 		baseDomain: env.BASE_DOMAIN || "berth.local",
 		resyncSeconds: int(env.RESYNC_SECONDS, 60),
+		reconcileConcurrency: int(env.RECONCILE_CONCURRENCY, 16),
 		nodePortRange: range(env.NODE_PORT_RANGE, [30000, 32767]),
 		autoCluster: env.BERTH_AUTO_CLUSTER !== "false",
 	};

@@ -61,3 +61,11 @@ export function clusterUnavailable(message: string, data?: unknown): Errors.Mole
 export function metricsUnavailable(): Errors.MoleculerError {
 	return new Errors.MoleculerError("The metrics API (metrics.k8s.io) is not available in this cluster", 501, ErrorTypes.MetricsUnavailable);
 }
+
+/**
+ * For actions that create something: the broker's retry (moleculer.config.ts) re-sends a call that
+ * timed out or whose node went away, and the second attempt would find what the first one stored
+ * and answer 409 to a create that succeeded. These are sent once; the caller sees the 5xx and may
+ * ask again, knowing that a 409 then can be its own.
+ */
+export const NOT_RETRIED = { enabled: false } as const;

@@ -38,3 +38,53 @@ export function keyFromHeaders(headers: Record<string, string | string[] | undef
 	const bearer = /^Bearer\s+(.+)$/i.exec(auth);
 	return bearer ? bearer[1].trim() : auth;
 }
+
+/** Who a key belongs to, as the gateway puts it in ctx.meta. */
+export interface KeyIdentity {
+	keyID: string;
+	userID: string;
+	roles: string[];
+	namespaces?: string[];
+	expiresAt?: string;
+}
+
+/**
+ * The gateway's memory of keys it has checked, so a request does not cost a call to
+ * `v1.keys.authenticate` (a store lookup) each time. Entries are keyed by the key's SHA-256 and
+ * live `ttlMs`; `forget(keyID)` drops a revoked key at once, and an entry never outlives the key's
+ * own expiry. Only valid keys are remembered, and at most `maxEntries` of them.
+ */
+export class IdentityCache {
+	private readonly entries = new Map<string, { identity: KeyIdentity; until: number }>();
+
+	constructor(
+		private readonly ttlMs: number,
+		private readonly maxEntries = 10_000,
+		private readonly now: () => number = Date.now,
+	) {}
+
+	get(presented: string): KeyIdentity | undefined {
+		if (this.ttlMs <= 0) return undefined;
+		const hash = hashKey(presented);
+		const entry = this.entries.get(hash);
+		if (!entry) return undefined;
+		if (entry.until > this.now()) return entry.identity;
+		this.entries.delete(hash);
+		return undefined;
+	}
+
+	set(presented: string, identity: KeyIdentity): void {
+		if (this.ttlMs <= 0) return;
+		const expires = identity.expiresAt ? Date.parse(identity.expiresAt) : Number.POSITIVE_INFINITY;
+		const until = Math.min(this.now() + this.ttlMs, Number.isNaN(expires) ? 0 : expires);
+		if (until <= this.now()) return;
+		if (this.entries.size >= this.maxEntries) this.entries.clear();
+		this.entries.set(hashKey(presented), { identity, until });
+	}
+
+	/** Drops every entry of one key (revoked), or all of them. */
+	forget(keyID?: string): void {
+		if (keyID === undefined) return this.entries.clear();
+		for (const [hash, entry] of this.entries) if (entry.identity.keyID === keyID) this.entries.delete(hash);
+	}
+}

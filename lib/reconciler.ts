@@ -122,8 +122,9 @@ export class Reconciler {
 	}
 
 	/**
-	 * Enqueues key and resolves when a run that started after this call has ended: with nothing
-	 * on success, with its error on failure (the key is still retried in the background).
+	 * Enqueues key at the head of the queue (a caller is waiting for it, unlike the watch events
+	 * and resyncs behind it) and resolves when a run that started after this call has ended: with
+	 * nothing on success, with its error on failure (the key is still retried in the background).
 	 */
 	sync(key: string): Promise<void> {
 		if (!this.started) return Promise.reject(new Error(`reconciler ${this.opts.name} is not running`));
@@ -133,7 +134,15 @@ export class Reconciler {
 			this.nextWaiters.set(key, list);
 		});
 		this.enqueue(key);
+		this.moveToFront(key);
 		return done;
+	}
+
+	private moveToFront(key: string): void {
+		const at = this.queue.indexOf(key);
+		if (at <= 0) return;
+		this.queue.splice(at, 1);
+		this.queue.unshift(key);
 	}
 
 	/** Forgets a key's failure history and any delayed retry (e.g. after the entity was removed). */

@@ -2,9 +2,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import DbService from "moleculer-db";
-import MongooseAdapter from "moleculer-db-adapter-mongoose";
-import mongoose from "mongoose";
+import type mongoose from "mongoose";
 import { loadConfig } from "../lib/config";
+import { loadMongoose, loadMongooseAdapter } from "../lib/mongo";
 
 /** Every stored entity carries these, whatever the backend. */
 export interface BaseEntity {
@@ -40,7 +40,15 @@ function nedbAdapter(collection: string, dataDir: string): unknown {
 	return new DbService.MemoryAdapter({ filename: path.join(dataDir, `${collection}.db`), autoload: true });
 }
 
+function mongooseAdapter(service: Service, collection: string, mongoUri: string): unknown {
+	// The adapter reads `model` from the service's schema when it is initialized.
+	(service.schema as { model?: unknown }).model = mongoModel(collection);
+	const MongooseAdapter = loadMongooseAdapter();
+	return new MongooseAdapter(mongoUri, { serverSelectionTimeoutMS: 5000 });
+}
+
 function mongoModel(collection: string): mongoose.Model<unknown> {
+	const mongoose = loadMongoose();
 	// Schemaless on purpose: validation happens in the actions' params, once, for both backends.
 	const existing = mongoose.models[collection];
 	if (existing) return existing as mongoose.Model<unknown>;
@@ -80,8 +88,6 @@ export function createDbMixin(opts: DbMixinOptions): Partial<ServiceSchema> {
 	};
 	const schema: Partial<ServiceSchema<DbSettings & ServiceSettingSchema, DbMethods, Record<string, unknown>, DbServiceThis & Service>> & Record<string, unknown> = {
 		mixins: [DbService as unknown as Partial<ServiceSchema>],
-		// The mongoose adapter reads `model` from the schema; NeDB ignores it.
-		model: mongoModel(opts.collection),
 		settings,
 		hooks: {
 			before: {
@@ -133,7 +139,7 @@ export function createDbMixin(opts: DbMixinOptions): Partial<ServiceSchema> {
 		created(this: DbServiceThis & Service) {
 			const backend = resolveDbBackend(opts);
 			this.dbBackend = backend;
-			const adapter = (backend.mongoUri ? new MongooseAdapter(backend.mongoUri, { serverSelectionTimeoutMS: 5000 }) : nedbAdapter(opts.collection, backend.dataDir)) as { init(broker: unknown, service: unknown): void };
+			const adapter = (backend.mongoUri ? mongooseAdapter(this, opts.collection, backend.mongoUri) : nedbAdapter(opts.collection, backend.dataDir)) as { init(broker: unknown, service: unknown): void };
 			adapter.init(this.broker, this);
 			this.adapter = adapter as unknown as DbServiceThis["adapter"];
 		},
@@ -168,6 +174,7 @@ function stampUpdated(ctx: Context<Record<string, unknown>>): void {
 /** A string that cannot be an ObjectId matches nothing, instead of throwing a cast error (a 500). */
 function safeObjectId(id: string): unknown {
 	// A fresh ObjectId: a placeholder string would still be cast to ObjectId by mongoose, and throw.
+	const mongoose = loadMongoose();
 	return mongoose.Types.ObjectId.isValid(id) && /^[0-9a-f]{24}$/i.test(id) ? new mongoose.Types.ObjectId(id) : new mongoose.Types.ObjectId();
 }
 

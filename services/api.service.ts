@@ -6,7 +6,7 @@ import { Errors } from "moleculer";
 import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
 import { loadConfig } from "../lib/config";
 import { ErrorTypes, unauthorized } from "../lib/errors";
-import { keyFromHeaders } from "../lib/keys";
+import { IdentityCache, keyFromHeaders } from "../lib/keys";
 import { buildOpenApi, type ActionInfo, type JsonSchema, type RestAlias } from "../lib/openapi";
 import { FixedWindowLimiter } from "../lib/rate-limit";
 import type { CallerMeta } from "../mixins/membership.mixin";
@@ -30,14 +30,18 @@ export interface RateLimitSettings {
 
 export interface GatewaySettings extends ApiSettingsSchema {
 	keyRateLimit: RateLimitSettings;
+	/** How long a checked key is taken as valid without asking v1.keys again (a revocation is heard at once). */
+	authCacheMs: number;
 	bodyLimit: string;
 }
 
 /** The gateway's tunables from the environment (README: "Limits"). */
-export function gatewayEnv(env: NodeJS.ProcessEnv = process.env): { bodyLimit: string; rateLimit: RateLimitSettings; corsOrigins: string[] } {
+export function gatewayEnv(env: NodeJS.ProcessEnv = process.env): { bodyLimit: string; rateLimit: RateLimitSettings; corsOrigins: string[]; authCacheMs: number } {
 	const limit = Number(env.RATE_LIMIT);
 	const windowSeconds = Number(env.RATE_LIMIT_WINDOW);
+	const authCacheSeconds = Number(env.AUTH_CACHE_SECONDS);
 	return {
+		authCacheMs: (Number.isFinite(authCacheSeconds) && authCacheSeconds >= 0 && env.AUTH_CACHE_SECONDS !== "" ? authCacheSeconds : 5) * 1000,
 		bodyLimit: env.BODY_LIMIT || "1mb",
 		rateLimit: {
 			limit: Number.isInteger(limit) && limit > 0 ? limit : 600,
@@ -122,10 +126,10 @@ export function errorBody(err: Error & { code?: unknown; type?: unknown; data?: 
 
 interface ApiMethods {
 	enforceRateLimit(subject: string, res: ServerResponse): void;
+	checkKey(ctx: Context<unknown, GatewayMeta>, key: string, address: string, res: ServerResponse): Promise<Identity>;
 	openApiDocument(): JsonSchema;
 }
 
-/** `this` in the gateway: moleculer-web's service plus what Berth adds. */
 /** Drops own `__proto__` keys (JSON.parse makes them) at any depth, before anything merges the data. */
 function dropProtoKeys(value: unknown, depth = 0): void {
 	if (!value || typeof value !== "object" || depth > 32) return;
@@ -189,9 +193,11 @@ function serveUi() {
 	};
 }
 
+/** `this` in the gateway: moleculer-web's service plus what Berth adds. */
 type ApiThis = Service<GatewaySettings> &
 	ApiMethods & {
 		limiter: FixedWindowLimiter;
+		identities: IdentityCache;
 		/** moleculer-web's registered aliases, auto-generated ones included. */
 		aliases: Array<{ method: string; fullPath: string; action?: string; route: { opts: { authentication?: unknown } } }>;
 	};
@@ -213,6 +219,7 @@ const ApiService: ServiceSchema<GatewaySettings, ApiMethods & Record<string, unk
 		ip: process.env.HOST || "0.0.0.0",
 		cors: corsSettings(env.corsOrigins),
 		keyRateLimit: env.rateLimit,
+		authCacheMs: env.authCacheMs,
 		bodyLimit: env.bodyLimit,
 		logRequest: "debug",
 		logResponse: "debug",
@@ -278,6 +285,9 @@ const ApiService: ServiceSchema<GatewaySettings, ApiMethods & Record<string, unk
 		rest: { retryPolicy: { enabled: false } },
 	},
 	events: {
+		"keys.revoked"(this: ApiThis, ctx: Context<{ keyID?: string }>) {
+			this.identities.forget(ctx.params?.keyID);
+		},
 		// moleculer-web regenerates auto-aliases 500 ms after the registry settles; once the local
 		// services are all up, do it at once so the first requests already find their routes.
 		"$broker.started"(this: ApiThis & { routes: Array<{ opts: { autoAliases?: boolean } }>; regenerateAutoAliases(route: unknown): void }) {
@@ -309,16 +319,7 @@ const ApiService: ServiceSchema<GatewaySettings, ApiMethods & Record<string, unk
 				if (req.$action?.public) return null;
 				throw unauthorized();
 			}
-			let identity: Identity;
-			try {
-				identity = await ctx.call<Identity, { key: string }>("v1.keys.authenticate", { key: key.slice(0, 512) });
-			} catch (err) {
-				this.enforceRateLimit(address, res);
-				const e = err as { code?: number; type?: string };
-				if (e.code === 422) throw unauthorized("Invalid API key");
-				if (e.type === "SERVICE_NOT_FOUND" || (e.code ?? 500) >= 500) throw new Errors.MoleculerRetryableError("API keys cannot be checked right now", 503, "SERVICE_UNAVAILABLE");
-				throw err;
-			}
+			const identity = this.identities.get(key) ?? (await this.checkKey(ctx, key, address, res));
 			this.enforceRateLimit(`key:${identity.keyID}`, res);
 			ctx.meta.userID = identity.userID;
 			ctx.meta.roles = identity.roles;
@@ -326,6 +327,20 @@ const ApiService: ServiceSchema<GatewaySettings, ApiMethods & Record<string, unk
 			ctx.meta.keyID = identity.keyID;
 			ctx.meta.keyExpiresAt = identity.expiresAt;
 			return identity;
+		},
+		/** Asks v1.keys who a presented key belongs to, and remembers a valid one for a few seconds. */
+		async checkKey(this: ApiThis, ctx: Context<unknown, GatewayMeta>, key: string, address: string, res: ServerResponse): Promise<Identity> {
+			try {
+				const identity = await ctx.call<Identity, { key: string }>("v1.keys.authenticate", { key: key.slice(0, 512) });
+				this.identities.set(key, identity);
+				return identity;
+			} catch (err) {
+				this.enforceRateLimit(address, res);
+				const e = err as { code?: number; type?: string };
+				if (e.code === 422) throw unauthorized("Invalid API key");
+				if (e.type === "SERVICE_NOT_FOUND" || (e.code ?? 500) >= 500) throw new Errors.MoleculerRetryableError("API keys cannot be checked right now", 503, "SERVICE_UNAVAILABLE");
+				throw err;
+			}
 		},
 		/** Counts a request; over the limit, 429 with Retry-After. */
 		enforceRateLimit(this: ApiThis, subject: string, res: ServerResponse): void {
@@ -351,6 +366,7 @@ const ApiService: ServiceSchema<GatewaySettings, ApiMethods & Record<string, unk
 	},
 	created(this: ApiThis) {
 		this.limiter = new FixedWindowLimiter(this.settings.keyRateLimit.limit, this.settings.keyRateLimit.windowMs);
+		this.identities = new IdentityCache(this.settings.authCacheMs);
 	},
 };
 

@@ -1,8 +1,9 @@
 import * as fs from "node:fs/promises";
 import type { Context, ServiceSchema } from "moleculer";
-import mongoose from "mongoose";
+import type mongoose from "mongoose";
 import { loadConfig } from "../lib/config";
 import { getKubeClient } from "../lib/k8s";
+import { loadMongoose } from "../lib/mongo";
 
 export interface Readiness {
 	status: "ready" | "unready";
@@ -26,7 +27,7 @@ let mongoProbe: mongoose.Connection | undefined;
 async function checkDb(): Promise<Check> {
 	const config = loadConfig();
 	if (config.mongoUri) {
-		mongoProbe ??= mongoose.createConnection(config.mongoUri, { serverSelectionTimeoutMS: 2000 });
+		mongoProbe ??= loadMongoose().createConnection(config.mongoUri, { serverSelectionTimeoutMS: 2000 });
 		await withTimeout(mongoProbe.asPromise(), 2500, "MongoDB connection");
 		await withTimeout(mongoProbe.db!.admin().ping(), 2000, "MongoDB ping");
 		return { ok: true, detail: "mongodb" };

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { loadConfig } from "../lib/config";
 import { activityDue, cullAt, cullDecision, cullPolicyFromEnv, type CullPolicy } from "../lib/culling";
-import { conflict, forbidden, notFound, quotaExceeded, unauthorized } from "../lib/errors";
+import { conflict, forbidden, NOT_RETRIED, notFound, quotaExceeded, unauthorized } from "../lib/errors";
 import { getKubeClient, Kinds, type KubernetesObject, type ResilientInformer, type V1Deployment, type V1Namespace, type V1Pod, type V1ResourceQuota, type V1Secret } from "../lib/k8s";
 import {
 	APPLICATION_KIND,
@@ -335,6 +335,7 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 
 		// Berth's API. Not named create/get/remove: the membership mixin's hooks for those expect DB ids.
 		launch: {
+			retryPolicy: NOT_RETRIED,
 			rest: "POST /",
 			public: true,
 			params: { template: templateRule },
@@ -791,6 +792,7 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 			start: async () => {
 				this.reconciler = new Reconciler({
 					name: "k8s.applications",
+					concurrency: loadConfig().reconcileConcurrency,
 					reconcile: appId => this.reconcileApp(appId),
 					listKeys: async () => (await this.findRaw({ $or: [{ status: { $in: ACTIVE } }, { cleanup: "pending" }] })).map(d => d.appId),
 					resyncMs: this.settings.resyncSeconds * 1000,

@@ -1,7 +1,7 @@
 import { PassThrough, Writable, type Readable } from "node:stream";
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { loadConfig } from "../lib/config";
-import { conflict, invalid, invalidField, metricsUnavailable, notFound, quotaExceeded, type FieldError } from "../lib/errors";
+import { conflict, invalid, invalidField, metricsUnavailable, NOT_RETRIED, notFound, quotaExceeded, type FieldError } from "../lib/errors";
 import {
 	getKubeClient,
 	Kinds,
@@ -486,6 +486,7 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 	settings: { rest: "/v1/k8s/deployments" } as DeploymentsSettings,
 	actions: {
 		create: {
+			retryPolicy: NOT_RETRIED,
 			rest: "POST /",
 			params: createParams,
 			async handler(this: DeploymentsThis, ctx: Context<CreateDeploymentParams, CallerMeta>): Promise<DeploymentEntity> {
@@ -671,6 +672,7 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 			},
 		},
 		apply: {
+			retryPolicy: NOT_RETRIED,
 			rest: "POST /:id/apply",
 			params: { id: idRule },
 			async handler(this: DeploymentsThis, ctx: Context<IdParams, CallerMeta>): Promise<ApplyView> {
@@ -1186,6 +1188,7 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 		// the periodic resync run on the leader only: one node per cluster heals drift.
 		this.reconciler = new Reconciler({
 			name: "k8s.deployments",
+			concurrency: loadConfig().reconcileConcurrency,
 			reconcile: id => this.reconcile(id),
 			listKeys: async () => (await this.findRaw({})).map(d => d.id),
 			logger: this.logger,

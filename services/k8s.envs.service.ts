@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { loadConfig } from "../lib/config";
-import { conflict, forbidden, invalid, invalidField, notFound } from "../lib/errors";
+import { conflict, forbidden, invalid, invalidField, NOT_RETRIED, notFound } from "../lib/errors";
 import { getKubeClient, Kinds, type KubernetesObject, type ResilientInformer, type V1Secret } from "../lib/k8s";
 import { dataChecksum, envConfigMap, type EnvTarget } from "../lib/manifests/configmap";
 import { ENV_KIND, objectNames, type CatalogImage, type DeploymentEntity, type ImageEnvDeclaration } from "../lib/manifests/deployment";
@@ -143,6 +143,7 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, EnvsLocals, 
 	settings: { rest: "/v1/k8s/envs" },
 	actions: {
 		create: {
+			retryPolicy: NOT_RETRIED,
 			rest: "POST /",
 			params: { namespace: refRule, deployment: refRule, key: keyRule, value: valueRule, type: typeRule },
 			async handler(this: EnvsThis, ctx: Context<CreateEnvParams, CallerMeta>): Promise<EnvEntity> {
@@ -285,6 +286,7 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, EnvsLocals, 
 		 * declared without a value gets a strong random one. `env` entries are set on top.
 		 */
 		createEnv: {
+			retryPolicy: NOT_RETRIED,
 			rest: "POST /from-image",
 			params: {
 				namespace: refRule,
@@ -466,6 +468,7 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, EnvsLocals, 
 		const config = loadConfig();
 		this.reconciler = new Reconciler({
 			name: "k8s.envs",
+			concurrency: loadConfig().reconcileConcurrency,
 			reconcile: deployment => this.reconcile(deployment),
 			listKeys: async () => Array.from(new Set((await this.findRaw({})).map(d => d.deployment))),
 			logger: this.logger,

@@ -1,6 +1,6 @@
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { CATALOG_FIELDS, CatalogError, catalogDir, loadCatalog, type CatalogImage } from "../lib/catalog";
-import { clusterUnavailable, forbidden, invalid, invalidField, notFound, unauthorized } from "../lib/errors";
+import { clusterUnavailable, forbidden, invalid, invalidField, NOT_RETRIED, notFound, unauthorized } from "../lib/errors";
 import { RFC1123_LABEL } from "../lib/manifests/namespace";
 import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
 import { isAdmin, isUnscoped, type CallerMeta } from "../mixins/membership.mixin";
@@ -171,6 +171,7 @@ const ImagesService: ServiceSchema<ServiceSettingSchema, ImagesMethods, Record<s
 		},
 
 		deploy: {
+			retryPolicy: NOT_RETRIED,
 			rest: "POST /:id/deploy",
 			summary: "Deploy a catalog image into one of your namespaces",
 			params: {

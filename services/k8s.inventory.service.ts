@@ -15,7 +15,7 @@ import {
 	type DerivedEnv,
 	type EnvObjects,
 } from "../lib/adopt";
-import { conflict, forbidden, invalidField, notFound, unauthorized } from "../lib/errors";
+import { conflict, forbidden, invalidField, NOT_RETRIED, notFound, unauthorized } from "../lib/errors";
 import {
 	ANNOTATION_SUPERSEDED_AT,
 	ANNOTATION_SUPERSEDED_BY,
@@ -297,6 +297,7 @@ const InventoryService: ServiceSchema<InventorySettings, InventoryMethods, Inven
 		},
 
 		adopt: {
+			retryPolicy: NOT_RETRIED,
 			rest: "POST /adopt",
 			summary: "Adopt an external Deployment into a Berth deployment (dry run unless confirm)",
 			params: {

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { compatJob, compatListItem, compatStatus, type CompatJobListItem, type CompatJobStatus, type CompatObject, type JobStatusLike } from "../lib/compat/jobs";
 import { loadConfig } from "../lib/config";
-import { conflict, forbidden, invalid, invalidField, notFound, type FieldError } from "../lib/errors";
+import { conflict, forbidden, invalid, invalidField, NOT_RETRIED, notFound, type FieldError } from "../lib/errors";
 import { getKubeClient, isNotFound, Kinds, type ResilientInformer, type V1Job, type V1Pod } from "../lib/k8s";
 import { argvOf, isFinished, JOB_CONTAINER, jobFor, jobPhase, jobPodSelector, toWire, type JobPhase, type JobResources, type JobRun } from "../lib/manifests/job";
 import { MANAGED_SELECTOR } from "../lib/manifests/labels";
@@ -293,6 +293,7 @@ const JobsService: ServiceSchema<JobsSettings, JobsMethods, JobsLocals, JobsThis
 	settings: { rest: "/v1/k8s/jobs" } as JobsSettings,
 	actions: {
 		create: {
+			retryPolicy: NOT_RETRIED,
 			rest: "POST /",
 			params: {
 				cmd: cmdRule,
@@ -628,6 +629,7 @@ const JobsService: ServiceSchema<JobsSettings, JobsMethods, JobsLocals, JobsThis
 				const config = loadConfig();
 				this.reconciler = new Reconciler({
 					name: "k8s.jobs",
+					concurrency: loadConfig().reconcileConcurrency,
 					reconcile: key => this.syncJob(key),
 					listKeys: async () => (await this.findRaw({ finished: { $ne: true } })).map(d => keyOf(d.namespaceName, d.name)),
 					resyncMs: config.resyncSeconds * 1000,

@@ -1,6 +1,6 @@
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { loadConfig } from "../lib/config";
-import { conflict, forbidden, invalid, notFound, type FieldError } from "../lib/errors";
+import { conflict, forbidden, invalid, NOT_RETRIED, notFound, type FieldError } from "../lib/errors";
 import { getKubeClient, Kinds, type ResilientInformer, type V1Namespace, type V1ResourceQuota } from "../lib/k8s";
 import { ANNOTATION_ID, MANAGED_SELECTOR } from "../lib/manifests/labels";
 import {
@@ -176,6 +176,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 		insert: false,
 
 		create: {
+			retryPolicy: NOT_RETRIED,
 			rest: "POST /",
 			summary: "Create a namespace with a quota",
 			params: { name: nameRule, quota: quotaRule },
@@ -428,6 +429,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 				const config = loadConfig();
 				this.reconciler = new Reconciler({
 					name: "namespaces",
+					concurrency: loadConfig().reconcileConcurrency,
 					reconcile: key => this.reconcileNamespace(key),
 					listKeys: async () => ((await this.findEntities(null, {})) as unknown as NamespaceEntity[]).map(e => e.name),
 					resyncMs: config.resyncSeconds * 1000,

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { loadConfig } from "../lib/config";
-import { conflict, invalid, notFound, quotaExceeded, type FieldError } from "../lib/errors";
+import { conflict, invalid, NOT_RETRIED, notFound, quotaExceeded, type FieldError } from "../lib/errors";
 import { getKubeClient, Kinds, type KubernetesObject, type ResourceKind, type V1Deployment, type V1PersistentVolumeClaim, type V1Pod } from "../lib/k8s";
 import { LABEL_ID } from "../lib/manifests/labels";
 import {
@@ -262,6 +262,7 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 	settings: { rest: "/v1/k8s/services" } as ServicesSettings,
 	actions: {
 		create: {
+			retryPolicy: NOT_RETRIED,
 			rest: "POST /",
 			params: { name: nameRule, namespace: { type: "string", min: 1, max: 128 }, deployment: deploymentRule, exposed_service: exposedServiceRule, exposed_port: exposedPortRule },
 			async handler(this: ServicesThis, ctx: Context<CreateServiceParams, Meta>): Promise<ServiceEntity> {
@@ -360,6 +361,7 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 			},
 		},
 		deploy: {
+			retryPolicy: NOT_RETRIED,
 			rest: "POST /:id/deploy",
 			params: { id: idRule },
 			async handler(this: ServicesThis, ctx: Context<IdParams, CallerMeta>): Promise<DeployView> {
@@ -721,6 +723,7 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 		// periodic resync that heals drift runs on the leader only.
 		this.reconciler = new Reconciler({
 			name: "k8s.services",
+			concurrency: loadConfig().reconcileConcurrency,
 			reconcile: id => this.converge(id),
 			listKeys: async () => (await this.findRaw({})).map(d => d.id),
 			logger: this.logger,

@@ -77,8 +77,9 @@ interface StatusMethods {
 	kindCache<T extends KubernetesObject>(kind: ResourceKind, namespace: string): readonly T[];
 	enqueue(kind: string, obj: KubernetesObject): void;
 	flush(): void;
-	compute(id: string, namespace: string, name?: string): AppHealth | undefined;
-	appIds(namespace: string): string[];
+	snapshot(namespace: string): NamespaceObjects;
+	compute(id: string, namespace: string, name?: string, objects?: NamespaceObjects): AppHealth | undefined;
+	appIds(namespace: string, objects?: NamespaceObjects): string[];
 	whenSynced(): Promise<boolean>;
 	current(id: string, namespace: string, name?: string): AppHealth;
 	inNamespace(namespace: string): AppHealth[];
@@ -98,8 +99,27 @@ function positive(value: string | undefined, fallback: number): number {
 	return Number.isFinite(n) && n > 0 ? n : fallback;
 }
 
-function owned<T extends KubernetesObject>(items: readonly T[], id: string): T[] {
-	return items.filter(o => entityIdOf(o) === id);
+/** One namespace's managed objects as the caches hold them, grouped by the app (berth.dev/id) they belong to. */
+export interface NamespaceObjects {
+	deployments: Map<string, V1Deployment[]>;
+	pods: Map<string, V1Pod[]>;
+	services: Map<string, V1Service[]>;
+	ingresses: Map<string, V1Ingress[]>;
+	secrets: Map<string, V1Secret[]>;
+	/** Claims belong to volumes, not apps: every app of the namespace sees all of them. */
+	claims: V1PersistentVolumeClaim[];
+}
+
+export function groupByApp<T extends KubernetesObject>(items: readonly T[]): Map<string, T[]> {
+	const byApp = new Map<string, T[]>();
+	for (const item of items) {
+		const id = entityIdOf(item);
+		if (!id) continue;
+		const group = byApp.get(id);
+		if (group) group.push(item);
+		else byApp.set(id, [item]);
+	}
+	return byApp;
 }
 
 /**
@@ -163,9 +183,13 @@ const StatusService: ServiceSchema<StatusSettings, StatusMethods, StatusLocals, 
 			this.flushTimer = undefined;
 			const due = [...this.pending];
 			this.pending.clear();
+			// One grouping of the caches per namespace, not one scan of them per app (a burst of changes).
+			const snapshots = new Map<string, NamespaceObjects>();
 			for (const [id, namespace] of due) {
+				let objects = snapshots.get(namespace);
+				if (!objects) snapshots.set(namespace, (objects = this.snapshot(namespace)));
 				const before = this.last.get(id);
-				const after = this.compute(id, namespace, before?.name);
+				const after = this.compute(id, namespace, before?.name, objects);
 				if (!after) {
 					// Nothing of it is left (or it never was an app: a job's pod, a volume's claim).
 					if (before) {
@@ -180,25 +204,31 @@ const StatusService: ServiceSchema<StatusSettings, StatusMethods, StatusLocals, 
 			}
 		},
 
-		/** An app's status; undefined when the cluster holds no Deployment and nothing else of it was an app before. */
-		compute(this: StatusThis, id: string, namespace: string, name?: string): AppHealth | undefined {
-			const deployment = owned(this.kindCache<V1Deployment>(Kinds.Deployment, namespace), id)[0];
-			const pods = owned(this.kindCache<V1Pod>(Kinds.Pod, namespace), id);
-			const services = owned(this.kindCache<V1Service>(Kinds.Service, namespace), id);
-			const ingresses = owned(this.kindCache<V1Ingress>(Kinds.Ingress, namespace), id);
-			const secrets = owned(this.kindCache<V1Secret>(Kinds.Secret, namespace), id);
-			// An app was seen with a Deployment; what is left after it goes (pods terminating) is reported as Missing.
-			if (!deployment && (!this.last.has(id) || !(pods.length || services.length || ingresses.length || secrets.length))) return undefined;
-			const claims = this.kindCache<V1PersistentVolumeClaim>(Kinds.PersistentVolumeClaim, namespace);
-			return appHealth({ id, namespace, name, deployment, pods, services, ingresses, secrets, claims: [...claims] });
+		snapshot(this: StatusThis, namespace: string): NamespaceObjects {
+			return {
+				deployments: groupByApp(this.kindCache<V1Deployment>(Kinds.Deployment, namespace)),
+				pods: groupByApp(this.kindCache<V1Pod>(Kinds.Pod, namespace)),
+				services: groupByApp(this.kindCache<V1Service>(Kinds.Service, namespace)),
+				ingresses: groupByApp(this.kindCache<V1Ingress>(Kinds.Ingress, namespace)),
+				secrets: groupByApp(this.kindCache<V1Secret>(Kinds.Secret, namespace)),
+				claims: [...this.kindCache<V1PersistentVolumeClaim>(Kinds.PersistentVolumeClaim, namespace)],
+			};
 		},
 
-		appIds(this: StatusThis, namespace: string): string[] {
-			const ids = new Set<string>();
-			for (const d of this.kindCache<V1Deployment>(Kinds.Deployment, namespace)) {
-				const id = entityIdOf(d);
-				if (id) ids.add(id);
-			}
+		/** An app's status; undefined when the cluster holds no Deployment and nothing else of it was an app before. */
+		compute(this: StatusThis, id: string, namespace: string, name?: string, objects: NamespaceObjects = this.snapshot(namespace)): AppHealth | undefined {
+			const deployment = objects.deployments.get(id)?.[0];
+			const pods = objects.pods.get(id) ?? [];
+			const services = objects.services.get(id) ?? [];
+			const ingresses = objects.ingresses.get(id) ?? [];
+			const secrets = objects.secrets.get(id) ?? [];
+			// An app was seen with a Deployment; what is left after it goes (pods terminating) is reported as Missing.
+			if (!deployment && (!this.last.has(id) || !(pods.length || services.length || ingresses.length || secrets.length))) return undefined;
+			return appHealth({ id, namespace, name, deployment, pods, services, ingresses, secrets, claims: objects.claims });
+		},
+
+		appIds(this: StatusThis, namespace: string, objects: NamespaceObjects = this.snapshot(namespace)): string[] {
+			const ids = new Set<string>(objects.deployments.keys());
 			for (const [id, s] of this.last) if (s.namespace === namespace) ids.add(id);
 			return [...ids].sort();
 		},
@@ -218,8 +248,9 @@ const StatusService: ServiceSchema<StatusSettings, StatusMethods, StatusLocals, 
 		},
 
 		inNamespace(this: StatusThis, namespace: string): AppHealth[] {
-			return this.appIds(namespace)
-				.map(id => this.compute(id, namespace, this.last.get(id)?.name))
+			const objects = this.snapshot(namespace);
+			return this.appIds(namespace, objects)
+				.map(id => this.compute(id, namespace, this.last.get(id)?.name, objects))
 				.filter((s): s is AppHealth => s !== undefined)
 				.sort((a, b) => a.name.localeCompare(b.name));
 		},

@@ -1,6 +1,6 @@
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { loadConfig } from "../lib/config";
-import { conflict, notFound, quotaExceeded } from "../lib/errors";
+import { conflict, NOT_RETRIED, notFound, quotaExceeded } from "../lib/errors";
 import { getKubeClient, Kinds, type ResilientInformer, type V1Deployment, type V1PersistentVolumeClaim, type V1Pod, type V1ResourceQuota } from "../lib/k8s";
 import { ANNOTATION_ID } from "../lib/manifests/labels";
 import { QUOTA_NAME, RFC1123_LABEL } from "../lib/manifests/namespace";
@@ -123,6 +123,7 @@ const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $depe
 		update: false,
 
 		create: {
+			retryPolicy: NOT_RETRIED,
 			rest: "POST /",
 			summary: "Create a persistent volume in a namespace",
 			params: {
@@ -315,6 +316,7 @@ const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $depe
 			start: async () => {
 				this.reconciler = new Reconciler({
 					name: "volumes",
+					concurrency: loadConfig().reconcileConcurrency,
 					reconcile: id => this.reconcileVolume(id),
 					listKeys: async () => ((await this.findEntities(null, {})) as unknown as VolumeEntity[]).map(v => v.id),
 					resyncMs: loadConfig().resyncSeconds * 1000,

@@ -2,8 +2,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { loadConfig } from "../lib/config";
-import { forbidden, invalidField, notFound, unauthorized } from "../lib/errors";
-import { hashesMatch, hashKey, issueKey, prefixOf } from "../lib/keys";
+import { forbidden, invalidField, NOT_RETRIED, notFound, unauthorized } from "../lib/errors";
+import { hashesMatch, hashKey, issueKey, prefixOf, type KeyIdentity } from "../lib/keys";
 import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
 import { isAdmin, type CallerMeta } from "../mixins/membership.mixin";
 
@@ -20,13 +20,7 @@ export interface KeyEntity {
 }
 
 /** What the gateway learns from a valid key. */
-export interface Identity {
-	keyID: string;
-	userID: string;
-	roles: string[];
-	namespaces?: string[];
-	expiresAt?: string;
-}
+export type Identity = KeyIdentity;
 
 export interface CreateKeyParams {
 	name: string;
@@ -108,6 +102,7 @@ const KeysService: ServiceSchema<ServiceSettingSchema, Record<string, never>, Re
 			},
 		},
 		create: {
+			retryPolicy: NOT_RETRIED,
 			rest: "POST /",
 			params: {
 				name: { type: "string", min: 1, max: 100, trim: true },
@@ -147,7 +142,10 @@ const KeysService: ServiceSchema<ServiceSettingSchema, Record<string, never>, Re
 			async handler(this: KeysThis, ctx: Context<{ id: string }, KeysMeta>): Promise<KeyEntity> {
 				const key = await this.findVisibleKey(ctx, ctx.params.id);
 				if (key.revokedAt) return key;
-				return (await this.patchEntity(ctx, key.id, { revokedAt: new Date().toISOString() })) as unknown as KeyEntity;
+				const revoked = (await this.patchEntity(ctx, key.id, { revokedAt: new Date().toISOString() })) as unknown as KeyEntity;
+				// Every gateway forgets the key it may still remember as valid.
+				await ctx.broadcast("keys.revoked", { keyID: String(key.id) });
+				return revoked;
 			},
 		},
 		/** Used by the gateway: the identity behind a presented key, or 401. */

@@ -7,7 +7,7 @@ import { deploymentManifests, type CatalogImage, type DeploymentEntity } from ".
 import { namespaceManifests, type NamespaceQuota } from "../../lib/manifests/namespace";
 import { kubectl, type BenchCluster } from "./cluster";
 import type { Mesh } from "./mesh";
-import { log, pad, pool, repoRoot, reuseConnections, since, sleep, waitFor, type BenchConfig } from "./util";
+import { log, pad, pool, repoRoot, since, sleep, waitFor, type BenchConfig } from "./util";
 
 /**
  * Room for every benchmark's pods and deployments: the quota must never be what is measured.
@@ -60,7 +60,7 @@ function generatedManifests(name: string, namespace: string, image: CatalogImage
  * as a user with a directory of manifests would. No Berth process runs meanwhile.
  */
 export async function deployWithKubectl(cluster: BenchCluster, config: BenchConfig, outDir: string, namespace: string): Promise<DeploySide> {
-	const kube = reuseConnections(KubeClient.fromEnvironment({ kind: "file", path: cluster.kubeconfig }));
+	const kube = KubeClient.fromEnvironment({ kind: "file", path: cluster.kubeconfig });
 	// The same Namespace, ResourceQuota and LimitRange a Berth namespace gets: quota admission costs both sides alike.
 	for (const obj of namespaceManifests({ id: "bench-kubectl", name: namespace, owner: "bench", quota: BENCH_QUOTA })) await kube.apply(obj);
 	await waitForServiceAccount(cluster, namespace);

@@ -1,7 +1,7 @@
 import { KubeClient, type KubernetesObject } from "../../lib/k8s";
 import type { BenchCluster } from "./cluster";
 import type { Mesh } from "./mesh";
-import { log, pad, pool, reuseConnections, sleep, waitFor, type BenchConfig } from "./util";
+import { log, pad, pool, sleep, waitFor, type BenchConfig } from "./util";
 
 export interface InventoryResult {
 	pods: number;
@@ -53,7 +53,7 @@ async function podsVisible(mesh: Mesh, namespace: string): Promise<number> {
  * how many of them it shows.
  */
 export async function benchInventory(mesh: Mesh, cluster: BenchCluster, config: BenchConfig, namespace: string): Promise<InventoryResult> {
-	const kube = reuseConnections(KubeClient.fromEnvironment({ kind: "file", path: cluster.kubeconfig }));
+	const kube = KubeClient.fromEnvironment({ kind: "file", path: cluster.kubeconfig });
 	await kube.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace, labels: { "app.kubernetes.io/part-of": "berth-bench" } } } as KubernetesObject);
 	await waitFor(`serviceaccount ${namespace}/default`, 60_000, async () => ((await kube.get({ apiVersion: "v1", kind: "ServiceAccount", namespace, name: "default" })) ? true : undefined));
 	await waitFor(`the inventory to show namespace ${namespace}`, 60_000, async () => ((await mesh.api("GET", `/api/v1/k8s/inventory/namespaces/${namespace}`)).status === 200 ? true : undefined));

@@ -14,6 +14,13 @@ export interface ApiResult<T> {
 /** Variables of the caller's shell that would point the mesh somewhere else (a sourced .cluster/env, say). */
 const FOREIGN_ENV = ["TRANSPORTER", "SERVICES", "MONGO_URI", "NATS_URL", "KUBECONFIG", "DATA_DIR", "PORT", "NODE_ID", "NODE_OPTIONS", "LEADER_LEASE_NAME"];
 
+/** The node flags of package.json's `start` script ("node --max-semi-space-size=4 dist/…" → the flag). */
+export function startFlags(): string[] {
+	const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { scripts: { start: string } };
+	const words = pkg.scripts.start.split(/\s+/);
+	return words.slice(words.indexOf("node") + 1).filter(w => w.startsWith("-"));
+}
+
 /** The single-process mesh (dist/scripts/start.js, every service, no transporter) as its own OS process. */
 export class Mesh {
 	private output = "";
@@ -69,8 +76,8 @@ export class Mesh {
 			LEADER_LEASE_NAME: opts.leaseName,
 			...(opts.cluster.mongoUri ? { MONGO_URI: opts.cluster.mongoUri } : {}),
 		});
-		// Extra node flags for the mesh only (memory experiments: "--max-semi-space-size=4", say).
-		const flags: string[] = (process.env.BENCH_MESH_FLAGS ?? "").split(/\s+/).filter(Boolean);
+		// The node flags `npm start` gives, then any extra ones for experiments (BENCH_MESH_FLAGS).
+		const flags: string[] = [...startFlags(), ...(process.env.BENCH_MESH_FLAGS ?? "").split(/\s+/).filter(Boolean)];
 		if (opts.config.profile) {
 			const dir = path.join(opts.outDir, "profiles");
 			fs.mkdirSync(dir, { recursive: true });
@@ -79,10 +86,6 @@ export class Mesh {
 		if (opts.config.heapSnapshots) {
 			fs.mkdirSync(path.join(opts.outDir, "heap"), { recursive: true });
 			flags.push("--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${path.join(opts.outDir, "heap")}`);
-		}
-		if (opts.config.patches.length) {
-			flags.push("--require", path.join(__dirname, "patches.js"));
-			env.BENCH_PATCHES = opts.config.patches.join(",");
 		}
 		const t0 = performance.now();
 		const proc = spawn(process.execPath, [...flags, script], { cwd: repoRoot, env, stdio: ["ignore", "pipe", "pipe"] });

@@ -1,4 +1,3 @@
-import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
@@ -30,8 +29,6 @@ export interface BenchConfig {
 	timeoutMin: number;
 	/** "nedb" (what `npm start` uses without MONGO_URI) or "ferretdb" (the instance's FerretDB). */
 	db: "nedb" | "ferretdb";
-	/** Proposed fixes preloaded into the mesh (scripts/bench/patches.ts). */
-	patches: string[];
 	/** Write heap snapshots of the mesh where memory is measured (4b, 4c), and summarize them. */
 	heapSnapshots: boolean;
 }
@@ -49,15 +46,6 @@ function oneOf<T extends string>(name: string, values: readonly T[], fallback: T
 	if (raw === undefined || raw === "") return fallback;
 	if (!values.includes(raw as T)) throw new Error(`${name}=${raw}: expected one of ${values.join(", ")}`);
 	return raw as T;
-}
-
-const KNOWN_PATCHES = ["k8s-keepalive", "auth-cache", "reconcile-priority", "reconcile-concurrency"];
-
-function patchList(): string[] {
-	const list = (process.env.BENCH_PATCHES ?? "").split(",").map(s => s.trim()).filter(Boolean);
-	const unknown = list.filter(p => !KNOWN_PATCHES.includes(p));
-	if (unknown.length) throw new Error(`BENCH_PATCHES: unknown patch(es) ${unknown.join(", ")}; known: ${KNOWN_PATCHES.join(", ")}`);
-	return list;
 }
 
 export const BENCHMARKS = ["deploy", "reads", "inventory", "memory"] as const;
@@ -83,7 +71,6 @@ export function loadBenchConfig(): BenchConfig {
 		profile: profile as BenchConfig["profile"],
 		timeoutMin: int("BENCH_TIMEOUT_MIN", 120),
 		db: oneOf("BENCH_DB", ["nedb", "ferretdb"] as const, "nedb"),
-		patches: patchList(),
 		heapSnapshots: process.env.BENCH_HEAPSNAPSHOT === "1" || process.env.BENCH_HEAPSNAPSHOT === "true",
 	};
 }
@@ -153,26 +140,4 @@ export function memoryOf(pid: number): { rssMiB: number; peakMiB: number } {
 
 export function pad(n: number, width: number): string {
 	return String(n).padStart(width, "0");
-}
-
-/**
- * @kubernetes/client-node 2.0.1 builds a new undici Agent for every request (KubeConfig's
- * applySecurityAuthentication → createDispatcher), so every call pays a TLS handshake. The drivers
- * create thousands of objects: this client keeps its connections instead. (The mesh's own client
- * is measured as it is; BENCH_PATCHES=k8s-keepalive applies the same change to it.)
- */
-export function reuseConnections<K extends { kc: unknown }>(kube: K): K {
-	const kc = kube.kc as { createDispatcher: (...args: unknown[]) => unknown };
-	const create = kc.createDispatcher.bind(kc);
-	const cache = new Map<string, unknown>();
-	kc.createDispatcher = (cluster: unknown, agentOptions: unknown) => {
-		// The TLS material decides the connection; hashed, as serializing its Buffers per call costs more than the call.
-		const tls = (agentOptions ?? {}) as Record<string, unknown>;
-		const hash = createHash("sha1").update(String((cluster as { server?: string } | null)?.server));
-		for (const field of ["ca", "cert", "key", "pfx", "passphrase", "servername", "rejectUnauthorized"]) hash.update(`\0${field}=`).update(String(tls[field] ?? ""));
-		const key = hash.digest("base64");
-		if (!cache.has(key)) cache.set(key, create(cluster, agentOptions));
-		return cache.get(key);
-	};
-	return kube;
 }

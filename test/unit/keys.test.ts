@@ -1,5 +1,5 @@
 import { ServiceBroker, type ServiceSchema } from "moleculer";
-import { hashKey, issueKey, keyFromHeaders, prefixOf } from "../../lib/keys";
+import { hashKey, IdentityCache, issueKey, keyFromHeaders, prefixOf } from "../../lib/keys";
 import { confinementFor, expiryFor, isKeyUsable, type Identity, type KeyEntity } from "../../services/keys.service";
 
 describe("API keys", () => {
@@ -43,6 +43,48 @@ describe("API keys", () => {
 		expect(expiryFor(new Date("2031-01-01T00:00:00Z"), "2030-02-01T00:00:00.000Z", now)).toBe("2030-02-01T00:00:00.000Z");
 		expect(expiryFor(new Date("2030-01-15T00:00:00Z"), "2030-02-01T00:00:00.000Z", now)).toBe("2030-01-15T00:00:00.000Z");
 		expect(() => expiryFor(new Date("2029-12-31T00:00:00Z"), undefined, now)).toThrow(expect.objectContaining({ code: 422 }));
+	});
+});
+
+describe("the gateway's identity cache", () => {
+	const alice = { keyID: "k1", userID: "alice", roles: [] };
+	const clock = (start = 1_000_000) => {
+		const c = { now: start, fn: () => c.now };
+		return c;
+	};
+
+	it("remembers a checked key for its TTL, under the key's hash", () => {
+		const t = clock();
+		const cache = new IdentityCache(5_000, 10, t.fn);
+		cache.set("berth_key_a", alice);
+		expect(cache.get("berth_key_a")).toEqual(alice);
+		expect(cache.get("berth_key_b")).toBeUndefined();
+		t.now += 5_001;
+		expect(cache.get("berth_key_a")).toBeUndefined();
+	});
+
+	it("forgets a revoked key at once, and never outlives the key's expiry", () => {
+		const t = clock();
+		const cache = new IdentityCache(5_000, 10, t.fn);
+		cache.set("a", alice);
+		cache.set("b", { ...alice, keyID: "k2" });
+		cache.forget("k1");
+		expect(cache.get("a")).toBeUndefined();
+		expect(cache.get("b")).toBeDefined();
+		cache.set("c", { ...alice, keyID: "k3", expiresAt: new Date(t.now + 1_000).toISOString() });
+		t.now += 1_001;
+		expect(cache.get("c")).toBeUndefined();
+		cache.set("d", { ...alice, keyID: "k4", expiresAt: new Date(t.now - 1).toISOString() });
+		expect(cache.get("d")).toBeUndefined();
+	});
+
+	it("is off with a TTL of 0, and bounded in size", () => {
+		const off = new IdentityCache(0);
+		off.set("a", alice);
+		expect(off.get("a")).toBeUndefined();
+		const small = new IdentityCache(5_000, 2);
+		for (const k of ["a", "b", "c"]) small.set(k, { ...alice, keyID: k });
+		expect([small.get("a"), small.get("b"), small.get("c")].filter(Boolean)).toHaveLength(1);
 	});
 });
 

@@ -40,10 +40,30 @@ describe("Reconciler", () => {
 		r.enqueue("b");
 		r.enqueue("b");
 		r.enqueue("a");
+		r.enqueue("c");
+		gate.resolve();
+		while (r.pending > 0) await tick(1);
+		expect(runs).toEqual(["block", "a", "b", "c"]);
+	});
+
+	it("serves a key somebody waits for with sync() before the queued events and resyncs", async () => {
+		const runs: string[] = [];
+		const gate = deferred();
+		const r = make({
+			concurrency: 1,
+			reconcile: async key => {
+				if (key === "block") await gate.promise;
+				runs.push(key);
+			},
+		});
+		r.enqueue("block");
+		for (const k of ["a", "b", "c"]) r.enqueue(k);
 		const synced = r.sync("c");
 		gate.resolve();
 		await synced;
-		expect(runs).toEqual(["block", "a", "b", "c"]);
+		expect(runs.slice(0, 2)).toEqual(["block", "c"]);
+		await r.sync("b");
+		expect(runs.slice(0, 4)).toEqual(["block", "c", "a", "b"]);
 	});
 
 	it("never runs one key twice at once, and runs it again when enqueued while running", async () => {
