@@ -182,7 +182,8 @@ function safeObjectId(id: string): unknown {
 export interface DbServiceThis {
 	dbBackend: DbBackend;
 	adapter: {
-		find(params: { query?: Record<string, unknown>; sort?: string[]; limit?: number }): Promise<unknown[]>;
+		find(params: { query?: Record<string, unknown>; sort?: string[]; limit?: number; offset?: number }): Promise<unknown[]>;
+		count(params: { query?: Record<string, unknown> }): Promise<number>;
 		insert(doc: Record<string, unknown>): Promise<unknown>;
 		updateById(id: unknown, update: Record<string, unknown>): Promise<unknown>;
 		removeById(id: unknown): Promise<unknown>;

@@ -58,7 +58,7 @@ export function corsSettings(origins: string[]): ApiSettingsSchema["cors"] {
 		origin: origins.includes("*") ? "*" : origins,
 		methods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
 		allowedHeaders: ["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"],
-		exposedHeaders: ["Retry-After", "X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining"],
+		exposedHeaders: ["Retry-After", "X-Request-ID", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-Total-Count"],
 		credentials: false,
 		maxAge: 3600,
 	};

@@ -100,6 +100,13 @@ export interface IdParams {
 	id: string;
 }
 
+export interface ListParams {
+	namespace?: string;
+	/** A page (1–1000, default 100 once `offset` is given) instead of every deployment. */
+	limit?: number;
+	offset?: number;
+}
+
 export interface LookupParams {
 	ref: string;
 	/** Namespace entity id or name, to resolve `ref` as a deployment name. */
@@ -415,7 +422,7 @@ export interface DeploymentsSettings extends ServiceSettingSchema {
 
 interface DeploymentsMethods {
 	findDeployment(ctx: Context<unknown, CallerMeta>, id: string): Promise<StoredDeployment>;
-	findRaw(query: Record<string, unknown>): Promise<StoredDeployment[]>;
+	findRaw(query: Record<string, unknown>, page?: { limit?: number; offset?: number }): Promise<StoredDeployment[]>;
 	loadDoc(id: string): Promise<StoredDeployment | undefined>;
 	publicView(doc: StoredDeployment): DeploymentEntity;
 	lookupNamespace(ctx: Context<unknown, CallerMeta>, ref: string): Promise<NamespaceRef>;
@@ -581,12 +588,22 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 		},
 		list: {
 			rest: "GET /",
-			params: { namespace: { type: "string", min: 1, max: 128, optional: true } },
-			async handler(this: DeploymentsThis, ctx: Context<{ namespace?: string }, CallerMeta>): Promise<DeploymentEntity[]> {
+			params: {
+				namespace: { type: "string", min: 1, max: 128, optional: true },
+				limit: { type: "number", integer: true, min: 1, max: 1000, optional: true, convert: true },
+				offset: { type: "number", integer: true, min: 0, optional: true, convert: true },
+			},
+			async handler(this: DeploymentsThis, ctx: Context<ListParams, CallerMeta & { $responseHeaders?: Record<string, string> }>): Promise<DeploymentEntity[]> {
 				const filters: Record<string, unknown>[] = [{ deleting: { $ne: true } }];
 				if (ctx.params.namespace) filters.push({ namespace: (await this.lookupNamespace(ctx, ctx.params.namespace)).id });
 				if (ctx.meta.namespaces) filters.push({ namespaceName: { $in: ctx.meta.namespaces } });
-				return (await this.findRaw(this.scopedQuery(ctx, { $and: filters }))).map(d => this.publicView(d));
+				const query = this.scopedQuery(ctx, { $and: filters });
+				const { limit, offset } = ctx.params;
+				if (limit === undefined && offset === undefined) return (await this.findRaw(query)).map(d => this.publicView(d));
+				// A page, oldest first like the whole list; only its documents are read and decoded.
+				const total = await this.adapter.count({ query });
+				ctx.meta.$responseHeaders = { ...ctx.meta.$responseHeaders, "X-Total-Count": String(total) };
+				return (await this.findRaw(query, { limit: limit ?? 100, offset: offset ?? 0 })).map(d => this.publicView(d));
 			},
 		},
 		/** moleculer-db's find, as other services use it: `find({query: {namespace}, scope: false})`. */
@@ -844,8 +861,8 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 			return doc;
 		},
 
-		async findRaw(this: DeploymentsThis, query: Record<string, unknown>): Promise<StoredDeployment[]> {
-			const rows = await this.adapter.find({ query, sort: ["createdAt"] });
+		async findRaw(this: DeploymentsThis, query: Record<string, unknown>, page: { limit?: number; offset?: number } = {}): Promise<StoredDeployment[]> {
+			const rows = await this.adapter.find({ query, sort: ["createdAt"], ...page });
 			const docs: StoredDeployment[] = [];
 			for (const row of rows) docs.push(decodeDoc(this.adapter.afterRetrieveTransformID(await this.adapter.entityToObject(row), "id")));
 			return docs;

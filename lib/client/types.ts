@@ -103,6 +103,9 @@ export interface ListVolumesQuery {
 export interface ListDeploymentsQuery {
 	/** Namespace entity id or name. */
 	namespace?: string;
+	/** One page, oldest first: `limit` 1–1000 (default 100 once `offset` is given); the total is in `X-Total-Count`. */
+	limit?: number;
+	offset?: number;
 }
 
 /** A key as `POST /api/v1/keys` answers it: the only time the key itself is shown. */

@@ -198,6 +198,33 @@ describe.each(backends)("v1.k8s.deployments over REST against the real control p
 		});
 	});
 
+	it("lists in pages, oldest first, with the total in X-Total-Count", async () => {
+		const names = ["page-a", "page-b", "page-c"];
+		const ids: string[] = [];
+		for (const name of names) {
+			const res = await request(api("/"), { method: "POST", key: alice, body: { name, namespace: nsName, image: "nginx", replicas: 0 } });
+			expect(res.status).toBe(201);
+			ids.push(res.body.id);
+		}
+		const all = await request(api(`/?namespace=${nsName}`), { key: alice });
+		expect(all.body.map((d: { name: string }) => d.name)).toEqual(names);
+		const first = await request(api(`/?namespace=${nsName}&limit=2`), { key: alice });
+		expect(first.status).toBe(200);
+		expect(first.headers.get("x-total-count")).toBe("3");
+		expect(first.body.map((d: { name: string }) => d.name)).toEqual(["page-a", "page-b"]);
+		const second = await request(api(`/?namespace=${nsName}&limit=2&offset=2`), { key: alice });
+		expect(second.body.map((d: { name: string }) => d.name)).toEqual(["page-c"]);
+		expect((await request(api(`/?namespace=${nsName}&offset=5`), { key: alice })).body).toEqual([]);
+		const bobs = await request(api("/?limit=10"), { key: bob });
+		expect([bobs.body, bobs.headers.get("x-total-count")]).toEqual([[], "0"]);
+		for (const query of ["limit=0", "limit=1001", "limit=two", "offset=-1"]) {
+			const bad = await request(api(`/?namespace=${nsName}&${query}`), { key: alice });
+			expect(bad.status).toBe(422);
+			expect(bad.body.data.map((e: { field: string }) => e.field)).toContain(query.split("=")[0]);
+		}
+		for (const id of ids) expect((await request(api(`/${id}`), { method: "DELETE", key: alice })).status).toBe(200);
+	});
+
 	describe("bad input", () => {
 		const cases: [string, Record<string, unknown>, string][] = [
 			["an invalid name", { name: "Web_1", image: "nginx" }, "name"],
