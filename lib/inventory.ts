@@ -427,6 +427,12 @@ const MAX_OWNER_DEPTH = 8;
  */
 export class InventoryStore {
 	private readonly byKind = new Map<InventoryKind, Map<string, Map<string, InventoryRecord>>>();
+	/**
+	 * The names of one kind in one namespace, sorted, made when a page is asked for and dropped
+	 * when a name comes or goes (not when an object changes: its place stays). A page of a big
+	 * namespace then costs the page, not a sort of every record in it.
+	 */
+	private readonly sortedNames = new Map<string, string[]>();
 
 	constructor() {
 		for (const kind of KIND_NAMES) this.byKind.set(kind, new Map());
@@ -438,6 +444,7 @@ export class InventoryStore {
 		const ns = rec.namespace ?? "";
 		let names = byNs.get(ns);
 		if (!names) byNs.set(ns, (names = new Map()));
+		if (!names.has(rec.name)) this.sortedNames.delete(groupKey(kind, ns));
 		names.set(rec.name, rec);
 	}
 
@@ -447,6 +454,7 @@ export class InventoryStore {
 		const rec = names?.get(name);
 		if (!names || !rec) return undefined;
 		names.delete(name);
+		this.sortedNames.delete(groupKey(kind, namespace ?? ""));
 		if (!names.size) byNs.delete(namespace ?? "");
 		return rec;
 	}
@@ -498,9 +506,11 @@ export class InventoryStore {
 
 	/** One page of the records of `kinds`, sorted by namespace, name and kind. */
 	query(kinds: InventoryKind[], q: InventoryQuery): InventoryPage {
-		const matches: InventoryRecord[] = [];
 		const keep = (rec: InventoryRecord) =>
 			(!q.provenance || rec.provenance === q.provenance) && (!q.name || rec.name.includes(q.name)) && (!q.label || q.label(rec.labels));
+		const [kind] = kinds;
+		if (kinds.length === 1 && kind !== "namespaces" && q.namespace && (!q.visible || q.visible.has(q.namespace))) return this.pageOfGroup(kind, q.namespace, q, keep);
+		const matches: InventoryRecord[] = [];
 		for (const kind of kinds) {
 			const byNs = this.byKind.get(kind) as Map<string, Map<string, InventoryRecord>>;
 			if (kind === "namespaces") {
@@ -521,6 +531,30 @@ export class InventoryStore {
 		return { total: matches.length, offset: q.offset, limit: q.limit, items: matches.slice(q.offset, q.offset + q.limit).map(r => this.view(r)) };
 	}
 
+	/** A page of one kind in one namespace, walking its sorted names: only the page's records are viewed. */
+	private pageOfGroup(kind: InventoryKind, namespace: string, q: InventoryQuery, keep: (rec: InventoryRecord) => boolean): InventoryPage {
+		const names = this.byKind.get(kind)?.get(namespace);
+		const items: InventoryView[] = [];
+		let total = 0;
+		for (const name of this.sorted(kind, namespace)) {
+			const rec = names?.get(name) as InventoryRecord;
+			if (!keep(rec)) continue;
+			if (total >= q.offset && items.length < q.limit) items.push(this.view(rec));
+			total++;
+		}
+		return { total, offset: q.offset, limit: q.limit, items };
+	}
+
+	private sorted(kind: InventoryKind, namespace: string): string[] {
+		const key = groupKey(kind, namespace);
+		let names = this.sortedNames.get(key);
+		if (!names) {
+			names = [...(this.byKind.get(kind)?.get(namespace)?.keys() ?? [])].sort(cmp);
+			this.sortedNames.set(key, names);
+		}
+		return names;
+	}
+
 	/** Namespaces with their counts, for the ones `visible` allows (undefined: all). */
 	namespaces(visible: ReadonlySet<string> | undefined): NamespaceSummary[] {
 		const out: NamespaceSummary[] = [];
@@ -530,6 +564,10 @@ export class InventoryStore {
 		}
 		return out.sort((a, b) => cmp(a.name, b.name));
 	}
+}
+
+function groupKey(kind: InventoryKind, namespace: string): string {
+	return `${kind}\0${namespace}`;
 }
 
 function cmp(a: string, b: string): number {

@@ -257,6 +257,24 @@ describe("InventoryStore", () => {
 		expect(store.query(["pods"], { limit: 10, offset: 10 })).toMatchObject({ total: 6, items: [] });
 	});
 
+	it("keeps a namespace's pages sorted as objects come, change and go", () => {
+		const store = populated();
+		const names = () => store.query(["pods"], { limit: 10, offset: 0, namespace: "shop" }).items.map(p => p.name);
+		const before = names();
+		expect(before).toEqual([...before].sort());
+		const added = { ...(store.get("pods", "shop", "orphan") as InventoryRecord), name: "aaa-first" };
+		store.upsert("pods", added);
+		expect(names()).toEqual(["aaa-first", ...before]);
+		// A changed object keeps its place, and its page shows the change.
+		store.upsert("pods", { ...added, labels: { changed: "yes" } });
+		expect(store.query(["pods"], { limit: 1, offset: 0, namespace: "shop" }).items[0].labels).toEqual({ changed: "yes" });
+		store.remove("pods", "shop", "aaa-first");
+		store.remove("pods", "shop", before[0]);
+		expect(names()).toEqual(before.slice(1));
+		const page = store.query(["pods"], { limit: 2, offset: 1, namespace: "shop" });
+		expect([page.total, page.items.map(p => p.name)]).toEqual([before.length - 1, before.slice(2, 4)]);
+	});
+
 	it("sees only the visible namespaces", () => {
 		const store = populated();
 		const visible = new Set(["blog"]);
