@@ -42,6 +42,7 @@ import {
 	type PodState,
 	type ResourceSpec,
 } from "../lib/manifests/deployment";
+import { bodyOf, containsDesired, manifestsFingerprint } from "../lib/manifests/drift";
 import { effectiveHosts } from "../lib/manifests/ingress";
 import { assignedNodePorts, jointManifests, jointParams, jointProblems, mountVolumeName, serviceAccountName, type JointSpec, type ServiceAccountRequest } from "../lib/manifests/joint";
 import { ANNOTATION_ID, LABEL_ID, MANAGED_SELECTOR } from "../lib/manifests/labels";
@@ -183,6 +184,15 @@ export interface GenerateView {
 interface StoredDeployment extends DeploymentEntity {
 	footprint?: Record<string, number>;
 	deleting?: boolean;
+	/** manifestsFingerprint of what the last successful pass applied. */
+	appliedFingerprint?: string;
+}
+
+/** Read-only view of the leader's watch caches. */
+interface LiveCache {
+	get(kind: string, namespace: string, name: string): KubernetesObject | undefined;
+	/** The objects of one kind a deployment entity owns (its id and component labels). */
+	owned(kind: string, namespace: string, id: string): KubernetesObject[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -430,10 +440,13 @@ interface DeploymentsMethods {
 	validateReferences(ctx: Context<unknown, CallerMeta>, draft: StoredDeployment, image: CatalogImage, current?: StoredDeployment): Promise<void>;
 	checkQuota(ctx: Context<unknown, CallerMeta>, draft: StoredDeployment, image: CatalogImage, current?: StoredDeployment): Promise<Record<string, number>>;
 	dryRun(draft: StoredDeployment, image: CatalogImage): Promise<void>;
-	desiredManifests(doc: StoredDeployment, image: CatalogImage): Promise<GeneratedObject[]>;
+	desiredManifests(doc: StoredDeployment, image: CatalogImage, cache?: LiveCache): Promise<GeneratedObject[]>;
 	reconcile(id: string): Promise<{ requeueAfterMs?: number } | void>;
+	applyAndPrune(doc: StoredDeployment, manifests: GeneratedObject[]): Promise<{ live?: V1Deployment; service?: V1Service }>;
+	liveCache(): LiveCache | undefined;
+	cachedWhenConverged(cache: LiveCache, doc: StoredDeployment, manifests: GeneratedObject[]): { live?: V1Deployment; service?: V1Service } | undefined;
 	teardown(doc: StoredDeployment): Promise<void>;
-	writeStatus(doc: StoredDeployment, status: DeploymentStatus): Promise<void>;
+	writeStatus(doc: StoredDeployment, status: DeploymentStatus, appliedFingerprint?: string): Promise<void>;
 	applyChange(ctx: Context<unknown, CallerMeta>, doc: StoredDeployment, changes: Partial<StoredDeployment>): Promise<DeploymentEntity>;
 	podsOf(doc: StoredDeployment): Promise<V1Pod[]>;
 	liveStatus(doc: StoredDeployment): Promise<StatusView>;
@@ -447,6 +460,8 @@ interface DeploymentsLocals {
 	reconciler?: Reconciler;
 	/** Serializes creates of one namespace/name in this node (the DB has no compound unique index on NeDB). */
 	creating: Set<string>;
+	/** Entities whose next pass applies even if the caches say nothing differs (the apply action). */
+	forceApply: Set<string>;
 }
 
 type DeploymentsThis = DbBackedService<DeploymentsMethods & MembershipMethods & ControllerMethods & DeploymentsLocals & { settings: DeploymentsSettings }>;
@@ -601,7 +616,7 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 				const { limit, offset } = ctx.params;
 				if (limit === undefined && offset === undefined) return (await this.findRaw(query)).map(d => this.publicView(d));
 				// A page, oldest first like the whole list; only its documents are read and decoded.
-				const total = await this.adapter.count({ query });
+				const total = await this.countEntities(query);
 				ctx.meta.$responseHeaders = { ...ctx.meta.$responseHeaders, "X-Total-Count": String(total) };
 				return (await this.findRaw(query, { limit: limit ?? 100, offset: offset ?? 0 })).map(d => this.publicView(d));
 			},
@@ -695,6 +710,8 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 			async handler(this: DeploymentsThis, ctx: Context<IdParams, CallerMeta>): Promise<ApplyView> {
 				const doc = await this.findDeployment(ctx, ctx.params.id);
 				if (!this.reconciler) throw new Error("The reconciler is not running");
+				// Asked for: applied even where the caches say nothing differs.
+				this.forceApply.add(doc.id);
 				await this.reconciler.sync(doc.id);
 				const fresh = (await this.loadDoc(doc.id)) as StoredDeployment;
 				const manifests = await this.desiredManifests(fresh, await this.resolveImage(ctx, fresh.image));
@@ -1020,14 +1037,13 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 			}
 		},
 
-		async desiredManifests(this: DeploymentsThis, doc: StoredDeployment, image: CatalogImage): Promise<GeneratedObject[]> {
+		async desiredManifests(this: DeploymentsThis, doc: StoredDeployment, image: CatalogImage, cache?: LiveCache): Promise<GeneratedObject[]> {
 			const kube = getKubeClient();
 			const names = objectNames(doc);
 			const ref = { namespace: doc.namespaceName, name: names.env };
-			const [cm, secret] = await Promise.all([
-				kube.get<V1ConfigMap>({ apiVersion: "v1", kind: "ConfigMap", ...ref }),
-				kube.get<V1Secret>({ apiVersion: "v1", kind: "Secret", ...ref }),
-			]);
+			const [cm, secret] = cache
+				? [cache.get("ConfigMap", ref.namespace, ref.name) as V1ConfigMap | undefined, cache.get("Secret", ref.namespace, ref.name) as V1Secret | undefined]
+				: await Promise.all([kube.get<V1ConfigMap>({ apiVersion: "v1", kind: "ConfigMap", ...ref }), kube.get<V1Secret>({ apiVersion: "v1", kind: "Secret", ...ref })]);
 			// Only the env objects v1.k8s.envs wrote for this entity count.
 			const mine = (o: KubernetesObject | undefined) => o && entityIdOf(o) === doc.id ? o : undefined;
 			const envChecksum = mine(cm) || mine(secret) ? dataChecksum(mine(cm) ? (cm as V1ConfigMap).data : undefined, mine(secret) ? secretValues(secret) : undefined) : undefined;
@@ -1043,24 +1059,21 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 			const doc = await this.loadDoc(id);
 			if (!doc) return;
 			if (doc.deleting) return this.teardown(doc);
-			const kube = getKubeClient();
 			const ctx = this.systemContext();
+			const cache = this.liveCache();
 			let live: V1Deployment | undefined;
 			let service: V1Service | undefined;
+			let fingerprint: string;
 			try {
 				const image = await this.resolveImage(ctx, doc.image);
-				const manifests = await this.desiredManifests(doc, image);
-				for (const m of manifests) {
-					const applied = await kube.apply(m);
-					if (m.kind === "Deployment") live = applied as V1Deployment;
-					else if (m.kind === "Service") service = applied as V1Service;
-				}
-				const wanted = new Set(manifests.map(m => `${m.kind}/${m.metadata?.name}`));
-				for (const kind of PRUNABLE_KINDS) {
-					for (const obj of await kube.list(kind, { namespace: doc.namespaceName, labelSelector: ownedSelector(doc.id) })) {
-						if (!wanted.has(`${kind.kind}/${obj.metadata?.name}`)) await kube.delete({ apiVersion: kind.apiVersion, kind: kind.kind, name: obj.metadata?.name as string, namespace: doc.namespaceName });
-					}
-				}
+				const manifests = await this.desiredManifests(doc, image, cache);
+				fingerprint = manifestsFingerprint(manifests);
+				// The watches and the resync mostly find everything as it should be: then the leader's
+				// caches say so, and nothing is sent to the apiserver.
+				const forced = this.forceApply.delete(id);
+				const inCache = cache && !forced && doc.appliedFingerprint === fingerprint ? this.cachedWhenConverged(cache, doc, manifests) : undefined;
+				if (inCache) ({ live, service } = inCache);
+				else ({ live, service } = await this.applyAndPrune(doc, manifests));
 			} catch (err) {
 				const fresh = await this.loadDoc(id);
 				if (fresh && !fresh.deleting)
@@ -1071,7 +1084,55 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 			// an env change racing a watch-triggered pass), converge again instead of leaving the stale apply.
 			const after = await this.loadDoc(id);
 			if (after && after.updatedAt !== doc.updatedAt) this.reconciler?.enqueue(id);
-			await this.writeStatus(doc, withNodePorts(deploymentStatus(live, { ok: true }, doc.status?.conditions, new Date().toISOString()), assignedNodePorts(service)));
+			await this.writeStatus(doc, withNodePorts(deploymentStatus(live, { ok: true }, doc.status?.conditions, new Date().toISOString()), assignedNodePorts(service)), fingerprint);
+		},
+
+		async applyAndPrune(this: DeploymentsThis, doc: StoredDeployment, manifests: GeneratedObject[]): Promise<{ live?: V1Deployment; service?: V1Service }> {
+			const kube = getKubeClient();
+			let live: V1Deployment | undefined;
+			let service: V1Service | undefined;
+			for (const m of manifests) {
+				const applied = await kube.apply(m);
+				if (m.kind === "Deployment") live = applied as V1Deployment;
+				else if (m.kind === "Service") service = applied as V1Service;
+			}
+			const wanted = new Set(manifests.map(m => `${m.kind}/${m.metadata?.name}`));
+			for (const kind of PRUNABLE_KINDS) {
+				for (const obj of await kube.list(kind, { namespace: doc.namespaceName, labelSelector: ownedSelector(doc.id) })) {
+					if (!wanted.has(`${kind.kind}/${obj.metadata?.name}`)) await kube.delete({ apiVersion: kind.apiVersion, kind: kind.kind, name: obj.metadata?.name as string, namespace: doc.namespaceName });
+				}
+			}
+			return { live, service };
+		},
+
+		/**
+		 * The leader's watch caches, once every one of them has listed; undefined on other nodes (their
+		 * actions apply through the apiserver, as they must: they have no view of the cluster).
+		 */
+		liveCache(this: DeploymentsThis): LiveCache | undefined {
+			if (this.informers.length < WATCHED_KINDS.length || !this.informers.every(i => i.hasSynced)) return undefined;
+			const byKind = new Map(this.informers.map(i => [i.kind, i]));
+			return {
+				get: (kind, namespace, name) => byKind.get(kind)?.get(name, namespace),
+				owned: (kind, namespace, id) => (byKind.get(kind)?.list(namespace) ?? []).filter(o => entityIdOf(o) === id && o.metadata?.labels?.["app.kubernetes.io/component"] === DEPLOYMENT_KIND),
+			};
+		},
+
+		/**
+		 * The live Deployment and Service when the caches hold every manifest as applied and nothing
+		 * of the entity that is no longer wanted; undefined when anything differs (apply, then).
+		 */
+		cachedWhenConverged(this: DeploymentsThis, cache: LiveCache, doc: StoredDeployment, manifests: GeneratedObject[]): { live?: V1Deployment; service?: V1Service } | undefined {
+			const found: KubernetesObject[] = [];
+			for (const m of manifests) {
+				const obj = cache.get(m.kind as string, doc.namespaceName, m.metadata?.name as string);
+				if (!obj || obj.metadata?.deletionTimestamp || !containsDesired(bodyOf(m), obj)) return undefined;
+				found.push(obj);
+			}
+			const wanted = new Set(manifests.map(m => `${m.kind}/${m.metadata?.name}`));
+			for (const kind of PRUNABLE_KINDS) if (cache.owned(kind.kind, doc.namespaceName, doc.id).some(o => !wanted.has(`${kind.kind}/${o.metadata?.name}`))) return undefined;
+			const at = (kind: string) => found[manifests.findIndex(m => m.kind === kind)];
+			return { live: at("Deployment") as V1Deployment | undefined, service: at("Service") as V1Service | undefined };
 		},
 
 		/** Deletes every object generated for the entity (env objects too), then the entity. */
@@ -1088,9 +1149,10 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 			if (removed) this.broker.emit("k8s.deployments.removed", this.publicView(doc));
 		},
 
-		async writeStatus(this: DeploymentsThis, doc: StoredDeployment, status: DeploymentStatus): Promise<void> {
-			if (!statusChanged(doc.status, status)) return;
-			await this.patchEntity(this.systemContext(), doc.id, { status });
+		async writeStatus(this: DeploymentsThis, doc: StoredDeployment, status: DeploymentStatus, appliedFingerprint?: string): Promise<void> {
+			const newFingerprint = appliedFingerprint !== undefined && appliedFingerprint !== doc.appliedFingerprint;
+			if (!statusChanged(doc.status, status) && !newFingerprint) return;
+			await this.patchEntity(this.systemContext(), doc.id, newFingerprint ? { status, appliedFingerprint } : { status });
 			if (status.phase !== doc.status?.phase) this.broker.emit("k8s.deployments.reconciled", { id: doc.id, name: doc.name, namespace: doc.namespace, status });
 		},
 
@@ -1199,6 +1261,7 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 		this.settings.nodePortRange = config.nodePortRange;
 		this.informers = [];
 		this.creating = new Set();
+		this.forceApply = new Set();
 	},
 	async started(this: DeploymentsThis) {
 		// Every node reconciles what its own actions change (they wait for the result). Watches and

@@ -1,4 +1,5 @@
 import { Kinds, type V1ConfigMap, type V1Deployment, type V1Ingress, type V1ReplicaSet, type V1Service } from "../../lib/k8s";
+import { bodyOf, containsDesired } from "../../lib/manifests/drift";
 import { kube, uniqueName } from "../helpers/cluster";
 import { envBackends } from "../helpers/backends";
 import { eventually } from "../helpers/eventually";
@@ -171,6 +172,15 @@ describe.each(backends)("v1.k8s.deployments over REST against the real control p
 				{ kind: "Deployment", name },
 				{ kind: "Ingress", name },
 			]);
+		});
+
+		it("leaves the cluster as applied: every manifest is in the live objects, so a resync sends nothing", async () => {
+			const { manifests } = (await request(api(`/${id}/manifests`), { key: alice })).body as { manifests: Array<{ kind: string; apiVersion: string; metadata: { name: string } }> };
+			expect(manifests.length).toBeGreaterThanOrEqual(4);
+			for (const m of manifests) {
+				const obj = await kube().get({ apiVersion: m.apiVersion, kind: m.kind, name: m.metadata.name, namespace: nsName });
+				expect([m.kind, containsDesired(bodyOf(m), obj)]).toEqual([m.kind, true]);
+			}
 		});
 
 		it("is invisible to another tenant", async () => {
