@@ -7,7 +7,7 @@ import { loadMongoose } from "../lib/mongo";
 
 export interface Readiness {
 	status: "ready" | "unready";
-	checks: Record<"db" | "transporter" | "cluster", { ok: boolean; detail: string }>;
+	checks: Record<"services" | "db" | "transporter" | "cluster", { ok: boolean; detail: string }>;
 }
 
 type Check = { ok: boolean; detail: string };
@@ -72,10 +72,12 @@ const HealthService: ServiceSchema = {
 		ready: {
 			public: true,
 			async handler(ctx: Context<unknown, { $statusCode?: number }>): Promise<Readiness> {
+				// The gateway listens before every service has started (and so before their routes exist).
+				const services: Check = this.broker.started ? { ok: true, detail: "started" } : { ok: false, detail: "starting" };
 				const transit = this.broker.transit;
 				const transporter: Check = transit ? { ok: Boolean(transit.connected), detail: transit.connected ? "connected" : "disconnected" } : { ok: true, detail: "in-process" };
 				const [db, cluster] = await Promise.all([settle(checkDb), settle(checkCluster)]);
-				const checks = { db, transporter, cluster };
+				const checks = { services, db, transporter, cluster };
 				const ok = Object.values(checks).every(c => c.ok);
 				if (!ok) ctx.meta.$statusCode = 503;
 				return { status: ok ? "ready" : "unready", checks };

@@ -104,7 +104,7 @@ describe("health through the gateway", () => {
 		expect((await request(`${mesh.url}/health/live`)).status).toBe(200);
 		const ready = await request(`${mesh.url}/health/ready`);
 		expect(ready.status).toBe(200);
-		expect(ready.body).toMatchObject({ status: "ready", checks: { cluster: { ok: true }, db: { ok: true }, transporter: { ok: true } } });
+		expect(ready.body).toMatchObject({ status: "ready", checks: { services: { ok: true }, cluster: { ok: true }, db: { ok: true }, transporter: { ok: true } } });
 	});
 
 	it("answers unknown routes with a JSON 404", async () => {
