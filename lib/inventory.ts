@@ -534,9 +534,14 @@ export class InventoryStore {
 	/** A page of one kind in one namespace, walking its sorted names: only the page's records are viewed. */
 	private pageOfGroup(kind: InventoryKind, namespace: string, q: InventoryQuery, keep: (rec: InventoryRecord) => boolean): InventoryPage {
 		const names = this.byKind.get(kind)?.get(namespace);
+		const sorted = this.sorted(kind, namespace);
+		if (!q.provenance && !q.name && !q.label) {
+			const items = sorted.slice(q.offset, q.offset + q.limit).map(name => this.view(names?.get(name) as InventoryRecord));
+			return { total: sorted.length, offset: q.offset, limit: q.limit, items };
+		}
 		const items: InventoryView[] = [];
 		let total = 0;
-		for (const name of this.sorted(kind, namespace)) {
+		for (const name of sorted) {
 			const rec = names?.get(name) as InventoryRecord;
 			if (!keep(rec)) continue;
 			if (total >= q.offset && items.length < q.limit) items.push(this.view(rec));
