@@ -89,6 +89,12 @@ export function createDbMixin(opts: DbMixinOptions): Partial<ServiceSchema> {
 	const schema: Partial<ServiceSchema<DbSettings & ServiceSettingSchema, DbMethods, Record<string, unknown>, DbServiceThis & Service>> & Record<string, unknown> = {
 		mixins: [DbService as unknown as Partial<ServiceSchema>],
 		settings,
+		events: {
+			/** A write to this collection on any node: what this node remembers of it is stale. */
+			[COLLECTION_CHANGED](this: DbServiceThis, ctx: Context<{ collection?: string }>) {
+				if (ctx.params?.collection === opts.collection) this.queryCache.clear();
+			},
+		},
 		hooks: {
 			before: {
 				create: [stampCreated],
@@ -137,6 +143,26 @@ export function createDbMixin(opts: DbMixinOptions): Partial<ServiceSchema> {
 				if (this.dbBackend.mongoUri) return this.adapter.count({ query });
 				return this.adapter.db.countAsync(query);
 			},
+			/**
+			 * The answer of a read remembered until the collection changes (on any node: every write goes
+			 * through moleculer-db's entityChanged → clearCache, which tells every node). A read that was in
+			 * flight while a write happened is not remembered. `key` must hold everything the answer
+			 * depends on, the caller's identity included.
+			 */
+			async cachedQuery<T>(this: DbServiceThis, key: string, load: () => Promise<T>): Promise<T> {
+				const hit = this.queryCache.get(key);
+				if (hit) return hit.value as T;
+				const generation = this.queryCache.generation;
+				const value = await load();
+				this.queryCache.set(key, value, generation);
+				return value;
+			},
+			/** Replaces moleculer-db's: no broker cacher here, but the query caches of every node forget the collection. */
+			clearCache(this: DbServiceThis & Service): Promise<void> {
+				this.queryCache.clear();
+				void this.broker.broadcast(COLLECTION_CHANGED, { collection: opts.collection });
+				return Promise.resolve();
+			},
 			/** Raw query over stored documents, unscoped; returns client-shaped entities. */
 			async findEntities(this: DbServiceThis, ctx: Context | null, query: Record<string, unknown>, extra: { sort?: string[]; limit?: number } = {}): Promise<Record<string, unknown>[]> {
 				const docs = await this.adapter.find({ query, sort: extra.sort, limit: extra.limit });
@@ -146,6 +172,7 @@ export function createDbMixin(opts: DbMixinOptions): Partial<ServiceSchema> {
 		// Runs after moleculer-db's own created() (mixins' handlers run first), replacing the
 		// placeholder adapter it made; the adapter connects in moleculer-db's started().
 		created(this: DbServiceThis & Service) {
+			this.queryCache = new QueryCache();
 			const backend = resolveDbBackend(opts);
 			this.dbBackend = backend;
 			const adapter = (backend.mongoUri ? mongooseAdapter(this, opts.collection, backend.mongoUri) : nedbAdapter(opts.collection, backend.dataDir)) as { init(broker: unknown, service: unknown): void };
@@ -161,6 +188,33 @@ export function createDbMixin(opts: DbMixinOptions): Partial<ServiceSchema> {
 		},
 	};
 	return schema as Partial<ServiceSchema>;
+}
+
+/** Broadcast by every write of a DB-backed service, with the collection's name. */
+const COLLECTION_CHANGED = "berth.db.changed";
+
+/** Answers of reads, forgotten all at once on a write; a bounded number of them. */
+export class QueryCache {
+	private readonly entries = new Map<string, { value: unknown }>();
+	/** Bumped by every clear: an answer loaded across a clear is not kept. */
+	generation = 0;
+
+	constructor(private readonly maxEntries = 500) {}
+
+	get(key: string): { value: unknown } | undefined {
+		return this.entries.get(key);
+	}
+
+	set(key: string, value: unknown, loadedAtGeneration: number): void {
+		if (loadedAtGeneration !== this.generation) return;
+		if (this.entries.size >= this.maxEntries) this.entries.clear();
+		this.entries.set(key, { value });
+	}
+
+	clear(): void {
+		this.generation++;
+		this.entries.clear();
+	}
 }
 
 /** The stored form of an id: MongoDB ObjectIds, NeDB strings. */
@@ -190,6 +244,7 @@ function safeObjectId(id: string): unknown {
 /** What the db mixin's methods rely on from moleculer-db at runtime. */
 export interface DbServiceThis {
 	dbBackend: DbBackend;
+	queryCache: QueryCache;
 	adapter: {
 		find(params: { query?: Record<string, unknown>; sort?: string[]; limit?: number; offset?: number }): Promise<unknown[]>;
 		count(params: { query?: Record<string, unknown> }): Promise<number>;
@@ -213,6 +268,7 @@ export interface DbMethods {
 	removeEntity(ctx: Context, id: string): Promise<Record<string, unknown> | undefined>;
 	findEntities(ctx: Context | null, query: Record<string, unknown>, extra?: { sort?: string[]; limit?: number }): Promise<Record<string, unknown>[]>;
 	countEntities(query: Record<string, unknown>): Promise<number>;
+	cachedQuery<T>(key: string, load: () => Promise<T>): Promise<T>;
 }
 
 /** `this` inside a DB-backed service: moleculer's Service, moleculer-db's internals and the mixin's methods. */
