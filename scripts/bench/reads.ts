@@ -27,6 +27,8 @@ export interface ReadsVariant {
 export interface ReadsResult {
 	entities: number;
 	createSeconds: number;
+	/** From the last create until every deployment reported its final phase, plus a quiet 5 s. */
+	settleSeconds: number;
 	createFailed: number;
 	/** Creates answered 409 though they had succeeded (a retry after the broker's request timeout). */
 	createConflicts: number;
@@ -142,6 +144,16 @@ export async function benchReads(mesh: Mesh, config: BenchConfig, outDir: string
 	});
 	const createSeconds = since(t0);
 	log(`reads: ${names.length - failed} created in ${createSeconds.toFixed(1)} s (${((names.length - failed) / createSeconds).toFixed(1)}/s; ${conflicts} answered 409 after succeeding)`);
+	// Reads are measured in the steady state, not while the cluster is still rolling the 1,000 out:
+	// every status write-back clears the list's cache, as it must.
+	const settleStart = performance.now();
+	await waitFor(`every deployment in ${namespace} to report "Scaled to zero"`, 300_000, async () => {
+		const list = (await mesh.api<Array<{ status?: { phase?: string } }>>("GET", `/api/v1/k8s/deployments?namespace=${namespace}`)).body;
+		return Array.isArray(list) && list.length >= names.length - failed && list.every(d => d.status?.phase === "Scaled to zero") ? true : undefined;
+	}, 1_000);
+	await sleep(5_000);
+	const settleSeconds = since(settleStart);
+	log(`reads: every deployment settled ${settleSeconds.toFixed(1)} s after the last create (5 s of it a quiet wait)`);
 	const pages = Math.max(1, Math.ceil(config.list / config.page));
 	const offsets = Array.from({ length: pages }, (_, k) => k * config.page);
 
@@ -161,5 +173,5 @@ export async function benchReads(mesh: Mesh, config: BenchConfig, outDir: string
 			((body as { items?: unknown[] })?.items ?? []).length,
 		),
 	);
-	return { entities: names.length - failed, createSeconds, createFailed: failed, createConflicts: conflicts, variants };
+	return { entities: names.length - failed, createSeconds, settleSeconds, createFailed: failed, createConflicts: conflicts, variants };
 }

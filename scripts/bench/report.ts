@@ -131,7 +131,7 @@ export function renderTable(r: Results): string {
 	const line = (row: Row) => `| ${keys.map(k => row[k].padEnd(width[k])).join(" | ")} |`;
 	const rule = `|${keys.map(k => "-".repeat(width[k] + 2)).join("|")}|`;
 	const body = [line(header), rule, ...all.slice(1).map(line)];
-	if (r.reads) body.push("", `Benchmark 2's ${r.reads.entities} deployments were created through the API in ${r.reads.createSeconds.toFixed(0)} s (${(r.reads.entities / r.reads.createSeconds).toFixed(1)}/s${r.reads.createConflicts ? `; ${r.reads.createConflicts} answered 409 though created` : ""}${r.reads.createFailed ? `; ${r.reads.createFailed} failed` : ""}).`);
+	if (r.reads) body.push("", `Benchmark 2's ${r.reads.entities} deployments were created through the API in ${r.reads.createSeconds.toFixed(0)} s (${(r.reads.entities / r.reads.createSeconds).toFixed(1)}/s${r.reads.createConflicts ? `; ${r.reads.createConflicts} answered 409 though created` : ""}${r.reads.createFailed ? `; ${r.reads.createFailed} failed` : ""}); reads were measured once all of them reported their final phase, ${r.reads.settleSeconds.toFixed(0)} s after the last create.`);
 	if (r.errors.length) body.push("", ...r.errors.map(e => `error: ${e}`));
 	return body.join("\n");
 }
