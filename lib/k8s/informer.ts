@@ -14,6 +14,16 @@ export interface InformerOptions {
 }
 
 /**
+ * Drops metadata.managedFields from an object the informer caches (the handler gets the cached
+ * object itself): server-side apply's bookkeeping is often the larger part of an object, and no
+ * reader of a cache needs it (docs/BENCHMARKS.md, memory). Reads through the apiserver keep it.
+ */
+function withoutManagedFields<T extends KubernetesObject>(obj: T): T {
+	if (obj.metadata?.managedFields) delete obj.metadata.managedFields;
+	return obj;
+}
+
+/**
  * A watch that stays up. client-node's informer relists by itself on 410 Gone but stops on any
  * other error; this one restarts it with exponential backoff until stop() is called.
  */
@@ -28,9 +38,9 @@ export class ResilientInformer<T extends KubernetesObject> {
 		this.backoffMs = opts.minBackoffMs ?? 500;
 		const list = () => objects.list<T>(resource.apiVersion, resource.kind, opts.namespace, undefined, undefined, undefined, undefined, opts.labelSelector) as Promise<KubernetesListObject<T>>;
 		this.informer = makeInformer<T>(kc, collectionPath(resource, opts.namespace), list, opts.labelSelector);
-		this.informer.on("add", obj => handler("add", obj));
-		this.informer.on("update", obj => handler("update", obj));
-		this.informer.on("delete", obj => handler("delete", obj));
+		this.informer.on("add", obj => handler("add", withoutManagedFields(obj)));
+		this.informer.on("update", obj => handler("update", withoutManagedFields(obj)));
+		this.informer.on("delete", obj => handler("delete", withoutManagedFields(obj)));
 		this.informer.on("connect", () => {
 			this.synced = true;
 			this.backoffMs = opts.minBackoffMs ?? 500;
