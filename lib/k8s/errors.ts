@@ -37,6 +37,15 @@ export function isNotFound(err: unknown): boolean {
 }
 
 /**
+ * A 422 that is about the apiserver, not the object: right after it starts, its Service IP and
+ * port allocators refuse every Service with "allocator not ready" until they have synced.
+ */
+function isServerNotReady(body: StatusBody): boolean {
+	const texts = [body.message, ...(body.details?.causes ?? []).map(c => c.message)];
+	return texts.some(t => typeof t === "string" && /allocator not ready/i.test(t));
+}
+
+/**
  * The one place where Kubernetes failures become mesh errors: 404 not found, 409 conflict,
  * 422 invalid (with the apiserver's causes as fields), 429/5xx/network retryable.
  */
@@ -56,6 +65,7 @@ export function toMoleculerError(err: unknown, context = "Kubernetes request"): 
 			return new Errors.MoleculerClientError(message, 409, ErrorTypes.Conflict, { kind: body.details?.kind, name: body.details?.name, reason: body.reason });
 		case 400:
 		case 422: {
+			if (isServerNotReady(body)) return new Errors.MoleculerRetryableError(`${context}: the apiserver is not ready yet (${message})`, 503, ErrorTypes.ClusterUnavailable, { status });
 			const fields: FieldError[] = (body.details?.causes ?? []).map(c => ({ field: c.field ?? "", message: c.message ?? "", type: c.reason }));
 			return new Errors.MoleculerClientError(message, 422, ErrorTypes.ClusterInvalid, fields);
 		}

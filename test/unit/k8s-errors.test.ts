@@ -22,6 +22,12 @@ describe("Kubernetes error mapping", () => {
 		expect(err.data).toEqual([{ field: "metadata.name", message: "must be a DNS label", type: "FieldValueInvalid" }]);
 	});
 
+	it("maps the 422 of an apiserver whose IP allocator is not ready yet (just restarted) to retryable 503", () => {
+		const body = { message: 'Service "e-service" is invalid: spec.clusterIPs: Invalid value: [""]: failed to allocate IP: allocator not ready', details: { causes: [{ field: "spec.clusterIPs", message: 'Invalid value: [""]: failed to allocate IP: allocator not ready', reason: "FieldValueInvalid" }] } };
+		const err = toMoleculerError(apiError(422, body)) as Error & { retryable: boolean; code: number; type: string };
+		expect([err.retryable, err.code, err.type]).toEqual([true, 503, "K8S_UNAVAILABLE"]);
+	});
+
 	it.each([429, 500, 503])("maps %i to retryable", code => {
 		const err = toMoleculerError(apiError(code, { message: "busy" })) as Error & { retryable: boolean; code: number };
 		expect(err.retryable).toBe(true);
