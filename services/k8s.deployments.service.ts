@@ -294,6 +294,29 @@ const createParams = {
 };
 
 /** Checks the fastest-validator schema cannot express; every failure names its field. */
+/** The entity a create's params describe, before anything is checked against the cluster or stored. */
+function draftOf(p: CreateDeploymentParams, of: { id: string; namespace: NamespaceRef; image: CatalogImage; owner: string; members: string[] }): StoredDeployment {
+	return {
+		id: of.id,
+		name: p.name,
+		namespace: of.namespace.id,
+		namespaceName: of.namespace.name,
+		image: of.image.id,
+		imageName: of.image.name,
+		replicas: p.replicas ?? 1,
+		vHosts: p.vHosts ?? [],
+		volumes: p.volumes ?? [],
+		configMap: p.configMap,
+		resources: p.resources,
+		ports: p.ports,
+		mounts: p.mounts,
+		nodePorts: p.nodePorts,
+		serviceAccount: p.serviceAccount ?? undefined,
+		owner: of.owner,
+		members: of.members,
+	};
+}
+
 function checkShape(p: Partial<CreateDeploymentParams> & { configMap?: DeploymentConfigMap | null }): void {
 	const errors: FieldError[] = [];
 	for (const field of invalidResourceFields(p.resources)) errors.push({ field, message: `${field} must be a positive number (catalog units: millicores, Mi) or a Kubernetes quantity`, type: "invalid" });
@@ -522,25 +545,7 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 				this.creating.add(lock);
 				try {
 					const members = [ns.owner, ...(ns.members ?? [])].filter(m => m && m !== ctx.meta.userID && m !== SYSTEM_META.userID);
-					const draft: StoredDeployment = {
-						id: "pending",
-						name: p.name,
-						namespace: ns.id,
-						namespaceName: ns.name,
-						image: image.id,
-						imageName: image.name,
-						replicas: p.replicas ?? 1,
-						vHosts: p.vHosts ?? [],
-						volumes: p.volumes ?? [],
-						configMap: p.configMap,
-						resources: p.resources,
-						ports: p.ports,
-						mounts: p.mounts,
-						nodePorts: p.nodePorts,
-						serviceAccount: p.serviceAccount ?? undefined,
-						owner: ctx.meta.userID as string,
-						members: Array.from(new Set(members)),
-					};
+					const draft = draftOf(p, { id: "pending", namespace: ns, image, owner: ctx.meta.userID as string, members: Array.from(new Set(members)) });
 					await this.validateReferences(ctx, draft, image);
 					const footprint = await this.checkQuota(ctx, draft, image);
 					await this.dryRun(draft, image);
@@ -678,24 +683,7 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 				checkShape(p);
 				const ns = await this.lookupNamespace(ctx, p.namespace);
 				const image = await this.resolveImage(ctx, p.image);
-				const draft: DeploymentEntity = {
-					id: "generated",
-					name: p.name,
-					namespace: ns.id,
-					namespaceName: ns.name,
-					image: image.id,
-					replicas: p.replicas ?? 1,
-					vHosts: p.vHosts ?? [],
-					volumes: p.volumes ?? [],
-					configMap: p.configMap,
-					resources: p.resources,
-					ports: p.ports,
-					mounts: p.mounts,
-					nodePorts: p.nodePorts,
-					serviceAccount: p.serviceAccount ?? undefined,
-					owner: ctx.meta.userID as string,
-					members: [],
-				};
+				const draft = draftOf(p, { id: "generated", namespace: ns, image, owner: ctx.meta.userID as string, members: [] });
 				const errors = jointErrors(draft, image, this.settings.nodePortRange);
 				if (errors.length) throw invalid("Invalid deployment", errors);
 				const manifests = deploymentManifests({ deployment: draft, image, configChecksum: draft.configMap ? dataChecksum(draft.configMap.data) : undefined }, this.settings.baseDomain);
