@@ -26,6 +26,30 @@ export function Loading({ what = "Loading" }: { what?: string }) {
 	return <p class="muted">{what}…</p>;
 }
 
+/** A column heading; a class such as "hide-narrow" goes on the heading cell. */
+export type Column = string | { label: string; class: string };
+
+/**
+ * A list as a table (cards on narrow screens: the cells carry data-label), "Loading…" before the
+ * first answer when `loading`, or what `empty` says when there is nothing.
+ */
+export function Rows<T>({ items, loading, empty, columns, testid, row }: { items?: T[]; loading?: boolean; empty: ComponentChildren; columns: Column[]; testid?: string; row: (item: T, index: number) => ComponentChildren }) {
+	if (!items) return loading ? <Loading /> : null;
+	if (!items.length) return <Empty>{empty}</Empty>;
+	return (
+		<div class="table-wrap">
+			<table data-testid={testid}>
+				<thead>
+					<tr>
+						{columns.map(c => (typeof c === "string" ? <th key={c}>{c || null}</th> : <th key={c.label} class={c.class}>{c.label}</th>))}
+					</tr>
+				</thead>
+				<tbody>{items.map(row)}</tbody>
+			</table>
+		</div>
+	);
+}
+
 const PHASE_CLASS: Record<string, string> = {
 	Ready: "ok",
 	Running: "ok",

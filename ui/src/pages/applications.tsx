@@ -1,6 +1,6 @@
 import { useEffect } from "preact/hooks";
 import { ApiError, del, get, post } from "../api";
-import { Badge, Empty, ErrorBox, Loading, Section, ago, countdown, useAction, useAsync, useNow } from "../components";
+import { Badge, Empty, ErrorBox, Rows, Section, ago, countdown, useAction, useAsync, useNow } from "../components";
 import type { Application, Image } from "../types";
 
 /** Ephemeral applications (v1.k8s.applications): launch a template, follow it until it has a location, see when it will be culled. */
@@ -54,76 +54,62 @@ export function ApplicationsPage() {
 				}
 			>
 				<ErrorBox error={list.error} />
-				{list.loading && !list.data ? <Loading /> : null}
-				{list.data && !list.data.length ? <Empty>No applications.</Empty> : null}
-				{list.data?.length ? (
-					<div class="table-wrap">
-						<table>
-							<thead>
-								<tr>
-									<th>Template</th>
-									<th>Status</th>
-									<th>Location</th>
-									<th>Culled in</th>
-									<th>Last activity</th>
-									<th />
-								</tr>
-							</thead>
-							<tbody>
-								{list.data.map(a => (
-									<tr key={a.id}>
-										<td data-label="Template">
-											{a["template-name"]} <span class="muted mono small">{a.id.slice(0, 8)}</span>
-										</td>
-										<td data-label="Status">
-											<Badge phase={a.status} />
-											{a.reason ? <span class="muted small"> {a.reason}</span> : null}
-										</td>
-										<td data-label="Location" class="small">
-											{a.location ? (
-												<a href={/^https?:\/\//.test(a.location) ? a.location : `http://${a.location}`} target="_blank" rel="noreferrer">
-													{a.location}
-												</a>
-											) : (
-												<span class="muted">–</span>
-											)}
-										</td>
-										<td data-label="Culled in" class="mono">
-											{a.cullAt && (a.status === "running" || a.status === "deploying") ? countdown(a.cullAt, now) : "–"}
-										</td>
-										<td data-label="Last activity" class="small">
-											{ago(a.lastActivityAt, now)}
-										</td>
-										<td>
-											{a.status === "running" || a.status === "deploying" ? (
-												<span class="actions">
-													<button
-														class="small"
-														disabled={action.busy}
-														onClick={async () => {
-															if (await action.run(() => post(`/v1/k8s/applications/${a.id}/keepalive`))) await list.reload();
-														}}
-													>
-														Keep alive
-													</button>
-													<button
-														class="danger small"
-														disabled={action.busy}
-														onClick={async () => {
-															if (await action.run(() => del(`/v1/k8s/applications/${a.id}`))) await list.reload();
-														}}
-													>
-														Stop
-													</button>
-												</span>
-											) : null}
-										</td>
-									</tr>
-								))}
-							</tbody>
-						</table>
-					</div>
-				) : null}
+				<Rows
+					items={list.data}
+					loading={list.loading}
+					empty="No applications."
+					columns={["Template", "Status", "Location", "Culled in", "Last activity", ""]}
+					row={a => (
+						<tr key={a.id}>
+							<td data-label="Template">
+								{a["template-name"]} <span class="muted mono small">{a.id.slice(0, 8)}</span>
+							</td>
+							<td data-label="Status">
+								<Badge phase={a.status} />
+								{a.reason ? <span class="muted small"> {a.reason}</span> : null}
+							</td>
+							<td data-label="Location" class="small">
+								{a.location ? (
+									<a href={/^https?:\/\//.test(a.location) ? a.location : `http://${a.location}`} target="_blank" rel="noreferrer">
+										{a.location}
+									</a>
+								) : (
+									<span class="muted">–</span>
+								)}
+							</td>
+							<td data-label="Culled in" class="mono">
+								{a.cullAt && (a.status === "running" || a.status === "deploying") ? countdown(a.cullAt, now) : "–"}
+							</td>
+							<td data-label="Last activity" class="small">
+								{ago(a.lastActivityAt, now)}
+							</td>
+							<td>
+								{a.status === "running" || a.status === "deploying" ? (
+									<span class="actions">
+										<button
+											class="small"
+											disabled={action.busy}
+											onClick={async () => {
+												if (await action.run(() => post(`/v1/k8s/applications/${a.id}/keepalive`))) await list.reload();
+											}}
+										>
+											Keep alive
+										</button>
+										<button
+											class="danger small"
+											disabled={action.busy}
+											onClick={async () => {
+												if (await action.run(() => del(`/v1/k8s/applications/${a.id}`))) await list.reload();
+											}}
+										>
+											Stop
+										</button>
+									</span>
+								) : null}
+							</td>
+						</tr>
+					)}
+				/>
 			</Section>
 		</>
 	);

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { ApiError, del, get, post, query, readText, subscribe, type StreamState } from "../api";
-import { Badge, Empty, ErrorBox, Loading, NamespaceSelect, Section, ago, useAction, useAsync, useNamespaces } from "../components";
+import { Badge, ErrorBox, Loading, NamespaceSelect, Rows, Section, ago, useAction, useAsync, useNamespaces } from "../components";
 import { navigate, type Route } from "../router";
 import type { AppHealth, Deployment, Env, KubeEvent, PodLogs } from "../types";
 
@@ -55,48 +55,34 @@ export function DeploymentsPage({ route }: { route: Route }) {
 			}
 		>
 			<ErrorBox error={list.error ?? namespaces.error} />
-			{list.loading && !list.data ? <Loading /> : null}
-			{list.data && !list.data.length ? <Empty>No deployments{namespace ? ` in ${namespace}` : ""}. Deploy one from the catalog.</Empty> : null}
-			{list.data?.length ? (
-				<div class="table-wrap">
-					<table>
-						<thead>
-							<tr>
-								<th>Name</th>
-								<th>Namespace</th>
-								<th>Image</th>
-								<th>Status</th>
-								<th>Pods</th>
-								<th class="hide-narrow">Hosts</th>
-							</tr>
-						</thead>
-						<tbody>
-							{list.data.map(d => {
-								const s = live.get(d.id);
-								return (
-									<tr key={d.id} data-testid={`deployment-row-${d.name}`}>
-										<td data-label="Name">
-											<a href={`#/deployments/${d.id}`}>{d.name}</a>
-										</td>
-										<td data-label="Namespace">{d.namespaceName}</td>
-										<td data-label="Image" class="mono small">
-											{d.imageName ?? d.image}
-										</td>
-										<td data-label="Status">
-											<Badge phase={s?.phase ?? d.status?.phase} testid={`deployment-phase-${d.name}`} />
-											{s && s.phase !== "Ready" ? <span class="muted small"> {s.reason}</span> : null}
-										</td>
-										<td data-label="Pods">{s ? `${s.replicas.ready}/${s.replicas.desired}` : `?/${d.replicas}`}</td>
-										<td data-label="Hosts" class="hide-narrow small">
-											{(s?.hosts ?? d.vHosts).join(", ")}
-										</td>
-									</tr>
-								);
-							})}
-						</tbody>
-					</table>
-				</div>
-			) : null}
+			<Rows
+				items={list.data}
+				loading={list.loading}
+				empty={<>No deployments{namespace ? ` in ${namespace}` : ""}. Deploy one from the catalog.</>}
+				columns={["Name", "Namespace", "Image", "Status", "Pods", { label: "Hosts", class: "hide-narrow" }]}
+				row={d => {
+					const s = live.get(d.id);
+					return (
+						<tr key={d.id} data-testid={`deployment-row-${d.name}`}>
+							<td data-label="Name">
+								<a href={`#/deployments/${d.id}`}>{d.name}</a>
+							</td>
+							<td data-label="Namespace">{d.namespaceName}</td>
+							<td data-label="Image" class="mono small">
+								{d.imageName ?? d.image}
+							</td>
+							<td data-label="Status">
+								<Badge phase={s?.phase ?? d.status?.phase} testid={`deployment-phase-${d.name}`} />
+								{s && s.phase !== "Ready" ? <span class="muted small"> {s.reason}</span> : null}
+							</td>
+							<td data-label="Pods">{s ? `${s.replicas.ready}/${s.replicas.desired}` : `?/${d.replicas}`}</td>
+							<td data-label="Hosts" class="hide-narrow small">
+								{(s?.hosts ?? d.vHosts).join(", ")}
+							</td>
+						</tr>
+					);
+				}}
+			/>
 		</Section>
 	);
 }
@@ -163,40 +149,29 @@ function StatusPanel({ status, state }: { status?: AppHealth; state: StreamState
 }
 
 function Pods({ status }: { status?: AppHealth }) {
-	if (!status) return null;
-	if (!status.pods.length) return <Empty>No pods.</Empty>;
 	return (
-		<div class="table-wrap">
-			<table data-testid="pods">
-				<thead>
-					<tr>
-						<th>Pod</th>
-						<th>Phase</th>
-						<th>Ready</th>
-						<th>Restarts</th>
-						<th class="hide-narrow">Node</th>
-					</tr>
-				</thead>
-				<tbody>
-					{status.pods.map(p => (
-						<tr key={p.name}>
-							<td data-label="Pod" class="mono small">
-								{p.name}
-							</td>
-							<td data-label="Phase">
-								{p.phase}
-								{p.reason ? <span class="muted small"> ({p.reason})</span> : null}
-							</td>
-							<td data-label="Ready">{p.ready ? "yes" : "no"}</td>
-							<td data-label="Restarts">{p.restarts}</td>
-							<td data-label="Node" class="hide-narrow small">
-								{p.node}
-							</td>
-						</tr>
-					))}
-				</tbody>
-			</table>
-		</div>
+		<Rows
+			items={status?.pods}
+			empty="No pods."
+			columns={["Pod", "Phase", "Ready", "Restarts", { label: "Node", class: "hide-narrow" }]}
+			testid="pods"
+			row={p => (
+				<tr key={p.name}>
+					<td data-label="Pod" class="mono small">
+						{p.name}
+					</td>
+					<td data-label="Phase">
+						{p.phase}
+						{p.reason ? <span class="muted small"> ({p.reason})</span> : null}
+					</td>
+					<td data-label="Ready">{p.ready ? "yes" : "no"}</td>
+					<td data-label="Restarts">{p.restarts}</td>
+					<td data-label="Node" class="hide-narrow small">
+						{p.node}
+					</td>
+				</tr>
+			)}
+		/>
 	);
 }
 
@@ -270,43 +245,27 @@ function Events({ id, version }: { id: string; version: string }) {
 				</button>
 			</div>
 			<ErrorBox error={error} />
-			{data && !data.length ? <Empty>No events.</Empty> : null}
-			{data?.length ? (
-				<div class="table-wrap">
-					<table>
-						<thead>
-							<tr>
-								<th>When</th>
-								<th>Type</th>
-								<th>Reason</th>
-								<th>Object</th>
-								<th>Message</th>
-							</tr>
-						</thead>
-						<tbody>
-							{data
-								.slice()
-								.reverse()
-								.map((e, i) => (
-									<tr key={i} class={e.type === "Warning" ? "warning" : ""}>
-										<td data-label="When" class="small">
-											{ago(e.lastTimestamp)}
-										</td>
-										<td data-label="Type">{e.type}</td>
-										<td data-label="Reason">{e.reason}</td>
-										<td data-label="Object" class="small mono">
-											{e.object.kind}/{e.object.name}
-										</td>
-										<td data-label="Message" class="small">
-											{e.message}
-											{e.count > 1 ? <span class="muted"> ×{e.count}</span> : null}
-										</td>
-									</tr>
-								))}
-						</tbody>
-					</table>
-				</div>
-			) : null}
+			<Rows
+				items={data?.slice().reverse()}
+				empty="No events."
+				columns={["When", "Type", "Reason", "Object", "Message"]}
+				row={(e, i) => (
+					<tr key={i} class={e.type === "Warning" ? "warning" : ""}>
+						<td data-label="When" class="small">
+							{ago(e.lastTimestamp)}
+						</td>
+						<td data-label="Type">{e.type}</td>
+						<td data-label="Reason">{e.reason}</td>
+						<td data-label="Object" class="small mono">
+							{e.object.kind}/{e.object.name}
+						</td>
+						<td data-label="Message" class="small">
+							{e.message}
+							{e.count > 1 ? <span class="muted"> ×{e.count}</span> : null}
+						</td>
+					</tr>
+				)}
+			/>
 		</div>
 	);
 }
@@ -331,45 +290,33 @@ function Envs({ dep }: { dep: Deployment }) {
 	return (
 		<div data-testid="envs">
 			<ErrorBox error={error} />
-			{data && !data.length ? <Empty>No environment variables.</Empty> : null}
-			{data?.length ? (
-				<div class="table-wrap">
-					<table>
-						<thead>
-							<tr>
-								<th>Key</th>
-								<th>Value</th>
-								<th>Type</th>
-								<th />
-							</tr>
-						</thead>
-						<tbody>
-							{data.map(env => (
-								<tr key={env.id} data-testid={`env-${env.key}`}>
-									<td data-label="Key" class="mono">
-										{env.key}
-									</td>
-									<td data-label="Value" class="mono small">
-										{env.type === "secret" ? "••••••••" : env.value}
-									</td>
-									<td data-label="Type">{env.type === "secret" ? <span class="tag">secret</span> : "plain"}</td>
-									<td>
-										<button
-											class="danger small"
-											onClick={async () => {
-												await action.run(() => del(`/v1/k8s/envs/${env.id}`));
-												await reload();
-											}}
-										>
-											Remove
-										</button>
-									</td>
-								</tr>
-							))}
-						</tbody>
-					</table>
-				</div>
-			) : null}
+			<Rows
+				items={data}
+				empty="No environment variables."
+				columns={["Key", "Value", "Type", ""]}
+				row={env => (
+					<tr key={env.id} data-testid={`env-${env.key}`}>
+						<td data-label="Key" class="mono">
+							{env.key}
+						</td>
+						<td data-label="Value" class="mono small">
+							{env.type === "secret" ? "••••••••" : env.value}
+						</td>
+						<td data-label="Type">{env.type === "secret" ? <span class="tag">secret</span> : "plain"}</td>
+						<td>
+							<button
+								class="danger small"
+								onClick={async () => {
+									await action.run(() => del(`/v1/k8s/envs/${env.id}`));
+									await reload();
+								}}
+							>
+								Remove
+							</button>
+						</td>
+					</tr>
+				)}
+			/>
 			<form class="form compact" onSubmit={add}>
 				<input value={key} onInput={e => setKey((e.target as HTMLInputElement).value)} placeholder="KEY" aria-label="Key" required />
 				{secret ? (

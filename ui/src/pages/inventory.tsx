@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import { ApiError, get, query } from "../api";
-import { Empty, ErrorBox, Loading, Section, ago, useAsync } from "../components";
+import { Empty, ErrorBox, Loading, Rows, Section, ago, useAsync } from "../components";
 import type { InventoryPage as Page } from "../types";
 
 const KINDS = ["deployments", "pods", "services", "configmaps", "secrets", "statefulsets", "daemonsets", "replicasets", "jobs", "serviceaccounts", "namespaces"];
@@ -52,47 +52,33 @@ export function InventoryPage() {
 					</select>
 				</div>
 				<ErrorBox error={page.error} />
-				{page.loading && !page.data ? <Loading /> : null}
-				{page.data && !items.length ? <Empty>Nothing here.</Empty> : null}
-				{items.length ? (
-					<div class="table-wrap">
-						<table>
-							<thead>
-								<tr>
-									<th>Name</th>
-									<th>Namespace</th>
-									<th>Made by</th>
-									<th>Owner</th>
-									<th class="hide-narrow">Details</th>
-									<th>Age</th>
-								</tr>
-							</thead>
-							<tbody>
-								{items.map(item => (
-									<tr key={`${item.namespace}/${item.kind}/${item.name}`} class={item.provenance === "external" ? "external" : ""}>
-										<td data-label="Name" class="mono small">
-											{item.name}
-										</td>
-										<td data-label="Namespace">{item.namespace ?? "–"}</td>
-										<td data-label="Made by">{item.provenance === "external" ? <span class="tag warn">external</span> : <span class="tag">berth</span>}</td>
-										<td data-label="Owner" class="small">
-											{item.owners?.length ? item.owners.map(o => `${o.kind}/${o.name}`).join(" ← ") : item.owner ? `${item.owner.kind}/${item.owner.name}` : "–"}
-										</td>
-										<td data-label="Details" class="hide-narrow small">
-											{item.phase ?? ""}
-											{item.replicas ? ` ${item.replicas.ready}/${item.replicas.desired} ready` : ""}
-											{item.images?.length ? <span class="mono"> {item.images.join(", ")}</span> : null}
-											{item.counts ? Object.entries(item.counts).map(([k, n]) => `${k} ${n}`).join(", ") : null}
-										</td>
-										<td data-label="Age" class="small">
-											{ago(item.createdAt)}
-										</td>
-									</tr>
-								))}
-							</tbody>
-						</table>
-					</div>
-				) : null}
+				<Rows
+					items={page.data ? items : undefined}
+					loading={page.loading}
+					empty="Nothing here."
+					columns={["Name", "Namespace", "Made by", "Owner", { label: "Details", class: "hide-narrow" }, "Age"]}
+					row={item => (
+						<tr key={`${item.namespace}/${item.kind}/${item.name}`} class={item.provenance === "external" ? "external" : ""}>
+							<td data-label="Name" class="mono small">
+								{item.name}
+							</td>
+							<td data-label="Namespace">{item.namespace ?? "–"}</td>
+							<td data-label="Made by">{item.provenance === "external" ? <span class="tag warn">external</span> : <span class="tag">berth</span>}</td>
+							<td data-label="Owner" class="small">
+								{item.owners?.length ? item.owners.map(o => `${o.kind}/${o.name}`).join(" ← ") : item.owner ? `${item.owner.kind}/${item.owner.name}` : "–"}
+							</td>
+							<td data-label="Details" class="hide-narrow small">
+								{item.phase ?? ""}
+								{item.replicas ? ` ${item.replicas.ready}/${item.replicas.desired} ready` : ""}
+								{item.images?.length ? <span class="mono"> {item.images.join(", ")}</span> : null}
+								{item.counts ? Object.entries(item.counts).map(([k, n]) => `${k} ${n}`).join(", ") : null}
+							</td>
+							<td data-label="Age" class="small">
+								{ago(item.createdAt)}
+							</td>
+						</tr>
+					)}
+				/>
 				{page.data && page.data.total > LIMIT ? (
 					<div class="actions pager">
 						<button class="small" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - LIMIT))}>

@@ -1,6 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { apiText, del, get, post, query } from "../api";
-import { Badge, Empty, ErrorBox, Loading, NamespaceSelect, Section, ago, useAction, useAsync, useNamespaces } from "../components";
+import { Badge, ErrorBox, Loading, NamespaceSelect, Rows, Section, ago, useAction, useAsync, useNamespaces } from "../components";
 import { navigate } from "../router";
 import type { Job, Namespace } from "../types";
 
@@ -56,41 +56,26 @@ export function JobsPage() {
 				}
 			>
 				<ErrorBox error={list.error} />
-				{list.loading && !list.data ? <Loading /> : null}
-				{list.data && !list.data.length ? <Empty>No jobs yet.</Empty> : null}
-				{list.data?.length ? (
-					<div class="table-wrap">
-						<table>
-							<thead>
-								<tr>
-									<th>Command</th>
-									<th>Namespace</th>
-									<th>Status</th>
-									<th>Started</th>
-								</tr>
-							</thead>
-							<tbody>
-								{list.data
-									.slice()
-									.reverse()
-									.map(j => (
-										<tr key={j.id}>
-											<td data-label="Command" class="mono small">
-												<a href={`#/jobs/${j.id}`}>{j.cmd ?? j.command.join(" ")}</a>
-											</td>
-											<td data-label="Namespace">{nsName(j)}</td>
-											<td data-label="Status">
-												<Badge phase={j.phase} />
-											</td>
-											<td data-label="Started" class="small">
-												{ago(j.createdAt)}
-											</td>
-										</tr>
-									))}
-							</tbody>
-						</table>
-					</div>
-				) : null}
+				<Rows
+					items={list.data?.slice().reverse()}
+					loading={list.loading}
+					empty="No jobs yet."
+					columns={["Command", "Namespace", "Status", "Started"]}
+					row={j => (
+						<tr key={j.id}>
+							<td data-label="Command" class="mono small">
+								<a href={`#/jobs/${j.id}`}>{j.cmd ?? j.command.join(" ")}</a>
+							</td>
+							<td data-label="Namespace">{nsName(j)}</td>
+							<td data-label="Status">
+								<Badge phase={j.phase} />
+							</td>
+							<td data-label="Started" class="small">
+								{ago(j.createdAt)}
+							</td>
+						</tr>
+					)}
+				/>
 			</Section>
 		</>
 	);

@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import { del, get, post, query } from "../api";
-import { Badge, Empty, ErrorBox, Loading, NamespaceSelect, Section, useAction, useAsync, useNamespaces } from "../components";
+import { Badge, ErrorBox, Loading, NamespaceSelect, Rows, Section, useAction, useAsync, useNamespaces } from "../components";
 import type { Namespace, Volume } from "../types";
 
 function CreateVolume({ namespaces, onCreated }: { namespaces: Namespace[]; onCreated: () => void }) {
@@ -51,54 +51,40 @@ export function VolumesPage() {
 			<Section title="Volumes" testid="volumes" actions={<NamespaceSelect namespaces={namespaces.data ?? []} value={namespace} onChange={setNamespace} allowAll />}>
 				<ErrorBox error={list.error ?? namespaces.error} />
 				<ErrorBox error={remove.error} onDismiss={remove.clear} />
-				{list.loading && !list.data ? <Loading /> : null}
-				{list.data && !list.data.length ? <Empty>No volumes.</Empty> : null}
-				{list.data?.length ? (
-					<div class="table-wrap">
-						<table>
-							<thead>
-								<tr>
-									<th>Name</th>
-									<th>Namespace</th>
-									<th>Size</th>
-									<th>Mount path</th>
-									<th>Status</th>
-									<th />
-								</tr>
-							</thead>
-							<tbody>
-								{list.data.map(v => (
-									<tr key={v.id}>
-										<td data-label="Name" class="mono">
-											{v.name}
-										</td>
-										<td data-label="Namespace">{nsName(v.namespace)}</td>
-										<td data-label="Size">{v.status?.capacity ?? v.size}</td>
-										<td data-label="Mount path" class="mono small">
-											{v.mountPath}
-										</td>
-										<td data-label="Status">
-											<Badge phase={v.status?.phase} />
-										</td>
-										<td>
-											<button
-												class="danger small"
-												disabled={remove.busy}
-												onClick={async () => {
-													if (!confirm(`Delete volume ${v.name} and its data?`)) return;
-													await remove.run(() => del(`/v1/k8s/volumes/${v.id}`));
-													await list.reload();
-												}}
-											>
-												Delete
-											</button>
-										</td>
-									</tr>
-								))}
-							</tbody>
-						</table>
-					</div>
-				) : null}
+				<Rows
+					items={list.data}
+					loading={list.loading}
+					empty="No volumes."
+					columns={["Name", "Namespace", "Size", "Mount path", "Status", ""]}
+					row={v => (
+						<tr key={v.id}>
+							<td data-label="Name" class="mono">
+								{v.name}
+							</td>
+							<td data-label="Namespace">{nsName(v.namespace)}</td>
+							<td data-label="Size">{v.status?.capacity ?? v.size}</td>
+							<td data-label="Mount path" class="mono small">
+								{v.mountPath}
+							</td>
+							<td data-label="Status">
+								<Badge phase={v.status?.phase} />
+							</td>
+							<td>
+								<button
+									class="danger small"
+									disabled={remove.busy}
+									onClick={async () => {
+										if (!confirm(`Delete volume ${v.name} and its data?`)) return;
+										await remove.run(() => del(`/v1/k8s/volumes/${v.id}`));
+										await list.reload();
+									}}
+								>
+									Delete
+								</button>
+							</td>
+						</tr>
+					)}
+				/>
 			</Section>
 		</>
 	);
