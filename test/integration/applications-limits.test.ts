@@ -1,17 +1,15 @@
-import * as fs from "node:fs";
 import { Kinds, type V1Pod, type V1ResourceQuota } from "../../lib/k8s";
 import { kube, uniqueName } from "../helpers/cluster";
 import { eventually } from "../helpers/eventually";
 import { startMesh, type Mesh } from "../helpers/mesh";
-import { backends, clients, dropDatabase, keyFor, listen, objectsOf, peek, PUBLIC_HOST, SERVICES, setEnv, sleep, testCatalog, type SeenEvent } from "./applications.fixtures";
+import { appsEnvironment, backends, clients, keyFor, listen, objectsOf, peek, SERVICES, sleep, type SeenEvent } from "./applications.fixtures";
 
 const MAX_AGE_SECONDS = 12;
 
 describe.each(backends)("ephemeral applications: limits and max age, stored in %s", (_backend, pickMongo) => {
 	let mesh: Mesh;
 	let uri: string | undefined;
-	let catalog: string;
-	let restoreEnv: () => void;
+	let environment: { undo(): Promise<void> };
 	const nsName = uniqueName("it-apps-lim");
 	const events: SeenEvent[] = [];
 	const { binder, native } = clients(() => mesh);
@@ -19,19 +17,18 @@ describe.each(backends)("ephemeral applications: limits and max age, stored in %
 
 	beforeAll(async () => {
 		uri = pickMongo();
-		catalog = testCatalog();
 		// Quota: 2 CPUs of limits, i.e. four python instances (500m each) or two notebooks (1000m each).
-		restoreEnv = setEnv({
-			MONGO_URI: uri,
-			DATA_DIR: ":memory:",
-			IMAGES_DIR: catalog,
-			APPS_NAMESPACE: nsName,
-			PUBLIC_HOST,
-			APPS_IDLE_SECONDS: "300",
-			APPS_MAX_AGE_SECONDS: String(MAX_AGE_SECONDS),
-			APPS_MAX_PER_OWNER: "2",
-			APPS_QUOTA_CPU: "2",
-			APPS_QUOTA_MEMORY: "8Gi",
+		environment = appsEnvironment({
+			namespace: nsName,
+			mongoUri: uri,
+			vars: {
+				DATA_DIR: ":memory:",
+				APPS_IDLE_SECONDS: "300",
+				APPS_MAX_AGE_SECONDS: String(MAX_AGE_SECONDS),
+				APPS_MAX_PER_OWNER: "2",
+				APPS_QUOTA_CPU: "2",
+				APPS_QUOTA_MEMORY: "8Gi",
+			},
 		});
 		mesh = await startMesh(SERVICES);
 		listen(mesh.broker, events);
@@ -39,10 +36,7 @@ describe.each(backends)("ephemeral applications: limits and max age, stored in %
 
 	afterAll(async () => {
 		await mesh?.stop();
-		await kube().delete({ apiVersion: "v1", kind: "Namespace", name: nsName });
-		if (uri) await dropDatabase(uri);
-		fs.rmSync(catalog, { recursive: true, force: true });
-		restoreEnv();
+		await environment.undo();
 	});
 
 	it("admits at most APPS_MAX_PER_OWNER instances per owner, even when the launches race", async () => {

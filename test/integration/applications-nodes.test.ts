@@ -1,8 +1,7 @@
-import * as fs from "node:fs";
-import { kube, uniqueName } from "../helpers/cluster";
+import { uniqueName } from "../helpers/cluster";
 import { eventually } from "../helpers/eventually";
 import { startMesh, type Mesh } from "../helpers/mesh";
-import { clients, dropDatabase, isolatedMongoUri, keyFor, listen, objectsOf, peek, PUBLIC_HOST, SERVICES, setEnv, testCatalog, type SeenEvent } from "./applications.fixtures";
+import { appsEnvironment, clients, isolatedMongoUri, keyFor, listen, objectsOf, peek, SERVICES, type SeenEvent } from "./applications.fixtures";
 
 /**
  * Two nodes on one database, both running the controller (leader election off): the worst case the
@@ -14,26 +13,24 @@ describe("ephemeral applications with two controllers on one FerretDB database",
 	let a: Mesh;
 	let b: Mesh;
 	let uri: string;
-	let catalog: string;
-	let restoreEnv: () => void;
+	let environment: { undo(): Promise<void> };
 	const nsName = uniqueName("it-apps-2n");
 	const events: SeenEvent[] = [];
 	const { binder } = clients(() => a);
 
 	beforeAll(async () => {
 		uri = isolatedMongoUri();
-		catalog = testCatalog();
-		restoreEnv = setEnv({
-			MONGO_URI: uri,
-			IMAGES_DIR: catalog,
-			APPS_NAMESPACE: nsName,
-			PUBLIC_HOST,
-			APPS_IDLE_SECONDS: "3",
-			APPS_MAX_AGE_SECONDS: "0",
-			APPS_QUOTA_CPU: "8",
-			APPS_QUOTA_MEMORY: "16Gi",
-			LEADER_ELECTION: "false",
-			RESYNC_SECONDS: "1",
+		environment = appsEnvironment({
+			namespace: nsName,
+			mongoUri: uri,
+			vars: {
+				APPS_IDLE_SECONDS: "3",
+				APPS_MAX_AGE_SECONDS: "0",
+				APPS_QUOTA_CPU: "8",
+				APPS_QUOTA_MEMORY: "16Gi",
+				LEADER_ELECTION: "false",
+				RESYNC_SECONDS: "1",
+			},
 		});
 		a = await startMesh(SERVICES);
 		b = await startMesh(SERVICES);
@@ -44,10 +41,7 @@ describe("ephemeral applications with two controllers on one FerretDB database",
 	afterAll(async () => {
 		await a?.stop();
 		await b?.stop();
-		await kube().delete({ apiVersion: "v1", kind: "Namespace", name: nsName });
-		await dropDatabase(uri);
-		fs.rmSync(catalog, { recursive: true, force: true });
-		restoreEnv();
+		await environment.undo();
 	});
 
 	it("brings each instance up once and culls it once, whichever node gets there first", async () => {

@@ -6,7 +6,7 @@ import type { V1Deployment } from "../../lib/k8s";
 import { kube, uniqueName } from "../helpers/cluster";
 import { eventually } from "../helpers/eventually";
 import { startMesh, type Mesh } from "../helpers/mesh";
-import { backends, clients, dropDatabase, keyFor, listen, objectsOf, peek, PUBLIC_HOST, SERVICES, setEnv, sleep, testCatalog, withMongo, type SeenEvent } from "./applications.fixtures";
+import { appsEnvironment, backends, clients, keyFor, listen, objectsOf, peek, PUBLIC_HOST, SERVICES, sleep, withMongo, type SeenEvent } from "./applications.fixtures";
 
 const IDLE_SECONDS = 8;
 
@@ -18,8 +18,7 @@ describe.each(backends)("ephemeral applications across a restart of the mesh, st
 	let mesh: Mesh;
 	let uri: string | undefined;
 	let dataDir: string;
-	let catalog: string;
-	let restoreEnv: () => void;
+	let environment: { undo(): Promise<void> };
 	let key: string;
 	const nsName = uniqueName("it-apps-rst");
 	/** Events of both meshes, in order. */
@@ -45,18 +44,17 @@ describe.each(backends)("ephemeral applications across a restart of the mesh, st
 	beforeAll(async () => {
 		uri = pickMongo();
 		dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-it-apps-data-"));
-		catalog = testCatalog();
-		restoreEnv = setEnv({
-			MONGO_URI: uri,
-			DATA_DIR: dataDir,
-			IMAGES_DIR: catalog,
-			APPS_NAMESPACE: nsName,
-			PUBLIC_HOST,
-			APPS_IDLE_SECONDS: String(IDLE_SECONDS),
-			APPS_MAX_AGE_SECONDS: "0",
-			APPS_MAX_PER_OWNER: "10",
-			APPS_QUOTA_CPU: "8",
-			APPS_QUOTA_MEMORY: "16Gi",
+		environment = appsEnvironment({
+			namespace: nsName,
+			mongoUri: uri,
+			vars: {
+				DATA_DIR: dataDir,
+				APPS_IDLE_SECONDS: String(IDLE_SECONDS),
+				APPS_MAX_AGE_SECONDS: "0",
+				APPS_MAX_PER_OWNER: "10",
+				APPS_QUOTA_CPU: "8",
+				APPS_QUOTA_MEMORY: "16Gi",
+			},
 		});
 		mesh = await startMesh(SERVICES);
 		listen(mesh.broker, events);
@@ -65,11 +63,8 @@ describe.each(backends)("ephemeral applications across a restart of the mesh, st
 
 	afterAll(async () => {
 		await mesh?.stop();
-		await kube().delete({ apiVersion: "v1", kind: "Namespace", name: nsName });
-		if (uri) await dropDatabase(uri);
+		await environment.undo();
 		fs.rmSync(dataDir, { recursive: true, force: true });
-		fs.rmSync(catalog, { recursive: true, force: true });
-		restoreEnv();
 	});
 
 	it("neither loses nor double-culls instances", async () => {

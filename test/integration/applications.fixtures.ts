@@ -56,6 +56,24 @@ export function testCatalog(): string {
 	return dir;
 }
 
+/**
+ * What an applications suite's meshes read: the test catalog, the suite's own namespace and store,
+ * and the limits it picks. `undo()` (after the meshes stop) deletes the namespace, the database and
+ * the catalog copy, and puts the variables back.
+ */
+export function appsEnvironment(opts: { namespace: string; mongoUri?: string; vars: Record<string, string | undefined> }): { undo(): Promise<void> } {
+	const catalog = testCatalog();
+	const restoreEnv = setEnv({ MONGO_URI: opts.mongoUri, IMAGES_DIR: catalog, APPS_NAMESPACE: opts.namespace, PUBLIC_HOST, ...opts.vars });
+	return {
+		async undo() {
+			await kube().delete({ apiVersion: "v1", kind: "Namespace", name: opts.namespace });
+			if (opts.mongoUri) await dropDatabase(opts.mongoUri);
+			fs.rmSync(catalog, { recursive: true, force: true });
+			restoreEnv();
+		},
+	};
+}
+
 /** Sets variables for the next mesh; the returned function puts the old values back. */
 export function setEnv(vars: Record<string, string | undefined>): () => void {
 	const before = Object.fromEntries(Object.keys(vars).map(k => [k, process.env[k]]));

@@ -1,17 +1,15 @@
-import * as fs from "node:fs";
 import type { V1Ingress } from "../../lib/k8s";
 import { kube, uniqueName } from "../helpers/cluster";
 import { eventually } from "../helpers/eventually";
 import { request, startMesh, type Mesh } from "../helpers/mesh";
-import { backends, clients, dropDatabase, HEX32, keyFor, listen, objectsOf, peek, PUBLIC_HOST, readyPods, SERVICES, setEnv, sleep, testCatalog, type SeenEvent } from "./applications.fixtures";
+import { appsEnvironment, backends, clients, HEX32, keyFor, listen, objectsOf, peek, PUBLIC_HOST, readyPods, SERVICES, sleep, type SeenEvent } from "./applications.fixtures";
 
 const IDLE_SECONDS = 4;
 
 describe.each(backends)("ephemeral applications (binder deploy API) against the real control plane, stored in %s", (_backend, pickMongo) => {
 	let mesh: Mesh;
 	let uri: string | undefined;
-	let catalog: string;
-	let restoreEnv: () => void;
+	let environment: { undo(): Promise<void> };
 	let alice: string;
 	let bob: string;
 	const nsName = uniqueName("it-apps");
@@ -20,18 +18,17 @@ describe.each(backends)("ephemeral applications (binder deploy API) against the 
 
 	beforeAll(async () => {
 		uri = pickMongo();
-		catalog = testCatalog();
-		restoreEnv = setEnv({
-			MONGO_URI: uri,
-			DATA_DIR: ":memory:",
-			IMAGES_DIR: catalog,
-			APPS_NAMESPACE: nsName,
-			PUBLIC_HOST,
-			APPS_IDLE_SECONDS: String(IDLE_SECONDS),
-			APPS_MAX_AGE_SECONDS: "0",
-			APPS_MAX_PER_OWNER: "3",
-			APPS_QUOTA_CPU: "8",
-			APPS_QUOTA_MEMORY: "16Gi",
+		environment = appsEnvironment({
+			namespace: nsName,
+			mongoUri: uri,
+			vars: {
+				DATA_DIR: ":memory:",
+				APPS_IDLE_SECONDS: String(IDLE_SECONDS),
+				APPS_MAX_AGE_SECONDS: "0",
+				APPS_MAX_PER_OWNER: "3",
+				APPS_QUOTA_CPU: "8",
+				APPS_QUOTA_MEMORY: "16Gi",
+			},
 		});
 		mesh = await startMesh(SERVICES);
 		listen(mesh.broker, events);
@@ -41,10 +38,7 @@ describe.each(backends)("ephemeral applications (binder deploy API) against the 
 
 	afterAll(async () => {
 		await mesh?.stop();
-		await kube().delete({ apiVersion: "v1", kind: "Namespace", name: nsName });
-		if (uri) await dropDatabase(uri);
-		fs.rmSync(catalog, { recursive: true, force: true });
-		restoreEnv();
+		await environment.undo();
 	});
 
 	describe("launching", () => {
