@@ -24,7 +24,8 @@ describe("Reconciler", () => {
 		rec = undefined;
 	});
 
-	it("collapses repeated enqueues of a waiting key into one run", async () => {
+	/** One worker, kept busy by key "block" until `gate` resolves, so other keys wait in the queue. */
+	const oneBlockedWorker = () => {
 		const runs: string[] = [];
 		const gate = deferred();
 		const r = make({
@@ -34,8 +35,12 @@ describe("Reconciler", () => {
 				runs.push(key);
 			},
 		});
-		// the single worker is busy, so the other keys wait in the queue
 		r.enqueue("block");
+		return { r, runs, gate };
+	};
+
+	it("collapses repeated enqueues of a waiting key into one run", async () => {
+		const { r, runs, gate } = oneBlockedWorker();
 		r.enqueue("a");
 		r.enqueue("b");
 		r.enqueue("b");
@@ -47,16 +52,7 @@ describe("Reconciler", () => {
 	});
 
 	it("serves a key somebody waits for with sync() before the queued events and resyncs", async () => {
-		const runs: string[] = [];
-		const gate = deferred();
-		const r = make({
-			concurrency: 1,
-			reconcile: async key => {
-				if (key === "block") await gate.promise;
-				runs.push(key);
-			},
-		});
-		r.enqueue("block");
+		const { r, runs, gate } = oneBlockedWorker();
 		for (const k of ["a", "b", "c"]) r.enqueue(k);
 		const synced = r.sync("c");
 		gate.resolve();
