@@ -1,11 +1,43 @@
 import type { Service, ServiceSchema } from "moleculer";
+import { loadConfig } from "../lib/config";
+import { getKubeClient, type KubernetesObject, type ResilientInformer, type ResourceKind } from "../lib/k8s";
 import { getLeaderElector } from "../lib/leader";
+import { Reconciler, type ReconcileResult } from "../lib/reconciler";
 
-/** Something that runs only on the leader: informers, reconcilers, cullers. */
+/** Something that runs only on the leader: informers, reconcilers, cullers, sweeps. */
 export interface Controller {
 	name: string;
 	start(): Promise<void> | void;
 	stop(): Promise<void> | void;
+}
+
+/** One kind the controller watches: every event on a matching object enqueues `keyOf(obj)`. */
+export interface WatchSpec {
+	kind: ResourceKind;
+	selector?: string;
+	/** Only this namespace (default: all). */
+	namespace?: string;
+	keyOf(obj: KubernetesObject): string | undefined;
+}
+
+export interface ControllerOptions<S> {
+	/** For log lines and the reconciler's name. */
+	name: string;
+	/** What to watch; a function when it depends on settings read in created(). */
+	watch?: WatchSpec[] | ((self: S) => WatchSpec[]);
+	reconcile(self: S, key: string): Promise<ReconcileResult | void>;
+	/** Every key that exists, for the resync that heals missed events. */
+	listKeys(self: S): Promise<string[]>;
+	/** Default RESYNC_SECONDS. */
+	resyncMs?(self: S): number;
+	/**
+	 * true: the reconciler runs on every node, so an action waits for its own node's apply (no hop to
+	 * the leader); the watches and the resync still run on the leader only. false: the reconciler,
+	 * its watches and its resync all run on the leader only, and `reconciler` is undefined elsewhere.
+	 */
+	everyNode: boolean;
+	/** More leader-only work (cullers, sweeps), started after the watches and stopped before them. */
+	whileLeading?: { start(self: S): Promise<void> | void; stop(self: S): Promise<void> | void };
 }
 
 export interface ControllerMethods {
@@ -14,32 +46,114 @@ export interface ControllerMethods {
 	 * Resolves once it has started, when this node already leads.
 	 */
 	runWhileLeading(controller: Controller): Promise<void>;
+	/** The watch caches by kind once every one has listed; undefined off the leader or before. */
+	syncedCaches(): Map<string, ResilientInformer<KubernetesObject>> | undefined;
 }
 
-type ControllerThis = Service & ControllerMethods & { $controllers: Controller[]; $controllersRunning: boolean; $onLead?: () => void; $onLose?: () => void };
+export interface ControllerLocals {
+	/** Running on every node (everyNode), or only while this node leads. */
+	reconciler?: Reconciler;
+	/** The leader's watches over the managed kinds (empty on other nodes). */
+	informers: ResilientInformer<KubernetesObject>[];
+}
+
+type Self = Service & ControllerMethods & ControllerLocals & { $controllers: Controller[]; $controllersRunning: boolean; $onLead?: () => void; $onLose?: () => void; $resyncTimer?: NodeJS.Timeout; $byKind: Map<string, ResilientInformer<KubernetesObject>> };
 
 /** Leader election is on unless LEADER_ELECTION=false (then every node runs its controllers). */
 function electionEnabled(): boolean {
 	return process.env.LEADER_ELECTION !== "false";
 }
 
+function newReconciler<S>(self: Self, opts: ControllerOptions<S>): Reconciler {
+	return new Reconciler({
+		name: opts.name,
+		concurrency: loadConfig().reconcileConcurrency,
+		reconcile: key => opts.reconcile(self as unknown as S, key),
+		listKeys: () => opts.listKeys(self as unknown as S),
+		logger: self.logger,
+	});
+}
+
+/** The leader's half: watches, the periodic resync and the extra loops; on every node's reconciler or its own. */
+function leaderController<S>(self: Self, opts: ControllerOptions<S>): Controller {
+	return {
+		name: opts.name,
+		start: async () => {
+			if (!opts.everyNode) {
+				self.reconciler = newReconciler(self, opts);
+				self.reconciler.start();
+			}
+			const kube = getKubeClient();
+			const specs = typeof opts.watch === "function" ? opts.watch(self as unknown as S) : (opts.watch ?? []);
+			for (const spec of specs) {
+				const informer = kube.informer<KubernetesObject>(
+					spec.kind,
+					(_event, obj) => {
+						const key = spec.keyOf(obj);
+						if (key) self.reconciler?.enqueue(key);
+					},
+					{ namespace: spec.namespace, labelSelector: spec.selector, onError: (err, retryInMs) => self.logger.warn(`${spec.kind.kind} watch failed, restarting in ${retryInMs} ms:`, (err as Error)?.message ?? err) },
+				);
+				self.informers.push(informer);
+				self.$byKind.set(spec.kind.kind, informer);
+			}
+			await Promise.all(self.informers.map(i => i.start()));
+			const resyncMs = opts.resyncMs?.(self as unknown as S) ?? loadConfig().resyncSeconds * 1000;
+			self.$resyncTimer = setInterval(() => void self.reconciler?.resync(), resyncMs);
+			self.$resyncTimer.unref?.();
+			// Whatever changed while no node was watching is healed now, not at the next resync.
+			await self.reconciler?.resync();
+			await opts.whileLeading?.start(self as unknown as S);
+		},
+		stop: async () => {
+			await opts.whileLeading?.stop(self as unknown as S);
+			if (self.$resyncTimer) clearInterval(self.$resyncTimer);
+			self.$resyncTimer = undefined;
+			const informers = self.informers;
+			self.informers = [];
+			self.$byKind = new Map();
+			await Promise.all(informers.map(i => i.stop()));
+			if (!opts.everyNode) {
+				const reconciler = self.reconciler;
+				self.reconciler = undefined;
+				await reconciler?.stop();
+			}
+		},
+	};
+}
+
 /**
- * Exactly one active controller per cluster: services register their watchers and reconcilers
- * here and they run only while this process holds the coordination.k8s.io Lease.
+ * A service's controller, declared in one call: its reconciler, the informers over the kinds it
+ * manages, the periodic resync and the Lease that decides which node watches. Without options the
+ * mixin only offers runWhileLeading (for services whose leader-only work is not a reconciler).
+ * List it first among a service's mixins: Moleculer runs the mixins' started() handlers last-listed
+ * first, and the controller's needs the DB mixin's to have run.
  */
-export function createControllerMixin(): Partial<ServiceSchema> {
-	const schema: Partial<ServiceSchema<Record<string, never>, ControllerMethods, Record<string, unknown>, ControllerThis>> = {
+export function createControllerMixin<S = Service>(opts?: ControllerOptions<S>): Partial<ServiceSchema> {
+	const schema: Partial<ServiceSchema<Record<string, never>, ControllerMethods, Record<string, unknown>, Self>> = {
 		methods: {
-			async runWhileLeading(this: ControllerThis, controller: Controller) {
+			async runWhileLeading(this: Self, controller: Controller) {
 				this.$controllers.push(controller);
 				if (this.$controllersRunning) await Promise.resolve(controller.start()).catch(err => this.logger.error(`Controller ${controller.name} failed to start`, err));
 			},
+			syncedCaches(this: Self) {
+				if (!this.informers.length || !this.informers.every(i => i.hasSynced)) return undefined;
+				return this.$byKind;
+			},
 		},
-		created(this: ControllerThis) {
+		created(this: Self) {
 			this.$controllers = [];
 			this.$controllersRunning = false;
+			this.informers = [];
+			this.$byKind = new Map();
 		},
-		async started(this: ControllerThis) {
+		async started(this: Self) {
+			if (opts?.everyNode) {
+				this.reconciler = newReconciler(this, opts);
+				this.reconciler.start();
+			}
+			// Registered here, not in created(): a controller may start at once, and it needs the DB.
+			if (opts) this.$controllers.push(leaderController(this, opts));
 			const startAll = async () => {
 				if (this.$controllersRunning) return;
 				this.$controllersRunning = true;
@@ -59,14 +173,15 @@ export function createControllerMixin(): Partial<ServiceSchema> {
 			await elector.start();
 			if (elector.isLeader) await startAll();
 		},
-		async stopped(this: ControllerThis) {
-			const elector = getLeaderElector();
-			if (this.$onLead) elector.off("started-leading", this.$onLead);
-			if (this.$onLose) elector.off("stopped-leading", this.$onLose);
+		async stopped(this: Self) {
 			this.$controllersRunning = false;
+			const elector = electionEnabled() ? getLeaderElector() : undefined;
+			if (elector && this.$onLead) elector.off("started-leading", this.$onLead);
+			if (elector && this.$onLose) elector.off("stopped-leading", this.$onLose);
 			for (const c of this.$controllers) await Promise.resolve(c.stop()).catch(() => undefined);
+			await this.reconciler?.stop();
 			// The last service to stop hands the lease over, so a successor need not wait it out.
-			if (elector.listenerCount("started-leading") === 0) await elector.stop();
+			if (elector && elector.listenerCount("started-leading") === 0) await elector.stop();
 		},
 	};
 	return schema as Partial<ServiceSchema>;

@@ -3,7 +3,7 @@ import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { loadConfig } from "../lib/config";
 import { activityDue, cullAt, cullDecision, cullPolicyFromEnv, type CullPolicy } from "../lib/culling";
 import { conflict, forbidden, NOT_RETRIED, notFound, quotaExceeded, unauthorized } from "../lib/errors";
-import { getKubeClient, Kinds, type KubernetesObject, type ResilientInformer, type V1Deployment, type V1Namespace, type V1Pod, type V1ResourceQuota, type V1Secret } from "../lib/k8s";
+import { getKubeClient, Kinds, type V1Deployment, type V1Namespace, type V1Pod, type V1ResourceQuota, type V1Secret } from "../lib/k8s";
 import {
 	APPLICATION_KIND,
 	APPS_NAMESPACE_ID,
@@ -22,8 +22,7 @@ import { ANNOTATION_ID, LABEL_ID, MANAGED_SELECTOR } from "../lib/manifests/labe
 import { DEFAULT_QUOTA, QUOTA_NAME, isSystemNamespace, type NamespaceQuota } from "../lib/manifests/namespace";
 import { secretValues } from "../lib/manifests/secret";
 import { bytes, cpuMillis, isQuantity } from "../lib/quantity";
-import { Reconciler } from "../lib/reconciler";
-import { createControllerMixin, type ControllerMethods } from "../mixins/controller.mixin";
+import { createControllerMixin, type ControllerLocals, type ControllerMethods } from "../mixins/controller.mixin";
 import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
 import { canSee, createMembershipMixin, isAdmin, isUnscoped, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 import type { ImageEntity } from "./k8s.images.service";
@@ -271,9 +270,7 @@ interface ApplicationsMethods {
 	binderView(doc: StoredApplication): BinderView;
 }
 
-interface ApplicationsLocals {
-	reconciler?: Reconciler;
-	informers: ResilientInformer<KubernetesObject>[];
+interface ApplicationsLocals extends ControllerLocals {
 	/** This process has applied the namespace (and its quota) since it started. */
 	namespaceApplied: boolean;
 }
@@ -292,10 +289,18 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 	version: 1,
 	// The first mixin drops the generic actions before this schema defines its own.
 	mixins: [
+		createControllerMixin<ApplicationsThis>({
+			name: "k8s.applications",
+			watch: self => [Kinds.Pod, Kinds.Deployment].map(kind => ({ kind, namespace: self.settings.namespace, selector: WATCH_SELECTOR, keyOf: obj => obj.metadata?.labels?.[LABEL_ID] })),
+			reconcile: (self, appId) => self.reconcileApp(appId),
+			listKeys: async self => (await self.findRaw({ $or: [{ status: { $in: ACTIVE } }, { cleanup: "pending" }] })).map(d => d.appId),
+			resyncMs: self => self.settings.resyncSeconds * 1000,
+			// Culling and every status transition happen once, on the one node that leads.
+			everyNode: false,
+		}),
 		{ actions: Object.fromEntries(GENERIC_ACTIONS.map(a => [a, false])) },
 		createDbMixin({ collection: "applications", fields: PUBLIC_FIELDS, unique: [["appId"]] }),
 		createMembershipMixin({ entityName: "Application" }),
-		createControllerMixin(),
 	],
 	settings: { rest: "/v1/k8s/applications" } as ApplicationsSettings,
 	actions: {
@@ -782,45 +787,7 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 	created(this: ApplicationsThis) {
 		// Read when the broker creates the service, so each broker sees the environment of its time.
 		Object.assign(this.settings, applicationsSettings());
-		this.informers = [];
 		this.namespaceApplied = false;
-	},
-	async started(this: ApplicationsThis) {
-		// Registered here, not in created(): the controller may start at once, and it needs the DB.
-		this.runWhileLeading({
-			name: "k8s.applications controller",
-			start: async () => {
-				this.reconciler = new Reconciler({
-					name: "k8s.applications",
-					concurrency: loadConfig().reconcileConcurrency,
-					reconcile: appId => this.reconcileApp(appId),
-					listKeys: async () => (await this.findRaw({ $or: [{ status: { $in: ACTIVE } }, { cleanup: "pending" }] })).map(d => d.appId),
-					resyncMs: this.settings.resyncSeconds * 1000,
-					logger: this.logger,
-				});
-				this.reconciler.start();
-				const kube = getKubeClient();
-				for (const kind of [Kinds.Pod, Kinds.Deployment]) {
-					const informer = kube.informer<KubernetesObject>(
-						kind,
-						(_event, obj) => {
-							const appId = obj.metadata?.labels?.[LABEL_ID];
-							if (appId) this.reconciler?.enqueue(appId);
-						},
-						{ namespace: this.settings.namespace, labelSelector: WATCH_SELECTOR, onError: (err, retryInMs) => this.logger.warn(`${kind.kind} watch failed, restarting in ${retryInMs} ms:`, (err as Error)?.message ?? err) },
-					);
-					this.informers.push(informer);
-				}
-				await Promise.all(this.informers.map(i => i.start()));
-				// Whatever came due (or was half done) while no node was leading is handled now.
-				await this.reconciler.resync();
-			},
-			stop: async () => {
-				await Promise.all(this.informers.map(i => i.stop()));
-				this.informers = [];
-				await this.reconciler?.stop();
-			},
-		});
 	},
 };
 

@@ -8,7 +8,6 @@ import {
 	statusOf,
 	type CoreV1Event,
 	type KubernetesObject,
-	type ResilientInformer,
 	type V1ConfigMap,
 	type V1Deployment,
 	type V1Pod,
@@ -47,9 +46,8 @@ import { effectiveHosts } from "../lib/manifests/ingress";
 import { assignedNodePorts, jointManifests, jointParams, jointProblems, mountVolumeName, serviceAccountName, type JointSpec, type ServiceAccountRequest } from "../lib/manifests/joint";
 import { ANNOTATION_ID, LABEL_ID, MANAGED_SELECTOR } from "../lib/manifests/labels";
 import { secretValues } from "../lib/manifests/secret";
-import { cpuMillis, bytes, parseQuantity } from "../lib/quantity";
-import { Reconciler } from "../lib/reconciler";
-import { createControllerMixin, type ControllerMethods } from "../mixins/controller.mixin";
+import { cpuMillis, bytes } from "../lib/quantity";
+import { createControllerMixin, type ControllerLocals, type ControllerMethods } from "../mixins/controller.mixin";
 import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
 import { canSee, createMembershipMixin, isAdmin, isUnscoped, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 
@@ -477,10 +475,7 @@ interface DeploymentsMethods {
 	hasService(name: string): boolean;
 }
 
-interface DeploymentsLocals {
-	informers: ResilientInformer<KubernetesObject>[];
-	resyncTimer?: NodeJS.Timeout;
-	reconciler?: Reconciler;
+interface DeploymentsLocals extends ControllerLocals {
 	/** Serializes creates of one namespace/name in this node (the DB has no compound unique index on NeDB). */
 	creating: Set<string>;
 	/** Entities whose next pass applies even if the caches say nothing differs (the apply action). */
@@ -523,10 +518,19 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 	name: "k8s.deployments",
 	version: 1,
 	mixins: [
+		createControllerMixin<DeploymentsThis>({
+			name: "k8s.deployments",
+			watch: WATCHED_KINDS.map(kind => ({ kind, selector: WATCH_SELECTOR, keyOf: entityIdOf })),
+			reconcile: (self, id) => self.reconcile(id),
+			listKeys: async self => (await self.findRaw({})).map(d => d.id),
+			resyncMs: self => self.settings.resyncSeconds * 1000,
+			// Each node applies what its own actions change and answers once it is applied (applies are
+			// idempotent and one key runs once per node at a time); watches and resync: the leader only.
+			everyNode: true,
+		}),
 		{ actions: Object.fromEntries(GENERIC_ACTIONS.map(a => [a, false])) },
 		createDbMixin({ collection: "deployments", fields: PUBLIC_FIELDS }),
 		createMembershipMixin({ entityName: "Deployment" }),
-		createControllerMixin(),
 	],
 	settings: { rest: "/v1/k8s/deployments" } as DeploymentsSettings,
 	actions: {
@@ -1105,8 +1109,8 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 		 * actions apply through the apiserver, as they must: they have no view of the cluster).
 		 */
 		liveCache(this: DeploymentsThis): LiveCache | undefined {
-			if (this.informers.length < WATCHED_KINDS.length || !this.informers.every(i => i.hasSynced)) return undefined;
-			const byKind = new Map(this.informers.map(i => [i.kind, i]));
+			const byKind = this.syncedCaches();
+			if (!byKind || byKind.size < WATCHED_KINDS.length) return undefined;
 			return {
 				get: (kind, namespace, name) => byKind.get(kind)?.get(name, namespace),
 				owned: (kind, namespace, id) => (byKind.get(kind)?.list(namespace) ?? []).filter(o => entityIdOf(o) === id && o.metadata?.labels?.["app.kubernetes.io/component"] === DEPLOYMENT_KIND),
@@ -1254,56 +1258,8 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 		this.settings.baseDomain = config.baseDomain;
 		this.settings.resyncSeconds = config.resyncSeconds;
 		this.settings.nodePortRange = config.nodePortRange;
-		this.informers = [];
 		this.creating = new Set();
 		this.forceApply = new Set();
-	},
-	async started(this: DeploymentsThis) {
-		// Every node reconciles what its own actions change (they wait for the result). Watches and
-		// the periodic resync run on the leader only: one node per cluster heals drift.
-		this.reconciler = new Reconciler({
-			name: "k8s.deployments",
-			concurrency: loadConfig().reconcileConcurrency,
-			reconcile: id => this.reconcile(id),
-			listKeys: async () => (await this.findRaw({})).map(d => d.id),
-			logger: this.logger,
-		});
-		this.reconciler.start();
-		this.runWhileLeading({
-			name: "k8s.deployments watch",
-			start: async () => {
-				const kube = getKubeClient();
-				for (const kind of WATCHED_KINDS) {
-					const informer = kube.informer<KubernetesObject>(
-						kind,
-						(_event, obj) => {
-							const id = entityIdOf(obj);
-							if (id) this.reconciler?.enqueue(id);
-						},
-						{ labelSelector: WATCH_SELECTOR, onError: (err, retryInMs) => this.logger.warn(`${kind.kind} watch failed, restarting in ${retryInMs} ms:`, (err as Error)?.message ?? err) },
-					);
-					this.informers.push(informer);
-				}
-				await Promise.all(this.informers.map(i => i.start()));
-				this.resyncTimer = setInterval(() => void this.reconciler?.resync(), this.settings.resyncSeconds * 1000);
-				this.resyncTimer.unref?.();
-				// Whatever changed while no node was watching is healed now, not at the next resync.
-				await this.reconciler?.resync();
-			},
-			stop: async () => {
-				if (this.resyncTimer) clearInterval(this.resyncTimer);
-				this.resyncTimer = undefined;
-				const informers = this.informers;
-				this.informers = [];
-				await Promise.all(informers.map(i => i.stop()));
-			},
-		});
-	},
-	async stopped(this: DeploymentsThis) {
-		if (this.resyncTimer) clearInterval(this.resyncTimer);
-		await Promise.all(this.informers.map(i => i.stop()));
-		this.informers = [];
-		await this.reconciler?.stop();
 	},
 };
 

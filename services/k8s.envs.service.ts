@@ -1,14 +1,12 @@
 import { randomBytes } from "node:crypto";
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
-import { loadConfig } from "../lib/config";
-import { conflict, forbidden, invalid, invalidField, NOT_RETRIED, notFound } from "../lib/errors";
-import { getKubeClient, Kinds, type KubernetesObject, type ResilientInformer, type V1Secret } from "../lib/k8s";
+import { conflict, forbidden, invalidField, NOT_RETRIED, notFound } from "../lib/errors";
+import { getKubeClient, Kinds, type V1Secret } from "../lib/k8s";
 import { dataChecksum, envConfigMap, type EnvTarget } from "../lib/manifests/configmap";
 import { ENV_KIND, objectNames, type CatalogImage, type DeploymentEntity, type ImageEnvDeclaration } from "../lib/manifests/deployment";
 import { ANNOTATION_ID, LABEL_ID, MANAGED_SELECTOR } from "../lib/manifests/labels";
 import { envSecret, secretValues } from "../lib/manifests/secret";
-import { Reconciler } from "../lib/reconciler";
-import { createControllerMixin, type ControllerMethods } from "../mixins/controller.mixin";
+import { createControllerMixin, type ControllerLocals, type ControllerMethods } from "../mixins/controller.mixin";
 import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
 import { canSee, createMembershipMixin, isAdmin, isUnscoped, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 
@@ -117,11 +115,7 @@ interface EnvsMethods {
 	patchResult(deployment: string): Promise<PatchResult>;
 }
 
-interface EnvsLocals {
-	informers: ResilientInformer<KubernetesObject>[];
-	resyncTimer?: NodeJS.Timeout;
-	reconciler?: Reconciler;
-}
+type EnvsLocals = ControllerLocals;
 
 type EnvsThis = DbBackedService<EnvsMethods & MembershipMethods & ControllerMethods & EnvsLocals>;
 
@@ -135,10 +129,18 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, EnvsLocals, 
 	name: "k8s.envs",
 	version: 1,
 	mixins: [
+		createControllerMixin<EnvsThis>({
+			name: "k8s.envs",
+			// Someone edits or deletes an env ConfigMap or Secret: the reconciler writes it back.
+			watch: [Kinds.ConfigMap, Kinds.Secret].map(kind => ({ kind, selector: ENV_SELECTOR, keyOf: obj => obj.metadata?.labels?.[LABEL_ID] ?? obj.metadata?.annotations?.[ANNOTATION_ID] })),
+			reconcile: (self, deployment) => self.reconcile(deployment),
+			listKeys: async self => Array.from(new Set((await self.findRaw({})).map(d => d.deployment))),
+			// An action on any node writes its envs at once and answers when they are written.
+			everyNode: true,
+		}),
 		{ actions: Object.fromEntries(GENERIC_ACTIONS.map(a => [a, false])) },
 		createDbMixin({ collection: "envs", fields: PUBLIC_FIELDS }),
 		createMembershipMixin({ entityName: "Env" }),
-		createControllerMixin(),
 	],
 	settings: { rest: "/v1/k8s/envs" },
 	actions: {
@@ -459,57 +461,6 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, EnvsLocals, 
 			return { deployment, configMap: name, secret: name, keys: docs.map(d => d.key), checksum: dataChecksum(plain, secret) };
 		},
 
-	},
-	created(this: EnvsThis) {
-		this.informers = [];
-	},
-	async started(this: EnvsThis) {
-		// Actions on any node write their envs at once; watches and the resync run on the leader only.
-		const config = loadConfig();
-		this.reconciler = new Reconciler({
-			name: "k8s.envs",
-			concurrency: loadConfig().reconcileConcurrency,
-			reconcile: deployment => this.reconcile(deployment),
-			listKeys: async () => Array.from(new Set((await this.findRaw({})).map(d => d.deployment))),
-			logger: this.logger,
-		});
-		this.reconciler.start();
-		this.runWhileLeading({
-			name: "k8s.envs watch",
-			start: async () => {
-				const kube = getKubeClient();
-				// Someone edits or deletes an env ConfigMap or Secret: the reconciler writes it back.
-				for (const kind of [Kinds.ConfigMap, Kinds.Secret]) {
-					this.informers.push(
-						kube.informer<KubernetesObject>(
-							kind,
-							(_event, obj) => {
-								const id = obj.metadata?.labels?.[LABEL_ID] ?? obj.metadata?.annotations?.[ANNOTATION_ID];
-								if (id) this.reconciler?.enqueue(id);
-							},
-							{ labelSelector: ENV_SELECTOR, onError: (err, retryInMs) => this.logger.warn(`${kind.kind} watch failed, restarting in ${retryInMs} ms:`, (err as Error)?.message ?? err) },
-						),
-					);
-				}
-				await Promise.all(this.informers.map(i => i.start()));
-				this.resyncTimer = setInterval(() => void this.reconciler?.resync(), config.resyncSeconds * 1000);
-				this.resyncTimer.unref?.();
-				await this.reconciler?.resync();
-			},
-			stop: async () => {
-				if (this.resyncTimer) clearInterval(this.resyncTimer);
-				this.resyncTimer = undefined;
-				const informers = this.informers;
-				this.informers = [];
-				await Promise.all(informers.map(i => i.stop()));
-			},
-		});
-	},
-	async stopped(this: EnvsThis) {
-		if (this.resyncTimer) clearInterval(this.resyncTimer);
-		await Promise.all(this.informers.map(i => i.stop()));
-		this.informers = [];
-		await this.reconciler?.stop();
 	},
 };
 

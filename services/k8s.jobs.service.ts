@@ -1,14 +1,12 @@
 import { randomUUID } from "node:crypto";
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { compatJob, compatListItem, compatStatus, type CompatJobListItem, type CompatJobStatus, type CompatObject, type JobStatusLike } from "../lib/compat/jobs";
-import { loadConfig } from "../lib/config";
 import { conflict, forbidden, invalid, invalidField, NOT_RETRIED, notFound, type FieldError } from "../lib/errors";
-import { getKubeClient, isNotFound, Kinds, type ResilientInformer, type V1Job, type V1Pod } from "../lib/k8s";
+import { getKubeClient, isNotFound, Kinds, type V1Job, type V1Pod } from "../lib/k8s";
 import { argvOf, isFinished, JOB_CONTAINER, jobFor, jobPhase, jobPodSelector, toWire, type JobPhase, type JobResources, type JobRun } from "../lib/manifests/job";
 import { MANAGED_SELECTOR } from "../lib/manifests/labels";
 import { isQuantity, parseQuantity } from "../lib/quantity";
-import { Reconciler } from "../lib/reconciler";
-import { createControllerMixin, type ControllerMethods } from "../mixins/controller.mixin";
+import { createControllerMixin, type ControllerLocals, type ControllerMethods } from "../mixins/controller.mixin";
 import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
 import { canSee, createMembershipMixin, isAdmin, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 
@@ -176,10 +174,7 @@ interface JobsMethods {
 	claim(query: Record<string, unknown>, update: Record<string, unknown>): Promise<number>;
 }
 
-interface JobsLocals {
-	informer?: ResilientInformer<V1Job>;
-	reconciler?: Reconciler;
-}
+type JobsLocals = ControllerLocals;
 
 type JobsThis = DbBackedService<JobsMethods & MembershipMethods & ControllerMethods & JobsLocals & { settings: JobsSettings }>;
 
@@ -285,10 +280,17 @@ const JobsService: ServiceSchema<JobsSettings, JobsMethods, JobsLocals, JobsThis
 	// The first mixin wins: it drops the generic actions before this schema defines its own, so
 	// moleculer's merge does not blend moleculer-db's params into them.
 	mixins: [
+		createControllerMixin<JobsThis>({
+			name: "k8s.jobs",
+			watch: [{ kind: Kinds.Job, selector: JOB_SELECTOR, keyOf: job => (job.metadata?.namespace && job.metadata?.name ? keyOf(job.metadata.namespace, job.metadata.name) : undefined) }],
+			reconcile: (self, key) => self.syncJob(key),
+			listKeys: async self => (await self.findRaw({ finished: { $ne: true } })).map(d => keyOf(d.namespaceName, d.name)),
+			// Finishing a job captures its logs once: one node does it, the one that watches.
+			everyNode: false,
+		}),
 		{ actions: Object.fromEntries(GENERIC_ACTIONS.map(a => [a, false])) },
 		createDbMixin({ collection: "jobs", fields: PUBLIC_FIELDS, unique: [["name"]] }),
 		createMembershipMixin({ entityName: "Job" }),
-		createControllerMixin(),
 	],
 	settings: { rest: "/v1/k8s/jobs" } as JobsSettings,
 	actions: {
@@ -590,7 +592,7 @@ const JobsService: ServiceSchema<JobsSettings, JobsMethods, JobsLocals, JobsThis
 			const [doc] = await this.findRaw({ name });
 			if (!doc || doc.finished) return;
 			const kube = getKubeClient();
-			const job = this.informer?.get(name, namespace) ?? (await kube.get<V1Job>({ apiVersion: "batch/v1", kind: "Job", name, namespace }));
+			const job = (this.syncedCaches()?.get("Job")?.get(name, namespace) as V1Job | undefined) ?? (await kube.get<V1Job>({ apiVersion: "batch/v1", kind: "Job", name, namespace }));
 			const now = new Date().toISOString();
 			if (!job) {
 				// Gone before it finished (deleted outside Berth). Recent entities may not be applied yet.
@@ -620,41 +622,6 @@ const JobsService: ServiceSchema<JobsSettings, JobsMethods, JobsLocals, JobsThis
 	created(this: JobsThis) {
 		// Read when the broker creates the service, so each broker sees the environment of its time.
 		Object.assign(this.settings, jobsSettings());
-	},
-	async started(this: JobsThis) {
-		// Registered here, not in created(): the controller may start at once, and it needs the DB.
-		this.runWhileLeading({
-			name: "k8s.jobs watch",
-			start: async () => {
-				const config = loadConfig();
-				this.reconciler = new Reconciler({
-					name: "k8s.jobs",
-					concurrency: loadConfig().reconcileConcurrency,
-					reconcile: key => this.syncJob(key),
-					listKeys: async () => (await this.findRaw({ finished: { $ne: true } })).map(d => keyOf(d.namespaceName, d.name)),
-					resyncMs: config.resyncSeconds * 1000,
-					logger: this.logger,
-				});
-				this.reconciler.start();
-				this.informer = getKubeClient().informer<V1Job>(
-					Kinds.Job,
-					(_event, job) => {
-						if (job.metadata?.namespace && job.metadata?.name) this.reconciler?.enqueue(keyOf(job.metadata.namespace, job.metadata.name));
-					},
-					{ labelSelector: JOB_SELECTOR, onError: (err, retryInMs) => this.logger.warn(`Job watch failed, restarting in ${retryInMs} ms:`, (err as Error)?.message ?? err) },
-				);
-				await this.informer.start();
-				// Jobs that finished (or vanished) while no node was watching are healed now, not at the next resync.
-				await this.reconciler.resync();
-			},
-			stop: async () => {
-				const { informer, reconciler } = this;
-				this.informer = undefined;
-				this.reconciler = undefined;
-				await informer?.stop();
-				await reconciler?.stop();
-			},
-		});
 	},
 };
 

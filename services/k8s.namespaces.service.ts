@@ -1,7 +1,6 @@
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
-import { loadConfig } from "../lib/config";
 import { conflict, forbidden, invalid, NOT_RETRIED, notFound, type FieldError } from "../lib/errors";
-import { getKubeClient, Kinds, type ResilientInformer, type V1Namespace, type V1ResourceQuota } from "../lib/k8s";
+import { getKubeClient, Kinds, type V1Namespace, type V1ResourceQuota } from "../lib/k8s";
 import { ANNOTATION_ID, MANAGED_SELECTOR } from "../lib/manifests/labels";
 import {
 	DEFAULT_QUOTA,
@@ -13,9 +12,8 @@ import {
 	type NamespaceQuota,
 } from "../lib/manifests/namespace";
 import { bytes, cpuMillis, isQuantity } from "../lib/quantity";
-import { Reconciler } from "../lib/reconciler";
 import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
-import { createControllerMixin, type ControllerMethods } from "../mixins/controller.mixin";
+import { createControllerMixin, type ControllerLocals, type ControllerMethods } from "../mixins/controller.mixin";
 import { createMembershipMixin, isAdmin, isUnscoped, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 
 /** A tenant's namespace. `name` is also the Kubernetes Namespace's name. */
@@ -84,10 +82,7 @@ interface NamespacesMethods {
 	toPublic(doc: Record<string, unknown>): NamespaceEntity;
 }
 
-interface NamespacesVars {
-	informer?: ResilientInformer<V1Namespace>;
-	reconciler?: Reconciler;
-}
+type NamespacesVars = ControllerLocals;
 
 type NamespacesThis = DbBackedService<MembershipMethods & ControllerMethods & NamespacesMethods & NamespacesVars>;
 
@@ -156,9 +151,16 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 	name: "k8s.namespaces",
 	version: 1,
 	mixins: [
+		createControllerMixin<NamespacesThis>({
+			name: "namespaces",
+			watch: [{ kind: Kinds.Namespace, selector: `${MANAGED_SELECTOR},app.kubernetes.io/component=${NAMESPACE_KIND}`, keyOf: ns => ns.metadata?.name }],
+			reconcile: (self, name) => self.reconcileNamespace(name),
+			listKeys: async self => ((await self.findEntities(null, {})) as unknown as NamespaceEntity[]).map(e => e.name),
+			// Reconciling compares the stored phase and uid with the watch's cache: only the leader has one.
+			everyNode: false,
+		}),
 		createDbMixin({ collection: "namespaces", fields: FIELDS, unique: [["name"]] }),
 		createMembershipMixin({ entityName: "Namespace" }),
-		createControllerMixin(),
 	],
 	settings: { rest: "/v1/k8s/namespaces" },
 	hooks: {
@@ -400,10 +402,11 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 
 		/** Level-based: compares the stored phase/uid with the informer's view of the Namespace. */
 		async reconcileNamespace(this: NamespacesThis, name: string): Promise<void> {
-			if (!this.informer?.hasSynced) throw new Error("namespace watch not synced yet");
+			const informer = this.syncedCaches()?.get("Namespace");
+			if (!informer) throw new Error("namespace watch not synced yet");
 			const entity = await this.findByName(name);
 			if (!entity) return;
-			const live = this.informer.get(name);
+			const live = informer.get(name) as V1Namespace | undefined;
 			const mine = live && belongsTo(live, entity) ? live : undefined;
 			const phase = mine ? (mine.metadata?.deletionTimestamp ? "Terminating" : (mine.status?.phase ?? "Active")) : "Missing";
 			const uid = mine?.metadata?.uid ?? null;
@@ -421,48 +424,6 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 		},
 	},
 
-	async started(this: NamespacesThis) {
-		// The watch and the reconciler run on the one node that holds the controller Lease.
-		await this.runWhileLeading({
-			name: "namespaces",
-			start: async () => {
-				const config = loadConfig();
-				this.reconciler = new Reconciler({
-					name: "namespaces",
-					concurrency: loadConfig().reconcileConcurrency,
-					reconcile: key => this.reconcileNamespace(key),
-					listKeys: async () => ((await this.findEntities(null, {})) as unknown as NamespaceEntity[]).map(e => e.name),
-					resyncMs: config.resyncSeconds * 1000,
-					logger: this.logger,
-				});
-				this.informer = getKubeClient().informer<V1Namespace>(
-					Kinds.Namespace,
-					(_event, ns) => {
-						if (ns.metadata?.name) this.reconciler?.enqueue(ns.metadata.name);
-					},
-					{
-						labelSelector: `${MANAGED_SELECTOR},app.kubernetes.io/component=${NAMESPACE_KIND}`,
-						onError: (err, retryIn) => this.logger.warn(`Namespace watch failed; restarting in ${retryIn} ms:`, (err as Error)?.message ?? err),
-					},
-				);
-				await this.informer.start();
-				this.reconciler.start();
-				// Entities whose Namespace vanished while nobody watched get no event: look at every one once.
-				void this.reconciler.resync();
-			},
-			stop: async () => {
-				await this.informer?.stop();
-				await this.reconciler?.stop();
-				this.informer = undefined;
-				this.reconciler = undefined;
-			},
-		});
-	},
-
-	async stopped(this: NamespacesThis) {
-		await this.informer?.stop();
-		await this.reconciler?.stop();
-	},
 };
 
 /** Adds a confined key's namespaces to a list/find/count query (after membership scoped it). */

@@ -20,9 +20,8 @@ import {
 	type SpecStatus,
 	type SpecTarget,
 } from "../lib/manifests/spec";
-import { Reconciler } from "../lib/reconciler";
 import { checkExposure, gpuOptionsFromEnv, MAX_SPEC_BYTES, parseSpec, type GpuOptions, type ServiceSpec } from "../lib/specs";
-import { createControllerMixin, type ControllerMethods } from "../mixins/controller.mixin";
+import { createControllerMixin, type ControllerLocals, type ControllerMethods } from "../mixins/controller.mixin";
 import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
 import { canSee, createMembershipMixin, isAdmin, isUnscoped, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 
@@ -234,9 +233,7 @@ interface ServicesMethods {
 	liveStatus(doc: StoredService): Promise<SpecStatus>;
 }
 
-interface ServicesLocals {
-	reconciler?: Reconciler;
-	resyncTimer?: NodeJS.Timeout;
+interface ServicesLocals extends ControllerLocals {
 	/** Resource names being handed out in this node (NeDB has no compound unique index). */
 	creating: Set<string>;
 }
@@ -254,10 +251,18 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 	version: 1,
 	// The first mixin wins: it drops the generic actions before this schema defines its own.
 	mixins: [
+		createControllerMixin<ServicesThis>({
+			name: "k8s.services",
+			reconcile: (self, id) => self.converge(id),
+			listKeys: async self => (await self.findRaw({})).map(d => d.id),
+			resyncMs: self => self.settings.resyncSeconds * 1000,
+			// Every node applies its own requests through its own queue (one run per key at a time), and
+			// answers once they are applied; the resync that heals drift runs on the leader only.
+			everyNode: true,
+		}),
 		{ actions: Object.fromEntries(GENERIC_ACTIONS.map(a => [a, false])) },
 		createDbMixin({ collection: "services", fields: PUBLIC_FIELDS }),
 		createMembershipMixin({ entityName: "Service" }),
-		createControllerMixin(),
 	],
 	settings: { rest: "/v1/k8s/services" } as ServicesSettings,
 	actions: {
@@ -717,35 +722,6 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 		// A malformed SPEC_GPU_OPTIONS stops the node here rather than refusing specs later.
 		this.settings.gpuOptions = gpuOptionsFromEnv();
 		this.creating = new Set();
-	},
-	async started(this: ServicesThis) {
-		// Every node applies its own requests through its own queue (one run per key at a time); the
-		// periodic resync that heals drift runs on the leader only.
-		this.reconciler = new Reconciler({
-			name: "k8s.services",
-			concurrency: loadConfig().reconcileConcurrency,
-			reconcile: id => this.converge(id),
-			listKeys: async () => (await this.findRaw({})).map(d => d.id),
-			logger: this.logger,
-		});
-		this.reconciler.start();
-		this.runWhileLeading({
-			name: "k8s.services resync",
-			start: async () => {
-				this.resyncTimer = setInterval(() => void this.reconciler?.resync(), this.settings.resyncSeconds * 1000);
-				this.resyncTimer.unref?.();
-				// Whatever changed while no node was leading is healed now, not at the next resync.
-				await this.reconciler?.resync();
-			},
-			stop: () => {
-				if (this.resyncTimer) clearInterval(this.resyncTimer);
-				this.resyncTimer = undefined;
-			},
-		});
-	},
-	async stopped(this: ServicesThis) {
-		if (this.resyncTimer) clearInterval(this.resyncTimer);
-		await this.reconciler?.stop();
 	},
 };
 

@@ -16,7 +16,7 @@ import {
 	type V1Secret,
 	type V1Service,
 } from "../lib/k8s";
-import { LABEL_COMPONENT, MANAGED_SELECTOR } from "../lib/manifests/labels";
+import { MANAGED_SELECTOR } from "../lib/manifests/labels";
 import type { CallerMeta } from "../mixins/membership.mixin";
 
 // ---------------------------------------------------------------------------------------------

@@ -1,14 +1,12 @@
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
-import { loadConfig } from "../lib/config";
 import { conflict, NOT_RETRIED, notFound, quotaExceeded } from "../lib/errors";
-import { getKubeClient, Kinds, type ResilientInformer, type V1Deployment, type V1PersistentVolumeClaim, type V1Pod, type V1ResourceQuota } from "../lib/k8s";
+import { getKubeClient, Kinds, type V1Deployment, type V1PersistentVolumeClaim, type V1Pod, type V1ResourceQuota } from "../lib/k8s";
 import { ANNOTATION_ID } from "../lib/manifests/labels";
 import { QUOTA_NAME, RFC1123_LABEL } from "../lib/manifests/namespace";
 import { ACCESS_MODES, DEFAULT_VOLUME_SIZE, VOLUME_SELECTOR, VOLUME_SIZE, pvcManifest, type AccessMode } from "../lib/manifests/volume";
 import { bytes } from "../lib/quantity";
-import { Reconciler } from "../lib/reconciler";
 import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
-import { createControllerMixin, type ControllerMethods } from "../mixins/controller.mixin";
+import { createControllerMixin, type ControllerLocals, type ControllerMethods } from "../mixins/controller.mixin";
 import { createMembershipMixin, isUnscoped, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 import type { LookupParams, NamespaceEntity } from "./k8s.namespaces.service";
 
@@ -73,10 +71,7 @@ interface VolumesMethods {
 	toPublic(doc: Record<string, unknown>): VolumeEntity;
 }
 
-interface VolumesVars {
-	informer?: ResilientInformer<V1PersistentVolumeClaim>;
-	reconciler?: Reconciler;
-}
+type VolumesVars = ControllerLocals;
 
 type VolumesThis = DbBackedService<MembershipMethods & ControllerMethods & VolumesMethods & VolumesVars>;
 
@@ -103,9 +98,16 @@ const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $depe
 	name: "k8s.volumes",
 	version: 1,
 	mixins: [
+		createControllerMixin<VolumesThis>({
+			name: "volumes",
+			watch: [{ kind: Kinds.PersistentVolumeClaim, selector: VOLUME_SELECTOR, keyOf: pvc => pvc.metadata?.annotations?.[ANNOTATION_ID] }],
+			reconcile: (self, id) => self.reconcileVolume(id),
+			listKeys: async self => ((await self.findEntities(null, {})) as unknown as VolumeEntity[]).map(v => v.id),
+			// Status comes from the watch's cache, which only the leader keeps; actions apply directly.
+			everyNode: false,
+		}),
 		createDbMixin({ collection: "volumes", fields: FIELDS, unique: [["key"]] }),
 		createMembershipMixin({ entityName: "Volume" }),
-		createControllerMixin(),
 	],
 	// Every volume belongs to a namespace: create and list resolve it there.
 	dependencies: ["v1.k8s.namespaces"],
@@ -289,10 +291,11 @@ const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $depe
 
 		/** Level-based: the stored status against the informer's view of the claim. */
 		async reconcileVolume(this: VolumesThis, id: string): Promise<void> {
-			if (!this.informer?.hasSynced) throw new Error("volume watch not synced yet");
+			const informer = this.syncedCaches()?.get("PersistentVolumeClaim");
+			if (!informer) throw new Error("volume watch not synced yet");
 			const volume = (await this.findStored(id)) as StoredVolume | undefined;
 			if (!volume) return;
-			const live = this.informer.get(volume.name, volume.namespaceName);
+			const live = informer.get(volume.name, volume.namespaceName) as V1PersistentVolumeClaim | undefined;
 			const mine = live?.metadata?.annotations?.[ANNOTATION_ID] === volume.id ? live : undefined;
 			const status: VolumeStatus = mine
 				? { phase: mine.status?.phase ?? "Pending", capacity: mine.status?.capacity?.storage ?? null }
@@ -309,47 +312,6 @@ const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $depe
 
 	},
 
-	async started(this: VolumesThis) {
-		// The watch and the reconciler run on the one node that holds the controller Lease.
-		await this.runWhileLeading({
-			name: "volumes",
-			start: async () => {
-				this.reconciler = new Reconciler({
-					name: "volumes",
-					concurrency: loadConfig().reconcileConcurrency,
-					reconcile: id => this.reconcileVolume(id),
-					listKeys: async () => ((await this.findEntities(null, {})) as unknown as VolumeEntity[]).map(v => v.id),
-					resyncMs: loadConfig().resyncSeconds * 1000,
-					logger: this.logger,
-				});
-				this.informer = getKubeClient().informer<V1PersistentVolumeClaim>(
-					Kinds.PersistentVolumeClaim,
-					(_event, pvc) => {
-						const id = pvc.metadata?.annotations?.[ANNOTATION_ID];
-						if (id) this.reconciler?.enqueue(id);
-					},
-					{
-						labelSelector: VOLUME_SELECTOR,
-						onError: (err, retryIn) => this.logger.warn(`Volume watch failed; restarting in ${retryIn} ms:`, (err as Error)?.message ?? err),
-					},
-				);
-				await this.informer.start();
-				this.reconciler.start();
-				void this.reconciler.resync();
-			},
-			stop: async () => {
-				await this.informer?.stop();
-				await this.reconciler?.stop();
-				this.informer = undefined;
-				this.reconciler = undefined;
-			},
-		});
-	},
-
-	async stopped(this: VolumesThis) {
-		await this.informer?.stop();
-		await this.reconciler?.stop();
-	},
 };
 
 /**
