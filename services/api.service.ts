@@ -35,7 +35,7 @@ export interface GatewaySettings extends ApiSettingsSchema {
 	bodyLimit: string;
 }
 
-/** The gateway's tunables from the environment (README: "Limits"). */
+/** The gateway's tunables from the environment (docs/api/README.md, "Limits and CORS"). */
 export function gatewayEnv(env: NodeJS.ProcessEnv = process.env): { bodyLimit: string; rateLimit: RateLimitSettings; corsOrigins: string[]; authCacheMs: number } {
 	const limit = Number(env.RATE_LIMIT);
 	const windowSeconds = Number(env.RATE_LIMIT_WINDOW);
@@ -297,7 +297,7 @@ const ApiService: ServiceSchema<GatewaySettings, ApiMethods & Record<string, unk
 	methods: {
 		/**
 		 * A service with no endpoint it can call right now (its nodes unreachable, its circuit breaker
-		 * open) is "try again": 503, as the README's gateway section says, not moleculer's 404 SERVICE_NOT_AVAILABLE.
+		 * open) is "try again": 503, as docs/api/README.md says, not moleculer's 404 SERVICE_NOT_AVAILABLE.
 		 */
 		sendError(this: ApiThis, req: Req, res: ServerResponse, err: Error & { type?: unknown }): void {
 			const unavailable = err?.type === "SERVICE_NOT_AVAILABLE" ? new Errors.MoleculerRetryableError("The service is not available right now; try again", 503, "SERVICE_UNAVAILABLE") : err;

@@ -14,7 +14,7 @@ export interface CliIO {
 	signal?: AbortSignal;
 }
 
-/** Exit codes (README, "The client and the berth CLI"). */
+/** Exit codes (docs/cli.md, "Output and exit codes"). */
 export const ExitCode = {
 	Ok: 0,
 	/** The API refused the request, or what was waited for failed (a rollout, a job, an application). */

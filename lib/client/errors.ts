@@ -1,4 +1,4 @@
-/** An error answer of the gateway: `{name, message, code, type, data}` (README, "REST gateway and API keys"). */
+/** An error answer of the gateway: `{name, message, code, type, data}` (docs/api/README.md, "Errors"). */
 export class BerthApiError extends Error {
 	override readonly name = "BerthApiError";
 

@@ -44,7 +44,7 @@ describe("the OpenAPI document", () => {
 		const aliases = await mesh.broker.call<Alias[], object>("api.listAliases", {});
 		expect(aliases.length).toBeGreaterThan(5);
 		for (const alias of aliases) {
-			// Function aliases are the live-status streams: they never end, so the document leaves them out (README, "The dashboard and live status").
+			// Function aliases are the live-status streams: they never end, so the document leaves them out (docs/dashboard.md, "Live status").
 			if (!alias.actionName) continue;
 			const { path } = toOpenApiPath(alias.fullPath);
 			const methods = alias.methods === "*" ? ["get", "post", "put", "patch", "delete"] : [alias.methods.toLowerCase()];

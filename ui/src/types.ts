@@ -1,4 +1,4 @@
-/** The shapes the dashboard reads from the API (the README's API sections); only the fields it uses. */
+/** The shapes the dashboard reads from the API (docs/api/); only the fields it uses. */
 
 export interface Namespace {
 	id: string;
