@@ -53,11 +53,11 @@ export interface ControllerMethods {
 export interface ControllerLocals {
 	/** Running on every node (everyNode), or only while this node leads. */
 	reconciler?: Reconciler;
-	/** The leader's watches over the managed kinds (empty on other nodes). */
-	informers: ResilientInformer<KubernetesObject>[];
+	/** The leader's watches over the managed kinds, by kind (empty on other nodes). */
+	watches: Map<string, ResilientInformer<KubernetesObject>>;
 }
 
-type Self = Service & ControllerMethods & ControllerLocals & { $controllers: Controller[]; $controllersRunning: boolean; $onLead?: () => void; $onLose?: () => void; $resyncTimer?: NodeJS.Timeout; $byKind: Map<string, ResilientInformer<KubernetesObject>> };
+type Self = Service & ControllerMethods & ControllerLocals & { $controllers: Controller[]; $controllersRunning: boolean; $onLead?: () => void; $onLose?: () => void; $resyncTimer?: NodeJS.Timeout };
 
 /** Leader election is on unless LEADER_ELECTION=false (then every node runs its controllers). */
 function electionEnabled(): boolean {
@@ -94,10 +94,9 @@ function leaderController<S>(self: Self, opts: ControllerOptions<S>): Controller
 					},
 					{ namespace: spec.namespace, labelSelector: spec.selector, onError: (err, retryInMs) => self.logger.warn(`${spec.kind.kind} watch failed, restarting in ${retryInMs} ms:`, (err as Error)?.message ?? err) },
 				);
-				self.informers.push(informer);
-				self.$byKind.set(spec.kind.kind, informer);
+				self.watches.set(spec.kind.kind, informer);
 			}
-			await Promise.all(self.informers.map(i => i.start()));
+			await Promise.all([...self.watches.values()].map(i => i.start()));
 			const resyncMs = opts.resyncMs?.(self as unknown as S) ?? loadConfig().resyncSeconds * 1000;
 			self.$resyncTimer = setInterval(() => void self.reconciler?.resync(), resyncMs);
 			self.$resyncTimer.unref?.();
@@ -109,10 +108,9 @@ function leaderController<S>(self: Self, opts: ControllerOptions<S>): Controller
 			await opts.whileLeading?.stop(self as unknown as S);
 			if (self.$resyncTimer) clearInterval(self.$resyncTimer);
 			self.$resyncTimer = undefined;
-			const informers = self.informers;
-			self.informers = [];
-			self.$byKind = new Map();
-			await Promise.all(informers.map(i => i.stop()));
+			const watches = [...self.watches.values()];
+			self.watches = new Map();
+			await Promise.all(watches.map(i => i.stop()));
 			if (!opts.everyNode) {
 				const reconciler = self.reconciler;
 				self.reconciler = undefined;
@@ -137,15 +135,14 @@ export function createControllerMixin<S = Service>(opts?: ControllerOptions<S>):
 				if (this.$controllersRunning) await Promise.resolve(controller.start()).catch(err => this.logger.error(`Controller ${controller.name} failed to start`, err));
 			},
 			syncedCaches(this: Self) {
-				if (!this.informers.length || !this.informers.every(i => i.hasSynced)) return undefined;
-				return this.$byKind;
+				const watches = [...this.watches.values()];
+				return watches.length && watches.every(i => i.hasSynced) ? this.watches : undefined;
 			},
 		},
 		created(this: Self) {
 			this.$controllers = [];
 			this.$controllersRunning = false;
-			this.informers = [];
-			this.$byKind = new Map();
+			this.watches = new Map();
 		},
 		async started(this: Self) {
 			if (opts?.everyNode) {

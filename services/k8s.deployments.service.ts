@@ -1110,7 +1110,7 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 		 */
 		liveCache(this: DeploymentsThis): LiveCache | undefined {
 			const byKind = this.syncedCaches();
-			if (!byKind || byKind.size < WATCHED_KINDS.length) return undefined;
+			if (!byKind) return undefined;
 			return {
 				get: (kind, namespace, name) => byKind.get(kind)?.get(name, namespace),
 				owned: (kind, namespace, id) => (byKind.get(kind)?.list(namespace) ?? []).filter(o => entityIdOf(o) === id && o.metadata?.labels?.["app.kubernetes.io/component"] === DEPLOYMENT_KIND),
