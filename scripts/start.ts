@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { loadConfig } from "../lib/config";
-import { createBroker } from "../lib/broker";
+import { createBroker } from "../services";
 import { findKubeSource } from "../lib/k8s";
 
 const root = path.resolve(__dirname, "..", "..");

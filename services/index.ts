@@ -1,4 +1,5 @@
-import type { ServiceSchema } from "moleculer";
+import { ServiceBroker, type BrokerOptions, type ServiceSchema } from "moleculer";
+import brokerConfig from "../moleculer.config";
 import ApiService from "./api.service";
 import HealthService from "./health.service";
 import KeysService from "./keys.service";
@@ -32,3 +33,20 @@ export const serviceRegistry: Record<string, ServiceSchema> = {
 	"k8s.services": ServicesService as unknown as ServiceSchema,
 	"k8s.status": StatusService as unknown as ServiceSchema,
 };
+
+/** Services named in `names` (or all), in registry order; unknown names are an error, not a silent gap. */
+export function selectServices(names: string[], registry: Record<string, ServiceSchema> = serviceRegistry): ServiceSchema[] {
+	const unknown = names.filter(n => !(n in registry));
+	if (unknown.length) throw new Error(`Unknown service(s) in SERVICES: ${unknown.join(", ")}. Known: ${Object.keys(registry).join(", ")}`);
+	const wanted = names.length ? new Set(names) : undefined;
+	return Object.entries(registry)
+		.filter(([name]) => !wanted || wanted.has(name))
+		.map(([, schema]) => schema);
+}
+
+/** A broker with Berth's configuration (overridable, e.g. by tests) and the selected services. */
+export function createBroker(services: string[], overrides: Partial<BrokerOptions> = {}): ServiceBroker {
+	const broker = new ServiceBroker({ ...brokerConfig, ...overrides });
+	for (const schema of selectServices(services)) broker.createService(schema);
+	return broker;
+}

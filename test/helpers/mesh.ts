@@ -2,7 +2,7 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { ServiceBroker, type BrokerOptions } from "moleculer";
 import brokerConfig from "../../moleculer.config";
-import { selectServices } from "../../lib/broker";
+import { selectServices } from "../../services";
 
 export interface Mesh {
 	broker: ServiceBroker;
