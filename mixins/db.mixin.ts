@@ -20,6 +20,10 @@ export interface DbMixinOptions {
 	fields: string[];
 	/** Fields that must be unique; indexed in both backends. */
 	unique?: string[][];
+	/** Turns a stored document back into the service's shape (e.g. lists of entries back into maps). */
+	decode?: (raw: Record<string, unknown>) => Record<string, unknown>;
+	/** The order of `findRaw`'s answers (moleculer-db sort fields); oldest first by default. */
+	sort?: string[];
 	/** Override the environment: ":memory:" keeps NeDB in memory (unit tests). */
 	dataDir?: string;
 	mongoUri?: string;
@@ -85,6 +89,11 @@ export function createDbMixin(opts: DbMixinOptions): Partial<ServiceSchema> {
 		pageSize: 20,
 		maxPageSize: 100,
 		maxLimit: 1000,
+	};
+	const decoded = (raw: Record<string, unknown>): Record<string, unknown> => {
+		const doc = opts.decode ? opts.decode(raw) : raw;
+		doc.id = String(doc.id);
+		return doc;
 	};
 	const schema: Partial<ServiceSchema<DbSettings & ServiceSettingSchema, DbMethods, Record<string, unknown>, DbServiceThis & Service>> & Record<string, unknown> = {
 		mixins: [DbService as unknown as Partial<ServiceSchema>],
@@ -162,6 +171,25 @@ export function createDbMixin(opts: DbMixinOptions): Partial<ServiceSchema> {
 				this.queryCache.clear();
 				void this.broker.broadcast(COLLECTION_CHANGED, { collection: opts.collection });
 				return Promise.resolve();
+			},
+			/** Stored documents (decoded, id as a string) matching a query, unscoped, in the collection's order. */
+			async findRaw(this: DbServiceThis, query: Record<string, unknown>, page: { limit?: number; offset?: number } = {}): Promise<Record<string, unknown>[]> {
+				const rows = await this.adapter.find({ query, sort: opts.sort ?? ["createdAt"], ...page });
+				const docs: Record<string, unknown>[] = [];
+				for (const row of rows) docs.push(decoded(this.adapter.afterRetrieveTransformID(await this.adapter.entityToObject(row), "id")));
+				return docs;
+			},
+			/** One stored document (decoded), unscoped, or undefined. */
+			async loadDoc(this: DbServiceThis & DbMethods, id: string): Promise<Record<string, unknown> | undefined> {
+				const raw = await this.findStored(id);
+				return raw ? decoded(raw) : undefined;
+			},
+			/** What clients see of a stored document: its public fields, nothing else (a service may override it). */
+			publicView(this: DbServiceThis, doc: object): Record<string, unknown> {
+				const out: Record<string, unknown> = {};
+				for (const f of settings.fields) if ((doc as Record<string, unknown>)[f] !== undefined) out[f] = (doc as Record<string, unknown>)[f];
+				if (out.id !== undefined) out.id = String(out.id);
+				return out;
 			},
 			/** Raw query over stored documents, unscoped; returns client-shaped entities. */
 			async findEntities(this: DbServiceThis, ctx: Context | null, query: Record<string, unknown>, extra: { sort?: string[]; limit?: number } = {}): Promise<Record<string, unknown>[]> {
@@ -269,7 +297,12 @@ export interface DbMethods {
 	findEntities(ctx: Context | null, query: Record<string, unknown>, extra?: { sort?: string[]; limit?: number }): Promise<Record<string, unknown>[]>;
 	countEntities(query: Record<string, unknown>): Promise<number>;
 	cachedQuery<T>(key: string, load: () => Promise<T>): Promise<T>;
+	/** `T` is the service's stored shape; the mixin does not check it. */
+	findRaw<T = Record<string, unknown>>(query: Record<string, unknown>, page?: { limit?: number; offset?: number }): Promise<T[]>;
+	loadDoc<T = Record<string, unknown>>(id: string): Promise<T | undefined>;
+	publicView<T = Record<string, unknown>>(doc: object): T;
 }
 
 /** `this` inside a DB-backed service: moleculer's Service, moleculer-db's internals and the mixin's methods. */
-export type DbBackedService<Extra = unknown> = Service & DbServiceThis & DbMethods & Extra;
+// Extra first: a service's own typed methods (its publicView, say) are the overloads calls resolve to.
+export type DbBackedService<Extra = unknown> = Service & DbServiceThis & Extra & DbMethods;

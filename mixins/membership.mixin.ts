@@ -71,6 +71,20 @@ function hasForbiddenOperator(value: unknown): boolean {
 export interface MembershipOptions {
 	/** Human name for errors: "Namespace not found". */
 	entityName: string;
+	/** The namespace (name) an entity lives in, for keys confined to namespaces; `namespaceName` by default. */
+	namespaceOf?: (doc: Record<string, unknown>) => string | undefined;
+	/** Entities no caller sees any more (being deleted, say): 404 like missing ones. */
+	hidden?: (doc: Record<string, unknown>) => boolean;
+}
+
+/**
+ * Whether the caller may act on an entity: mesh code that opted out of scoping, an admin, the owner
+ * or a member; and, for an API key confined to namespaces, only inside them. The one rule for it.
+ */
+export function mayAccess(ctx: Context<unknown, CallerMeta>, doc: Partial<OwnedEntity>, namespace: string | undefined): boolean {
+	const confined = ctx.meta?.namespaces;
+	if (confined && !(namespace !== undefined && confined.includes(namespace))) return false;
+	return isUnscoped(ctx) || isAdmin(ctx.meta) || canSee(ctx.meta, doc);
 }
 
 /**
@@ -145,6 +159,16 @@ export function createMembershipMixin(opts: MembershipOptions): Partial<ServiceS
 				if (role === "owner" && entity.owner !== ctx.meta.userID) throw forbidden(`Only the owner of this ${opts.entityName.toLowerCase()} can do that`);
 				return entity;
 			},
+			/**
+			 * The stored entity (decoded) if the caller may act on it (mayAccess), else 404: another
+			 * tenant's entity looks exactly like a missing one.
+			 */
+			async findVisible(this: MembershipThis, ctx: Context<unknown, CallerMeta>, id: string): Promise<Record<string, unknown>> {
+				const doc = await this.loadDoc(id);
+				const namespaceOf = opts.namespaceOf ?? (d => d.namespaceName as string | undefined);
+				if (!doc || opts.hidden?.(doc) || !mayAccess(ctx, doc as Partial<OwnedEntity>, namespaceOf(doc))) throw notFound(opts.entityName, id);
+				return doc;
+			},
 			/** The entity if the caller may see it, else 404. */
 			async findOwned(this: MembershipThis, ctx: Context<unknown, CallerMeta>, id: string): Promise<OwnedEntity & Record<string, unknown>> {
 				return this.findOwnedBy(ctx, id, "member");
@@ -190,6 +214,8 @@ function setOwnership(ctx: Context<Params, CallerMeta>): void {
 export interface MembershipMethods {
 	findOwnedBy(ctx: Context<unknown, CallerMeta>, id: string, role?: "member" | "owner"): Promise<OwnedEntity & Record<string, unknown>>;
 	findOwned(ctx: Context<unknown, CallerMeta>, id: string): Promise<OwnedEntity & Record<string, unknown>>;
+	/** `T` is the service's stored shape. */
+	findVisible<T = Record<string, unknown>>(ctx: Context<unknown, CallerMeta>, id: string): Promise<T>;
 	scopedQuery(ctx: Context<unknown, CallerMeta>, query?: Record<string, unknown>): Record<string, unknown>;
 	systemContext<M extends CallerMeta = CallerMeta>(): Context<unknown, M>;
 }

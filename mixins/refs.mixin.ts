@@ -1,0 +1,71 @@
+import type { Context, Service, ServiceSchema } from "moleculer";
+import type { NamespaceRef, QuotaReport } from "../lib/api/namespaces";
+import { invalid } from "../lib/errors";
+import type { CatalogImage } from "../lib/manifests/deployment";
+import type { CallerMeta } from "./membership.mixin";
+
+/** The codes by which another service says "no such thing (that you may see)". */
+function isMissing(err: unknown): boolean {
+	const code = (err as { code?: number }).code;
+	return code === 404 || code === 422;
+}
+
+/** A reference in the caller's request that names nothing: the caller's mistake, on that field. */
+function missingReference(field: string, message: string, ref: string): Error {
+	return invalid(message, [{ field, message, type: "reference", actual: ref }]);
+}
+
+/**
+ * Lookups of what an entity refers to (its namespace, its catalog image, the namespace's quota),
+ * through the owning services with the caller's context, and the one mapping of "not found" to
+ * the caller's field: a 422 of type `reference` on `field`.
+ */
+export function createRefsMixin(): Partial<ServiceSchema> {
+	return {
+		methods: {
+			/**
+			 * The caller's namespace by id or name. Missing (or another tenant's): 422 on `field`, or,
+			 * with `field: null`, the namespaces service's own 404.
+			 */
+			async lookupNamespace(this: Service, ctx: Context<unknown, CallerMeta>, ref: string, field: string | null = "namespace"): Promise<NamespaceRef> {
+				try {
+					return await ctx.call<NamespaceRef, { ref: string }>("v1.k8s.namespaces.lookup", { ref });
+				} catch (err) {
+					if (field !== null && (err as { code?: number }).code === 404) throw missingReference(field, `Namespace "${ref}" not found`, ref);
+					throw err;
+				}
+			},
+			/** A catalog image by id, else by name; missing: 422 on `field`. */
+			async resolveImage(this: Service, ctx: Context<unknown, CallerMeta>, ref: string, field = "image"): Promise<CatalogImage> {
+				try {
+					return await ctx.call<CatalogImage, { id: string }>("v1.k8s.images.get", { id: ref });
+				} catch (err) {
+					if (!isMissing(err)) throw err;
+				}
+				try {
+					return await ctx.call<CatalogImage, { name: string }>("v1.k8s.images.resolveName", { name: ref });
+				} catch (err) {
+					if (isMissing(err)) throw missingReference(field, `Image "${ref}" is not in the catalog`, ref);
+					throw err;
+				}
+			},
+			/** The namespace's quota (by entity id), or undefined when it has none or is gone. */
+			async readQuota(this: Service, ctx: Context<unknown, CallerMeta>, namespaceId: string): Promise<QuotaReport | undefined> {
+				try {
+					const quota = await ctx.call<QuotaReport, { id: string; scope: boolean }>("v1.k8s.namespaces.resourcequota", { id: namespaceId, scope: false });
+					return quota?.hard && Object.keys(quota.hard).length ? quota : undefined;
+				} catch (err) {
+					if ((err as { code?: number }).code === 404) return undefined;
+					throw err;
+				}
+			},
+		},
+	};
+}
+
+/** Methods the refs mixin adds, for services' `this` typing. */
+export interface RefsMethods {
+	lookupNamespace(ctx: Context<unknown, CallerMeta>, ref: string, field?: string | null): Promise<NamespaceRef>;
+	resolveImage(ctx: Context<unknown, CallerMeta>, ref: string, field?: string): Promise<CatalogImage>;
+	readQuota(ctx: Context<unknown, CallerMeta>, namespaceId: string): Promise<QuotaReport | undefined>;
+}
