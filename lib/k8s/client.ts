@@ -10,9 +10,11 @@ import {
 	PatchStrategy,
 	VersionApi,
 	type KubernetesObject,
+	type V1Deployment,
 } from "@kubernetes/client-node";
+import { metricsUnavailable } from "../errors";
 import { findKubeSource, loadKubeConfig, type KubeSource } from "./config";
-import { isNotFound, toMoleculerError } from "./errors";
+import { isNotFound, statusOf, toMoleculerError } from "./errors";
 import { ResilientInformer, type InformerOptions, type WatchHandler } from "./informer";
 import type { ResourceKind } from "./resources";
 
@@ -37,6 +39,32 @@ export interface LogOptions {
  * The Kubernetes boundary: the only class that talks to the apiserver. Every failure leaves it
  * as a Moleculer error (see errors.ts), so services never see client-node's exceptions.
  */
+/** One pod's usage as the metrics API (metrics.k8s.io) reports it. */
+export interface PodMetrics {
+	metadata?: { name?: string };
+	containers?: { name: string; usage?: { cpu?: string; memory?: string } }[];
+}
+
+/**
+ * Requests sent to the apiserver by this process, by verb: what tests and benchmarks read to see
+ * what one action costs. Counted where each request is made, so nothing is missed.
+ */
+export const apiserverRequests = {
+	byVerb: new Map<string, number>(),
+	get total(): number {
+		let n = 0;
+		for (const v of this.byVerb.values()) n += v;
+		return n;
+	},
+	reset(): void {
+		this.byVerb.clear();
+	},
+};
+
+function count(verb: string): void {
+	apiserverRequests.byVerb.set(verb, (apiserverRequests.byVerb.get(verb) ?? 0) + 1);
+}
+
 export class KubeClient {
 	readonly core: CoreV1Api;
 	readonly apps: AppsV1Api;
@@ -62,6 +90,7 @@ export class KubeClient {
 
 	/** Runs one apiserver call and maps its failure. */
 	async call<R>(context: string, fn: () => Promise<R>): Promise<R> {
+		count(context.split(" ")[0]);
 		try {
 			return await fn();
 		} catch (err) {
@@ -93,6 +122,7 @@ export class KubeClient {
 
 	/** The object, or undefined when it does not exist. */
 	async get<T extends KubernetesObject>(ref: ObjectRef): Promise<T | undefined> {
+		count("get");
 		try {
 			return (await this.objects.read<T>({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } })) as T;
 		} catch (err) {
@@ -110,6 +140,7 @@ export class KubeClient {
 
 	/** Deletes with background propagation; returns false when it was already gone. */
 	async delete(ref: ObjectRef, opts: { dryRun?: boolean } = {}): Promise<boolean> {
+		count("delete");
 		try {
 			await this.objects.delete(
 				{ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } },
@@ -124,6 +155,44 @@ export class KubeClient {
 			if (isNotFound(err)) return false;
 			throw toMoleculerError(err, `delete ${ref.kind} ${ref.namespace ?? ""}/${ref.name}`);
 		}
+	}
+
+	/**
+	 * Deletes the objects of `kinds` in `namespace` that match `labelSelector`, except those `keep`
+	 * names as `Kind/name`; in the order of `kinds`. Returns how many it deleted.
+	 */
+	async prune(kinds: ResourceKind[], namespace: string, labelSelector: string, keep: ReadonlySet<string> = new Set()): Promise<number> {
+		let deleted = 0;
+		for (const kind of kinds)
+			for (const obj of await this.list(kind, { namespace, labelSelector })) {
+				const name = obj.metadata?.name as string;
+				if (keep.has(`${kind.kind}/${name}`)) continue;
+				if (await this.delete({ apiVersion: kind.apiVersion, kind: kind.kind, name, namespace })) deleted++;
+			}
+		return deleted;
+	}
+
+	/** Pod usage from the metrics API; 501 METRICS_UNAVAILABLE when the cluster serves none. */
+	async podMetrics(namespace: string, labelSelector: string): Promise<PodMetrics[]> {
+		try {
+			const list = (await this.call("metrics", () => this.custom.listNamespacedCustomObject({ group: "metrics.k8s.io", version: "v1beta1", namespace, plural: "pods", labelSelector }))) as { items?: PodMetrics[] };
+			return list.items ?? [];
+		} catch (err) {
+			// No metrics-server: the group is not served (404) or its APIService is down (503).
+			const code = (err as { code?: number }).code ?? statusOf(err);
+			if (code === 404 || code === 503) throw metricsUnavailable();
+			throw err;
+		}
+	}
+
+	/** Deletes a Deployment but leaves its ReplicaSets and pods running (adoption re-creates it). */
+	async orphanDeployment(namespace: string, name: string): Promise<void> {
+		await this.call(`orphan Deployment ${namespace}/${name}`, () => this.apps.deleteNamespacedDeployment({ name, namespace, propagationPolicy: "Orphan" }));
+	}
+
+	/** Creates a Deployment from a body (an orphaned one restored). */
+	async createDeployment(namespace: string, body: V1Deployment): Promise<V1Deployment> {
+		return this.call(`create Deployment ${namespace}/${body.metadata?.name}`, () => this.apps.createNamespacedDeployment({ namespace, body }));
 	}
 
 	async podLogs(namespace: string, pod: string, opts: LogOptions = {}): Promise<string> {
