@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import Validator from "fastest-validator";
+import { DNS1123_LABEL, ENV_KEY } from "./api/rules";
 
 /**
  * The image catalog: one JSON file per image under `images/` (or IMAGES_DIR), with the fields of
@@ -70,7 +71,6 @@ export class CatalogError extends Error {
 	}
 }
 
-const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const resourcePair = (maxCpu: number, maxMemory: number) => ({
 	type: "object",
 	strict: true,
@@ -82,7 +82,7 @@ const resourcePair = (maxCpu: number, maxMemory: number) => ({
 
 const schema = {
 	$$strict: true,
-	name: { type: "string", pattern: dnsLabel, max: 63 },
+	name: { type: "string", pattern: DNS1123_LABEL, max: 63 },
 	namespace: { type: "string", min: 1, max: 255 },
 	tag: { type: "string", pattern: /^[\w][\w.-]{0,127}$/ },
 	digest: { type: "string", pattern: /^sha256:[a-f0-9]{64}$/, optional: true },
@@ -91,14 +91,14 @@ const schema = {
 	repository: { type: "string", pattern: /^[a-z0-9]+([._\/-][a-z0-9]+)*$/, max: 255 },
 	description: { type: "string", min: 1, max: 1000 },
 	imagePullPolicy: { type: "enum", values: ["Always", "IfNotPresent", "Never"] },
-	imagePullSecrets: { type: "array", items: { type: "string", pattern: dnsLabel, max: 253 } },
+	imagePullSecrets: { type: "array", items: { type: "string", pattern: DNS1123_LABEL, max: 253 } },
 	ports: {
 		type: "array",
 		items: {
 			type: "object",
 			strict: true,
 			props: {
-				name: { type: "string", pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, max: 15 },
+				name: { type: "string", pattern: DNS1123_LABEL, max: 15 },
 				port: { type: "number", integer: true, min: 1, max: 65535 },
 				protocol: { type: "enum", values: ["TCP", "UDP", "SCTP"] },
 			},
@@ -110,7 +110,7 @@ const schema = {
 			type: "object",
 			strict: true,
 			props: {
-				key: { type: "string", pattern: /^[A-Za-z_][A-Za-z0-9_]*$/, max: 253 },
+				key: { type: "string", pattern: ENV_KEY, max: 253 },
 				type: { type: "enum", values: ["as-is", "secret"] },
 				value: { type: "string", optional: true, max: 65536 },
 			},
@@ -122,7 +122,7 @@ const schema = {
 			type: "object",
 			strict: true,
 			props: {
-				name: { type: "string", pattern: dnsLabel, max: 63 },
+				name: { type: "string", pattern: DNS1123_LABEL, max: 63 },
 				type: { type: "equal", value: "persistentVolumeClaim" },
 				mountPath: { type: "string", pattern: /^\/[^\0]*$/, max: 255 },
 			},

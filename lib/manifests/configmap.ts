@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { V1ConfigMap } from "../k8s";
 import { entityAnnotations, managedLabels } from "./labels";
-import { ENV_KIND, deploymentAnnotations, deploymentLabels, objectNames, type DeploymentEntity } from "./deployment";
+import { ENV_KIND, deploymentAnnotations, deploymentLabels, objectNames, type DeploymentEntity } from "./model";
 
 /** The configMap's files, mounted into the container; undefined when the deployment has none. */
 export function filesConfigMap(dep: DeploymentEntity): V1ConfigMap | undefined {

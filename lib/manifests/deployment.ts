@@ -1,169 +1,56 @@
-import type { V1ConfigMap, V1Container, V1Deployment, V1Ingress, V1Pod, V1Service, V1ServiceAccount, V1Volume, V1VolumeMount } from "../k8s";
+import type { V1Container, V1Deployment, V1Pod, V1Volume, V1VolumeMount } from "../k8s";
 import { catalogCpu, catalogMemory, cpuMillis, bytes, formatBytes, isQuantity, parseQuantity } from "../quantity";
-import { LABEL_PREFIX, entityAnnotations, managedLabels, selectorLabels } from "./labels";
-// Circular on purpose: the builders of the other kinds import this module's types and names; the
-// functions are only used at call time.
+import { selectorLabels } from "./labels";
 import { filesConfigMap } from "./configmap";
 import { ingressManifest } from "./ingress";
-import type { AssignedNodePort, JointSpec } from "./joint";
 import { serviceManifest } from "./service";
+import {
+	ANNOTATION_CONFIG_CHECKSUM,
+	ANNOTATION_ENV_CHECKSUM,
+	ANNOTATION_RESTARTED_AT,
+	DEFAULT_CONFIG_MOUNT,
+	deploymentAnnotations,
+	deploymentLabels,
+	effectivePorts,
+	objectNames,
+	type CatalogImage,
+	type Condition,
+	type DeploymentEntity,
+	type DeploymentStatus,
+	type GeneratedObject,
+	type ImagePort,
+	type ObjectNames,
+	type ResourceSpec,
+} from "./model";
 
-/** `app.kubernetes.io/component` of every object generated for a deployment entity. */
-export const DEPLOYMENT_KIND = "deployment";
-/** `app.kubernetes.io/component` of the env ConfigMap and Secret (owned by v1.k8s.envs). */
-export const ENV_KIND = "deployment-env";
-
-export const ANNOTATION_ENV_CHECKSUM = `${LABEL_PREFIX}/env-checksum`;
-export const ANNOTATION_CONFIG_CHECKSUM = `${LABEL_PREFIX}/config-checksum`;
-/** What `kubectl rollout restart` sets; Berth's restart does the same. */
-export const ANNOTATION_RESTARTED_AT = "kubectl.kubernetes.io/restartedAt";
-
-export type Protocol = "TCP" | "UDP" | "SCTP";
-
-export interface ImagePort {
-	name?: string;
-	port: number;
-	protocol?: Protocol;
-}
-
-export interface ImageEnvDeclaration {
-	key: string;
-	type?: "as-is" | "secret";
-	value?: string;
-}
-
-/** The catalog writes cpu in millicores and memory in Mi as numbers; a string is a Kubernetes quantity. */
-export interface ResourceAmounts {
-	cpu?: number | string;
-	memory?: number | string;
-}
-
-export interface ResourceSpec {
-	limits?: ResourceAmounts;
-	requests?: ResourceAmounts;
-}
-
-/** What the manifests read of a catalog image (v1.k8s.images). */
-export interface CatalogImage {
-	id: string;
-	name: string;
-	/** "php:8.1.0-fpm" */
-	image?: string;
-	registry?: string;
-	repository?: string;
-	tag?: string;
-	digest?: string;
-	imagePullPolicy?: "Always" | "IfNotPresent" | "Never";
-	imagePullSecrets?: (string | { name: string })[];
-	ports?: ImagePort[];
-	env?: ImageEnvDeclaration[];
-	volumes?: { name: string; type?: string; mountPath: string }[];
-	resources?: ResourceSpec;
-	command?: string[];
-	args?: string[];
-	/** Where a deployment's configMap files go when it names no mountPath (nginx: /etc/nginx/conf.d). */
-	configMountPath?: string;
-}
-
-export interface DeploymentVolume {
-	name: string;
-	type: "persistentVolumeClaim" | "emptyDir";
-	mountPath: string;
-	persistentVolumeClaim?: { claimName: string };
-	readOnly?: boolean;
-	subPath?: string;
-}
-
-/** Files mounted into the container: one file per key of `data`. */
-export interface DeploymentConfigMap {
-	name: string;
-	data: Record<string, string>;
-	mountPath?: string;
-}
-
-export interface Condition {
-	type: string;
-	status: "True" | "False" | "Unknown";
-	reason?: string;
-	message?: string;
-	lastTransitionTime?: string;
-}
-
-export interface DeploymentStatus {
-	phase: "Pending" | "Progressing" | "Running" | "Failed" | "Scaled to zero";
-	replicas: number;
-	readyReplicas: number;
-	availableReplicas: number;
-	updatedReplicas: number;
-	observedGeneration?: number;
-	conditions: Condition[];
-	/** The node ports Kubernetes gave the Service (only with `nodePorts`). */
-	nodePorts?: AssignedNodePort[];
-}
-
-/**
- * A v1.k8s.deployments entity. Its joint-management fields (`mounts`, `nodePorts`,
- * `serviceAccount`) are applied by lib/manifests/joint.ts's `jointManifests`.
- */
-export interface DeploymentEntity extends JointSpec {
-	id: string;
-	name: string;
-	/** Namespace entity id. */
-	namespace: string;
-	/** The namespace's Kubernetes name (immutable, kept so cluster work needs no lookup). */
-	namespaceName: string;
-	/** Catalog image id. */
-	image: string;
-	imageName?: string;
-	replicas: number;
-	vHosts: string[];
-	volumes: DeploymentVolume[];
-	configMap?: DeploymentConfigMap;
-	resources?: ResourceSpec;
-	ports?: ImagePort[];
-	restartedAt?: string;
-	status?: DeploymentStatus;
-	owner: string;
-	members: string[];
-	createdAt?: string;
-	updatedAt?: string;
-}
-
-/** Names of the objects generated for a deployment called `name`. */
-export interface ObjectNames {
-	deployment: string;
-	/** `<name>-service`: the seed's nginx config reaches php-fpm at `<php name>-service.<namespace>.svc.cluster.local`. */
-	service: string;
-	ingress: string;
-	/** The configMap's files, `<name>-<configMap.name>`: two deployments may both call theirs "nginx-config". */
-	configMap?: string;
-	/** The env ConfigMap and Secret (same name, different kinds). */
-	env: string;
-	container: string;
-}
-
-export function objectNames(dep: Pick<DeploymentEntity, "name" | "configMap">): ObjectNames {
-	return {
-		deployment: dep.name,
-		service: `${dep.name}-service`,
-		ingress: dep.name,
-		configMap: dep.configMap ? `${dep.name}-${dep.configMap.name}` : undefined,
-		env: `${dep.name}-env`,
-		container: dep.name,
-	};
-}
-
-/** Labels on every generated object; `berth.dev/id` maps it back to the entity. */
-export function deploymentLabels(dep: Pick<DeploymentEntity, "id" | "name">): Record<string, string> {
-	return managedLabels(DEPLOYMENT_KIND, dep.id, dep.name);
-}
-
-export function deploymentAnnotations(dep: Pick<DeploymentEntity, "id">): Record<string, string> {
-	return entityAnnotations(DEPLOYMENT_KIND, dep.id);
-}
-
-/** The default configMap mount when neither the deployment nor the image names one. */
-export const DEFAULT_CONFIG_MOUNT = "/etc/config";
+// The entity's shape, names and labels live in the leaf model.ts; re-exported so existing imports hold.
+export {
+	ANNOTATION_CONFIG_CHECKSUM,
+	ANNOTATION_ENV_CHECKSUM,
+	ANNOTATION_RESTARTED_AT,
+	DEFAULT_CONFIG_MOUNT,
+	DEPLOYMENT_KIND,
+	ENV_KIND,
+	deploymentAnnotations,
+	deploymentLabels,
+	effectivePorts,
+	objectNames,
+} from "./model";
+export type {
+	CatalogImage,
+	Condition,
+	DeploymentConfigMap,
+	DeploymentEntity,
+	DeploymentStatus,
+	DeploymentVolume,
+	GeneratedObject,
+	ImageEnvDeclaration,
+	ImagePort,
+	ObjectNames,
+	Protocol,
+	ResourceAmounts,
+	ResourceSpec,
+} from "./model";
 
 function cpuString(v: number | string): string {
 	return typeof v === "number" ? catalogCpu(v) : v;
@@ -214,13 +101,6 @@ export function imageReference(image: CatalogImage): string {
 	const repo = [image.registry, image.repository ?? image.name].filter(Boolean).join("/");
 	return image.digest ? `${repo}@${image.digest}` : `${repo}:${image.tag ?? "latest"}`;
 }
-
-/** Ports of the deployment, or of its image. */
-export function effectivePorts(dep: Pick<DeploymentEntity, "ports">, image: Pick<CatalogImage, "ports">): Required<ImagePort>[] {
-	const ports = dep.ports?.length ? dep.ports : (image.ports ?? []);
-	return ports.map((p, i) => ({ name: p.name ?? (ports.length === 1 ? "main" : `port-${i}`), port: p.port, protocol: p.protocol ?? "TCP" }));
-}
-
 export interface DeploymentInputs {
 	deployment: DeploymentEntity;
 	image: CatalogImage;
@@ -355,8 +235,6 @@ export function deploymentManifests(inputs: DeploymentInputs, baseDomain: string
 	];
 	return objects.filter((o): o is GeneratedObject => o !== undefined);
 }
-
-export type GeneratedObject = V1ConfigMap | V1Service | V1Deployment | V1Ingress | V1ServiceAccount;
 
 /** Config directories of well-known images, for catalog entries that name no `configMountPath`. */
 const WELL_KNOWN_CONFIG_DIRS: Record<string, string> = {

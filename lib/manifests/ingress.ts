@@ -1,5 +1,5 @@
 import type { V1Ingress } from "../k8s";
-import { deploymentAnnotations, deploymentLabels, effectivePorts, objectNames, type CatalogImage, type DeploymentEntity, type ImagePort } from "./deployment";
+import { deploymentAnnotations, deploymentLabels, effectivePorts, objectNames, type CatalogImage, type DeploymentEntity, type ImagePort } from "./model";
 
 /** `<name>.<namespace>.<baseDomain>`: the host of a deployment that names no vHosts. */
 export function defaultHost(dep: Pick<DeploymentEntity, "name" | "namespaceName">, baseDomain: string): string {

@@ -1,8 +1,24 @@
 import { createHash } from "node:crypto";
 import type { FieldError } from "../errors";
 import type { KubernetesObject, V1Deployment, V1Service, V1ServiceAccount, V1Volume, V1VolumeMount } from "../k8s";
-import { deploymentAnnotations, deploymentLabels, objectNames, type DeploymentEntity, type DeploymentVolume, type ImagePort } from "./deployment";
+import { ABSOLUTE_PATH, DATA_KEY, DNS1123_LABEL, DNS1123_SUBDOMAIN } from "../api/rules";
 import { LABEL_COMPONENT, MANAGED_BY } from "./labels";
+import {
+	deploymentAnnotations,
+	deploymentLabels,
+	objectNames,
+	type AssignedNodePort,
+	type ConfigMount,
+	type DeploymentEntity,
+	type DeploymentVolume,
+	type ImagePort,
+	type JointSpec,
+	type NodePortRequest,
+	type ServiceAccountRequest,
+} from "./model";
+
+// The joint fields' types live in the leaf model.ts (the entity extends them); re-exported here.
+export type { AssignedNodePort, ConfigMount, JointSpec, NodePortRequest, ServiceAccountRequest } from "./model";
 
 /**
  * What a managed deployment gains for joint management: ConfigMap and Secret files mounted into
@@ -11,65 +27,11 @@ import { LABEL_COMPONENT, MANAGED_BY } from "./labels";
  * deployments service passes its manifests through `jointManifests` before applying them.
  */
 
-/** A ConfigMap or Secret of the namespace (Berth's or anyone's) mounted as files. */
-export interface ConfigMount {
-	type: "configMap" | "secret";
-	/** The ConfigMap's or Secret's name. */
-	name: string;
-	mountPath: string;
-	/** One key only, mounted as the file `mountPath` (such a file does not follow later changes). */
-	subPath?: string;
-	/** Default true: configuration is read, not written. */
-	readOnly?: boolean;
-	/** The pod starts even when the object is missing. */
-	optional?: boolean;
-}
-
-/** Expose one of the deployment's ports on every node. */
-export interface NodePortRequest {
-	/** The deployment's port, by number or by name. */
-	port: number | string;
-	/** A fixed node port; left out, Kubernetes assigns one (reported in status). */
-	nodePort?: number;
-}
-
-/**
- * The pods' ServiceAccount. Without `shared`, one per deployment (named `name` or after the
- * deployment), removed with it. With `shared`, the named account is one of the namespace's that
- * several deployments use; Berth creates it when missing and never removes it with a deployment.
- */
-export interface ServiceAccountRequest {
-	name?: string;
-	shared?: boolean;
-	/** Whether the pods get an API token mounted; Kubernetes' default (true) when left out. */
-	automountToken?: boolean;
-}
-
-/** The entity fields joint management adds to a deployment. */
-export interface JointSpec {
-	mounts?: ConfigMount[];
-	nodePorts?: NodePortRequest[];
-	serviceAccount?: ServiceAccountRequest | null;
-}
-
-export interface AssignedNodePort {
-	name?: string;
-	port: number;
-	protocol: string;
-	nodePort: number;
-}
-
 /** `app.kubernetes.io/component` of a shared ServiceAccount (no deployment owns it). */
 export const SHARED_ACCOUNT_KIND = "serviceaccount";
 
 // ---------------------------------------------------------------------------------------------
 // Validation: rules for the deployments service's params, and the checks they cannot express.
-
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const ABSOLUTE_PATH = /^\/[^\0:]*$/;
-const PORT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-/** A key of a ConfigMap or Secret. */
-const DATA_KEY = /^[-._a-zA-Z0-9]+$/;
 
 export const mountsRule = {
 	type: "array",
@@ -97,7 +59,7 @@ export const nodePortsRule = {
 		type: "object",
 		strict: true,
 		props: {
-			port: { type: "multi", rules: [{ type: "number", integer: true, min: 1, max: 65535 }, { type: "string", pattern: PORT_NAME, max: 15 }] },
+			port: { type: "multi", rules: [{ type: "number", integer: true, min: 1, max: 65535 }, { type: "string", pattern: DNS1123_LABEL, max: 15 }] },
 			// The apiserver checks its --service-node-port-range (30000-32767 unless configured).
 			nodePort: { type: "number", integer: true, min: 1, max: 65535, optional: true },
 		},

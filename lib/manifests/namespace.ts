@@ -1,5 +1,6 @@
 import type { V1LimitRange, V1Namespace, V1ResourceQuota } from "../k8s";
 import { cpuMillis, bytes, formatBytes } from "../quantity";
+import { DNS1123_LABEL } from "../api/rules";
 import { LABEL_PREFIX, entityAnnotations, managedLabels } from "./labels";
 
 /** A namespace's limits. cpu, memory and storage are Kubernetes quantities; pods and gpu counts. */
@@ -110,4 +111,4 @@ export function isSystemNamespace(name: string, reserved: readonly string[] = RE
 export const RESERVED_NAMESPACES: readonly string[] = ["default", "kube-system", "kube-public", "kube-node-lease", "berth", "berth-system"];
 
 /** RFC 1123 label: what Kubernetes accepts as a namespace name. */
-export const RFC1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+export const RFC1123_LABEL = DNS1123_LABEL;

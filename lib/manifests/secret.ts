@@ -1,5 +1,5 @@
 import type { V1Secret } from "../k8s";
-import { objectNames } from "./deployment";
+import { objectNames } from "./model";
 import { envAnnotations, envLabels, type EnvTarget } from "./configmap";
 
 /** Secret env values, consumed through envFrom. `data` (base64) rather than stringData, so server-side apply owns each key. */

@@ -1,6 +1,6 @@
 import type { V1Service } from "../k8s";
 import { selectorLabels } from "./labels";
-import { deploymentAnnotations, deploymentLabels, effectivePorts, objectNames, type CatalogImage, type DeploymentEntity } from "./deployment";
+import { deploymentAnnotations, deploymentLabels, effectivePorts, objectNames, type CatalogImage, type DeploymentEntity } from "./model";
 
 /**
  * The ClusterIP Service in front of a deployment's pods, one port per image port; undefined
