@@ -76,6 +76,12 @@ export function resolveDbBackend(opts: Pick<DbMixinOptions, "dataDir" | "mongoUr
 	};
 }
 
+/** The MongoDB / NeDB duplicate-key failure: two writes racing for one unique value. */
+export function isDuplicateKey(err: unknown): boolean {
+	const e = err as { code?: unknown; errorType?: unknown; message?: unknown };
+	return e?.code === 11000 || e?.errorType === "uniqueViolated" || /duplicate key|unique constraint/i.test(String(e?.message ?? ""));
+}
+
 /**
  * A moleculer-db service over NeDB (one file per collection under DATA_DIR) or, with MONGO_URI,
  * MongoDB through mongoose. Service code is the same on both. The backend is chosen per service

@@ -4,7 +4,7 @@ import { clusterUnavailable, forbidden, invalid, invalidField, NOT_RETRIED, notF
 import { RFC1123_LABEL } from "../lib/manifests/namespace";
 import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
 import { isAdmin, isUnscoped, type CallerMeta } from "../mixins/membership.mixin";
-import type { LookupParams, NamespaceEntity } from "./k8s.namespaces.service";
+import type { LookupParams, NamespaceEntity } from "../lib/api/namespaces";
 
 /** A catalog entry as stored and returned: the file's fields plus the entity's. */
 export interface ImageEntity extends CatalogImage {

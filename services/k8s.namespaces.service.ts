@@ -1,72 +1,29 @@
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
-import { conflict, forbidden, invalid, NOT_RETRIED, notFound, type FieldError } from "../lib/errors";
-import { getKubeClient, Kinds, type V1Namespace, type V1ResourceQuota } from "../lib/k8s";
-import { ANNOTATION_ID, MANAGED_SELECTOR } from "../lib/manifests/labels";
 import {
-	DEFAULT_QUOTA,
-	NAMESPACE_KIND,
-	QUOTA_NAME,
-	RFC1123_LABEL,
-	isSystemNamespace,
-	namespaceManifests,
-	type NamespaceQuota,
-} from "../lib/manifests/namespace";
-import { bytes, cpuMillis, isQuantity } from "../lib/quantity";
-import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
+	availableParams,
+	createNamespaceParams,
+	idParams,
+	lookupParams,
+	resolveNameParams,
+	updateNamespaceParams,
+	type Availability,
+	type CreateNamespaceParams,
+	type LookupParams,
+	type NameParams,
+	type NamespaceEntity,
+	type NamespaceStatus,
+	type ResourceQuotaReport,
+	type UpdateNamespaceParams,
+} from "../lib/api/namespaces";
+import { DNS1123_LABEL, type IdParams } from "../lib/api/rules";
+import { conflict, forbidden, invalid, NOT_RETRIED, notFound } from "../lib/errors";
+import { getKubeClient, Kinds, type V1Namespace, type V1ResourceQuota } from "../lib/k8s";
+import { MANAGED_SELECTOR } from "../lib/manifests/labels";
+import { NAMESPACE_KIND, QUOTA_NAME, isSystemNamespace, namespaceManifests } from "../lib/manifests/namespace";
+import { belongsTo, resolveQuota } from "../lib/namespaces/checks";
+import { createDbMixin, isDuplicateKey, type DbBackedService } from "../mixins/db.mixin";
 import { createControllerMixin, type ControllerLocals, type ControllerMethods } from "../mixins/controller.mixin";
 import { createMembershipMixin, isAdmin, isUnscoped, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
-
-/** A tenant's namespace. `name` is also the Kubernetes Namespace's name. */
-export interface NamespaceEntity {
-	id: string;
-	name: string;
-	owner: string;
-	members: string[];
-	quota: NamespaceQuota;
-	/** Kubernetes' phase (Active, Terminating), "Pending" before the first apply, "Missing" when gone from the cluster. */
-	phase: string;
-	uid: string | null;
-	createdAt: string;
-	updatedAt: string;
-}
-
-export type QuotaInput = Partial<Record<"cpu" | "memory" | "storage", string | number>> & Partial<Record<"pods" | "gpu", number>>;
-
-export interface CreateNamespaceParams {
-	name: string;
-	quota?: QuotaInput;
-}
-export interface UpdateNamespaceParams {
-	id: string;
-	quota?: QuotaInput;
-}
-export interface IdParams {
-	id: string;
-}
-export interface NameParams {
-	name: string;
-}
-export interface LookupParams {
-	ref: string;
-}
-
-export interface NamespaceStatus {
-	id: string;
-	name: string;
-	exists: boolean;
-	phase: string;
-	uid: string | null;
-	conditions: { type: string; status: string; reason?: string; message?: string }[];
-}
-export interface ResourceQuotaReport {
-	hard: Record<string, string>;
-	used: Record<string, string>;
-}
-export interface Availability {
-	name: string;
-	available: boolean;
-	reason?: string;
-}
 
 /** `$statusCode`/`$location` shape the REST answer (moleculer-web). */
 type Meta = CallerMeta & { $statusCode?: number; $location?: string };
@@ -79,7 +36,6 @@ interface NamespacesMethods {
 	applyNamespace(entity: NamespaceEntity): Promise<V1Namespace>;
 	removeNamespace(ctx: Context<unknown, Meta>, entity: NamespaceEntity): Promise<NamespaceEntity>;
 	reconcileNamespace(name: string): Promise<void>;
-	toPublic(doc: Record<string, unknown>): NamespaceEntity;
 }
 
 type NamespacesVars = ControllerLocals;
@@ -87,59 +43,6 @@ type NamespacesVars = ControllerLocals;
 type NamespacesThis = DbBackedService<MembershipMethods & ControllerMethods & NamespacesMethods & NamespacesVars>;
 
 const FIELDS = ["name", "owner", "members", "quota", "phase", "uid"];
-
-const quantityRule = { type: "multi", optional: true, rules: [{ type: "string", min: 1, max: 32, trim: true }, { type: "number", positive: true }] };
-const quotaRule = {
-	type: "object",
-	optional: true,
-	strict: true,
-	props: {
-		cpu: quantityRule,
-		memory: quantityRule,
-		storage: quantityRule,
-		pods: { type: "number", integer: true, min: 1, max: 10_000, convert: true, optional: true },
-		gpu: { type: "number", integer: true, min: 0, max: 64, convert: true, optional: true },
-	},
-};
-const nameRule = { type: "string", pattern: RFC1123_LABEL, min: 1, max: 63, messages: { stringPattern: "The '{field}' field must be an RFC 1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit." } };
-
-/**
- * The quota a request asks for, on top of `base`, or the fields at fault. Quantities must parse
- * and be positive; memory and storage at least 1Mi (smaller ones are almost always a missing unit).
- */
-export function resolveQuota(input: QuotaInput | undefined, base: NamespaceQuota = DEFAULT_QUOTA): { quota: NamespaceQuota; errors: FieldError[] } {
-	const errors: FieldError[] = [];
-	const quota: NamespaceQuota = { ...base };
-	for (const key of ["cpu", "memory", "storage"] as const) {
-		const value = input?.[key];
-		if (value === undefined) continue;
-		const text = String(value);
-		if (!isQuantity(text)) {
-			errors.push({ field: `quota.${key}`, message: `quota.${key} must be a Kubernetes quantity such as ${key === "cpu" ? '"2" or "500m"' : '"4Gi" or "512Mi"'}`, type: "quantity", actual: value });
-			continue;
-		}
-		const tooSmall = key === "cpu" ? cpuMillis(text) < 1 : bytes(text) < 2 ** 20;
-		if (tooSmall) {
-			errors.push({ field: `quota.${key}`, message: `quota.${key} must be at least ${key === "cpu" ? "1m" : "1Mi"}`, type: "quantityMin", actual: value });
-			continue;
-		}
-		quota[key] = text;
-	}
-	if (input?.pods !== undefined) quota.pods = input.pods;
-	if (input?.gpu !== undefined) quota.gpu = input.gpu;
-	return { quota, errors };
-}
-
-/** Whether a stored entity and a live Namespace are the same (the annotation maps it back). */
-function belongsTo(ns: V1Namespace | undefined, entity: { id: string }): boolean {
-	return ns?.metadata?.annotations?.[ANNOTATION_ID] === entity.id;
-}
-
-/** The MongoDB / NeDB duplicate-key failure (two creates racing for one name). */
-function isDuplicateKey(err: unknown): boolean {
-	const e = err as { code?: unknown; errorType?: unknown; message?: unknown };
-	return e?.code === 11000 || e?.errorType === "uniqueViolated" || /duplicate key|unique constraint/i.test(String(e?.message ?? ""));
-}
 
 /**
  * v1.k8s.namespaces: tenants' namespaces with a ResourceQuota and a LimitRange. The database holds
@@ -181,7 +84,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 			retryPolicy: NOT_RETRIED,
 			rest: "POST /",
 			summary: "Create a namespace with a quota",
-			params: { name: nameRule, quota: quotaRule },
+			params: createNamespaceParams,
 			async handler(this: NamespacesThis, ctx: Context<CreateNamespaceParams, Meta>): Promise<NamespaceEntity> {
 				const { name } = ctx.params;
 				const { quota, errors } = resolveQuota(ctx.params.quota);
@@ -229,7 +132,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 
 		get: {
 			rest: "GET /:id",
-			params: { id: { type: "string", min: 1, max: 64 } },
+			params: idParams,
 			async handler(this: NamespacesThis, ctx: Context<IdParams, Meta>): Promise<NamespaceEntity> {
 				return this.visibleNamespace(ctx, ctx.params.id);
 			},
@@ -238,7 +141,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 		update: {
 			rest: "PUT /:id",
 			summary: "Change a namespace's quota (owner only)",
-			params: { id: { type: "string", min: 1, max: 64 }, quota: quotaRule },
+			params: updateNamespaceParams,
 			async handler(this: NamespacesThis, ctx: Context<UpdateNamespaceParams, Meta>): Promise<NamespaceEntity> {
 				const entity = await this.visibleNamespace(ctx, ctx.params.id, "owner");
 				const { quota, errors } = resolveQuota(ctx.params.quota, entity.quota);
@@ -261,7 +164,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 		remove: {
 			rest: "DELETE /:id",
 			summary: "Delete a namespace and everything Berth made in it (owner only)",
-			params: { id: { type: "string", min: 1, max: 64 } },
+			params: idParams,
 			async handler(this: NamespacesThis, ctx: Context<IdParams, Meta>): Promise<NamespaceEntity> {
 				const entity = await this.visibleNamespace(ctx, ctx.params.id, "owner");
 				return this.removeNamespace(ctx, entity);
@@ -271,10 +174,10 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 		/** The caller's namespace by id or name; what other services resolve their `namespace` param with. */
 		lookup: {
 			visibility: "public",
-			params: { ref: { type: "string", min: 1, max: 64 } },
+			params: lookupParams,
 			async handler(this: NamespacesThis, ctx: Context<LookupParams, Meta>): Promise<NamespaceEntity> {
 				const byId = await this.findStored(ctx.params.ref);
-				const entity = byId ? this.toPublic(byId) : await this.findByName(ctx.params.ref);
+				const entity = byId ? this.publicView<NamespaceEntity>(byId) : await this.findByName(ctx.params.ref);
 				if (!entity) throw notFound("Namespace", ctx.params.ref);
 				return this.visibleNamespace(ctx, entity.id);
 			},
@@ -284,7 +187,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 		resolveName: {
 			visibility: "public",
 			public: true,
-			params: { name: { type: "string", min: 1, max: 63 } },
+			params: resolveNameParams,
 			async handler(this: NamespacesThis, ctx: Context<NameParams, Meta>): Promise<NamespaceEntity> {
 				const entity = await this.findByName(ctx.params.name);
 				if (!entity) throw notFound("Namespace", ctx.params.name);
@@ -295,7 +198,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 		available: {
 			rest: "GET /available/:name",
 			summary: "Whether a namespace name can be created",
-			params: { name: { type: "string", min: 1, max: 253 } },
+			params: availableParams,
 			async handler(this: NamespacesThis, ctx: Context<NameParams, Meta>): Promise<Availability> {
 				return this.availability(ctx.params.name);
 			},
@@ -304,7 +207,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 		status: {
 			rest: "GET /:id/status",
 			summary: "The namespace as the cluster sees it",
-			params: { id: { type: "string", min: 1, max: 64 } },
+			params: idParams,
 			async handler(this: NamespacesThis, ctx: Context<IdParams, Meta>): Promise<NamespaceStatus> {
 				const entity = await this.visibleNamespace(ctx, ctx.params.id);
 				const live = await getKubeClient().get<V1Namespace>({ apiVersion: "v1", kind: "Namespace", name: entity.name });
@@ -324,7 +227,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 		resourcequota: {
 			rest: "GET /:id/resourcequota",
 			summary: "The quota's hard limits and current usage, from the cluster",
-			params: { id: { type: "string", min: 1, max: 64 } },
+			params: idParams,
 			async handler(this: NamespacesThis, ctx: Context<IdParams, Meta>): Promise<ResourceQuotaReport> {
 				const entity = await this.visibleNamespace(ctx, ctx.params.id);
 				const rq = await getKubeClient().get<V1ResourceQuota>({ apiVersion: "v1", kind: "ResourceQuota", name: QUOTA_NAME, namespace: entity.name });
@@ -355,9 +258,13 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 			return entity as unknown as NamespaceEntity | undefined;
 		},
 
-		/** The entity if this caller may see it (membership, admin, key confinement), else 404. */
+		/**
+		 * The entity if this caller may see it (membership, admin, key confinement), else 404. Not the
+		 * membership mixin's findVisible: owner-only actions answer a member 403, and a namespace is
+		 * confined by its own name, which mesh calls with `scope: false` (quota reads) skip.
+		 */
 		async visibleNamespace(this: NamespacesThis, ctx: Context<unknown, Meta>, id: string, role: "member" | "owner" = "member"): Promise<NamespaceEntity> {
-			const entity = this.toPublic(await this.findOwnedBy(ctx, id, role));
+			const entity = this.publicView<NamespaceEntity>(await this.findOwnedBy(ctx, id, role));
 			this.checkConfined(ctx, entity);
 			return entity;
 		},
@@ -369,7 +276,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 		},
 
 		async availability(this: NamespacesThis, name: string): Promise<Availability> {
-			if (name.length > 63 || !RFC1123_LABEL.test(name)) return { name, available: false, reason: "Not an RFC 1123 label (lower-case letters, digits and '-', at most 63)" };
+			if (name.length > 63 || !DNS1123_LABEL.test(name)) return { name, available: false, reason: "Not an RFC 1123 label (lower-case letters, digits and '-', at most 63)" };
 			if (isSystemNamespace(name)) return { name, available: false, reason: `${name} is a reserved system namespace` };
 			if (await this.findByName(name)) return { name, available: false, reason: `Namespace ${name} already exists` };
 			const live = await getKubeClient().get<V1Namespace>({ apiVersion: "v1", kind: "Namespace", name });
@@ -417,11 +324,6 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 			const saved = await this.patchEntity(ctx, entity.id, { phase, uid });
 			this.broker.emit("k8s.namespaces.updated", saved, { meta: { ...SYSTEM_META } });
 		},
-
-		toPublic(this: NamespacesThis, doc: Record<string, unknown>): NamespaceEntity {
-			const fields = ["id", ...FIELDS, "createdAt", "updatedAt"];
-			return Object.fromEntries(fields.filter(f => f in doc).map(f => [f, doc[f]])) as unknown as NamespaceEntity;
-		},
 	},
 
 };
@@ -438,7 +340,7 @@ function confineQuery(this: NamespacesThis, ctx: Context<Record<string, unknown>
 async function confineId(this: NamespacesThis, ctx: Context<Record<string, unknown>, Meta>): Promise<void> {
 	if (!ctx.meta?.namespaces || isUnscoped(ctx)) return;
 	const stored = await this.findStored(String(ctx.params.id));
-	if (stored) this.checkConfined(ctx, this.toPublic(stored));
+	if (stored) this.checkConfined(ctx, this.publicView<NamespaceEntity>(stored));
 }
 
 export default NamespacesService;

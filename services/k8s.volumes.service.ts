@@ -8,7 +8,7 @@ import { bytes } from "../lib/quantity";
 import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
 import { createControllerMixin, type ControllerLocals, type ControllerMethods } from "../mixins/controller.mixin";
 import { createMembershipMixin, isUnscoped, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
-import type { LookupParams, NamespaceEntity } from "./k8s.namespaces.service";
+import type { LookupParams, NamespaceEntity } from "../lib/api/namespaces";
 
 export interface VolumeStatus {
 	/** The claim's phase (Pending, Bound, Lost), or "Missing" when it is not in the cluster. */

@@ -1,3 +1,10 @@
+/**
+ * The contract of v1.k8s.namespaces (docs/api/namespaces.md): the entity, the params of its
+ * actions with their validator rules, and the views it answers.
+ */
+import type { NamespaceQuota } from "../manifests/namespace";
+import { DNS1123_LABEL, idRule } from "./rules";
+
 /** What `v1.k8s.namespaces.lookup` and `.resolveName` answer to other services (docs/api/namespaces.md). */
 export interface NamespaceRef {
 	id: string;
@@ -11,3 +18,77 @@ export interface QuotaReport {
 	hard?: Record<string, string>;
 	used?: Record<string, string>;
 }
+
+/** A tenant's namespace. `name` is also the Kubernetes Namespace's name. */
+export interface NamespaceEntity extends NamespaceRef {
+	quota: NamespaceQuota;
+	/** Kubernetes' phase (Active, Terminating), "Pending" before the first apply, "Missing" when gone from the cluster. */
+	phase: string;
+	uid: string | null;
+	createdAt: string;
+	updatedAt: string;
+}
+
+export type QuotaInput = Partial<Record<"cpu" | "memory" | "storage", string | number>> & Partial<Record<"pods" | "gpu", number>>;
+
+export interface CreateNamespaceParams {
+	name: string;
+	quota?: QuotaInput;
+}
+export interface UpdateNamespaceParams {
+	id: string;
+	quota?: QuotaInput;
+}
+export interface NameParams {
+	name: string;
+}
+export interface LookupParams {
+	ref: string;
+}
+
+export interface NamespaceStatus {
+	id: string;
+	name: string;
+	exists: boolean;
+	phase: string;
+	uid: string | null;
+	conditions: { type: string; status: string; reason?: string; message?: string }[];
+}
+export interface ResourceQuotaReport {
+	hard: Record<string, string>;
+	used: Record<string, string>;
+}
+export interface Availability {
+	name: string;
+	available: boolean;
+	reason?: string;
+}
+
+const quantityRule = { type: "multi", optional: true, rules: [{ type: "string", min: 1, max: 32, trim: true }, { type: "number", positive: true }] };
+
+/** A quota asked for: quantities are checked further by lib/namespaces/checks.ts's `resolveQuota`. */
+export const quotaRule = {
+	type: "object",
+	optional: true,
+	strict: true,
+	props: {
+		cpu: quantityRule,
+		memory: quantityRule,
+		storage: quantityRule,
+		pods: { type: "number", integer: true, min: 1, max: 10_000, convert: true, optional: true },
+		gpu: { type: "number", integer: true, min: 0, max: 64, convert: true, optional: true },
+	},
+};
+
+/** The message of a name that is not an RFC 1123 label (volumes' names use it too). */
+export const LABEL_MESSAGE = "The '{field}' field must be an RFC 1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit.";
+export const nameRule = { type: "string", pattern: DNS1123_LABEL, min: 1, max: 63, messages: { stringPattern: LABEL_MESSAGE } };
+
+export const createNamespaceParams = { name: nameRule, quota: quotaRule };
+export const updateNamespaceParams = { id: idRule, quota: quotaRule };
+export const idParams = { id: idRule };
+export const lookupParams = { ref: { type: "string", min: 1, max: 64 } };
+/** resolveName: any stored name (no pattern: a miss is a 404, not a 422). */
+export const resolveNameParams = { name: { type: "string", min: 1, max: 63 } };
+/** available: any string, so an invalid name is answered with its reason rather than refused. */
+export const availableParams = { name: { type: "string", min: 1, max: 253 } };

@@ -2,7 +2,7 @@ import { ServiceBroker, type BrokerOptions } from "moleculer";
 import brokerConfig from "../../moleculer.config";
 import type { V1PersistentVolumeClaim } from "../../lib/k8s";
 import type { ImageEntity } from "../../services/k8s.images.service";
-import type { NamespaceEntity } from "../../services/k8s.namespaces.service";
+import type { NamespaceEntity } from "../../lib/api/namespaces";
 import type { VolumeEntity } from "../../services/k8s.volumes.service";
 import { kube, readClusterEnv, uniqueName } from "../helpers/cluster";
 import { backends as dbBackends, dropDatabase } from "../helpers/backends";

@@ -1,7 +1,9 @@
 import { Errors, ServiceBroker, type ServiceSchema } from "moleculer";
 import { setKubeClient, type V1LimitRange, type V1Namespace, type V1ResourceQuota } from "../../lib/k8s";
 import { DEFAULT_QUOTA, isSystemNamespace, limitRangeManifest, quotaHard } from "../../lib/manifests/namespace";
-import NamespacesService, { resolveQuota, type NamespaceEntity } from "../../services/k8s.namespaces.service";
+import type { NamespaceEntity } from "../../lib/api/namespaces";
+import { resolveQuota } from "../../lib/namespaces/checks";
+import NamespacesService from "../../services/k8s.namespaces.service";
 import { eventually } from "../helpers/eventually";
 import { FakeKube } from "./namespaces.fakes";
 

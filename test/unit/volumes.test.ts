@@ -1,7 +1,8 @@
 import { Errors, ServiceBroker, type ServiceSchema } from "moleculer";
 import { setKubeClient, type V1PersistentVolumeClaim } from "../../lib/k8s";
 import { pvcManifest } from "../../lib/manifests/volume";
-import NamespacesService, { type NamespaceEntity } from "../../services/k8s.namespaces.service";
+import type { NamespaceEntity } from "../../lib/api/namespaces";
+import NamespacesService from "../../services/k8s.namespaces.service";
 import VolumesService, { type VolumeEntity } from "../../services/k8s.volumes.service";
 import { eventually } from "../helpers/eventually";
 import { FakeKube } from "./namespaces.fakes";
