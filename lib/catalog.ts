@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import Validator from "fastest-validator";
 import { DNS1123_LABEL, ENV_KEY } from "./api/rules";
+import { VOLUME_MOUNT_PATH } from "./api/volumes";
 
 /**
  * The image catalog: one JSON file per image under `images/` (or IMAGES_DIR), with the fields of
@@ -124,7 +125,7 @@ const schema = {
 			props: {
 				name: { type: "string", pattern: DNS1123_LABEL, max: 63 },
 				type: { type: "equal", value: "persistentVolumeClaim" },
-				mountPath: { type: "string", pattern: /^\/[^\0]*$/, max: 255 },
+				mountPath: { type: "string", pattern: VOLUME_MOUNT_PATH, max: 255 },
 			},
 		},
 	},

@@ -1,57 +1,20 @@
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
-import { conflict, NOT_RETRIED, notFound, quotaExceeded } from "../lib/errors";
+import { createVolumeParams, listVolumesParams, volumeIdParams, type CreateVolumeParams, type VolumeEntity, type VolumeIdParams, type VolumeStatus } from "../lib/api/volumes";
+import { conflict, NOT_RETRIED, quotaExceeded } from "../lib/errors";
 import { getKubeClient, Kinds, type V1Deployment, type V1PersistentVolumeClaim, type V1Pod, type V1ResourceQuota } from "../lib/k8s";
 import { ANNOTATION_ID } from "../lib/manifests/labels";
-import { QUOTA_NAME, RFC1123_LABEL } from "../lib/manifests/namespace";
-import { ACCESS_MODES, DEFAULT_VOLUME_SIZE, VOLUME_SELECTOR, VOLUME_SIZE, pvcManifest, type AccessMode } from "../lib/manifests/volume";
+import { QUOTA_NAME } from "../lib/manifests/namespace";
+import { DEFAULT_VOLUME_SIZE, VOLUME_SELECTOR, pvcManifest } from "../lib/manifests/volume";
 import { bytes } from "../lib/quantity";
-import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
+import { createDbMixin, isDuplicateKey, type DbBackedService } from "../mixins/db.mixin";
 import { createControllerMixin, type ControllerLocals, type ControllerMethods } from "../mixins/controller.mixin";
 import { createMembershipMixin, isUnscoped, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 import type { LookupParams, NamespaceEntity } from "../lib/api/namespaces";
-
-export interface VolumeStatus {
-	/** The claim's phase (Pending, Bound, Lost), or "Missing" when it is not in the cluster. */
-	phase: string;
-	/** What was provisioned ("1Gi"), once bound. */
-	capacity: string | null;
-}
-
-export interface VolumeEntity {
-	id: string;
-	/** The namespace entity's id. */
-	namespace: string;
-	/** Also the PersistentVolumeClaim's name. */
-	name: string;
-	type: "persistentVolumeClaim";
-	mountPath: string;
-	size: string;
-	accessModes: AccessMode[];
-	storageClass?: string;
-	status: VolumeStatus;
-	owner: string;
-	members: string[];
-	createdAt: string;
-	updatedAt: string;
-}
 
 /** Stored besides the public fields: the Kubernetes namespace's name and a uniqueness key. */
 interface StoredVolume extends VolumeEntity {
 	namespaceName: string;
 	key: string;
-}
-
-export interface CreateVolumeParams {
-	namespace: string;
-	name: string;
-	type?: "persistentVolumeClaim";
-	mountPath: string;
-	size?: string;
-	accessModes?: AccessMode[];
-	storageClass?: string;
-}
-export interface VolumeIdParams {
-	id: string;
 }
 
 /** What `remove` needs to know of a deployment entity (see docs/CONTRACTS.md). */
@@ -64,11 +27,9 @@ interface MountingDeployment {
 type Meta = CallerMeta & { $statusCode?: number; $location?: string };
 
 interface VolumesMethods {
-	visibleVolume(ctx: Context<unknown, Meta>, id: string): Promise<StoredVolume>;
 	checkStorageQuota(ns: NamespaceEntity, size: string): Promise<void>;
 	mountedBy(ctx: Context<unknown, Meta>, volume: StoredVolume): Promise<{ deployments: string[]; pods: string[] }>;
 	reconcileVolume(id: string): Promise<void>;
-	toPublic(doc: Record<string, unknown>): VolumeEntity;
 }
 
 type VolumesVars = ControllerLocals;
@@ -76,17 +37,11 @@ type VolumesVars = ControllerLocals;
 type VolumesThis = DbBackedService<MembershipMethods & ControllerMethods & VolumesMethods & VolumesVars>;
 
 const FIELDS = ["namespace", "name", "type", "mountPath", "size", "accessModes", "storageClass", "status", "owner", "members"];
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** The apiserver's admission refusal when a claim does not fit the ResourceQuota. */
 function isQuotaRefusal(err: unknown): boolean {
 	const e = err as { type?: unknown; message?: unknown };
 	return e?.type === "K8S_FORBIDDEN" && /exceeded quota/i.test(String(e.message ?? ""));
-}
-
-function isDuplicateKey(err: unknown): boolean {
-	const e = err as { code?: unknown; errorType?: unknown; message?: unknown };
-	return e?.code === 11000 || e?.errorType === "uniqueViolated" || /duplicate key|unique constraint/i.test(String(e?.message ?? ""));
 }
 
 /**
@@ -128,15 +83,7 @@ const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $depe
 			retryPolicy: NOT_RETRIED,
 			rest: "POST /",
 			summary: "Create a persistent volume in a namespace",
-			params: {
-				namespace: { type: "string", min: 1, max: 64 },
-				name: { type: "string", pattern: RFC1123_LABEL, min: 1, max: 63, messages: { stringPattern: "The '{field}' field must be an RFC 1123 label: lower-case letters, digits and '-', starting and ending with a letter or digit." } },
-				type: { type: "enum", values: ["persistentVolumeClaim"], optional: true },
-				mountPath: { type: "string", pattern: /^\/[^\0]*$/, max: 255, messages: { stringPattern: "The '{field}' field must be an absolute path." } },
-				size: { type: "string", pattern: VOLUME_SIZE, optional: true, messages: { stringPattern: "The '{field}' field must be 1–999 followed by Gi or Mi, such as 1Gi or 500Mi." } },
-				accessModes: { type: "array", items: { type: "enum", values: [...ACCESS_MODES] }, min: 1, max: ACCESS_MODES.length, unique: true, optional: true },
-				storageClass: { type: "string", pattern: DNS_SUBDOMAIN, max: 253, optional: true },
-			},
+			params: createVolumeParams,
 			async handler(this: VolumesThis, ctx: Context<CreateVolumeParams, Meta>): Promise<VolumeEntity> {
 				const { name, mountPath, storageClass } = ctx.params;
 				const size = ctx.params.size ?? DEFAULT_VOLUME_SIZE;
@@ -194,7 +141,7 @@ const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $depe
 		/** The caller's volumes, optionally of one namespace (id or name), oldest first. */
 		list: {
 			rest: "GET /",
-			params: { namespace: { type: "string", min: 1, max: 64, optional: true } },
+			params: listVolumesParams,
 			async handler(this: VolumesThis, ctx: Context<{ query?: Record<string, unknown> }, Meta>): Promise<VolumeEntity[]> {
 				// The membership and filter hooks have narrowed `query` to what the caller asked for and may see.
 				return (await this.findEntities(ctx, ctx.params.query ?? {}, { sort: ["createdAt"] })) as unknown as VolumeEntity[];
@@ -203,18 +150,18 @@ const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $depe
 
 		get: {
 			rest: "GET /:id",
-			params: { id: { type: "string", min: 1, max: 64 } },
+			params: volumeIdParams,
 			async handler(this: VolumesThis, ctx: Context<VolumeIdParams, Meta>): Promise<VolumeEntity> {
-				return this.toPublic({ ...(await this.visibleVolume(ctx, ctx.params.id)) });
+				return this.publicView<VolumeEntity>(await this.findVisible<StoredVolume>(ctx, ctx.params.id));
 			},
 		},
 
 		remove: {
 			rest: "DELETE /:id",
 			summary: "Delete a volume and its data; refused while a deployment mounts it",
-			params: { id: { type: "string", min: 1, max: 64 } },
+			params: volumeIdParams,
 			async handler(this: VolumesThis, ctx: Context<VolumeIdParams, Meta>): Promise<VolumeEntity> {
-				const volume = await this.visibleVolume(ctx, ctx.params.id);
+				const volume = await this.findVisible<StoredVolume>(ctx, ctx.params.id);
 				const users = await this.mountedBy(ctx, volume);
 				if (users.deployments.length || users.pods.length) {
 					const who = [...users.deployments.map(d => `deployment ${d}`), ...users.pods.map(p => `pod ${p}`)].join(", ");
@@ -223,7 +170,7 @@ const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $depe
 				await getKubeClient().delete({ apiVersion: "v1", kind: "PersistentVolumeClaim", name: volume.name, namespace: volume.namespaceName });
 				await this.removeEntity(ctx, volume.id);
 				this.reconciler?.forget(volume.id);
-				const removed = this.toPublic({ ...volume });
+				const removed = this.publicView<VolumeEntity>(volume);
 				ctx.emit("k8s.volumes.removed", removed);
 				return removed;
 			},
@@ -245,14 +192,6 @@ const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $depe
 	},
 
 	methods: {
-		/** The stored volume if this caller may see it (membership, admin, key confinement), else 404. */
-		async visibleVolume(this: VolumesThis, ctx: Context<unknown, Meta>, id: string): Promise<StoredVolume> {
-			const volume = (await this.findOwned(ctx, id)) as unknown as StoredVolume;
-			const allowed = ctx.meta?.namespaces;
-			if (allowed && !isUnscoped(ctx) && !allowed.includes(volume.namespaceName)) throw notFound("Volume", id);
-			return volume;
-		},
-
 		/**
 		 * Refuses a claim the namespace's storage quota cannot hold, with the numbers. The apiserver
 		 * would refuse it too, but only with a 403 about admission; this says what to change.
@@ -293,7 +232,7 @@ const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $depe
 		async reconcileVolume(this: VolumesThis, id: string): Promise<void> {
 			const informer = this.syncedCaches()?.get("PersistentVolumeClaim");
 			if (!informer) throw new Error("volume watch not synced yet");
-			const volume = (await this.findStored(id)) as StoredVolume | undefined;
+			const volume = await this.loadDoc<StoredVolume>(id);
 			if (!volume) return;
 			const live = informer.get(volume.name, volume.namespaceName) as V1PersistentVolumeClaim | undefined;
 			const mine = live?.metadata?.annotations?.[ANNOTATION_ID] === volume.id ? live : undefined;
@@ -303,11 +242,6 @@ const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $depe
 			if (status.phase === volume.status?.phase && status.capacity === (volume.status?.capacity ?? null)) return;
 			const saved = await this.patchEntity(this.systemContext(), volume.id, { status });
 			this.broker.emit("k8s.volumes.updated", saved, { meta: { ...SYSTEM_META } });
-		},
-
-		toPublic(this: VolumesThis, doc: Record<string, unknown>): VolumeEntity {
-			const fields = ["id", ...FIELDS, "createdAt", "updatedAt"];
-			return Object.fromEntries(fields.filter(f => f in doc).map(f => [f, doc[f]])) as unknown as VolumeEntity;
 		},
 
 	},

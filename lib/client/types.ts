@@ -9,7 +9,7 @@ import type { CreateEnvParams, CreateFromImageParams, EnvEntity, ListEnvParams, 
 import type { DeployImageParams, ImageEntity, LoadReport } from "../../services/k8s.images.service";
 import type { CreateJobParams, JobEntity, JobStatusView, ListJobsParams } from "../../services/k8s.jobs.service";
 import type { Availability, CreateNamespaceParams, NamespaceEntity, NamespaceStatus, QuotaInput, ResourceQuotaReport, UpdateNamespaceParams } from "../api/namespaces";
-import type { CreateVolumeParams, VolumeEntity } from "../../services/k8s.volumes.service";
+import type { CreateVolumeParams, VolumeEntity } from "../api/volumes";
 import type { CreateKeyParams, KeyEntity } from "../../services/keys.service";
 import type { Readiness } from "../../services/health.service";
 import type { CreateServiceParams, DeployView, ManifestsView, ServiceEntity, UndeployView, UpdateServiceParams, ValidateParams, ValidateView } from "../../services/k8s.services.service";

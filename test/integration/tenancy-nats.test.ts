@@ -3,7 +3,7 @@ import brokerConfig from "../../moleculer.config";
 import type { V1PersistentVolumeClaim } from "../../lib/k8s";
 import type { ImageEntity } from "../../services/k8s.images.service";
 import type { NamespaceEntity } from "../../lib/api/namespaces";
-import type { VolumeEntity } from "../../services/k8s.volumes.service";
+import type { VolumeEntity } from "../../lib/api/volumes";
 import { kube, readClusterEnv, uniqueName } from "../helpers/cluster";
 import { backends as dbBackends, dropDatabase } from "../helpers/backends";
 import { eventually } from "../helpers/eventually";

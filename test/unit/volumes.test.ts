@@ -3,7 +3,8 @@ import { setKubeClient, type V1PersistentVolumeClaim } from "../../lib/k8s";
 import { pvcManifest } from "../../lib/manifests/volume";
 import type { NamespaceEntity } from "../../lib/api/namespaces";
 import NamespacesService from "../../services/k8s.namespaces.service";
-import VolumesService, { type VolumeEntity } from "../../services/k8s.volumes.service";
+import type { VolumeEntity } from "../../lib/api/volumes";
+import VolumesService from "../../services/k8s.volumes.service";
 import { eventually } from "../helpers/eventually";
 import { FakeKube } from "./namespaces.fakes";
 
