@@ -1,46 +1,25 @@
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import {
+	deployImageParams,
+	getImageParams,
+	imageIdParams,
+	listImagesParams,
+	resolveImageNameParams,
+	type DeployImageParams,
+	type DeploymentRequest,
+	type ImageEntity,
+	type ImageIdParams,
+	type ImageNameParams,
+	type LoadReport,
+} from "../lib/api/images";
 import { CATALOG_FIELDS, CatalogError, catalogDir, loadCatalog, type CatalogImage } from "../lib/catalog";
 import { clusterUnavailable, forbidden, invalid, invalidField, NOT_RETRIED, notFound, unauthorized } from "../lib/errors";
-import { RFC1123_LABEL } from "../lib/manifests/namespace";
-import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
+import { createDbMixin, isDuplicateKey, type DbBackedService } from "../mixins/db.mixin";
 import { isAdmin, isUnscoped, type CallerMeta } from "../mixins/membership.mixin";
 import type { LookupParams, NamespaceEntity } from "../lib/api/namespaces";
 
-/** A catalog entry as stored and returned: the file's fields plus the entity's. */
-export interface ImageEntity extends CatalogImage {
-	id: string;
-	createdAt: string;
-	updatedAt: string;
-}
-
-export interface ImageIdParams {
-	id: string;
-}
-export interface ImageNameParams {
-	name: string;
-}
-export interface DeployImageParams {
-	id: string;
-	namespace?: string;
-	name?: string;
-	vHosts?: string[];
-	replicas?: number;
-}
-export interface LoadReport {
-	/** Names added to the catalog, updated in it, and already up to date. */
-	added: string[];
-	updated: string[];
-	unchanged: string[];
-}
-
-/** What `deploy` hands to v1.k8s.deployments.create (see docs/CONTRACTS.md). */
-export interface DeploymentRequest {
-	name: string;
-	namespace: string;
-	image: string;
-	vHosts?: string[];
-	replicas?: number;
-}
+// Re-exported for services that still import the entity from here (applications).
+export type { ImageEntity } from "../lib/api/images";
 
 type Meta = CallerMeta;
 
@@ -50,18 +29,11 @@ interface ImagesMethods {
 	syncCatalog(images: CatalogImage[]): Promise<LoadReport>;
 	upsertImage(image: CatalogImage): Promise<"added" | "updated" | "unchanged">;
 	requireAdmin(ctx: Context<unknown, Meta>): void;
-	toPublic(doc: Record<string, unknown>): ImageEntity;
 }
 
 type ImagesThis = DbBackedService<ImagesMethods>;
 
 const FIELDS: string[] = [...CATALOG_FIELDS];
-const HOSTNAME = /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-
-function isDuplicateKey(err: unknown): boolean {
-	const e = err as { code?: unknown; errorType?: unknown; message?: unknown };
-	return e?.code === 11000 || e?.errorType === "uniqueViolated" || /duplicate key|unique constraint/i.test(String(e?.message ?? ""));
-}
 
 /** The catalog fields of an entry, in a stable form for comparing a stored entry with its file. */
 function catalogOf(doc: Partial<CatalogImage>): string {
@@ -101,7 +73,7 @@ const ImagesService: ServiceSchema<ServiceSettingSchema, ImagesMethods, Record<s
 		/** The whole catalog by name; `launchable` narrows it to the templates. */
 		list: {
 			rest: "GET /",
-			params: { launchable: { type: "boolean", convert: true, optional: true } },
+			params: listImagesParams,
 			async handler(this: ImagesThis, ctx: Context<{ launchable?: boolean; query?: Record<string, unknown> }, Meta>): Promise<ImageEntity[]> {
 				const query = { ...(ctx.params.query ?? {}), ...(ctx.params.launchable !== undefined ? { launchable: ctx.params.launchable ? true : { $ne: true } } : {}) };
 				return (await this.findEntities(null, query, { sort: ["name"] })) as unknown as ImageEntity[];
@@ -110,18 +82,18 @@ const ImagesService: ServiceSchema<ServiceSettingSchema, ImagesMethods, Record<s
 
 		get: {
 			rest: "GET /:id",
-			params: { id: { type: "string", min: 1, max: 64 } },
+			params: imageIdParams,
 			async handler(this: ImagesThis, ctx: Context<ImageIdParams, Meta>): Promise<ImageEntity> {
-				const doc = await this.findStored(ctx.params.id);
+				const doc = await this.loadDoc(ctx.params.id);
 				if (!doc) throw notFound("Image", ctx.params.id);
-				return this.toPublic(doc);
+				return this.publicView<ImageEntity>(doc);
 			},
 		},
 
 		/** By catalog name, as the seed calls it. */
 		resolveName: {
 			visibility: "public",
-			params: { name: { type: "string", min: 1, max: 253 } },
+			params: resolveImageNameParams,
 			async handler(this: ImagesThis, ctx: Context<ImageNameParams, Meta>): Promise<ImageEntity> {
 				const image = await this.findByName(ctx.params.name);
 				if (!image) throw notFound("Image", ctx.params.name);
@@ -133,7 +105,7 @@ const ImagesService: ServiceSchema<ServiceSettingSchema, ImagesMethods, Record<s
 		getImage: {
 			rest: "GET /name/:name",
 			summary: "Find a catalog entry by name or image reference",
-			params: { name: { type: "string", min: 1, max: 512 } },
+			params: getImageParams,
 			async handler(this: ImagesThis, ctx: Context<ImageNameParams, Meta>): Promise<ImageEntity> {
 				return this.findImage(ctx.params.name);
 			},
@@ -174,13 +146,7 @@ const ImagesService: ServiceSchema<ServiceSettingSchema, ImagesMethods, Record<s
 			retryPolicy: NOT_RETRIED,
 			rest: "POST /:id/deploy",
 			summary: "Deploy a catalog image into one of your namespaces",
-			params: {
-				id: { type: "string", min: 1, max: 253 },
-				namespace: { type: "string", min: 1, max: 64, optional: true },
-				name: { type: "string", pattern: RFC1123_LABEL, min: 1, max: 63, optional: true },
-				vHosts: { type: "array", items: { type: "string", pattern: HOSTNAME, max: 253 }, max: 20, unique: true, optional: true },
-				replicas: { type: "number", integer: true, min: 0, max: 100, convert: true, optional: true },
-			},
+			params: deployImageParams,
 			async handler(this: ImagesThis, ctx: Context<DeployImageParams, Meta>): Promise<unknown> {
 				if (!ctx.meta.userID) throw unauthorized("Deploying needs a caller (ctx.meta.userID)");
 				const image = await this.findImage(ctx.params.id);
@@ -213,8 +179,8 @@ const ImagesService: ServiceSchema<ServiceSettingSchema, ImagesMethods, Record<s
 
 		/** By id, catalog name or image reference; 404 otherwise. */
 		async findImage(this: ImagesThis, ref: string): Promise<ImageEntity> {
-			const byId = await this.findStored(ref);
-			if (byId) return this.toPublic(byId);
+			const byId = await this.loadDoc(ref);
+			if (byId) return this.publicView<ImageEntity>(byId);
 			const byName = await this.findByName(ref);
 			if (byName) return byName;
 			const [byImage] = await this.findEntities(null, { image: ref }, { limit: 1 });
@@ -260,11 +226,6 @@ const ImagesService: ServiceSchema<ServiceSettingSchema, ImagesMethods, Record<s
 			if (isUnscoped(ctx) || isAdmin(ctx.meta)) return;
 			if (!ctx.meta?.userID) throw unauthorized();
 			throw forbidden("Only administrators manage the image catalog");
-		},
-
-		toPublic(this: ImagesThis, doc: Record<string, unknown>): ImageEntity {
-			const fields = ["id", ...FIELDS, "createdAt", "updatedAt"];
-			return Object.fromEntries(fields.filter(f => f in doc).map(f => [f, doc[f]])) as unknown as ImageEntity;
 		},
 	},
 

@@ -6,7 +6,7 @@
  */
 import type { CreateDeploymentParams, EventView, LogsParams, PodLogs, StateView, StatusView, TopView, ApplyView, GenerateView, UpdateDeploymentParams } from "../../services/k8s.deployments.service";
 import type { CreateEnvParams, CreateFromImageParams, EnvEntity, ListEnvParams, PackParams, PatchResult, ResolveEnvParams, TargetParams, UpdateEnvParams } from "../../services/k8s.envs.service";
-import type { DeployImageParams, ImageEntity, LoadReport } from "../../services/k8s.images.service";
+import type { DeployImageParams, ImageEntity, LoadReport } from "../api/images";
 import type { CreateJobParams, JobEntity, JobStatusView, ListJobsParams } from "../../services/k8s.jobs.service";
 import type { Availability, CreateNamespaceParams, NamespaceEntity, NamespaceStatus, QuotaInput, ResourceQuotaReport, UpdateNamespaceParams } from "../api/namespaces";
 import type { CreateVolumeParams, VolumeEntity } from "../api/volumes";

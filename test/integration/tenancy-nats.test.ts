@@ -1,7 +1,7 @@
 import { ServiceBroker, type BrokerOptions } from "moleculer";
 import brokerConfig from "../../moleculer.config";
 import type { V1PersistentVolumeClaim } from "../../lib/k8s";
-import type { ImageEntity } from "../../services/k8s.images.service";
+import type { ImageEntity } from "../../lib/api/images";
 import type { NamespaceEntity } from "../../lib/api/namespaces";
 import type { VolumeEntity } from "../../lib/api/volumes";
 import { kube, readClusterEnv, uniqueName } from "../helpers/cluster";

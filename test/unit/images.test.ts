@@ -3,7 +3,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { setKubeClient } from "../../lib/k8s";
-import ImagesService, { type ImageEntity, type LoadReport } from "../../services/k8s.images.service";
+import type { ImageEntity, LoadReport } from "../../lib/api/images";
+import ImagesService from "../../services/k8s.images.service";
 import NamespacesService from "../../services/k8s.namespaces.service";
 import { FakeKube } from "./namespaces.fakes";
 

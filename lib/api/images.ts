@@ -1,0 +1,57 @@
+/**
+ * The contract of v1.k8s.images (docs/api/images.md): the catalog entry, the params of its actions
+ * with their validator rules, and the views it answers.
+ */
+import type { CatalogImage } from "../catalog";
+import { DNS1123_LABEL, HOSTNAME, idRule } from "./rules";
+
+/** A catalog entry as stored and returned: the file's fields plus the entity's. */
+export interface ImageEntity extends CatalogImage {
+	id: string;
+	createdAt: string;
+	updatedAt: string;
+}
+
+export interface ImageIdParams {
+	id: string;
+}
+export interface ImageNameParams {
+	name: string;
+}
+export interface DeployImageParams {
+	id: string;
+	namespace?: string;
+	name?: string;
+	vHosts?: string[];
+	replicas?: number;
+}
+export interface LoadReport {
+	/** Names added to the catalog, updated in it, and already up to date. */
+	added: string[];
+	updated: string[];
+	unchanged: string[];
+}
+
+/** What `deploy` hands to v1.k8s.deployments.create (see docs/CONTRACTS.md). */
+export interface DeploymentRequest {
+	name: string;
+	namespace: string;
+	image: string;
+	vHosts?: string[];
+	replicas?: number;
+}
+
+export const listImagesParams = { launchable: { type: "boolean", convert: true, optional: true } };
+export const imageIdParams = { id: idRule };
+/** resolveName: a catalog name. */
+export const resolveImageNameParams = { name: { type: "string", min: 1, max: 253 } };
+/** getImage: a catalog name or an image reference ("nginx:1.27"). */
+export const getImageParams = { name: { type: "string", min: 1, max: 512 } };
+export const deployImageParams = {
+	/** An id, a catalog name or an image reference. */
+	id: { type: "string", min: 1, max: 253 },
+	namespace: { type: "string", min: 1, max: 64, optional: true },
+	name: { type: "string", pattern: DNS1123_LABEL, min: 1, max: 63, optional: true },
+	vHosts: { type: "array", items: { type: "string", pattern: HOSTNAME, max: 253 }, max: 20, unique: true, optional: true },
+	replicas: { type: "number", integer: true, min: 0, max: 100, convert: true, optional: true },
+};
