@@ -1,4 +1,5 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
+import { forbidden, invalidField } from "./errors";
 
 /** API keys look like `berth_<12 hex id>_<43 base64url secret>`: the id finds the record, the hash proves it. */
 export interface IssuedKey {
@@ -87,4 +88,28 @@ export class IdentityCache {
 		if (keyID === undefined) return this.entries.clear();
 		for (const [hash, entry] of this.entries) if (entry.identity.keyID === keyID) this.entries.delete(hash);
 	}
+}
+
+/** The narrowest confinement a new key may have: inside the creator's own, if it has one. */
+export function confinementFor(requested: string[] | undefined, creator: string[] | undefined): string[] | undefined {
+	if (!creator) return requested;
+	if (!requested) return creator;
+	const outside = requested.filter(ns => !creator.includes(ns));
+	if (outside.length) throw forbidden(`This key is confined to ${creator.join(", ")}; it cannot grant ${outside.join(", ")}`);
+	return requested;
+}
+
+/** A new key's expiry: the one asked for (in the future), never later than the creating key's. */
+export function expiryFor(requested: Date | string | undefined, creatorExpiresAt: string | undefined, now = Date.now()): string | undefined {
+	const asked = requested === undefined ? undefined : new Date(requested).getTime();
+	if (asked !== undefined && asked <= now) throw invalidField("expiresAt", "expiresAt must be in the future", requested);
+	const cap = creatorExpiresAt ? Date.parse(creatorExpiresAt) : undefined;
+	const chosen = asked === undefined ? cap : cap === undefined ? asked : Math.min(asked, cap);
+	return chosen === undefined ? undefined : new Date(chosen).toISOString();
+}
+
+/** Whether a stored key still works at `now`. */
+export function isKeyUsable(key: { revokedAt?: string; expiresAt?: string }, now = Date.now()): boolean {
+	if (key.revokedAt) return false;
+	return !key.expiresAt || Date.parse(key.expiresAt) > now;
 }

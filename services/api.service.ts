@@ -10,7 +10,7 @@ import { IdentityCache, keyFromHeaders } from "../lib/keys";
 import { buildOpenApi, type ActionInfo, type JsonSchema, type RestAlias } from "../lib/openapi";
 import { FixedWindowLimiter } from "../lib/rate-limit";
 import type { CallerMeta } from "../mixins/membership.mixin";
-import type { Identity } from "./keys.service";
+import type { Identity } from "../lib/api/keys";
 import { deploymentStream, namespaceStream } from "./k8s.status.service";
 
 type Req = IncomingMessage & { $action?: { public?: boolean }; $params?: Record<string, unknown>; $ctx?: Context };

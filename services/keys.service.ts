@@ -2,35 +2,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { loadConfig } from "../lib/config";
-import { forbidden, invalidField, NOT_RETRIED, notFound, unauthorized } from "../lib/errors";
-import { hashesMatch, hashKey, issueKey, prefixOf, type KeyIdentity } from "../lib/keys";
+import { authenticateParams, createKeyParams, keyIdParams, type CreateKeyParams, type Identity, type KeyEntity } from "../lib/api/keys";
+import type { IdParams } from "../lib/api/rules";
+import { forbidden, NOT_RETRIED, notFound, unauthorized } from "../lib/errors";
+import { confinementFor, expiryFor, hashesMatch, hashKey, isKeyUsable, issueKey, prefixOf } from "../lib/keys";
 import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
 import { isAdmin, type CallerMeta } from "../mixins/membership.mixin";
-
-export interface KeyEntity {
-	id: string;
-	name: string;
-	userID: string;
-	roles: string[];
-	namespaces?: string[];
-	expiresAt?: string;
-	revokedAt?: string;
-	prefix: string;
-	createdAt: string;
-}
-
-/** What the gateway learns from a valid key. */
-export type Identity = KeyIdentity;
-
-export interface CreateKeyParams {
-	name: string;
-	roles?: string[];
-	namespaces?: string[];
-	expiresAt?: string;
-	userID?: string;
-}
-
-const ROLES = ["admin", "user"];
 
 /** What create, list and get may see of the caller: its own keys, or every key for an admin. */
 type KeysMeta = CallerMeta & { keyExpiresAt?: string; $statusCode?: number; $location?: string };
@@ -43,30 +20,6 @@ type KeysThis = DbBackedService<{
 	findVisibleKey(ctx: Context<unknown, KeysMeta>, id: string): Promise<KeyEntity>;
 	findByPresentedKey(key: string): Promise<StoredKey | undefined>;
 }>;
-
-/** The narrowest confinement a new key may have: inside the creator's own, if it has one. */
-export function confinementFor(requested: string[] | undefined, creator: string[] | undefined): string[] | undefined {
-	if (!creator) return requested;
-	if (!requested) return creator;
-	const outside = requested.filter(ns => !creator.includes(ns));
-	if (outside.length) throw forbidden(`This key is confined to ${creator.join(", ")}; it cannot grant ${outside.join(", ")}`);
-	return requested;
-}
-
-/** A new key's expiry: the one asked for (in the future), never later than the creating key's. */
-export function expiryFor(requested: Date | string | undefined, creatorExpiresAt: string | undefined, now = Date.now()): string | undefined {
-	const asked = requested === undefined ? undefined : new Date(requested).getTime();
-	if (asked !== undefined && asked <= now) throw invalidField("expiresAt", "expiresAt must be in the future", requested);
-	const cap = creatorExpiresAt ? Date.parse(creatorExpiresAt) : undefined;
-	const chosen = asked === undefined ? cap : cap === undefined ? asked : Math.min(asked, cap);
-	return chosen === undefined ? undefined : new Date(chosen).toISOString();
-}
-
-/** Whether a stored key still works at `now`. */
-export function isKeyUsable(key: Pick<KeyEntity, "revokedAt" | "expiresAt">, now = Date.now()): boolean {
-	if (key.revokedAt) return false;
-	return !key.expiresAt || Date.parse(key.expiresAt) > now;
-}
 
 /**
  * API keys. Only a SHA-256 hash of each key is stored; the key itself is shown once, at creation.
@@ -96,22 +49,15 @@ const KeysService: ServiceSchema<ServiceSettingSchema, Record<string, never>, Re
 		},
 		get: {
 			rest: "GET /:id",
-			params: { id: { type: "string", min: 1, max: 64 } },
-			async handler(this: KeysThis, ctx: Context<{ id: string }, KeysMeta>): Promise<KeyEntity> {
+			params: keyIdParams,
+			async handler(this: KeysThis, ctx: Context<IdParams, KeysMeta>): Promise<KeyEntity> {
 				return this.findVisibleKey(ctx, ctx.params.id);
 			},
 		},
 		create: {
 			retryPolicy: NOT_RETRIED,
 			rest: "POST /",
-			params: {
-				name: { type: "string", min: 1, max: 100, trim: true },
-				roles: { type: "array", items: { type: "enum", values: ROLES }, optional: true, max: 5 },
-				// At least one name: an empty list would read as "not confined".
-				namespaces: { type: "array", items: { type: "string", pattern: /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, max: 63 }, optional: true, min: 1, max: 100, unique: true },
-				expiresAt: { type: "date", convert: true, optional: true },
-				userID: { type: "string", min: 1, max: 128, optional: true },
-			},
+			params: createKeyParams,
 			/** Answers the new key once, in `key`; only its hash is kept. */
 			async handler(this: KeysThis, ctx: Context<CreateKeyParams, KeysMeta>): Promise<KeyEntity & { key: string }> {
 				if (!ctx.meta.userID) throw unauthorized();
@@ -138,8 +84,8 @@ const KeysService: ServiceSchema<ServiceSettingSchema, Record<string, never>, Re
 		},
 		revoke: {
 			rest: "DELETE /:id",
-			params: { id: { type: "string", min: 1, max: 64 } },
-			async handler(this: KeysThis, ctx: Context<{ id: string }, KeysMeta>): Promise<KeyEntity> {
+			params: keyIdParams,
+			async handler(this: KeysThis, ctx: Context<IdParams, KeysMeta>): Promise<KeyEntity> {
 				const key = await this.findVisibleKey(ctx, ctx.params.id);
 				if (key.revokedAt) return key;
 				const revoked = (await this.patchEntity(ctx, key.id, { revokedAt: new Date().toISOString() })) as unknown as KeyEntity;
@@ -152,7 +98,7 @@ const KeysService: ServiceSchema<ServiceSettingSchema, Record<string, never>, Re
 		authenticate: {
 			visibility: "public",
 			public: true,
-			params: { key: { type: "string", min: 1, max: 512 } },
+			params: authenticateParams,
 			async handler(this: KeysThis, ctx: Context<{ key: string }>): Promise<Identity> {
 				const key = await this.findByPresentedKey(ctx.params.key);
 				if (!key || typeof key.hash !== "string" || !hashesMatch(key.hash, hashKey(ctx.params.key))) throw unauthorized("Invalid API key");
@@ -171,11 +117,10 @@ const KeysService: ServiceSchema<ServiceSettingSchema, Record<string, never>, Re
 		/** A stored key the caller may see (its own; any for an admin), else 404. */
 		async findVisibleKey(this: KeysThis, ctx: Context<unknown, KeysMeta>, id: string): Promise<KeyEntity> {
 			if (!ctx.meta.userID) throw unauthorized();
-			const stored = (await this.findStored(id)) as unknown as KeyEntity | undefined;
+			const stored = await this.loadDoc<StoredKey>(id);
 			if (!stored || (!isAdmin(ctx.meta) && stored.userID !== ctx.meta.userID)) throw notFound("Key", id);
 			// Only the public fields: the stored document also holds the hash.
-			const fields = (this.settings as { fields: string[] }).fields;
-			return Object.fromEntries(fields.filter(f => (stored as unknown as Record<string, unknown>)[f] !== undefined).map(f => [f, (stored as unknown as Record<string, unknown>)[f]])) as unknown as KeyEntity;
+			return this.publicView<KeyEntity>(stored);
 		},
 		/** Our own keys are found by their id part; any other string (a BERTH_ADMIN_KEY of another shape) by its hash. */
 		async findByPresentedKey(this: KeysThis, presented: string): Promise<StoredKey | undefined> {

@@ -10,7 +10,7 @@ import type { DeployImageParams, ImageEntity, LoadReport } from "../api/images";
 import type { CreateJobParams, JobEntity, JobStatusView, ListJobsParams } from "../../services/k8s.jobs.service";
 import type { Availability, CreateNamespaceParams, NamespaceEntity, NamespaceStatus, QuotaInput, ResourceQuotaReport, UpdateNamespaceParams } from "../api/namespaces";
 import type { CreateVolumeParams, VolumeEntity } from "../api/volumes";
-import type { CreateKeyParams, KeyEntity } from "../../services/keys.service";
+import type { CreateKeyParams, KeyEntity } from "../api/keys";
 import type { Readiness } from "../../services/health.service";
 import type { CreateServiceParams, DeployView, ManifestsView, ServiceEntity, UndeployView, UpdateServiceParams, ValidateParams, ValidateView } from "../../services/k8s.services.service";
 import type { AdoptionPlan, AdoptParams, GetParams as InventoryGetParams, ListParams as InventoryListParams, SummaryView } from "../../services/k8s.inventory.service";

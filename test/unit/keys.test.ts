@@ -1,6 +1,6 @@
 import { ServiceBroker, type ServiceSchema } from "moleculer";
-import { hashKey, IdentityCache, issueKey, keyFromHeaders, prefixOf } from "../../lib/keys";
-import { confinementFor, expiryFor, isKeyUsable, type Identity, type KeyEntity } from "../../services/keys.service";
+import type { Identity, KeyEntity } from "../../lib/api/keys";
+import { confinementFor, expiryFor, hashKey, IdentityCache, isKeyUsable, issueKey, keyFromHeaders, prefixOf } from "../../lib/keys";
 
 describe("API keys", () => {
 	it("issues keys whose prefix finds them and whose hash proves them", () => {
