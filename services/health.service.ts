@@ -1,16 +1,12 @@
 import * as fs from "node:fs/promises";
 import type { Context, ServiceSchema } from "moleculer";
 import type mongoose from "mongoose";
+import type { Liveness, NodeView, Readiness, ReadinessCheck } from "../lib/api/health";
 import { loadConfig } from "../lib/config";
 import { getKubeClient } from "../lib/k8s";
 import { loadMongoose } from "../lib/mongo";
 
-export interface Readiness {
-	status: "ready" | "unready";
-	checks: Record<"services" | "db" | "transporter" | "cluster", { ok: boolean; detail: string }>;
-}
-
-type Check = { ok: boolean; detail: string };
+type Check = ReadinessCheck;
 
 async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 	let timer: NodeJS.Timeout | undefined;
@@ -57,7 +53,7 @@ const HealthService: ServiceSchema = {
 	actions: {
 		live: {
 			public: true,
-			handler(): { status: "alive" } {
+			handler(): Liveness {
 				return { status: "alive" };
 			},
 		},
@@ -65,7 +61,7 @@ const HealthService: ServiceSchema = {
 		node: {
 			visibility: "public",
 			public: true,
-			handler(this: { broker: { nodeID: string } }): { nodeID: string } {
+			handler(this: { broker: { nodeID: string } }): NodeView {
 				return { nodeID: this.broker.nodeID };
 			},
 		},
