@@ -4,13 +4,14 @@ import * as path from "node:path";
 import type { Context, Service, ServiceSchema } from "moleculer";
 import { Errors } from "moleculer";
 import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
+import type { ErrorBody } from "../lib/api/gateway";
+import type { Identity } from "../lib/api/keys";
 import { loadConfig } from "../lib/config";
 import { ErrorTypes, unauthorized } from "../lib/errors";
 import { IdentityCache, keyFromHeaders } from "../lib/keys";
 import { buildOpenApi, type ActionInfo, type JsonSchema, type RestAlias } from "../lib/openapi";
 import { FixedWindowLimiter } from "../lib/rate-limit";
 import type { CallerMeta } from "../mixins/membership.mixin";
-import type { Identity } from "../lib/api/keys";
 import { deploymentStream, namespaceStream } from "./k8s.status.service";
 
 type Req = IncomingMessage & { $action?: { public?: boolean }; $params?: Record<string, unknown>; $ctx?: Context };
@@ -101,14 +102,6 @@ const renamedTypes: Record<string, string> = {
 	NO_TOKEN: ErrorTypes.Unauthorized,
 	INVALID_TOKEN: ErrorTypes.Unauthorized,
 };
-
-export interface ErrorBody {
-	name: string;
-	message: string;
-	code: number;
-	type: string;
-	data?: unknown;
-}
 
 /** The body of every error response: `{name, message, code, type, data}`, `code` being the HTTP status. */
 export function errorBody(err: Error & { code?: unknown; type?: unknown; data?: unknown }, status: number, bodyLimit: string): ErrorBody {
