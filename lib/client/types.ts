@@ -124,31 +124,7 @@ export interface CleanReport {
 	removed: string[];
 }
 
-// The binder seed's applications (issue #8). Shapes as the seed documents them, unchanged.
-
-export type ApplicationStatus = "deploying" | "running" | "deleted" | "failed" | (string & {});
-
-/** `GET /applications/:template/:id`. */
-export interface Application {
-	id: string;
-	"template-name": string;
-	/** Set once the instance is Ready (`<host>/user/<id>`); empty or absent before. */
-	location?: string | null;
-	status: ApplicationStatus;
-}
-
-/** Berth's own view of an instance (`/api/v1/k8s/applications`): the binder fields and more. */
-export type ApplicationView = Application & Record<string, unknown>;
-
-/** A launchable template, as `/api/v1/k8s/applications/templates` lists it. */
-export type { TemplateView } from "../../services/k8s.applications.service";
-
-export interface LaunchParams {
-	/** The template: a launchable catalog image, by name. */
-	template: string;
-}
-
-/** `POST /applications/:template`: the instance id at once; the instance comes up afterwards. */
-export interface LaunchedApplication {
-	id: string;
-}
+// Ephemeral applications (issue #8): the binder seed's routes and Berth's own.
+export type { ApplicationStatus, ApplicationView, LaunchedApplication, LaunchParams, TemplateView } from "../api/applications";
+/** `GET /applications/:template/:id`, the binder seed's shape. */
+export type { BinderView as Application } from "../api/applications";

@@ -1,4 +1,4 @@
-import { activityDue, activityResolutionMs, cullAt, cullDecision, cullPolicyFromEnv, DEFAULT_POLICY, deadlines, type CullPolicy } from "../../lib/culling";
+import { activityDue, activityResolutionMs, cullAt, cullDecision, cullPolicyFromEnv, DEFAULT_POLICY, deadlines, type CullPolicy } from "../../lib/applications/culling";
 
 const policy: CullPolicy = { idleMs: 60_000, maxAgeMs: 600_000, startTimeoutMs: 120_000 };
 const t0 = Date.parse("2030-01-01T00:00:00.000Z");

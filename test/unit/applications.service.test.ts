@@ -2,8 +2,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Errors, ServiceBroker } from "moleculer";
-import { setKubeClient, type KubeClient, type KubernetesObject, type ObjectRef, type ResourceKind, type WatchEvent, type WatchHandler } from "../../lib/k8s";
-import ApplicationsService, { type ApplicationView } from "../../services/k8s.applications.service";
+import { KubeClient, setKubeClient, type KubernetesObject, type ObjectRef, type ResourceKind, type WatchEvent, type WatchHandler } from "../../lib/k8s";
+import type { ApplicationView } from "../../lib/api/applications";
+import ApplicationsService from "../../services/k8s.applications.service";
 import ImagesService from "../../services/k8s.images.service";
 import { eventually } from "../helpers/eventually";
 
@@ -103,6 +104,8 @@ class FakeKube {
 				}
 		return true;
 	}
+	/** The real prune, over this fake's list and delete. */
+	prune = KubeClient.prototype.prune;
 	informer(resource: ResourceKind, handler: WatchHandler<KubernetesObject>, opts: { labelSelector?: string; namespace?: string } = {}) {
 		const w = { kind: resource.kind, selector: opts.labelSelector, namespace: opts.namespace, handler, on: false };
 		this.watchers.push(w);
