@@ -29,7 +29,7 @@ import { gpuOptionsFromEnv, type GpuOptions } from "../lib/specs/parse";
 import { checkDeployQuota, type QuotaReads } from "../lib/specs/quota";
 import { applyRecorded, dryRun, ownedObjects, PRUNABLE_KINDS, refOf, removeObjects } from "../lib/specs/reconcile";
 import { allocateResourceName, checkOwnership } from "../lib/specs/references";
-import { appliedNow, fromEntries, PUBLIC_FIELDS, serviceView, targetOf, type StoredService } from "../lib/specs/store";
+import { appliedNow, fromEntries, newService, PUBLIC_FIELDS, serviceView, targetOf, type StoredService } from "../lib/specs/store";
 import { sumBookings } from "../lib/quota";
 import { createControllerMixin, type ControllerLocals, type ControllerMethods } from "../mixins/controller.mixin";
 import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
@@ -107,21 +107,7 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 				const stored = async (name: string) => (await this.findRaw({ namespace: ns.id, resourceName: name })).length > 0;
 				const resourceName = await allocateResourceName({ kube: getKubeClient(), creating: this.creating, stored }, ns, p.name);
 				try {
-					// Everyone who shares the namespace sees its services, as with deployments.
-					const members = [ns.owner, ...(ns.members ?? [])].filter(m => m && m !== ctx.meta.userID && m !== SYSTEM_META.userID);
-					const saved = await this.insertEntity(ctx, {
-						name: p.name,
-						namespace: ns.id,
-						namespaceName: ns.name,
-						deployment: p.deployment,
-						exposed_service: p.exposed_service ?? null,
-						exposed_port: p.exposed_port ?? null,
-						resourceName,
-						applied: null,
-						teardown: null,
-						owner: ctx.meta.userID,
-						members: Array.from(new Set(members)),
-					});
+					const saved = await this.insertEntity(ctx, newService(p, ns, resourceName, ctx.meta.userID as string, SYSTEM_META.userID));
 					const entity = this.publicView((await this.loadDoc<StoredService>(String(saved.id))) as StoredService);
 					ctx.emit("k8s.services.created", entity);
 					ctx.meta.$statusCode = 201;

@@ -141,6 +141,14 @@ class Checker {
 		return value;
 	}
 
+	/** Each entry of a list (see `list`) that is a mapping with only the allowed keys, with its path. */
+	mappings(value: unknown, path: Segment[], opts: { max: number; required: boolean; allowed: readonly string[] }, visit: (obj: Record<string, unknown>, p: Segment[]) => void): void {
+		(this.list(value, path, opts.max, opts.required) ?? []).forEach((item, i) => {
+			const obj = this.object(item, [...path, i], opts.allowed);
+			if (obj) visit(obj, [...path, i]);
+		});
+	}
+
 	stringList(value: unknown, path: Segment[]): string[] | undefined {
 		const items = this.list(value, path, MAX_LIST, false);
 		if (!items) return undefined;
@@ -186,15 +194,10 @@ function checkResources(c: Checker, value: unknown, path: Segment[]): SpecResour
 	return out;
 }
 
-function checkEnv(c: Checker, value: unknown, path: Segment[]): SpecEnvVar[] | undefined {
-	const items = c.list(value, path, 200, false);
-	if (!items) return undefined;
+function checkEnv(c: Checker, value: unknown, path: Segment[]): SpecEnvVar[] {
 	const out: SpecEnvVar[] = [];
 	const seen = new Set<string>();
-	items.forEach((item, i) => {
-		const p = [...path, i];
-		const obj = c.object(item, p, ["name", "value"]);
-		if (!obj) return;
+	c.mappings(value, path, { max: 200, required: false, allowed: ["name", "value"] }, (obj, p) => {
 		const name = c.string(obj.name, [...p, "name"], { required: true, pattern: K8S_ENV_NAME, max: 256, hint: "must be letters, digits, '_', '-' and '.', not starting with a digit" });
 		const raw = obj.value ?? "";
 		if (!["string", "number", "boolean"].includes(typeof raw)) {
@@ -212,10 +215,7 @@ function checkEnv(c: Checker, value: unknown, path: Segment[]): SpecEnvVar[] | u
 function checkPorts(c: Checker, value: unknown, path: Segment[]): SpecPort[] {
 	const ports: SpecPort[] = [];
 	const portNames = new Set<string>();
-	(c.list(value, path, MAX_LIST, true) ?? []).forEach((item, j) => {
-		const p: Segment[] = [...path, j];
-		const port = c.object(item, p, ["name", "port", "protocol"]);
-		if (!port) return;
+	c.mappings(value, path, { max: MAX_LIST, required: true, allowed: ["name", "port", "protocol"] }, (port, p) => {
 		const portName = c.string(port.name, [...p, "name"], { pattern: PORT_NAME, max: 15, hint: "must be at most 15 lower-case letters, digits and '-', with at least one letter" });
 		if (portName && portNames.has(portName)) c.fail([...p, "name"], `Port name "${portName}" is used twice in this container`, "unique", portName);
 		if (portName) portNames.add(portName);
@@ -240,10 +240,7 @@ function checkGpu(c: Checker, value: unknown, path: Segment[], opts: ParseOption
 function checkMounts(c: Checker, value: unknown, path: Segment[]): SpecMount[] {
 	const volumeMounts: SpecMount[] = [];
 	const mountPaths = new Set<string>();
-	(c.list(value, path, MAX_VOLUMES, false) ?? []).forEach((item, j) => {
-		const p: Segment[] = [...path, j];
-		const mount = c.object(item, p, ["name", "mountPath", "readOnly"]);
-		if (!mount) return;
+	c.mappings(value, path, { max: MAX_VOLUMES, required: false, allowed: ["name", "mountPath", "readOnly"] }, (mount, p) => {
 		const volume = c.string(mount.name, [...p, "name"], { required: true, max: 63 });
 		const mountPath = c.string(mount.mountPath, [...p, "mountPath"], { required: true, pattern: ABSOLUTE_PATH, max: 1024, hint: "must be an absolute path without ':'" });
 		if (mountPath && mountPaths.has(mountPath)) c.fail([...p, "mountPath"], `Mount path "${mountPath}" is used twice in this container`, "unique", mountPath);

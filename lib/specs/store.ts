@@ -3,7 +3,8 @@
  * what the last deploy applied (and a teardown in progress); the view derives `deployed`, `host`
  * and `pendingChanges` from it.
  */
-import type { ServiceEntity } from "../api/services";
+import type { NamespaceRef } from "../api/namespaces";
+import type { CreateServiceParams, ServiceEntity } from "../api/services";
 import { ingressHost, isExposed, type SpecTarget } from "../manifests/spec";
 
 /** One quota resource's amount; a list of these because quota keys have dots, which NeDB and MongoDB refuse in field names. */
@@ -35,6 +36,13 @@ export interface StoredService extends Omit<ServiceEntity, "deployed" | "deploye
 
 /** The public fields of the collection (moleculer-db's `fields`). */
 export const PUBLIC_FIELDS = ["name", "namespace", "namespaceName", "deployment", "exposed_service", "exposed_port", "resourceName", "owner", "members"];
+
+/** A new service as stored: not deployed; everyone who shares the namespace sees it, as with deployments. */
+export function newService(p: CreateServiceParams, ns: NamespaceRef, resourceName: string, owner: string, systemUser: string | undefined): Omit<StoredService, "id" | "createdAt" | "updatedAt"> {
+	const members = [ns.owner, ...(ns.members ?? [])].filter(m => m && m !== owner && m !== systemUser);
+	const exposure = { exposed_service: p.exposed_service ?? null, exposed_port: p.exposed_port ?? null };
+	return { name: p.name, namespace: ns.id, namespaceName: ns.name, deployment: p.deployment, ...exposure, resourceName, applied: null, teardown: null, owner, members: Array.from(new Set(members)) };
+}
 
 export function toEntries(record: Record<string, number>): FootprintEntry[] {
 	return Object.entries(record).map(([resource, amount]) => ({ resource, amount }));
