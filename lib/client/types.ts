@@ -12,7 +12,7 @@ import type { Availability, CreateNamespaceParams, NamespaceEntity, NamespaceSta
 import type { CreateVolumeParams, VolumeEntity } from "../api/volumes";
 import type { CreateKeyParams, KeyEntity } from "../api/keys";
 import type { Readiness } from "../api/health";
-import type { CreateServiceParams, DeployView, ManifestsView, ServiceEntity, UndeployView, UpdateServiceParams, ValidateParams, ValidateView } from "../../services/k8s.services.service";
+import type { CreateServiceParams, DeployView, ManifestsView, ServiceEntity, UndeployView, UpdateServiceParams, ValidateParams, ValidateView } from "../api/services";
 import type { AdoptionPlan, AdoptParams, GetParams as InventoryGetParams, ListParams as InventoryListParams, SummaryView } from "../../services/k8s.inventory.service";
 import type { CompatJobListItem, CompatJobStatus, CompatObject } from "../compat/jobs";
 import type { InventoryPage, InventoryView, NamespaceSummary } from "../inventory";

@@ -14,7 +14,9 @@ import {
 	specStatus,
 	type SpecTarget,
 } from "../../lib/manifests/spec";
-import { DEFAULT_GPU_OPTIONS, checkExposure, formatPath, gpuOptionsFromEnv, parseSpec, type ServiceSpec, type SpecError } from "../../lib/specs";
+import type { ServiceSpec } from "../../lib/api/services";
+import { checkExposure } from "../../lib/specs/checks";
+import { DEFAULT_GPU_OPTIONS, formatPath, gpuOptionsFromEnv, parseSpec, type SpecError } from "../../lib/specs/parse";
 
 /** The seed's example, verbatim. */
 const SEED_YAML = `containers:

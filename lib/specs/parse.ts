@@ -5,11 +5,11 @@
  * at fault (`containers[0].ports[0].port`) and, where the document has one, its line and column.
  */
 import { LineCounter, parseDocument, type Document } from "yaml";
-import type { FieldError } from "./errors";
-import { VOLUME_SIZE } from "./manifests/volume";
-import { bytes, cpuMillis, isQuantity, parseQuantity } from "./quantity";
-
-export type Protocol = "TCP" | "UDP" | "SCTP";
+import { MAX_SPEC_BYTES, type Protocol, type ServiceSpec, type SpecAmounts, type SpecContainer, type SpecEnvVar, type SpecMount, type SpecPort, type SpecResources, type SpecVolume } from "../api/services";
+import { ABSOLUTE_PATH, DNS1123_LABEL, IMAGE_REF, K8S_ENV_NAME } from "../api/rules";
+import type { FieldError } from "../errors";
+import { VOLUME_SIZE } from "../manifests/volume";
+import { bytes, cpuMillis, isQuantity, parseQuantity } from "../quantity";
 
 /** What one `gpu` value stands for: an extended resource and how many of it a container gets. */
 export interface GpuOption {
@@ -54,60 +54,6 @@ export function gpuOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): GpuOpti
 	return out;
 }
 
-export interface SpecPort {
-	name?: string;
-	port: number;
-	protocol: Protocol;
-}
-
-export interface SpecMount {
-	/** A volume of the spec's `volumes`. */
-	name: string;
-	mountPath: string;
-	readOnly: boolean;
-}
-
-export interface SpecAmounts {
-	cpu?: string;
-	memory?: string;
-}
-
-export interface SpecResources {
-	requests?: SpecAmounts;
-	limits?: SpecAmounts;
-}
-
-export interface SpecEnvVar {
-	name: string;
-	value: string;
-}
-
-export interface SpecContainer {
-	name: string;
-	image: string;
-	ports: SpecPort[];
-	/** A key of the GPU options. */
-	gpu?: string;
-	volumeMounts: SpecMount[];
-	/** Not in the seed's format: without them the defaults apply (see lib/manifests/spec.ts). */
-	resources?: SpecResources;
-	env?: SpecEnvVar[];
-	command?: string[];
-	args?: string[];
-}
-
-export interface SpecVolume {
-	name: string;
-	/** 1–999 Gi or Mi. */
-	size: string;
-}
-
-/** A validated spec. */
-export interface ServiceSpec {
-	containers: SpecContainer[];
-	volumes: SpecVolume[];
-}
-
 /** A FieldError whose `field` is a YAML path; line and column (1-based) when the document has the node. */
 export interface SpecError extends FieldError {
 	line?: number;
@@ -122,18 +68,12 @@ export interface ParseOptions {
 
 /** The field name of errors that are about the YAML text as a whole (syntax, not a mapping). */
 export const DOCUMENT_FIELD = "deployment";
-/** Longest spec accepted, in bytes of UTF-8. */
-export const MAX_SPEC_BYTES = 64 * 1024;
 export const MAX_CONTAINERS = 10;
 export const MAX_VOLUMES = 20;
 const MAX_LIST = 50;
 
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** IANA service name: what Kubernetes accepts as a port name. */
 const PORT_NAME = /^(?=.*[a-z])[a-z0-9]([a-z0-9]|-(?!-))*[a-z0-9]$|^[a-z]$/;
-const IMAGE_REF = /^[A-Za-z0-9][A-Za-z0-9._\-/:@]*$/;
-const ENV_NAME = /^[-._a-zA-Z][-._a-zA-Z0-9]*$/;
-const ABSOLUTE_PATH = /^\/[^\0:]*$/;
 
 type Segment = string | number;
 
@@ -201,6 +141,14 @@ class Checker {
 		return value;
 	}
 
+	/** Each entry of a list (see `list`) that is a mapping with only the allowed keys, with its path. */
+	mappings(value: unknown, path: Segment[], opts: { max: number; required: boolean; allowed: readonly string[] }, visit: (obj: Record<string, unknown>, p: Segment[]) => void): void {
+		(this.list(value, path, opts.max, opts.required) ?? []).forEach((item, i) => {
+			const obj = this.object(item, [...path, i], opts.allowed);
+			if (obj) visit(obj, [...path, i]);
+		});
+	}
+
 	stringList(value: unknown, path: Segment[]): string[] | undefined {
 		const items = this.list(value, path, MAX_LIST, false);
 		if (!items) return undefined;
@@ -246,16 +194,11 @@ function checkResources(c: Checker, value: unknown, path: Segment[]): SpecResour
 	return out;
 }
 
-function checkEnv(c: Checker, value: unknown, path: Segment[]): SpecEnvVar[] | undefined {
-	const items = c.list(value, path, 200, false);
-	if (!items) return undefined;
+function checkEnv(c: Checker, value: unknown, path: Segment[]): SpecEnvVar[] {
 	const out: SpecEnvVar[] = [];
 	const seen = new Set<string>();
-	items.forEach((item, i) => {
-		const p = [...path, i];
-		const obj = c.object(item, p, ["name", "value"]);
-		if (!obj) return;
-		const name = c.string(obj.name, [...p, "name"], { required: true, pattern: ENV_NAME, max: 256, hint: "must be letters, digits, '_', '-' and '.', not starting with a digit" });
+	c.mappings(value, path, { max: 200, required: false, allowed: ["name", "value"] }, (obj, p) => {
+		const name = c.string(obj.name, [...p, "name"], { required: true, pattern: K8S_ENV_NAME, max: 256, hint: "must be letters, digits, '_', '-' and '.', not starting with a digit" });
 		const raw = obj.value ?? "";
 		if (!["string", "number", "boolean"].includes(typeof raw)) {
 			c.fail([...p, "value"], `${formatPath([...p, "value"])} must be a string`, "string", raw);
@@ -269,19 +212,10 @@ function checkEnv(c: Checker, value: unknown, path: Segment[]): SpecEnvVar[] | u
 	return out;
 }
 
-function checkContainer(c: Checker, value: unknown, i: number, opts: ParseOptions): SpecContainer | undefined {
-	const path: Segment[] = ["containers", i];
-	const obj = c.object(value, path, ["name", "image", "ports", "gpu", "volumeMounts", "resources", "env", "command", "args"]);
-	if (!obj) return undefined;
-	const name = c.string(obj.name, [...path, "name"], { required: true, pattern: DNS1123_LABEL, max: 63, hint: "must be lower-case letters, digits and '-', starting and ending with a letter or digit" });
-	const image = c.string(obj.image, [...path, "image"], { required: true, pattern: IMAGE_REF, max: 512, hint: 'must be an image reference such as "nginx:latest"' });
-
+function checkPorts(c: Checker, value: unknown, path: Segment[]): SpecPort[] {
 	const ports: SpecPort[] = [];
 	const portNames = new Set<string>();
-	(c.list(obj.ports, [...path, "ports"], MAX_LIST, true) ?? []).forEach((item, j) => {
-		const p: Segment[] = [...path, "ports", j];
-		const port = c.object(item, p, ["name", "port", "protocol"]);
-		if (!port) return;
+	c.mappings(value, path, { max: MAX_LIST, required: true, allowed: ["name", "port", "protocol"] }, (port, p) => {
 		const portName = c.string(port.name, [...p, "name"], { pattern: PORT_NAME, max: 15, hint: "must be at most 15 lower-case letters, digits and '-', with at least one letter" });
 		if (portName && portNames.has(portName)) c.fail([...p, "name"], `Port name "${portName}" is used twice in this container`, "unique", portName);
 		if (portName) portNames.add(portName);
@@ -292,21 +226,21 @@ function checkContainer(c: Checker, value: unknown, i: number, opts: ParseOption
 		if (!["TCP", "UDP", "SCTP"].includes(protocol as string)) c.fail([...p, "protocol"], `${formatPath([...p, "protocol"])} must be TCP, UDP or SCTP`, "enum", protocol);
 		if (typeof number === "number" && Number.isInteger(number) && number >= 1 && number <= 65535) ports.push({ ...(portName ? { name: portName } : {}), port: number, protocol: protocol as Protocol });
 	});
+	return ports;
+}
 
-	let gpu: string | undefined;
-	if (obj.gpu !== undefined && obj.gpu !== null) {
-		const options = Object.keys(opts.gpuOptions);
-		if (typeof obj.gpu !== "string" || !Object.prototype.hasOwnProperty.call(opts.gpuOptions, obj.gpu))
-			c.fail([...path, "gpu"], options.length ? `${formatPath([...path, "gpu"])} must be one of: ${options.join(", ")}` : "No GPU options are offered here", "enum", obj.gpu);
-		else gpu = obj.gpu;
-	}
+function checkGpu(c: Checker, value: unknown, path: Segment[], opts: ParseOptions): string | undefined {
+	if (value === undefined || value === null) return undefined;
+	if (typeof value === "string" && Object.prototype.hasOwnProperty.call(opts.gpuOptions, value)) return value;
+	const options = Object.keys(opts.gpuOptions);
+	c.fail(path, options.length ? `${formatPath(path)} must be one of: ${options.join(", ")}` : "No GPU options are offered here", "enum", value);
+	return undefined;
+}
 
+function checkMounts(c: Checker, value: unknown, path: Segment[]): SpecMount[] {
 	const volumeMounts: SpecMount[] = [];
 	const mountPaths = new Set<string>();
-	(c.list(obj.volumeMounts, [...path, "volumeMounts"], MAX_VOLUMES, false) ?? []).forEach((item, j) => {
-		const p: Segment[] = [...path, "volumeMounts", j];
-		const mount = c.object(item, p, ["name", "mountPath", "readOnly"]);
-		if (!mount) return;
+	c.mappings(value, path, { max: MAX_VOLUMES, required: false, allowed: ["name", "mountPath", "readOnly"] }, (mount, p) => {
 		const volume = c.string(mount.name, [...p, "name"], { required: true, max: 63 });
 		const mountPath = c.string(mount.mountPath, [...p, "mountPath"], { required: true, pattern: ABSOLUTE_PATH, max: 1024, hint: "must be an absolute path without ':'" });
 		if (mountPath && mountPaths.has(mountPath)) c.fail([...p, "mountPath"], `Mount path "${mountPath}" is used twice in this container`, "unique", mountPath);
@@ -315,7 +249,18 @@ function checkContainer(c: Checker, value: unknown, i: number, opts: ParseOption
 		if (mount.readOnly !== undefined && mount.readOnly !== null && typeof mount.readOnly !== "boolean") c.fail([...p, "readOnly"], `${formatPath([...p, "readOnly"])} must be true or false`, "boolean", mount.readOnly);
 		if (volume && mountPath) volumeMounts.push({ name: volume, mountPath, readOnly: mount.readOnly === true });
 	});
+	return volumeMounts;
+}
 
+function checkContainer(c: Checker, value: unknown, i: number, opts: ParseOptions): SpecContainer | undefined {
+	const path: Segment[] = ["containers", i];
+	const obj = c.object(value, path, ["name", "image", "ports", "gpu", "volumeMounts", "resources", "env", "command", "args"]);
+	if (!obj) return undefined;
+	const name = c.string(obj.name, [...path, "name"], { required: true, pattern: DNS1123_LABEL, max: 63, hint: "must be lower-case letters, digits and '-', starting and ending with a letter or digit" });
+	const image = c.string(obj.image, [...path, "image"], { required: true, pattern: IMAGE_REF, max: 512, hint: 'must be an image reference such as "nginx:latest"' });
+	const ports = checkPorts(c, obj.ports, [...path, "ports"]);
+	const gpu = checkGpu(c, obj.gpu, [...path, "gpu"], opts);
+	const volumeMounts = checkMounts(c, obj.volumeMounts, [...path, "volumeMounts"]);
 	const resources = checkResources(c, obj.resources, [...path, "resources"]);
 	const env = checkEnv(c, obj.env, [...path, "env"]);
 	const command = c.stringList(obj.command, [...path, "command"]);
@@ -418,19 +363,4 @@ export function parseSpec(text: string, opts: ParseOptions): SpecResult {
 		return { ok: false, errors: c.errors.map(e => ({ field: formatPath(e.path), message: e.message, type: e.type, ...(e.actual !== undefined ? { actual: e.actual } : {}), ...locate(doc, lines, e.path) })) };
 	}
 	return { ok: true, spec: { containers: containers as SpecContainer[], volumes: volumes as SpecVolume[] } };
-}
-
-/** `exposed_service` names a container and `exposed_port` one of its TCP ports; both or neither. */
-export function checkExposure(spec: ServiceSpec, exposedService: string | null | undefined, exposedPort: number | null | undefined): FieldError[] {
-	const hasService = exposedService !== undefined && exposedService !== null;
-	const hasPort = exposedPort !== undefined && exposedPort !== null;
-	if (!hasService && !hasPort) return [];
-	if (!hasService) return [{ field: "exposed_service", message: "exposed_port needs exposed_service: the container whose port is exposed", type: "required" }];
-	if (!hasPort) return [{ field: "exposed_port", message: "exposed_service needs exposed_port: the container port to expose", type: "required" }];
-	const container = spec.containers.find(ct => ct.name === exposedService);
-	if (!container) return [{ field: "exposed_service", message: `exposed_service must name a container of the spec (${spec.containers.map(ct => ct.name).join(", ")})`, type: "reference", actual: exposedService }];
-	const port = container.ports.find(p => p.port === exposedPort);
-	if (!port) return [{ field: "exposed_port", message: `exposed_port must be a port of container "${container.name}" (${container.ports.map(p => p.port).join(", ")})`, type: "reference", actual: exposedPort }];
-	if (port.protocol !== "TCP") return [{ field: "exposed_port", message: "Only TCP ports can be exposed over HTTP", type: "invalid", actual: exposedPort }];
-	return [];
 }

@@ -1,0 +1,80 @@
+/**
+ * The cluster side of a service: the objects its last deploy recorded (a Deployment, a claim per
+ * volume, a Service, an Ingress when a port is exposed) applied, what is no longer wanted pruned,
+ * and everything removed on a teardown. Level-based: each call reads what is and makes it match.
+ */
+import type { ObjectView, ServiceSpec, SpecObject } from "../api/services";
+import { invalid, quotaExceeded } from "../errors";
+import { Kinds, type KubeClient, type KubernetesObject, type ResourceKind } from "../k8s";
+import { pvcName, specManifests, specObjectsSelector, type SpecBuildOptions } from "../manifests/spec";
+import { parseSpec } from "./parse";
+import { targetOf, type StoredService } from "./store";
+
+/** Pruned when no longer wanted. Claims are not: only an explicit delete removes data. */
+export const PRUNABLE_KINDS: ResourceKind[] = [Kinds.Ingress, Kinds.Service, Kinds.Deployment];
+
+type Located = Pick<StoredService, "id" | "namespaceName">;
+
+export function refOf(obj: KubernetesObject): ObjectView {
+	return { kind: obj.kind as string, name: obj.metadata?.name as string };
+}
+
+/** The objects of these kinds generated for the entity, with their kind and apiVersion set. */
+export async function ownedObjects(kube: KubeClient, doc: Located, kinds: ResourceKind[]): Promise<KubernetesObject[]> {
+	const out: KubernetesObject[] = [];
+	for (const kind of kinds) {
+		for (const obj of await kube.list(kind, { namespace: doc.namespaceName, labelSelector: specObjectsSelector(doc.id) })) out.push({ ...obj, apiVersion: kind.apiVersion, kind: kind.kind });
+	}
+	return out;
+}
+
+/** The apiserver checks every object (server-side dry run) before the spec is recorded as applied. */
+export async function dryRun(kube: KubeClient, doc: Pick<StoredService, "resourceName" | "namespaceName">, spec: ServiceSpec, manifests: SpecObject[]): Promise<void> {
+	for (const m of manifests) {
+		try {
+			await kube.apply(m, { dryRun: true });
+		} catch (err) {
+			const e = err as { type?: string; message?: string };
+			// A claim the apiserver will not resize, or a quota a racing request filled first: the caller's to fix, not a 5xx.
+			if (m.kind === "PersistentVolumeClaim" && e.type === "K8S_FORBIDDEN") {
+				if (/exceeded quota/i.test(e.message ?? "")) throw quotaExceeded(`The quota of namespace "${doc.namespaceName}" cannot hold this service: ${e.message}`, { namespace: doc.namespaceName, shortfalls: [] });
+				const i = spec.volumes.findIndex(v => pvcName(doc, v.name) === m.metadata?.name);
+				throw invalid("Invalid deployment spec", [{ field: `volumes[${Math.max(i, 0)}].size`, message: `The cluster refuses this volume: ${e.message}`, type: "invalid" }]);
+			}
+			throw err;
+		}
+	}
+}
+
+export interface ApplyDeps {
+	kube: KubeClient;
+	build: SpecBuildOptions;
+	logger: { warn(message: string): void };
+}
+
+/**
+ * Makes the cluster match what the entity's last deploy recorded: applies its objects and prunes
+ * those no longer wanted (an Ingress after the exposure went, everything after an undeploy).
+ */
+export async function applyRecorded(deps: ApplyDeps, doc: StoredService): Promise<void> {
+	const wanted = new Set<string>();
+	if (doc.applied) {
+		const result = parseSpec(doc.applied.deployment, { gpuOptions: deps.build.gpuOptions });
+		if (!result.ok) {
+			// The GPU options changed since the deploy: what runs stays until the next deploy says otherwise.
+			deps.logger.warn(`Service ${doc.id}: the deployed spec is no longer valid (${result.errors.map(e => `${e.field}: ${e.message}`).join("; ")}); leaving the cluster as it is`);
+			return;
+		}
+		for (const m of specManifests(targetOf(doc, doc.applied), result.spec, deps.build)) {
+			await deps.kube.apply(m);
+			wanted.add(`${m.kind}/${m.metadata?.name}`);
+		}
+	}
+	await deps.kube.prune(PRUNABLE_KINDS, doc.namespaceName, specObjectsSelector(doc.id), wanted);
+}
+
+/** Deletes what was deployed for the entity; the claims too unless `keepVolumes`. */
+export async function removeObjects(kube: KubeClient, doc: Located, keepVolumes: boolean): Promise<void> {
+	const kinds = keepVolumes ? PRUNABLE_KINDS : [...PRUNABLE_KINDS, Kinds.PersistentVolumeClaim];
+	await kube.prune(kinds, doc.namespaceName, specObjectsSelector(doc.id));
+}
