@@ -1,6 +1,8 @@
 import type { V1Container, V1Deployment, V1Ingress, V1PersistentVolumeClaim, V1Pod, V1Service } from "../k8s";
-import type { GpuOptions, ServiceSpec, SpecContainer, SpecPort } from "../specs";
-import { bytes, cpuMillis, formatBytes, parseQuantity } from "../quantity";
+import type { ServiceSpec, SpecContainer, SpecPort } from "../api/services";
+import type { GpuOptions } from "../specs/parse";
+import { bytes, parseQuantity } from "../quantity";
+import { quotaAmount } from "../quota";
 import { LABEL_ID, LABEL_PREFIX, entityAnnotations, managedLabels } from "./labels";
 
 /** `app.kubernetes.io/component` of every object generated for a service spec. */
@@ -203,26 +205,7 @@ export function specManifests(target: SpecTarget, spec: ServiceSpec, opts: SpecB
 }
 
 // ---------------------------------------------------------------------------------------------
-// Quota
-
-/** How an amount of `resource` is counted: cpu in millicores, memory and storage in bytes, the rest as counts. */
-function unitOf(resource: string): "cpu" | "bytes" | "count" {
-	if (resource === "cpu" || resource.endsWith(".cpu")) return "cpu";
-	if (/memory|storage/.test(resource)) return "bytes";
-	return "count";
-}
-
-export function quotaAmount(resource: string, q: string | number): number {
-	const unit = unitOf(resource);
-	return unit === "cpu" ? cpuMillis(q) : unit === "bytes" ? bytes(q) : parseQuantity(q);
-}
-
-export function showAmount(resource: string, n: number): string {
-	const unit = unitOf(resource);
-	if (unit === "cpu") return n % 1000 === 0 ? String(n / 1000) : `${n}m`;
-	if (unit === "bytes") return formatBytes(n);
-	return String(n);
-}
+// Quota (the check itself is lib/quota.ts)
 
 /** One pod's share of a namespace's quota, keyed like a ResourceQuota's `hard` (cpu in millicores, bytes). */
 export function podFootprint(deployment: V1Deployment): Record<string, number> {
@@ -244,34 +227,6 @@ export function podFootprint(deployment: V1Deployment): Record<string, number> {
 /** The storage the spec's claims ask for, by claim name, in bytes. */
 export function claimSizes(pvcs: V1PersistentVolumeClaim[]): Record<string, number> {
 	return Object.fromEntries(pvcs.map(p => [p.metadata?.name as string, bytes(String(p.spec?.resources?.requests?.storage ?? "0"))]));
-}
-
-export interface QuotaShortfall {
-	/** The quota's key, e.g. `requests.nvidia.com/gpu`, `limits.cpu`, `requests.storage`. */
-	resource: string;
-	/** What this change adds. */
-	requested: string;
-	used: string;
-	hard: string;
-	/** How far past `hard` the namespace would be. */
-	exceededBy: string;
-}
-
-/**
- * What does not fit: `need` (what a change adds, in base units) against each `hard` limit that
- * names it, given what is `used` already.
- */
-export function quotaShortfalls(quota: { hard?: Record<string, string>; used?: Record<string, string> }, need: Record<string, number>): QuotaShortfall[] {
-	const out: QuotaShortfall[] = [];
-	for (const [resource, hardQ] of Object.entries(quota.hard ?? {})) {
-		const more = need[resource];
-		if (!more || more <= 0) continue;
-		const hard = quotaAmount(resource, hardQ);
-		const used = quotaAmount(resource, quota.used?.[resource] ?? "0");
-		if (used + more > hard)
-			out.push({ resource, requested: showAmount(resource, more), used: showAmount(resource, used), hard: showAmount(resource, hard), exceededBy: showAmount(resource, used + more - hard) });
-	}
-	return out;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,8 +9,13 @@ import type { SpecObject } from "../api/services";
 import { quotaExceeded } from "../errors";
 import type { V1Deployment, V1PersistentVolumeClaim } from "../k8s";
 import { claimSizes, podFootprint } from "../manifests/spec";
-import { describeShortfalls, quotaShortfalls, withBookedFloor } from "../quota";
+import { describeShortfalls, quotaShortfalls, withBookedFloor, type QuotaShortfall } from "../quota";
 import { claimsOf } from "./checks";
+
+/** Shortfalls as the KITeGG routes show them: whole cores as "2", and how far past `hard` each goes. */
+export function specShortfalls(quota: QuotaReport, need: Record<string, number>): QuotaShortfall[] {
+	return quotaShortfalls(quota, need, { wholeCores: true, exceededBy: true });
+}
 
 /** The reads a quota check may need, done only when it does (no quota: no reads past the first). */
 export interface QuotaReads {
@@ -43,7 +48,7 @@ export async function checkDeployQuota(reads: QuotaReads, namespaceName: string,
 	const quota = await reads.quota();
 	if (!quota) return perPod;
 	const need = deployNeed(perPod, (await reads.runningFootprint()) ?? {}, manifests, live);
-	const shortfalls = quotaShortfalls(withBookedFloor(quota, await reads.bookedByOthers()), need, { wholeCores: true, exceededBy: true });
+	const shortfalls = specShortfalls(withBookedFloor(quota, await reads.bookedByOthers()), need);
 	if (shortfalls.length) throw quotaExceeded(`The quota of namespace "${namespaceName}" cannot hold this service (${describeShortfalls(shortfalls)})`, { namespace: namespaceName, shortfalls });
 	return perPod;
 }

@@ -4,7 +4,6 @@ import {
 	DEFAULT_CONTAINER_RESOURCES,
 	containerResources,
 	podFootprint,
-	quotaShortfalls,
 	servicePortNames,
 	specDeployment,
 	specIngress,
@@ -16,6 +15,7 @@ import {
 } from "../../lib/manifests/spec";
 import type { ServiceSpec } from "../../lib/api/services";
 import { checkExposure } from "../../lib/specs/checks";
+import { specShortfalls as quotaShortfalls } from "../../lib/specs/quota";
 import { DEFAULT_GPU_OPTIONS, formatPath, gpuOptionsFromEnv, parseSpec, type SpecError } from "../../lib/specs/parse";
 
 /** The seed's example, verbatim. */
