@@ -7,7 +7,7 @@
 import type { CreateDeploymentParams, EventView, LogsParams, PodLogs, StateView, StatusView, TopView, ApplyView, GenerateView, UpdateDeploymentParams } from "../../services/k8s.deployments.service";
 import type { CreateEnvParams, CreateFromImageParams, EnvEntity, ListEnvParams, PackParams, PatchResult, ResolveEnvParams, TargetParams, UpdateEnvParams } from "../../services/k8s.envs.service";
 import type { DeployImageParams, ImageEntity, LoadReport } from "../../services/k8s.images.service";
-import type { CreateJobParams, JobEntity, JobStatusView, ListJobsParams } from "../../services/k8s.jobs.service";
+import type { CreateJobParams, JobEntity, JobStatusView, ListJobsParams } from "../api/jobs";
 import type { Availability, CreateNamespaceParams, NamespaceEntity, NamespaceStatus, QuotaInput, ResourceQuotaReport, UpdateNamespaceParams } from "../../services/k8s.namespaces.service";
 import type { CreateVolumeParams, VolumeEntity } from "../../services/k8s.volumes.service";
 import type { CreateKeyParams, KeyEntity } from "../../services/keys.service";
