@@ -18,7 +18,7 @@ import type { CompatJobListItem, CompatJobStatus, CompatObject } from "../compat
 import type { InventoryPage, InventoryView, NamespaceSummary } from "../inventory";
 import type { SpecStatus } from "../manifests/spec";
 import type { AppHealth } from "../health";
-import type { NamespaceView as NamespaceStatusView } from "../../services/k8s.status.service";
+import type { NamespaceView as NamespaceStatusView } from "../api/status";
 import type { DeploymentConfigMap, DeploymentEntity, PodState } from "../manifests/deployment";
 
 export type {
