@@ -13,9 +13,8 @@ import type { CreateVolumeParams, VolumeEntity } from "../../services/k8s.volume
 import type { CreateKeyParams, KeyEntity } from "../../services/keys.service";
 import type { Readiness } from "../../services/health.service";
 import type { CreateServiceParams, DeployView, ManifestsView, ServiceEntity, UndeployView, UpdateServiceParams, ValidateParams, ValidateView } from "../../services/k8s.services.service";
-import type { AdoptionPlan, AdoptParams, GetParams as InventoryGetParams, ListParams as InventoryListParams, SummaryView } from "../../services/k8s.inventory.service";
+import type { AdoptionPlan, AdoptParams, GetParams as InventoryGetParams, InventoryPage, InventoryView, ListParams as InventoryListParams, NamespaceSummary, SummaryView } from "../api/inventory";
 import type { CompatJobListItem, CompatJobStatus, CompatObject } from "../compat/jobs";
-import type { InventoryPage, InventoryView, NamespaceSummary } from "../inventory";
 import type { SpecStatus } from "../manifests/spec";
 import type { AppHealth } from "../health";
 import type { NamespaceView as NamespaceStatusView } from "../api/status";
