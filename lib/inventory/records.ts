@@ -160,45 +160,32 @@ function namespaceRecord(ns: V1Namespace): NamespaceRecord {
 	return { ...base(ns), kind: "Namespace", phase: ns.status?.phase };
 }
 
+type Controller = V1Deployment | V1StatefulSet | V1DaemonSet | V1ReplicaSet | V1Job;
+
+/** The fields every controller record shares; `extra` (a Job's completions) goes before the images. */
+function controllerRecord(obj: Controller, kind: ControllerRecord["kind"], replicas: ReplicaCounts, extra: Partial<ControllerRecord> = {}): ControllerRecord {
+	return { ...base(obj), kind, replicas, ...extra, images: imagesOf(obj.spec?.template?.spec) };
+}
+
 function deploymentRecord(d: V1Deployment): ControllerRecord {
 	const s = d.status;
-	return {
-		...base(d),
-		kind: "Deployment",
-		replicas: { desired: d.spec?.replicas ?? 1, current: s?.replicas ?? 0, ready: s?.readyReplicas ?? 0, available: s?.availableReplicas ?? 0, updated: s?.updatedReplicas ?? 0 },
-		images: imagesOf(d.spec?.template?.spec),
-	};
+	return controllerRecord(d, "Deployment", { desired: d.spec?.replicas ?? 1, current: s?.replicas ?? 0, ready: s?.readyReplicas ?? 0, available: s?.availableReplicas ?? 0, updated: s?.updatedReplicas ?? 0 });
 }
 
 function statefulSetRecord(d: V1StatefulSet): ControllerRecord {
 	const s = d.status;
-	return {
-		...base(d),
-		kind: "StatefulSet",
-		replicas: { desired: d.spec?.replicas ?? 1, current: s?.currentReplicas ?? s?.replicas ?? 0, ready: s?.readyReplicas ?? 0, available: s?.availableReplicas ?? 0, updated: s?.updatedReplicas ?? 0 },
-		images: imagesOf(d.spec?.template?.spec),
-	};
+	return controllerRecord(d, "StatefulSet", { desired: d.spec?.replicas ?? 1, current: s?.currentReplicas ?? s?.replicas ?? 0, ready: s?.readyReplicas ?? 0, available: s?.availableReplicas ?? 0, updated: s?.updatedReplicas ?? 0 });
 }
 
 function daemonSetRecord(d: V1DaemonSet): ControllerRecord {
 	const s = d.status;
-	return {
-		...base(d),
-		kind: "DaemonSet",
-		replicas: { desired: s?.desiredNumberScheduled ?? 0, current: s?.currentNumberScheduled ?? 0, ready: s?.numberReady ?? 0, available: s?.numberAvailable ?? 0, updated: s?.updatedNumberScheduled ?? 0 },
-		images: imagesOf(d.spec?.template?.spec),
-	};
+	return controllerRecord(d, "DaemonSet", { desired: s?.desiredNumberScheduled ?? 0, current: s?.currentNumberScheduled ?? 0, ready: s?.numberReady ?? 0, available: s?.numberAvailable ?? 0, updated: s?.updatedNumberScheduled ?? 0 });
 }
 
 function replicaSetRecord(d: V1ReplicaSet): ControllerRecord {
 	const s = d.status;
-	const rec: ControllerRecord = {
-		...base(d),
-		kind: "ReplicaSet",
-		// A ReplicaSet's pods are all of its one template: "updated" is every pod it has.
-		replicas: { desired: d.spec?.replicas ?? 1, current: s?.replicas ?? 0, ready: s?.readyReplicas ?? 0, available: s?.availableReplicas ?? 0, updated: s?.replicas ?? 0 },
-		images: imagesOf(d.spec?.template?.spec),
-	};
+	// A ReplicaSet's pods are all of its one template: "updated" is every pod it has.
+	const rec = controllerRecord(d, "ReplicaSet", { desired: d.spec?.replicas ?? 1, current: s?.replicas ?? 0, ready: s?.readyReplicas ?? 0, available: s?.availableReplicas ?? 0, updated: s?.replicas ?? 0 });
 	const supersededBy = d.metadata?.annotations?.[ANNOTATION_SUPERSEDED_BY];
 	if (supersededBy) {
 		rec.supersededBy = supersededBy;
@@ -210,13 +197,12 @@ function replicaSetRecord(d: V1ReplicaSet): ControllerRecord {
 function jobRecord(j: V1Job): ControllerRecord {
 	const s = j.status;
 	const active = s?.active ?? 0;
-	return {
-		...base(j),
-		kind: "Job",
-		replicas: { desired: j.spec?.parallelism ?? 1, current: active, ready: s?.ready ?? 0, available: s?.ready ?? 0, updated: active },
-		completions: { desired: j.spec?.completions ?? 1, succeeded: s?.succeeded ?? 0, failed: s?.failed ?? 0 },
-		images: imagesOf(j.spec?.template?.spec),
-	};
+	return controllerRecord(
+		j,
+		"Job",
+		{ desired: j.spec?.parallelism ?? 1, current: active, ready: s?.ready ?? 0, available: s?.ready ?? 0, updated: active },
+		{ completions: { desired: j.spec?.completions ?? 1, succeeded: s?.succeeded ?? 0, failed: s?.failed ?? 0 } },
+	);
 }
 
 function podRecord(p: V1Pod): PodRecord {
