@@ -48,7 +48,6 @@ interface InventoryMethods {
 	catalogImage(ctx: Context<unknown, CallerMeta>, ref: string, explicit: boolean): Promise<CatalogImage>;
 	acceptedParams(action: string): Set<string>;
 	adoptable(ctx: Context<AdoptParams, CallerMeta>): Promise<V1Deployment>;
-	adopt(ctx: Context<AdoptParams, CallerMeta>): Promise<AdoptionPlan>;
 	hasService(name: string): boolean;
 }
 
@@ -176,8 +175,27 @@ const InventoryService: ServiceSchema<InventorySettings, InventoryMethods, Inven
 			rest: "POST /adopt",
 			summary: "Adopt an external Deployment into a Berth deployment (dry run unless confirm)",
 			params: adoptParams,
+			/** The plan (lib/inventory/adoption.ts); confirmed, the swap of the live Deployment for Berth's. */
 			async handler(this: InventoryThis, ctx: Context<AdoptParams, CallerMeta>): Promise<AdoptionPlan> {
-				return this.adopt(ctx);
+				const live = await this.adoptable(ctx);
+				const kube = this.kube ?? getKubeClient();
+				const { plan, spec, params } = await planAdoption(live, ctx.params, {
+					store: this.store,
+					catalogImage: (ref, explicit) => this.catalogImage(ctx, ref, explicit),
+					acceptedParams: () => this.acceptedParams("v1.k8s.deployments.create"),
+					generate: async p => (await ctx.call<{ manifests: KubernetesObject[] }, Record<string, unknown>>("v1.k8s.deployments.generate", p)).manifests,
+				});
+				if (!ctx.params.confirm) return plan;
+				const env = await envWithValues(kube, spec);
+				if (env.length) params.env = env;
+				const deployment = await replaceWithBerth(kube, live, {
+					orphanWaitMs: this.settings.orphanWaitSeconds * 1000,
+					create: () => ctx.call<DeploymentEntity, Record<string, unknown>>("v1.k8s.deployments.create", params),
+					warn: (message, detail) => this.logger.warn(message, detail),
+				});
+				// A deployment entity was created: 201, and where it lives now.
+				Object.assign(ctx.meta, { $statusCode: 201, $location: `/api/v1/k8s/deployments/${deployment.id}` });
+				return { ...plan, confirmed: true, deployment };
 			},
 		},
 	},
@@ -290,30 +308,6 @@ const InventoryService: ServiceSchema<InventorySettings, InventoryMethods, Inven
 			if (!live) throw notFound("Deployment", `${namespace}/${name}`);
 			if (isManaged(live.metadata?.labels)) throw conflict(`Deployment ${namespace}/${name} is already managed by Berth`, { id: live.metadata?.labels?.[LABEL_ID] });
 			return live;
-		},
-
-		/** The plan (lib/inventory/adoption.ts); confirmed, the swap of the live Deployment for Berth's. */
-		async adopt(this: InventoryThis, ctx: Context<AdoptParams, CallerMeta>): Promise<AdoptionPlan> {
-			const live = await this.adoptable(ctx);
-			const kube = this.kube ?? getKubeClient();
-			const { plan, spec, params } = await planAdoption(live, ctx.params, {
-				kube,
-				store: this.store,
-				catalogImage: (ref, explicit) => this.catalogImage(ctx, ref, explicit),
-				acceptedParams: () => this.acceptedParams("v1.k8s.deployments.create"),
-				generate: async p => (await ctx.call<{ manifests: KubernetesObject[] }, Record<string, unknown>>("v1.k8s.deployments.generate", p)).manifests,
-			});
-			if (!ctx.params.confirm) return plan;
-			const env = await envWithValues(kube, spec);
-			if (env.length) params.env = env;
-			const deployment = await replaceWithBerth(kube, live, {
-				orphanWaitMs: this.settings.orphanWaitSeconds * 1000,
-				create: () => ctx.call<DeploymentEntity, Record<string, unknown>>("v1.k8s.deployments.create", params),
-				warn: (message, detail) => this.logger.warn(message, detail),
-			});
-			// A deployment entity was created: 201, and where it lives now.
-			Object.assign(ctx.meta, { $statusCode: 201, $location: `/api/v1/k8s/deployments/${deployment.id}` });
-			return { ...plan, confirmed: true, deployment };
 		},
 
 		hasService(this: InventoryThis, name: string): boolean {

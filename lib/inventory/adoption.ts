@@ -13,7 +13,6 @@ import { ANNOTATION_SUPERSEDED_AT, ANNOTATION_SUPERSEDED_BY, type ServiceRecord 
 import type { InventoryStore } from "./store";
 
 export interface AdoptionDeps {
-	kube: KubeClient;
 	store: InventoryStore;
 	/** A catalog image by reference; `explicit` when the caller named it (else it is the live one). */
 	catalogImage(ref: string, explicit: boolean): Promise<CatalogImage>;
