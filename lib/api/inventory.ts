@@ -3,8 +3,7 @@
  * themselves (InventoryView, InventoryPage, NamespaceSummary) are lib/inventory's.
  */
 import type { AdoptionNote, AdoptionSpec, Change, DerivedEnv } from "../adopt";
-import type { InventoryKind, Provenance, QueryKind } from "../inventory";
-import { NAMESPACED_KINDS, QUERY_KINDS } from "../inventory/kinds";
+import { NAMESPACED_KINDS, QUERY_KINDS, type InventoryKind, type Provenance, type QueryKind } from "../inventory";
 import type { DeploymentEntity } from "../manifests/deployment";
 import { DNS1123_SUBDOMAIN, integerRule } from "./rules";
 
