@@ -6,6 +6,7 @@
  * Secret values never appear in anything this module returns for display: env vars read from a
  * Secret are shown by reference (`from`); their values are filled in only for the create call.
  */
+import { ABSOLUTE_PATH, ENV_KEY } from "./api/rules";
 import type { V1Container, V1Deployment, V1EnvVar, V1Volume } from "./k8s";
 import type { DeploymentVolume, ImagePort, ResourceSpec } from "./manifests/deployment";
 import type { ConfigMount, ServiceAccountRequest } from "./manifests/joint";
@@ -59,9 +60,6 @@ export interface Derivation {
 	/** The adopted container's name. */
 	container: string;
 }
-
-const ENV_KEY = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const ABSOLUTE_PATH = /^\/[^\0:]*$/;
 
 /** Pod and container settings a Berth deployment has no field for: dropped, and said so. */
 const UNCARRIED_POD_FIELDS = [

@@ -1,29 +1,25 @@
 import { Errors, type Context, type Service, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
 import {
-	createEnv,
-	deploymentDiff,
-	deriveAdoption,
-	envObjectKey,
-	envReferences,
-	imageCandidates,
-	publicEnv,
-	resolveEnv,
-	selects,
-	type AdoptionNote,
-	type AdoptionSpec,
-	type Change,
-	type DerivedEnv,
-	type EnvObjects,
-} from "../lib/adopt";
+	adoptParams,
+	DEFAULT_LIMIT,
+	getParams,
+	listParams,
+	namespaceParams,
+	type AdoptionPlan,
+	type AdoptParams,
+	type GetParams,
+	type InventorySettings,
+	type ListParams,
+	type NamespaceParams,
+	type SummaryView,
+} from "../lib/api/inventory";
+import type { NamespaceRef } from "../lib/api/namespaces";
+import { imageCandidates } from "../lib/adopt";
 import { conflict, forbidden, invalidField, NOT_RETRIED, notFound, unauthorized } from "../lib/errors";
 import {
-	ANNOTATION_SUPERSEDED_AT,
-	ANNOTATION_SUPERSEDED_BY,
 	INVENTORY_KINDS,
 	InventoryStore,
 	KIND_NAMES,
-	NAMESPACED_KINDS,
-	QUERY_KINDS,
 	expandKind,
 	parseLabelSelector,
 	retireDecisions,
@@ -34,93 +30,14 @@ import {
 	type InventoryView,
 	type LabelPredicate,
 	type NamespaceSummary,
-	type Provenance,
-	type QueryKind,
-	type ServiceRecord,
 } from "../lib/inventory";
-import { getKubeClient, Kinds, type KubeClient, type KubernetesObject, type ResilientInformer, type V1ConfigMap, type V1Deployment, type V1ReplicaSet, type V1Secret } from "../lib/k8s";
+import { envWithValues, planAdoption, replaceWithBerth } from "../lib/inventory/adoption";
+import { getKubeClient, Kinds, type KubeClient, type KubernetesObject, type ResilientInformer, type V1Deployment } from "../lib/k8s";
 import type { CatalogImage, DeploymentEntity } from "../lib/manifests/deployment";
 import { isManaged, LABEL_ID } from "../lib/manifests/labels";
 import { createControllerMixin, type ControllerMethods } from "../mixins/controller.mixin";
 import { isAdmin, isUnscoped, type CallerMeta } from "../mixins/membership.mixin";
-
-// ---------------------------------------------------------------------------------------------
-// Types
-
-export interface ListParams {
-	kind: QueryKind;
-	/** A namespace's name. */
-	namespace?: string;
-	provenance?: Provenance;
-	/** Names containing this. */
-	name?: string;
-	/** A Kubernetes label selector: `app=web,tier!=db`. */
-	label?: string;
-	limit?: number;
-	offset?: number;
-}
-
-export interface GetParams {
-	kind: Exclude<InventoryKind, "namespaces">;
-	namespace: string;
-	name: string;
-}
-
-export interface NamespaceParams {
-	name: string;
-}
-
-export interface AdoptParams {
-	/** The namespace's name. */
-	namespace: string;
-	/** The Deployment's name. */
-	name: string;
-	/** Without it, nothing changes: the answer shows what adoption would do. */
-	confirm?: boolean;
-	/** A catalog image (id, name or reference) when the live image is not in the catalog. */
-	image?: string;
-}
-
-export interface SummaryView {
-	/** False until every informer has listed once. */
-	synced: boolean;
-	counts: Partial<Record<InventoryKind, number>>;
-}
-
-/** What an adoption does (dry run) or did (confirmed). */
-export interface AdoptionPlan {
-	namespace: string;
-	name: string;
-	confirmed: boolean;
-	image: { id: string; name: string };
-	/** The Berth deployment's params; env vars read from Secrets are shown by reference only. */
-	spec: Omit<AdoptionSpec, "env" | "envFrom"> & { image: string; env?: DerivedEnv[] };
-	/** Field by field, the live Deployment against the one Berth would apply. */
-	diff: Change[];
-	/** The other objects Berth would apply, and whether one of that name is there already. */
-	objects: { kind: string; name: string; exists: boolean; provenance?: Provenance }[];
-	/** What the live Deployment has that the Berth deployment will not. */
-	notes: AdoptionNote[];
-	/** The created entity, once confirmed. */
-	deployment?: DeploymentEntity;
-}
-
-interface NamespaceRef {
-	id: string;
-	name: string;
-	owner: string;
-	members: string[];
-}
-
-export interface InventorySettings extends ServiceSettingSchema {
-	rest: string;
-	/** How long old pods of an adopted Deployment may wait for the new ones before they go anyway. */
-	retireTimeoutSeconds: number;
-	/** Period of the sweep that retires them when no event came. */
-	sweepSeconds: number;
-	/** How long a confirmed adoption waits for the old Deployment to be gone. */
-	orphanWaitSeconds: number;
-}
+import { createRefsMixin, type RefsMethods } from "../mixins/refs.mixin";
 
 interface InventoryMethods {
 	visibleNamespaces(ctx: Context<unknown, CallerMeta>): Promise<ReadonlySet<string> | undefined>;
@@ -130,9 +47,7 @@ interface InventoryMethods {
 	retire(): Promise<void>;
 	catalogImage(ctx: Context<unknown, CallerMeta>, ref: string, explicit: boolean): Promise<CatalogImage>;
 	acceptedParams(action: string): Set<string>;
-	adopt(ctx: Context<AdoptParams, CallerMeta>): Promise<AdoptionPlan>;
-	replaceWithBerth(ctx: Context<AdoptParams, CallerMeta>, live: V1Deployment, params: Record<string, unknown>): Promise<DeploymentEntity>;
-	envValues(spec: AdoptionSpec): Promise<EnvObjects>;
+	adoptable(ctx: Context<AdoptParams, CallerMeta>): Promise<V1Deployment>;
 	hasService(name: string): boolean;
 }
 
@@ -149,16 +64,8 @@ interface InventoryLocals {
 	kube?: KubeClient;
 }
 
-type InventoryThis = InventoryMethods & ControllerMethods & InventoryLocals & Service<InventorySettings>;
+type InventoryThis = InventoryMethods & RefsMethods & ControllerMethods & InventoryLocals & Service<InventorySettings & ServiceSettingSchema>;
 
-// ---------------------------------------------------------------------------------------------
-// Helpers
-
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const nsRule = { type: "string", pattern: DNS1123_SUBDOMAIN, min: 1, max: 63 } as const;
-const nameRule = { type: "string", pattern: DNS1123_SUBDOMAIN, min: 1, max: 253 } as const;
-const DEFAULT_LIMIT = 100;
-const MAX_LIMIT = 1000;
 /** Metadata the informer's cache needs to tell a relist from a change; the rest lives in the record. */
 const CACHE_METADATA = new Set(["name", "namespace", "resourceVersion", "uid"]);
 
@@ -178,27 +85,6 @@ function key(namespace: string | undefined, name: string): string {
 	return `${namespace ?? ""}/${name}`;
 }
 
-function decode(obj: V1ConfigMap | V1Secret, kind: "ConfigMap" | "Secret"): Record<string, string> {
-	if (kind === "ConfigMap") return { ...((obj as V1ConfigMap).data ?? {}) };
-	return Object.fromEntries(Object.entries((obj as V1Secret).data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")]));
-}
-
-async function sleep(ms: number): Promise<void> {
-	await new Promise(r => setTimeout(r, ms));
-}
-
-/** The live object, freed of what the apiserver set, to create it again. */
-function recreatable(live: V1Deployment): V1Deployment {
-	const { status: _status, ...rest } = JSON.parse(JSON.stringify(live)) as V1Deployment;
-	const meta = rest.metadata ?? {};
-	for (const f of ["resourceVersion", "uid", "creationTimestamp", "generation", "managedFields", "selfLink", "deletionTimestamp", "deletionGracePeriodSeconds"] as const) delete meta[f];
-	meta.finalizers = meta.finalizers?.filter(f => f !== "orphan");
-	return { ...rest, apiVersion: "apps/v1", kind: "Deployment", metadata: meta };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Service
-
 /**
  * v1.k8s.inventory: everything in the cluster, made by Berth or not, as compact records kept in
  * memory from cluster-wide informers (a restart relists; nothing is stored). Queries are scoped
@@ -208,7 +94,7 @@ function recreatable(live: V1Deployment): V1Deployment {
 const InventoryService: ServiceSchema<InventorySettings, InventoryMethods, InventoryLocals, InventoryThis> = {
 	name: "k8s.inventory",
 	version: 1,
-	mixins: [createControllerMixin()],
+	mixins: [createControllerMixin(), createRefsMixin()],
 	settings: { rest: "/v1/k8s/inventory", retireTimeoutSeconds: 300, sweepSeconds: 15, orphanWaitSeconds: 30 },
 	hooks: {
 		before: {
@@ -239,15 +125,7 @@ const InventoryService: ServiceSchema<InventorySettings, InventoryMethods, Inven
 		list: {
 			rest: "GET /:kind",
 			summary: "Browse the inventory by kind, with filters and pages",
-			params: {
-				kind: { type: "enum", values: [...QUERY_KINDS] },
-				namespace: { ...nsRule, optional: true },
-				provenance: { type: "enum", values: ["berth", "external"], optional: true },
-				name: { type: "string", min: 1, max: 253, optional: true },
-				label: { type: "string", min: 1, max: 1024, optional: true },
-				limit: { type: "number", integer: true, min: 1, max: MAX_LIMIT, optional: true, convert: true },
-				offset: { type: "number", integer: true, min: 0, max: 1_000_000, optional: true, convert: true },
-			},
+			params: listParams,
 			async handler(this: InventoryThis, ctx: Context<ListParams, CallerMeta>): Promise<InventoryPage> {
 				const p = ctx.params;
 				let label: LabelPredicate | undefined;
@@ -268,7 +146,7 @@ const InventoryService: ServiceSchema<InventorySettings, InventoryMethods, Inven
 		getNamespace: {
 			rest: "GET /namespaces/:name",
 			summary: "One namespace with the number of objects of each kind",
-			params: { name: nsRule },
+			params: namespaceParams,
 			async handler(this: InventoryThis, ctx: Context<NamespaceParams, CallerMeta>): Promise<NamespaceSummary> {
 				await this.requireNamespace(ctx, ctx.params.name);
 				const [summary] = this.store.namespaces(new Set([ctx.params.name]));
@@ -280,11 +158,7 @@ const InventoryService: ServiceSchema<InventorySettings, InventoryMethods, Inven
 		get: {
 			rest: "GET /:kind/:namespace/:name",
 			summary: "One object of the inventory",
-			params: {
-				kind: { type: "enum", values: [...NAMESPACED_KINDS] },
-				namespace: nsRule,
-				name: nameRule,
-			},
+			params: getParams,
 			async handler(this: InventoryThis, ctx: Context<GetParams, CallerMeta>): Promise<InventoryView> {
 				const { kind, namespace, name } = ctx.params;
 				const what = INVENTORY_KINDS[kind];
@@ -300,14 +174,28 @@ const InventoryService: ServiceSchema<InventorySettings, InventoryMethods, Inven
 			retryPolicy: NOT_RETRIED,
 			rest: "POST /adopt",
 			summary: "Adopt an external Deployment into a Berth deployment (dry run unless confirm)",
-			params: {
-				namespace: nsRule,
-				name: nameRule,
-				confirm: { type: "boolean", optional: true, convert: true },
-				image: { type: "string", min: 1, max: 512, optional: true },
-			},
+			params: adoptParams,
+			/** The plan (lib/inventory/adoption.ts); confirmed, the swap of the live Deployment for Berth's. */
 			async handler(this: InventoryThis, ctx: Context<AdoptParams, CallerMeta>): Promise<AdoptionPlan> {
-				return this.adopt(ctx);
+				const live = await this.adoptable(ctx);
+				const kube = this.kube ?? getKubeClient();
+				const { plan, spec, params } = await planAdoption(live, ctx.params, {
+					store: this.store,
+					catalogImage: (ref, explicit) => this.catalogImage(ctx, ref, explicit),
+					acceptedParams: () => this.acceptedParams("v1.k8s.deployments.create"),
+					generate: async p => (await ctx.call<{ manifests: KubernetesObject[] }, Record<string, unknown>>("v1.k8s.deployments.generate", p)).manifests,
+				});
+				if (!ctx.params.confirm) return plan;
+				const env = await envWithValues(kube, spec);
+				if (env.length) params.env = env;
+				const deployment = await replaceWithBerth(kube, live, {
+					orphanWaitMs: this.settings.orphanWaitSeconds * 1000,
+					create: () => ctx.call<DeploymentEntity, Record<string, unknown>>("v1.k8s.deployments.create", params),
+					warn: (message, detail) => this.logger.warn(message, detail),
+				});
+				// A deployment entity was created: 201, and where it lives now.
+				Object.assign(ctx.meta, { $statusCode: 201, $location: `/api/v1/k8s/deployments/${deployment.id}` });
+				return { ...plan, confirmed: true, deployment };
 			},
 		},
 	},
@@ -399,7 +287,8 @@ const InventoryService: ServiceSchema<InventorySettings, InventoryMethods, Inven
 			return new Set(Object.keys(list.find(a => a.name === action)?.action?.params ?? {}));
 		},
 
-		async adopt(this: InventoryThis, ctx: Context<AdoptParams, CallerMeta>): Promise<AdoptionPlan> {
+		/** The live Deployment the caller may adopt: visible, in a Berth namespace the caller owns, not Berth's already. */
+		async adoptable(this: InventoryThis, ctx: Context<AdoptParams, CallerMeta>): Promise<V1Deployment> {
 			const { namespace, name } = ctx.params;
 			const visible = await this.visibleNamespaces(ctx);
 			if (visible && !visible.has(namespace)) throw notFound("Deployment", `${namespace}/${name}`);
@@ -407,126 +296,18 @@ const InventoryService: ServiceSchema<InventorySettings, InventoryMethods, Inven
 				throw new Errors.MoleculerRetryableError("Adoption needs the namespaces, images and deployments services", 503, "SERVICE_UNAVAILABLE");
 			let ns: NamespaceRef;
 			try {
-				ns = await ctx.call<NamespaceRef, { ref: string }>("v1.k8s.namespaces.lookup", { ref: namespace });
+				// field null: a missing namespace is answered below, as the caller may see it.
+				ns = await this.lookupNamespace(ctx, namespace, null);
 			} catch (err) {
 				if ((err as { code?: number }).code !== 404) throw err;
 				if (visible) throw notFound("Deployment", `${namespace}/${name}`);
 				throw invalidField("namespace", `"${namespace}" is not a Berth namespace; Berth deployments live in Berth namespaces`, namespace);
 			}
 			if (!isUnscoped(ctx) && !isAdmin(ctx.meta) && ns.owner !== ctx.meta.userID) throw forbidden("Only the namespace's owner or an administrator adopts deployments");
-
-			const kube = this.kube ?? getKubeClient();
-			const live = await kube.get<V1Deployment>({ apiVersion: "apps/v1", kind: "Deployment", name, namespace });
+			const live = await (this.kube ?? getKubeClient()).get<V1Deployment>({ apiVersion: "apps/v1", kind: "Deployment", name, namespace });
 			if (!live) throw notFound("Deployment", `${namespace}/${name}`);
 			if (isManaged(live.metadata?.labels)) throw conflict(`Deployment ${namespace}/${name} is already managed by Berth`, { id: live.metadata?.labels?.[LABEL_ID] });
-
-			let derivation;
-			try {
-				derivation = deriveAdoption(live);
-			} catch (err) {
-				throw invalidField("name", `Deployment ${namespace}/${name} cannot be adopted: ${(err as Error).message}`, name);
-			}
-			const { spec } = derivation;
-			const notes = [...derivation.notes];
-			const image = await this.catalogImage(ctx, ctx.params.image ?? spec.image, ctx.params.image !== undefined);
-
-			// What the deployments service accepts decides what is carried over (mounts and the account need its joint fields).
-			const accepted = this.acceptedParams("v1.k8s.deployments.create");
-			const params: Record<string, unknown> = { name: spec.name, namespace, image: image.id, replicas: spec.replicas };
-			for (const field of ["ports", "volumes", "resources", "mounts", "serviceAccount"] as const) {
-				if (spec[field] === undefined) continue;
-				if (accepted.has(field)) params[field] = spec[field];
-				else notes.push({ field, message: `v1.k8s.deployments does not take \`${field}\` yet; not carried over` });
-			}
-
-			// Env for display: keys of the referenced objects from the inventory, never a value.
-			const keysOnly: EnvObjects = new Map();
-			for (const ref of envReferences(spec)) {
-				const rec = this.store.get(ref.kind === "Secret" ? "secrets" : "configmaps", namespace, ref.name) as { keys: string[] } | undefined;
-				if (rec) keysOnly.set(envObjectKey(ref.kind, ref.name), Object.fromEntries(rec.keys.map(k => [k, undefined])));
-			}
-			const shown = resolveEnv(spec, keysOnly);
-			notes.push(...shown.notes);
-
-			const { manifests } = await ctx.call<{ manifests: KubernetesObject[] }, Record<string, unknown>>("v1.k8s.deployments.generate", params);
-			const desired = manifests.find(m => m.kind === "Deployment") as V1Deployment | undefined;
-			const diff = desired ? deploymentDiff(live, desired) : [];
-			const objects = manifests
-				.filter(m => m !== desired)
-				.map(m => {
-					const kind = Object.entries(INVENTORY_KINDS).find(([, k]) => k === m.kind)?.[0] as InventoryKind | undefined;
-					const existing = kind ? this.store.get(kind, namespace, m.metadata?.name as string) : undefined;
-					return { kind: m.kind as string, name: m.metadata?.name as string, exists: Boolean(existing), ...(existing ? { provenance: existing.provenance } : {}) };
-				});
-			for (const o of objects) if (o.exists && o.provenance === "external") notes.push({ field: `${o.kind}/${o.name}`, message: `An external ${o.kind} of this name exists; Berth's replaces its fields` });
-			const liveLabels = live.spec?.template?.metadata?.labels;
-			const desiredLabels = desired?.spec?.template?.metadata?.labels;
-			for (const svc of this.store.inNamespace("services", namespace) as IterableIterator<ServiceRecord>)
-				if (svc.provenance === "external" && selects(svc.selector, liveLabels) && !selects(svc.selector, desiredLabels))
-					notes.push({ field: `Service/${svc.name}`, message: `Selects the current pods by ${JSON.stringify(svc.selector)}; Berth's pods will not match it` });
-
-			const plan: AdoptionPlan = {
-				namespace,
-				name,
-				confirmed: false,
-				image: { id: image.id, name: image.name },
-				spec: { ...params, image: image.name, ...(shown.env.length ? { env: publicEnv(shown.env) } : {}) } as AdoptionPlan["spec"],
-				diff,
-				objects,
-				notes,
-			};
-			if (!ctx.params.confirm) return plan;
-
-			const env = resolveEnv(spec, await this.envValues(spec)).env;
-			if (env.length) params.env = createEnv(env);
-			const deployment = await this.replaceWithBerth(ctx, live, params);
-			// A deployment entity was created: 201, and where it lives now.
-			Object.assign(ctx.meta, { $statusCode: 201, $location: `/api/v1/k8s/deployments/${deployment.id}` });
-			return { ...plan, confirmed: true, deployment };
-		},
-
-		/**
-		 * Swaps the live Deployment for Berth's. The selector of a Deployment cannot change, so the
-		 * old one is deleted with its ReplicaSets orphaned: its pods keep serving until the Berth
-		 * deployment's are available, then `retire` removes them. If Berth cannot create its
-		 * deployment, the old Deployment is put back and takes its ReplicaSets again.
-		 */
-		async replaceWithBerth(this: InventoryThis, ctx: Context<AdoptParams, CallerMeta>, live: V1Deployment, params: Record<string, unknown>): Promise<DeploymentEntity> {
-			const kube = this.kube ?? getKubeClient();
-			const namespace = live.metadata?.namespace as string;
-			const name = live.metadata?.name as string;
-			const uid = live.metadata?.uid;
-			const owned = (await kube.list<V1ReplicaSet>(Kinds.ReplicaSet, { namespace })).filter(rs => rs.metadata?.ownerReferences?.some(o => o.uid === uid));
-			const mark = (annotations: Record<string, string> | undefined) =>
-				Promise.all(owned.map(rs => kube.apply({ apiVersion: "apps/v1", kind: "ReplicaSet", metadata: { name: rs.metadata?.name, namespace, ...(annotations ? { annotations } : {}) } } as KubernetesObject)));
-			// Marked first: however the rest goes, an orphaned ReplicaSet says what replaces it.
-			await mark({ [ANNOTATION_SUPERSEDED_BY]: name, [ANNOTATION_SUPERSEDED_AT]: new Date().toISOString() });
-			await kube.call(`orphan Deployment ${namespace}/${name}`, () => kube.apps.deleteNamespacedDeployment({ name, namespace, propagationPolicy: "Orphan" }));
-			const deadline = Date.now() + this.settings.orphanWaitSeconds * 1000;
-			while (await kube.get({ apiVersion: "apps/v1", kind: "Deployment", name, namespace })) {
-				if (Date.now() > deadline) throw conflict(`Deployment ${namespace}/${name} is still being deleted; try again`, { namespace, name });
-				await sleep(100);
-			}
-			try {
-				return await ctx.call<DeploymentEntity, Record<string, unknown>>("v1.k8s.deployments.create", params);
-			} catch (err) {
-				this.logger.warn(`Adopting ${namespace}/${name} failed; putting the Deployment back:`, (err as Error).message);
-				await kube.call(`restore Deployment ${namespace}/${name}`, () => kube.apps.createNamespacedDeployment({ namespace, body: recreatable(live) }));
-				// Applying without the annotations drops them: Berth owned them, no one else.
-				await mark(undefined).catch(e => this.logger.warn("Could not unmark the ReplicaSets:", (e as Error).message));
-				throw err;
-			}
-		},
-
-		/** The data of the ConfigMaps and Secrets the env reads, fresh from the cluster (for the create call only). */
-		async envValues(this: InventoryThis, spec: AdoptionSpec): Promise<EnvObjects> {
-			const kube = this.kube ?? getKubeClient();
-			const out: EnvObjects = new Map();
-			for (const ref of envReferences(spec)) {
-				const obj = await kube.get<V1ConfigMap | V1Secret>({ apiVersion: "v1", kind: ref.kind, name: ref.name, namespace: spec.namespace });
-				if (obj) out.set(envObjectKey(ref.kind, ref.name), decode(obj, ref.kind));
-			}
-			return out;
+			return live;
 		},
 
 		hasService(this: InventoryThis, name: string): boolean {

@@ -1,8 +1,7 @@
 import { EventEmitter } from "node:events";
-import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Context, Service, ServiceBroker, ServiceSchema, ServiceSettingSchema } from "moleculer";
-import { Errors } from "moleculer";
-import { appHealth, entityIdOf, healthChanged, namespaceHealth, type AppHealth, type AppPhase } from "../lib/health";
+import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import { getStatusParams, namespaceStatusParams, type GetParams, type NamespaceParams, type NamespaceView, type StatusChange, type StatusSettings } from "../lib/api/status";
+import { appHealth, entityIdOf, healthChanged, namespaceHealth, type AppHealth } from "../lib/health";
 import {
 	getKubeClient,
 	Kinds,
@@ -17,51 +16,11 @@ import {
 	type V1Service,
 } from "../lib/k8s";
 import { MANAGED_SELECTOR } from "../lib/manifests/labels";
+import { groupByApp, type NamespaceObjects } from "../lib/status/apps";
 import type { CallerMeta } from "../mixins/membership.mixin";
 
-// ---------------------------------------------------------------------------------------------
-// Types
-
-export interface StatusSettings extends ServiceSettingSchema {
-	/** STATUS_HEARTBEAT_SECONDS: a comment line this often keeps proxies from closing a quiet stream. */
-	heartbeatSeconds: number;
-	/** STATUS_DEBOUNCE_MS: changes within this window are pushed as one. */
-	debounceMs: number;
-	/** How long a new stream waits for the first list of every kind before it answers anyway. */
-	syncTimeoutMs: number;
-}
-
-export interface GetParams {
-	id: string;
-	/** Used for the name while the Deployment is missing. */
-	name?: string;
-}
-
-export interface NamespaceParams {
-	name: string;
-}
-
-export interface NamespaceView {
-	namespace: string;
-	phase: AppPhase | "Empty";
-	counts: Partial<Record<AppPhase, number>>;
-	apps: AppHealth[];
-}
-
-/** What the hub tells listeners: an app's new status, or that nothing of it is left in the cluster. */
-export type StatusChange = { type: "status"; status: AppHealth } | { type: "removed"; id: string; namespace: string };
-
-/** The in-process face of the service the gateway's streams subscribe to. */
-export interface StatusHub {
-	/** Resolves once every informer has listed (or after syncTimeoutMs). */
-	whenSynced(): Promise<boolean>;
-	current(id: string, namespace: string, name?: string): AppHealth;
-	inNamespace(namespace: string): AppHealth[];
-	subscribe(listener: (change: StatusChange) => void): () => void;
-	/** Streams end when the service stops, so the gateway's server can close. */
-	onStop(listener: () => void): () => void;
-	readonly settings: StatusSettings;
-}
+// The gateway (services/api.service.ts) serves the streams from here.
+export { deploymentStream, localStatusHub, namespaceStream } from "../lib/status/streams";
 
 interface StatusLocals {
 	informers: Map<string, ResilientInformer<KubernetesObject>>;
@@ -87,7 +46,7 @@ interface StatusMethods {
 	onStop(listener: () => void): () => void;
 }
 
-type StatusThis = Service<StatusSettings> & StatusMethods & StatusLocals;
+type StatusThis = Service<StatusSettings & ServiceSettingSchema> & StatusMethods & StatusLocals;
 
 // ---------------------------------------------------------------------------------------------
 
@@ -99,36 +58,13 @@ function positive(value: string | undefined, fallback: number): number {
 	return Number.isFinite(n) && n > 0 ? n : fallback;
 }
 
-/** One namespace's managed objects as the caches hold them, grouped by the app (berth.dev/id) they belong to. */
-export interface NamespaceObjects {
-	deployments: Map<string, V1Deployment[]>;
-	pods: Map<string, V1Pod[]>;
-	services: Map<string, V1Service[]>;
-	ingresses: Map<string, V1Ingress[]>;
-	secrets: Map<string, V1Secret[]>;
-	/** Claims belong to volumes, not apps: every app of the namespace sees all of them. */
-	claims: V1PersistentVolumeClaim[];
-}
-
-export function groupByApp<T extends KubernetesObject>(items: readonly T[]): Map<string, T[]> {
-	const byApp = new Map<string, T[]>();
-	for (const item of items) {
-		const id = entityIdOf(item);
-		if (!id) continue;
-		const group = byApp.get(id);
-		if (group) group.push(item);
-		else byApp.set(id, [item]);
-	}
-	return byApp;
-}
-
 /**
  * v1.k8s.status: every app's aggregated health (lib/health.ts), recomputed when an informer reports
  * a change to one of its objects and pushed to the gateway's Server-Sent-Event streams. The
  * informers are read-only caches, not controllers, so every node that serves streams runs them,
  * not only the leader.
  */
-const StatusService: ServiceSchema<StatusSettings, StatusMethods, StatusLocals, StatusThis> = {
+const StatusService: ServiceSchema<StatusSettings & ServiceSettingSchema, StatusMethods, StatusLocals, StatusThis> = {
 	name: "k8s.status",
 	version: 1,
 	settings: {
@@ -140,7 +76,7 @@ const StatusService: ServiceSchema<StatusSettings, StatusMethods, StatusLocals, 
 		/** One app's status from the caches (mesh only: the gateway's stream checks membership first). */
 		get: {
 			visibility: "public",
-			params: { id: { type: "string", min: 1, max: 64 }, name: { type: "string", optional: true, max: 253 } },
+			params: getStatusParams,
 			async handler(this: StatusThis, ctx: Context<GetParams, CallerMeta>): Promise<AppHealth | null> {
 				await this.whenSynced();
 				const dep = this.informers.get(Kinds.Deployment.kind)?.list().find(d => entityIdOf(d) === ctx.params.id);
@@ -152,7 +88,7 @@ const StatusService: ServiceSchema<StatusSettings, StatusMethods, StatusLocals, 
 		/** Every app of one Kubernetes namespace, with the namespace's worst phase (mesh only). */
 		namespace: {
 			visibility: "public",
-			params: { name: { type: "string", min: 1, max: 63 } },
+			params: namespaceStatusParams,
 			async handler(this: StatusThis, ctx: Context<NamespaceParams, CallerMeta>): Promise<NamespaceView> {
 				await this.whenSynced();
 				const apps = this.inNamespace(ctx.params.name);
@@ -297,130 +233,3 @@ const StatusService: ServiceSchema<StatusSettings, StatusMethods, StatusLocals, 
 
 export default StatusService;
 
-// ---------------------------------------------------------------------------------------------
-// Server-Sent Events, served by the gateway (services/api.service.ts aliases these handlers)
-
-type StreamReq = IncomingMessage & { $ctx: Context<unknown, CallerMeta>; $params: Record<string, unknown> };
-type Next = (err?: unknown) => void;
-
-/** What the deployments and namespaces services answer to `get` (the fields the streams use). */
-interface DeploymentRef {
-	id: string;
-	name: string;
-	namespaceName: string;
-}
-interface NamespaceRef {
-	id: string;
-	name: string;
-}
-
-/** The k8s.status service of this node: streams are fed in-process, from this node's informers. */
-export function localStatusHub(broker: ServiceBroker): StatusHub | undefined {
-	return broker.getLocalService({ name: "k8s.status", version: 1 }) as unknown as StatusHub | undefined;
-}
-
-function idParam(req: StreamReq): string {
-	const id = req.$params?.id;
-	if (typeof id !== "string" || !id || id.length > 128) throw new Errors.MoleculerClientError("id is required", 422, "VALIDATION_ERROR", [{ field: "id", message: "id is required", type: "required" }]);
-	return id;
-}
-
-/** Opens the event stream: headers, the reconnection delay, a heartbeat, and the cleanup when either side goes. */
-function openStream(req: StreamReq, res: ServerResponse, hub: StatusHub, onClose: () => void): { send(event: string, data: unknown, id?: string): void; end(): void } {
-	res.writeHead(200, {
-		"Content-Type": "text/event-stream; charset=utf-8",
-		"Cache-Control": "no-cache, no-transform",
-		Connection: "keep-alive",
-		// nginx (an Ingress in front of the gateway) would otherwise buffer the stream.
-		"X-Accel-Buffering": "no",
-	});
-	res.write("retry: 3000\n\n");
-	let seq = 0;
-	let closed = false;
-	const heartbeat = setInterval(() => res.write(`: heartbeat ${new Date().toISOString()}\n\n`), hub.settings.heartbeatSeconds * 1000);
-	const close = () => {
-		if (closed) return;
-		closed = true;
-		clearInterval(heartbeat);
-		offStop();
-		onClose();
-		if (!res.writableEnded) res.end();
-	};
-	const offStop = hub.onStop(close);
-	req.on("close", close);
-	res.on("close", close);
-	return {
-		send(event, data) {
-			if (!closed) res.write(`event: ${event}\nid: ${++seq}\ndata: ${JSON.stringify(data)}\n\n`);
-		},
-		end: close,
-	};
-}
-
-function hubOf(service: Service): StatusHub {
-	const hub = localStatusHub(service.broker);
-	if (!hub) throw new Errors.MoleculerRetryableError("Live status needs the k8s.status service on the gateway's node", 503, "SERVICE_UNAVAILABLE");
-	return hub;
-}
-
-/**
- * `GET /api/v1/k8s/deployments/:id/stream`: `event: status` with the app's AppHealth now and on
- * every change, `event: removed` (and the end) when nothing of it is left. Another tenant's
- * deployment is 404, as `get` answers.
- */
-export async function deploymentStream(this: Service, req: StreamReq, res: ServerResponse, next: Next): Promise<void> {
-	try {
-		const hub = hubOf(this);
-		const dep = await req.$ctx.call<DeploymentRef, { id: string }>("v1.k8s.deployments.get", { id: idParam(req) });
-		await hub.whenSynced();
-		let last = "";
-		const push = (status: AppHealth) => {
-			const json = JSON.stringify(status);
-			if (json === last) return;
-			last = json;
-			stream.send("status", status);
-		};
-		let unsubscribe = () => {};
-		const stream = openStream(req, res, hub, () => unsubscribe());
-		unsubscribe = hub.subscribe(change => {
-			if (change.type === "status" && change.status.id === dep.id) push(change.status);
-			else if (change.type === "removed" && change.id === dep.id) {
-				stream.send("removed", { id: dep.id });
-				stream.end();
-			}
-		});
-		push(hub.current(dep.id, dep.namespaceName, dep.name));
-	} catch (err) {
-		next(err);
-	}
-}
-
-/**
- * `GET /api/v1/k8s/namespaces/:id/stream`: `event: snapshot` ({namespace, phase, counts, apps}),
- * then `event: status` per changed app and `event: removed` ({id}) per app gone.
- */
-export async function namespaceStream(this: Service, req: StreamReq, res: ServerResponse, next: Next): Promise<void> {
-	try {
-		const hub = hubOf(this);
-		const ns = await req.$ctx.call<NamespaceRef, { id: string }>("v1.k8s.namespaces.get", { id: idParam(req) });
-		await hub.whenSynced();
-		const sent = new Map<string, string>();
-		let unsubscribe = () => {};
-		const stream = openStream(req, res, hub, () => unsubscribe());
-		unsubscribe = hub.subscribe(change => {
-			if (change.type === "status" && change.status.namespace === ns.name) {
-				const json = JSON.stringify(change.status);
-				if (sent.get(change.status.id) === json) return;
-				sent.set(change.status.id, json);
-				stream.send("status", change.status);
-			} else if (change.type === "removed" && change.namespace === ns.name && sent.delete(change.id)) {
-				stream.send("removed", { id: change.id });
-			}
-		});
-		const apps = hub.inNamespace(ns.name);
-		for (const a of apps) sent.set(a.id, JSON.stringify(a));
-		stream.send("snapshot", { namespace: ns.name, id: ns.id, ...namespaceHealth(apps), apps });
-	} catch (err) {
-		next(err);
-	}
-}

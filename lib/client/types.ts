@@ -7,18 +7,17 @@
 import type { CreateDeploymentParams, EventView, LogsParams, PodLogs, StateView, StatusView, TopView, ApplyView, GenerateView, UpdateDeploymentParams } from "../../services/k8s.deployments.service";
 import type { CreateEnvParams, CreateFromImageParams, EnvEntity, ListEnvParams, PackParams, PatchResult, ResolveEnvParams, TargetParams, UpdateEnvParams } from "../../services/k8s.envs.service";
 import type { DeployImageParams, ImageEntity, LoadReport } from "../api/images";
-import type { CreateJobParams, JobEntity, JobStatusView, ListJobsParams } from "../../services/k8s.jobs.service";
+import type { CreateJobParams, JobEntity, JobStatusView, ListJobsParams } from "../api/jobs";
 import type { Availability, CreateNamespaceParams, NamespaceEntity, NamespaceStatus, QuotaInput, ResourceQuotaReport, UpdateNamespaceParams } from "../api/namespaces";
 import type { CreateVolumeParams, VolumeEntity } from "../api/volumes";
 import type { CreateKeyParams, KeyEntity } from "../api/keys";
 import type { Readiness } from "../api/health";
 import type { CreateServiceParams, DeployView, ManifestsView, ServiceEntity, UndeployView, UpdateServiceParams, ValidateParams, ValidateView } from "../api/services";
-import type { AdoptionPlan, AdoptParams, GetParams as InventoryGetParams, ListParams as InventoryListParams, SummaryView } from "../../services/k8s.inventory.service";
+import type { AdoptionPlan, AdoptParams, GetParams as InventoryGetParams, InventoryPage, InventoryView, ListParams as InventoryListParams, NamespaceSummary, SummaryView } from "../api/inventory";
 import type { CompatJobListItem, CompatJobStatus, CompatObject } from "../compat/jobs";
-import type { InventoryPage, InventoryView, NamespaceSummary } from "../inventory";
 import type { SpecStatus } from "../manifests/spec";
 import type { AppHealth } from "../health";
-import type { NamespaceView as NamespaceStatusView } from "../../services/k8s.status.service";
+import type { NamespaceView as NamespaceStatusView } from "../api/status";
 import type { DeploymentConfigMap, DeploymentEntity, PodState } from "../manifests/deployment";
 
 export type {
