@@ -12,7 +12,7 @@ import { IdentityCache, keyFromHeaders } from "../lib/keys";
 import { buildOpenApi, type ActionInfo, type JsonSchema, type RestAlias } from "../lib/openapi";
 import { FixedWindowLimiter } from "../lib/rate-limit";
 import type { CallerMeta } from "../mixins/membership.mixin";
-import { deploymentStream, namespaceStream } from "./k8s.status.service";
+import { deploymentStream, namespaceStream } from "../lib/status/streams";
 
 type Req = IncomingMessage & { $action?: { public?: boolean }; $params?: Record<string, unknown>; $ctx?: Context };
 

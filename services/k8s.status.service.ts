@@ -20,7 +20,6 @@ import { groupByApp, type NamespaceObjects } from "../lib/status/apps";
 import type { CallerMeta } from "../mixins/membership.mixin";
 
 // The gateway (services/api.service.ts) serves the streams from here.
-export { deploymentStream, localStatusHub, namespaceStream } from "../lib/status/streams";
 
 interface StatusLocals {
 	informers: Map<string, ResilientInformer<KubernetesObject>>;
