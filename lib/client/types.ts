@@ -1,8 +1,7 @@
 /**
- * The shapes the client sends and receives. Entities and params are the services' own exported
- * types (type-only imports: erased at run time, so the client carries no server code), so a change
- * to a service's shapes changes the client's types with it and `tsc` points at every caller.
- * Only what no service declares yet (the binder applications) is written out here.
+ * The shapes the client sends and receives: the services' contracts in lib/api (type-only imports,
+ * erased at run time, so the client carries no server code). A change to a contract changes the
+ * client's types with it, and `tsc` points at every caller.
  */
 import type { CreateDeploymentParams, EventView, LogsParams, PodLogs, StateView, StatusView, TopView, ApplyView, GenerateView, UpdateDeploymentParams } from "../../services/k8s.deployments.service";
 import type { CreateEnvParams, CreateFromImageParams, EnvEntity, ListEnvParams, PackParams, PatchResult, ResolveEnvParams, TargetParams, UpdateEnvParams } from "../../services/k8s.envs.service";
