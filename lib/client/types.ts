@@ -4,8 +4,8 @@
  * to a service's shapes changes the client's types with it and `tsc` points at every caller.
  * Only what no service declares yet (the binder applications) is written out here.
  */
-import type { CreateDeploymentParams, EventView, LogsParams, PodLogs, StateView, StatusView, TopView, ApplyView, GenerateView, UpdateDeploymentParams } from "../../services/k8s.deployments.service";
-import type { CreateEnvParams, CreateFromImageParams, EnvEntity, ListEnvParams, PackParams, PatchResult, ResolveEnvParams, TargetParams, UpdateEnvParams } from "../../services/k8s.envs.service";
+import type { ApplyView, CreateDeploymentParams, EventView, GenerateView, LogsParams, PodLogs, StateView, StatusView, TopView, UpdateDeploymentParams } from "../api/deployments";
+import type { CreateEnvParams, CreateFromImageParams, EnvEntity, ListEnvParams, PackParams, PatchResult, ResolveEnvParams, TargetParams, UpdateEnvParams } from "../api/envs";
 import type { DeployImageParams, ImageEntity, LoadReport } from "../../services/k8s.images.service";
 import type { CreateJobParams, JobEntity, JobStatusView, ListJobsParams } from "../../services/k8s.jobs.service";
 import type { Availability, CreateNamespaceParams, NamespaceEntity, NamespaceStatus, QuotaInput, ResourceQuotaReport, UpdateNamespaceParams } from "../../services/k8s.namespaces.service";

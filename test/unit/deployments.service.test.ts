@@ -17,8 +17,10 @@ import {
 	type WatchHandler,
 } from "../../lib/k8s";
 import { ANNOTATION_ENV_CHECKSUM, ANNOTATION_RESTARTED_AT, type DeploymentEntity } from "../../lib/manifests/deployment";
-import DeploymentsService, { parseSince } from "../../services/k8s.deployments.service";
-import EnvsService, { MASK, type EnvEntity } from "../../services/k8s.envs.service";
+import { MASK, type EnvEntity } from "../../lib/api/envs";
+import { parseSince } from "../../lib/deployments/checks";
+import DeploymentsService from "../../services/k8s.deployments.service";
+import EnvsService from "../../services/k8s.envs.service";
 import ImagesService from "../../services/k8s.images.service";
 import NamespacesService from "../../services/k8s.namespaces.service";
 import { setLeaderElector, type LeaderElector } from "../../lib/leader";
