@@ -1,47 +1,21 @@
 import type { Readable } from "node:stream";
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
-import {
-	createParams,
-	idParams,
-	listParams,
-	logsParams,
-	lookupParams,
-	REPLACED_FIELDS,
-	scaleParams,
-	updateParams,
-	type ApplyView,
-	type CreateDeploymentParams,
-	type EnvParam,
-	type EventView,
-	type FindParams,
-	type GenerateView,
-	type IdParams,
-	type ListParams,
-	type LogsParams,
-	type LookupParams,
-	type PodLogs,
-	type ScaleParams,
-	type StateView,
-	type StatusView,
-	type TopView,
-	type UpdateDeploymentParams,
-} from "../lib/api/deployments";
+import { createParams, idParams, listParams, logsParams, lookupParams, scaleParams, updateParams } from "../lib/api/deployments";
+import type { ApplyView, CreateDeploymentParams, EnvParam, FindParams, GenerateView, IdParams, ListParams, LogsParams, LookupParams, PodLogs, ScaleParams, StateView, UpdateDeploymentParams } from "../lib/api/deployments";
 import type { CreateFromImageParams, EnvTarget } from "../lib/api/envs";
 import { loadConfig } from "../lib/config";
-import { checkShape, deploymentShortfalls, draftOf, footprintOf, jointErrors, parseSince, quotaMessage } from "../lib/deployments/checks";
-import { deploymentEvents, deploymentTop, followLogs, liveStatus, podsOf, readLogs, withLogs } from "../lib/deployments/live";
-import { deleteGenerated, desiredManifests, draftManifests, dryRun, entityIdOf, liveCacheOf, reconcileDeployment, WATCH_SELECTOR, WATCHED_KINDS, type PassDeps } from "../lib/deployments/reconcile";
-import { checkReferences, otherDeployments, type ReferenceDeps } from "../lib/deployments/references";
-import { decodeDeployment, encodeChange, encodeDeployment, PUBLIC_FIELDS, withChanges, type StoredDeployment } from "../lib/deployments/store";
-import { conflict, invalid, invalidField, NOT_RETRIED, notFound, quotaExceeded } from "../lib/errors";
+import { checkJoint, checkShape, draftOf, footprintOf, parseSince } from "../lib/deployments/checks";
+import { deploymentEvents, deploymentTop, followLogs, liveStatus, logPods, podsOf, readLogs } from "../lib/deployments/live";
+import { deleteGenerated, desiredManifests, draftManifests, dryRun, entityIdOf, liveCacheOf, ImageHints, reconcileDeployment, WATCH_SELECTOR, WATCHED_KINDS, type PassDeps } from "../lib/deployments/reconcile";
+import { checkQuota, checkReferences, type ReferenceDeps } from "../lib/deployments/references";
+import { changesOf, decodeDeployment, encodeChange, encodeDeployment, PUBLIC_FIELDS, withChanges, type StoredDeployment } from "../lib/deployments/store";
+import { conflict, invalidField, NOT_RETRIED, notFound } from "../lib/errors";
 import { getKubeClient } from "../lib/k8s";
-import { deploymentStatus, objectNames, podState, statusChanged, type CatalogImage, type DeploymentEntity, type DeploymentStatus, type PodState } from "../lib/manifests/deployment";
+import { deploymentStatus, podState, statusChanged, type CatalogImage, type DeploymentEntity, type DeploymentStatus, type PodState } from "../lib/manifests/deployment";
 import { createControllerMixin, type ControllerLocals, type ControllerMethods } from "../mixins/controller.mixin";
 import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
 import { createMembershipMixin, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 import { createRefsMixin, type RefsMethods } from "../mixins/refs.mixin";
-
-export { parseSince } from "../lib/deployments/checks";
 
 export interface DeploymentsSettings extends ServiceSettingSchema {
 	rest: string;
@@ -55,9 +29,10 @@ interface DeploymentsMethods {
 	publicView(doc: StoredDeployment): DeploymentEntity;
 	references(): ReferenceDeps;
 	passDeps(): PassDeps;
-	checkQuota(ctx: Context<unknown, CallerMeta>, draft: StoredDeployment, perPod: Record<string, number>, current?: StoredDeployment): Promise<void>;
 	applyChange(ctx: Context<unknown, CallerMeta>, doc: StoredDeployment, changes: Partial<StoredDeployment>, image?: CatalogImage): Promise<DeploymentEntity>;
+	checkDraft(ctx: Context<unknown, CallerMeta>, draft: StoredDeployment, image: CatalogImage, current?: StoredDeployment): Promise<Record<string, number>>;
 	sync(id: string, image?: CatalogImage): Promise<void>;
+	dropEntity(doc: StoredDeployment): Promise<void>;
 	writeEnvs(ctx: Context<unknown, CallerMeta>, dep: EnvTarget, image: CatalogImage, env: EnvParam[]): Promise<void>;
 	teardown(doc: StoredDeployment): Promise<void>;
 	writeStatus(doc: StoredDeployment, status: DeploymentStatus, appliedFingerprint?: string): Promise<void>;
@@ -70,13 +45,24 @@ interface DeploymentsLocals extends ControllerLocals {
 	/** Entities whose next pass applies even if the caches say nothing differs (the apply action). */
 	forceApply: Set<string>;
 	/** The catalog image an action resolved, for the pass it waits on (no second lookup). */
-	imageHints: Map<string, CatalogImage>;
+	imageHints: ImageHints;
 }
 
 type DeploymentsThis = DbBackedService<DeploymentsMethods & RefsMethods & MembershipMethods & ControllerMethods & DeploymentsLocals & { settings: DeploymentsSettings }>;
 
 /** moleculer-db's generic actions would bypass validation and the cluster, so this API has its own. */
 const GENERIC_ACTIONS = ["list", "find", "count", "create", "insert", "get", "update", "remove"];
+
+/** A read of the live cluster about a deployment the caller may see (404 otherwise). */
+function liveRead<R>(rest: string, read: (self: DeploymentsThis, doc: StoredDeployment) => Promise<R>) {
+	return {
+		rest,
+		params: idParams,
+		async handler(this: DeploymentsThis, ctx: Context<IdParams, CallerMeta>): Promise<R> {
+			return read(this, await this.findVisible<StoredDeployment>(ctx, ctx.params.id));
+		},
+	};
+}
 
 /**
  * Deployments of catalog images: a Deployment, its Service, an Ingress and a ConfigMap of files per
@@ -120,10 +106,7 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 				try {
 					const members = [ns.owner, ...(ns.members ?? [])].filter(m => m && m !== ctx.meta.userID && m !== SYSTEM_META.userID);
 					const draft = draftOf(p, { id: "pending", namespace: ns, image, owner: ctx.meta.userID as string, members: Array.from(new Set(members)) });
-					await checkReferences(this.references(), draft, image);
-					const footprint = footprintOf(image, draft.resources);
-					await this.checkQuota(ctx, draft, footprint);
-					await dryRun(getKubeClient(), this.settings.baseDomain, draft, image);
+					const footprint = await this.checkDraft(ctx, draft, image);
 					const { id: _pending, ...doc } = draft;
 					const saved = await this.insertEntity(ctx, encodeDeployment({ ...doc, footprint, status: deploymentStatus(undefined, { ok: true }, undefined, new Date().toISOString()) }));
 					const id = String(saved.id);
@@ -151,10 +134,7 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 				const current = await this.findVisible<StoredDeployment>(ctx, ctx.params.id);
 				const { id, ...p } = ctx.params;
 				checkShape({ ...p, name: current.name });
-				const changes: Partial<StoredDeployment> = {};
-				for (const key of REPLACED_FIELDS) if (p[key] !== undefined) (changes as Record<string, unknown>)[key] = p[key];
-				if (p.configMap !== undefined) changes.configMap = p.configMap ?? undefined;
-				if (p.serviceAccount !== undefined) changes.serviceAccount = p.serviceAccount ?? undefined;
+				const changes = changesOf(p);
 				const image = p.image === undefined ? undefined : await this.resolveImage(ctx, p.image);
 				if (image) Object.assign(changes, { image: image.id, imageName: image.name });
 				const entity = await this.applyChange(ctx, current, changes, image);
@@ -206,12 +186,10 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 			async handler(this: DeploymentsThis, ctx: Context<LookupParams, CallerMeta>): Promise<DeploymentEntity> {
 				const { ref, namespace } = ctx.params;
 				const byId = await this.loadDoc<StoredDeployment>(ref);
-				if (byId && (!namespace || byId.namespace === namespace || byId.namespaceName === namespace)) return this.publicView(await this.findVisible<StoredDeployment>(ctx, byId.id));
-				if (namespace) {
-					const [doc] = await this.findRaw<StoredDeployment>({ name: ref, $or: [{ namespace }, { namespaceName: namespace }] });
-					if (doc) return this.publicView(await this.findVisible<StoredDeployment>(ctx, doc.id));
-				}
-				throw notFound("Deployment", ref);
+				const inNamespace = byId && (!namespace || byId.namespace === namespace || byId.namespaceName === namespace);
+				const doc = inNamespace ? byId : namespace ? (await this.findRaw<StoredDeployment>({ name: ref, $or: [{ namespace }, { namespaceName: namespace }] }))[0] : undefined;
+				if (!doc) throw notFound("Deployment", ref);
+				return this.publicView(await this.findVisible<StoredDeployment>(ctx, doc.id));
 			},
 		},
 		remove: {
@@ -237,8 +215,7 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 				const ns = await this.lookupNamespace(ctx, p.namespace);
 				const image = await this.resolveImage(ctx, p.image);
 				const draft = draftOf(p, { id: "generated", namespace: ns, image, owner: ctx.meta.userID as string, members: [] });
-				const errors = jointErrors(draft, image, this.settings.nodePortRange);
-				if (errors.length) throw invalid("Invalid deployment", errors);
+				checkJoint(draft, image, this.settings.nodePortRange);
 				return { manifests: draftManifests(this.settings.baseDomain, draft, image) };
 			},
 		},
@@ -266,58 +243,26 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 				return { applied: manifests.map(m => ({ kind: m.kind as string, name: m.metadata?.name as string })), status: fresh.status as DeploymentStatus };
 			},
 		},
-		status: {
-			rest: "GET /:id/status",
-			params: idParams,
-			async handler(this: DeploymentsThis, ctx: Context<IdParams, CallerMeta>): Promise<StatusView> {
-				return liveStatus(getKubeClient(), this.settings.baseDomain, await this.findVisible<StoredDeployment>(ctx, ctx.params.id));
-			},
-		},
-		state: {
-			rest: "GET /:id/state",
-			params: idParams,
-			async handler(this: DeploymentsThis, ctx: Context<IdParams, CallerMeta>): Promise<StateView> {
-				const doc = await this.findVisible<StoredDeployment>(ctx, ctx.params.id);
-				const kube = getKubeClient();
-				const [deployment, pods] = await Promise.all([liveStatus(kube, this.settings.baseDomain, doc), podsOf(kube, doc)]);
-				return { deployment, pods: pods.map(podState) };
-			},
-		},
-		pods: {
-			rest: "GET /:id/pods",
-			params: idParams,
-			async handler(this: DeploymentsThis, ctx: Context<IdParams, CallerMeta>): Promise<PodState[]> {
-				return (await podsOf(getKubeClient(), await this.findVisible<StoredDeployment>(ctx, ctx.params.id))).map(podState);
-			},
-		},
+		status: liveRead("GET /:id/status", (self, doc) => liveStatus(getKubeClient(), self.settings.baseDomain, doc)),
+		state: liveRead("GET /:id/state", async (self, doc): Promise<StateView> => {
+			const [deployment, pods] = await Promise.all([liveStatus(getKubeClient(), self.settings.baseDomain, doc), podsOf(getKubeClient(), doc)]);
+			return { deployment, pods: pods.map(podState) };
+		}),
+		pods: liveRead("GET /:id/pods", async (_, doc): Promise<PodState[]> => (await podsOf(getKubeClient(), doc)).map(podState)),
 		logs: {
 			rest: "GET /:id/logs",
 			params: logsParams,
 			async handler(this: DeploymentsThis, ctx: Context<LogsParams, CallerMeta & { $responseType?: string }>): Promise<PodLogs[] | Readable> {
 				const doc = await this.findVisible<StoredDeployment>(ctx, ctx.params.id);
 				const since = parseSince(ctx.params.since);
-				const own = objectNames(doc).container;
-				const container = ctx.params.container ?? own;
-				if (container !== own) throw invalidField("container", `The pods of this deployment have one container, "${own}"`, ctx.params.container);
 				const kube = getKubeClient();
-				let pods = await podsOf(kube, doc);
-				if (ctx.params.pod) {
-					pods = pods.filter(p => p.metadata?.name === ctx.params.pod);
-					if (!pods.length) throw notFound("Pod", ctx.params.pod);
-				}
-				pods = withLogs(pods, container);
+				const { pods, container } = await logPods(kube, doc, ctx.params);
 				if (!ctx.params.follow) return readLogs(kube, doc, pods, { container, tail: ctx.params.tail, since });
 				ctx.meta.$responseType = "text/plain; charset=utf-8";
 				return followLogs(kube, doc, pods, { ...ctx.params, since, container });
 			},
 		},
-		events: {
-			rest: "GET /:id/events",
-			params: idParams,
-			async handler(this: DeploymentsThis, ctx: Context<IdParams, CallerMeta>): Promise<EventView[]> {
-				return deploymentEvents(getKubeClient(), await this.findVisible<StoredDeployment>(ctx, ctx.params.id));
-			},
-		},
+		events: liveRead("GET /:id/events", (_, doc) => deploymentEvents(getKubeClient(), doc)),
 		scale: {
 			rest: "POST /:id/scale",
 			params: scaleParams,
@@ -335,13 +280,7 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 				return this.applyChange(ctx, doc, { restartedAt: new Date().toISOString() });
 			},
 		},
-		top: {
-			rest: "GET /:id/top",
-			params: idParams,
-			async handler(this: DeploymentsThis, ctx: Context<IdParams, CallerMeta>): Promise<TopView> {
-				return deploymentTop(getKubeClient(), await this.findVisible<StoredDeployment>(ctx, ctx.params.id));
-			},
-		},
+		top: liveRead("GET /:id/top", (_, doc) => deploymentTop(getKubeClient(), doc)),
 	},
 	events: {
 		/** A removed namespace takes its objects with it; the entities go too. */
@@ -349,11 +288,7 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 			async handler(this: DeploymentsThis, ctx: Context<{ id?: string }>) {
 				const nsId = ctx.params?.id;
 				if (!nsId) return;
-				for (const doc of await this.findRaw<StoredDeployment>({ namespace: nsId })) {
-					const removed = await this.removeEntity(this.systemContext(), doc.id);
-					this.reconciler?.forget(doc.id);
-					if (removed) this.broker.emit("k8s.deployments.removed", this.publicView(doc));
-				}
+				for (const doc of await this.findRaw<StoredDeployment>({ namespace: nsId })) await this.dropEntity(doc);
 			},
 		},
 	},
@@ -363,34 +298,18 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 		},
 
 		passDeps(this: DeploymentsThis): PassDeps {
+			const caches = this.syncedCaches();
 			return {
 				kube: getKubeClient(),
 				baseDomain: this.settings.baseDomain,
+				cache: () => (caches ? liveCacheOf(caches) : undefined),
 				load: id => this.loadDoc<StoredDeployment>(id),
-				image: async doc => {
-					const hint = this.imageHints.get(doc.id);
-					return hint?.id === doc.image ? hint : this.resolveImage(this.systemContext(), doc.image);
-				},
-				cache: () => {
-					const byKind = this.syncedCaches();
-					return byKind ? liveCacheOf(byKind) : undefined;
-				},
+				image: async doc => this.imageHints.for(doc) ?? this.resolveImage(this.systemContext(), doc.image),
 				forced: id => this.forceApply.delete(id),
 				writeStatus: (doc, status, fingerprint) => this.writeStatus(doc, status, fingerprint),
 				requeue: id => this.reconciler?.enqueue(id),
 				teardown: doc => this.teardown(doc),
 			};
-		},
-
-		/**
-		 * Refuses (422 QUOTA_EXCEEDED, with each shortfall) a change the namespace's quota cannot hold,
-		 * with Berth's own bookings of the namespace's other deployments as a floor under `used`.
-		 */
-		async checkQuota(this: DeploymentsThis, ctx: Context<unknown, CallerMeta>, draft: StoredDeployment, perPod: Record<string, number>, current?: StoredDeployment): Promise<void> {
-			const quota = await this.readQuota(ctx, draft.namespace);
-			if (!quota) return;
-			const shortfalls = deploymentShortfalls(quota, draft, perPod, await otherDeployments(this.references(), draft.namespace, current), current);
-			if (shortfalls.length) throw quotaExceeded(quotaMessage(shortfalls), { namespace: draft.namespaceName, shortfalls });
 		},
 
 		/**
@@ -401,14 +320,10 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 		async applyChange(this: DeploymentsThis, ctx: Context<unknown, CallerMeta>, doc: StoredDeployment, changes: Partial<StoredDeployment>, image?: CatalogImage): Promise<DeploymentEntity> {
 			const draft = withChanges(doc, changes);
 			let footprint = doc.footprint;
-			if (footprint && Object.keys(changes).every(k => k === "replicas")) await this.checkQuota(ctx, draft, footprint, doc);
+			if (footprint && Object.keys(changes).every(k => k === "replicas")) await checkQuota(this.references(), await this.readQuota(ctx, draft.namespace), draft, footprint, doc);
 			else {
-				const resolved = image ?? (await this.resolveImage(ctx, draft.image));
-				await checkReferences(this.references(), draft, resolved, doc);
-				footprint = footprintOf(resolved, draft.resources);
-				await this.checkQuota(ctx, draft, footprint, doc);
-				await dryRun(getKubeClient(), this.settings.baseDomain, draft, resolved);
-				image = resolved;
+				image ??= await this.resolveImage(ctx, draft.image);
+				footprint = await this.checkDraft(ctx, draft, image, doc);
 			}
 			await this.patchEntity(ctx, doc.id, encodeChange({ ...changes, footprint }));
 			await this.sync(doc.id, image).catch(err => this.logger.warn(`Applying deployment ${doc.id} failed; the reconciler retries:`, (err as Error).message));
@@ -417,15 +332,19 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 			return entity;
 		},
 
+		/** What a draft must pass before it is stored: references, the quota and the apiserver's dry run. Returns the footprint to book. */
+		async checkDraft(this: DeploymentsThis, ctx: Context<unknown, CallerMeta>, draft: StoredDeployment, image: CatalogImage, current?: StoredDeployment): Promise<Record<string, number>> {
+			await checkReferences(this.references(), draft, image, current);
+			const footprint = footprintOf(image, draft.resources);
+			await checkQuota(this.references(), await this.readQuota(ctx, draft.namespace), draft, footprint, current);
+			await dryRun(getKubeClient(), this.settings.baseDomain, draft, image);
+			return footprint;
+		},
+
 		/** A pass for `id` now, with the catalog image the action already resolved. */
 		async sync(this: DeploymentsThis, id: string, image?: CatalogImage): Promise<void> {
-			if (!this.reconciler) return;
-			if (image) this.imageHints.set(id, image);
-			try {
-				await this.reconciler.sync(id);
-			} finally {
-				if (image && this.imageHints.get(id) === image) this.imageHints.delete(id);
-			}
+			const reconciler = this.reconciler;
+			if (reconciler) await this.imageHints.during(id, image, () => reconciler.sync(id));
 		},
 
 		/**
@@ -438,7 +357,8 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 				if (env.length) throw invalidField("env", "Env vars need the v1.k8s.envs service, which is not running");
 				return;
 			}
-			const target = { id: dep.id, name: dep.name, namespace: dep.namespace, namespaceName: dep.namespaceName, owner: dep.owner, members: dep.members ?? [] };
+			const { id, name, namespace, namespaceName, owner, members } = dep;
+			const target = { id, name, namespace, namespaceName, owner, members: members ?? [] };
 			await ctx.call<unknown, CreateFromImageParams>("v1.k8s.envs.createEnv", { namespace: dep.namespace, deployment: dep.id, image: image.id, env, target, declared: image.env ?? [], scope: false });
 		},
 
@@ -447,7 +367,12 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 			const ctx = this.systemContext();
 			if (this.hasService("v1.k8s.envs")) await ctx.call("v1.k8s.envs.clean", { deployment: doc.id, scope: false });
 			await deleteGenerated(getKubeClient(), doc);
-			const removed = await this.removeEntity(ctx, doc.id);
+			await this.dropEntity(doc);
+		},
+
+		/** Removes the entity (the cluster's objects are gone or going) and says so. */
+		async dropEntity(this: DeploymentsThis, doc: StoredDeployment): Promise<void> {
+			const removed = await this.removeEntity(this.systemContext(), doc.id);
 			this.reconciler?.forget(doc.id);
 			if (removed) this.broker.emit("k8s.deployments.removed", this.publicView(doc));
 		},
@@ -464,13 +389,11 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 		},
 	},
 	created(this: DeploymentsThis) {
-		const config = loadConfig();
-		this.settings.baseDomain = config.baseDomain;
-		this.settings.resyncSeconds = config.resyncSeconds;
-		this.settings.nodePortRange = config.nodePortRange;
+		const { baseDomain, resyncSeconds, nodePortRange } = loadConfig();
+		Object.assign(this.settings, { baseDomain, resyncSeconds, nodePortRange });
 		this.creating = new Set();
 		this.forceApply = new Set();
-		this.imageHints = new Map();
+		this.imageHints = new ImageHints();
 	},
 };
 

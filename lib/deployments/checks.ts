@@ -100,6 +100,12 @@ export function jointErrors(
 	return errors;
 }
 
+/** 422 with joint management's problems of a draft (what `generate` checks). */
+export function checkJoint(draft: StoredDeployment, image: CatalogImage, nodePortRange: [number, number]): void {
+	const errors = jointErrors(draft, image, nodePortRange);
+	if (errors.length) throw invalid("Invalid deployment", errors);
+}
+
 /**
  * Hosts under BASE_DOMAIN only in the deployment's own namespace, and a configMap without a
  * mountPath that would mount where a volume is.

@@ -4,6 +4,7 @@
  */
 import { PassThrough, Writable, type Readable } from "node:stream";
 import type { EventView, LogsParams, PodLogs, StatusView, TopView } from "../api/deployments";
+import { invalidField, notFound } from "../errors";
 import { Kinds, type CoreV1Event, type KubeClient, type V1Deployment, type V1Pod, type V1ReplicaSet, type V1Service } from "../k8s";
 import { deploymentStatus, objectNames, type DeploymentEntity } from "../manifests/deployment";
 import { effectiveHosts } from "../manifests/ingress";
@@ -72,9 +73,21 @@ export async function deploymentTop(kube: KubeClient, doc: DeploymentEntity): Pr
 	return { pods, total };
 }
 
-/** Only pods that have started `container` have a log to read. */
-export function withLogs(pods: V1Pod[], container: string): V1Pod[] {
-	return pods.filter(p => p.status?.containerStatuses?.some(c => c.name === container && (c.state?.running || c.state?.terminated)));
+/**
+ * The pods whose log a logs request reads (`pod` names one) and their container: 422 for a
+ * container the pods do not have, 404 for a pod that is not the deployment's. Pods that have not
+ * started the container have no log to read.
+ */
+export async function logPods(kube: KubeClient, doc: DeploymentEntity, params: Pick<LogsParams, "pod" | "container">): Promise<{ pods: V1Pod[]; container: string }> {
+	const own = objectNames(doc).container;
+	const container = params.container ?? own;
+	if (container !== own) throw invalidField("container", `The pods of this deployment have one container, "${own}"`, params.container);
+	let pods = await podsOf(kube, doc);
+	if (params.pod) {
+		pods = pods.filter(p => p.metadata?.name === params.pod);
+		if (!pods.length) throw notFound("Pod", params.pod);
+	}
+	return { pods: pods.filter(p => p.status?.containerStatuses?.some(c => c.name === container && (c.state?.running || c.state?.terminated))), container };
 }
 
 export async function readLogs(kube: KubeClient, doc: DeploymentEntity, pods: V1Pod[], opts: { container: string; tail?: number; since?: number }): Promise<PodLogs[]> {

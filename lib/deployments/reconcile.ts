@@ -118,6 +118,27 @@ function describe(err: unknown): { reason: string; message: string } {
 	return { reason: e?.type ?? "Error", message: e?.message ?? String(err) };
 }
 
+/** Catalog images actions resolved, for the pass each waits on: one lookup per write, not two. */
+export class ImageHints {
+	private readonly hints = new Map<string, CatalogImage>();
+
+	/** Runs `pass` with `image` as the hint for `id`'s passes. */
+	async during(id: string, image: CatalogImage | undefined, pass: () => Promise<unknown>): Promise<void> {
+		if (image) this.hints.set(id, image);
+		try {
+			await pass();
+		} finally {
+			if (image && this.hints.get(id) === image) this.hints.delete(id);
+		}
+	}
+
+	/** The hint for the entity, when it is still the entity's image. */
+	for(doc: StoredDeployment): CatalogImage | undefined {
+		const hint = this.hints.get(doc.id);
+		return hint?.id === doc.image ? hint : undefined;
+	}
+}
+
 /** What one pass needs from the service. */
 export interface PassDeps {
 	kube: KubeClient;

@@ -3,12 +3,13 @@
  * namespace, hosts nobody else serves, and a deployment's own ServiceAccount that is no one
  * else's. Dependencies are passed in: the apiserver client and the deployments store.
  */
-import { conflict, invalid, type FieldError } from "../errors";
+import type { QuotaReport } from "../api/namespaces";
+import { conflict, invalid, quotaExceeded, type FieldError } from "../errors";
 import type { KubeClient, V1ServiceAccount } from "../k8s";
 import type { CatalogImage } from "../manifests/deployment";
 import { serviceAccountName } from "../manifests/joint";
 import { LABEL_ID } from "../manifests/labels";
-import { jointErrors, placementErrors } from "./checks";
+import { deploymentShortfalls, jointErrors, placementErrors, quotaMessage } from "./checks";
 import type { StoredDeployment } from "./store";
 
 export interface ReferenceDeps {
@@ -90,4 +91,15 @@ export async function checkReferences(deps: ReferenceDeps, draft: StoredDeployme
 		const host = draft.vHosts.find(h => other.vHosts.includes(h));
 		throw conflict(`Host "${host}" is already served by another deployment`, { field: "vHosts", host });
 	}
+}
+
+/**
+ * Refuses (422 QUOTA_EXCEEDED, with each shortfall) a change the namespace's quota (none:
+ * undefined) cannot hold, with Berth's own bookings of the namespace's other deployments as a
+ * floor under `used`.
+ */
+export async function checkQuota(deps: Pick<ReferenceDeps, "findRaw">, quota: QuotaReport | undefined, draft: StoredDeployment, perPod: Record<string, number>, current?: StoredDeployment): Promise<void> {
+	if (!quota) return;
+	const shortfalls = deploymentShortfalls(quota, draft, perPod, await otherDeployments(deps, draft.namespace, current), current);
+	if (shortfalls.length) throw quotaExceeded(quotaMessage(shortfalls), { namespace: draft.namespaceName, shortfalls });
 }

@@ -5,6 +5,7 @@
  * that `{}` is not an empty object (Mongoose drops those, and `{}` asks for an account of the
  * deployment's own).
  */
+import { REPLACED_FIELDS, type UpdateDeploymentParams } from "../api/deployments";
 import type { DeploymentEntity } from "../manifests/deployment";
 import type { ServiceAccountRequest } from "../manifests/joint";
 
@@ -61,4 +62,13 @@ export function withChanges(doc: StoredDeployment, changes: Partial<StoredDeploy
 	if ("configMap" in changes && changes.configMap === undefined) delete draft.configMap;
 	if ("serviceAccount" in changes && changes.serviceAccount === undefined) delete draft.serviceAccount;
 	return draft;
+}
+
+/** The stored fields an update's params change (the image is resolved apart); `null` clears a field. */
+export function changesOf(p: Omit<UpdateDeploymentParams, "id">): Partial<StoredDeployment> {
+	const changes: Partial<StoredDeployment> = {};
+	for (const key of REPLACED_FIELDS) if (p[key] !== undefined) (changes as Record<string, unknown>)[key] = p[key];
+	if (p.configMap !== undefined) changes.configMap = p.configMap ?? undefined;
+	if (p.serviceAccount !== undefined) changes.serviceAccount = p.serviceAccount ?? undefined;
+	return changes;
 }
