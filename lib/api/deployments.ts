@@ -120,6 +120,11 @@ export interface GenerateView {
 export const MAX_NAME = 55;
 export const MAX_CONFIG_BYTES = 512 * 1024;
 
+/** An optional list (at most `max`) of objects with exactly `props`. */
+function listOf<P extends Record<string, unknown>>(props: P, max = 20) {
+	return { type: "array", optional: true, max, items: { type: "object", strict: true, props } } as const;
+}
+
 const amount = { type: "multi", optional: true, rules: [{ type: "number", positive: true }, { type: "string", min: 1, max: 32 }] } as const;
 const resourcesRule = {
 	type: "object",
@@ -130,23 +135,14 @@ const resourcesRule = {
 		requests: { type: "object", optional: true, strict: true, props: { cpu: amount, memory: amount } },
 	},
 } as const;
-const volumesRule = {
-	type: "array",
-	optional: true,
-	max: 20,
-	items: {
-		type: "object",
-		strict: true,
-		props: {
-			name: { type: "string", pattern: DNS1123_LABEL, max: 63 },
-			type: { type: "enum", values: ["persistentVolumeClaim", "emptyDir"] },
-			mountPath: { type: "string", pattern: ABSOLUTE_PATH, max: 1024 },
-			persistentVolumeClaim: { type: "object", optional: true, strict: true, props: { claimName: { type: "string", pattern: DNS1123_SUBDOMAIN, max: 253 } } },
-			readOnly: { type: "boolean", optional: true },
-			subPath: { type: "string", optional: true, max: 1024, pattern: /^[^/].*$/ },
-		},
-	},
-} as const;
+const volumesRule = listOf({
+	name: { type: "string", pattern: DNS1123_LABEL, max: 63 },
+	type: { type: "enum", values: ["persistentVolumeClaim", "emptyDir"] },
+	mountPath: { type: "string", pattern: ABSOLUTE_PATH, max: 1024 },
+	persistentVolumeClaim: { type: "object", optional: true, strict: true, props: { claimName: { type: "string", pattern: DNS1123_SUBDOMAIN, max: 253 } } },
+	readOnly: { type: "boolean", optional: true },
+	subPath: { type: "string", optional: true, max: 1024, pattern: /^[^/].*$/ },
+});
 const configMapRule = {
 	type: "object",
 	optional: true,
@@ -158,36 +154,21 @@ const configMapRule = {
 		mountPath: { type: "string", optional: true, pattern: ABSOLUTE_PATH, max: 1024 },
 	},
 } as const;
-const portsRule = {
-	type: "array",
-	optional: true,
-	max: 20,
-	items: {
-		type: "object",
-		strict: true,
-		props: {
-			name: { type: "string", optional: true, pattern: DNS1123_LABEL, max: 15 },
-			port: { type: "number", integer: true, min: 1, max: 65535, convert: true },
-			protocol: { type: "enum", optional: true, values: ["TCP", "UDP", "SCTP"] },
-		},
-	},
-} as const;
+const portsRule = listOf({
+	name: { type: "string", optional: true, pattern: DNS1123_LABEL, max: 15 },
+	port: { type: "number", integer: true, min: 1, max: 65535, convert: true },
+	protocol: { type: "enum", optional: true, values: ["TCP", "UDP", "SCTP"] },
+});
 const vHostsRule = { type: "array", optional: true, max: 20, unique: true, items: { type: "string", pattern: HOST, max: 253 } } as const;
 const replicasRule = integerRule(0, 100);
-const envRule = {
-	type: "array",
-	optional: true,
-	max: 200,
-	items: {
-		type: "object",
-		strict: true,
-		props: {
-			key: { type: "string", pattern: ENV_KEY, max: 253 },
-			value: { type: "string", optional: true, max: 64 * 1024 },
-			type: { type: "enum", optional: true, values: ["as-is", "secret"] },
-		},
+const envRule = listOf(
+	{
+		key: { type: "string", pattern: ENV_KEY, max: 253 },
+		value: { type: "string", optional: true, max: 64 * 1024 },
+		type: { type: "enum", optional: true, values: ["as-is", "secret"] },
 	},
-} as const;
+	200,
+);
 
 export const createParams = {
 	name: { type: "string", pattern: DNS1035, min: 1, max: MAX_NAME },

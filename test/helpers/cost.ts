@@ -52,3 +52,20 @@ export async function measure(label: string, counter: { calls: Call[] }, action:
 	console.log(`${label}: ${total(cost.mesh)} mesh calls (${total(cost.request)} in the request's own tree), ${total(cost.apiserver)} apiserver requests\n${rows.join("\n")}`);
 	return cost;
 }
+
+/**
+ * The write path of issue #17: a create looks the image and the namespace up once and hands envs
+ * its target (no call back into deployments while deployments waits on envs); a scale checks the
+ * quota but neither the image, the references nor the apiserver's dry run.
+ */
+export function expectLeanWritePath(create: Cost, scale: Cost): void {
+	expect(create.request["v1.k8s.images.get"] ?? 0).toBeLessThanOrEqual(1);
+	expect(create.request["v1.k8s.namespaces.lookup"] ?? 0).toBeLessThanOrEqual(1);
+	expect(create.mesh["v1.k8s.deployments.lookup"]).toBeUndefined();
+	expect(create.request["v1.k8s.envs.createEnv"]).toBe(1);
+	expect(scale.request["v1.k8s.namespaces.resourcequota"]).toBe(1);
+	expect(scale.request["v1.k8s.images.get"]).toBeUndefined();
+	expect(scale.request["v1.k8s.images.resolveName"]).toBeUndefined();
+	expect(scale.apiserver["dry-run"]).toBeUndefined();
+	expect(scale.apiserver.apply).toBeGreaterThan(0);
+}
