@@ -32,7 +32,7 @@ export interface CreateDeploymentParams extends JointSpec {
 	ports?: ImagePort[];
 }
 
-export type UpdateDeploymentParams = { id: string } & Partial<Omit<CreateDeploymentParams, "name" | "namespace" | "env">> & { configMap?: DeploymentConfigMap | null };
+export type UpdateDeploymentParams = { id: string } & Partial<Omit<CreateDeploymentParams, "name" | "namespace" | "env" | "configMap">> & { configMap?: DeploymentConfigMap | null };
 
 /** The params that replace a stored field as a whole when given (`[]` and `null` clear it). */
 export const REPLACED_FIELDS = ["replicas", "vHosts", "volumes", "resources", "ports", "mounts", "nodePorts"] as const;

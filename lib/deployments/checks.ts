@@ -36,7 +36,7 @@ export function draftOf(p: CreateDeploymentParams, of: { id: string; namespace: 
 	};
 }
 
-function volumeErrors(p: Partial<CreateDeploymentParams> & { configMap?: DeploymentConfigMap | null }, errors: FieldError[]): void {
+function volumeErrors(p: Partial<Omit<CreateDeploymentParams, "configMap">> & { configMap?: DeploymentConfigMap | null }, errors: FieldError[]): void {
 	const names = new Set<string>();
 	const paths = new Set<string>();
 	(p.volumes ?? []).forEach((v, i) => {
@@ -56,7 +56,7 @@ function volumeErrors(p: Partial<CreateDeploymentParams> & { configMap?: Deploym
 }
 
 /** Checks the fastest-validator schema cannot express; every failure names its field. */
-export function checkShape(p: Partial<CreateDeploymentParams> & { configMap?: DeploymentConfigMap | null }): void {
+export function checkShape(p: Partial<Omit<CreateDeploymentParams, "configMap">> & { configMap?: DeploymentConfigMap | null }): void {
 	const errors: FieldError[] = [];
 	for (const field of invalidResourceFields(p.resources)) errors.push({ field, message: `${field} must be a positive number (catalog units: millicores, Mi) or a Kubernetes quantity`, type: "invalid" });
 	volumeErrors(p, errors);
