@@ -80,14 +80,24 @@ interface Applied {
 	service?: V1Service;
 }
 
-export async function applyAndPrune(kube: KubeClient, doc: StoredDeployment, manifests: GeneratedObject[]): Promise<Applied> {
+/**
+ * Applies the manifests and deletes what the entity owns and no longer wants. With the leader's
+ * caches, what it owns is read from them instead of listed (one that they have not seen yet is
+ * found by the next resync, which compares against them too).
+ */
+export async function applyAndPrune(kube: KubeClient, doc: StoredDeployment, manifests: GeneratedObject[], cache?: LiveCache): Promise<Applied> {
 	const out: Applied = {};
 	for (const m of manifests) {
 		const applied = await kube.apply(m);
 		if (m.kind === "Deployment") out.live = applied as V1Deployment;
 		else if (m.kind === "Service") out.service = applied as V1Service;
 	}
-	await kube.prune(PRUNABLE_KINDS, doc.namespaceName, ownedSelector(doc.id), new Set(manifests.map(m => `${m.kind}/${m.metadata?.name}`)));
+	const wanted = new Set(manifests.map(m => `${m.kind}/${m.metadata?.name}`));
+	if (!cache) await kube.prune(PRUNABLE_KINDS, doc.namespaceName, ownedSelector(doc.id), wanted);
+	else
+		for (const kind of PRUNABLE_KINDS)
+			for (const obj of cache.owned(kind.kind, doc.namespaceName, doc.id))
+				if (!wanted.has(`${kind.kind}/${obj.metadata?.name}`)) await kube.delete({ apiVersion: kind.apiVersion, kind: kind.kind, name: obj.metadata?.name as string, namespace: doc.namespaceName });
 	return out;
 }
 
@@ -173,7 +183,7 @@ export async function reconcileDeployment(deps: PassDeps, id: string): Promise<v
 		// caches say so, and nothing is sent to the apiserver.
 		const forced = deps.forced(id);
 		const inCache = cache && !forced && doc.appliedFingerprint === fingerprint ? cachedWhenConverged(cache, doc, manifests) : undefined;
-		applied = inCache ?? (await applyAndPrune(deps.kube, doc, manifests));
+		applied = inCache ?? (await applyAndPrune(deps.kube, doc, manifests, cache));
 	} catch (err) {
 		const fresh = await deps.load(id);
 		if (fresh && !fresh.deleting)
