@@ -6,14 +6,14 @@ import type { CreateFromImageParams, EnvTarget } from "../lib/api/envs";
 import { loadConfig } from "../lib/config";
 import { checkJoint, checkShape, draftOf, footprintOf, parseSince } from "../lib/deployments/checks";
 import { deploymentEvents, deploymentTop, followLogs, liveStatus, logPods, podsOf, readLogs } from "../lib/deployments/live";
-import { deleteGenerated, desiredManifests, draftManifests, dryRun, entityIdOf, liveCacheOf, ImageHints, reconcileDeployment, WATCH_SELECTOR, WATCHED_KINDS, type PassDeps } from "../lib/deployments/reconcile";
+import { deleteGenerated, desiredManifests, draftManifests, dryRun, entityIdOf, liveCacheOf, ImageCache, reconcileDeployment, WATCH_SELECTOR, WATCHED_KINDS, type PassDeps } from "../lib/deployments/reconcile";
 import { checkQuota, checkReferences, type ReferenceDeps } from "../lib/deployments/references";
 import { changesOf, decodeDeployment, encodeChange, encodeDeployment, PUBLIC_FIELDS, withChanges, type StoredDeployment } from "../lib/deployments/store";
 import { conflict, invalidField, NOT_RETRIED, notFound } from "../lib/errors";
 import { getKubeClient } from "../lib/k8s";
 import { deploymentStatus, podState, statusChanged, type CatalogImage, type DeploymentEntity, type DeploymentStatus, type PodState } from "../lib/manifests/deployment";
 import { createControllerMixin, type ControllerLocals, type ControllerMethods } from "../mixins/controller.mixin";
-import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
+import { COLLECTION_CHANGED, createDbMixin, type DbBackedService } from "../mixins/db.mixin";
 import { createMembershipMixin, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 import { createRefsMixin, type RefsMethods } from "../mixins/refs.mixin";
 
@@ -31,7 +31,6 @@ interface DeploymentsMethods {
 	passDeps(): PassDeps;
 	applyChange(ctx: Context<unknown, CallerMeta>, doc: StoredDeployment, changes: Partial<StoredDeployment>, image?: CatalogImage): Promise<DeploymentEntity>;
 	checkDraft(ctx: Context<unknown, CallerMeta>, draft: StoredDeployment, image: CatalogImage, current?: StoredDeployment): Promise<Record<string, number>>;
-	sync(id: string, image?: CatalogImage): Promise<void>;
 	dropEntity(doc: StoredDeployment): Promise<void>;
 	writeEnvs(ctx: Context<unknown, CallerMeta>, dep: EnvTarget, image: CatalogImage, env: EnvParam[]): Promise<void>;
 	teardown(doc: StoredDeployment): Promise<void>;
@@ -44,8 +43,8 @@ interface DeploymentsLocals extends ControllerLocals {
 	creating: Set<string>;
 	/** Entities whose next pass applies even if the caches say nothing differs (the apply action). */
 	forceApply: Set<string>;
-	/** The catalog image an action resolved, for the pass it waits on (no second lookup). */
-	imageHints: ImageHints;
+	/** The catalog images the passes build from (an action's fresh one included). */
+	images: ImageCache;
 }
 
 type DeploymentsThis = DbBackedService<DeploymentsMethods & RefsMethods & MembershipMethods & ControllerMethods & DeploymentsLocals & { settings: DeploymentsSettings }>;
@@ -99,6 +98,7 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 				checkShape(p);
 				const ns = await this.lookupNamespace(ctx, p.namespace);
 				const image = await this.resolveImage(ctx, p.image);
+				this.images.remember(image); // fresh: the passes of this deployment build from it
 				const lock = `${ns.id}/${p.name}`;
 				if (this.creating.has(lock) || (await this.findRaw({ namespace: ns.id, name: p.name })).length)
 					throw conflict(`A deployment named "${p.name}" already exists in namespace "${ns.name}"`, { name: p.name, namespace: ns.name });
@@ -117,7 +117,7 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 						await this.removeEntity(ctx, id);
 						throw err;
 					}
-					await this.sync(id, image).catch(err => this.logger.warn(`First apply of deployment ${id} failed; the reconciler retries:`, (err as Error).message));
+					await this.reconciler?.sync(id).catch(err => this.logger.warn(`First apply of deployment ${id} failed; the reconciler retries:`, (err as Error).message));
 					const entity = this.publicView((await this.loadDoc<StoredDeployment>(id)) as StoredDeployment);
 					ctx.emit("k8s.deployments.created", entity);
 					Object.assign(ctx.meta, { $statusCode: 201, $location: `/api/v1/k8s/deployments/${entity.id}` });
@@ -237,7 +237,8 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 				// Asked for: applied even where the caches say nothing differs.
 				const image = await this.resolveImage(ctx, doc.image);
 				this.forceApply.add(doc.id);
-				await this.sync(doc.id, image);
+				this.images.remember(image);
+				await this.reconciler.sync(doc.id);
 				const fresh = (await this.loadDoc<StoredDeployment>(doc.id)) as StoredDeployment;
 				const manifests = await desiredManifests(getKubeClient(), this.settings.baseDomain, fresh, fresh.image === image.id ? image : await this.resolveImage(ctx, fresh.image));
 				return { applied: manifests.map(m => ({ kind: m.kind as string, name: m.metadata?.name as string })), status: fresh.status as DeploymentStatus };
@@ -283,12 +284,14 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 		top: liveRead("GET /:id/top", (_, doc) => deploymentTop(getKubeClient(), doc)),
 	},
 	events: {
+		/** The catalog changed: the passes read it afresh. */
+		[COLLECTION_CHANGED](this: DeploymentsThis, ctx: Context<{ collection?: string }>) {
+			if (ctx.params?.collection === "images") this.images.clear();
+		},
 		/** A removed namespace takes its objects with it; the entities go too. */
 		"k8s.namespaces.removed": {
 			async handler(this: DeploymentsThis, ctx: Context<{ id?: string }>) {
-				const nsId = ctx.params?.id;
-				if (!nsId) return;
-				for (const doc of await this.findRaw<StoredDeployment>({ namespace: nsId })) await this.dropEntity(doc);
+				if (ctx.params?.id) for (const doc of await this.findRaw<StoredDeployment>({ namespace: ctx.params.id })) await this.dropEntity(doc);
 			},
 		},
 	},
@@ -304,11 +307,11 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 				baseDomain: this.settings.baseDomain,
 				cache: () => (caches ? liveCacheOf(caches) : undefined),
 				load: id => this.loadDoc<StoredDeployment>(id),
-				image: async doc => this.imageHints.for(doc) ?? this.resolveImage(this.systemContext(), doc.image),
+				image: doc => this.images.resolve(doc.image, () => this.resolveImage(this.systemContext(), doc.image)),
 				forced: id => this.forceApply.delete(id),
-				writeStatus: (doc, status, fingerprint) => this.writeStatus(doc, status, fingerprint),
+				writeStatus: this.writeStatus.bind(this),
+				teardown: this.teardown.bind(this),
 				requeue: id => this.reconciler?.enqueue(id),
-				teardown: doc => this.teardown(doc),
 			};
 		},
 
@@ -325,8 +328,9 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 				image ??= await this.resolveImage(ctx, draft.image);
 				footprint = await this.checkDraft(ctx, draft, image, doc);
 			}
+			if (image) this.images.remember(image);
 			await this.patchEntity(ctx, doc.id, encodeChange({ ...changes, footprint }));
-			await this.sync(doc.id, image).catch(err => this.logger.warn(`Applying deployment ${doc.id} failed; the reconciler retries:`, (err as Error).message));
+			await this.reconciler?.sync(doc.id).catch(err => this.logger.warn(`Applying deployment ${doc.id} failed; the reconciler retries:`, (err as Error).message));
 			const entity = this.publicView((await this.loadDoc<StoredDeployment>(doc.id)) as StoredDeployment);
 			ctx.emit("k8s.deployments.updated", entity);
 			return entity;
@@ -339,12 +343,6 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 			await checkQuota(this.references(), await this.readQuota(ctx, draft.namespace), draft, footprint, current);
 			await dryRun(getKubeClient(), this.settings.baseDomain, draft, image);
 			return footprint;
-		},
-
-		/** A pass for `id` now, with the catalog image the action already resolved. */
-		async sync(this: DeploymentsThis, id: string, image?: CatalogImage): Promise<void> {
-			const reconciler = this.reconciler;
-			if (reconciler) await this.imageHints.during(id, image, () => reconciler.sync(id));
 		},
 
 		/**
@@ -393,7 +391,7 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 		Object.assign(this.settings, { baseDomain, resyncSeconds, nodePortRange });
 		this.creating = new Set();
 		this.forceApply = new Set();
-		this.imageHints = new ImageHints();
+		this.images = new ImageCache();
 	},
 };
 

@@ -128,24 +128,33 @@ function describe(err: unknown): { reason: string; message: string } {
 	return { reason: e?.type ?? "Error", message: e?.message ?? String(err) };
 }
 
-/** Catalog images actions resolved, for the pass each waits on: one lookup per write, not two. */
-export class ImageHints {
-	private readonly hints = new Map<string, CatalogImage>();
+/**
+ * Catalog images by id as they were last read, so that the passes (one per watch event, resync or
+ * write) do not each ask v1.k8s.images. Forgotten whenever the catalog changes (any write to the
+ * images collection, on any node); an answer read across such a change is not kept.
+ */
+export class ImageCache {
+	private readonly images = new Map<string, CatalogImage>();
+	private generation = 0;
 
-	/** Runs `pass` with `image` as the hint for `id`'s passes. */
-	async during(id: string, image: CatalogImage | undefined, pass: () => Promise<unknown>): Promise<void> {
-		if (image) this.hints.set(id, image);
-		try {
-			await pass();
-		} finally {
-			if (image && this.hints.get(id) === image) this.hints.delete(id);
-		}
+	/** The image with id `id`, read through `load` unless it is known. */
+	async resolve(id: string, load: () => Promise<CatalogImage>): Promise<CatalogImage> {
+		const known = this.images.get(id);
+		if (known) return known;
+		const generation = this.generation;
+		const image = await load();
+		if (generation === this.generation) this.images.set(image.id, image);
+		return image;
 	}
 
-	/** The hint for the entity, when it is still the entity's image. */
-	for(doc: StoredDeployment): CatalogImage | undefined {
-		const hint = this.hints.get(doc.id);
-		return hint?.id === doc.image ? hint : undefined;
+	/** An image an action has just read (fresh: it validated a write with it). */
+	remember(image: CatalogImage): void {
+		this.images.set(image.id, image);
+	}
+
+	clear(): void {
+		this.generation++;
+		this.images.clear();
 	}
 }
 
@@ -154,7 +163,7 @@ export interface PassDeps {
 	kube: KubeClient;
 	baseDomain: string;
 	load(id: string): Promise<StoredDeployment | undefined>;
-	/** The entity's catalog image (one the action that asked for this pass resolved, if any). */
+	/** The entity's catalog image. */
 	image(doc: StoredDeployment): Promise<CatalogImage>;
 	/** The leader's caches, once synced; undefined elsewhere. */
 	cache(): LiveCache | undefined;

@@ -37,5 +37,8 @@ describe("the write path's cost (Kubernetes stubbed): one create and one scale",
 			expect(await broker.call("v1.k8s.deployments.scale", { id, replicas: 2 }, alice)).toMatchObject({ replicas: 2 });
 		});
 		expectLeanWritePath(create, scale);
+		// The passes build from the image the create read: no lookup in the background either.
+		expect(create.mesh["v1.k8s.images.get"]).toBe(1);
+		expect(scale.mesh["v1.k8s.images.get"]).toBeUndefined();
 	});
 });
