@@ -4,11 +4,10 @@
  * and teardown. Level-based: a pass reads the entity and the cluster and makes them agree.
  */
 import { dataChecksum } from "../manifests/configmap";
-import { DEPLOYMENT_KIND, ENV_KIND, deploymentManifests, deploymentStatus, type CatalogImage, type DeploymentStatus, type GeneratedObject } from "../manifests/deployment";
+import { DEPLOYMENT_KIND, ENV_KIND, deploymentManifests, deploymentStatus, objectNames, type CatalogImage, type DeploymentStatus, type GeneratedObject } from "../manifests/deployment";
 import { bodyOf, containsDesired, manifestsFingerprint } from "../manifests/drift";
 import { assignedNodePorts, jointManifests } from "../manifests/joint";
 import { ANNOTATION_ID, LABEL_ID, MANAGED_SELECTOR } from "../manifests/labels";
-import { objectNames } from "../manifests/deployment";
 import { secretValues } from "../manifests/secret";
 import { Kinds, type KubeClient, type KubernetesObject, type ResilientInformer, type V1ConfigMap, type V1Deployment, type V1Secret, type V1Service } from "../k8s";
 import { nodePortError, withNodePorts } from "./checks";
