@@ -225,7 +225,7 @@ export function createDbMixin(opts: DbMixinOptions): Partial<ServiceSchema> {
 }
 
 /** Broadcast by every write of a DB-backed service, with the collection's name. */
-const COLLECTION_CHANGED = "berth.db.changed";
+export const COLLECTION_CHANGED = "berth.db.changed";
 
 /** Answers of reads, forgotten all at once on a write; a bounded number of them. */
 export class QueryCache {

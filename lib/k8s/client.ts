@@ -88,9 +88,9 @@ export class KubeClient {
 		return this.kc.getCurrentCluster()?.server ?? "";
 	}
 
-	/** Runs one apiserver call and maps its failure. */
-	async call<R>(context: string, fn: () => Promise<R>): Promise<R> {
-		count(context.split(" ")[0]);
+	/** Runs one apiserver call and maps its failure; counted under `verb`, the context's first word by default. */
+	async call<R>(context: string, fn: () => Promise<R>, verb = context.split(" ")[0]): Promise<R> {
+		count(verb);
 		try {
 			return await fn();
 		} catch (err) {
@@ -107,6 +107,8 @@ export class KubeClient {
 	async apply<T extends KubernetesObject>(obj: T, opts: { dryRun?: boolean; force?: boolean } = {}): Promise<T> {
 		return this.call(`apply ${obj.kind} ${obj.metadata?.namespace ?? ""}/${obj.metadata?.name}`, () =>
 			this.objects.patch(obj, undefined, opts.dryRun ? "All" : undefined, FIELD_MANAGER, opts.force ?? true, PatchStrategy.ServerSideApply),
+			// A dry run checks without changing anything: counted apart from the applies that do.
+			opts.dryRun ? "dry-run" : "apply",
 		);
 	}
 

@@ -1,0 +1,206 @@
+/**
+ * The deployments' reconcile loop as plain functions: the manifests an entity adds up to, the
+ * server-side dry run, apply and prune, the check that the leader's caches already hold it all,
+ * and teardown. Level-based: a pass reads the entity and the cluster and makes them agree.
+ */
+import { dataChecksum } from "../manifests/configmap";
+import { DEPLOYMENT_KIND, ENV_KIND, deploymentManifests, deploymentStatus, objectNames, type CatalogImage, type DeploymentStatus, type GeneratedObject } from "../manifests/deployment";
+import { bodyOf, containsDesired, manifestsFingerprint } from "../manifests/drift";
+import { assignedNodePorts, jointManifests } from "../manifests/joint";
+import { ANNOTATION_ID, LABEL_ID, MANAGED_SELECTOR } from "../manifests/labels";
+import { secretValues } from "../manifests/secret";
+import { Kinds, type KubeClient, type KubernetesObject, type ResilientInformer, type V1ConfigMap, type V1Deployment, type V1Secret, type V1Service } from "../k8s";
+import { nodePortError, withNodePorts } from "./checks";
+import type { StoredDeployment } from "./store";
+
+/** Everything a deployment entity owns in the cluster (and the env objects v1.k8s.envs writes for it). */
+export const WATCH_SELECTOR = `${MANAGED_SELECTOR},app.kubernetes.io/component in (${DEPLOYMENT_KIND},${ENV_KIND})`;
+export const WATCHED_KINDS = [Kinds.Deployment, Kinds.Service, Kinds.Ingress, Kinds.ConfigMap, Kinds.Secret, Kinds.ServiceAccount];
+/**
+ * A deployment's own ServiceAccount carries its id and goes with it (last: after its pods). A
+ * shared one carries no deployment's id, so no deployment prunes it.
+ */
+const PRUNABLE_KINDS = [Kinds.ConfigMap, Kinds.Service, Kinds.Ingress, Kinds.Deployment, Kinds.ServiceAccount];
+
+function ownedSelector(id: string, kind: string = DEPLOYMENT_KIND): string {
+	return `${MANAGED_SELECTOR},app.kubernetes.io/component=${kind},${LABEL_ID}=${id}`;
+}
+
+export function entityIdOf(obj: KubernetesObject): string | undefined {
+	return obj.metadata?.labels?.[LABEL_ID] ?? obj.metadata?.annotations?.[ANNOTATION_ID];
+}
+
+/** Read-only view of the leader's watch caches. */
+export interface LiveCache {
+	get(kind: string, namespace: string, name: string): KubernetesObject | undefined;
+	/** The objects of one kind a deployment entity owns (its id and component labels). */
+	owned(kind: string, namespace: string, id: string): KubernetesObject[];
+}
+
+export function liveCacheOf(byKind: Map<string, ResilientInformer<KubernetesObject>>): LiveCache {
+	return {
+		get: (kind, namespace, name) => byKind.get(kind)?.get(name, namespace),
+		owned: (kind, namespace, id) => (byKind.get(kind)?.list(namespace) ?? []).filter(o => entityIdOf(o) === id && o.metadata?.labels?.["app.kubernetes.io/component"] === DEPLOYMENT_KIND),
+	};
+}
+
+/** What the entity adds up to with its image and the env objects v1.k8s.envs wrote for it. */
+export async function desiredManifests(kube: KubeClient, baseDomain: string, doc: StoredDeployment, image: CatalogImage, cache?: LiveCache): Promise<GeneratedObject[]> {
+	const ref = { namespace: doc.namespaceName, name: objectNames(doc).env };
+	const [cm, secret] = cache
+		? [cache.get("ConfigMap", ref.namespace, ref.name) as V1ConfigMap | undefined, cache.get("Secret", ref.namespace, ref.name) as V1Secret | undefined]
+		: await Promise.all([kube.get<V1ConfigMap>({ apiVersion: "v1", kind: "ConfigMap", ...ref }), kube.get<V1Secret>({ apiVersion: "v1", kind: "Secret", ...ref })]);
+	// Only the env objects v1.k8s.envs wrote for this entity count.
+	const mine = (o: KubernetesObject | undefined) => (o && entityIdOf(o) === doc.id ? o : undefined);
+	const envChecksum = mine(cm) || mine(secret) ? dataChecksum(mine(cm) ? (cm as V1ConfigMap).data : undefined, mine(secret) ? secretValues(secret) : undefined) : undefined;
+	const configChecksum = doc.configMap ? dataChecksum(doc.configMap.data) : undefined;
+	return jointManifests(doc, deploymentManifests({ deployment: doc, image, envChecksum, configChecksum }, baseDomain));
+}
+
+/** The manifests of a draft, as a create's answer shows them (no env checksum yet). */
+export function draftManifests(baseDomain: string, draft: StoredDeployment, image: CatalogImage): GeneratedObject[] {
+	return jointManifests(draft, deploymentManifests({ deployment: draft, image, configChecksum: draft.configMap ? dataChecksum(draft.configMap.data) : undefined }, baseDomain));
+}
+
+/** The apiserver checks every manifest (server-side dry run) before anything is stored or applied. */
+export async function dryRun(kube: KubeClient, baseDomain: string, draft: StoredDeployment, image: CatalogImage): Promise<void> {
+	const dep = { ...draft, id: draft.id === "pending" ? "0" : draft.id };
+	for (const m of jointManifests(dep, deploymentManifests({ deployment: dep, image }, baseDomain))) {
+		try {
+			await kube.apply(m, { dryRun: true });
+		} catch (err) {
+			throw m.kind === "Service" ? nodePortError(err, m as V1Service, draft) : err;
+		}
+	}
+}
+
+interface Applied {
+	live?: V1Deployment;
+	service?: V1Service;
+}
+
+/**
+ * Applies the manifests and deletes what the entity owns and no longer wants. With the leader's
+ * caches, what it owns is read from them instead of listed (one that they have not seen yet is
+ * found by the next resync, which compares against them too).
+ */
+export async function applyAndPrune(kube: KubeClient, doc: StoredDeployment, manifests: GeneratedObject[], cache?: LiveCache): Promise<Applied> {
+	const out: Applied = {};
+	for (const m of manifests) {
+		const applied = await kube.apply(m);
+		if (m.kind === "Deployment") out.live = applied as V1Deployment;
+		else if (m.kind === "Service") out.service = applied as V1Service;
+	}
+	const wanted = new Set(manifests.map(m => `${m.kind}/${m.metadata?.name}`));
+	if (!cache) await kube.prune(PRUNABLE_KINDS, doc.namespaceName, ownedSelector(doc.id), wanted);
+	else
+		for (const kind of PRUNABLE_KINDS)
+			for (const obj of cache.owned(kind.kind, doc.namespaceName, doc.id))
+				if (!wanted.has(`${kind.kind}/${obj.metadata?.name}`)) await kube.delete({ apiVersion: kind.apiVersion, kind: kind.kind, name: obj.metadata?.name as string, namespace: doc.namespaceName });
+	return out;
+}
+
+/**
+ * The live Deployment and Service when the caches hold every manifest as applied and nothing
+ * of the entity that is no longer wanted; undefined when anything differs (apply, then).
+ */
+export function cachedWhenConverged(cache: LiveCache, doc: StoredDeployment, manifests: GeneratedObject[]): Applied | undefined {
+	const found: KubernetesObject[] = [];
+	for (const m of manifests) {
+		const obj = cache.get(m.kind as string, doc.namespaceName, m.metadata?.name as string);
+		if (!obj || obj.metadata?.deletionTimestamp || !containsDesired(bodyOf(m), obj)) return undefined;
+		found.push(obj);
+	}
+	const wanted = new Set(manifests.map(m => `${m.kind}/${m.metadata?.name}`));
+	for (const kind of PRUNABLE_KINDS) if (cache.owned(kind.kind, doc.namespaceName, doc.id).some(o => !wanted.has(`${kind.kind}/${o.metadata?.name}`))) return undefined;
+	const at = (kind: string) => found[manifests.findIndex(m => m.kind === kind)];
+	return { live: at("Deployment") as V1Deployment | undefined, service: at("Service") as V1Service | undefined };
+}
+
+/** Deletes every object generated for the entity, its env objects too. */
+export async function deleteGenerated(kube: KubeClient, doc: StoredDeployment): Promise<void> {
+	for (const selector of [ownedSelector(doc.id), ownedSelector(doc.id, ENV_KIND)]) await kube.prune([...PRUNABLE_KINDS, Kinds.Secret], doc.namespaceName, selector);
+}
+
+function describe(err: unknown): { reason: string; message: string } {
+	const e = err as { type?: string; message?: string };
+	return { reason: e?.type ?? "Error", message: e?.message ?? String(err) };
+}
+
+/**
+ * Catalog images by id as they were last read, so that the passes (one per watch event, resync or
+ * write) do not each ask v1.k8s.images. Forgotten whenever the catalog changes (any write to the
+ * images collection, on any node); an answer read across such a change is not kept.
+ */
+export class ImageCache {
+	private readonly images = new Map<string, CatalogImage>();
+	private generation = 0;
+
+	/** The image with id `id`, read through `load` unless it is known. */
+	async resolve(id: string, load: () => Promise<CatalogImage>): Promise<CatalogImage> {
+		const known = this.images.get(id);
+		if (known) return known;
+		const generation = this.generation;
+		const image = await load();
+		if (generation === this.generation) this.images.set(image.id, image);
+		return image;
+	}
+
+	/** An image an action has just read (fresh: it validated a write with it). */
+	remember(image: CatalogImage): void {
+		this.images.set(image.id, image);
+	}
+
+	clear(): void {
+		this.generation++;
+		this.images.clear();
+	}
+}
+
+/** What one pass needs from the service. */
+export interface PassDeps {
+	kube: KubeClient;
+	baseDomain: string;
+	load(id: string): Promise<StoredDeployment | undefined>;
+	/** The entity's catalog image. */
+	image(doc: StoredDeployment): Promise<CatalogImage>;
+	/** The leader's caches, once synced; undefined elsewhere. */
+	cache(): LiveCache | undefined;
+	/** Whether this pass was asked to apply even when the caches say nothing differs (once). */
+	forced(id: string): boolean;
+	writeStatus(doc: StoredDeployment, status: DeploymentStatus, appliedFingerprint?: string): Promise<void>;
+	requeue(id: string): void;
+	teardown(doc: StoredDeployment): Promise<void>;
+}
+
+/**
+ * Level-based: reads the entity, the catalog image and the env objects, applies what they add up
+ * to, deletes generated objects that are no longer wanted, and records the outcome as conditions.
+ */
+export async function reconcileDeployment(deps: PassDeps, id: string): Promise<void> {
+	const doc = await deps.load(id);
+	if (!doc) return;
+	if (doc.deleting) return deps.teardown(doc);
+	const cache = deps.cache();
+	let applied: Applied = {};
+	let fingerprint: string;
+	try {
+		const manifests = await desiredManifests(deps.kube, deps.baseDomain, doc, await deps.image(doc), cache);
+		fingerprint = manifestsFingerprint(manifests);
+		// The watches and the resync mostly find everything as it should be: then the leader's
+		// caches say so, and nothing is sent to the apiserver.
+		const forced = deps.forced(id);
+		const inCache = cache && !forced && doc.appliedFingerprint === fingerprint ? cachedWhenConverged(cache, doc, manifests) : undefined;
+		applied = inCache ?? (await applyAndPrune(deps.kube, doc, manifests, cache));
+	} catch (err) {
+		const fresh = await deps.load(id);
+		if (fresh && !fresh.deleting)
+			await deps.writeStatus(fresh, withNodePorts(deploymentStatus(applied.live, { ok: false, ...describe(err) }, fresh.status?.conditions, new Date().toISOString()), applied.service ? assignedNodePorts(applied.service) : fresh.status?.nodePorts));
+		throw err;
+	}
+	// If the entity changed while this pass applied an older version of it (a scale or an env change
+	// racing a watch-triggered pass), converge again instead of leaving the stale apply.
+	const after = await deps.load(id);
+	if (after && after.updatedAt !== doc.updatedAt) deps.requeue(id);
+	await deps.writeStatus(doc, withNodePorts(deploymentStatus(applied.live, { ok: true }, doc.status?.conditions, new Date().toISOString()), assignedNodePorts(applied.service)), fingerprint);
+}

@@ -1,0 +1,105 @@
+/**
+ * What the validator cannot see: claims and mounted ConfigMaps and Secrets that exist in the
+ * namespace, hosts nobody else serves, and a deployment's own ServiceAccount that is no one
+ * else's. Dependencies are passed in: the apiserver client and the deployments store.
+ */
+import type { QuotaReport } from "../api/namespaces";
+import { conflict, invalid, quotaExceeded, type FieldError } from "../errors";
+import type { KubeClient, V1ServiceAccount } from "../k8s";
+import type { CatalogImage } from "../manifests/deployment";
+import { serviceAccountName } from "../manifests/joint";
+import { LABEL_ID } from "../manifests/labels";
+import { deploymentShortfalls, jointErrors, placementErrors, quotaMessage } from "./checks";
+import type { StoredDeployment } from "./store";
+
+export interface ReferenceDeps {
+	kube: KubeClient;
+	/** Stored deployments matching a query, unscoped. */
+	findRaw(query: Record<string, unknown>): Promise<StoredDeployment[]>;
+	baseDomain: string;
+	nodePortRange: [number, number];
+}
+
+/** The namespace's other live deployments (not `current`). */
+export async function otherDeployments(deps: Pick<ReferenceDeps, "findRaw">, namespace: string, current?: StoredDeployment): Promise<StoredDeployment[]> {
+	return (await deps.findRaw({ namespace, deleting: { $ne: true } })).filter(d => d.id !== current?.id);
+}
+
+/** Claims the draft mounts that are not in its namespace (one `current` already mounts stays valid). */
+async function claimErrors(deps: ReferenceDeps, draft: StoredDeployment, current?: StoredDeployment): Promise<FieldError[]> {
+	const errors: FieldError[] = [];
+	for (const [i, v] of draft.volumes.entries()) {
+		const claim = v.persistentVolumeClaim?.claimName;
+		if (v.type !== "persistentVolumeClaim" || !claim) continue;
+		if (current?.volumes.some(c => c.persistentVolumeClaim?.claimName === claim)) continue;
+		const pvc = await deps.kube.get({ apiVersion: "v1", kind: "PersistentVolumeClaim", name: claim, namespace: draft.namespaceName });
+		if (!pvc) errors.push({ field: `volumes[${i}].persistentVolumeClaim.claimName`, message: `No claim "${claim}" in namespace "${draft.namespaceName}"`, type: "invalid", actual: claim });
+	}
+	return errors;
+}
+
+/** Mounted ConfigMaps and Secrets that are not in the namespace. */
+async function mountErrors(deps: ReferenceDeps, draft: StoredDeployment, current?: StoredDeployment): Promise<FieldError[]> {
+	const errors: FieldError[] = [];
+	const found = new Map<string, boolean>();
+	for (const [i, m] of (draft.mounts ?? []).entries()) {
+		// An optional one may be missing; one already mounted stays valid (a change must not fail on it).
+		if (m.optional || current?.mounts?.some(c => c.type === m.type && c.name === m.name)) continue;
+		const kind = m.type === "configMap" ? "ConfigMap" : "Secret";
+		const key = `${kind}/${m.name}`;
+		if (!found.has(key)) found.set(key, Boolean(await deps.kube.get({ apiVersion: "v1", kind, name: m.name, namespace: draft.namespaceName })));
+		if (!found.get(key)) errors.push({ field: `mounts[${i}].name`, message: `No ${kind} "${m.name}" in namespace "${draft.namespaceName}" (an optional mount may name a missing one)`, type: "invalid", actual: m.name });
+	}
+	return errors;
+}
+
+/** A shared account named by a deployment as its own, or an own account that is someone else's. */
+async function accountErrors(deps: ReferenceDeps, draft: StoredDeployment, current?: StoredDeployment): Promise<FieldError[]> {
+	const account = serviceAccountName(draft, draft.serviceAccount);
+	if (!account || !draft.serviceAccount || account === "default") return [];
+	const shared = Boolean(draft.serviceAccount.shared);
+	const others = await otherDeployments(deps, draft.namespace, current);
+	// A shared account may be named by any number of deployments; a deployment's own by none other.
+	const other = others.find(d => serviceAccountName(d, d.serviceAccount) === account && (!shared || !d.serviceAccount?.shared));
+	if (other) {
+		const message = other.serviceAccount?.shared
+			? `Service account "${account}" is shared in the namespace (deployment "${other.name}" uses it); name it with shared: true`
+			: `Service account "${account}" is deployment "${other.name}"'s own`;
+		return [{ field: "serviceAccount.name", message, type: "unique", actual: account }];
+	}
+	if (shared) return [];
+	const existing = await deps.kube.get<V1ServiceAccount>({ apiVersion: "v1", kind: "ServiceAccount", name: account, namespace: draft.namespaceName });
+	const ours = current !== undefined && existing?.metadata?.labels?.[LABEL_ID] === current.id;
+	if (existing && !ours) return [{ field: "serviceAccount.name", message: `Service account "${account}" already exists in namespace "${draft.namespaceName}"; use it with shared: true`, type: "unique", actual: account }];
+	return [];
+}
+
+/** 422 with every reference that does not hold; 409 when another deployment serves one of the hosts. */
+export async function checkReferences(deps: ReferenceDeps, draft: StoredDeployment, image: CatalogImage, current?: StoredDeployment): Promise<void> {
+	const errors: FieldError[] = [
+		...placementErrors(draft, image, deps.baseDomain),
+		...(await claimErrors(deps, draft, current)),
+		...jointErrors(draft, image, deps.nodePortRange),
+		...(await mountErrors(deps, draft, current)),
+		...(await accountErrors(deps, draft, current)),
+	];
+	if (errors.length) throw invalid("Invalid deployment", errors);
+	if (!draft.vHosts.length) return;
+	const taken = await deps.findRaw({ vHosts: { $in: draft.vHosts }, deleting: { $ne: true } });
+	const other = taken.find(d => d.id !== current?.id);
+	if (other) {
+		const host = draft.vHosts.find(h => other.vHosts.includes(h));
+		throw conflict(`Host "${host}" is already served by another deployment`, { field: "vHosts", host });
+	}
+}
+
+/**
+ * Refuses (422 QUOTA_EXCEEDED, with each shortfall) a change the namespace's quota (none:
+ * undefined) cannot hold, with Berth's own bookings of the namespace's other deployments as a
+ * floor under `used`.
+ */
+export async function checkQuota(deps: Pick<ReferenceDeps, "findRaw">, quota: QuotaReport | undefined, draft: StoredDeployment, perPod: Record<string, number>, current?: StoredDeployment): Promise<void> {
+	if (!quota) return;
+	const shortfalls = deploymentShortfalls(quota, draft, perPod, await otherDeployments(deps, draft.namespace, current), current);
+	if (shortfalls.length) throw quotaExceeded(quotaMessage(shortfalls), { namespace: draft.namespaceName, shortfalls });
+}

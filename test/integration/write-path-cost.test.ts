@@ -1,0 +1,44 @@
+import { uniqueName } from "../helpers/cluster";
+import { callCounter, expectLeanWritePath, measure } from "../helpers/cost";
+import { request, startMesh, type Mesh } from "../helpers/mesh";
+
+const SERVICES = ["api", "keys", "k8s.namespaces", "k8s.images", "k8s.deployments", "k8s.envs"];
+
+describe("the write path's cost: one create and one scale through the gateway", () => {
+	let mesh: Mesh;
+	let alice: string;
+	let nsId: string;
+	let nsName: string;
+	const counter = callCounter();
+
+	beforeAll(async () => {
+		mesh = await startMesh(SERVICES, { middlewares: [counter.middleware] });
+		const userID = uniqueName("alice");
+		alice = (await request(`${mesh.url}/api/v1/keys`, { method: "POST", key: mesh.adminKey, body: { name: userID, userID } })).body.key as string;
+		nsName = uniqueName("it-cost");
+		const ns = await request(`${mesh.url}/api/v1/k8s/namespaces`, { method: "POST", key: alice, body: { name: nsName, quota: { cpu: "2", memory: "2Gi", pods: 10 } } });
+		expect(ns.status).toBe(201);
+		nsId = ns.body.id;
+	});
+
+	afterAll(async () => {
+		await request(`${mesh.url}/api/v1/k8s/namespaces/${nsId}`, { method: "DELETE", key: alice });
+		await mesh.stop();
+	});
+
+	it("creates without repeated lookups and scales without the reference checks or a dry run", async () => {
+		let id = "";
+		const create = await measure("POST /api/v1/k8s/deployments", counter, "v1.k8s.deployments.create", async () => {
+			const res = await request(`${mesh.url}/api/v1/k8s/deployments`, { method: "POST", key: alice, body: { name: "web", namespace: nsName, image: "nginx", env: [{ key: "MODE", value: "production" }] } });
+			expect(res.status).toBe(201);
+			id = res.body.id;
+		});
+		const scale = await measure(`POST /api/v1/k8s/deployments/:id/scale`, counter, "v1.k8s.deployments.scale", async () => {
+			const res = await request(`${mesh.url}/api/v1/k8s/deployments/${id}/scale`, { method: "POST", key: alice, body: { replicas: 2 } });
+			expect(res.status).toBe(200);
+			expect(res.body.replicas).toBe(2);
+		});
+
+		expectLeanWritePath(create, scale);
+	});
+});
