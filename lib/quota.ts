@@ -87,6 +87,11 @@ export function quotaShortfalls(quota: QuotaReport, need: Record<string, number>
 	return out;
 }
 
+/** What does not fit when a workload goes from `current` pods to `wanted` pods (`used` counts the current ones). */
+export function scaledShortfalls(quota: QuotaReport, wanted: { replicas: number; perPod: Record<string, number> }, current?: { replicas: number; perPod: Record<string, number> }): QuotaShortfall[] {
+	return quotaShortfalls(quota, scaledNeed(wanted, current));
+}
+
 /** The shortfalls in one sentence, for the error's message. */
 export function describeShortfalls(shortfalls: QuotaShortfall[]): string {
 	return shortfalls.map(s => `${s.resource}: needs ${s.requested} more, ${s.used} of ${s.hard} ${s.exceededBy ? `used, exceeds it by ${s.exceededBy}` : "already used"}`).join("; ");

@@ -1,5 +1,5 @@
 import type { V1Container, V1Deployment, V1Pod, V1Volume, V1VolumeMount } from "../k8s";
-import { catalogCpu, catalogMemory, cpuMillis, bytes, formatBytes, isQuantity, parseQuantity } from "../quantity";
+import { catalogCpu, catalogMemory, cpuMillis, bytes, isQuantity } from "../quantity";
 import { selectorLabels } from "./labels";
 import { filesConfigMap } from "./configmap";
 import { ingressManifest } from "./ingress";
@@ -184,43 +184,6 @@ export function podFootprint(resources: PodResources): Record<string, number> {
 	if (resources.requests.memory) out["requests.memory"] = out.memory = bytes(resources.requests.memory);
 	if (resources.limits.cpu) out["limits.cpu"] = cpuMillis(resources.limits.cpu);
 	if (resources.limits.memory) out["limits.memory"] = bytes(resources.limits.memory);
-	return out;
-}
-
-export interface QuotaShortfall {
-	resource: string;
-	requested: string;
-	used: string;
-	hard: string;
-}
-
-function toNumber(resource: string, q: string): number {
-	// Counts are quantities too: the apiserver reports a pods quota of 10000 as "10k".
-	return resource.includes("cpu") ? cpuMillis(q) : resource.includes("memory") ? bytes(q) : parseQuantity(q);
-}
-
-function show(resource: string, n: number): string {
-	return resource.includes("cpu") ? `${n}m` : resource.includes("memory") ? formatBytes(n) : String(n);
-}
-
-/**
- * What does not fit when a deployment goes from `current` pods to `wanted` pods. `used` already
- * counts the current pods, so only the difference has to fit into `hard - used`.
- */
-export function quotaShortfalls(
-	quota: { hard?: Record<string, string>; used?: Record<string, string> },
-	wanted: { replicas: number; perPod: Record<string, number> },
-	current?: { replicas: number; perPod: Record<string, number> },
-): QuotaShortfall[] {
-	const out: QuotaShortfall[] = [];
-	for (const [resource, hardQ] of Object.entries(quota.hard ?? {})) {
-		const per = wanted.perPod[resource];
-		if (per === undefined) continue;
-		const hard = toNumber(resource, hardQ);
-		const used = toNumber(resource, quota.used?.[resource] ?? "0");
-		const need = wanted.replicas * per - (current ? current.replicas * (current.perPod[resource] ?? 0) : 0);
-		if (need > 0 && used + need > hard) out.push({ resource, requested: show(resource, need), used: show(resource, used), hard: show(resource, hard) });
-	}
 	return out;
 }
 

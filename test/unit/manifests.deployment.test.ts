@@ -7,10 +7,10 @@ import {
 	podFootprint,
 	podResources,
 	invalidResourceFields,
-	quotaShortfalls,
 	type CatalogImage,
 	type DeploymentEntity,
 } from "../../lib/manifests/deployment";
+import { scaledShortfalls as quotaShortfalls } from "../../lib/quota";
 import { serviceManifest } from "../../lib/manifests/service";
 import { defaultHost, ingressManifest } from "../../lib/manifests/ingress";
 import { dataChecksum, envConfigMap, filesConfigMap } from "../../lib/manifests/configmap";

@@ -1,4 +1,4 @@
-import { quotaShortfalls } from "../../lib/manifests/deployment";
+import { scaledShortfalls as quotaShortfalls } from "../../lib/quota";
 
 describe("quota counts", () => {
 	it("reads a pods quota the apiserver reports as a quantity (10000 is \"10k\")", () => {
