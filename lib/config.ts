@@ -25,6 +25,11 @@ export interface BerthConfig {
 	nodePortRange: [number, number];
 	/** Whether `npm start` may start the local control plane when no cluster is configured. */
 	autoCluster: boolean;
+	/**
+	 * COMPAT_ANONYMOUS_USER / COMPAT_ANONYMOUS_NAMESPACES: who a keyless call to the seeds' root
+	 * routes acts as (role `user`), and the namespaces it is confined to. Unset: those routes need a key.
+	 */
+	compatAnonymous?: { userID: string; namespaces?: string[] };
 }
 
 function int(value: string | undefined, fallback: number): number {
@@ -49,6 +54,13 @@ function list(value: string | undefined): string[] {
 	return (value ?? "").split(",").map(s => s.trim()).filter(s => s.length > 0 && s !== "all" && s !== "*");
 }
 
+function compatAnonymous(env: NodeJS.ProcessEnv): BerthConfig["compatAnonymous"] {
+	const userID = env.COMPAT_ANONYMOUS_USER?.trim();
+	if (!userID) return undefined;
+	const namespaces = list(env.COMPAT_ANONYMOUS_NAMESPACES);
+	return { userID, ...(namespaces.length ? { namespaces } : {}) };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): BerthConfig {
 	return {
 		transporter: env.TRANSPORTER || undefined,
@@ -64,5 +76,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BerthConfig {
 		reconcileConcurrency: int(env.RECONCILE_CONCURRENCY, 16),
 		nodePortRange: range(env.NODE_PORT_RANGE, [30000, 32767]),
 		autoCluster: env.BERTH_AUTO_CLUSTER !== "false",
+		compatAnonymous: compatAnonymous(env),
 	};
 }

@@ -3,10 +3,12 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import * as path from "node:path";
 import type { Context, Service, ServiceSchema } from "moleculer";
 import { Errors } from "moleculer";
-import ApiGateway, { type ApiSettingsSchema } from "moleculer-web";
+import ApiGateway, { type Alias, type ApiSettingsSchema } from "moleculer-web";
 import type { ErrorBody } from "../lib/api/gateway";
 import type { Identity } from "../lib/api/keys";
-import { loadConfig } from "../lib/config";
+import { anonymousCaller, type AnonymousCaller } from "../lib/compat/anonymous";
+import { binderErrorBody } from "../lib/compat/binder";
+import { loadConfig, type BerthConfig } from "../lib/config";
 import { ErrorTypes, unauthorized } from "../lib/errors";
 import { IdentityCache, keyFromHeaders } from "../lib/keys";
 import { buildOpenApi, type ActionInfo, type JsonSchema, type RestAlias } from "../lib/openapi";
@@ -14,7 +16,7 @@ import { FixedWindowLimiter } from "../lib/rate-limit";
 import type { CallerMeta } from "../mixins/membership.mixin";
 import { deploymentStream, namespaceStream } from "../lib/status/streams";
 
-type Req = IncomingMessage & { $action?: { public?: boolean }; $params?: Record<string, unknown>; $ctx?: Context };
+type Req = IncomingMessage & { $action?: { name?: string; public?: boolean }; $alias?: Alias & { fullPath?: string }; $params?: Record<string, unknown>; $ctx?: Context };
 
 /** What the gateway puts in ctx.meta for an authenticated request. */
 export interface GatewayMeta extends CallerMeta {
@@ -191,6 +193,8 @@ type ApiThis = Service<GatewaySettings> &
 	ApiMethods & {
 		limiter: FixedWindowLimiter;
 		identities: IdentityCache;
+		/** COMPAT_ANONYMOUS_USER/_NAMESPACES, read when the gateway is created. */
+		compatAnonymous: BerthConfig["compatAnonymous"];
 		/** moleculer-web's registered aliases, auto-generated ones included. */
 		aliases: Array<{ method: string; fullPath: string; action?: string; route: { opts: { authentication?: unknown } } }>;
 	};
@@ -297,18 +301,25 @@ const ApiService: ServiceSchema<GatewaySettings, ApiMethods & Record<string, unk
 			return (ApiGateway as unknown as { methods: { sendError(req: Req, res: ServerResponse, err: Error): void } }).methods.sendError.call(this, req, res, unavailable);
 		},
 		reformatError(this: ApiThis, err: Error & { code?: unknown; type?: unknown; data?: unknown }, req: Req, res: ServerResponse): ErrorBody {
-			return errorBody(err, res.statusCode >= 400 ? res.statusCode : 500, this.settings.bodyLimit);
+			// The binder routes' errors also carry binder-protocol's `{type, error}`.
+			return binderErrorBody(req.$action?.name, errorBody(err, res.statusCode >= 400 ? res.statusCode : 500, this.settings.bodyLimit));
 		},
 		/**
 		 * Resolves the API key into ctx.meta (public actions may go without one) and applies the
 		 * rate limit: per key when the key is valid, per client address otherwise, so a stream of
-		 * made-up keys is limited as one caller.
+		 * made-up keys is limited as one caller. Without a key, the seeds' root routes act as
+		 * COMPAT_ANONYMOUS_USER when the operator set one (lib/compat/anonymous.ts).
 		 */
-		async authenticate(this: ApiThis, ctx: Context<unknown, GatewayMeta>, route: unknown, req: Req, res: ServerResponse): Promise<Identity | null> {
+		async authenticate(this: ApiThis, ctx: Context<unknown, GatewayMeta>, route: unknown, req: Req, res: ServerResponse): Promise<Identity | AnonymousCaller | null> {
 			const address = `addr:${req.socket.remoteAddress ?? "unknown"}`;
 			const key = keyFromHeaders(req.headers);
 			if (!key) {
 				this.enforceRateLimit(address, res);
+				const anonymous = anonymousCaller(this.compatAnonymous, req.$alias?.fullPath);
+				if (anonymous) {
+					Object.assign(ctx.meta, anonymous);
+					return anonymous;
+				}
 				if (req.$action?.public) return null;
 				throw unauthorized();
 			}
@@ -360,6 +371,7 @@ const ApiService: ServiceSchema<GatewaySettings, ApiMethods & Record<string, unk
 	created(this: ApiThis) {
 		this.limiter = new FixedWindowLimiter(this.settings.keyRateLimit.limit, this.settings.keyRateLimit.windowMs);
 		this.identities = new IdentityCache(this.settings.authCacheMs);
+		this.compatAnonymous = loadConfig().compatAnonymous;
 	},
 };
 

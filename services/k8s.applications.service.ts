@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import {
 	activityParams,
+	deployParams,
 	idParams,
 	instanceParams,
 	listParams,
@@ -10,6 +11,7 @@ import {
 	type ActivityParams,
 	type ApplicationView,
 	type BinderView,
+	type DeployParams,
 	type IdParams,
 	type InstanceParams,
 	type LaunchedApplication,
@@ -21,6 +23,7 @@ import {
 } from "../lib/api/applications";
 import { checkRemovable, findVisibleInstance, listFilter, type Caller } from "../lib/applications/access";
 import { checkTemplate, isAppId, newInstance, type TemplateImage } from "../lib/applications/checks";
+import { requestedIdleMs } from "../lib/applications/culling";
 import { checkLimits } from "../lib/applications/limits";
 import { instanceKeyOf, WATCH_SELECTOR } from "../lib/applications/live";
 import { ensureAppsNamespace, reconcileInstance, type ReconcileDeps } from "../lib/applications/reconcile";
@@ -44,7 +47,7 @@ export interface ApplicationsSettings extends ServiceSettingSchema, Applications
 const GENERIC_ACTIONS = ["list", "find", "count", "create", "insert", "get", "update", "remove", "addMember", "removeMember", "transfer"];
 
 interface ApplicationsMethods {
-	launchInstance(ctx: Context<unknown, Meta>, template: string): Promise<StoredApplication>;
+	launchInstance(ctx: Context<unknown, Meta>, template: string, idleMs?: number): Promise<StoredApplication>;
 	resolveTemplate(ctx: Context<unknown, Meta>, ref: string): Promise<TemplateImage>;
 	callerOf(ctx: Context<unknown, Meta>): Caller;
 	keepAlive(ctx: Context<unknown, Meta>, appId: string, template?: string): Promise<StoredApplication>;
@@ -89,7 +92,18 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 	],
 	settings: { rest: "/v1/k8s/applications" } as ApplicationsSettings,
 	actions: {
-		// The binder deploy API, at the root, shapes unchanged.
+		// The binder deploy API, at the root, shapes unchanged; errors as binder-protocol reads them (lib/compat/binder.ts).
+		/** binder-protocol's launch (binder-client 1.0.3): `POST /applications/` with the template in the body. */
+		binderDeploy: {
+			rest: { method: "POST", fullPath: "/applications" },
+			public: true,
+			params: deployParams,
+			async handler(this: ApplicationsThis, ctx: Context<DeployParams, Meta>): Promise<LaunchedApplication> {
+				const idleMs = requestedIdleMs(ctx.params["cull-timeout"], this.settings.idleBounds);
+				return { id: (await this.launchInstance(ctx, ctx.params["template-name"], idleMs)).appId };
+			},
+		},
+		/** The seed's README form: the template in the path. */
 		binderLaunch: {
 			rest: { method: "POST", fullPath: "/applications/:template" },
 			public: true,
@@ -222,7 +236,7 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 		 * happens after the answer. Stored before it is checked, so that launches racing on several
 		 * nodes see each other: the earliest ones within the limit win.
 		 */
-		async launchInstance(this: ApplicationsThis, ctx: Context<unknown, Meta>, templateName: string): Promise<StoredApplication> {
+		async launchInstance(this: ApplicationsThis, ctx: Context<unknown, Meta>, templateName: string, idleMs?: number): Promise<StoredApplication> {
 			const image = await this.resolveTemplate(ctx, templateName);
 			const { namespace, quota, maxPerOwner, policy } = this.settings;
 			const confined = ctx.meta.namespaces;
@@ -230,7 +244,7 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 			const kube = getKubeClient();
 			await ensureAppsNamespace(kube, namespace, quota, this.namespaceApplied);
 			this.namespaceApplied = true;
-			const stored = await this.store.insert(newInstance(image, namespace, randomBytes(16).toString("hex"), ctx.meta.userID));
+			const stored = await this.store.insert(newInstance(image, namespace, randomBytes(16).toString("hex"), ctx.meta.userID, undefined, idleMs));
 			const { appId } = stored;
 			try {
 				await checkLimits(this.store, kube, stored, maxPerOwner);

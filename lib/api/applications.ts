@@ -76,6 +76,15 @@ export interface LaunchParams {
 	/** A launchable catalog image, by id or name. */
 	template: string;
 }
+/**
+ * `POST /applications/`, binder-protocol's launch: the template in the body, and optionally the
+ * seconds of inactivity after which the instance is culled (brought within APPS_CULL_TIMEOUT_BOUNDS).
+ * binder's CLI sends `cull-timeout` as a string of digits; the library as a number.
+ */
+export interface DeployParams {
+	"template-name": string;
+	"cull-timeout"?: number | null;
+}
 export interface TemplateNameParams {
 	name: string;
 }
@@ -98,6 +107,10 @@ const instanceIdRule = idRule;
 
 export const templateParams = { template: templateRule };
 export const templateNameParams = { name: templateRule };
+export const deployParams = {
+	"template-name": templateRule,
+	"cull-timeout": { type: "number", positive: true, convert: true, optional: true, nullable: true },
+};
 export const instanceParams = { template: templateRule, id: instanceIdRule };
 export const idParams = { id: instanceIdRule };
 export const listParams = {

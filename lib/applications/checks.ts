@@ -38,10 +38,11 @@ export function snapshot(image: TemplateImage): ApplicationTemplate {
 }
 
 /** The record of a new launch: pending until the limits admit it. */
-export function newInstance(image: TemplateImage, namespaceName: string, appId: string, userID: string | undefined, now = new Date().toISOString()): Omit<StoredApplication, "id"> {
+export function newInstance(image: TemplateImage, namespaceName: string, appId: string, userID: string | undefined, now = new Date().toISOString(), idleMs?: number): Omit<StoredApplication, "id"> {
 	const spec = snapshot(image);
 	const anonymous = !userID;
 	return {
+		...(idleMs ? { idleMs } : {}),
 		appId,
 		template: image.name,
 		templateId: spec.id,

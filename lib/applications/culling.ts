@@ -36,6 +36,32 @@ function seconds(value: string | undefined, fallbackMs: number, allowZero: boole
 	return Math.round(n * 1000);
 }
 
+/**
+ * The instance's own policy: its idle limit when its launch asked for one (binder's
+ * `cull-timeout`), the operator's otherwise.
+ */
+export function instancePolicy(policy: CullPolicy, instance: { idleMs?: number }): CullPolicy {
+	return instance.idleMs && instance.idleMs > 0 ? { ...policy, idleMs: instance.idleMs } : policy;
+}
+
+/** The idle limits (seconds) a launch may ask for: APPS_CULL_TIMEOUT_BOUNDS, `min-max`. */
+export type IdleBounds = [number, number];
+
+export const DEFAULT_IDLE_BOUNDS: IdleBounds = [60, 86400];
+
+/** "60-86400" → [60, 86400] (whole seconds, 1 ≤ min ≤ max); anything else → the default. */
+export function idleBoundsFromEnv(env: NodeJS.ProcessEnv = process.env): IdleBounds {
+	const m = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(env.APPS_CULL_TIMEOUT_BOUNDS ?? "");
+	const [lo, hi] = m ? [Number(m[1]), Number(m[2])] : [NaN, NaN];
+	return lo >= 1 && lo <= hi ? [lo, hi] : [...DEFAULT_IDLE_BOUNDS];
+}
+
+/** A requested idle limit (seconds), brought within the operator's bounds, in ms; none asked: undefined. */
+export function requestedIdleMs(seconds: number | null | undefined, bounds: IdleBounds): number | undefined {
+	if (seconds === undefined || seconds === null || !Number.isFinite(seconds)) return undefined;
+	return Math.round(Math.min(bounds[1], Math.max(bounds[0], seconds)) * 1000);
+}
+
 /** APPS_IDLE_SECONDS (3600), APPS_MAX_AGE_SECONDS (86400, 0: none), APPS_START_TIMEOUT_SECONDS (600, 0: none). */
 export function cullPolicyFromEnv(env: NodeJS.ProcessEnv = process.env): CullPolicy {
 	return {

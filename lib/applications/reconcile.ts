@@ -12,7 +12,7 @@ import { ANNOTATION_ID } from "../manifests/labels";
 import { isSystemNamespace, type NamespaceQuota } from "../manifests/namespace";
 import { secretValues } from "../manifests/secret";
 import { endEvent, endMessage } from "./checks";
-import { cullDecision } from "./culling";
+import { cullDecision, instancePolicy } from "./culling";
 import { PENDING_GRACE_MS } from "./limits";
 import { markRunning, observeInstance, ownedSelector } from "./live";
 import type { ApplicationsConfig } from "./settings";
@@ -43,7 +43,7 @@ export async function reconcileInstance(deps: ReconcileDeps, appId: string): Pro
 	if (!isActive(doc)) return;
 	if (doc.status === "pending") return admitOrInterrupt(deps, doc);
 	const now = Date.now();
-	const { policy } = deps.config;
+	const policy = instancePolicy(deps.config.policy, doc);
 	const decision = cullDecision({ status: doc.status, createdAt: doc.createdAt, lastActivityAt: doc.lastActivityAt }, policy, now);
 	if (decision.action !== "keep") {
 		// Guarded by the activity the decision read: a keep-alive that lands first wins.

@@ -2,7 +2,7 @@
 import { loadConfig } from "../config";
 import { DEFAULT_QUOTA, type NamespaceQuota } from "../manifests/namespace";
 import { bytes, cpuMillis, isQuantity } from "../quantity";
-import { cullPolicyFromEnv, type CullPolicy } from "./culling";
+import { cullPolicyFromEnv, idleBoundsFromEnv, type CullPolicy, type IdleBounds } from "./culling";
 
 export interface ApplicationsConfig {
 	/** APPS_NAMESPACE: the Berth namespace every instance runs in, created on first use. */
@@ -12,6 +12,8 @@ export interface ApplicationsConfig {
 	/** APPS_INGRESS_CLASS */
 	ingressClassName?: string;
 	policy: CullPolicy;
+	/** APPS_CULL_TIMEOUT_BOUNDS: the idle limits (seconds) a launch may ask for with binder's `cull-timeout`. */
+	idleBounds: IdleBounds;
 	/** APPS_MAX_PER_OWNER: instances deploying or running at once per owner (all anonymous launches are one owner). */
 	maxPerOwner: number;
 	/** The namespace's quota: APPS_QUOTA_CPU / _MEMORY / _PODS over the tenants' default. */
@@ -35,6 +37,7 @@ export function applicationsSettings(env: NodeJS.ProcessEnv = process.env): Appl
 		publicHost: env.PUBLIC_HOST || config.baseDomain,
 		ingressClassName: env.APPS_INGRESS_CLASS || undefined,
 		policy: cullPolicyFromEnv(env),
+		idleBounds: idleBoundsFromEnv(env),
 		maxPerOwner: positiveInt(env.APPS_MAX_PER_OWNER, 10),
 		quota,
 		resyncSeconds: config.resyncSeconds,

@@ -5,7 +5,7 @@
  */
 import type { ApplicationStatus, EndReason } from "../api/applications";
 import type { ApplicationTemplate } from "../manifests/application";
-import { activityDue, type CullPolicy } from "./culling";
+import { activityDue, instancePolicy, type CullPolicy } from "./culling";
 
 /** `pending`: stored, not yet admitted by the limits (never shown: it reads as deploying). */
 export type StoredStatus = "pending" | ApplicationStatus;
@@ -34,6 +34,8 @@ export interface StoredApplication {
 	owner: string;
 	members: string[];
 	anonymous: boolean;
+	/** The idle limit its launch asked for (binder's `cull-timeout`, within bounds); unset: the operator's. */
+	idleMs?: number;
 	lastActivityAt: string;
 	readyAt?: string;
 	endedAt?: string;
@@ -144,7 +146,7 @@ export async function endInstance(
 export async function recordActivity(store: ApplicationStore, policy: CullPolicy, doc: StoredApplication, force: boolean): Promise<StoredApplication> {
 	if (!isActive(doc)) return doc;
 	const now = Date.now();
-	if (!force && !activityDue(doc.lastActivityAt, policy, now)) return doc;
+	if (!force && !activityDue(doc.lastActivityAt, instancePolicy(policy, doc), now)) return doc;
 	const at = new Date(now).toISOString();
 	const written = await store.claim({ appId: doc.appId, status: { $in: ACTIVE } }, { lastActivityAt: at });
 	// Lost to a cull that got there first: the fresh state says so.

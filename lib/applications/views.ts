@@ -1,7 +1,7 @@
 /** What clients see of an instance and of a template. */
 import type { ApplicationStatus, ApplicationView, BinderView, TemplateView } from "../api/applications";
 import type { TemplateImage } from "./checks";
-import { cullAt, type CullPolicy } from "./culling";
+import { cullAt, instancePolicy, type CullPolicy } from "./culling";
 import { isActive, type StoredApplication, type StoredStatus } from "./store";
 
 function publicStatus(status: StoredStatus): ApplicationStatus {
@@ -24,7 +24,7 @@ export function applicationView(doc: StoredApplication, policy: CullPolicy): App
 	if (doc.reason) out.reason = doc.reason;
 	if (doc.message) out.message = doc.message;
 	if (doc.cleanup === "pending") out.terminating = true;
-	if (isActive(doc)) out.cullAt = cullAt({ status: doc.status === "running" ? "running" : "deploying", createdAt: doc.createdAt, lastActivityAt: doc.lastActivityAt }, policy);
+	if (isActive(doc)) out.cullAt = cullAt({ status: doc.status === "running" ? "running" : "deploying", createdAt: doc.createdAt, lastActivityAt: doc.lastActivityAt }, instancePolicy(policy, doc));
 	if (doc.readyAt) out.readyAt = doc.readyAt;
 	if (doc.endedAt) out.endedAt = doc.endedAt;
 	return out;
