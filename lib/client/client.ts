@@ -473,6 +473,8 @@ export class BerthClient {
 	/** The binder seed's ephemeral applications: launch a template, poll for its location. */
 	readonly apps = {
 		launch: (template: string) => this.call<T.LaunchedApplication>("apps.launch", { template }),
+		/** binder-protocol's launch: `cull-timeout` (seconds) is the instance's idle limit, within the operator's bounds. */
+		deploy: (params: T.DeployParams) => this.call<T.LaunchedApplication>("apps.deploy", params),
 		list: (template: string) => this.call<T.Application[]>("apps.list", { template }),
 		get: (template: string, id: string) => this.call<T.Application>("apps.get", { template, id }),
 		keepalive: (template: string, id: string) => this.call<unknown>("apps.keepalive", { template, id }),

@@ -145,6 +145,8 @@ export const OPERATIONS = {
 
 	// The binder seed's applications (issue #8).
 	"apps.launch": { method: "POST", path: "/applications/:template", pending: "issue #8, ephemeral applications" },
+	// binder-protocol's launch (issue #20): the template and the cull-timeout in the body.
+	"apps.deploy": { method: "POST", path: "/applications" },
 	"apps.list": { method: "GET", path: "/applications/:template", pending: "issue #8, ephemeral applications" },
 	"apps.get": { method: "GET", path: "/applications/:template/:id", pending: "issue #8, ephemeral applications" },
 	"apps.keepalive": { method: "POST", path: "/applications/:template/:id/keepalive", pending: "issue #8, ephemeral applications" },

@@ -123,6 +123,6 @@ export interface CleanReport {
 }
 
 // Ephemeral applications (issue #8): the binder seed's routes and Berth's own.
-export type { ApplicationStatus, ApplicationView, LaunchedApplication, LaunchParams, TemplateView } from "../api/applications";
+export type { ApplicationStatus, ApplicationView, DeployParams, LaunchedApplication, LaunchParams, TemplateView } from "../api/applications";
 /** `GET /applications/:template/:id`, the binder seed's shape. */
 export type { BinderView as Application } from "../api/applications";

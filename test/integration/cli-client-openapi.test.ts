@@ -146,6 +146,7 @@ const calls: Record<OperationName, (c: BerthClient) => Promise<unknown>> = {
 	"applications.template": c => c.applications.template("jupyter-notebook"),
 
 	"apps.launch": c => c.apps.launch("jupyter-notebook"),
+	"apps.deploy": c => c.apps.deploy({ "template-name": "jupyter-notebook", "cull-timeout": 1800 }),
 	"apps.list": c => c.apps.list("jupyter-notebook"),
 	"apps.get": c => c.apps.get("jupyter-notebook", "a16653059942e2ef2b1c7b458d6a2463"),
 	"apps.keepalive": c => c.apps.keepalive("jupyter-notebook", "a16653059942e2ef2b1c7b458d6a2463"),
