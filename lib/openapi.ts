@@ -19,6 +19,8 @@ export interface RestAlias {
 	action?: string;
 	/** Whether the alias's route asks for an API key. */
 	authenticated: boolean;
+	/** A key is optional here though the action is not public (the seeds' routes under COMPAT_ANONYMOUS_USER). */
+	keyOptional?: boolean;
 }
 
 /** The parts of an action definition the document reads. */
@@ -305,7 +307,7 @@ export function buildOpenApi(aliases: RestAlias[], actions: Map<string, ActionIn
 			};
 			if (entries.length) responses["422"] = errorResponse("Invalid parameters");
 			if (bodyMethods.has(method)) responses["413"] = errorResponse("Request body too large");
-			const isPublic = !alias.authenticated || action?.public === true;
+			const isPublic = !alias.authenticated || action?.public === true || alias.keyOptional === true;
 			if (alias.authenticated) responses["401"] = errorResponse("Missing, invalid, expired or revoked API key");
 			operation.responses = responses;
 			if (isPublic) operation.security = alias.authenticated ? [{}, ...securityRequirements] : [];

@@ -360,7 +360,9 @@ const ApiService: ServiceSchema<GatewaySettings, ApiMethods & Record<string, unk
 			const actions = new Map<string, ActionInfo>();
 			for (const item of (this.broker.registry as unknown as Registry).getActionList({ skipInternal: true })) if (item.action) actions.set(item.name, item.action);
 			// Function aliases (the status streams) never end: no operation a fuzzer or a client contract could hold.
-			const aliases: RestAlias[] = this.aliases.filter(a => a.action).map(a => ({ method: a.method, fullPath: a.fullPath, action: a.action, authenticated: Boolean(a.route.opts.authentication) }));
+			const aliases: RestAlias[] = this.aliases
+				.filter(a => a.action)
+				.map(a => ({ method: a.method, fullPath: a.fullPath, action: a.action, authenticated: Boolean(a.route.opts.authentication), keyOptional: Boolean(anonymousCaller(this.compatAnonymous, a.fullPath)) }));
 			return buildOpenApi(aliases, actions, {
 				title: "Berth",
 				version: process.env.npm_package_version ?? "0.1.0",

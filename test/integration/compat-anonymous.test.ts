@@ -100,6 +100,11 @@ describe("COMPAT_ANONYMOUS_USER set: the seeds' root routes without a key", () =
 		// A key presented is the key's identity, not the anonymous one; a bad key is refused as before.
 		expect((await request(`${m.mesh.url}/applications/python`, { key: await keyFor(m.mesh, uniqueName("carol")) })).body).toEqual([]);
 		expect((await request(`${m.mesh.url}/jobs`, { key: "berth_000000000000_not-a-real-key-at-all-000000" })).status).toBe(401);
+		// The OpenAPI document says so: a key is optional on the seeds' routes, still required on Berth's.
+		const doc = (await request(`${m.mesh.url}/api/openapi.json`)).body;
+		expect(doc.paths["/jobs"].post.security).toContainEqual({});
+		expect(doc.paths["/kubernetes/services/{id}"].get.security).toContainEqual({});
+		expect(doc.paths["/api/v1/k8s/jobs"].post.security ?? doc.security).not.toContainEqual({});
 	});
 });
 
@@ -153,6 +158,8 @@ describe("COMPAT_ANONYMOUS_USER unset (the default): keys stay required", () => 
 			const res = await request(`${url}${path}`, { method, body });
 			expect({ method, path, status: res.status, type: res.body?.type }).toEqual({ method, path, status: 401, type: "UNAUTHORIZED" });
 		}
+		const doc = (await request(`${url}/api/openapi.json`)).body;
+		expect(doc.paths["/jobs"].post.security ?? doc.security).not.toContainEqual({});
 		// The curl transcript's first call to /jobs, as the seed writes it.
 		expect(await sh(`curl -s -o /dev/null -w "%{http_code}" "\${SERVICE_ENDPOINT}/jobs"`, { SERVICE_ENDPOINT: url })).toBe("401");
 
