@@ -90,6 +90,12 @@ describe("the OpenAPI document", () => {
 		expect(doc.paths["/api/v1/things"].post.responses["401"]).toBeDefined();
 	});
 
+	it("marks a key optional where the gateway lets keyless calls through (COMPAT_ANONYMOUS_USER)", () => {
+		const optional = buildOpenApi([{ ...aliases[0], keyOptional: true }], actions, { title: "t", version: "1" }) as any;
+		expect(optional.paths["/api/v1/things"].post.security[0]).toEqual({});
+		expect(optional.paths["/api/v1/things"].post.responses["401"]).toBeDefined();
+	});
+
 	it("gives every operation a unique id and the error schema", () => {
 		const ids = Object.values(doc.paths).flatMap((ops: any) => Object.values(ops).map((op: any) => op.operationId));
 		expect(new Set(ids).size).toBe(ids.length);
