@@ -54,9 +54,13 @@ function list(value: string | undefined): string[] {
 	return (value ?? "").split(",").map(s => s.trim()).filter(s => s.length > 0 && s !== "all" && s !== "*");
 }
 
+/** Owners Berth itself uses: Berth's own namespaces (`system`) and keyless binder launches (`anonymous`). */
+export const RESERVED_USER_IDS = ["system", "anonymous"];
+
+/** Unset, or a reserved user ID (which would hand Berth's own things to anyone): keys stay required. */
 function compatAnonymous(env: NodeJS.ProcessEnv): BerthConfig["compatAnonymous"] {
 	const userID = env.COMPAT_ANONYMOUS_USER?.trim();
-	if (!userID) return undefined;
+	if (!userID || RESERVED_USER_IDS.includes(userID)) return undefined;
 	const namespaces = list(env.COMPAT_ANONYMOUS_NAMESPACES);
 	return { userID, ...(namespaces.length ? { namespaces } : {}) };
 }

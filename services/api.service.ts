@@ -374,6 +374,8 @@ const ApiService: ServiceSchema<GatewaySettings, ApiMethods & Record<string, unk
 		this.limiter = new FixedWindowLimiter(this.settings.keyRateLimit.limit, this.settings.keyRateLimit.windowMs);
 		this.identities = new IdentityCache(this.settings.authCacheMs);
 		this.compatAnonymous = loadConfig().compatAnonymous;
+		const asked = process.env.COMPAT_ANONYMOUS_USER?.trim();
+		if (asked && !this.compatAnonymous) this.logger.warn(`COMPAT_ANONYMOUS_USER="${asked}" is a user ID Berth reserves for itself; the seeds' routes keep requiring a key`);
 	},
 };
 

@@ -8,6 +8,8 @@ describe("COMPAT_ANONYMOUS_USER (lib/config.ts, lib/compat/anonymous.ts)", () =>
 	it("is unset by default, and reads the user and the namespaces it is confined to", () => {
 		expect(loadConfig({}).compatAnonymous).toBeUndefined();
 		expect(loadConfig({ COMPAT_ANONYMOUS_USER: "  " }).compatAnonymous).toBeUndefined();
+		// Berth's own owners are never handed to keyless callers.
+		for (const reserved of ["system", "anonymous"]) expect(loadConfig({ COMPAT_ANONYMOUS_USER: reserved }).compatAnonymous).toBeUndefined();
 		expect(loadConfig({ COMPAT_ANONYMOUS_USER: "orch" }).compatAnonymous).toEqual({ userID: "orch" });
 		expect(loadConfig({ COMPAT_ANONYMOUS_USER: "orch", COMPAT_ANONYMOUS_NAMESPACES: "a, b,," }).compatAnonymous).toEqual({ userID: "orch", namespaces: ["a", "b"] });
 	});
