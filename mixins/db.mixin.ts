@@ -20,6 +20,8 @@ export interface DbMixinOptions {
 	fields: string[];
 	/** Fields that must be unique; indexed in both backends. */
 	unique?: string[][];
+	/** Single fields unique where present (a sparse index: documents without the field are not indexed), in both backends. */
+	sparseUnique?: string[];
 	/** Turns a stored document back into the service's shape (e.g. lists of entries back into maps). */
 	decode?: (raw: Record<string, unknown>) => Record<string, unknown>;
 	/** The order of `findRaw`'s answers (moleculer-db sort fields); oldest first by default. */
@@ -219,6 +221,10 @@ export function createDbMixin(opts: DbMixinOptions): Partial<ServiceSchema> {
 				if (this.dbBackend.mongoUri) await this.adapter.model.collection.createIndex(index, { unique: true });
 				else await this.adapter.db.ensureIndex({ fieldName: fields.length === 1 ? fields[0] : fields, unique: true });
 			}
+			for (const field of opts.sparseUnique ?? []) {
+				if (this.dbBackend.mongoUri) await this.adapter.model.collection.createIndex({ [field]: 1 }, { unique: true, sparse: true });
+				else await this.adapter.db.ensureIndex({ fieldName: field, unique: true, sparse: true });
+			}
 		},
 	};
 	return schema as Partial<ServiceSchema>;
@@ -287,8 +293,8 @@ export interface DbServiceThis {
 		removeById(id: unknown): Promise<unknown>;
 		entityToObject(doc: unknown): Promise<Record<string, unknown>> | Record<string, unknown>;
 		afterRetrieveTransformID(doc: Record<string, unknown>, idField: string): Record<string, unknown>;
-		model: { collection: { createIndex(index: Record<string, number>, opts: { unique: boolean }): Promise<unknown> } };
-		db: { ensureIndex(opts: { fieldName: string | string[]; unique: boolean }): Promise<unknown>; countAsync(query: Record<string, unknown>): Promise<number> };
+		model: { collection: { createIndex(index: Record<string, number>, opts: { unique: boolean; sparse?: boolean }): Promise<unknown> } };
+		db: { ensureIndex(opts: { fieldName: string | string[]; unique: boolean; sparse?: boolean }): Promise<unknown>; countAsync(query: Record<string, unknown>): Promise<number> };
 	};
 	transformDocuments(ctx: Context | null, params: Record<string, unknown>, docs: unknown): Promise<unknown>;
 	entityChanged(type: "created" | "updated" | "removed", json: unknown, ctx: Context): Promise<void>;
