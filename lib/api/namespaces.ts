@@ -21,7 +21,8 @@ export interface QuotaReport {
 
 /** A tenant's namespace. `name` is also the Kubernetes Namespace's name. */
 export interface NamespaceEntity extends NamespaceRef {
-	quota: NamespaceQuota;
+	/** null only for the cluster's `default` namespace, which Berth holds without a quota (lib/namespaces/held.ts). */
+	quota: NamespaceQuota | null;
 	/** Kubernetes' phase (Active, Terminating), "Pending" before the first apply, "Missing" when gone from the cluster. */
 	phase: string;
 	uid: string | null;
