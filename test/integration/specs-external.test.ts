@@ -2,28 +2,8 @@ import type { V1Deployment } from "../../lib/k8s";
 import { kube, uniqueName } from "../helpers/cluster";
 import { backends as dbBackends, dropDatabase } from "../helpers/backends";
 import { eventually } from "../helpers/eventually";
+import { SEED_YAML_NO_GPU as SEED_YAML } from "../helpers/kitegg";
 import { request, startMesh, type Mesh } from "../helpers/mesh";
-
-/** The seed's example without the GPU line (the kwok node has no GPUs), so that the pod runs. */
-const SEED_YAML = `containers:
-  # Mandatory values
-  - name: nginx
-    image: "nginx:latest"
-    ports:
-      - name: default
-        port: 80
-    # Volume mounts are optional as you can also deploy without persistence
-    volumeMounts:
-      - name: mydata
-        mountPath: /mydata
-        # This can optionally be set to read-only
-        readOnly: true
-
-# The volumes section is only mandatory if mounts are specified (name has to match)
-volumes:
-  - name: mydata
-    size: 1Gi  # This can be anything between 1-999 Gi or Mi
-`;
 
 /** The seed's payload, as the LLP keeps it in `docker_services`. */
 const PAYLOAD = { name: "My NGINX Service", deployment: SEED_YAML, exposed_service: "nginx", exposed_port: 80 };
