@@ -148,6 +148,7 @@ export class BerthClient implements Transport {
 	// -------------------------------------------------------------------------------------------
 	// The API, by service (lib/client/resources.ts)
 
+	/** Liveness and readiness (public). */
 	readonly health = R.healthApi(this);
 
 	/** The OpenAPI 3.1 document of every route the gateway serves right now. */
@@ -155,17 +156,30 @@ export class BerthClient implements Transport {
 		return this.call("api.openapi");
 	}
 
+	/** API keys (v1.keys). */
 	readonly keys = R.keysApi(this);
+	/** Tenant namespaces, their quota and members (v1.k8s.namespaces). */
 	readonly namespaces = R.namespacesApi(this);
+	/** The image catalog (v1.k8s.images). */
 	readonly images = R.imagesApi(this);
+	/** Persistent volumes, one claim each (v1.k8s.volumes). */
 	readonly volumes = R.volumesApi(this);
+	/** Deployments, their rollout, pods, logs and events (v1.k8s.deployments). */
 	readonly deployments = R.deploymentsApi(this);
+	/** A deployment's environment variables (v1.k8s.envs). */
 	readonly envs = R.envsApi(this);
+	/** One-off commands run as Kubernetes Jobs (v1.k8s.jobs). */
 	readonly jobs = R.jobsApi(this);
+	/** The orchestrate seed's `/jobs` routes, shapes unchanged (snake_case). */
 	readonly orchestrate = R.orchestrateApi(this);
+	/** KITeGG service specs: a multi-container service from YAML (v1.k8s.services). */
 	readonly services = R.servicesApi(this);
+	/** The KITeGG seed's `/kubernetes/services` routes, shapes unchanged. */
 	readonly kitegg = R.kiteggApi(this);
+	/** What runs in the namespaces your key may see, managed by Berth or not (v1.k8s.inventory). */
 	readonly inventory = R.inventoryApi(this);
+	/** Ephemeral applications through Berth's own routes (the binder routes are `apps`). */
 	readonly applications = R.applicationsApi(this);
+	/** The binder seed's ephemeral applications: launch a template, poll for its location. */
 	readonly apps = R.appsApi(this);
 }
