@@ -1,29 +1,17 @@
-/** The shapes the dashboard reads from the API (docs/api/); only the fields it uses. */
+/**
+ * The shapes the dashboard reads from the API (docs/api/). Namespaces, images and volumes come from
+ * the server's contracts in lib/api (type-only imports, erased at build time); the others are still
+ * copies of only the fields the dashboard uses.
+ */
+import type { ImageEntity } from "../../lib/api/images";
+import type { NamespaceEntity, QuotaReport } from "../../lib/api/namespaces";
+import type { VolumeEntity } from "../../lib/api/volumes";
 
-export interface Namespace {
-	id: string;
-	name: string;
-	owner: string;
-	members: string[];
-	phase?: string;
-	quota?: { cpu?: string; memory?: string; storage?: string; pods?: number; gpu?: number };
-	createdAt?: string;
-}
+/** Taken from the server's contracts (lib/api), type-only: nothing of the server is bundled. */
+export type Namespace = NamespaceEntity;
+export type { QuotaReport };
 
-export interface QuotaReport {
-	hard?: Record<string, string>;
-	used?: Record<string, string>;
-}
-
-export interface Image {
-	id: string;
-	name: string;
-	image: string;
-	description?: string;
-	ports?: { name?: string; port: number; protocol?: string }[];
-	launchable?: boolean;
-	public?: boolean;
-}
+export type Image = ImageEntity;
 
 export interface Deployment {
 	id: string;
@@ -86,15 +74,7 @@ export interface Env {
 	type: "as-is" | "secret";
 }
 
-export interface Volume {
-	id: string;
-	namespace: string;
-	name: string;
-	mountPath: string;
-	size: string;
-	accessModes?: string[];
-	status?: { phase?: string; capacity?: string };
-}
+export type Volume = VolumeEntity;
 
 export interface Job {
 	id: string;
