@@ -4,7 +4,7 @@ import { JOB_CONTAINER, jobPodSelector } from "../../lib/manifests/job";
 import { kube, uniqueName } from "../helpers/cluster";
 import { backends as dbBackends, dropDatabase } from "../helpers/backends";
 import { eventually } from "../helpers/eventually";
-import { request, startMesh, type Mesh } from "../helpers/mesh";
+import { keyFor, request, startMesh, type Mesh } from "../helpers/mesh";
 
 /** The seed's own example command. */
 const SEED_CMD = 'python3 -c "import this"';
@@ -54,13 +54,8 @@ describe.each(backends)("jobs against the real control plane, stored in %s", (_b
 				},
 			},
 		});
-		const keyFor = async (userID: string) => {
-			const res = await request(`${mesh.url}/api/v1/keys`, { method: "POST", key: mesh.adminKey, body: { name: userID, userID } });
-			expect(res.status).toBe(201);
-			return res.body.key as string;
-		};
-		alice = await keyFor(uniqueName("alice"));
-		bob = await keyFor(uniqueName("bob"));
+		alice = await keyFor(mesh, uniqueName("alice"));
+		bob = await keyFor(mesh, uniqueName("bob"));
 		const created = await request(`${mesh.url}/api/v1/k8s/namespaces`, { method: "POST", key: alice, body: { name: uniqueName("it-jobs") } });
 		expect(created.status).toBe(201);
 		ns = created.body;
