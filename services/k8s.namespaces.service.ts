@@ -16,6 +16,7 @@ import {
 	type UpdateNamespaceParams,
 } from "../lib/api/namespaces";
 import { DNS1123_LABEL, type IdParams } from "../lib/api/rules";
+import { answerCreated, type RestMeta } from "../lib/api/rest";
 import { conflict, forbidden, invalid, NOT_RETRIED, notFound } from "../lib/errors";
 import { getKubeClient, Kinds, type V1Namespace, type V1ResourceQuota } from "../lib/k8s";
 import { MANAGED_SELECTOR } from "../lib/manifests/labels";
@@ -25,8 +26,7 @@ import { createDbMixin, isDuplicateKey, type DbBackedService } from "../mixins/d
 import { createControllerMixin, type ControllerLocals, type ControllerMethods } from "../mixins/controller.mixin";
 import { createMembershipMixin, isAdmin, isUnscoped, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 
-/** `$statusCode`/`$location` shape the REST answer (moleculer-web). */
-type Meta = CallerMeta & { $statusCode?: number; $location?: string };
+type Meta = CallerMeta & RestMeta;
 
 interface NamespacesMethods {
 	findByName(name: string): Promise<NamespaceEntity | undefined>;
@@ -114,9 +114,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 				}
 				const saved = (await this.patchEntity(ctx, entity.id, { phase: live.status?.phase ?? "Active", uid: live.metadata?.uid ?? null })) as unknown as NamespaceEntity;
 				ctx.emit("k8s.namespaces.created", saved);
-				ctx.meta.$statusCode = 201;
-				ctx.meta.$location = `/api/v1/k8s/namespaces/${saved.id}`;
-				return saved;
+				return answerCreated(ctx, `/api/v1/k8s/namespaces/${saved.id}`, saved);
 			},
 		},
 

@@ -19,6 +19,7 @@ import {
 	type ValidateView,
 } from "../lib/api/services";
 import type { IdParams } from "../lib/api/rules";
+import { answerCreated, getVisibleAction, withoutGenericActions, type RestMeta } from "../lib/api/rest";
 import { loadConfig } from "../lib/config";
 import { NOT_RETRIED } from "../lib/errors";
 import { getKubeClient, Kinds, type V1Deployment, type V1PersistentVolumeClaim } from "../lib/k8s";
@@ -36,11 +37,9 @@ import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
 import { createMembershipMixin, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 import { createRefsMixin, type RefsMethods } from "../mixins/refs.mixin";
 
-/** `$statusCode`/`$location` shape the REST answer (moleculer-web). */
-type Meta = CallerMeta & { $statusCode?: number; $location?: string };
+type Meta = CallerMeta & RestMeta;
 
 /** moleculer-db's and the membership mixin's generic actions would bypass validation and the cluster. */
-const GENERIC_ACTIONS = ["list", "find", "count", "create", "insert", "get", "update", "remove", "addMember", "removeMember", "transfer"];
 
 export interface ServicesSettings extends ServiceSettingSchema {
 	rest: string;
@@ -88,7 +87,7 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 			// answers once they are applied; the resync that heals drift runs on the leader only.
 			everyNode: true,
 		}),
-		{ actions: Object.fromEntries(GENERIC_ACTIONS.map(a => [a, false])) },
+		withoutGenericActions,
 		createDbMixin({ collection: "services", fields: PUBLIC_FIELDS }),
 		// A service being removed is gone for its callers already.
 		createMembershipMixin({ entityName: "Service", hidden: doc => Boolean((doc as Partial<StoredService>).teardown?.remove) }),
@@ -110,9 +109,7 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 					const saved = await this.insertEntity(ctx, newService(p, ns, resourceName, ctx.meta.userID as string, SYSTEM_META.userID));
 					const entity = this.publicView((await this.loadDoc<StoredService>(String(saved.id))) as StoredService);
 					ctx.emit("k8s.services.created", entity);
-					ctx.meta.$statusCode = 201;
-					ctx.meta.$location = `/api/v1/k8s/services/${entity.id}`;
-					return entity;
+					return answerCreated(ctx, `/api/v1/k8s/services/${entity.id}`, entity);
 				} finally {
 					this.creating.delete(`${ns.id}/${resourceName}`);
 				}
@@ -129,13 +126,7 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 				return (await this.findRaw<StoredService>(query)).filter(d => !d.teardown?.remove).map(d => this.publicView(d));
 			},
 		},
-		get: {
-			rest: "GET /:id",
-			params: idParams,
-			async handler(this: ServicesThis, ctx: Context<IdParams, CallerMeta>): Promise<ServiceEntity> {
-				return this.publicView(await this.findVisible<StoredService>(ctx, ctx.params.id));
-			},
-		},
+		get: getVisibleAction<ServiceEntity>(idParams),
 		/** Changes the stored spec; what runs changes with the next deploy, as in the seed. */
 		update: {
 			rest: ["PATCH /:id", "PUT /:id"],
