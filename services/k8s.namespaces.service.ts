@@ -17,7 +17,7 @@ import {
 } from "../lib/api/namespaces";
 import { DNS1123_LABEL, type IdParams } from "../lib/api/rules";
 import { answerCreated, type RestMeta } from "../lib/api/rest";
-import { conflict, forbidden, invalid, NOT_RETRIED, notFound } from "../lib/errors";
+import { conflict, forbidden, found, invalid, NOT_RETRIED, notFound } from "../lib/errors";
 import { getKubeClient, Kinds, type V1Namespace, type V1ResourceQuota } from "../lib/k8s";
 import { MANAGED_SELECTOR } from "../lib/manifests/labels";
 import { NAMESPACE_KIND, QUOTA_NAME, isSystemNamespace, namespaceManifests } from "../lib/manifests/namespace";
@@ -175,8 +175,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 			params: lookupParams,
 			async handler(this: NamespacesThis, ctx: Context<LookupParams, Meta>): Promise<NamespaceEntity> {
 				const byId = await this.findStored(ctx.params.ref);
-				const entity = byId ? this.publicView<NamespaceEntity>(byId) : await this.findByName(ctx.params.ref);
-				if (!entity) throw notFound("Namespace", ctx.params.ref);
+				const entity = found(byId ? this.publicView<NamespaceEntity>(byId) : await this.findByName(ctx.params.ref), "Namespace", ctx.params.ref);
 				return this.visibleNamespace(ctx, entity.id);
 			},
 		},
@@ -187,9 +186,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 			public: true,
 			params: resolveNameParams,
 			async handler(this: NamespacesThis, ctx: Context<NameParams, Meta>): Promise<NamespaceEntity> {
-				const entity = await this.findByName(ctx.params.name);
-				if (!entity) throw notFound("Namespace", ctx.params.name);
-				return entity;
+				return found(await this.findByName(ctx.params.name), "Namespace", ctx.params.name);
 			},
 		},
 
@@ -228,8 +225,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 			params: idParams,
 			async handler(this: NamespacesThis, ctx: Context<IdParams, Meta>): Promise<ResourceQuotaReport> {
 				const entity = await this.visibleNamespace(ctx, ctx.params.id);
-				const rq = await getKubeClient().get<V1ResourceQuota>({ apiVersion: "v1", kind: "ResourceQuota", name: QUOTA_NAME, namespace: entity.name });
-				if (!rq) throw notFound("ResourceQuota of namespace", entity.id);
+				const rq = found(await getKubeClient().get<V1ResourceQuota>({ apiVersion: "v1", kind: "ResourceQuota", name: QUOTA_NAME, namespace: entity.name }), "ResourceQuota of namespace", entity.id);
 				return { hard: { ...(rq.status?.hard ?? rq.spec?.hard ?? {}) }, used: { ...(rq.status?.used ?? {}) } };
 			},
 		},
