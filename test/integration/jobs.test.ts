@@ -2,7 +2,7 @@ import type { Context } from "moleculer";
 import { Kinds, type V1Job, type V1Pod } from "../../lib/k8s";
 import { JOB_CONTAINER, jobPodSelector } from "../../lib/manifests/job";
 import { kube, uniqueName } from "../helpers/cluster";
-import { backends as dbBackends, dropDatabase } from "../helpers/backends";
+import { backends as dbBackends, dropStore, useStore } from "../helpers/backends";
 import { eventually } from "../helpers/eventually";
 import { keyFor, request, startMesh, type Mesh } from "../helpers/mesh";
 
@@ -42,8 +42,7 @@ describe.each(backends)("jobs against the real control plane, stored in %s", (_b
 
 	beforeAll(async () => {
 		uri = pickMongo();
-		if (uri) process.env.MONGO_URI = uri;
-		else delete process.env.MONGO_URI;
+		useStore(uri);
 		process.env.JOBS_COMPAT_NAMESPACE = compatNs;
 		mesh = await startMesh(["api", "keys", "k8s.namespaces", "k8s.jobs"]);
 		mesh.broker.createService({
@@ -67,8 +66,7 @@ describe.each(backends)("jobs against the real control plane, stored in %s", (_b
 		const compat = await mesh.broker.call<{ id: string }, object>("v1.k8s.namespaces.resolveName", { name: compatNs }).catch(() => undefined);
 		if (compat) await request(`${mesh.url}/api/v1/k8s/namespaces/${compat.id}`, { method: "DELETE", key: mesh.adminKey });
 		await mesh.stop();
-		if (uri) await dropDatabase(uri);
-		delete process.env.MONGO_URI;
+		await dropStore(uri);
 	});
 
 	it("runs the seed's curl flow, and serves the logs after the Job and its pod are gone", async () => {

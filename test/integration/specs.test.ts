@@ -1,6 +1,6 @@
 import type { V1Deployment, V1Ingress, V1PersistentVolumeClaim, V1Service } from "../../lib/k8s";
 import { kube, uniqueName } from "../helpers/cluster";
-import { backends as dbBackends, dropDatabase } from "../helpers/backends";
+import { backends as dbBackends, dropStore, useStore } from "../helpers/backends";
 import { eventually } from "../helpers/eventually";
 import { keyFor, request, startMesh, type Mesh } from "../helpers/mesh";
 import { SEED_YAML } from "../helpers/seed-spec";
@@ -63,8 +63,7 @@ describe.each(backends)("service specs through the KITeGG routes against the rea
 
 	beforeAll(async () => {
 		uri = pickMongo();
-		if (uri) process.env.MONGO_URI = uri;
-		else delete process.env.MONGO_URI;
+		useStore(uri);
 		process.env.BASE_DOMAIN = "apps.berth.test";
 		// Drift is healed by the periodic resync: make it quick.
 		process.env.RESYNC_SECONDS = "2";
@@ -83,8 +82,7 @@ describe.each(backends)("service specs through the KITeGG routes against the rea
 	afterAll(async () => {
 		for (const n of [ns, small]) if (n) await request(`${mesh.url}/api/v1/k8s/namespaces/${n.id}`, { method: "DELETE", key: alice });
 		await mesh.stop();
-		if (uri) await dropDatabase(uri);
-		delete process.env.MONGO_URI;
+		await dropStore(uri);
 		delete process.env.BASE_DOMAIN;
 		delete process.env.RESYNC_SECONDS;
 	});
