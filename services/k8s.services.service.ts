@@ -1,4 +1,4 @@
-import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import type { ActionSchema, Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import {
 	createParams,
 	deleteParams,
@@ -66,6 +66,30 @@ interface ServicesLocals extends ControllerLocals {
 }
 
 type ServicesThis = DbBackedService<ServicesMethods & MembershipMethods & RefsMethods & ControllerMethods & ServicesLocals & { settings: ServicesSettings }>;
+
+type Rest = ActionSchema["rest"];
+
+/** The live status of a visible service: `GET /:id/status`, and the seed's `GET /kubernetes/services/:id`. */
+function statusAction(rest: Rest) {
+	return {
+		rest,
+		params: idParams,
+		async handler(this: ServicesThis, ctx: Context<IdParams, CallerMeta>): Promise<SpecStatus> {
+			return liveStatus(getKubeClient(), await this.findVisible<StoredService>(ctx, ctx.params.id));
+		},
+	};
+}
+
+/** Removes what was deployed (the claims stay with keepVolumes=true), and the entity too when `removeEntity`. */
+function undeployAction(rest: Rest, removeEntity: boolean) {
+	return {
+		rest,
+		params: deleteParams,
+		async handler(this: ServicesThis, ctx: Context<DeleteParams, CallerMeta>): Promise<UndeployView> {
+			return this.undeploy(ctx, ctx.params.id, ctx.params.keepVolumes ?? false, removeEntity);
+		},
+	};
+}
 
 /**
  * v1.k8s.services: multi-container services described in the KITeGG endpoint's YAML. The entity
@@ -147,13 +171,7 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 			},
 		},
 		/** Removes the entity and everything deployed for it; the claims stay with keepVolumes=true. */
-		remove: {
-			rest: "DELETE /:id",
-			params: deleteParams,
-			async handler(this: ServicesThis, ctx: Context<DeleteParams, CallerMeta>): Promise<UndeployView> {
-				return this.undeploy(ctx, ctx.params.id, ctx.params.keepVolumes ?? false, true);
-			},
-		},
+		remove: undeployAction("DELETE /:id", true),
 		/** Checks a spec without storing it: the parsed spec, or 422 with every error's YAML path. */
 		validate: {
 			rest: "POST /validate",
@@ -182,21 +200,9 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 				return { id: doc.id, resourceName: doc.resourceName, host: view.host, deployedAt: view.deployedAt as string, manifests };
 			},
 		},
-		status: {
-			rest: "GET /:id/status",
-			params: idParams,
-			async handler(this: ServicesThis, ctx: Context<IdParams, CallerMeta>): Promise<SpecStatus> {
-				return liveStatus(getKubeClient(), await this.findVisible<StoredService>(ctx, ctx.params.id));
-			},
-		},
+		status: statusAction("GET /:id/status"),
 		/** Removes what was deployed and keeps the entity (the seed's DELETE); the claims stay with keepVolumes=true. */
-		undeploy: {
-			rest: "POST /:id/undeploy",
-			params: deleteParams,
-			async handler(this: ServicesThis, ctx: Context<DeleteParams, CallerMeta>): Promise<UndeployView> {
-				return this.undeploy(ctx, ctx.params.id, ctx.params.keepVolumes ?? false, false);
-			},
-		},
+		undeploy: undeployAction("POST /:id/undeploy", false),
 
 		// The KITeGG endpoint's routes, at the root, shapes unchanged.
 		compatDeploy: {
@@ -208,20 +214,8 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 				return (await readDeployment(getKubeClient(), doc)) ?? (manifests.find(m => m.kind === "Deployment") as V1Deployment);
 			},
 		},
-		compatStatus: {
-			rest: { method: "GET", fullPath: "/kubernetes/services/:id" },
-			params: idParams,
-			async handler(this: ServicesThis, ctx: Context<IdParams, CallerMeta>): Promise<SpecStatus> {
-				return liveStatus(getKubeClient(), await this.findVisible<StoredService>(ctx, ctx.params.id));
-			},
-		},
-		compatDelete: {
-			rest: { method: "DELETE", fullPath: "/kubernetes/services/:id" },
-			params: deleteParams,
-			async handler(this: ServicesThis, ctx: Context<DeleteParams, CallerMeta>): Promise<UndeployView> {
-				return this.undeploy(ctx, ctx.params.id, ctx.params.keepVolumes ?? false, false);
-			},
-		},
+		compatStatus: statusAction({ method: "GET", fullPath: "/kubernetes/services/:id" }),
+		compatDelete: undeployAction({ method: "DELETE", fullPath: "/kubernetes/services/:id" }, false),
 	},
 	events: {
 		/** A removed namespace takes its objects with it; the entities go too. */

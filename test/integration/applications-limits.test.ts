@@ -8,7 +8,6 @@ const MAX_AGE_SECONDS = 12;
 
 describe.each(backends)("ephemeral applications: limits and max age, stored in %s", (_backend, pickMongo) => {
 	let mesh: Mesh;
-	let uri: string | undefined;
 	let suite: AppsSuite;
 	const nsName = uniqueName("it-apps-lim");
 	const events: SeenEvent[] = [];
@@ -16,10 +15,9 @@ describe.each(backends)("ephemeral applications: limits and max age, stored in %
 	const launch = (template: string, key?: string) => binder(`/${template}`, { method: "POST", key });
 
 	beforeAll(async () => {
-		uri = pickMongo();
 		// Quota: 2 CPUs of limits, i.e. four python instances (500m each) or two notebooks (1000m each).
 		const limits = { APPS_MAX_AGE_SECONDS: String(MAX_AGE_SECONDS), APPS_MAX_PER_OWNER: "2", APPS_QUOTA_CPU: "2", APPS_QUOTA_MEMORY: "8Gi" };
-		suite = appsSuite({ namespace: nsName, mongoUri: uri, events, vars: { DATA_DIR: ":memory:", APPS_IDLE_SECONDS: "300", ...limits } });
+		suite = appsSuite({ namespace: nsName, mongoUri: pickMongo(), events, vars: { DATA_DIR: ":memory:", APPS_IDLE_SECONDS: "300", ...limits } });
 		mesh = await suite.node();
 	});
 

@@ -12,15 +12,13 @@ import { appsSuite, clients, isolatedMongoUri, keyFor, objectsOf, peek, ROOMY_LI
 describe("ephemeral applications with two controllers on one FerretDB database", () => {
 	let a: Mesh;
 	let b: Mesh;
-	let uri: string;
 	let suite: AppsSuite;
 	const nsName = uniqueName("it-apps-2n");
 	const events: SeenEvent[] = [];
 	const { binder } = clients(() => a);
 
 	beforeAll(async () => {
-		uri = isolatedMongoUri();
-		suite = appsSuite({ namespace: nsName, mongoUri: uri, events, vars: { ...ROOMY_LIMITS, APPS_IDLE_SECONDS: "3", LEADER_ELECTION: "false", RESYNC_SECONDS: "1" } });
+		suite = appsSuite({ namespace: nsName, mongoUri: isolatedMongoUri(), events, vars: { ...ROOMY_LIMITS, APPS_IDLE_SECONDS: "3", LEADER_ELECTION: "false", RESYNC_SECONDS: "1" } });
 		a = await suite.node();
 		b = await suite.node();
 	});

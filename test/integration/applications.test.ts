@@ -8,7 +8,6 @@ const IDLE_SECONDS = 4;
 
 describe.each(backends)("ephemeral applications (binder deploy API) against the real control plane, stored in %s", (_backend, pickMongo) => {
 	let mesh: Mesh;
-	let uri: string | undefined;
 	let suite: AppsSuite;
 	let alice: string;
 	let bob: string;
@@ -17,8 +16,7 @@ describe.each(backends)("ephemeral applications (binder deploy API) against the 
 	const { binder, native } = clients(() => mesh);
 
 	beforeAll(async () => {
-		uri = pickMongo();
-		suite = appsSuite({ namespace: nsName, mongoUri: uri, events, vars: { ...ROOMY_LIMITS, DATA_DIR: ":memory:", APPS_IDLE_SECONDS: String(IDLE_SECONDS), APPS_MAX_PER_OWNER: "3" } });
+		suite = appsSuite({ namespace: nsName, mongoUri: pickMongo(), events, vars: { ...ROOMY_LIMITS, DATA_DIR: ":memory:", APPS_IDLE_SECONDS: String(IDLE_SECONDS), APPS_MAX_PER_OWNER: "3" } });
 		mesh = await suite.node();
 		alice = await keyFor(mesh, uniqueName("alice"));
 		bob = await keyFor(mesh, uniqueName("bob"));
