@@ -1,4 +1,5 @@
 import type { V1Job, V1JobStatus } from "../k8s";
+import type { ResourcePair } from "../quantity";
 import { entityAnnotations, managedLabels } from "./labels";
 
 /** The one container of every Berth job; logs are read from it. */
@@ -7,10 +8,8 @@ export const JOB_CONTAINER = "job";
 /** Label the job controller puts on every pod of a Job (Kubernetes 1.27+). */
 export const JOB_NAME_LABEL = "batch.kubernetes.io/job-name";
 
-export interface JobResources {
-	requests: { cpu: string; memory: string };
-	limits: { cpu: string; memory: string };
-}
+/** Kubernetes quantities ("500m", "1Gi"). */
+export type JobResources = ResourcePair<string>;
 
 /** Everything a Job manifest is built from: an entity's stored fields, defaults already applied. */
 export interface JobRun {
