@@ -3,7 +3,6 @@ import * as path from "node:path";
 import Validator from "fastest-validator";
 import { DNS1123_LABEL, ENV_KEY, objectList } from "./api/rules";
 import { VOLUME_MOUNT_PATH } from "./api/volumes";
-import type { ResourcePair } from "./quantity";
 
 /**
  * The image catalog: one JSON file per image under `images/` (or IMAGES_DIR), with the fields of
@@ -31,7 +30,10 @@ export interface CatalogVolume {
 }
 
 /** cpu in millicores, memory in Mi, as the seed writes them. */
-export type CatalogResources = ResourcePair<number>;
+export interface CatalogResources {
+	limits: { cpu: number; memory: number };
+	requests: { cpu: number; memory: number };
+}
 
 export interface CatalogImage {
 	name: string;
