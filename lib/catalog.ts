@@ -1,7 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import Validator from "fastest-validator";
-import { DNS1123_LABEL, ENV_KEY } from "./api/rules";
+import { DNS1123_LABEL, ENV_KEY, objectList } from "./api/rules";
 import type { CatalogEnv, CatalogImage, CatalogPort, CatalogResources, CatalogVolume } from "./api/images";
 import { VOLUME_MOUNT_PATH } from "./api/volumes";
 
@@ -48,42 +48,21 @@ const schema = {
 	description: { type: "string", min: 1, max: 1000 },
 	imagePullPolicy: { type: "enum", values: ["Always", "IfNotPresent", "Never"] },
 	imagePullSecrets: { type: "array", items: { type: "string", pattern: DNS1123_LABEL, max: 253 } },
-	ports: {
-		type: "array",
-		items: {
-			type: "object",
-			strict: true,
-			props: {
-				name: { type: "string", pattern: DNS1123_LABEL, max: 15 },
-				port: { type: "number", integer: true, min: 1, max: 65535 },
-				protocol: { type: "enum", values: ["TCP", "UDP", "SCTP"] },
-			},
-		},
-	},
-	env: {
-		type: "array",
-		items: {
-			type: "object",
-			strict: true,
-			props: {
-				key: { type: "string", pattern: ENV_KEY, max: 253 },
-				type: { type: "enum", values: ["as-is", "secret"] },
-				value: { type: "string", optional: true, max: 65536 },
-			},
-		},
-	},
-	volumes: {
-		type: "array",
-		items: {
-			type: "object",
-			strict: true,
-			props: {
-				name: { type: "string", pattern: DNS1123_LABEL, max: 63 },
-				type: { type: "equal", value: "persistentVolumeClaim" },
-				mountPath: { type: "string", pattern: VOLUME_MOUNT_PATH, max: 255 },
-			},
-		},
-	},
+	ports: objectList({
+		name: { type: "string", pattern: DNS1123_LABEL, max: 15 },
+		port: { type: "number", integer: true, min: 1, max: 65535 },
+		protocol: { type: "enum", values: ["TCP", "UDP", "SCTP"] },
+	}),
+	env: objectList({
+		key: { type: "string", pattern: ENV_KEY, max: 253 },
+		type: { type: "enum", values: ["as-is", "secret"] },
+		value: { type: "string", optional: true, max: 65536 },
+	}),
+	volumes: objectList({
+		name: { type: "string", pattern: DNS1123_LABEL, max: 63 },
+		type: { type: "equal", value: "persistentVolumeClaim" },
+		mountPath: { type: "string", pattern: VOLUME_MOUNT_PATH, max: 255 },
+	}),
 	resources: {
 		type: "object",
 		strict: true,

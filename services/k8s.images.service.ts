@@ -13,7 +13,7 @@ import {
 	type LoadReport,
 } from "../lib/api/images";
 import { CATALOG_FIELDS, CatalogError, catalogDir, loadCatalog, type CatalogImage } from "../lib/catalog";
-import { clusterUnavailable, forbidden, invalid, invalidField, NOT_RETRIED, notFound, unauthorized } from "../lib/errors";
+import { clusterUnavailable, forbidden, found, invalid, invalidField, NOT_RETRIED, notFound, unauthorized } from "../lib/errors";
 import { createDbMixin, isDuplicateKey, type DbBackedService } from "../mixins/db.mixin";
 import { isAdmin, isUnscoped, type CallerMeta } from "../mixins/membership.mixin";
 import type { LookupParams, NamespaceEntity } from "../lib/api/namespaces";
@@ -84,9 +84,7 @@ const ImagesService: ServiceSchema<ServiceSettingSchema, ImagesMethods, Record<s
 			rest: "GET /:id",
 			params: imageIdParams,
 			async handler(this: ImagesThis, ctx: Context<ImageIdParams, Meta>): Promise<ImageEntity> {
-				const doc = await this.loadDoc(ctx.params.id);
-				if (!doc) throw notFound("Image", ctx.params.id);
-				return this.publicView<ImageEntity>(doc);
+				return this.publicView<ImageEntity>(found(await this.loadDoc(ctx.params.id), "Image", ctx.params.id));
 			},
 		},
 
@@ -95,9 +93,7 @@ const ImagesService: ServiceSchema<ServiceSettingSchema, ImagesMethods, Record<s
 			visibility: "public",
 			params: resolveImageNameParams,
 			async handler(this: ImagesThis, ctx: Context<ImageNameParams, Meta>): Promise<ImageEntity> {
-				const image = await this.findByName(ctx.params.name);
-				if (!image) throw notFound("Image", ctx.params.name);
-				return image;
+				return found(await this.findByName(ctx.params.name), "Image", ctx.params.name);
 			},
 		},
 

@@ -15,7 +15,7 @@ import {
 } from "../lib/api/inventory";
 import type { NamespaceRef } from "../lib/api/namespaces";
 import { imageCandidates } from "../lib/adopt";
-import { conflict, forbidden, invalidField, NOT_RETRIED, notFound, unauthorized } from "../lib/errors";
+import { conflict, forbidden, found, invalidField, NOT_RETRIED, notFound, unauthorized } from "../lib/errors";
 import {
 	INVENTORY_KINDS,
 	InventoryStore,
@@ -149,9 +149,7 @@ const InventoryService: ServiceSchema<InventorySettings, InventoryMethods, Inven
 			params: namespaceParams,
 			async handler(this: InventoryThis, ctx: Context<NamespaceParams, CallerMeta>): Promise<NamespaceSummary> {
 				await this.requireNamespace(ctx, ctx.params.name);
-				const [summary] = this.store.namespaces(new Set([ctx.params.name]));
-				if (!summary) throw notFound("Namespace", ctx.params.name);
-				return summary;
+				return found(this.store.namespaces(new Set([ctx.params.name]))[0], "Namespace", ctx.params.name);
 			},
 		},
 
@@ -165,8 +163,7 @@ const InventoryService: ServiceSchema<InventorySettings, InventoryMethods, Inven
 				const visible = await this.visibleNamespaces(ctx);
 				// Another tenant's namespace looks exactly like a missing object.
 				const rec = !visible || visible.has(namespace) ? this.store.get(kind, namespace, name) : undefined;
-				if (!rec) throw notFound(what, `${namespace}/${name}`);
-				return this.store.view(rec);
+				return this.store.view(found(rec, what, `${namespace}/${name}`));
 			},
 		},
 
@@ -304,8 +301,7 @@ const InventoryService: ServiceSchema<InventorySettings, InventoryMethods, Inven
 				throw invalidField("namespace", `"${namespace}" is not a Berth namespace; Berth deployments live in Berth namespaces`, namespace);
 			}
 			if (!isUnscoped(ctx) && !isAdmin(ctx.meta) && ns.owner !== ctx.meta.userID) throw forbidden("Only the namespace's owner or an administrator adopts deployments");
-			const live = await (this.kube ?? getKubeClient()).get<V1Deployment>({ apiVersion: "apps/v1", kind: "Deployment", name, namespace });
-			if (!live) throw notFound("Deployment", `${namespace}/${name}`);
+			const live = found(await (this.kube ?? getKubeClient()).get<V1Deployment>({ apiVersion: "apps/v1", kind: "Deployment", name, namespace }), "Deployment", `${namespace}/${name}`);
 			if (isManaged(live.metadata?.labels)) throw conflict(`Deployment ${namespace}/${name} is already managed by Berth`, { id: live.metadata?.labels?.[LABEL_ID] });
 			return live;
 		},

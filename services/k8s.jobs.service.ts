@@ -17,6 +17,7 @@ import {
 	type ListJobsParams,
 } from "../lib/api/jobs";
 import type { NamespaceRef } from "../lib/api/namespaces";
+import { answerCreated, getVisibleAction, withoutGenericActions, type RestMeta } from "../lib/api/rest";
 import { compatJob, compatListItem, compatStatus, type CompatJobListItem, type CompatJobStatus, type CompatObject } from "../lib/compat/jobs";
 import { conflict, forbidden, NOT_RETRIED, notFound } from "../lib/errors";
 import { checkCommand, jobRunOf, jobsSettings } from "../lib/jobs/checks";
@@ -42,11 +43,9 @@ interface JobsMethods {
 
 type JobsThis = DbBackedService<JobsMethods & MembershipMethods & RefsMethods & ControllerMethods & ControllerLocals & { settings: JobsSettings }>;
 
-/** `$statusCode`/`$location` shape the REST answer (moleculer-web). */
-type Meta = CallerMeta & { $statusCode?: number; $location?: string };
+type Meta = CallerMeta & RestMeta;
 
 /** moleculer-db's and the membership mixin's actions: they would bypass the cluster, so this API has its own. */
-const GENERIC_ACTIONS = ["list", "find", "count", "create", "insert", "get", "update", "remove", "addMember", "removeMember", "transfer"];
 
 const JOB_SELECTOR = `${MANAGED_SELECTOR},app.kubernetes.io/component=job`;
 
@@ -74,7 +73,7 @@ const JobsService: ServiceSchema<JobsSettings & ServiceSettingSchema, JobsMethod
 			// Finishing a job captures its logs once: one node does it, the one that watches.
 			everyNode: false,
 		}),
-		{ actions: Object.fromEntries(GENERIC_ACTIONS.map(a => [a, false])) },
+		withoutGenericActions,
 		createDbMixin({ collection: "jobs", fields: JOB_FIELDS, unique: [["name"]] }),
 		createMembershipMixin({ entityName: "Job" }),
 		createRefsMixin(),
@@ -90,9 +89,7 @@ const JobsService: ServiceSchema<JobsSettings & ServiceSettingSchema, JobsMethod
 				// field null: an unknown namespace stays the namespaces service's 404.
 				const ns = await this.lookupNamespace(ctx, ctx.params.namespace, null);
 				const { entity } = await this.createJob(ctx, ctx.params, ns, false);
-				ctx.meta.$statusCode = 201;
-				ctx.meta.$location = `/api/v1/k8s/jobs/${entity.id}`;
-				return entity;
+				return answerCreated(ctx, `/api/v1/k8s/jobs/${entity.id}`, entity);
 			},
 		},
 		list: {
@@ -107,13 +104,7 @@ const JobsService: ServiceSchema<JobsSettings & ServiceSettingSchema, JobsMethod
 				return (await this.findRaw<StoredJob>(query)).map(doc => this.publicView<JobEntity>(doc));
 			},
 		},
-		get: {
-			rest: "GET /:id",
-			params: jobIdParams,
-			async handler(this: JobsThis, ctx: Context<JobIdParams, CallerMeta>): Promise<JobEntity> {
-				return this.publicView<JobEntity>(await this.findVisible<StoredJob>(ctx, ctx.params.id));
-			},
-		},
+		get: getVisibleAction<JobEntity>(jobIdParams),
 		status: {
 			rest: "GET /:id/status",
 			params: jobIdParams,

@@ -1,5 +1,6 @@
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { createVolumeParams, listVolumesParams, volumeIdParams, type CreateVolumeParams, type VolumeEntity, type VolumeIdParams, type VolumeStatus } from "../lib/api/volumes";
+import { answerCreated, getVisibleAction, type RestMeta } from "../lib/api/rest";
 import { conflict, NOT_RETRIED, quotaExceeded } from "../lib/errors";
 import { getKubeClient, Kinds, type V1Deployment, type V1PersistentVolumeClaim, type V1Pod, type V1ResourceQuota } from "../lib/k8s";
 import { ANNOTATION_ID } from "../lib/manifests/labels";
@@ -23,8 +24,7 @@ interface MountingDeployment {
 	volumes?: { persistentVolumeClaim?: { claimName?: string } }[];
 }
 
-/** `$statusCode`/`$location` shape the REST answer (moleculer-web). */
-type Meta = CallerMeta & { $statusCode?: number; $location?: string };
+type Meta = CallerMeta & RestMeta;
 
 interface VolumesMethods {
 	checkStorageQuota(ns: NamespaceEntity, size: string): Promise<void>;
@@ -132,9 +132,7 @@ const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $depe
 				}
 				this.reconciler?.enqueue(entity.id);
 				ctx.emit("k8s.volumes.created", entity);
-				ctx.meta.$statusCode = 201;
-				ctx.meta.$location = `/api/v1/k8s/volumes/${entity.id}`;
-				return entity;
+				return answerCreated(ctx, `/api/v1/k8s/volumes/${entity.id}`, entity);
 			},
 		},
 
@@ -148,13 +146,7 @@ const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $depe
 			},
 		},
 
-		get: {
-			rest: "GET /:id",
-			params: volumeIdParams,
-			async handler(this: VolumesThis, ctx: Context<VolumeIdParams, Meta>): Promise<VolumeEntity> {
-				return this.publicView<VolumeEntity>(await this.findVisible<StoredVolume>(ctx, ctx.params.id));
-			},
-		},
+		get: getVisibleAction<VolumeEntity>(volumeIdParams),
 
 		remove: {
 			rest: "DELETE /:id",

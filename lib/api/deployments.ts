@@ -2,7 +2,7 @@
  * v1.k8s.deployments' contract: the params and views of its actions and their validator rules.
  * The service, the typed client and the CLI import them from here.
  */
-import { ABSOLUTE_PATH, DATA_KEY, DNS1035, DNS1123_LABEL, DNS1123_SUBDOMAIN, ENV_KEY, HOST, idRule, integerRule, pageRules, refRule, type PageParams } from "./rules";
+import { ABSOLUTE_PATH, DATA_KEY, DNS1035, DNS1123_LABEL, DNS1123_SUBDOMAIN, ENV_KEY, HOST, idRule, integerRule, objectList, pageRules, refRule, type PageParams } from "./rules";
 
 export type { IdParams } from "./rules";
 export type { NamespaceRef, QuotaReport } from "./namespaces";
@@ -13,38 +13,26 @@ import type { DeploymentConfigMap, DeploymentStatus, DeploymentVolume, ImagePort
 // ---------------------------------------------------------------------------------------------
 // Joint management's rules, spread into create and update.
 
-export const mountsRule = {
-	type: "array",
-	optional: true,
-	max: 20,
-	items: {
-		type: "object",
-		strict: true,
-		props: {
-			type: { type: "enum", values: ["configMap", "secret"] },
-			name: { type: "string", pattern: DNS1123_SUBDOMAIN, max: 253 },
-			mountPath: { type: "string", pattern: ABSOLUTE_PATH, max: 1024 },
-			subPath: { type: "string", optional: true, pattern: DATA_KEY, max: 253 },
-			readOnly: { type: "boolean", optional: true },
-			optional: { type: "boolean", optional: true },
-		},
+export const mountsRule = objectList(
+	{
+		type: { type: "enum", values: ["configMap", "secret"] },
+		name: { type: "string", pattern: DNS1123_SUBDOMAIN, max: 253 },
+		mountPath: { type: "string", pattern: ABSOLUTE_PATH, max: 1024 },
+		subPath: { type: "string", optional: true, pattern: DATA_KEY, max: 253 },
+		readOnly: { type: "boolean", optional: true },
+		optional: { type: "boolean", optional: true },
 	},
-} as const;
+	{ optional: true, max: 20 },
+);
 
-export const nodePortsRule = {
-	type: "array",
-	optional: true,
-	max: 20,
-	items: {
-		type: "object",
-		strict: true,
-		props: {
-			port: { type: "multi", rules: [{ type: "number", integer: true, min: 1, max: 65535 }, { type: "string", pattern: DNS1123_LABEL, max: 15 }] },
-			// The apiserver checks its --service-node-port-range (30000-32767 unless configured).
-			nodePort: { type: "number", integer: true, min: 1, max: 65535, optional: true },
-		},
+export const nodePortsRule = objectList(
+	{
+		port: { type: "multi", rules: [{ type: "number", integer: true, min: 1, max: 65535 }, { type: "string", pattern: DNS1123_LABEL, max: 15 }] },
+		// The apiserver checks its --service-node-port-range (30000-32767 unless configured).
+		nodePort: { type: "number", integer: true, min: 1, max: 65535, optional: true },
 	},
-} as const;
+	{ optional: true, max: 20 },
+);
 
 export const serviceAccountRule = {
 	type: "object",
@@ -178,7 +166,7 @@ export const MAX_CONFIG_BYTES = 512 * 1024;
 
 /** An optional list (at most `max`) of objects with exactly `props`. */
 function listOf<P extends Record<string, unknown>>(props: P, max = 20) {
-	return { type: "array", optional: true, max, items: { type: "object", strict: true, props } } as const;
+	return objectList(props, { optional: true, max });
 }
 
 const amount = { type: "multi", optional: true, rules: [{ type: "number", positive: true }, { type: "string", min: 1, max: 32 }] } as const;
