@@ -288,10 +288,7 @@ function depsRestart(deps: Command, io: CliIO): void {
 }
 
 function depsDelete(deps: Command, io: CliIO): void {
-	const options: CommandSpec["options"] = [
-		nsOption(),
-	];
-	subcommand(deps, io, { use: "delete <deployment>", alias: "rm", about: "delete a deployment and everything generated for it", options }, async (ctx, ref: string, flags: { namespace?: string }) => {
+	subcommand(deps, io, { use: "delete <deployment>", alias: "rm", about: "delete a deployment and everything generated for it", options: [nsOption()] }, async (ctx, ref: string, flags: { namespace?: string }) => {
 		const dep = await ctx.client.deployments.remove((await find(ctx, ref, flags.namespace)).id);
 		ctx.emit(dep, () => `Deployment ${dep.name} deleted from ${dep.namespaceName}.\n`);
 	});
