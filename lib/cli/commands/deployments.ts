@@ -1,5 +1,5 @@
 import { Option, type Command } from "commander";
-import { BerthTimeoutError, BerthWaitError, type AppHealth, type DeploymentEntity, type EnvEntity, type PodState, type StateView, type StatusView } from "../../client";
+import { BerthTimeoutError, BerthWaitError, type AppHealth, type DeploymentEntity, type EnvEntity, type EventView, type PodState, type StateView, type StatusView } from "../../client";
 import { nsOption, subcommand, type CommandContext, type CommandSpec } from "../context";
 import { age, details, table } from "../format";
 import { ExitCode, type CliIO } from "../io";
@@ -30,6 +30,20 @@ export const podColumns = [
 	{ header: "node", value: (p: PodState) => p.node },
 	{ header: "ip", value: (p: PodState) => p.ip },
 	{ header: "age", value: (p: PodState) => age(p.startTime) },
+];
+
+const eventColumns = [
+	{ header: "last seen", value: (e: EventView) => age(e.lastTimestamp) },
+	{ header: "type", value: (e: EventView) => e.type },
+	{ header: "reason", value: (e: EventView) => e.reason },
+	{ header: "object", value: (e: EventView) => `${e.object.kind}/${e.object.name}` },
+	{ header: "message", value: (e: EventView) => e.message },
+];
+
+const envColumns = [
+	{ header: "key", value: (e: EnvEntity) => e.key },
+	{ header: "value", value: (e: EnvEntity) => e.value },
+	{ header: "type", value: (e: EnvEntity) => e.type },
 ];
 
 export function statusDetails(s: StatusView): string {
@@ -252,15 +266,7 @@ function depsStatus(deps: Command, io: CliIO): void {
 function depsEvents(deps: Command, io: CliIO): void {
 	subcommand(deps, io, { use: "events <deployment>", about: "Kubernetes events of the deployment and its pods", options: [nsOption()] }, async (ctx, ref: string, flags: { namespace?: string }) => {
 		const events = await ctx.client.deployments.events((await find(ctx, ref, flags.namespace)).id);
-		ctx.emit(events, () =>
-			table(events, [
-				{ header: "last seen", value: e => age(e.lastTimestamp) },
-				{ header: "type", value: e => e.type },
-				{ header: "reason", value: e => e.reason },
-				{ header: "object", value: e => `${e.object.kind}/${e.object.name}` },
-				{ header: "message", value: e => e.message },
-			], "No events."),
-		);
+		ctx.emit(events, () => table(events, eventColumns, "No events."));
 	});
 }
 
@@ -298,13 +304,7 @@ function envList(env: Command, io: CliIO): void {
 	subcommand(env, io, { use: "list <deployment>", alias: "ls", about: "the variables, secret values masked", options: [nsOption()] }, async (ctx, ref: string, flags: { namespace?: string }) => {
 		const dep = await find(ctx, ref, flags.namespace);
 		const list = await ctx.client.envs.list({ namespace: dep.namespace, deployment: dep.id });
-		ctx.emit(list, () =>
-			table(list, [
-				{ header: "key", value: e => e.key },
-				{ header: "value", value: e => e.value },
-				{ header: "type", value: e => e.type },
-			], "No variables."),
-		);
+		ctx.emit(list, () => table(list, envColumns, "No variables."));
 	});
 }
 

@@ -30,6 +30,15 @@ export function jobStatusDetails(job: Pick<JobEntity, "id" | "name" | "namespace
 	]);
 }
 
+const jobColumns = [
+	{ header: "id", value: (j: JobEntity) => j.id },
+	{ header: "job", value: (j: JobEntity) => j.name },
+	{ header: "namespace", value: (j: JobEntity) => j.namespaceName },
+	{ header: "phase", value: (j: JobEntity) => j.phase },
+	{ header: "command", value: (j: JobEntity) => truncate(commandText(j), 40) },
+	{ header: "age", value: (j: JobEntity) => age(j.createdAt) },
+];
+
 /** A job by entity id or by its Kubernetes name (the UUID the seed's routes use). */
 async function findJob(ctx: CommandContext, ref: string): Promise<JobEntity> {
 	try {
@@ -114,16 +123,7 @@ function jobsRun(jobs: Command, io: CliIO): void {
 function jobsList(jobs: Command, io: CliIO): void {
 	subcommand(jobs, io, { use: "list", alias: "ls", about: "your jobs", options: [nsOption()] }, async (ctx, flags: { namespace?: string }) => {
 		const list = await ctx.client.jobs.list(ctx.namespaceFilter(flags.namespace));
-		ctx.emit(list, () =>
-			table(list, [
-				{ header: "id", value: (j: JobEntity) => j.id },
-				{ header: "job", value: j => j.name },
-				{ header: "namespace", value: j => j.namespaceName },
-				{ header: "phase", value: j => j.phase },
-				{ header: "command", value: j => truncate(commandText(j), 40) },
-				{ header: "age", value: j => age(j.createdAt) },
-			], "No jobs."),
-		);
+		ctx.emit(list, () => table(list, jobColumns, "No jobs."));
 	});
 }
 

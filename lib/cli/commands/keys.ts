@@ -19,6 +19,17 @@ function keyDetails(k: KeyEntity): [string, unknown][] {
 	];
 }
 
+const keyColumns = [
+	{ header: "id", value: (k: KeyEntity) => k.id },
+	{ header: "name", value: (k: KeyEntity) => k.name },
+	{ header: "user", value: (k: KeyEntity) => k.userID },
+	{ header: "roles", value: (k: KeyEntity) => k.roles },
+	{ header: "namespaces", value: (k: KeyEntity) => k.namespaces ?? "all" },
+	{ header: "expires", value: (k: KeyEntity) => k.expiresAt ?? "never" },
+	{ header: "state", value: (k: KeyEntity) => (k.revokedAt ? "revoked" : k.expiresAt && Date.parse(k.expiresAt) <= Date.now() ? "expired" : "active") },
+	{ header: "age", value: (k: KeyEntity) => age(k.createdAt) },
+];
+
 export function registerKeys(program: Command, io: CliIO): void {
 	const keys = program.command("keys").description("API keys");
 	for (const add of [keysList, keysCreate, keysGet, keysRevoke]) add(keys, io);
@@ -27,18 +38,7 @@ export function registerKeys(program: Command, io: CliIO): void {
 function keysList(keys: Command, io: CliIO): void {
 	subcommand(keys, io, { use: "list", alias: "ls", about: "your keys (an admin: every key); never the keys themselves" }, async ctx => {
 		const list = await ctx.client.keys.list();
-		ctx.emit(list, () =>
-			table(list, [
-				{ header: "id", value: (k: KeyEntity) => k.id },
-				{ header: "name", value: k => k.name },
-				{ header: "user", value: k => k.userID },
-				{ header: "roles", value: k => k.roles },
-				{ header: "namespaces", value: k => k.namespaces ?? "all" },
-				{ header: "expires", value: k => k.expiresAt ?? "never" },
-				{ header: "state", value: k => (k.revokedAt ? "revoked" : k.expiresAt && Date.parse(k.expiresAt) <= Date.now() ? "expired" : "active") },
-				{ header: "age", value: k => age(k.createdAt) },
-			], "No keys."),
-		);
+		ctx.emit(list, () => table(list, keyColumns, "No keys."));
 	});
 }
 
