@@ -21,6 +21,7 @@ import {
 	type TargetParams,
 	type UpdateEnvParams,
 } from "../lib/api/envs";
+import { answerCreated, withoutGenericActions, type RestMeta } from "../lib/api/rest";
 import { applyEnvObjects, checkSize, deleteEnvObjects, envWrites, patchResult, type StoredEnv } from "../lib/envs/envs";
 import { conflict, forbidden, invalidField, NOT_RETRIED, notFound } from "../lib/errors";
 import { getKubeClient, Kinds, type V1Secret } from "../lib/k8s";
@@ -37,7 +38,6 @@ export { randomSecret } from "../lib/envs/envs";
 
 const ENV_SELECTOR = `${MANAGED_SELECTOR},app.kubernetes.io/component=${ENV_KIND}`;
 const PUBLIC_FIELDS = ["namespace", "namespaceName", "deployment", "deploymentName", "key", "type", "value", "owner", "members"];
-const GENERIC_ACTIONS = ["list", "find", "count", "create", "insert", "get", "update", "remove", "addMember", "removeMember", "transfer"];
 
 interface EnvsMethods {
 	resolveTarget(ctx: Context<unknown, CallerMeta>, namespace: string, deployment: string): Promise<DeploymentEntity>;
@@ -52,6 +52,23 @@ interface EnvsMethods {
 }
 
 type EnvsThis = DbBackedService<EnvsMethods & RefsMethods & MembershipMethods & ControllerMethods & ControllerLocals>;
+
+/**
+ * `patch` and `repatch`: the deployment's env ConfigMap and Secret written now by its reconciler;
+ * `afresh` deletes them first, so keys other writers added are dropped.
+ */
+async function writeEnvObjectsNow(svc: EnvsThis, ctx: Context<TargetParams, CallerMeta>, { afresh }: { afresh: boolean }): Promise<PatchResult> {
+	const dep = await svc.resolveTarget(ctx, ctx.params.namespace, ctx.params.deployment);
+	if (!svc.reconciler) throw new Error("The reconciler is not running");
+	if (afresh) {
+		const kube = getKubeClient();
+		const name = objectNames(dep).env;
+		await kube.delete({ apiVersion: "v1", kind: "ConfigMap", name, namespace: dep.namespaceName });
+		await kube.delete({ apiVersion: "v1", kind: "Secret", name, namespace: dep.namespaceName });
+	}
+	await svc.reconciler.sync(dep.id);
+	return patchResult(dep.id, await svc.envsOf(dep.id));
+}
 
 /**
  * Env vars of deployments. Plain values go into a ConfigMap and secret ones into a Secret, both
@@ -72,7 +89,7 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, ControllerLo
 			// An action on any node writes its envs at once and answers when they are written.
 			everyNode: true,
 		}),
-		{ actions: Object.fromEntries(GENERIC_ACTIONS.map(a => [a, false])) },
+		withoutGenericActions,
 		createDbMixin({ collection: "envs", fields: PUBLIC_FIELDS, sort: ["key"] }),
 		createMembershipMixin({ entityName: "Env" }),
 		createRefsMixin(),
@@ -83,15 +100,14 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, ControllerLo
 			retryPolicy: NOT_RETRIED,
 			rest: "POST /",
 			params: createEnvParams,
-			async handler(this: EnvsThis, ctx: Context<CreateEnvParams, CallerMeta>): Promise<EnvEntity> {
+			async handler(this: EnvsThis, ctx: Context<CreateEnvParams, CallerMeta & RestMeta>): Promise<EnvEntity> {
 				const dep = await this.resolveTarget(ctx, ctx.params.namespace, ctx.params.deployment);
 				if ((await this.findRaw({ deployment: dep.id, key: ctx.params.key })).length)
 					throw conflict(`Env "${ctx.params.key}" already exists for deployment "${dep.name}"; update it instead`, { key: ctx.params.key });
 				checkSize(await this.envsOf(dep.id), ctx.params.key, ctx.params.value);
 				const doc = await this.storeEnv(ctx, dep, ctx.params.key, ctx.params.type ?? "as-is", ctx.params.value);
 				await this.settle(dep.id);
-				Object.assign(ctx.meta, { $statusCode: 201, $location: `/api/v1/k8s/envs/${doc.id}` });
-				return this.publicView(doc);
+				return answerCreated(ctx, `/api/v1/k8s/envs/${doc.id}`, this.publicView(doc));
 			},
 		},
 		update: {
@@ -185,26 +201,16 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, ControllerLo
 		patchConfigMap: {
 			rest: "POST /patch",
 			params: targetParams,
-			async handler(this: EnvsThis, ctx: Context<TargetParams, CallerMeta>): Promise<PatchResult> {
-				const dep = await this.resolveTarget(ctx, ctx.params.namespace, ctx.params.deployment);
-				if (!this.reconciler) throw new Error("The reconciler is not running");
-				await this.reconciler.sync(dep.id);
-				return patchResult(dep.id, await this.envsOf(dep.id));
+			handler(this: EnvsThis, ctx: Context<TargetParams, CallerMeta>): Promise<PatchResult> {
+				return writeEnvObjectsNow(this, ctx, { afresh: false });
 			},
 		},
 		/** Deletes the env ConfigMap and Secret and writes them afresh (drops keys other writers added). */
 		rePatchConfigMap: {
 			rest: "POST /repatch",
 			params: targetParams,
-			async handler(this: EnvsThis, ctx: Context<TargetParams, CallerMeta>): Promise<PatchResult> {
-				const dep = await this.resolveTarget(ctx, ctx.params.namespace, ctx.params.deployment);
-				if (!this.reconciler) throw new Error("The reconciler is not running");
-				const kube = getKubeClient();
-				const name = objectNames(dep).env;
-				await kube.delete({ apiVersion: "v1", kind: "ConfigMap", name, namespace: dep.namespaceName });
-				await kube.delete({ apiVersion: "v1", kind: "Secret", name, namespace: dep.namespaceName });
-				await this.reconciler.sync(dep.id);
-				return patchResult(dep.id, await this.envsOf(dep.id));
+			handler(this: EnvsThis, ctx: Context<TargetParams, CallerMeta>): Promise<PatchResult> {
+				return writeEnvObjectsNow(this, ctx, { afresh: true });
 			},
 		},
 		/**
