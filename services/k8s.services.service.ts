@@ -1,4 +1,4 @@
-import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import type { ActionSchema, Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import {
 	compatDeleteParams,
 	compatDeployParams,
@@ -23,6 +23,7 @@ import {
 	type ValidateView,
 } from "../lib/api/services";
 import type { IdParams } from "../lib/api/rules";
+import { answerCreated, getVisibleAction, withoutGenericActions, type RestMeta } from "../lib/api/rest";
 import { loadConfig } from "../lib/config";
 import { NOT_RETRIED } from "../lib/errors";
 import { getKubeClient, Kinds, type V1Deployment, type V1PersistentVolumeClaim } from "../lib/k8s";
@@ -41,11 +42,9 @@ import { createDbMixin, isDuplicateKey, type DbBackedService } from "../mixins/d
 import { createMembershipMixin, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 import { createRefsMixin, type RefsMethods } from "../mixins/refs.mixin";
 
-/** `$statusCode`/`$location` shape the REST answer (moleculer-web). */
-type Meta = CallerMeta & { $statusCode?: number; $location?: string };
+type Meta = CallerMeta & RestMeta;
 
 /** moleculer-db's and the membership mixin's generic actions would bypass validation and the cluster. */
-const GENERIC_ACTIONS = ["list", "find", "count", "create", "insert", "get", "update", "remove", "addMember", "removeMember", "transfer"];
 
 export interface ServicesSettings extends ServiceSettingSchema {
 	rest: string;
@@ -76,6 +75,32 @@ interface ServicesLocals extends ControllerLocals {
 
 type ServicesThis = DbBackedService<ServicesMethods & MembershipMethods & RefsMethods & ControllerMethods & ServicesLocals & { settings: ServicesSettings }>;
 
+type Rest = ActionSchema["rest"];
+
+/** The live status of a visible service: `GET /:id/status`, and the seed's `GET /kubernetes/services/:id`. */
+function statusAction(rest: Rest, compat = false) {
+	return {
+		rest,
+		params: compat ? { id: compatDeleteParams.id } : idParams,
+		async handler(this: ServicesThis, ctx: Context<IdParams, CallerMeta>): Promise<SpecStatus> {
+			const id = compat ? await this.entityIdFor(ctx.params.id) : ctx.params.id;
+			return liveStatus(getKubeClient(), await this.findVisible<StoredService>(ctx, id));
+		},
+	};
+}
+
+/** Removes what was deployed (the claims stay with keepVolumes=true), and the entity too when `removeEntity`. */
+function undeployAction(rest: Rest, removeEntity: boolean, compat = false) {
+	return {
+		rest,
+		params: compat ? compatDeleteParams : deleteParams,
+		async handler(this: ServicesThis, ctx: Context<DeleteParams, CallerMeta>): Promise<UndeployView> {
+			const id = compat ? await this.entityIdFor(ctx.params.id) : ctx.params.id;
+			return this.undeploy(ctx, id, ctx.params.keepVolumes ?? false, removeEntity);
+		},
+	};
+}
+
 /**
  * v1.k8s.services: multi-container services described in the KITeGG endpoint's YAML. The entity
  * holds the spec; a deploy validates it, checks the quota and the apiserver (dry run), records it
@@ -96,7 +121,7 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 			// answers once they are applied; the resync that heals drift runs on the leader only.
 			everyNode: true,
 		}),
-		{ actions: Object.fromEntries(GENERIC_ACTIONS.map(a => [a, false])) },
+		withoutGenericActions,
 		createDbMixin({ collection: "services", fields: PUBLIC_FIELDS, sparseUnique: ["externalId"] }),
 		// A service being removed is gone for its callers already.
 		createMembershipMixin({ entityName: "Service", hidden: doc => Boolean((doc as Partial<StoredService>).teardown?.remove) }),
@@ -112,9 +137,7 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 				const p = ctx.params;
 				validateSpec(p.deployment, p.exposed_service, p.exposed_port, this.settings.gpuOptions);
 				const entity = await this.createEntity(ctx, p);
-				ctx.meta.$statusCode = 201;
-				ctx.meta.$location = `/api/v1/k8s/services/${entity.id}`;
-				return entity;
+				return answerCreated(ctx, `/api/v1/k8s/services/${entity.id}`, entity);
 			},
 		},
 		list: {
@@ -128,13 +151,7 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 				return (await this.findRaw<StoredService>(query)).filter(d => !d.teardown?.remove).map(d => this.publicView(d));
 			},
 		},
-		get: {
-			rest: "GET /:id",
-			params: idParams,
-			async handler(this: ServicesThis, ctx: Context<IdParams, CallerMeta>): Promise<ServiceEntity> {
-				return this.publicView(await this.findVisible<StoredService>(ctx, ctx.params.id));
-			},
-		},
+		get: getVisibleAction<ServiceEntity>(idParams),
 		/** Changes the stored spec; what runs changes with the next deploy, as in the seed. */
 		update: {
 			rest: ["PATCH /:id", "PUT /:id"],
@@ -155,13 +172,7 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 			},
 		},
 		/** Removes the entity and everything deployed for it; the claims stay with keepVolumes=true. */
-		remove: {
-			rest: "DELETE /:id",
-			params: deleteParams,
-			async handler(this: ServicesThis, ctx: Context<DeleteParams, CallerMeta>): Promise<UndeployView> {
-				return this.undeploy(ctx, ctx.params.id, ctx.params.keepVolumes ?? false, true);
-			},
-		},
+		remove: undeployAction("DELETE /:id", true),
 		/** Checks a spec without storing it: the parsed spec, or 422 with every error's YAML path. */
 		validate: {
 			rest: "POST /validate",
@@ -190,21 +201,9 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 				return { id: doc.id, resourceName: doc.resourceName, host: view.host, deployedAt: view.deployedAt as string, manifests };
 			},
 		},
-		status: {
-			rest: "GET /:id/status",
-			params: idParams,
-			async handler(this: ServicesThis, ctx: Context<IdParams, CallerMeta>): Promise<SpecStatus> {
-				return liveStatus(getKubeClient(), await this.findVisible<StoredService>(ctx, ctx.params.id));
-			},
-		},
+		status: statusAction("GET /:id/status"),
 		/** Removes what was deployed and keeps the entity (the seed's DELETE); the claims stay with keepVolumes=true. */
-		undeploy: {
-			rest: "POST /:id/undeploy",
-			params: deleteParams,
-			async handler(this: ServicesThis, ctx: Context<DeleteParams, CallerMeta>): Promise<UndeployView> {
-				return this.undeploy(ctx, ctx.params.id, ctx.params.keepVolumes ?? false, false);
-			},
-		},
+		undeploy: undeployAction("POST /:id/undeploy", false),
 
 		// The KITeGG endpoint's routes, at the root, shapes unchanged. `:id` is the caller's (lib/specs/external.ts) or an entity id.
 		/** With the seed's record in the body: creates or updates the record under that id, then deploys it. */
@@ -219,20 +218,8 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 				return (await readDeployment(getKubeClient(), doc)) ?? (manifests.find(m => m.kind === "Deployment") as V1Deployment);
 			},
 		},
-		compatStatus: {
-			rest: { method: "GET", fullPath: "/kubernetes/services/:id" },
-			params: { id: compatDeleteParams.id },
-			async handler(this: ServicesThis, ctx: Context<IdParams, CallerMeta>): Promise<SpecStatus> {
-				return liveStatus(getKubeClient(), await this.findVisible<StoredService>(ctx, await this.entityIdFor(ctx.params.id)));
-			},
-		},
-		compatDelete: {
-			rest: { method: "DELETE", fullPath: "/kubernetes/services/:id" },
-			params: compatDeleteParams,
-			async handler(this: ServicesThis, ctx: Context<CompatDeleteParams, CallerMeta>): Promise<UndeployView> {
-				return this.undeploy(ctx, await this.entityIdFor(ctx.params.id), ctx.params.keepVolumes ?? false, false);
-			},
-		},
+		compatStatus: statusAction({ method: "GET", fullPath: "/kubernetes/services/:id" }, true),
+		compatDelete: undeployAction({ method: "DELETE", fullPath: "/kubernetes/services/:id" }, false, true),
 	},
 	events: {
 		/** A removed namespace takes its objects with it; the entities go too. */

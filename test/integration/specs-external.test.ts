@@ -2,8 +2,11 @@ import type { V1Deployment } from "../../lib/k8s";
 import { kube, uniqueName } from "../helpers/cluster";
 import { backends as dbBackends, dropDatabase } from "../helpers/backends";
 import { eventually } from "../helpers/eventually";
-import { SEED_YAML_NO_GPU as SEED_YAML } from "../helpers/kitegg";
+import { SEED_YAML as SEED_YAML_WITH_GPU } from "../helpers/seed-spec";
 import { request, startMesh, type Mesh } from "../helpers/mesh";
+
+/** The seed's spec without the GPU line, as the seed allows: the kwok node has no GPUs, so that the pod runs. */
+const SEED_YAML = SEED_YAML_WITH_GPU.replace("    gpu: 'nvidia/gpu'  # Request a GPU resource (see below for valid options)\n", "");
 
 /** The seed's payload, as the LLP keeps it in `docker_services`. */
 const PAYLOAD = { name: "My NGINX Service", deployment: SEED_YAML, exposed_service: "nginx", exposed_port: 80 };

@@ -1,6 +1,7 @@
-/** The KITeGG endpoint seed's service spec, for the suites that drive its routes. */
-
-/** The seed's example, verbatim: `gpu: 'nvidia/gpu'` is one of the default GPU options. */
+/**
+ * The KITeGG seed's example spec, verbatim (comments included): `gpu: 'nvidia/gpu'` is one of the
+ * default GPU options. Shared by the specs unit tests and the services integration tests.
+ */
 export const SEED_YAML = `containers:
   # Mandatory values
   - name: nginx
@@ -22,6 +23,3 @@ volumes:
   - name: mydata
     size: 1Gi  # This can be anything between 1-999 Gi or Mi
 `;
-
-/** The same, with the GPU line removed as the seed allows: the kwok node offers no GPUs, so only this one runs. */
-export const SEED_YAML_NO_GPU = SEED_YAML.replace("    gpu: 'nvidia/gpu'  # Request a GPU resource (see below for valid options)\n", "");
