@@ -63,6 +63,44 @@ function liveRead<R>(rest: string, read: (self: DeploymentsThis, doc: StoredDepl
 	};
 }
 
+/** create, and createDeployment (the seed's name for it): one handler, the same params. */
+const createAction = {
+	retryPolicy: NOT_RETRIED, params: createParams,
+	async handler(this: DeploymentsThis, ctx: Context<CreateDeploymentParams, CallerMeta>): Promise<DeploymentEntity> {
+		const p = ctx.params;
+		checkShape(p);
+		const ns = await this.lookupNamespace(ctx, p.namespace);
+		const image = await this.resolveImage(ctx, p.image);
+		this.images.remember(image); // fresh: the passes of this deployment build from it
+		const lock = `${ns.id}/${p.name}`;
+		if (this.creating.has(lock) || (await this.findRaw({ namespace: ns.id, name: p.name })).length)
+			throw conflict(`A deployment named "${p.name}" already exists in namespace "${ns.name}"`, { name: p.name, namespace: ns.name });
+		this.creating.add(lock);
+		try {
+			const members = [ns.owner, ...(ns.members ?? [])].filter(m => m && m !== ctx.meta.userID && m !== SYSTEM_META.userID);
+			const draft = draftOf(p, { id: "pending", namespace: ns, image, owner: ctx.meta.userID as string, members: Array.from(new Set(members)) });
+			const footprint = await this.checkDraft(ctx, draft, image);
+			const { id: _pending, ...doc } = draft;
+			const saved = await this.insertEntity(ctx, encodeDeployment({ ...doc, footprint, status: deploymentStatus(undefined, { ok: true }, undefined, new Date().toISOString()) }));
+			const id = String(saved.id);
+			try {
+				await this.writeEnvs(ctx, { ...doc, id }, image, p.env ?? []);
+			} catch (err) {
+				// Nothing is half-made: without its envs the deployment is not created.
+				await this.removeEntity(ctx, id);
+				throw err;
+			}
+			await this.reconciler?.sync(id).catch(err => this.logger.warn(`First apply of deployment ${id} failed; the reconciler retries:`, (err as Error).message));
+			const entity = this.publicView((await this.loadDoc<StoredDeployment>(id)) as StoredDeployment);
+			ctx.emit("k8s.deployments.created", entity);
+			Object.assign(ctx.meta, { $statusCode: 201, $location: `/api/v1/k8s/deployments/${entity.id}` });
+			return entity;
+		} finally {
+			this.creating.delete(lock);
+		}
+	},
+};
+
 /**
  * Deployments of catalog images: a Deployment, its Service, an Ingress and a ConfigMap of files per
  * entity, applied by server-side apply. Actions write the entity and ask the reconciler; the
@@ -89,44 +127,8 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 	],
 	settings: { rest: "/v1/k8s/deployments" } as DeploymentsSettings,
 	actions: {
-		create: {
-			retryPolicy: NOT_RETRIED,
-			rest: "POST /",
-			params: createParams,
-			async handler(this: DeploymentsThis, ctx: Context<CreateDeploymentParams, CallerMeta>): Promise<DeploymentEntity> {
-				const p = ctx.params;
-				checkShape(p);
-				const ns = await this.lookupNamespace(ctx, p.namespace);
-				const image = await this.resolveImage(ctx, p.image);
-				this.images.remember(image); // fresh: the passes of this deployment build from it
-				const lock = `${ns.id}/${p.name}`;
-				if (this.creating.has(lock) || (await this.findRaw({ namespace: ns.id, name: p.name })).length)
-					throw conflict(`A deployment named "${p.name}" already exists in namespace "${ns.name}"`, { name: p.name, namespace: ns.name });
-				this.creating.add(lock);
-				try {
-					const members = [ns.owner, ...(ns.members ?? [])].filter(m => m && m !== ctx.meta.userID && m !== SYSTEM_META.userID);
-					const draft = draftOf(p, { id: "pending", namespace: ns, image, owner: ctx.meta.userID as string, members: Array.from(new Set(members)) });
-					const footprint = await this.checkDraft(ctx, draft, image);
-					const { id: _pending, ...doc } = draft;
-					const saved = await this.insertEntity(ctx, encodeDeployment({ ...doc, footprint, status: deploymentStatus(undefined, { ok: true }, undefined, new Date().toISOString()) }));
-					const id = String(saved.id);
-					try {
-						await this.writeEnvs(ctx, { ...doc, id }, image, p.env ?? []);
-					} catch (err) {
-						// Nothing is half-made: without its envs the deployment is not created.
-						await this.removeEntity(ctx, id);
-						throw err;
-					}
-					await this.reconciler?.sync(id).catch(err => this.logger.warn(`First apply of deployment ${id} failed; the reconciler retries:`, (err as Error).message));
-					const entity = this.publicView((await this.loadDoc<StoredDeployment>(id)) as StoredDeployment);
-					ctx.emit("k8s.deployments.created", entity);
-					Object.assign(ctx.meta, { $statusCode: 201, $location: `/api/v1/k8s/deployments/${entity.id}` });
-					return entity;
-				} finally {
-					this.creating.delete(lock);
-				}
-			},
-		},
+		create: { ...createAction, rest: "POST /" },
+		createDeployment: { ...createAction, rest: "POST /createDeployment" },
 		update: {
 			rest: ["PATCH /:id", "PUT /:id"],
 			params: updateParams,

@@ -16,20 +16,22 @@ import {
 	type UpdateNamespaceParams,
 } from "../lib/api/namespaces";
 import { DNS1123_LABEL, type IdParams } from "../lib/api/rules";
-import { conflict, forbidden, invalid, NOT_RETRIED, notFound } from "../lib/errors";
+import { answerCreated, type RestMeta } from "../lib/api/rest";
+import { conflict, forbidden, found, invalid, NOT_RETRIED, notFound } from "../lib/errors";
 import { getKubeClient, Kinds, type V1Namespace, type V1ResourceQuota } from "../lib/k8s";
 import { MANAGED_SELECTOR } from "../lib/manifests/labels";
 import { NAMESPACE_KIND, QUOTA_NAME, isSystemNamespace, namespaceManifests } from "../lib/manifests/namespace";
 import { belongsTo, resolveQuota } from "../lib/namespaces/checks";
+import { HELD_DEFAULT, heldDefaultDoc, heldDefaultRefused, isHeldDefault } from "../lib/namespaces/held";
 import { createDbMixin, isDuplicateKey, type DbBackedService } from "../mixins/db.mixin";
 import { createControllerMixin, type ControllerLocals, type ControllerMethods } from "../mixins/controller.mixin";
-import { createMembershipMixin, isAdmin, isUnscoped, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
+import { createMembershipMixin, isAdmin, isUnscoped, mayAccess, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 
-/** `$statusCode`/`$location` shape the REST answer (moleculer-web). */
-type Meta = CallerMeta & { $statusCode?: number; $location?: string };
+type Meta = CallerMeta & RestMeta;
 
 interface NamespacesMethods {
 	findByName(name: string): Promise<NamespaceEntity | undefined>;
+	holdDefault(): Promise<NamespaceEntity | undefined>;
 	visibleNamespace(ctx: Context<unknown, Meta>, id: string, role?: "member" | "owner"): Promise<NamespaceEntity>;
 	checkConfined(ctx: Context<unknown, Meta>, entity: NamespaceEntity): void;
 	availability(name: string): Promise<Availability>;
@@ -72,9 +74,9 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 			list: [confineQuery],
 			find: [confineQuery],
 			count: [confineQuery],
-			addMember: [confineId],
-			removeMember: [confineId],
-			transfer: [confineId],
+			addMember: [confineId, refuseHeldDefault],
+			removeMember: [confineId, refuseHeldDefault],
+			transfer: [confineId, refuseHeldDefault],
 		},
 	},
 	actions: {
@@ -114,9 +116,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 				}
 				const saved = (await this.patchEntity(ctx, entity.id, { phase: live.status?.phase ?? "Active", uid: live.metadata?.uid ?? null })) as unknown as NamespaceEntity;
 				ctx.emit("k8s.namespaces.created", saved);
-				ctx.meta.$statusCode = 201;
-				ctx.meta.$location = `/api/v1/k8s/namespaces/${saved.id}`;
-				return saved;
+				return answerCreated(ctx, `/api/v1/k8s/namespaces/${saved.id}`, saved);
 			},
 		},
 
@@ -144,7 +144,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 			params: updateNamespaceParams,
 			async handler(this: NamespacesThis, ctx: Context<UpdateNamespaceParams, Meta>): Promise<NamespaceEntity> {
 				const entity = await this.visibleNamespace(ctx, ctx.params.id, "owner");
-				const { quota, errors } = resolveQuota(ctx.params.quota, entity.quota);
+				const { quota, errors } = resolveQuota(ctx.params.quota, entity.quota ?? undefined);
 				if (errors.length) throw invalid("Invalid quota", errors);
 				// The cluster first: if it refuses, the entity still describes what is there.
 				const live = await this.applyNamespace({ ...entity, quota });
@@ -177,21 +177,23 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 			params: lookupParams,
 			async handler(this: NamespacesThis, ctx: Context<LookupParams, Meta>): Promise<NamespaceEntity> {
 				const byId = await this.findStored(ctx.params.ref);
-				const entity = byId ? this.publicView<NamespaceEntity>(byId) : await this.findByName(ctx.params.ref);
-				if (!entity) throw notFound("Namespace", ctx.params.ref);
+				const byName = async () => (await this.findByName(ctx.params.ref)) ?? (ctx.params.ref === HELD_DEFAULT ? await this.holdDefault() : undefined);
+				const entity = found(byId ? this.publicView<NamespaceEntity>(byId) : await byName(), "Namespace", ctx.params.ref);
 				return this.visibleNamespace(ctx, entity.id);
 			},
 		},
 
-		/** Unscoped, as the seed uses it: `meta.userID` of later calls is taken from the answer's owner. */
+		/**
+		 * Unscoped, as the seed uses it: `meta.userID` of later calls is taken from the answer's owner.
+		 * Mesh-only (no REST route). `default` answers the cluster's default namespace, held by the system
+		 * identity (lib/namespaces/held.ts says who may use it), so that the seed's example runs as written.
+		 */
 		resolveName: {
 			visibility: "public",
 			public: true,
 			params: resolveNameParams,
 			async handler(this: NamespacesThis, ctx: Context<NameParams, Meta>): Promise<NamespaceEntity> {
-				const entity = await this.findByName(ctx.params.name);
-				if (!entity) throw notFound("Namespace", ctx.params.name);
-				return entity;
+				return found((await this.findByName(ctx.params.name)) ?? (ctx.params.name === HELD_DEFAULT ? await this.holdDefault() : undefined), "Namespace", ctx.params.name);
 			},
 		},
 
@@ -211,7 +213,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 			async handler(this: NamespacesThis, ctx: Context<IdParams, Meta>): Promise<NamespaceStatus> {
 				const entity = await this.visibleNamespace(ctx, ctx.params.id);
 				const live = await getKubeClient().get<V1Namespace>({ apiVersion: "v1", kind: "Namespace", name: entity.name });
-				const mine = live && belongsTo(live, entity) ? live : undefined;
+				const mine = live && (belongsTo(live, entity) || isHeldDefault(entity, SYSTEM_META.userID as string)) ? live : undefined;
 				this.reconciler?.enqueue(entity.name);
 				return {
 					id: entity.id,
@@ -230,8 +232,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 			params: idParams,
 			async handler(this: NamespacesThis, ctx: Context<IdParams, Meta>): Promise<ResourceQuotaReport> {
 				const entity = await this.visibleNamespace(ctx, ctx.params.id);
-				const rq = await getKubeClient().get<V1ResourceQuota>({ apiVersion: "v1", kind: "ResourceQuota", name: QUOTA_NAME, namespace: entity.name });
-				if (!rq) throw notFound("ResourceQuota of namespace", entity.id);
+				const rq = found(await getKubeClient().get<V1ResourceQuota>({ apiVersion: "v1", kind: "ResourceQuota", name: QUOTA_NAME, namespace: entity.name }), "ResourceQuota of namespace", entity.id);
 				return { hard: { ...(rq.status?.hard ?? rq.spec?.hard ?? {}) }, used: { ...(rq.status?.used ?? {}) } };
 			},
 		},
@@ -244,7 +245,8 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 			async handler(this: NamespacesThis, ctx: Context<Record<string, never>, Meta>): Promise<{ removed: string[] }> {
 				const query = isAdmin(ctx.meta) || isUnscoped(ctx) ? {} : { owner: ctx.meta.userID };
 				const confined = ctx.meta.namespaces ? { name: { $in: ctx.meta.namespaces } } : {};
-				const entities = (await this.findEntities(ctx, { ...query, ...confined })) as unknown as NamespaceEntity[];
+				// The held `default` is never removed through Berth.
+				const entities = ((await this.findEntities(ctx, { ...query, ...confined })) as unknown as NamespaceEntity[]).filter(e => !isHeldDefault(e, SYSTEM_META.userID as string));
 				const removed: string[] = [];
 				for (const entity of entities) removed.push((await this.removeNamespace(ctx, entity)).id);
 				return { removed };
@@ -258,6 +260,19 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 			return entity as unknown as NamespaceEntity | undefined;
 		},
 
+		/** Stores the entity of the cluster's `default` namespace, held by the system identity (lib/namespaces/held.ts); undefined if the cluster has none. */
+		async holdDefault(this: NamespacesThis): Promise<NamespaceEntity | undefined> {
+			const live = await getKubeClient().get<V1Namespace>({ apiVersion: "v1", kind: "Namespace", name: HELD_DEFAULT });
+			if (!live) return undefined;
+			try {
+				await this.insertEntity(this.systemContext(), heldDefaultDoc(live, SYSTEM_META.userID as string));
+			} catch (err) {
+				// Another node held it first.
+				if (!isDuplicateKey(err)) throw err;
+			}
+			return this.findByName(HELD_DEFAULT);
+		},
+
 		/**
 		 * The entity if this caller may see it (membership, admin, key confinement), else 404. Not the
 		 * membership mixin's findVisible: owner-only actions answer a member 403, and a namespace is
@@ -266,6 +281,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 		async visibleNamespace(this: NamespacesThis, ctx: Context<unknown, Meta>, id: string, role: "member" | "owner" = "member"): Promise<NamespaceEntity> {
 			const entity = this.publicView<NamespaceEntity>(await this.findOwnedBy(ctx, id, role));
 			this.checkConfined(ctx, entity);
+			if (role === "owner" && isHeldDefault(entity, SYSTEM_META.userID as string)) throw heldDefaultRefused();
 			return entity;
 		},
 
@@ -286,7 +302,9 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 
 		/** Server-side applies the Namespace, its ResourceQuota and its LimitRange; returns the live Namespace. */
 		async applyNamespace(this: NamespacesThis, entity: NamespaceEntity): Promise<V1Namespace> {
-			const [ns, quota, limits] = namespaceManifests(entity);
+			// Only the held `default` has no quota, and Berth never applies anything to it.
+			if (!entity.quota) throw heldDefaultRefused();
+			const [ns, quota, limits] = namespaceManifests({ ...entity, quota: entity.quota });
 			const kube = getKubeClient();
 			const live = await kube.apply(ns);
 			await kube.apply(quota);
@@ -312,7 +330,8 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 			const informer = this.syncedCaches()?.get("Namespace");
 			if (!informer) throw new Error("namespace watch not synced yet");
 			const entity = await this.findByName(name);
-			if (!entity) return;
+			// The held `default` is the cluster's, not Berth's: outside the watch, nothing to reconcile.
+			if (!entity || isHeldDefault(entity, SYSTEM_META.userID as string)) return;
 			const live = informer.get(name) as V1Namespace | undefined;
 			const mine = live && belongsTo(live, entity) ? live : undefined;
 			const phase = mine ? (mine.metadata?.deletionTimestamp ? "Terminating" : (mine.status?.phase ?? "Active")) : "Missing";
@@ -341,6 +360,15 @@ async function confineId(this: NamespacesThis, ctx: Context<Record<string, unkno
 	if (!ctx.meta?.namespaces || isUnscoped(ctx)) return;
 	const stored = await this.findStored(String(ctx.params.id));
 	if (stored) this.checkConfined(ctx, this.publicView<NamespaceEntity>(stored));
+}
+
+/** The held `default` gets no members and no other owner; for a caller who may not see it, it does not exist. */
+async function refuseHeldDefault(this: NamespacesThis, ctx: Context<Record<string, unknown>, Meta>): Promise<void> {
+	const stored = await this.findStored(String(ctx.params.id));
+	const entity = stored && this.publicView<NamespaceEntity>(stored);
+	if (!entity || !isHeldDefault(entity, SYSTEM_META.userID as string)) return;
+	if (!mayAccess(ctx, entity, entity.name)) throw notFound("Namespace", entity.id);
+	throw heldDefaultRefused();
 }
 
 export default NamespacesService;

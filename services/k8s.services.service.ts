@@ -1,11 +1,15 @@
-import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import type { ActionSchema, Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import {
+	compatDeleteParams,
+	compatDeployParams,
 	createParams,
 	deleteParams,
 	idParams,
 	listParams,
 	updateParams,
 	validateParams,
+	type CompatDeleteParams,
+	type CompatDeployParams,
 	type CreateServiceParams,
 	type DeleteParams,
 	type DeployView,
@@ -19,6 +23,7 @@ import {
 	type ValidateView,
 } from "../lib/api/services";
 import type { IdParams } from "../lib/api/rules";
+import { answerCreated, getVisibleAction, withoutGenericActions, type RestMeta } from "../lib/api/rest";
 import { loadConfig } from "../lib/config";
 import { NOT_RETRIED } from "../lib/errors";
 import { getKubeClient, Kinds, type V1Deployment, type V1PersistentVolumeClaim } from "../lib/k8s";
@@ -27,20 +32,19 @@ import { validateSpec, checkVolumes } from "../lib/specs/checks";
 import { liveStatus, readDeployment } from "../lib/specs/live";
 import { gpuOptionsFromEnv, type GpuOptions } from "../lib/specs/parse";
 import { checkDeployQuota, type QuotaReads } from "../lib/specs/quota";
+import { checkSameNamespace, entityIdFor, hasPayload, namespaceFor, recordOf } from "../lib/specs/external";
 import { applyRecorded, dryRun, ownedObjects, PRUNABLE_KINDS, refOf, removeObjects } from "../lib/specs/reconcile";
 import { allocateResourceName, checkOwnership } from "../lib/specs/references";
 import { appliedNow, fromEntries, newService, PUBLIC_FIELDS, serviceView, targetOf, type StoredService } from "../lib/specs/store";
 import { sumBookings } from "../lib/quota";
 import { createControllerMixin, type ControllerLocals, type ControllerMethods } from "../mixins/controller.mixin";
-import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
+import { createDbMixin, isDuplicateKey, type DbBackedService } from "../mixins/db.mixin";
 import { createMembershipMixin, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 import { createRefsMixin, type RefsMethods } from "../mixins/refs.mixin";
 
-/** `$statusCode`/`$location` shape the REST answer (moleculer-web). */
-type Meta = CallerMeta & { $statusCode?: number; $location?: string };
+type Meta = CallerMeta & RestMeta;
 
 /** moleculer-db's and the membership mixin's generic actions would bypass validation and the cluster. */
-const GENERIC_ACTIONS = ["list", "find", "count", "create", "insert", "get", "update", "remove", "addMember", "removeMember", "transfer"];
 
 export interface ServicesSettings extends ServiceSettingSchema {
 	rest: string;
@@ -53,6 +57,9 @@ interface ServicesMethods {
 	/** The seed-compatible view (deployed, host, pendingChanges), not the mixin's field pick. */
 	publicView(doc: StoredService): ServiceEntity;
 	quotaReads(ctx: Context<unknown, CallerMeta>, doc: StoredService): QuotaReads;
+	createEntity(ctx: Context<unknown, CallerMeta>, p: CreateServiceParams, externalId?: string): Promise<ServiceEntity>;
+	entityIdFor(id: string): Promise<string>;
+	upsertRecord(ctx: Context<unknown, CallerMeta>, p: CompatDeployParams, retried?: boolean): Promise<string>;
 	deploy(ctx: Context<unknown, CallerMeta>, id: string): Promise<{ doc: StoredService; manifests: SpecObject[] }>;
 	undeploy(ctx: Context<unknown, CallerMeta>, id: string, keepVolumes: boolean, remove: boolean): Promise<UndeployView>;
 	settle(id: string): Promise<void>;
@@ -67,6 +74,32 @@ interface ServicesLocals extends ControllerLocals {
 }
 
 type ServicesThis = DbBackedService<ServicesMethods & MembershipMethods & RefsMethods & ControllerMethods & ServicesLocals & { settings: ServicesSettings }>;
+
+type Rest = ActionSchema["rest"];
+
+/** The live status of a visible service: `GET /:id/status`, and the seed's `GET /kubernetes/services/:id`. */
+function statusAction(rest: Rest, compat = false) {
+	return {
+		rest,
+		params: compat ? { id: compatDeleteParams.id } : idParams,
+		async handler(this: ServicesThis, ctx: Context<IdParams, CallerMeta>): Promise<SpecStatus> {
+			const id = compat ? await this.entityIdFor(ctx.params.id) : ctx.params.id;
+			return liveStatus(getKubeClient(), await this.findVisible<StoredService>(ctx, id));
+		},
+	};
+}
+
+/** Removes what was deployed (the claims stay with keepVolumes=true), and the entity too when `removeEntity`. */
+function undeployAction(rest: Rest, removeEntity: boolean, compat = false) {
+	return {
+		rest,
+		params: compat ? compatDeleteParams : deleteParams,
+		async handler(this: ServicesThis, ctx: Context<DeleteParams, CallerMeta>): Promise<UndeployView> {
+			const id = compat ? await this.entityIdFor(ctx.params.id) : ctx.params.id;
+			return this.undeploy(ctx, id, ctx.params.keepVolumes ?? false, removeEntity);
+		},
+	};
+}
 
 /**
  * v1.k8s.services: multi-container services described in the KITeGG endpoint's YAML. The entity
@@ -88,8 +121,8 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 			// answers once they are applied; the resync that heals drift runs on the leader only.
 			everyNode: true,
 		}),
-		{ actions: Object.fromEntries(GENERIC_ACTIONS.map(a => [a, false])) },
-		createDbMixin({ collection: "services", fields: PUBLIC_FIELDS }),
+		withoutGenericActions,
+		createDbMixin({ collection: "services", fields: PUBLIC_FIELDS, sparseUnique: ["externalId"] }),
 		// A service being removed is gone for its callers already.
 		createMembershipMixin({ entityName: "Service", hidden: doc => Boolean((doc as Partial<StoredService>).teardown?.remove) }),
 		createRefsMixin(),
@@ -103,19 +136,8 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 			async handler(this: ServicesThis, ctx: Context<CreateServiceParams, Meta>): Promise<ServiceEntity> {
 				const p = ctx.params;
 				validateSpec(p.deployment, p.exposed_service, p.exposed_port, this.settings.gpuOptions);
-				const ns = await this.lookupNamespace(ctx, p.namespace);
-				const stored = async (name: string) => (await this.findRaw({ namespace: ns.id, resourceName: name })).length > 0;
-				const resourceName = await allocateResourceName({ kube: getKubeClient(), creating: this.creating, stored }, ns, p.name);
-				try {
-					const saved = await this.insertEntity(ctx, newService(p, ns, resourceName, ctx.meta.userID as string, SYSTEM_META.userID));
-					const entity = this.publicView((await this.loadDoc<StoredService>(String(saved.id))) as StoredService);
-					ctx.emit("k8s.services.created", entity);
-					ctx.meta.$statusCode = 201;
-					ctx.meta.$location = `/api/v1/k8s/services/${entity.id}`;
-					return entity;
-				} finally {
-					this.creating.delete(`${ns.id}/${resourceName}`);
-				}
+				const entity = await this.createEntity(ctx, p);
+				return answerCreated(ctx, `/api/v1/k8s/services/${entity.id}`, entity);
 			},
 		},
 		list: {
@@ -129,13 +151,7 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 				return (await this.findRaw<StoredService>(query)).filter(d => !d.teardown?.remove).map(d => this.publicView(d));
 			},
 		},
-		get: {
-			rest: "GET /:id",
-			params: idParams,
-			async handler(this: ServicesThis, ctx: Context<IdParams, CallerMeta>): Promise<ServiceEntity> {
-				return this.publicView(await this.findVisible<StoredService>(ctx, ctx.params.id));
-			},
-		},
+		get: getVisibleAction<ServiceEntity>(idParams),
 		/** Changes the stored spec; what runs changes with the next deploy, as in the seed. */
 		update: {
 			rest: ["PATCH /:id", "PUT /:id"],
@@ -156,13 +172,7 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 			},
 		},
 		/** Removes the entity and everything deployed for it; the claims stay with keepVolumes=true. */
-		remove: {
-			rest: "DELETE /:id",
-			params: deleteParams,
-			async handler(this: ServicesThis, ctx: Context<DeleteParams, CallerMeta>): Promise<UndeployView> {
-				return this.undeploy(ctx, ctx.params.id, ctx.params.keepVolumes ?? false, true);
-			},
-		},
+		remove: undeployAction("DELETE /:id", true),
 		/** Checks a spec without storing it: the parsed spec, or 422 with every error's YAML path. */
 		validate: {
 			rest: "POST /validate",
@@ -191,46 +201,25 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 				return { id: doc.id, resourceName: doc.resourceName, host: view.host, deployedAt: view.deployedAt as string, manifests };
 			},
 		},
-		status: {
-			rest: "GET /:id/status",
-			params: idParams,
-			async handler(this: ServicesThis, ctx: Context<IdParams, CallerMeta>): Promise<SpecStatus> {
-				return liveStatus(getKubeClient(), await this.findVisible<StoredService>(ctx, ctx.params.id));
-			},
-		},
+		status: statusAction("GET /:id/status"),
 		/** Removes what was deployed and keeps the entity (the seed's DELETE); the claims stay with keepVolumes=true. */
-		undeploy: {
-			rest: "POST /:id/undeploy",
-			params: deleteParams,
-			async handler(this: ServicesThis, ctx: Context<DeleteParams, CallerMeta>): Promise<UndeployView> {
-				return this.undeploy(ctx, ctx.params.id, ctx.params.keepVolumes ?? false, false);
-			},
-		},
+		undeploy: undeployAction("POST /:id/undeploy", false),
 
-		// The KITeGG endpoint's routes, at the root, shapes unchanged.
+		// The KITeGG endpoint's routes, at the root, shapes unchanged. `:id` is the caller's (lib/specs/external.ts) or an entity id.
+		/** With the seed's record in the body: creates or updates the record under that id, then deploys it. */
 		compatDeploy: {
+			retryPolicy: NOT_RETRIED,
 			rest: { method: "PUT", fullPath: "/kubernetes/services/:id/deploy" },
-			params: idParams,
-			async handler(this: ServicesThis, ctx: Context<IdParams, CallerMeta>): Promise<V1Deployment> {
-				const { doc, manifests } = await this.deploy(ctx, ctx.params.id);
+			params: compatDeployParams,
+			async handler(this: ServicesThis, ctx: Context<CompatDeployParams, CallerMeta>): Promise<V1Deployment> {
+				const id = hasPayload(ctx.params) ? await this.upsertRecord(ctx, ctx.params) : await this.entityIdFor(ctx.params.id);
+				const { doc, manifests } = await this.deploy(ctx, id);
 				// The seed answers with the deployment spec: the Deployment as the apiserver now holds it.
 				return (await readDeployment(getKubeClient(), doc)) ?? (manifests.find(m => m.kind === "Deployment") as V1Deployment);
 			},
 		},
-		compatStatus: {
-			rest: { method: "GET", fullPath: "/kubernetes/services/:id" },
-			params: idParams,
-			async handler(this: ServicesThis, ctx: Context<IdParams, CallerMeta>): Promise<SpecStatus> {
-				return liveStatus(getKubeClient(), await this.findVisible<StoredService>(ctx, ctx.params.id));
-			},
-		},
-		compatDelete: {
-			rest: { method: "DELETE", fullPath: "/kubernetes/services/:id" },
-			params: deleteParams,
-			async handler(this: ServicesThis, ctx: Context<DeleteParams, CallerMeta>): Promise<UndeployView> {
-				return this.undeploy(ctx, ctx.params.id, ctx.params.keepVolumes ?? false, false);
-			},
-		},
+		compatStatus: statusAction({ method: "GET", fullPath: "/kubernetes/services/:id" }, true),
+		compatDelete: undeployAction({ method: "DELETE", fullPath: "/kubernetes/services/:id" }, false, true),
 	},
 	events: {
 		/** A removed namespace takes its objects with it; the entities go too. */
@@ -258,6 +247,50 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 					return sumBookings(others.map(d => fromEntries(d.applied?.footprint)));
 				},
 			};
+		},
+
+		/** Stores a new entity in the caller's namespace (its spec already validated), with a free object name. */
+		async createEntity(this: ServicesThis, ctx: Context<unknown, CallerMeta>, p: CreateServiceParams, externalId?: string): Promise<ServiceEntity> {
+			const ns = await this.lookupNamespace(ctx, p.namespace);
+			const stored = async (name: string) => (await this.findRaw({ namespace: ns.id, resourceName: name })).length > 0;
+			const resourceName = await allocateResourceName({ kube: getKubeClient(), creating: this.creating, stored }, ns, p.name);
+			try {
+				const saved = await this.insertEntity(ctx, newService(p, ns, resourceName, ctx.meta.userID as string, SYSTEM_META.userID, externalId));
+				const entity = this.publicView((await this.loadDoc<StoredService>(String(saved.id))) as StoredService);
+				ctx.emit("k8s.services.created", entity);
+				return entity;
+			} finally {
+				this.creating.delete(`${ns.id}/${resourceName}`);
+			}
+		},
+
+		/** The entity id a KITeGG route's id names: the record with that externalId, else the id itself. */
+		async entityIdFor(this: ServicesThis, id: string): Promise<string> {
+			return entityIdFor(id, async externalId => (await this.findRaw<StoredService>({ externalId }, { limit: 1 }))[0]?.id);
+		},
+
+		/**
+		 * The KITeGG PUT's record: updates the caller's record under that id, or creates it there; the
+		 * entity id. Another tenant's id is a 404, as if nobody held it (findVisible).
+		 */
+		async upsertRecord(this: ServicesThis, ctx: Context<unknown, CallerMeta>, p: CompatDeployParams, retried = false): Promise<string> {
+			const record = recordOf(p);
+			validateSpec(record.deployment, record.exposed_service, record.exposed_port, this.settings.gpuOptions);
+			const id = await this.entityIdFor(p.id);
+			if (await this.loadDoc(id)) {
+				const doc = await this.findVisible<StoredService>(ctx, id);
+				checkSameNamespace(p.namespace, doc);
+				await this.patchEntity(ctx, doc.id, { ...record });
+				ctx.emit("k8s.services.updated", this.publicView((await this.loadDoc<StoredService>(doc.id)) as StoredService));
+				return doc.id;
+			}
+			try {
+				return (await this.createEntity(ctx, { ...record, namespace: namespaceFor(p.namespace, ctx.meta.namespaces) }, p.id)).id;
+			} catch (err) {
+				// Another request stored that id meanwhile (the unique index): look again, as that request's caller or not.
+				if (isDuplicateKey(err) && !retried) return this.upsertRecord(ctx, p, true);
+				throw err;
+			}
 		},
 
 		/** Validate, check ownership, volumes, quota and the apiserver; record the spec as applied; apply it. */

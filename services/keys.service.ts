@@ -4,13 +4,14 @@ import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { loadConfig } from "../lib/config";
 import { authenticateParams, createKeyParams, keyIdParams, type CreateKeyParams, type Identity, type KeyEntity } from "../lib/api/keys";
 import type { IdParams } from "../lib/api/rules";
-import { forbidden, NOT_RETRIED, notFound, unauthorized } from "../lib/errors";
+import { answerCreated, type RestMeta } from "../lib/api/rest";
+import { forbidden, invalidField, NOT_RETRIED, notFound, unauthorized } from "../lib/errors";
 import { confinementFor, expiryFor, hashesMatch, hashKey, isKeyUsable, issueKey, prefixOf } from "../lib/keys";
 import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
-import { isAdmin, type CallerMeta } from "../mixins/membership.mixin";
+import { isAdmin, SYSTEM_META, type CallerMeta } from "../mixins/membership.mixin";
 
 /** What create, list and get may see of the caller: its own keys, or every key for an admin. */
-type KeysMeta = CallerMeta & { keyExpiresAt?: string; $statusCode?: number; $location?: string };
+type KeysMeta = CallerMeta & RestMeta & { keyExpiresAt?: string };
 
 type StoredKey = KeyEntity & { hash: string; _id?: unknown };
 
@@ -65,6 +66,8 @@ const KeysService: ServiceSchema<ServiceSettingSchema, Record<string, never>, Re
 				const roles = ctx.params.roles?.length ? Array.from(new Set(ctx.params.roles)) : ["user"];
 				if (!admin && (roles.includes("admin") || (ctx.params.userID && ctx.params.userID !== ctx.meta.userID)))
 					throw forbidden("Only administrators create admin keys or keys for other users");
+				// Berth's own identity holds namespaces no tenant may use (the cluster's default, the jobs' one): no key acts as it.
+				if (ctx.params.userID === SYSTEM_META.userID) throw invalidField("userID", `"${SYSTEM_META.userID}" is Berth's own identity; no key is issued for it`, ctx.params.userID);
 				const namespaces = confinementFor(ctx.params.namespaces, ctx.meta.namespaces);
 				const expiresAt = expiryFor(ctx.params.expiresAt, ctx.meta.keyExpiresAt);
 				const issued = issueKey();
@@ -77,9 +80,7 @@ const KeysService: ServiceSchema<ServiceSettingSchema, Record<string, never>, Re
 					prefix: issued.prefix,
 					hash: issued.hash,
 				});
-				ctx.meta.$statusCode = 201;
-				ctx.meta.$location = `/api/v1/keys/${String(saved.id)}`;
-				return { ...(saved as unknown as KeyEntity), key: issued.key };
+				return answerCreated(ctx, `/api/v1/keys/${String(saved.id)}`, { ...(saved as unknown as KeyEntity), key: issued.key });
 			},
 		},
 		revoke: {

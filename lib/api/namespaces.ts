@@ -2,8 +2,16 @@
  * The contract of v1.k8s.namespaces (docs/api/namespaces.md): the entity, the params of its
  * actions with their validator rules, and the views it answers.
  */
-import type { NamespaceQuota } from "../manifests/namespace";
 import { DNS1123_LABEL, idRule } from "./rules";
+
+/** A namespace's limits. cpu, memory and storage are Kubernetes quantities; pods and gpu counts. */
+export interface NamespaceQuota {
+	cpu: string;
+	memory: string;
+	storage: string;
+	pods: number;
+	gpu: number;
+}
 
 /** What `v1.k8s.namespaces.lookup` and `.resolveName` answer to other services (docs/api/namespaces.md). */
 export interface NamespaceRef {
@@ -21,7 +29,8 @@ export interface QuotaReport {
 
 /** A tenant's namespace. `name` is also the Kubernetes Namespace's name. */
 export interface NamespaceEntity extends NamespaceRef {
-	quota: NamespaceQuota;
+	/** null only for the cluster's `default` namespace, which Berth holds without a quota (lib/namespaces/held.ts). */
+	quota: NamespaceQuota | null;
 	/** Kubernetes' phase (Active, Terminating), "Pending" before the first apply, "Missing" when gone from the cluster. */
 	phase: string;
 	uid: string | null;

@@ -85,6 +85,8 @@ export interface ServiceEntity {
 	exposed_port: number | null;
 	/** The name of the generated Deployment, Service and Ingress (and the prefix of the claims'); fixed at creation. */
 	resourceName: string;
+	/** The id the caller chose with the KITeGG route `PUT /kubernetes/services/<id>/deploy`; absent otherwise. */
+	externalId?: string;
 	/** Whether a deploy is in effect. */
 	deployed: boolean;
 	deployedAt: string | null;
@@ -113,6 +115,25 @@ export interface UpdateServiceParams {
 	deployment?: string;
 	exposed_service?: string | null;
 	exposed_port?: number | null;
+}
+
+/**
+ * The KITeGG deploy: `id` is the caller's (the LLP's record id), or an entity id. With the seed's
+ * payload in the body the record under that id is created or updated first; without, the stored
+ * record is deployed. `namespace` (the query's `?namespace=`) is needed only to create.
+ */
+export interface CompatDeployParams {
+	id: string;
+	namespace?: string;
+	name?: string;
+	deployment?: string;
+	exposed_service?: string | null;
+	exposed_port?: number | null;
+}
+
+export interface CompatDeleteParams {
+	id: string;
+	keepVolumes?: boolean;
 }
 
 export interface ValidateParams {
@@ -171,6 +192,12 @@ const exposedServiceRule = { type: "string", min: 1, max: 63, optional: true, nu
 const exposedPortRule = { type: "number", integer: true, min: 1, max: 65535, optional: true, nullable: true, convert: true } as const;
 const keepVolumesRule = { type: "boolean", optional: true, convert: true } as const;
 
+/**
+ * An id a caller chooses (the KITeGG routes): what a path segment, both stores and a label-free
+ * lookup take safely. Entity ids (24 hex digits, or NeDB's 16 letters and digits) fit it too.
+ */
+export const externalIdRule = { type: "string", min: 1, max: 64, pattern: /^[A-Za-z0-9][A-Za-z0-9._~-]*$/ } as const;
+
 export const createParams = { name: nameRule, namespace: refRule, deployment: deploymentRule, exposed_service: exposedServiceRule, exposed_port: exposedPortRule } as const;
 export const listParams = { namespace: { ...refRule, optional: true } } as const;
 export const idParams = { id: idRule } as const;
@@ -183,3 +210,12 @@ export const updateParams = {
 } as const;
 export const validateParams = { deployment: deploymentRule, exposed_service: exposedServiceRule, exposed_port: exposedPortRule } as const;
 export const deleteParams = { id: idRule, keepVolumes: keepVolumesRule } as const;
+export const compatDeployParams = {
+	id: externalIdRule,
+	namespace: { ...refRule, optional: true },
+	name: { ...nameRule, optional: true },
+	deployment: { ...deploymentRule, optional: true },
+	exposed_service: exposedServiceRule,
+	exposed_port: exposedPortRule,
+} as const;
+export const compatDeleteParams = { id: externalIdRule, keepVolumes: keepVolumesRule } as const;

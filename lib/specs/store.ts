@@ -35,13 +35,15 @@ export interface StoredService extends Omit<ServiceEntity, "deployed" | "deploye
 }
 
 /** The public fields of the collection (moleculer-db's `fields`). */
-export const PUBLIC_FIELDS = ["name", "namespace", "namespaceName", "deployment", "exposed_service", "exposed_port", "resourceName", "owner", "members"];
+export const PUBLIC_FIELDS = ["name", "namespace", "namespaceName", "deployment", "exposed_service", "exposed_port", "resourceName", "externalId", "owner", "members"];
 
 /** A new service as stored: not deployed; everyone who shares the namespace sees it, as with deployments. */
-export function newService(p: CreateServiceParams, ns: NamespaceRef, resourceName: string, owner: string, systemUser: string | undefined): Omit<StoredService, "id" | "createdAt" | "updatedAt"> {
+/** `externalId` (the KITeGG routes' caller-chosen id) is stored only when there is one: the sparse unique index skips absent fields, not nulls. */
+export function newService(p: CreateServiceParams, ns: NamespaceRef, resourceName: string, owner: string, systemUser: string | undefined, externalId?: string): Omit<StoredService, "id" | "createdAt" | "updatedAt"> {
 	const members = [ns.owner, ...(ns.members ?? [])].filter(m => m && m !== owner && m !== systemUser);
 	const exposure = { exposed_service: p.exposed_service ?? null, exposed_port: p.exposed_port ?? null };
-	return { name: p.name, namespace: ns.id, namespaceName: ns.name, deployment: p.deployment, ...exposure, resourceName, applied: null, teardown: null, owner, members: Array.from(new Set(members)) };
+	const external = externalId === undefined ? {} : { externalId };
+	return { name: p.name, namespace: ns.id, namespaceName: ns.name, deployment: p.deployment, ...exposure, resourceName, ...external, applied: null, teardown: null, owner, members: Array.from(new Set(members)) };
 }
 
 export function toEntries(record: Record<string, number>): FootprintEntry[] {
@@ -87,6 +89,7 @@ export function serviceView(doc: StoredService, baseDomain: string): ServiceEnti
 		exposed_service: doc.exposed_service ?? null,
 		exposed_port: doc.exposed_port ?? null,
 		resourceName: doc.resourceName,
+		...(doc.externalId ? { externalId: doc.externalId } : {}),
 		deployed: Boolean(applied),
 		deployedAt: applied?.at ?? null,
 		host: applied && isExposed(applied) ? ingressHost(doc, baseDomain) : null,

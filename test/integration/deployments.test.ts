@@ -3,7 +3,7 @@ import { bodyOf, containsDesired } from "../../lib/manifests/drift";
 import { kube, uniqueName } from "../helpers/cluster";
 import { envBackends } from "../helpers/backends";
 import { eventually } from "../helpers/eventually";
-import { request, startMesh, type Mesh } from "../helpers/mesh";
+import { createNamespace, keyFor, request, startMesh, type Mesh } from "../helpers/mesh";
 
 const backends = envBackends;
 
@@ -22,13 +22,9 @@ describe.each(backends)("v1.k8s.deployments over REST against the real control p
 		useBackend();
 		process.env.BASE_DOMAIN = "apps.berth.test";
 		mesh = await startMesh(SERVICES);
-		const keyFor = async (userID: string) => (await request(`${mesh.url}/api/v1/keys`, { method: "POST", key: mesh.adminKey, body: { name: userID, userID } })).body.key as string;
-		alice = await keyFor(uniqueName("alice"));
-		bob = await keyFor(uniqueName("bob"));
-		nsName = uniqueName("it-deploy");
-		const ns = await request(`${mesh.url}/api/v1/k8s/namespaces`, { method: "POST", key: alice, body: { name: nsName, quota: { cpu: "2", memory: "2Gi", pods: 10 } } });
-		expect(ns.status).toBe(201);
-		nsId = ns.body.id;
+		alice = await keyFor(mesh, uniqueName("alice"));
+		bob = await keyFor(mesh, uniqueName("bob"));
+		({ id: nsId, name: nsName } = await createNamespace(mesh, alice, uniqueName("it-deploy"), { cpu: "2", memory: "2Gi", pods: 10 }));
 	});
 
 	afterAll(async () => {
@@ -233,6 +229,22 @@ describe.each(backends)("v1.k8s.deployments over REST against the real control p
 			expect(bad.body.data.map((e: { field: string }) => e.field)).toContain(query.split("=")[0]);
 		}
 		for (const id of ids) expect((await request(api(`/${id}`), { method: "DELETE", key: alice })).status).toBe(200);
+	});
+
+	it("creates with createDeployment, the seed's action, on the mesh and on REST as create does", async () => {
+		const me = (await request(`${mesh.url}/api/v1/k8s/namespaces/${nsId}`, { key: alice })).body.owner as string;
+		const viaMesh = await mesh.broker.call<{ id: string; name: string; namespace: string; owner: string }, object>("v1.k8s.deployments.createDeployment", { name: "seed-mesh", namespace: nsId, image: "nginx" }, { meta: { userID: me } });
+		expect(viaMesh).toMatchObject({ name: "seed-mesh", namespace: nsId, owner: me });
+		const viaRest = await request(api("/createDeployment"), { method: "POST", key: alice, body: { name: "seed-rest", namespace: nsName, image: "nginx" } });
+		expect(viaRest.status).toBe(201);
+		expect(viaRest.headers.get("location")).toBe(`/api/v1/k8s/deployments/${viaRest.body.id}`);
+		expect(viaRest.body).toMatchObject({ name: "seed-rest", namespaceName: nsName, replicas: 1 });
+		for (const dep of ["seed-mesh", "seed-rest"]) await eventually(async () => expect((await live<V1Deployment>("Deployment", "apps/v1", dep))?.metadata?.name).toBe(dep));
+		// The same params and checks as create: a duplicate is a 409, a missing image a 422.
+		expect((await request(api("/createDeployment"), { method: "POST", key: alice, body: { name: "seed-rest", namespace: nsName, image: "nginx" } })).status).toBe(409);
+		expect((await request(api("/createDeployment"), { method: "POST", key: alice, body: { name: "seed-x", namespace: nsName } })).status).toBe(422);
+		expect((await request(api("/createDeployment"), { method: "POST", key: bob, body: { name: "seed-y", namespace: nsName, image: "nginx" } })).status).toBe(422);
+		for (const id of [viaMesh.id, viaRest.body.id]) expect((await request(api(`/${id}`), { method: "DELETE", key: alice })).status).toBe(200);
 	});
 
 	describe("bad input", () => {

@@ -56,6 +56,13 @@ describe("the OpenAPI document", () => {
 		expect(doc.paths["/"].get.security).toEqual([]);
 	});
 
+	it("has the seed's createDeployment, with create's request body", async () => {
+		const doc = (await request(`${mesh.url}/api/openapi.json`)).body;
+		const seeds = doc.paths["/api/v1/k8s/deployments/createDeployment"]?.post;
+		expect(seeds).toBeDefined();
+		expect(seeds.requestBody.content["application/json"].schema).toEqual(doc.paths["/api/v1/k8s/deployments"].post.requestBody.content["application/json"].schema);
+	});
+
 	it("grows with services that join later", async () => {
 		const later: ServiceSchema = {
 			name: "later",

@@ -30,6 +30,142 @@ function nginxConf(phpHost: string): string {
 	].join("\n");
 }
 
+/** The seed's `ctx`: only `call`, as the seed uses it. Its answers are untyped, as in the seed's JavaScript. */
+type SeedCtx = { call: (action: string, params?: unknown, opts?: unknown) => Promise<any> };
+
+/**
+ * The seed's "How to use", "Storage" and "Deployment" code (docs: the k8s-moleculer-services seed),
+ * verbatim, nginx config included. Three things are not the seed's, and say so: the seed shows two
+ * ways to get `phpImage` ("// or"), and the first needs an id of the seed's own database, so only
+ * the second runs; the seed uses `nginxImage` without getting it, so one line gets it as `phpImage`
+ * is got; and its two `const deployment` sit in blocks of their own, as one function needs.
+ */
+async function seedExample(ctx: SeedCtx) {
+	// Get namespace
+	const namespace = await ctx.call("v1.k8s.namespaces.resolveName", {
+	    name: "default"
+	});
+
+	// deployment membership
+	const options = {
+	    meta: {
+	        userID: namespace.owner
+	    }
+	};
+
+	const name = "my-app";
+	const serviceURL = "svc.cluster.local";
+
+	const sharedVolume = await ctx.call("v1.k8s.volumes.create", {
+	      namespace: namespace.id,
+	      name: `${name}-nginx-php-data`,
+	      type: "persistentVolumeClaim",
+	      mountPath: "/var/www/html"
+	}, options);
+
+	const phpImage = await ctx.call("v1.k8s.images.resolveName", {
+	      name: "php-8-1-0-fpm"
+	});
+	const phpSchema = {
+	      name: `${name}-php`,
+	      namespace: namespace.id,
+	      image: phpImage.id,
+	      volumes: [
+	         {
+	            name: "php-data",
+	            type: "persistentVolumeClaim",
+	            mountPath: "/var/www/html",
+	            persistentVolumeClaim: {
+	                  claimName: sharedVolume.name
+	            }
+	         }
+	      ],
+	};
+	let php;
+	{
+	const deployment = await ctx.call("v1.k8s.deployments.create", phpSchema, options);
+	php = deployment;
+	}
+
+	// Not in the seed, which uses nginxImage without getting it: got as phpImage is.
+	const nginxImage = await ctx.call("v1.k8s.images.resolveName", { name: "nginx" });
+
+	const nginxSchema = {
+	   name: `${name}-nginx`,
+	   namespace: namespace.id,
+	   image: nginxImage.id,
+	   vHosts: [name + ".nginx.example.com"],
+	   volumes: [
+	      {
+	         name: "nginx-data",
+	         type: "persistentVolumeClaim",
+	         mountPath: "/var/www/html",
+	         persistentVolumeClaim: {
+	               claimName: sharedVolume.name
+	         }
+	      }
+	   ],
+	   configMap: {
+	      name: 'nginx-config',
+	      data: {
+	         'default.conf': `
+server {
+    index index.php index.html;
+    error_log  /var/log/nginx/error.log;
+    access_log /var/log/nginx/access.log;
+    root /var/www/html;
+
+    location / {
+        try_files $uri $uri/ /index.php?$query_string;
+    }
+
+    location ~ .php$ {
+        try_files $uri =404;
+        fastcgi_split_path_info ^(.+.php)(/.+)$;
+        fastcgi_pass ${phpSchema.name}-service.${namespace.name}.${serviceURL}:9000;
+        fastcgi_index index.php;
+        include fastcgi_params;
+        fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
+        fastcgi_param PATH_INFO $fastcgi_path_info;
+        
+        proxy_set_header Host $host;
+        proxy_set_header X-Real-IP $proxy_protocol_addr;
+        proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+        proxy_set_header X-Forwarded-Proto $proxy_protocol;
+        proxy_set_header X-Forwarded-Port $proxy_protocol_port;
+
+    }
+}`
+
+	         }
+	      }
+	};
+
+	let nginx;
+	{
+	const deployment = await ctx.call("v1.k8s.deployments.create", nginxSchema, options);
+	nginx = deployment;
+	}
+	return { namespace, options, sharedVolume, php, nginx };
+}
+
+/** What the seed's example leaves in the cluster's `default` namespace: removed before and after, since every run uses the same names. */
+const SEED_OBJECTS: [string, string, string][] = [
+	["apps/v1", "Deployment", "my-app-php"],
+	["apps/v1", "Deployment", "my-app-nginx"],
+	["v1", "Service", "my-app-php-service"],
+	["v1", "Service", "my-app-nginx-service"],
+	["networking.k8s.io/v1", "Ingress", "my-app-php"],
+	["networking.k8s.io/v1", "Ingress", "my-app-nginx"],
+	["v1", "ConfigMap", "my-app-nginx-nginx-config"],
+	["v1", "Secret", "my-app-php-env"],
+];
+
+async function clearSeedObjects(claim?: string): Promise<void> {
+	const objects = [...SEED_OBJECTS, ...(claim ? [["v1", "PersistentVolumeClaim", claim] as [string, string, string]] : [])];
+	for (const [apiVersion, kind, name] of objects) await kube().delete({ apiVersion, kind, name, namespace: "default" }).catch(() => undefined);
+}
+
 const get = <T>(kind: string, apiVersion: string, name: string, namespace: string) => kube().get<T & { kind?: string }>({ apiVersion, kind, name, namespace }) as Promise<T | undefined>;
 
 /** What both runs must find in the apiserver after the seed's calls. */
@@ -101,6 +237,46 @@ describe.each(backends)("the seed's php-fpm + nginx example, stored in %s", (_ba
 		await client?.stop();
 		await mesh?.stop();
 	});
+
+	// First: the vHost is the seed's, and the next test uses it too (in a namespace of its own).
+	it("runs as the seed writes it, from resolveName(\"default\") on, in the cluster's default namespace", async () => {
+		await clearSeedObjects("my-app-nginx-php-data");
+		const ctx: SeedCtx = { call: (action, params, opts) => client.call(action, params as object, opts as object) };
+		const { namespace, options, sharedVolume, php, nginx } = await seedExample(ctx);
+		cleanups.push(() => clearSeedObjects(sharedVolume.name));
+		try {
+			await checkSeedRun(namespace, options, sharedVolume, php, nginx);
+		} finally {
+			// Removed through the same mesh, as its owner; the next test uses the seed's vHost too.
+			for (const dep of [nginx, php]) await client.call("v1.k8s.deployments.remove", { id: dep.id }, options).catch(() => undefined);
+			await eventually(async () => expect(await get("Deployment", "apps/v1", "my-app-php", "default")).toBeUndefined());
+		}
+		await eventually(async () => expect(await client.call("v1.k8s.volumes.remove", { id: sharedVolume.id }, options)).toMatchObject({ id: sharedVolume.id }));
+	});
+
+	// eslint-disable-next-line @typescript-eslint/no-explicit-any
+	async function checkSeedRun(namespace: any, options: any, sharedVolume: any, php: any, nginx: any): Promise<void> {
+		// The cluster's default namespace, held by the system identity; the example acts as that owner.
+		expect(namespace).toMatchObject({ name: "default", owner: "system", members: [], quota: null, phase: "Active" });
+		expect(options.meta.userID).toBe("system");
+		expect(php).toMatchObject({ name: "my-app-php", namespace: namespace.id, owner: "system" });
+		expect(nginx).toMatchObject({ name: "my-app-nginx", namespace: namespace.id, vHosts: ["my-app.nginx.example.com"], configMap: { name: "nginx-config" } });
+		await checkCluster("default", "my-app", sharedVolume.name, "my-app.nginx.example.com");
+		const cm = await get<V1ConfigMap>("ConfigMap", "v1", "my-app-nginx-nginx-config", "default");
+		expect(cm?.data?.["default.conf"]).toContain("fastcgi_split_path_info ^(.+.php)(/.+)$;");
+
+		// A tenant cannot see or use it; nor can the held namespace be changed, shared or removed.
+		const tenant = { meta: { userID: uniqueName("tenant") } };
+		await expect(client.call("v1.k8s.namespaces.get", { id: namespace.id }, tenant)).rejects.toMatchObject({ code: 404 });
+		await expect(client.call("v1.k8s.volumes.create", { namespace: namespace.id, name: "mine", mountPath: "/x" }, tenant)).rejects.toMatchObject({ code: 404 });
+		await expect(client.call("v1.k8s.deployments.get", { id: php.id }, tenant)).rejects.toMatchObject({ code: 404 });
+		await expect(client.call("v1.k8s.namespaces.addMember", { id: namespace.id, member: tenant.meta.userID }, tenant)).rejects.toMatchObject({ code: 404 });
+		await expect(client.call("v1.k8s.namespaces.addMember", { id: namespace.id, member: tenant.meta.userID }, options)).rejects.toMatchObject({ code: 403 });
+		await expect(client.call("v1.k8s.namespaces.remove", { id: namespace.id }, options)).rejects.toMatchObject({ code: 403 });
+		await expect(client.call("v1.k8s.namespaces.update", { id: namespace.id, quota: { cpu: "1" } }, options)).rejects.toMatchObject({ code: 403 });
+		await expect(client.call("v1.k8s.namespaces.create", { name: "default" }, options)).rejects.toMatchObject({ code: 422 });
+		expect(await client.call("v1.k8s.namespaces.resolveName", { name: "default" })).toEqual(namespace);
+	}
 
 	it("runs through ctx.call from a second broker over NATS", async () => {
 		const user = uniqueName("owner");

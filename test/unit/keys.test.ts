@@ -142,4 +142,8 @@ describe("the keys service", () => {
 		await expect(broker.call("v1.keys.create", { name: "x", userID: "dave" }, user)).rejects.toMatchObject({ code: 403 });
 		await expect(broker.call("v1.keys.create", { name: "x", namespaces: [] }, user)).rejects.toMatchObject({ code: 422 });
 	});
+
+	it("issues no key for Berth's own identity, which holds the cluster's default namespace", async () => {
+		await expect(broker.call("v1.keys.create", { name: "x", userID: "system" }, admin)).rejects.toMatchObject({ code: 422, data: [expect.objectContaining({ field: "userID" })] });
+	});
 });
