@@ -53,7 +53,7 @@ export function leaderTimings(opts: Pick<LeaderOptions, "leaseDurationSeconds" |
 	const leaseS = opts.leaseDurationSeconds ?? Number(env.LEADER_LEASE_SECONDS || 15);
 	const deadlineS = opts.renewDeadlineSeconds ?? (env.LEADER_RENEW_DEADLINE_SECONDS ? Number(env.LEADER_RENEW_DEADLINE_SECONDS) : (leaseS * 2) / 3);
 	const leaseMs = leaseS * 1000;
-	const renewDeadlineMs = deadlineS * 1000;
+	const renewDeadlineMs = Math.floor(deadlineS * 1000);
 	if (!(leaseMs > 0)) throw new Error(`LEADER_LEASE_SECONDS must be a positive number, not ${leaseS}`);
 	if (!(renewDeadlineMs > 0 && renewDeadlineMs < leaseMs)) throw new Error(`LEADER_RENEW_DEADLINE_SECONDS (${deadlineS}) must be positive and shorter than the lease (${leaseS} s)`);
 	const retryPeriodMs = opts.retryPeriodMs ?? Math.floor(Math.min(leaseMs / 3, renewDeadlineMs / 2));
