@@ -105,6 +105,16 @@ export function leaseExpired(observed: LeaseObservation, now: number): boolean {
 
 const ABANDONED = Symbol("abandoned");
 
+/** The Lease as written, or undefined when another candidate changed it first (409: a lost race, not an error). */
+async function won(write: () => Promise<V1Lease>): Promise<V1Lease | undefined> {
+	try {
+		return await write();
+	} catch (err) {
+		if ((err as { code?: number }).code === 409) return undefined;
+		throw err;
+	}
+}
+
 /** `promise`, or a rejection once `ms` have passed (the request itself may still land: see tick). */
 function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
 	let timer: NodeJS.Timeout | undefined;
@@ -242,21 +252,16 @@ export class LeaderElector extends EventEmitter {
 		const lease = await client.get<V1Lease>(ref);
 		if (attempt !== this.attempt) throw ABANDONED;
 		if (!lease) {
-			const created = await client.create<V1Lease>({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: this.name, namespace: this.namespace }, spec: this.spec(true) });
-			this.observed = observeLease(this.observed, created, sentAt);
-			return true;
+			const created = await won(() => client.create<V1Lease>({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: this.name, namespace: this.namespace }, spec: this.spec(true) }));
+			if (created && attempt === this.attempt) this.observed = observeLease(this.observed, created, sentAt);
+			return created !== undefined;
 		}
 		this.observed = observeLease(this.observed, lease, this.clock.now());
 		const mine = this.observed.holder === this.identity;
 		if (!mine && !leaseExpired(this.observed, this.clock.now())) return false;
-		try {
-			const written = await client.replace<V1Lease>({ ...lease, apiVersion: ref.apiVersion, kind: ref.kind, spec: this.spec(!mine, lease) });
-			if (attempt === this.attempt) this.observed = observeLease(this.observed, written, sentAt);
-			return true;
-		} catch (err) {
-			if ((err as { code?: number }).code === 409) return false; // another candidate won the race
-			throw err;
-		}
+		const written = await won(() => client.replace<V1Lease>({ ...lease, apiVersion: ref.apiVersion, kind: ref.kind, spec: this.spec(!mine, lease) }));
+		if (written && attempt === this.attempt) this.observed = observeLease(this.observed, written, sentAt);
+		return written !== undefined;
 	}
 
 	private spec(acquiredNow: boolean, current?: V1Lease): V1Lease["spec"] {

@@ -153,6 +153,16 @@ describe("the elector's state machine", () => {
 		expect(a.events.map(x => x.event)).toEqual(["started", "stopped", "started"]);
 	});
 
+	it("elects one of two candidates racing to create the lease, and counts the loser's 409 as a lost race", async () => {
+		const a = node("a");
+		const b = node("b");
+		await Promise.all([a.e.start(), b.e.start()]);
+		expect([a.e.isLeader, b.e.isLeader].filter(Boolean)).toHaveLength(1);
+		await advance(5000);
+		expect([a.e.isLeader, b.e.isLeader].filter(Boolean)).toHaveLength(1);
+		expect(leases.writes.filter(w => w.holder !== leases.writes[0].holder)).toEqual([]);
+	});
+
 	it("stops at once when it finds another holder in the lease", async () => {
 		const a = node("a");
 		await a.e.start();
