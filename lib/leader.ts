@@ -149,6 +149,8 @@ export class LeaderElector extends EventEmitter {
 	/** When the last successful acquire or renew was sent (monotonic ms). */
 	private renewedAt = Number.NEGATIVE_INFINITY;
 	private observed?: LeaseObservation;
+	/** The Lease as this node last wrote it: a leader renews it without reading it first. */
+	private written?: V1Lease;
 	/** Bumped by every attempt and by stop(): an older attempt that resolves late changes nothing. */
 	private attempt = 0;
 
@@ -249,19 +251,32 @@ export class LeaderElector extends EventEmitter {
 	private async tryAcquireOrRenew(attempt: number, sentAt: number): Promise<boolean> {
 		const client = this.client();
 		const ref = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", name: this.name, namespace: this.namespace };
+		// A leader renews what it wrote last, one request; a 409 means someone else wrote since: read it.
+		if (this.leading && this.written) {
+			const renewed = await won(() => client.replace<V1Lease>({ ...(this.written as V1Lease), apiVersion: ref.apiVersion, kind: ref.kind, spec: this.spec(false, this.written) }));
+			if (attempt !== this.attempt) throw ABANDONED;
+			if (renewed) return this.wrote(renewed, sentAt);
+			this.written = undefined;
+		}
 		const lease = await client.get<V1Lease>(ref);
 		if (attempt !== this.attempt) throw ABANDONED;
 		if (!lease) {
 			const created = await won(() => client.create<V1Lease>({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: this.name, namespace: this.namespace }, spec: this.spec(true) }));
-			if (created && attempt === this.attempt) this.observed = observeLease(this.observed, created, sentAt);
+			if (created && attempt === this.attempt) this.wrote(created, sentAt);
 			return created !== undefined;
 		}
 		this.observed = observeLease(this.observed, lease, this.clock.now());
 		const mine = this.observed.holder === this.identity;
 		if (!mine && !leaseExpired(this.observed, this.clock.now())) return false;
 		const written = await won(() => client.replace<V1Lease>({ ...lease, apiVersion: ref.apiVersion, kind: ref.kind, spec: this.spec(!mine, lease) }));
-		if (written && attempt === this.attempt) this.observed = observeLease(this.observed, written, sentAt);
+		if (written && attempt === this.attempt) this.wrote(written, sentAt);
 		return written !== undefined;
+	}
+
+	private wrote(lease: V1Lease, sentAt: number): true {
+		this.written = lease;
+		this.observed = observeLease(this.observed, lease, sentAt);
+		return true;
 	}
 
 	private spec(acquiredNow: boolean, current?: V1Lease): V1Lease["spec"] {

@@ -7,6 +7,8 @@ export class FakeLeases {
 	private rv = 0;
 	readonly mode = new Map<string, "ok" | "fail" | "hang">();
 	writes: { node: string; holder?: string; at: number }[] = [];
+	/** Requests by verb, every node together. */
+	readonly calls = { get: 0, create: 0, replace: 0 };
 
 	client(node: string): LeaseClient {
 		const gate = async () => {
@@ -23,15 +25,18 @@ export class FakeLeases {
 		};
 		return {
 			get: (async () => {
+				this.calls.get++;
 				await gate();
 				return this.lease && copy(this.lease);
 			}) as LeaseClient["get"],
 			create: (async (obj: KubernetesObject) => {
+				this.calls.create++;
 				await gate();
 				if (this.lease) throw Object.assign(new Error("exists"), { code: 409 });
 				return write(obj as V1Lease);
 			}) as LeaseClient["create"],
 			replace: (async (obj: KubernetesObject) => {
+				this.calls.replace++;
 				await gate();
 				if (obj.metadata?.resourceVersion !== this.lease?.metadata?.resourceVersion) throw Object.assign(new Error("conflict"), { code: 409 });
 				return write(obj as V1Lease);

@@ -163,6 +163,27 @@ describe("the elector's state machine", () => {
 		expect(leases.writes.filter(w => w.holder !== leases.writes[0].holder)).toEqual([]);
 	});
 
+	it("a steady leader renews with one request per retry period, without reading the lease", async () => {
+		const a = node("a");
+		await a.e.start();
+		const before = { ...leases.calls };
+		await advance(10 * PERIOD_MS);
+		expect(leases.calls.get - before.get).toBe(0);
+		expect(leases.calls.replace - before.replace).toBe(10);
+		expect(a.e.isLeader).toBe(true);
+	});
+
+	it("renews after someone else touched the lease but left it held by the leader", async () => {
+		const a = node("a");
+		await a.e.start();
+		await advance(PERIOD_MS);
+		// e.g. kubectl annotating it: the resourceVersion moves, the holder stays.
+		leases.lease!.metadata!.resourceVersion = "42";
+		await advance(PERIOD_MS);
+		expect(a.e.isLeader).toBe(true);
+		expect(a.events.map(x => x.event)).toEqual(["started"]);
+	});
+
 	it("stops at once when it finds another holder in the lease", async () => {
 		const a = node("a");
 		await a.e.start();
