@@ -1,63 +1,18 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import Validator from "fastest-validator";
-import { DNS1123_LABEL, ENV_KEY } from "./api/rules";
+import { DNS1123_LABEL, ENV_KEY, objectList } from "./api/rules";
+import type { CatalogEnv, CatalogImage, CatalogPort, CatalogResources, CatalogVolume } from "./api/images";
 import { VOLUME_MOUNT_PATH } from "./api/volumes";
+
+// The entry's shape is the images contract (lib/api/images.ts); re-exported for the existing imports.
+export type { CatalogEnv, CatalogImage, CatalogPort, CatalogResources, CatalogVolume };
 
 /**
  * The image catalog: one JSON file per image under `images/` (or IMAGES_DIR), with the fields of
  * the seed's php example. Files are checked when they are loaded; a bad file is reported with its
  * path and the offending field, and nothing from that load is used.
  */
-
-export interface CatalogPort {
-	name: string;
-	port: number;
-	protocol: "TCP" | "UDP" | "SCTP";
-}
-
-/** An env var the image expects. `secret` ones without a value get a generated one at deploy time. */
-export interface CatalogEnv {
-	key: string;
-	type: "as-is" | "secret";
-	value?: string;
-}
-
-export interface CatalogVolume {
-	name: string;
-	type: "persistentVolumeClaim";
-	mountPath: string;
-}
-
-/** cpu in millicores, memory in Mi, as the seed writes them. */
-export interface CatalogResources {
-	limits: { cpu: number; memory: number };
-	requests: { cpu: number; memory: number };
-}
-
-export interface CatalogImage {
-	name: string;
-	namespace: string;
-	tag: string;
-	digest?: string;
-	image: string;
-	registry: string;
-	repository: string;
-	description: string;
-	imagePullPolicy: "Always" | "IfNotPresent" | "Never";
-	imagePullSecrets: string[];
-	ports: CatalogPort[];
-	env: CatalogEnv[];
-	volumes: CatalogVolume[];
-	resources: CatalogResources;
-	/** Overrides the image's entrypoint / arguments, for images whose default does not serve. */
-	command?: string[];
-	args?: string[];
-	/** Usable as a template for ephemeral applications. */
-	launchable?: boolean;
-	/** A launchable template anyone may launch without an API key. */
-	public?: boolean;
-}
 
 /** The fields a catalog entry may have, in the order the seed lists them. */
 export const CATALOG_FIELDS = [
@@ -93,42 +48,21 @@ const schema = {
 	description: { type: "string", min: 1, max: 1000 },
 	imagePullPolicy: { type: "enum", values: ["Always", "IfNotPresent", "Never"] },
 	imagePullSecrets: { type: "array", items: { type: "string", pattern: DNS1123_LABEL, max: 253 } },
-	ports: {
-		type: "array",
-		items: {
-			type: "object",
-			strict: true,
-			props: {
-				name: { type: "string", pattern: DNS1123_LABEL, max: 15 },
-				port: { type: "number", integer: true, min: 1, max: 65535 },
-				protocol: { type: "enum", values: ["TCP", "UDP", "SCTP"] },
-			},
-		},
-	},
-	env: {
-		type: "array",
-		items: {
-			type: "object",
-			strict: true,
-			props: {
-				key: { type: "string", pattern: ENV_KEY, max: 253 },
-				type: { type: "enum", values: ["as-is", "secret"] },
-				value: { type: "string", optional: true, max: 65536 },
-			},
-		},
-	},
-	volumes: {
-		type: "array",
-		items: {
-			type: "object",
-			strict: true,
-			props: {
-				name: { type: "string", pattern: DNS1123_LABEL, max: 63 },
-				type: { type: "equal", value: "persistentVolumeClaim" },
-				mountPath: { type: "string", pattern: VOLUME_MOUNT_PATH, max: 255 },
-			},
-		},
-	},
+	ports: objectList({
+		name: { type: "string", pattern: DNS1123_LABEL, max: 15 },
+		port: { type: "number", integer: true, min: 1, max: 65535 },
+		protocol: { type: "enum", values: ["TCP", "UDP", "SCTP"] },
+	}),
+	env: objectList({
+		key: { type: "string", pattern: ENV_KEY, max: 253 },
+		type: { type: "enum", values: ["as-is", "secret"] },
+		value: { type: "string", optional: true, max: 65536 },
+	}),
+	volumes: objectList({
+		name: { type: "string", pattern: DNS1123_LABEL, max: 63 },
+		type: { type: "equal", value: "persistentVolumeClaim" },
+		mountPath: { type: "string", pattern: VOLUME_MOUNT_PATH, max: 255 },
+	}),
 	resources: {
 		type: "object",
 		strict: true,

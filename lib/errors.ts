@@ -31,6 +31,12 @@ export function notFound(what: string, id?: unknown): Errors.MoleculerClientErro
 	return new Errors.MoleculerClientError(`${what} not found`, 404, ErrorTypes.NotFound, { id });
 }
 
+/** The value, or notFound(what, id) when there is none: `return found(await find(name), "Image", name)`. */
+export function found<T>(value: T | null | undefined, what: string, id?: unknown): T {
+	if (!value) throw notFound(what, id);
+	return value;
+}
+
 export function conflict(message: string, data?: unknown): Errors.MoleculerClientError {
 	return new Errors.MoleculerClientError(message, 409, ErrorTypes.Conflict, data);
 }

@@ -1,5 +1,10 @@
 import type { V1Container, V1Deployment, V1Ingress, V1PersistentVolumeClaim, V1Pod, V1Secret, V1Service } from "./k8s";
 import { LABEL_COMPONENT, LABEL_ID } from "./manifests/labels";
+import { ReasonCodes, type AppHealth, type AppPhase, type ClaimHealth, type PodHealth, type Reason, type ReasonCode, type Severity } from "./api/status";
+
+// The health shapes are the status contract (lib/api/status.ts); re-exported for existing imports.
+export { ReasonCodes };
+export type { AppHealth, AppPhase, ClaimHealth, PodHealth, Reason, ReasonCode, Severity };
 
 /** Not re-exported by lib/k8s; derived from the pod type. */
 type V1ContainerStatus = NonNullable<NonNullable<V1Pod["status"]>["containerStatuses"]>[number];
@@ -8,109 +13,6 @@ type V1ContainerStatus = NonNullable<NonNullable<V1Pod["status"]>["containerStat
  * One app's health at a glance: the Deployment, its pods, Service, Ingress, claims and Secret
  * folded into a phase and reason codes. Pure: objects in, status out; no I/O, no clock.
  */
-
-/**
- * - `Ready`: every wanted pod is up to date and ready, and nothing else is wrong.
- * - `Progressing`: on its way (a rollout, pods starting, a claim binding) with nothing failing yet.
- * - `Degraded`: serving (enough pods ready), but something needs attention (a rollout stuck on a
- *   bad image, a missing Service or Ingress).
- * - `Failed`: not serving what was asked, and something says why (a reason of severity `error`).
- * - `ScaledToZero`: zero replicas wanted, none running.
- * - `Missing`: no Deployment in the cluster (not made yet, or deleted behind Berth's back).
- */
-export type AppPhase = "Ready" | "Progressing" | "Degraded" | "Failed" | "ScaledToZero" | "Missing";
-
-export type Severity = "error" | "warning" | "progress" | "ok";
-
-/** Reason codes, stable strings a client may branch on. */
-export const ReasonCodes = {
-	Ready: "Ready",
-	ScaledToZero: "ScaledToZero",
-	DeploymentMissing: "DeploymentMissing",
-	// Errors: what stops the app from running as asked.
-	QuotaExceeded: "QuotaExceeded",
-	FailedCreate: "FailedCreate",
-	PVCLost: "PVCLost",
-	PVCMissing: "PVCMissing",
-	PVCPending: "PVCPending",
-	Unschedulable: "Unschedulable",
-	ImagePullBackOff: "ImagePullBackOff",
-	CreateContainerConfigError: "CreateContainerConfigError",
-	SecretMissing: "SecretMissing",
-	CrashLoopBackOff: "CrashLoopBackOff",
-	OOMKilled: "OOMKilled",
-	ProgressDeadlineExceeded: "ProgressDeadlineExceeded",
-	// Warnings: serving, but not as Berth made it.
-	PodFailed: "PodFailed",
-	ServiceMissing: "ServiceMissing",
-	IngressMissing: "IngressMissing",
-	// Progress: on its way.
-	Progressing: "Progressing",
-	PodsPending: "PodsPending",
-	ContainerCreating: "ContainerCreating",
-	ContainersNotReady: "ContainersNotReady",
-} as const;
-
-export type ReasonCode = (typeof ReasonCodes)[keyof typeof ReasonCodes];
-
-export interface Reason {
-	code: ReasonCode;
-	severity: Severity;
-	message: string;
-	/** The object it is about, when it is about one (the first of several pods). */
-	object?: { kind: string; name: string };
-	/** How many pods share this reason, for pod reasons. */
-	pods?: number;
-}
-
-export interface PodHealth {
-	name: string;
-	phase: string;
-	ready: boolean;
-	restarts: number;
-	/** The waiting or terminated reason of a container that is not running, or the pod's own. */
-	reason?: string;
-	node?: string;
-}
-
-export interface ClaimHealth {
-	name: string;
-	/** Pending, Bound, Lost, or Missing when the claim is not among Berth's claims. */
-	phase: string;
-	capacity?: string;
-}
-
-export interface AppHealth {
-	/** The Berth entity id (`berth.dev/id`). */
-	id: string;
-	/** The Deployment's name (the entity's name for Berth deployments). */
-	name: string;
-	/** The Kubernetes namespace. */
-	namespace: string;
-	/** The entity kind (`app.kubernetes.io/component`): deployment, application, service, … */
-	component?: string;
-	phase: AppPhase;
-	/** The most important reason's code and message. */
-	reason: ReasonCode;
-	message: string;
-	/** Every reason, most severe first. */
-	reasons: Reason[];
-	replicas: { desired: number; current: number; ready: number; available: number; updated: number };
-	pods: PodHealth[];
-	objects: {
-		deployment: boolean;
-		/** null: none expected and none there. */
-		service: boolean | null;
-		ingress: boolean | null;
-		/** The entity's own Secret (its env secret), when it has one. */
-		secret: boolean;
-		claims: ClaimHealth[];
-	};
-	/** The Ingress's hosts. */
-	hosts: string[];
-	/** The images the Deployment runs. */
-	images: string[];
-}
 
 export interface HealthInput {
 	id: string;

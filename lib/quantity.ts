@@ -7,6 +7,12 @@ const decimal: Record<string, number> = { n: 1e-9, u: 1e-6, m: 1e-3, "": 1, k: 1
 
 const QUANTITY = /^([+-]?\d+(?:\.\d+)?)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$/;
 
+/** A container's cpu and memory requests and limits: numbers in the catalog (millicores, Mi), quantities in jobs. */
+export interface ResourcePair<Q> {
+	requests: { cpu: Q; memory: Q };
+	limits: { cpu: Q; memory: Q };
+}
+
 /** The value of a quantity string ("500m", "2", "1Gi") in base units (cores, bytes); NaN if malformed. */
 export function parseQuantity(q: string | number): number {
 	if (typeof q === "number") return q;

@@ -89,27 +89,11 @@ export function isDuplicateKey(err: unknown): boolean {
  * suite against NeDB and then MongoDB) each get the backend the environment names at that moment.
  */
 export function createDbMixin(opts: DbMixinOptions): Partial<ServiceSchema> {
-	const settings: DbSettings = {
-		idField: "id",
-		fields: ["id", ...opts.fields.filter(f => f !== "id"), "createdAt", "updatedAt"],
-		pageSize: 20,
-		maxPageSize: 100,
-		maxLimit: 1000,
-	};
-	const decoded = (raw: Record<string, unknown>): Record<string, unknown> => {
-		const doc = opts.decode ? opts.decode(raw) : raw;
-		doc.id = String(doc.id);
-		return doc;
-	};
+	const settings = dbSettings(opts);
 	const schema: Partial<ServiceSchema<DbSettings & ServiceSettingSchema, DbMethods, Record<string, unknown>, DbServiceThis & Service>> & Record<string, unknown> = {
 		mixins: [DbService as unknown as Partial<ServiceSchema>],
 		settings,
-		events: {
-			/** A write to this collection on any node: what this node remembers of it is stale. */
-			[COLLECTION_CHANGED](this: DbServiceThis, ctx: Context<{ collection?: string }>) {
-				if (ctx.params?.collection === opts.collection) this.queryCache.clear();
-			},
-		},
+		events: collectionEvents(opts),
 		hooks: {
 			before: {
 				create: [stampCreated],
@@ -117,92 +101,133 @@ export function createDbMixin(opts: DbMixinOptions): Partial<ServiceSchema> {
 				update: [stampUpdated],
 			},
 		},
-		methods: {
-			/** The raw stored document (id field mapped), or undefined. Bypasses scoping: callers check. */
-			async findStored(this: DbServiceThis, id: string): Promise<Record<string, unknown> | undefined> {
-				if (typeof id !== "string" || id.length === 0) return undefined;
-				const rows = (await this.adapter.find({ query: { _id: storedId(this, id) } })) as unknown[];
-				if (!rows.length) return undefined;
-				const doc = await this.adapter.entityToObject(rows[0]);
-				return this.adapter.afterRetrieveTransformID(doc, "id") as Record<string, unknown>;
-			},
-			/** Stores a new entity and returns it as clients see it; fires the created hooks. */
-			async insertEntity(this: DbServiceThis, ctx: Context, doc: Record<string, unknown>): Promise<Record<string, unknown>> {
-				const now = new Date().toISOString();
-				const saved = await this.adapter.insert({ ...doc, createdAt: now, updatedAt: now });
-				const json = (await this.transformDocuments(ctx, {}, saved)) as Record<string, unknown>;
-				await this.entityChanged("created", json, ctx);
-				return json;
-			},
-			/** Applies `$set` changes and returns the entity as clients see it; fires the updated hooks. */
-			async patchEntity(this: DbServiceThis, ctx: Context, id: string, changes: Record<string, unknown>): Promise<Record<string, unknown>> {
-				const saved = await this.adapter.updateById(storedId(this, id), { $set: { ...changes, updatedAt: new Date().toISOString() } });
-				const json = (await this.transformDocuments(ctx, {}, saved)) as Record<string, unknown>;
-				await this.entityChanged("updated", json, ctx);
-				return json;
-			},
-			/** Removes an entity by id; fires the removed hooks with the last stored state. */
-			async removeEntity(this: DbServiceThis, ctx: Context, id: string): Promise<Record<string, unknown> | undefined> {
-				const removed = await this.adapter.removeById(storedId(this, id));
-				if (!removed) return undefined;
-				const json = (await this.transformDocuments(ctx, {}, removed)) as Record<string, unknown>;
-				await this.entityChanged("removed", json, ctx);
-				return json;
-			},
-			/**
-			 * How many stored documents match, unscoped. moleculer-db's NeDB `count` finds and copies every
-			 * match to count it (a list page of 1,000 deployments spent most of its time there); this asks
-			 * the store itself.
-			 */
-			async countEntities(this: DbServiceThis, query: Record<string, unknown>): Promise<number> {
-				if (this.dbBackend.mongoUri) return this.adapter.count({ query });
-				return this.adapter.db.countAsync(query);
-			},
-			/**
-			 * The answer of a read remembered until the collection changes (on any node: every write goes
-			 * through moleculer-db's entityChanged → clearCache, which tells every node). A read that was in
-			 * flight while a write happened is not remembered. `key` must hold everything the answer
-			 * depends on, the caller's identity included.
-			 */
-			async cachedQuery<T>(this: DbServiceThis, key: string, load: () => Promise<T>): Promise<T> {
-				const hit = this.queryCache.get(key);
-				if (hit) return hit.value as T;
-				const generation = this.queryCache.generation;
-				const value = await load();
-				this.queryCache.set(key, value, generation);
-				return value;
-			},
-			/** Replaces moleculer-db's: no broker cacher here, but the query caches of every node forget the collection. */
-			clearCache(this: DbServiceThis & Service): Promise<void> {
-				this.queryCache.clear();
-				void this.broker.broadcast(COLLECTION_CHANGED, { collection: opts.collection });
-				return Promise.resolve();
-			},
-			/** Stored documents (decoded, id as a string) matching a query, unscoped, in the collection's order. */
-			async findRaw(this: DbServiceThis, query: Record<string, unknown>, page: { limit?: number; offset?: number } = {}): Promise<Record<string, unknown>[]> {
-				const rows = await this.adapter.find({ query, sort: opts.sort ?? ["createdAt"], ...page });
-				const docs: Record<string, unknown>[] = [];
-				for (const row of rows) docs.push(decoded(this.adapter.afterRetrieveTransformID(await this.adapter.entityToObject(row), "id")));
-				return docs;
-			},
-			/** One stored document (decoded), unscoped, or undefined. */
-			async loadDoc(this: DbServiceThis & DbMethods, id: string): Promise<Record<string, unknown> | undefined> {
-				const raw = await this.findStored(id);
-				return raw ? decoded(raw) : undefined;
-			},
-			/** What clients see of a stored document: its public fields, nothing else (a service may override it). */
-			publicView(this: DbServiceThis, doc: object): Record<string, unknown> {
-				const out: Record<string, unknown> = {};
-				for (const f of settings.fields) if ((doc as Record<string, unknown>)[f] !== undefined) out[f] = (doc as Record<string, unknown>)[f];
-				if (out.id !== undefined) out.id = String(out.id);
-				return out;
-			},
-			/** Raw query over stored documents, unscoped; returns client-shaped entities. */
-			async findEntities(this: DbServiceThis, ctx: Context | null, query: Record<string, unknown>, extra: { sort?: string[]; limit?: number } = {}): Promise<Record<string, unknown>[]> {
-				const docs = await this.adapter.find({ query, sort: extra.sort, limit: extra.limit });
-				return (await this.transformDocuments(ctx, {}, docs)) as Record<string, unknown>[];
-			},
+		methods: { ...storeMethods, ...collectionMethods(opts, settings) },
+		...lifecycle(opts),
+	};
+	return schema as Partial<ServiceSchema>;
+}
+
+function dbSettings(opts: DbMixinOptions): DbSettings {
+	return {
+		idField: "id",
+		fields: ["id", ...opts.fields.filter(f => f !== "id"), "createdAt", "updatedAt"],
+		pageSize: 20,
+		maxPageSize: 100,
+		maxLimit: 1000,
+	};
+}
+
+function collectionEvents(opts: DbMixinOptions): ServiceSchema["events"] {
+	return {
+		/** A write to this collection on any node: what this node remembers of it is stale. */
+		[COLLECTION_CHANGED](this: DbServiceThis, ctx: Context<{ collection?: string }>) {
+			if (ctx.params?.collection === opts.collection) this.queryCache.clear();
 		},
+	};
+}
+
+/** The methods that do not depend on the collection's options: stored documents in and out. */
+const storeMethods = {
+	/** The raw stored document (id field mapped), or undefined. Bypasses scoping: callers check. */
+	async findStored(this: DbServiceThis, id: string): Promise<Record<string, unknown> | undefined> {
+		if (typeof id !== "string" || id.length === 0) return undefined;
+		const rows = (await this.adapter.find({ query: { _id: storedId(this, id) } })) as unknown[];
+		if (!rows.length) return undefined;
+		const doc = await this.adapter.entityToObject(rows[0]);
+		return this.adapter.afterRetrieveTransformID(doc, "id") as Record<string, unknown>;
+	},
+	/** Stores a new entity and returns it as clients see it; fires the created hooks. */
+	async insertEntity(this: DbServiceThis, ctx: Context, doc: Record<string, unknown>): Promise<Record<string, unknown>> {
+		const now = new Date().toISOString();
+		const saved = await this.adapter.insert({ ...doc, createdAt: now, updatedAt: now });
+		const json = (await this.transformDocuments(ctx, {}, saved)) as Record<string, unknown>;
+		await this.entityChanged("created", json, ctx);
+		return json;
+	},
+	/** Applies `$set` changes and returns the entity as clients see it; fires the updated hooks. */
+	async patchEntity(this: DbServiceThis, ctx: Context, id: string, changes: Record<string, unknown>): Promise<Record<string, unknown>> {
+		const saved = await this.adapter.updateById(storedId(this, id), { $set: { ...changes, updatedAt: new Date().toISOString() } });
+		const json = (await this.transformDocuments(ctx, {}, saved)) as Record<string, unknown>;
+		await this.entityChanged("updated", json, ctx);
+		return json;
+	},
+	/** Removes an entity by id; fires the removed hooks with the last stored state. */
+	async removeEntity(this: DbServiceThis, ctx: Context, id: string): Promise<Record<string, unknown> | undefined> {
+		const removed = await this.adapter.removeById(storedId(this, id));
+		if (!removed) return undefined;
+		const json = (await this.transformDocuments(ctx, {}, removed)) as Record<string, unknown>;
+		await this.entityChanged("removed", json, ctx);
+		return json;
+	},
+	/**
+	 * How many stored documents match, unscoped. moleculer-db's NeDB `count` finds and copies every
+	 * match to count it (a list page of 1,000 deployments spent most of its time there); this asks
+	 * the store itself.
+	 */
+	async countEntities(this: DbServiceThis, query: Record<string, unknown>): Promise<number> {
+		if (this.dbBackend.mongoUri) return this.adapter.count({ query });
+		return this.adapter.db.countAsync(query);
+	},
+	/**
+	 * The answer of a read remembered until the collection changes (on any node: every write goes
+	 * through moleculer-db's entityChanged → clearCache, which tells every node). A read that was in
+	 * flight while a write happened is not remembered. `key` must hold everything the answer
+	 * depends on, the caller's identity included.
+	 */
+	async cachedQuery<T>(this: DbServiceThis, key: string, load: () => Promise<T>): Promise<T> {
+		const hit = this.queryCache.get(key);
+		if (hit) return hit.value as T;
+		const generation = this.queryCache.generation;
+		const value = await load();
+		this.queryCache.set(key, value, generation);
+		return value;
+	},
+	/** Raw query over stored documents, unscoped; returns client-shaped entities. */
+	async findEntities(this: DbServiceThis, ctx: Context | null, query: Record<string, unknown>, extra: { sort?: string[]; limit?: number } = {}): Promise<Record<string, unknown>[]> {
+		const docs = await this.adapter.find({ query, sort: extra.sort, limit: extra.limit });
+		return (await this.transformDocuments(ctx, {}, docs)) as Record<string, unknown>[];
+	},
+};
+
+/** The methods that depend on the collection's options: its name, order, codec and public fields. */
+function collectionMethods(opts: DbMixinOptions, settings: DbSettings) {
+	const decoded = (raw: Record<string, unknown>): Record<string, unknown> => {
+		const doc = opts.decode ? opts.decode(raw) : raw;
+		doc.id = String(doc.id);
+		return doc;
+	};
+	return {
+		/** Replaces moleculer-db's: no broker cacher here, but the query caches of every node forget the collection. */
+		clearCache(this: DbServiceThis & Service): Promise<void> {
+			this.queryCache.clear();
+			void this.broker.broadcast(COLLECTION_CHANGED, { collection: opts.collection });
+			return Promise.resolve();
+		},
+		/** Stored documents (decoded, id as a string) matching a query, unscoped, in the collection's order. */
+		async findRaw(this: DbServiceThis, query: Record<string, unknown>, page: { limit?: number; offset?: number } = {}): Promise<Record<string, unknown>[]> {
+			const rows = await this.adapter.find({ query, sort: opts.sort ?? ["createdAt"], ...page });
+			const docs: Record<string, unknown>[] = [];
+			for (const row of rows) docs.push(decoded(this.adapter.afterRetrieveTransformID(await this.adapter.entityToObject(row), "id")));
+			return docs;
+		},
+		/** One stored document (decoded), unscoped, or undefined. */
+		async loadDoc(this: DbServiceThis & DbMethods, id: string): Promise<Record<string, unknown> | undefined> {
+			const raw = await this.findStored(id);
+			return raw ? decoded(raw) : undefined;
+		},
+		/** What clients see of a stored document: its public fields, nothing else (a service may override it). */
+		publicView(this: DbServiceThis, doc: object): Record<string, unknown> {
+			const out: Record<string, unknown> = {};
+			for (const f of settings.fields) if ((doc as Record<string, unknown>)[f] !== undefined) out[f] = (doc as Record<string, unknown>)[f];
+			if (out.id !== undefined) out.id = String(out.id);
+			return out;
+		},
+	};
+}
+
+/** created() picks the backend; started() makes the unique indexes. */
+function lifecycle(opts: DbMixinOptions) {
+	return {
 		// Runs after moleculer-db's own created() (mixins' handlers run first), replacing the
 		// placeholder adapter it made; the adapter connects in moleculer-db's started().
 		created(this: DbServiceThis & Service) {
@@ -221,7 +246,6 @@ export function createDbMixin(opts: DbMixinOptions): Partial<ServiceSchema> {
 			}
 		},
 	};
-	return schema as Partial<ServiceSchema>;
 }
 
 /** Broadcast by every write of a DB-backed service, with the collection's name. */

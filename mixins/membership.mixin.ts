@@ -97,13 +97,7 @@ export function createMembershipMixin(opts: MembershipOptions): Partial<ServiceS
 		settings: {},
 		hooks: {
 			before: {
-				"*": [
-					function requireCaller(this: unknown, ctx: Context<Params, CallerMeta>) {
-						const action = ctx.action as { public?: boolean } | undefined;
-						if (action?.public || isUnscoped(ctx)) return;
-						if (!ctx.meta?.userID) throw unauthorized("This action needs a caller (ctx.meta.userID)");
-					},
-				],
+				"*": [requireCaller],
 				list: [scopeQuery],
 				find: [scopeQuery],
 				count: [scopeQuery],
@@ -111,82 +105,100 @@ export function createMembershipMixin(opts: MembershipOptions): Partial<ServiceS
 				update: [checkIds, stripOwnership],
 				remove: [checkIds],
 				create: [setOwnership],
-				insert: [
-					function refuseInsert(this: unknown, ctx: Context<Params, CallerMeta>) {
-						if (!isUnscoped(ctx) && !isAdmin(ctx.meta)) throw forbidden("Bulk insert is for administrators");
-					},
-				],
+				insert: [refuseInsert],
 			},
 		},
-		actions: {
-			addMember: {
-				rest: "POST /:id/members",
-				params: { id: "string", member: { type: "string", min: 1, max: 128 } },
-				async handler(this: MembershipThis, ctx: Context<{ id: string; member: string }, CallerMeta>) {
-					const entity = await this.findOwnedBy(ctx, ctx.params.id, "owner");
-					const members = Array.from(new Set([...(entity.members ?? []), ctx.params.member])).filter(m => m !== entity.owner);
-					return this.patchEntity(ctx, entity.id, { members });
-				},
-			},
-			removeMember: {
-				rest: "DELETE /:id/members/:member",
-				params: { id: "string", member: { type: "string", min: 1, max: 128 } },
-				async handler(this: MembershipThis, ctx: Context<{ id: string; member: string }, CallerMeta>) {
-					const entity = await this.findOwnedBy(ctx, ctx.params.id, "owner");
-					return this.patchEntity(ctx, entity.id, { members: (entity.members ?? []).filter(m => m !== ctx.params.member) });
-				},
-			},
-			transfer: {
-				rest: "POST /:id/transfer",
-				params: { id: "string", owner: { type: "string", min: 1, max: 128 } },
-				async handler(this: MembershipThis, ctx: Context<{ id: string; owner: string }, CallerMeta>) {
-					const entity = await this.findOwnedBy(ctx, ctx.params.id, "owner");
-					const members = (entity.members ?? []).filter(m => m !== ctx.params.owner);
-					return this.patchEntity(ctx, entity.id, { owner: ctx.params.owner, members: entity.owner ? Array.from(new Set([...members, entity.owner])) : members });
-				},
-			},
-		},
-		methods: {
-			/**
-			 * The entity if the caller may see it (or, with role "owner", owns it), else 404:
-			 * another tenant's entity looks exactly like a missing one.
-			 */
-			async findOwnedBy(this: MembershipThis, ctx: Context<unknown, CallerMeta>, id: string, role: "member" | "owner" = "member"): Promise<OwnedEntity & Record<string, unknown>> {
-				const entity = (await this.findStored(id)) as (OwnedEntity & Record<string, unknown>) | undefined;
-				if (!entity) throw notFound(opts.entityName, id);
-				if (isUnscoped(ctx) || isAdmin(ctx.meta)) return entity;
-				if (!canSee(ctx.meta, entity)) throw notFound(opts.entityName, id);
-				if (role === "owner" && entity.owner !== ctx.meta.userID) throw forbidden(`Only the owner of this ${opts.entityName.toLowerCase()} can do that`);
-				return entity;
-			},
-			/**
-			 * The stored entity (decoded) if the caller may act on it (mayAccess), else 404: another
-			 * tenant's entity looks exactly like a missing one.
-			 */
-			async findVisible(this: MembershipThis, ctx: Context<unknown, CallerMeta>, id: string): Promise<Record<string, unknown>> {
-				const doc = await this.loadDoc(id);
-				const namespaceOf = opts.namespaceOf ?? (d => d.namespaceName as string | undefined);
-				if (!doc || opts.hidden?.(doc) || !mayAccess(ctx, doc as Partial<OwnedEntity>, namespaceOf(doc))) throw notFound(opts.entityName, id);
-				return doc;
-			},
-			/** The entity if the caller may see it, else 404. */
-			async findOwned(this: MembershipThis, ctx: Context<unknown, CallerMeta>, id: string): Promise<OwnedEntity & Record<string, unknown>> {
-				return this.findOwnedBy(ctx, id, "member");
-			},
-			/** A context acting as SYSTEM_META, for background work (watchers, reconcilers) that has no caller. */
-			systemContext(this: MembershipThis & Service): Context<unknown, CallerMeta> {
-				return this.broker.ContextFactory.create(this.broker, null as never, {}, { meta: { ...SYSTEM_META } }) as Context<unknown, CallerMeta>;
-			},
-			/** Adds the caller's visibility to a stored-document query. */
-			scopedQuery(this: MembershipThis, ctx: Context<unknown, CallerMeta>, query: Record<string, unknown> = {}): Record<string, unknown> {
-				const scope = isUnscoped(ctx) ? undefined : visibilityQuery(ctx.meta);
-				if (!scope) return query;
-				return Object.keys(query).length ? { $and: [query, scope] } : scope;
-			},
-		},
+		actions: membershipActions,
+		methods: { ...membershipMethods(opts), ...scopeMethods },
 	};
 	return schema as Partial<ServiceSchema>;
 }
+
+function requireCaller(this: unknown, ctx: Context<Params, CallerMeta>): void {
+	const action = ctx.action as { public?: boolean } | undefined;
+	if (action?.public || isUnscoped(ctx)) return;
+	if (!ctx.meta?.userID) throw unauthorized("This action needs a caller (ctx.meta.userID)");
+}
+
+function refuseInsert(this: unknown, ctx: Context<Params, CallerMeta>): void {
+	if (!isUnscoped(ctx) && !isAdmin(ctx.meta)) throw forbidden("Bulk insert is for administrators");
+}
+
+/** Owner and members change only through these. */
+const membershipActions = {
+	addMember: {
+		rest: "POST /:id/members",
+		params: { id: "string", member: { type: "string", min: 1, max: 128 } },
+		async handler(this: MembershipThis, ctx: Context<{ id: string; member: string }, CallerMeta>) {
+			const entity = await this.findOwnedBy(ctx, ctx.params.id, "owner");
+			const members = Array.from(new Set([...(entity.members ?? []), ctx.params.member])).filter(m => m !== entity.owner);
+			return this.patchEntity(ctx, entity.id, { members });
+		},
+	},
+	removeMember: {
+		rest: "DELETE /:id/members/:member",
+		params: { id: "string", member: { type: "string", min: 1, max: 128 } },
+		async handler(this: MembershipThis, ctx: Context<{ id: string; member: string }, CallerMeta>) {
+			const entity = await this.findOwnedBy(ctx, ctx.params.id, "owner");
+			return this.patchEntity(ctx, entity.id, { members: (entity.members ?? []).filter(m => m !== ctx.params.member) });
+		},
+	},
+	transfer: {
+		rest: "POST /:id/transfer",
+		params: { id: "string", owner: { type: "string", min: 1, max: 128 } },
+		async handler(this: MembershipThis, ctx: Context<{ id: string; owner: string }, CallerMeta>) {
+			const entity = await this.findOwnedBy(ctx, ctx.params.id, "owner");
+			const members = (entity.members ?? []).filter(m => m !== ctx.params.owner);
+			return this.patchEntity(ctx, entity.id, { owner: ctx.params.owner, members: entity.owner ? Array.from(new Set([...members, entity.owner])) : members });
+		},
+	},
+};
+
+/** The lookups that answer 404 for what the caller may not see (they name the entity in errors). */
+function membershipMethods(opts: MembershipOptions) {
+	return {
+		/**
+		 * The entity if the caller may see it (or, with role "owner", owns it), else 404:
+		 * another tenant's entity looks exactly like a missing one.
+		 */
+		async findOwnedBy(this: MembershipThis, ctx: Context<unknown, CallerMeta>, id: string, role: "member" | "owner" = "member"): Promise<OwnedEntity & Record<string, unknown>> {
+			const entity = (await this.findStored(id)) as (OwnedEntity & Record<string, unknown>) | undefined;
+			if (!entity) throw notFound(opts.entityName, id);
+			if (isUnscoped(ctx) || isAdmin(ctx.meta)) return entity;
+			if (!canSee(ctx.meta, entity)) throw notFound(opts.entityName, id);
+			if (role === "owner" && entity.owner !== ctx.meta.userID) throw forbidden(`Only the owner of this ${opts.entityName.toLowerCase()} can do that`);
+			return entity;
+		},
+		/**
+		 * The stored entity (decoded) if the caller may act on it (mayAccess), else 404: another
+		 * tenant's entity looks exactly like a missing one.
+		 */
+		async findVisible(this: MembershipThis, ctx: Context<unknown, CallerMeta>, id: string): Promise<Record<string, unknown>> {
+			const doc = await this.loadDoc(id);
+			const namespaceOf = opts.namespaceOf ?? (d => d.namespaceName as string | undefined);
+			if (!doc || opts.hidden?.(doc) || !mayAccess(ctx, doc as Partial<OwnedEntity>, namespaceOf(doc))) throw notFound(opts.entityName, id);
+			return doc;
+		},
+	};
+}
+
+/** The caller-independent helpers: the member lookup, the system caller and the query scope. */
+const scopeMethods = {
+	/** The entity if the caller may see it, else 404. */
+	async findOwned(this: MembershipThis, ctx: Context<unknown, CallerMeta>, id: string): Promise<OwnedEntity & Record<string, unknown>> {
+		return this.findOwnedBy(ctx, id, "member");
+	},
+	/** A context acting as SYSTEM_META, for background work (watchers, reconcilers) that has no caller. */
+	systemContext(this: MembershipThis & Service): Context<unknown, CallerMeta> {
+		return this.broker.ContextFactory.create(this.broker, null as never, {}, { meta: { ...SYSTEM_META } }) as Context<unknown, CallerMeta>;
+	},
+	/** Adds the caller's visibility to a stored-document query. */
+	scopedQuery(this: MembershipThis, ctx: Context<unknown, CallerMeta>, query: Record<string, unknown> = {}): Record<string, unknown> {
+		const scope = isUnscoped(ctx) ? undefined : visibilityQuery(ctx.meta);
+		if (!scope) return query;
+		return Object.keys(query).length ? { $and: [query, scope] } : scope;
+	},
+};
 
 function scopeQuery(this: MembershipThis, ctx: Context<Params, CallerMeta>): void {
 	const query = parseQuery(ctx.params.query);

@@ -77,21 +77,28 @@ for _ in $(seq 1 60); do
 done
 echo "[fuzz] $operations operations in $base/api/openapi.json"
 
-# One entity in each collection, so the `{id}` routes reach their handlers instead of answering 404
-# to every made-up id: made through the create routes with bodies built from the document, and
-# handed to schemathesis as the `id` of every route but DELETE (which would end it early).
-"$venv/bin/python" - "$base" "$admin_key" "$work/schemathesis.toml" <<'PY' || echo "[fuzz] seeding was incomplete" >&2
-import json, re, secrets, sys, urllib.request, urllib.error
-base, key, config_path = sys.argv[1:4]
+# What both Python steps below start with: the base URL and the admin key from argv, and
+# call(method, path, body=None), which answers (status, the parsed JSON or None), an HTTP error too.
+api_prelude='import json, re, secrets, sys, urllib.request, urllib.error
+base, key = sys.argv[1], sys.argv[2]
 def call(method, path, body=None):
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(base + path, data=data, method=method, headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+    headers = {"Authorization": f"Bearer {key}", **({"Content-Type": "application/json"} if data is not None else {})}
+    req = urllib.request.Request(base + path, data=data, method=method, headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=30) as res:
             text = res.read()
             return res.status, json.loads(text) if text else None
     except urllib.error.HTTPError as err:
-        return err.code, None
+        return err.code, None'
+# Runs the Python on stdin after the prelude, with the arguments given.
+api_python() { { printf '%s\n' "$api_prelude"; cat; } | "$venv/bin/python" - "$@"; }
+
+# One entity in each collection, so the `{id}` routes reach their handlers instead of answering 404
+# to every made-up id: made through the create routes with bodies built from the document, and
+# handed to schemathesis as the `id` of every route but DELETE (which would end it early).
+api_python "$base" "$admin_key" "$work/schemathesis.toml" <<'PY' || echo "[fuzz] seeding was incomplete" >&2
+config_path = sys.argv[3]
 _, doc = call("GET", "/api/openapi.json")
 paths = doc["paths"]
 def noun(path):
@@ -187,17 +194,7 @@ config=()
 (cd "$work" && "$venv/bin/st" "${args[@]}" --include-path-regex '/clean$' --phases coverage,fuzzing) | tee -a "$work/schemathesis.txt" || st_status=$?
 
 # Everything the run made goes, through the API (namespaces last: they take what is left with them).
-"$venv/bin/python" - "$base" "$admin_key" <<'PY' || echo "[fuzz] cleanup was incomplete" >&2
-import json, sys, urllib.request, urllib.error
-base, key = sys.argv[1], sys.argv[2]
-def call(method, path):
-    req = urllib.request.Request(base + path, method=method, headers={"Authorization": f"Bearer {key}"})
-    try:
-        with urllib.request.urlopen(req, timeout=30) as res:
-            body = res.read()
-            return res.status, json.loads(body) if body else None
-    except urllib.error.HTTPError as err:
-        return err.code, None
+api_python "$base" "$admin_key" <<'PY' || echo "[fuzz] cleanup was incomplete" >&2
 _, doc = call("GET", "/api/openapi.json")
 collections = [p[: -len("/{id}")] for p, ops in doc["paths"].items() if p.endswith("/{id}") and "delete" in ops and "get" in doc["paths"].get(p[: -len("/{id}")], {})]
 collections.sort(key=lambda p: (p.endswith("/namespaces"), p.endswith("/keys")))

@@ -19,6 +19,7 @@ import {
 	type TemplateParams,
 	type TemplateView,
 } from "../lib/api/applications";
+import { answerCreated, withoutGenericActions, type RestMeta } from "../lib/api/rest";
 import { checkRemovable, findVisibleInstance, listFilter, type Caller } from "../lib/applications/access";
 import { checkTemplate, isAppId, newInstance, type TemplateImage } from "../lib/applications/checks";
 import { checkLimits } from "../lib/applications/limits";
@@ -34,14 +35,12 @@ import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
 import { createMembershipMixin, isAdmin, isUnscoped, mayAccess, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 import { createRefsMixin, type RefsMethods } from "../mixins/refs.mixin";
 
-/** `$statusCode`/`$location` shape the REST answer (moleculer-web). */
-type Meta = CallerMeta & { $statusCode?: number; $location?: string };
+type Meta = CallerMeta & RestMeta;
 
 export interface ApplicationsSettings extends ServiceSettingSchema, ApplicationsConfig {
 	rest: string;
 }
 
-const GENERIC_ACTIONS = ["list", "find", "count", "create", "insert", "get", "update", "remove", "addMember", "removeMember", "transfer"];
 
 interface ApplicationsMethods {
 	launchInstance(ctx: Context<unknown, Meta>, template: string): Promise<StoredApplication>;
@@ -82,7 +81,7 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 			// Culling and every status transition happen once, on the one node that leads.
 			everyNode: false,
 		}),
-		{ actions: Object.fromEntries(GENERIC_ACTIONS.map(a => [a, false])) },
+		withoutGenericActions,
 		createDbMixin({ collection: "applications", fields: PUBLIC_FIELDS, unique: [["appId"]] }),
 		createMembershipMixin({ entityName: "Application" }),
 		createRefsMixin(),
@@ -132,9 +131,7 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 			params: templateParams,
 			async handler(this: ApplicationsThis, ctx: Context<LaunchParams, Meta>): Promise<ApplicationView> {
 				const doc = await this.launchInstance(ctx, ctx.params.template);
-				ctx.meta.$statusCode = 201;
-				ctx.meta.$location = `/api/v1/k8s/applications/${doc.appId}`;
-				return applicationView(doc, this.settings.policy);
+				return answerCreated(ctx, `/api/v1/k8s/applications/${doc.appId}`, applicationView(doc, this.settings.policy));
 			},
 		},
 		/** What may be launched: every template with a key, the public ones without. */

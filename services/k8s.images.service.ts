@@ -13,7 +13,7 @@ import {
 	type LoadReport,
 } from "../lib/api/images";
 import { CATALOG_FIELDS, CatalogError, catalogDir, loadCatalog, type CatalogImage } from "../lib/catalog";
-import { clusterUnavailable, forbidden, invalid, invalidField, NOT_RETRIED, notFound, unauthorized } from "../lib/errors";
+import { clusterUnavailable, forbidden, found, invalid, invalidField, NOT_RETRIED, notFound, unauthorized } from "../lib/errors";
 import { createDbMixin, isDuplicateKey, type DbBackedService } from "../mixins/db.mixin";
 import { isAdmin, isUnscoped, type CallerMeta } from "../mixins/membership.mixin";
 import type { LookupParams, NamespaceEntity } from "../lib/api/namespaces";
@@ -23,15 +23,10 @@ export type { ImageEntity } from "../lib/api/images";
 
 type Meta = CallerMeta;
 
-interface ImagesMethods {
-	findByName(name: string): Promise<ImageEntity | undefined>;
-	findImage(ref: string): Promise<ImageEntity>;
-	syncCatalog(images: CatalogImage[]): Promise<LoadReport>;
-	upsertImage(image: CatalogImage): Promise<"added" | "updated" | "unchanged">;
-	requireAdmin(ctx: Context<unknown, Meta>): void;
-}
+/** The service's own methods: `this.<method>` jumps to the code (their type is this object's). */
+type ImagesMethods = typeof methods;
 
-type ImagesThis = DbBackedService<ImagesMethods>;
+interface ImagesThis extends DbBackedService<ImagesMethods> {}
 
 const FIELDS: string[] = [...CATALOG_FIELDS];
 
@@ -51,6 +46,64 @@ function hasOperator(value: unknown): boolean {
  * Anyone authenticated reads it; `deploy` starts a deployment of an entry in one of the caller's
  * namespaces through v1.k8s.deployments.
  */
+const methods = {
+	async findByName(this: ImagesThis, name: string): Promise<ImageEntity | undefined> {
+		const [image] = await this.findEntities(null, { name }, { limit: 1 });
+		return image as unknown as ImageEntity | undefined;
+	},
+
+	/** By id, catalog name or image reference; 404 otherwise. */
+	async findImage(this: ImagesThis, ref: string): Promise<ImageEntity> {
+		const byId = await this.loadDoc(ref);
+		if (byId) return this.publicView<ImageEntity>(byId);
+		const byName = await this.findByName(ref);
+		if (byName) return byName;
+		const [byImage] = await this.findEntities(null, { image: ref }, { limit: 1 });
+		if (byImage) return byImage as unknown as ImageEntity;
+		throw notFound("Image", ref);
+	},
+
+	async syncCatalog(this: ImagesThis, images: CatalogImage[]): Promise<LoadReport> {
+		const report: LoadReport = { added: [], updated: [], unchanged: [] };
+		for (const image of images) report[await this.upsertImage(image)].push(image.name);
+		this.logger.info(`Image catalog from ${catalogDir()}: ${report.added.length} added, ${report.updated.length} updated, ${report.unchanged.length} unchanged`);
+		return report;
+	},
+
+	/** One entry by name; the unique index on name turns a racing second insert into an update. */
+	async upsertImage(this: ImagesThis, image: CatalogImage): Promise<"added" | "updated" | "unchanged"> {
+		for (let attempt = 0; attempt < 3; attempt++) {
+			const [stored] = await this.adapter.find({ query: { name: image.name }, limit: 1 });
+			const now = new Date().toISOString();
+			if (!stored) {
+				try {
+					await this.adapter.insert({ ...image, createdAt: now, updatedAt: now });
+					return "added";
+				} catch (err) {
+					if (isDuplicateKey(err)) continue;
+					throw err;
+				}
+			}
+			// Taken first: NeDB's entityToObject hands back the stored object, and the id mapping moves _id.
+			const storedId = (stored as { _id: unknown })._id;
+			const current = this.adapter.afterRetrieveTransformID({ ...(await this.adapter.entityToObject(stored)) }, "id") as unknown as ImageEntity;
+			if (catalogOf(current) === catalogOf(image)) return "unchanged";
+			const gone = CATALOG_FIELDS.filter(f => image[f] === undefined && current[f] !== undefined);
+			const update: Record<string, unknown> = { $set: { ...image, updatedAt: now } };
+			if (gone.length) update.$unset = Object.fromEntries(gone.map(f => [f, true]));
+			await this.adapter.updateById(storedId, update);
+			return "updated";
+		}
+		throw new Error(`Could not store catalog image ${image.name}`);
+	},
+
+	requireAdmin(this: ImagesThis, ctx: Context<unknown, Meta>): void {
+		if (isUnscoped(ctx) || isAdmin(ctx.meta)) return;
+		if (!ctx.meta?.userID) throw unauthorized();
+		throw forbidden("Only administrators manage the image catalog");
+	},
+};
+
 const ImagesService: ServiceSchema<ServiceSettingSchema, ImagesMethods, Record<string, never>, ImagesThis> = {
 	name: "k8s.images",
 	version: 1,
@@ -84,9 +137,7 @@ const ImagesService: ServiceSchema<ServiceSettingSchema, ImagesMethods, Record<s
 			rest: "GET /:id",
 			params: imageIdParams,
 			async handler(this: ImagesThis, ctx: Context<ImageIdParams, Meta>): Promise<ImageEntity> {
-				const doc = await this.loadDoc(ctx.params.id);
-				if (!doc) throw notFound("Image", ctx.params.id);
-				return this.publicView<ImageEntity>(doc);
+				return this.publicView<ImageEntity>(found(await this.loadDoc(ctx.params.id), "Image", ctx.params.id));
 			},
 		},
 
@@ -95,9 +146,7 @@ const ImagesService: ServiceSchema<ServiceSettingSchema, ImagesMethods, Record<s
 			visibility: "public",
 			params: resolveImageNameParams,
 			async handler(this: ImagesThis, ctx: Context<ImageNameParams, Meta>): Promise<ImageEntity> {
-				const image = await this.findByName(ctx.params.name);
-				if (!image) throw notFound("Image", ctx.params.name);
-				return image;
+				return found(await this.findByName(ctx.params.name), "Image", ctx.params.name);
 			},
 		},
 
@@ -171,63 +220,7 @@ const ImagesService: ServiceSchema<ServiceSettingSchema, ImagesMethods, Record<s
 		},
 	},
 
-	methods: {
-		async findByName(this: ImagesThis, name: string): Promise<ImageEntity | undefined> {
-			const [image] = await this.findEntities(null, { name }, { limit: 1 });
-			return image as unknown as ImageEntity | undefined;
-		},
-
-		/** By id, catalog name or image reference; 404 otherwise. */
-		async findImage(this: ImagesThis, ref: string): Promise<ImageEntity> {
-			const byId = await this.loadDoc(ref);
-			if (byId) return this.publicView<ImageEntity>(byId);
-			const byName = await this.findByName(ref);
-			if (byName) return byName;
-			const [byImage] = await this.findEntities(null, { image: ref }, { limit: 1 });
-			if (byImage) return byImage as unknown as ImageEntity;
-			throw notFound("Image", ref);
-		},
-
-		async syncCatalog(this: ImagesThis, images: CatalogImage[]): Promise<LoadReport> {
-			const report: LoadReport = { added: [], updated: [], unchanged: [] };
-			for (const image of images) report[await this.upsertImage(image)].push(image.name);
-			this.logger.info(`Image catalog from ${catalogDir()}: ${report.added.length} added, ${report.updated.length} updated, ${report.unchanged.length} unchanged`);
-			return report;
-		},
-
-		/** One entry by name; the unique index on name turns a racing second insert into an update. */
-		async upsertImage(this: ImagesThis, image: CatalogImage): Promise<"added" | "updated" | "unchanged"> {
-			for (let attempt = 0; attempt < 3; attempt++) {
-				const [stored] = await this.adapter.find({ query: { name: image.name }, limit: 1 });
-				const now = new Date().toISOString();
-				if (!stored) {
-					try {
-						await this.adapter.insert({ ...image, createdAt: now, updatedAt: now });
-						return "added";
-					} catch (err) {
-						if (isDuplicateKey(err)) continue;
-						throw err;
-					}
-				}
-				// Taken first: NeDB's entityToObject hands back the stored object, and the id mapping moves _id.
-				const storedId = (stored as { _id: unknown })._id;
-				const current = this.adapter.afterRetrieveTransformID({ ...(await this.adapter.entityToObject(stored)) }, "id") as unknown as ImageEntity;
-				if (catalogOf(current) === catalogOf(image)) return "unchanged";
-				const gone = CATALOG_FIELDS.filter(f => image[f] === undefined && current[f] !== undefined);
-				const update: Record<string, unknown> = { $set: { ...image, updatedAt: now } };
-				if (gone.length) update.$unset = Object.fromEntries(gone.map(f => [f, true]));
-				await this.adapter.updateById(storedId, update);
-				return "updated";
-			}
-			throw new Error(`Could not store catalog image ${image.name}`);
-		},
-
-		requireAdmin(this: ImagesThis, ctx: Context<unknown, Meta>): void {
-			if (isUnscoped(ctx) || isAdmin(ctx.meta)) return;
-			if (!ctx.meta?.userID) throw unauthorized();
-			throw forbidden("Only administrators manage the image catalog");
-		},
-	},
+	methods,
 
 	/** A catalog file that fails validation stops the start, naming the file and the field. */
 	async started(this: ImagesThis) {

@@ -15,7 +15,7 @@ import {
 } from "../lib/api/inventory";
 import type { NamespaceRef } from "../lib/api/namespaces";
 import { imageCandidates } from "../lib/adopt";
-import { conflict, forbidden, invalidField, NOT_RETRIED, notFound, unauthorized } from "../lib/errors";
+import { conflict, forbidden, found, invalidField, NOT_RETRIED, notFound, unauthorized } from "../lib/errors";
 import {
 	INVENTORY_KINDS,
 	InventoryStore,
@@ -39,17 +39,8 @@ import { createControllerMixin, type ControllerMethods } from "../mixins/control
 import { isAdmin, isUnscoped, type CallerMeta } from "../mixins/membership.mixin";
 import { createRefsMixin, type RefsMethods } from "../mixins/refs.mixin";
 
-interface InventoryMethods {
-	visibleNamespaces(ctx: Context<unknown, CallerMeta>): Promise<ReadonlySet<string> | undefined>;
-	requireNamespace(ctx: Context<unknown, CallerMeta>, namespace: string): Promise<ReadonlySet<string> | undefined>;
-	onEvent(kind: InventoryKind, event: "add" | "update" | "delete", obj: KubernetesObject): void;
-	scheduleRetire(): void;
-	retire(): Promise<void>;
-	catalogImage(ctx: Context<unknown, CallerMeta>, ref: string, explicit: boolean): Promise<CatalogImage>;
-	acceptedParams(action: string): Set<string>;
-	adoptable(ctx: Context<AdoptParams, CallerMeta>): Promise<V1Deployment>;
-	hasService(name: string): boolean;
-}
+/** The service's own methods: `this.<method>` jumps to the code (their type is this object's). */
+type InventoryMethods = typeof methods;
 
 interface InventoryLocals {
 	store: InventoryStore;
@@ -64,7 +55,7 @@ interface InventoryLocals {
 	kube?: KubeClient;
 }
 
-type InventoryThis = InventoryMethods & RefsMethods & ControllerMethods & InventoryLocals & Service<InventorySettings & ServiceSettingSchema>;
+interface InventoryThis extends InventoryMethods, RefsMethods, ControllerMethods, InventoryLocals, Service<InventorySettings & ServiceSettingSchema> {}
 
 /** Metadata the informer's cache needs to tell a relist from a change; the rest lives in the record. */
 const CACHE_METADATA = new Set(["name", "namespace", "resourceVersion", "uid"]);
@@ -91,6 +82,122 @@ function key(namespace: string | undefined, name: string): string {
  * per caller: administrators see every namespace, others the namespaces they own or are members
  * of. `adopt` turns an external Deployment into a Berth deployment entity.
  */
+const methods = {
+	/** Names of the namespaces the caller may see; undefined: all of them. */
+	async visibleNamespaces(this: InventoryThis, ctx: Context<unknown, CallerMeta>): Promise<ReadonlySet<string> | undefined> {
+		if (isUnscoped(ctx)) return undefined;
+		const confined = ctx.meta?.namespaces;
+		if (isAdmin(ctx.meta)) return confined ? new Set(confined) : undefined;
+		if (!this.hasService("v1.k8s.namespaces")) return new Set();
+		// The namespaces service applies membership and the key's confinement itself.
+		const mine = await ctx.call<NamespaceRef[], { query: Record<string, unknown> }>("v1.k8s.namespaces.find", { query: {} });
+		return new Set(mine.map(ns => ns.name));
+	},
+
+	/** The caller's visibility, after checking it covers `namespace` (404 otherwise, as for a missing one). */
+	async requireNamespace(this: InventoryThis, ctx: Context<unknown, CallerMeta>, namespace: string): Promise<ReadonlySet<string> | undefined> {
+		const visible = await this.visibleNamespaces(ctx);
+		const exists = visible ? visible.has(namespace) : Boolean(this.store.get("namespaces", undefined, namespace));
+		if (!exists) throw notFound("Namespace", namespace);
+		return visible;
+	},
+
+	onEvent(this: InventoryThis, kind: InventoryKind, event: "add" | "update" | "delete", obj: KubernetesObject): void {
+		const namespace = obj.metadata?.namespace;
+		const name = obj.metadata?.name ?? "";
+		if (event === "delete") {
+			this.store.remove(kind, namespace, name);
+			if (kind === "replicasets") this.superseded.delete(key(namespace, name));
+			return;
+		}
+		const rec = toRecord(obj, kind);
+		slim(obj);
+		if (!rec) return;
+		this.store.upsert(kind, rec);
+		if (kind === "replicasets") {
+			const rs = rec as ControllerRecord;
+			if (rs.supersededBy) {
+				this.superseded.set(key(namespace, name), rs);
+				this.scheduleRetire();
+			} else this.superseded.delete(key(namespace, name));
+		} else if (kind === "deployments" && this.superseded.size && rec.provenance === "berth") this.scheduleRetire();
+	},
+
+	/** Coalesces the bursts of Deployment status updates a rollout makes into one look. */
+	scheduleRetire(this: InventoryThis): void {
+		if (!this.leading || this.retireTimer) return;
+		this.retireTimer = setTimeout(() => {
+			this.retireTimer = undefined;
+			this.retire().catch(err => this.logger.warn("Retiring adopted ReplicaSets failed; the sweep retries:", (err as Error).message));
+		}, 200);
+	},
+
+	/** Deletes the old ReplicaSets of adopted Deployments whose Berth pods are up (or that waited too long). */
+	async retire(this: InventoryThis): Promise<void> {
+		if (!this.kube || !this.superseded.size) return;
+		this.fence();
+		const decisions = retireDecisions(this.store, this.superseded.values(), Date.now(), { timeoutMs: this.settings.retireTimeoutSeconds * 1000 });
+		for (const d of decisions) {
+			const k = key(d.namespace, d.name);
+			if (this.retiring.has(k)) continue;
+			this.retiring.add(k);
+			try {
+				await this.kube.delete({ apiVersion: "apps/v1", kind: "ReplicaSet", name: d.name, namespace: d.namespace });
+				this.logger.info(`Adopted deployment's old ReplicaSet ${k} removed (${d.reason})`);
+			} finally {
+				this.retiring.delete(k);
+			}
+		}
+	},
+
+	/** A catalog image by id, name or reference; the live image is also tried without Docker Hub's implicit parts. */
+	async catalogImage(this: InventoryThis, ctx: Context<unknown, CallerMeta>, ref: string, explicit: boolean): Promise<CatalogImage> {
+		for (const candidate of explicit ? [ref] : imageCandidates(ref)) {
+			try {
+				return await ctx.call<CatalogImage, { name: string }>("v1.k8s.images.getImage", { name: candidate });
+			} catch (err) {
+				const code = (err as { code?: number }).code;
+				if (code !== 404 && code !== 422) throw err;
+			}
+		}
+		throw explicit
+			? invalidField("image", `Image "${ref}" is not in the catalog`, ref)
+			: invalidField("image", `The Deployment runs "${ref}", which is not in the catalog: name a catalog image in \`image\` to adopt it with that`, ref);
+	},
+
+	/** The params an action declares (wherever it runs): adoption passes only what the deployments service accepts. */
+	acceptedParams(this: InventoryThis, action: string): Set<string> {
+		const list = this.broker.registry.getActionList({ onlyAvailable: true, skipInternal: true, withEndpoints: false }) as unknown as Array<{ name: string; action?: { params?: Record<string, unknown> } }>;
+		return new Set(Object.keys(list.find(a => a.name === action)?.action?.params ?? {}));
+	},
+
+	/** The live Deployment the caller may adopt: visible, in a Berth namespace the caller owns, not Berth's already. */
+	async adoptable(this: InventoryThis, ctx: Context<AdoptParams, CallerMeta>): Promise<V1Deployment> {
+		const { namespace, name } = ctx.params;
+		const visible = await this.visibleNamespaces(ctx);
+		if (visible && !visible.has(namespace)) throw notFound("Deployment", `${namespace}/${name}`);
+		if (!this.hasService("v1.k8s.deployments") || !this.hasService("v1.k8s.namespaces") || !this.hasService("v1.k8s.images"))
+			throw new Errors.MoleculerRetryableError("Adoption needs the namespaces, images and deployments services", 503, "SERVICE_UNAVAILABLE");
+		let ns: NamespaceRef;
+		try {
+			// field null: a missing namespace is answered below, as the caller may see it.
+			ns = await this.lookupNamespace(ctx, namespace, null);
+		} catch (err) {
+			if ((err as { code?: number }).code !== 404) throw err;
+			if (visible) throw notFound("Deployment", `${namespace}/${name}`);
+			throw invalidField("namespace", `"${namespace}" is not a Berth namespace; Berth deployments live in Berth namespaces`, namespace);
+		}
+		if (!isUnscoped(ctx) && !isAdmin(ctx.meta) && ns.owner !== ctx.meta.userID) throw forbidden("Only the namespace's owner or an administrator adopts deployments");
+		const live = found(await (this.kube ?? getKubeClient()).get<V1Deployment>({ apiVersion: "apps/v1", kind: "Deployment", name, namespace }), "Deployment", `${namespace}/${name}`);
+		if (isManaged(live.metadata?.labels)) throw conflict(`Deployment ${namespace}/${name} is already managed by Berth`, { id: live.metadata?.labels?.[LABEL_ID] });
+		return live;
+	},
+
+	hasService(this: InventoryThis, name: string): boolean {
+		return this.broker.registry.hasService(name, undefined as unknown as string);
+	},
+};
+
 const InventoryService: ServiceSchema<InventorySettings, InventoryMethods, InventoryLocals, InventoryThis> = {
 	name: "k8s.inventory",
 	version: 1,
@@ -149,9 +256,7 @@ const InventoryService: ServiceSchema<InventorySettings, InventoryMethods, Inven
 			params: namespaceParams,
 			async handler(this: InventoryThis, ctx: Context<NamespaceParams, CallerMeta>): Promise<NamespaceSummary> {
 				await this.requireNamespace(ctx, ctx.params.name);
-				const [summary] = this.store.namespaces(new Set([ctx.params.name]));
-				if (!summary) throw notFound("Namespace", ctx.params.name);
-				return summary;
+				return found(this.store.namespaces(new Set([ctx.params.name]))[0], "Namespace", ctx.params.name);
 			},
 		},
 
@@ -165,8 +270,7 @@ const InventoryService: ServiceSchema<InventorySettings, InventoryMethods, Inven
 				const visible = await this.visibleNamespaces(ctx);
 				// Another tenant's namespace looks exactly like a missing object.
 				const rec = !visible || visible.has(namespace) ? this.store.get(kind, namespace, name) : undefined;
-				if (!rec) throw notFound(what, `${namespace}/${name}`);
-				return this.store.view(rec);
+				return this.store.view(found(rec, what, `${namespace}/${name}`));
 			},
 		},
 
@@ -199,122 +303,7 @@ const InventoryService: ServiceSchema<InventorySettings, InventoryMethods, Inven
 			},
 		},
 	},
-	methods: {
-		/** Names of the namespaces the caller may see; undefined: all of them. */
-		async visibleNamespaces(this: InventoryThis, ctx: Context<unknown, CallerMeta>): Promise<ReadonlySet<string> | undefined> {
-			if (isUnscoped(ctx)) return undefined;
-			const confined = ctx.meta?.namespaces;
-			if (isAdmin(ctx.meta)) return confined ? new Set(confined) : undefined;
-			if (!this.hasService("v1.k8s.namespaces")) return new Set();
-			// The namespaces service applies membership and the key's confinement itself.
-			const mine = await ctx.call<NamespaceRef[], { query: Record<string, unknown> }>("v1.k8s.namespaces.find", { query: {} });
-			return new Set(mine.map(ns => ns.name));
-		},
-
-		/** The caller's visibility, after checking it covers `namespace` (404 otherwise, as for a missing one). */
-		async requireNamespace(this: InventoryThis, ctx: Context<unknown, CallerMeta>, namespace: string): Promise<ReadonlySet<string> | undefined> {
-			const visible = await this.visibleNamespaces(ctx);
-			const exists = visible ? visible.has(namespace) : Boolean(this.store.get("namespaces", undefined, namespace));
-			if (!exists) throw notFound("Namespace", namespace);
-			return visible;
-		},
-
-		onEvent(this: InventoryThis, kind: InventoryKind, event: "add" | "update" | "delete", obj: KubernetesObject): void {
-			const namespace = obj.metadata?.namespace;
-			const name = obj.metadata?.name ?? "";
-			if (event === "delete") {
-				this.store.remove(kind, namespace, name);
-				if (kind === "replicasets") this.superseded.delete(key(namespace, name));
-				return;
-			}
-			const rec = toRecord(obj, kind);
-			slim(obj);
-			if (!rec) return;
-			this.store.upsert(kind, rec);
-			if (kind === "replicasets") {
-				const rs = rec as ControllerRecord;
-				if (rs.supersededBy) {
-					this.superseded.set(key(namespace, name), rs);
-					this.scheduleRetire();
-				} else this.superseded.delete(key(namespace, name));
-			} else if (kind === "deployments" && this.superseded.size && rec.provenance === "berth") this.scheduleRetire();
-		},
-
-		/** Coalesces the bursts of Deployment status updates a rollout makes into one look. */
-		scheduleRetire(this: InventoryThis): void {
-			if (!this.leading || this.retireTimer) return;
-			this.retireTimer = setTimeout(() => {
-				this.retireTimer = undefined;
-				this.retire().catch(err => this.logger.warn("Retiring adopted ReplicaSets failed; the sweep retries:", (err as Error).message));
-			}, 200);
-		},
-
-		/** Deletes the old ReplicaSets of adopted Deployments whose Berth pods are up (or that waited too long). */
-		async retire(this: InventoryThis): Promise<void> {
-			if (!this.kube || !this.superseded.size) return;
-			this.fence();
-			const decisions = retireDecisions(this.store, this.superseded.values(), Date.now(), { timeoutMs: this.settings.retireTimeoutSeconds * 1000 });
-			for (const d of decisions) {
-				const k = key(d.namespace, d.name);
-				if (this.retiring.has(k)) continue;
-				this.retiring.add(k);
-				try {
-					await this.kube.delete({ apiVersion: "apps/v1", kind: "ReplicaSet", name: d.name, namespace: d.namespace });
-					this.logger.info(`Adopted deployment's old ReplicaSet ${k} removed (${d.reason})`);
-				} finally {
-					this.retiring.delete(k);
-				}
-			}
-		},
-
-		/** A catalog image by id, name or reference; the live image is also tried without Docker Hub's implicit parts. */
-		async catalogImage(this: InventoryThis, ctx: Context<unknown, CallerMeta>, ref: string, explicit: boolean): Promise<CatalogImage> {
-			for (const candidate of explicit ? [ref] : imageCandidates(ref)) {
-				try {
-					return await ctx.call<CatalogImage, { name: string }>("v1.k8s.images.getImage", { name: candidate });
-				} catch (err) {
-					const code = (err as { code?: number }).code;
-					if (code !== 404 && code !== 422) throw err;
-				}
-			}
-			throw explicit
-				? invalidField("image", `Image "${ref}" is not in the catalog`, ref)
-				: invalidField("image", `The Deployment runs "${ref}", which is not in the catalog: name a catalog image in \`image\` to adopt it with that`, ref);
-		},
-
-		/** The params an action declares (wherever it runs): adoption passes only what the deployments service accepts. */
-		acceptedParams(this: InventoryThis, action: string): Set<string> {
-			const list = this.broker.registry.getActionList({ onlyAvailable: true, skipInternal: true, withEndpoints: false }) as unknown as Array<{ name: string; action?: { params?: Record<string, unknown> } }>;
-			return new Set(Object.keys(list.find(a => a.name === action)?.action?.params ?? {}));
-		},
-
-		/** The live Deployment the caller may adopt: visible, in a Berth namespace the caller owns, not Berth's already. */
-		async adoptable(this: InventoryThis, ctx: Context<AdoptParams, CallerMeta>): Promise<V1Deployment> {
-			const { namespace, name } = ctx.params;
-			const visible = await this.visibleNamespaces(ctx);
-			if (visible && !visible.has(namespace)) throw notFound("Deployment", `${namespace}/${name}`);
-			if (!this.hasService("v1.k8s.deployments") || !this.hasService("v1.k8s.namespaces") || !this.hasService("v1.k8s.images"))
-				throw new Errors.MoleculerRetryableError("Adoption needs the namespaces, images and deployments services", 503, "SERVICE_UNAVAILABLE");
-			let ns: NamespaceRef;
-			try {
-				// field null: a missing namespace is answered below, as the caller may see it.
-				ns = await this.lookupNamespace(ctx, namespace, null);
-			} catch (err) {
-				if ((err as { code?: number }).code !== 404) throw err;
-				if (visible) throw notFound("Deployment", `${namespace}/${name}`);
-				throw invalidField("namespace", `"${namespace}" is not a Berth namespace; Berth deployments live in Berth namespaces`, namespace);
-			}
-			if (!isUnscoped(ctx) && !isAdmin(ctx.meta) && ns.owner !== ctx.meta.userID) throw forbidden("Only the namespace's owner or an administrator adopts deployments");
-			const live = await (this.kube ?? getKubeClient()).get<V1Deployment>({ apiVersion: "apps/v1", kind: "Deployment", name, namespace });
-			if (!live) throw notFound("Deployment", `${namespace}/${name}`);
-			if (isManaged(live.metadata?.labels)) throw conflict(`Deployment ${namespace}/${name} is already managed by Berth`, { id: live.metadata?.labels?.[LABEL_ID] });
-			return live;
-		},
-
-		hasService(this: InventoryThis, name: string): boolean {
-			return this.broker.registry.hasService(name, undefined as unknown as string);
-		},
-	},
+	methods,
 	created(this: InventoryThis) {
 		this.store = new InventoryStore();
 		this.informers = [];

@@ -17,6 +17,7 @@ import {
 	type ListJobsParams,
 } from "../lib/api/jobs";
 import type { NamespaceRef } from "../lib/api/namespaces";
+import { answerCreated, getVisibleAction, withoutGenericActions, type RestMeta } from "../lib/api/rest";
 import { compatJob, compatListItem, compatStatus, type CompatJobListItem, type CompatJobStatus, type CompatObject } from "../lib/compat/jobs";
 import { conflict, forbidden, NOT_RETRIED, notFound } from "../lib/errors";
 import { checkCommand, jobRunOf, jobsSettings } from "../lib/jobs/checks";
@@ -31,22 +32,14 @@ import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
 import { createMembershipMixin, mayAccess, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 import { createRefsMixin, type RefsMethods } from "../mixins/refs.mixin";
 
-interface JobsMethods {
-	createJob(ctx: Context<unknown, CallerMeta>, params: Omit<CreateJobParams, "namespace">, ns: NamespaceRef, compat: boolean): Promise<{ entity: JobEntity; job: V1Job }>;
-	findCompatJob(ctx: Context<unknown, CallerMeta>, name: string): Promise<StoredJob>;
-	compatNamespace(ctx: Context<unknown, CallerMeta>): Promise<NamespaceRef>;
-	logsOf(doc: StoredJob): Promise<string>;
-	forgetJob(ctx: Context, doc: StoredJob): Promise<void>;
-	syncJob(key: string): Promise<void>;
-}
+/** The service's own methods: `this.<method>` jumps to the code (their type is this object's). */
+type JobsMethods = typeof methods;
 
-type JobsThis = DbBackedService<JobsMethods & MembershipMethods & RefsMethods & ControllerMethods & ControllerLocals & { settings: JobsSettings }>;
+interface JobsThis extends DbBackedService<JobsMethods & MembershipMethods & RefsMethods & ControllerMethods & ControllerLocals & { settings: JobsSettings }> {}
 
-/** `$statusCode`/`$location` shape the REST answer (moleculer-web). */
-type Meta = CallerMeta & { $statusCode?: number; $location?: string };
+type Meta = CallerMeta & RestMeta;
 
 /** moleculer-db's and the membership mixin's actions: they would bypass the cluster, so this API has its own. */
-const GENERIC_ACTIONS = ["list", "find", "count", "create", "insert", "get", "update", "remove", "addMember", "removeMember", "transfer"];
 
 const JOB_SELECTOR = `${MANAGED_SELECTOR},app.kubernetes.io/component=job`;
 
@@ -60,6 +53,106 @@ function text(ctx: Context<unknown, Record<string, unknown>>, body: string): str
  * Status comes from a Job informer; when a Job finishes its logs are captured into the DB, so they
  * outlive the pods. Also serves the orchestrate seed's `/jobs` routes, in a shared namespace.
  */
+const methods = {
+	async createJob(this: JobsThis, ctx: Context<unknown, CallerMeta>, params: Omit<CreateJobParams, "namespace">, ns: NamespaceRef, compat: boolean): Promise<{ entity: JobEntity; job: V1Job }> {
+		const run = jobRunOf(params, this.settings, randomUUID());
+		// Everyone who shares the namespace may see its jobs; "system" owns the compat namespace and sees all anyway.
+		const members = [ns.owner, ...(ns.members ?? [])].filter(m => m && m !== ctx.meta.userID && m !== SYSTEM_META.userID);
+		const saved = (await this.insertEntity(ctx, {
+			...run,
+			cmd: params.cmd,
+			namespace: ns.id,
+			namespaceName: ns.name,
+			compat,
+			phase: "Pending",
+			status: {},
+			finished: false,
+			owner: ctx.meta.userID,
+			members: Array.from(new Set(members)),
+		})) as unknown as JobEntity;
+		let job: V1Job;
+		try {
+			job = await getKubeClient().apply(jobFor({ ...run, id: saved.id }, ns.name));
+		} catch (err) {
+			// Nothing runs, so nothing is recorded: the caller sees the apiserver's answer.
+			await this.removeEntity(ctx, saved.id);
+			throw err;
+		}
+		this.reconciler?.enqueue(jobKey(ns.name, run.name));
+		return { entity: { ...saved, uid: job.metadata?.uid }, job };
+	},
+
+	/**
+	 * findVisible for the seed's routes, which name a job by its Job's name in the compat
+	 * namespace rather than by entity id; the same access rule (mayAccess), else 404.
+	 */
+	async findCompatJob(this: JobsThis, ctx: Context<unknown, CallerMeta>, name: string): Promise<StoredJob> {
+		const [doc] = await this.findRaw<StoredJob>({ name, namespaceName: this.settings.compatNamespace });
+		if (!doc || !mayAccess(ctx, doc, doc.namespaceName)) throw notFound("Job", name);
+		return doc;
+	},
+
+	/**
+	 * The seed's routes share one namespace that Berth owns ("system"); it is created on first use.
+	 * Each job in it belongs to its caller alone. A tenant's namespace of the same name is never used.
+	 */
+	async compatNamespace(this: JobsThis, ctx: Context<unknown, CallerMeta>): Promise<NamespaceRef> {
+		const name = this.settings.compatNamespace;
+		if (ctx.meta.namespaces && !ctx.meta.namespaces.includes(name)) throw forbidden(`This API key is confined to namespaces that do not include "${name}", where /jobs runs`);
+		const system: CallerMeta & { keyID?: string } = { ...SYSTEM_META, namespaces: undefined, keyID: undefined };
+		const resolve = async (): Promise<NamespaceRef | undefined> => {
+			try {
+				return await ctx.call<NamespaceRef, { name: string }>("v1.k8s.namespaces.resolveName", { name });
+			} catch (err) {
+				if ((err as { code?: number }).code === 404) return undefined;
+				throw err;
+			}
+		};
+		let ns = await resolve();
+		if (!ns) {
+			try {
+				// broker.call, not ctx.call: moleculer merges a callee's meta back into the caller's,
+				// which would leave this request running as "system" afterwards.
+				ns = await this.broker.call<NamespaceRef, { name: string }>("v1.k8s.namespaces.create", { name }, { meta: system, parentCtx: ctx });
+			} catch (err) {
+				// Another request created it first; any other conflict (a namespace of that name
+				// that Berth did not make) is the caller's answer.
+				if ((err as { code?: number }).code !== 409) throw err;
+				ns = await resolve();
+				if (!ns) throw err;
+			}
+		}
+		if (ns.owner !== SYSTEM_META.userID) throw conflict(`Namespace "${name}" (JOBS_COMPAT_NAMESPACE) belongs to a tenant; /jobs needs a namespace Berth owns`, { namespace: name });
+		return ns;
+	},
+
+	/** Captured logs once the job has finished; until then, what its pods have written so far. */
+	async logsOf(this: JobsThis, doc: StoredJob): Promise<string> {
+		if (doc.logsCapturedAt) return doc.logs ?? "";
+		return readJobLogs(getKubeClient(), doc.namespaceName, doc.name, this.settings.maxLogBytes);
+	},
+
+	/** Drops the entity (and its logs) and stops watching its Job. */
+	async forgetJob(this: JobsThis, ctx: Context, doc: StoredJob): Promise<void> {
+		await this.removeEntity(ctx, doc.id);
+		this.reconciler?.forget(jobKey(doc.namespaceName, doc.name));
+	},
+
+	/** Records what the Job of `key` is now (lib/jobs/reconcile.ts), reading it from the watch's cache first. */
+	async syncJob(this: JobsThis, key: string): Promise<void> {
+		const kube = getKubeClient();
+		await reconcileJob(key, {
+			findByName: async name => (await this.findRaw<StoredJob>({ name }))[0],
+			readJob: async (namespace, name) => (this.syncedCaches()?.get("Job")?.get(name, namespace) as V1Job | undefined) ?? (await kube.get<V1Job>({ apiVersion: "batch/v1", kind: "Job", name, namespace })),
+			readLogs: (namespace, name) => readJobLogs(kube, namespace, name, this.settings.maxLogBytes),
+			claim: (query, update) => claim(this.adapter as unknown as UpdatingAdapter, query, update),
+			publicView: doc => this.publicView<JobEntity>(doc),
+			emit: (event, payload) => void this.broker.emit(event, payload),
+			fence: () => this.fence(),
+		});
+	},
+};
+
 const JobsService: ServiceSchema<JobsSettings & ServiceSettingSchema, JobsMethods, ControllerLocals, JobsThis> = {
 	name: "k8s.jobs",
 	version: 1,
@@ -74,7 +167,7 @@ const JobsService: ServiceSchema<JobsSettings & ServiceSettingSchema, JobsMethod
 			// Finishing a job captures its logs once: one node does it, the one that watches.
 			everyNode: false,
 		}),
-		{ actions: Object.fromEntries(GENERIC_ACTIONS.map(a => [a, false])) },
+		withoutGenericActions,
 		createDbMixin({ collection: "jobs", fields: JOB_FIELDS, unique: [["name"]] }),
 		createMembershipMixin({ entityName: "Job" }),
 		createRefsMixin(),
@@ -90,9 +183,7 @@ const JobsService: ServiceSchema<JobsSettings & ServiceSettingSchema, JobsMethod
 				// field null: an unknown namespace stays the namespaces service's 404.
 				const ns = await this.lookupNamespace(ctx, ctx.params.namespace, null);
 				const { entity } = await this.createJob(ctx, ctx.params, ns, false);
-				ctx.meta.$statusCode = 201;
-				ctx.meta.$location = `/api/v1/k8s/jobs/${entity.id}`;
-				return entity;
+				return answerCreated(ctx, `/api/v1/k8s/jobs/${entity.id}`, entity);
 			},
 		},
 		list: {
@@ -107,13 +198,7 @@ const JobsService: ServiceSchema<JobsSettings & ServiceSettingSchema, JobsMethod
 				return (await this.findRaw<StoredJob>(query)).map(doc => this.publicView<JobEntity>(doc));
 			},
 		},
-		get: {
-			rest: "GET /:id",
-			params: jobIdParams,
-			async handler(this: JobsThis, ctx: Context<JobIdParams, CallerMeta>): Promise<JobEntity> {
-				return this.publicView<JobEntity>(await this.findVisible<StoredJob>(ctx, ctx.params.id));
-			},
-		},
+		get: getVisibleAction<JobEntity>(jobIdParams),
 		status: {
 			rest: "GET /:id/status",
 			params: jobIdParams,
@@ -194,105 +279,7 @@ const JobsService: ServiceSchema<JobsSettings & ServiceSettingSchema, JobsMethod
 			},
 		},
 	},
-	methods: {
-		async createJob(this: JobsThis, ctx: Context<unknown, CallerMeta>, params: Omit<CreateJobParams, "namespace">, ns: NamespaceRef, compat: boolean): Promise<{ entity: JobEntity; job: V1Job }> {
-			const run = jobRunOf(params, this.settings, randomUUID());
-			// Everyone who shares the namespace may see its jobs; "system" owns the compat namespace and sees all anyway.
-			const members = [ns.owner, ...(ns.members ?? [])].filter(m => m && m !== ctx.meta.userID && m !== SYSTEM_META.userID);
-			const saved = (await this.insertEntity(ctx, {
-				...run,
-				cmd: params.cmd,
-				namespace: ns.id,
-				namespaceName: ns.name,
-				compat,
-				phase: "Pending",
-				status: {},
-				finished: false,
-				owner: ctx.meta.userID,
-				members: Array.from(new Set(members)),
-			})) as unknown as JobEntity;
-			let job: V1Job;
-			try {
-				job = await getKubeClient().apply(jobFor({ ...run, id: saved.id }, ns.name));
-			} catch (err) {
-				// Nothing runs, so nothing is recorded: the caller sees the apiserver's answer.
-				await this.removeEntity(ctx, saved.id);
-				throw err;
-			}
-			this.reconciler?.enqueue(jobKey(ns.name, run.name));
-			return { entity: { ...saved, uid: job.metadata?.uid }, job };
-		},
-
-		/**
-		 * findVisible for the seed's routes, which name a job by its Job's name in the compat
-		 * namespace rather than by entity id; the same access rule (mayAccess), else 404.
-		 */
-		async findCompatJob(this: JobsThis, ctx: Context<unknown, CallerMeta>, name: string): Promise<StoredJob> {
-			const [doc] = await this.findRaw<StoredJob>({ name, namespaceName: this.settings.compatNamespace });
-			if (!doc || !mayAccess(ctx, doc, doc.namespaceName)) throw notFound("Job", name);
-			return doc;
-		},
-
-		/**
-		 * The seed's routes share one namespace that Berth owns ("system"); it is created on first use.
-		 * Each job in it belongs to its caller alone. A tenant's namespace of the same name is never used.
-		 */
-		async compatNamespace(this: JobsThis, ctx: Context<unknown, CallerMeta>): Promise<NamespaceRef> {
-			const name = this.settings.compatNamespace;
-			if (ctx.meta.namespaces && !ctx.meta.namespaces.includes(name)) throw forbidden(`This API key is confined to namespaces that do not include "${name}", where /jobs runs`);
-			const system: CallerMeta & { keyID?: string } = { ...SYSTEM_META, namespaces: undefined, keyID: undefined };
-			const resolve = async (): Promise<NamespaceRef | undefined> => {
-				try {
-					return await ctx.call<NamespaceRef, { name: string }>("v1.k8s.namespaces.resolveName", { name });
-				} catch (err) {
-					if ((err as { code?: number }).code === 404) return undefined;
-					throw err;
-				}
-			};
-			let ns = await resolve();
-			if (!ns) {
-				try {
-					// broker.call, not ctx.call: moleculer merges a callee's meta back into the caller's,
-					// which would leave this request running as "system" afterwards.
-					ns = await this.broker.call<NamespaceRef, { name: string }>("v1.k8s.namespaces.create", { name }, { meta: system, parentCtx: ctx });
-				} catch (err) {
-					// Another request created it first; any other conflict (a namespace of that name
-					// that Berth did not make) is the caller's answer.
-					if ((err as { code?: number }).code !== 409) throw err;
-					ns = await resolve();
-					if (!ns) throw err;
-				}
-			}
-			if (ns.owner !== SYSTEM_META.userID) throw conflict(`Namespace "${name}" (JOBS_COMPAT_NAMESPACE) belongs to a tenant; /jobs needs a namespace Berth owns`, { namespace: name });
-			return ns;
-		},
-
-		/** Captured logs once the job has finished; until then, what its pods have written so far. */
-		async logsOf(this: JobsThis, doc: StoredJob): Promise<string> {
-			if (doc.logsCapturedAt) return doc.logs ?? "";
-			return readJobLogs(getKubeClient(), doc.namespaceName, doc.name, this.settings.maxLogBytes);
-		},
-
-		/** Drops the entity (and its logs) and stops watching its Job. */
-		async forgetJob(this: JobsThis, ctx: Context, doc: StoredJob): Promise<void> {
-			await this.removeEntity(ctx, doc.id);
-			this.reconciler?.forget(jobKey(doc.namespaceName, doc.name));
-		},
-
-		/** Records what the Job of `key` is now (lib/jobs/reconcile.ts), reading it from the watch's cache first. */
-		async syncJob(this: JobsThis, key: string): Promise<void> {
-			const kube = getKubeClient();
-			await reconcileJob(key, {
-				findByName: async name => (await this.findRaw<StoredJob>({ name }))[0],
-				readJob: async (namespace, name) => (this.syncedCaches()?.get("Job")?.get(name, namespace) as V1Job | undefined) ?? (await kube.get<V1Job>({ apiVersion: "batch/v1", kind: "Job", name, namespace })),
-				readLogs: (namespace, name) => readJobLogs(kube, namespace, name, this.settings.maxLogBytes),
-				claim: (query, update) => claim(this.adapter as unknown as UpdatingAdapter, query, update),
-				publicView: doc => this.publicView<JobEntity>(doc),
-				emit: (event, payload) => void this.broker.emit(event, payload),
-				fence: () => this.fence(),
-			});
-		},
-	},
+	methods,
 	created(this: JobsThis) {
 		// Read when the broker creates the service, so each broker sees the environment of its time.
 		Object.assign(this.settings, jobsSettings());

@@ -16,7 +16,8 @@ import {
 	type UpdateNamespaceParams,
 } from "../lib/api/namespaces";
 import { DNS1123_LABEL, type IdParams } from "../lib/api/rules";
-import { conflict, forbidden, invalid, NOT_RETRIED, notFound } from "../lib/errors";
+import { answerCreated, type RestMeta } from "../lib/api/rest";
+import { conflict, forbidden, found, invalid, NOT_RETRIED, notFound } from "../lib/errors";
 import { getKubeClient, Kinds, type V1Namespace, type V1ResourceQuota } from "../lib/k8s";
 import { MANAGED_SELECTOR } from "../lib/manifests/labels";
 import { NAMESPACE_KIND, QUOTA_NAME, isSystemNamespace, namespaceManifests } from "../lib/manifests/namespace";
@@ -25,8 +26,7 @@ import { createDbMixin, isDuplicateKey, type DbBackedService } from "../mixins/d
 import { createControllerMixin, type ControllerLocals, type ControllerMethods } from "../mixins/controller.mixin";
 import { createMembershipMixin, isAdmin, isUnscoped, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 
-/** `$statusCode`/`$location` shape the REST answer (moleculer-web). */
-type Meta = CallerMeta & { $statusCode?: number; $location?: string };
+type Meta = CallerMeta & RestMeta;
 
 interface NamespacesMethods {
 	findByName(name: string): Promise<NamespaceEntity | undefined>;
@@ -114,9 +114,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 				}
 				const saved = (await this.patchEntity(ctx, entity.id, { phase: live.status?.phase ?? "Active", uid: live.metadata?.uid ?? null })) as unknown as NamespaceEntity;
 				ctx.emit("k8s.namespaces.created", saved);
-				ctx.meta.$statusCode = 201;
-				ctx.meta.$location = `/api/v1/k8s/namespaces/${saved.id}`;
-				return saved;
+				return answerCreated(ctx, `/api/v1/k8s/namespaces/${saved.id}`, saved);
 			},
 		},
 
@@ -177,8 +175,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 			params: lookupParams,
 			async handler(this: NamespacesThis, ctx: Context<LookupParams, Meta>): Promise<NamespaceEntity> {
 				const byId = await this.findStored(ctx.params.ref);
-				const entity = byId ? this.publicView<NamespaceEntity>(byId) : await this.findByName(ctx.params.ref);
-				if (!entity) throw notFound("Namespace", ctx.params.ref);
+				const entity = found(byId ? this.publicView<NamespaceEntity>(byId) : await this.findByName(ctx.params.ref), "Namespace", ctx.params.ref);
 				return this.visibleNamespace(ctx, entity.id);
 			},
 		},
@@ -189,9 +186,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 			public: true,
 			params: resolveNameParams,
 			async handler(this: NamespacesThis, ctx: Context<NameParams, Meta>): Promise<NamespaceEntity> {
-				const entity = await this.findByName(ctx.params.name);
-				if (!entity) throw notFound("Namespace", ctx.params.name);
-				return entity;
+				return found(await this.findByName(ctx.params.name), "Namespace", ctx.params.name);
 			},
 		},
 
@@ -230,8 +225,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 			params: idParams,
 			async handler(this: NamespacesThis, ctx: Context<IdParams, Meta>): Promise<ResourceQuotaReport> {
 				const entity = await this.visibleNamespace(ctx, ctx.params.id);
-				const rq = await getKubeClient().get<V1ResourceQuota>({ apiVersion: "v1", kind: "ResourceQuota", name: QUOTA_NAME, namespace: entity.name });
-				if (!rq) throw notFound("ResourceQuota of namespace", entity.id);
+				const rq = found(await getKubeClient().get<V1ResourceQuota>({ apiVersion: "v1", kind: "ResourceQuota", name: QUOTA_NAME, namespace: entity.name }), "ResourceQuota of namespace", entity.id);
 				return { hard: { ...(rq.status?.hard ?? rq.spec?.hard ?? {}) }, used: { ...(rq.status?.used ?? {}) } };
 			},
 		},

@@ -1,4 +1,4 @@
-import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import type { ActionSchema, Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import {
 	createParams,
 	deleteParams,
@@ -19,6 +19,7 @@ import {
 	type ValidateView,
 } from "../lib/api/services";
 import type { IdParams } from "../lib/api/rules";
+import { answerCreated, getVisibleAction, withoutGenericActions, type RestMeta } from "../lib/api/rest";
 import { loadConfig } from "../lib/config";
 import { NOT_RETRIED } from "../lib/errors";
 import { getKubeClient, Kinds, type V1Deployment, type V1PersistentVolumeClaim } from "../lib/k8s";
@@ -36,11 +37,9 @@ import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
 import { createMembershipMixin, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 import { createRefsMixin, type RefsMethods } from "../mixins/refs.mixin";
 
-/** `$statusCode`/`$location` shape the REST answer (moleculer-web). */
-type Meta = CallerMeta & { $statusCode?: number; $location?: string };
+type Meta = CallerMeta & RestMeta;
 
 /** moleculer-db's and the membership mixin's generic actions would bypass validation and the cluster. */
-const GENERIC_ACTIONS = ["list", "find", "count", "create", "insert", "get", "update", "remove", "addMember", "removeMember", "transfer"];
 
 export interface ServicesSettings extends ServiceSettingSchema {
 	rest: string;
@@ -68,6 +67,30 @@ interface ServicesLocals extends ControllerLocals {
 
 type ServicesThis = DbBackedService<ServicesMethods & MembershipMethods & RefsMethods & ControllerMethods & ServicesLocals & { settings: ServicesSettings }>;
 
+type Rest = ActionSchema["rest"];
+
+/** The live status of a visible service: `GET /:id/status`, and the seed's `GET /kubernetes/services/:id`. */
+function statusAction(rest: Rest) {
+	return {
+		rest,
+		params: idParams,
+		async handler(this: ServicesThis, ctx: Context<IdParams, CallerMeta>): Promise<SpecStatus> {
+			return liveStatus(getKubeClient(), await this.findVisible<StoredService>(ctx, ctx.params.id));
+		},
+	};
+}
+
+/** Removes what was deployed (the claims stay with keepVolumes=true), and the entity too when `removeEntity`. */
+function undeployAction(rest: Rest, removeEntity: boolean) {
+	return {
+		rest,
+		params: deleteParams,
+		async handler(this: ServicesThis, ctx: Context<DeleteParams, CallerMeta>): Promise<UndeployView> {
+			return this.undeploy(ctx, ctx.params.id, ctx.params.keepVolumes ?? false, removeEntity);
+		},
+	};
+}
+
 /**
  * v1.k8s.services: multi-container services described in the KITeGG endpoint's YAML. The entity
  * holds the spec; a deploy validates it, checks the quota and the apiserver (dry run), records it
@@ -88,7 +111,7 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 			// answers once they are applied; the resync that heals drift runs on the leader only.
 			everyNode: true,
 		}),
-		{ actions: Object.fromEntries(GENERIC_ACTIONS.map(a => [a, false])) },
+		withoutGenericActions,
 		createDbMixin({ collection: "services", fields: PUBLIC_FIELDS }),
 		// A service being removed is gone for its callers already.
 		createMembershipMixin({ entityName: "Service", hidden: doc => Boolean((doc as Partial<StoredService>).teardown?.remove) }),
@@ -110,9 +133,7 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 					const saved = await this.insertEntity(ctx, newService(p, ns, resourceName, ctx.meta.userID as string, SYSTEM_META.userID));
 					const entity = this.publicView((await this.loadDoc<StoredService>(String(saved.id))) as StoredService);
 					ctx.emit("k8s.services.created", entity);
-					ctx.meta.$statusCode = 201;
-					ctx.meta.$location = `/api/v1/k8s/services/${entity.id}`;
-					return entity;
+					return answerCreated(ctx, `/api/v1/k8s/services/${entity.id}`, entity);
 				} finally {
 					this.creating.delete(`${ns.id}/${resourceName}`);
 				}
@@ -129,13 +150,7 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 				return (await this.findRaw<StoredService>(query)).filter(d => !d.teardown?.remove).map(d => this.publicView(d));
 			},
 		},
-		get: {
-			rest: "GET /:id",
-			params: idParams,
-			async handler(this: ServicesThis, ctx: Context<IdParams, CallerMeta>): Promise<ServiceEntity> {
-				return this.publicView(await this.findVisible<StoredService>(ctx, ctx.params.id));
-			},
-		},
+		get: getVisibleAction<ServiceEntity>(idParams),
 		/** Changes the stored spec; what runs changes with the next deploy, as in the seed. */
 		update: {
 			rest: ["PATCH /:id", "PUT /:id"],
@@ -156,13 +171,7 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 			},
 		},
 		/** Removes the entity and everything deployed for it; the claims stay with keepVolumes=true. */
-		remove: {
-			rest: "DELETE /:id",
-			params: deleteParams,
-			async handler(this: ServicesThis, ctx: Context<DeleteParams, CallerMeta>): Promise<UndeployView> {
-				return this.undeploy(ctx, ctx.params.id, ctx.params.keepVolumes ?? false, true);
-			},
-		},
+		remove: undeployAction("DELETE /:id", true),
 		/** Checks a spec without storing it: the parsed spec, or 422 with every error's YAML path. */
 		validate: {
 			rest: "POST /validate",
@@ -191,21 +200,9 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 				return { id: doc.id, resourceName: doc.resourceName, host: view.host, deployedAt: view.deployedAt as string, manifests };
 			},
 		},
-		status: {
-			rest: "GET /:id/status",
-			params: idParams,
-			async handler(this: ServicesThis, ctx: Context<IdParams, CallerMeta>): Promise<SpecStatus> {
-				return liveStatus(getKubeClient(), await this.findVisible<StoredService>(ctx, ctx.params.id));
-			},
-		},
+		status: statusAction("GET /:id/status"),
 		/** Removes what was deployed and keeps the entity (the seed's DELETE); the claims stay with keepVolumes=true. */
-		undeploy: {
-			rest: "POST /:id/undeploy",
-			params: deleteParams,
-			async handler(this: ServicesThis, ctx: Context<DeleteParams, CallerMeta>): Promise<UndeployView> {
-				return this.undeploy(ctx, ctx.params.id, ctx.params.keepVolumes ?? false, false);
-			},
-		},
+		undeploy: undeployAction("POST /:id/undeploy", false),
 
 		// The KITeGG endpoint's routes, at the root, shapes unchanged.
 		compatDeploy: {
@@ -217,20 +214,8 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 				return (await readDeployment(getKubeClient(), doc)) ?? (manifests.find(m => m.kind === "Deployment") as V1Deployment);
 			},
 		},
-		compatStatus: {
-			rest: { method: "GET", fullPath: "/kubernetes/services/:id" },
-			params: idParams,
-			async handler(this: ServicesThis, ctx: Context<IdParams, CallerMeta>): Promise<SpecStatus> {
-				return liveStatus(getKubeClient(), await this.findVisible<StoredService>(ctx, ctx.params.id));
-			},
-		},
-		compatDelete: {
-			rest: { method: "DELETE", fullPath: "/kubernetes/services/:id" },
-			params: deleteParams,
-			async handler(this: ServicesThis, ctx: Context<DeleteParams, CallerMeta>): Promise<UndeployView> {
-				return this.undeploy(ctx, ctx.params.id, ctx.params.keepVolumes ?? false, false);
-			},
-		},
+		compatStatus: statusAction({ method: "GET", fullPath: "/kubernetes/services/:id" }),
+		compatDelete: undeployAction({ method: "DELETE", fullPath: "/kubernetes/services/:id" }, false),
 	},
 	events: {
 		/** A removed namespace takes its objects with it; the entities go too. */

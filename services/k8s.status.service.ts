@@ -31,21 +31,10 @@ interface StatusLocals {
 	hub: EventEmitter;
 }
 
-interface StatusMethods {
-	kindCache<T extends KubernetesObject>(kind: ResourceKind, namespace: string): readonly T[];
-	enqueue(kind: string, obj: KubernetesObject): void;
-	flush(): void;
-	snapshot(namespace: string): NamespaceObjects;
-	compute(id: string, namespace: string, name?: string, objects?: NamespaceObjects): AppHealth | undefined;
-	appIds(namespace: string, objects?: NamespaceObjects): string[];
-	whenSynced(): Promise<boolean>;
-	current(id: string, namespace: string, name?: string): AppHealth;
-	inNamespace(namespace: string): AppHealth[];
-	subscribe(listener: (change: StatusChange) => void): () => void;
-	onStop(listener: () => void): () => void;
-}
+/** The service's own methods: `this.<method>` jumps to the code (their type is this object's). */
+type StatusMethods = typeof methods;
 
-type StatusThis = Service<StatusSettings & ServiceSettingSchema> & StatusMethods & StatusLocals;
+interface StatusThis extends Service<StatusSettings & ServiceSettingSchema>, StatusMethods, StatusLocals {}
 
 // ---------------------------------------------------------------------------------------------
 
@@ -63,6 +52,112 @@ function positive(value: string | undefined, fallback: number): number {
  * informers are read-only caches, not controllers, so every node that serves streams runs them,
  * not only the leader.
  */
+const methods = {
+	kindCache<T extends KubernetesObject>(this: StatusThis, kind: ResourceKind, namespace: string): readonly T[] {
+		return (this.informers.get(kind.kind)?.list(namespace) ?? []) as readonly T[];
+	},
+
+	/** Informer events only say "look at this app"; the flush recomputes it (level-based). */
+	enqueue(this: StatusThis, kind: string, obj: KubernetesObject): void {
+		const namespace = obj.metadata?.namespace;
+		if (!namespace) return;
+		if (kind === "PersistentVolumeClaim") {
+			// A claim belongs to a volume entity, not to the apps that mount it: look at the namespace's apps.
+			for (const id of this.appIds(namespace)) this.pending.set(id, namespace);
+		} else {
+			const id = entityIdOf(obj);
+			if (id) this.pending.set(id, namespace);
+		}
+		this.flushTimer ??= setTimeout(() => this.flush(), this.settings.debounceMs);
+	},
+
+	flush(this: StatusThis): void {
+		this.flushTimer = undefined;
+		const due = [...this.pending];
+		this.pending.clear();
+		// One grouping of the caches per namespace, not one scan of them per app (a burst of changes).
+		const snapshots = new Map<string, NamespaceObjects>();
+		for (const [id, namespace] of due) {
+			let objects = snapshots.get(namespace);
+			if (!objects) snapshots.set(namespace, (objects = this.snapshot(namespace)));
+			const before = this.last.get(id);
+			const after = this.compute(id, namespace, before?.name, objects);
+			if (!after) {
+				// Nothing of it is left (or it never was an app: a job's pod, a volume's claim).
+				if (before) {
+					this.last.delete(id);
+					this.hub.emit("change", { type: "removed", id, namespace } satisfies StatusChange);
+				}
+				continue;
+			}
+			if (!healthChanged(before, after)) continue;
+			this.last.set(id, after);
+			this.hub.emit("change", { type: "status", status: after } satisfies StatusChange);
+		}
+	},
+
+	snapshot(this: StatusThis, namespace: string): NamespaceObjects {
+		return {
+			deployments: groupByApp(this.kindCache<V1Deployment>(Kinds.Deployment, namespace)),
+			pods: groupByApp(this.kindCache<V1Pod>(Kinds.Pod, namespace)),
+			services: groupByApp(this.kindCache<V1Service>(Kinds.Service, namespace)),
+			ingresses: groupByApp(this.kindCache<V1Ingress>(Kinds.Ingress, namespace)),
+			secrets: groupByApp(this.kindCache<V1Secret>(Kinds.Secret, namespace)),
+			claims: [...this.kindCache<V1PersistentVolumeClaim>(Kinds.PersistentVolumeClaim, namespace)],
+		};
+	},
+
+	/** An app's status; undefined when the cluster holds no Deployment and nothing else of it was an app before. */
+	compute(this: StatusThis, id: string, namespace: string, name?: string, objects: NamespaceObjects = this.snapshot(namespace)): AppHealth | undefined {
+		const deployment = objects.deployments.get(id)?.[0];
+		const pods = objects.pods.get(id) ?? [];
+		const services = objects.services.get(id) ?? [];
+		const ingresses = objects.ingresses.get(id) ?? [];
+		const secrets = objects.secrets.get(id) ?? [];
+		// An app was seen with a Deployment; what is left after it goes (pods terminating) is reported as Missing.
+		if (!deployment && (!this.last.has(id) || !(pods.length || services.length || ingresses.length || secrets.length))) return undefined;
+		return appHealth({ id, namespace, name, deployment, pods, services, ingresses, secrets, claims: objects.claims });
+	},
+
+	appIds(this: StatusThis, namespace: string, objects: NamespaceObjects = this.snapshot(namespace)): string[] {
+		const ids = new Set<string>(objects.deployments.keys());
+		for (const [id, s] of this.last) if (s.namespace === namespace) ids.add(id);
+		return [...ids].sort();
+	},
+
+	async whenSynced(this: StatusThis): Promise<boolean> {
+		const deadline = Date.now() + this.settings.syncTimeoutMs;
+		while (this.informers.size && ![...this.informers.values()].every(i => i.hasSynced)) {
+			if (Date.now() > deadline) return false;
+			await new Promise(r => setTimeout(r, 50));
+		}
+		return this.informers.size > 0;
+	},
+
+	/** The status as the caches have it now; `Missing` when the cluster has nothing of it. */
+	current(this: StatusThis, id: string, namespace: string, name?: string): AppHealth {
+		return this.compute(id, namespace, name) ?? appHealth({ id, namespace, name });
+	},
+
+	inNamespace(this: StatusThis, namespace: string): AppHealth[] {
+		const objects = this.snapshot(namespace);
+		return this.appIds(namespace, objects)
+			.map(id => this.compute(id, namespace, this.last.get(id)?.name, objects))
+			.filter((s): s is AppHealth => s !== undefined)
+			.sort((a, b) => a.name.localeCompare(b.name));
+	},
+
+	subscribe(this: StatusThis, listener: (change: StatusChange) => void): () => void {
+		this.hub.on("change", listener);
+		return () => this.hub.off("change", listener);
+	},
+
+	onStop(this: StatusThis, listener: () => void): () => void {
+		this.hub.once("stop", listener);
+		return () => this.hub.off("stop", listener);
+	},
+};
+
 const StatusService: ServiceSchema<StatusSettings & ServiceSettingSchema, StatusMethods, StatusLocals, StatusThis> = {
 	name: "k8s.status",
 	version: 1,
@@ -95,111 +190,7 @@ const StatusService: ServiceSchema<StatusSettings & ServiceSettingSchema, Status
 			},
 		},
 	},
-	methods: {
-		kindCache<T extends KubernetesObject>(this: StatusThis, kind: ResourceKind, namespace: string): readonly T[] {
-			return (this.informers.get(kind.kind)?.list(namespace) ?? []) as readonly T[];
-		},
-
-		/** Informer events only say "look at this app"; the flush recomputes it (level-based). */
-		enqueue(this: StatusThis, kind: string, obj: KubernetesObject): void {
-			const namespace = obj.metadata?.namespace;
-			if (!namespace) return;
-			if (kind === "PersistentVolumeClaim") {
-				// A claim belongs to a volume entity, not to the apps that mount it: look at the namespace's apps.
-				for (const id of this.appIds(namespace)) this.pending.set(id, namespace);
-			} else {
-				const id = entityIdOf(obj);
-				if (id) this.pending.set(id, namespace);
-			}
-			this.flushTimer ??= setTimeout(() => this.flush(), this.settings.debounceMs);
-		},
-
-		flush(this: StatusThis): void {
-			this.flushTimer = undefined;
-			const due = [...this.pending];
-			this.pending.clear();
-			// One grouping of the caches per namespace, not one scan of them per app (a burst of changes).
-			const snapshots = new Map<string, NamespaceObjects>();
-			for (const [id, namespace] of due) {
-				let objects = snapshots.get(namespace);
-				if (!objects) snapshots.set(namespace, (objects = this.snapshot(namespace)));
-				const before = this.last.get(id);
-				const after = this.compute(id, namespace, before?.name, objects);
-				if (!after) {
-					// Nothing of it is left (or it never was an app: a job's pod, a volume's claim).
-					if (before) {
-						this.last.delete(id);
-						this.hub.emit("change", { type: "removed", id, namespace } satisfies StatusChange);
-					}
-					continue;
-				}
-				if (!healthChanged(before, after)) continue;
-				this.last.set(id, after);
-				this.hub.emit("change", { type: "status", status: after } satisfies StatusChange);
-			}
-		},
-
-		snapshot(this: StatusThis, namespace: string): NamespaceObjects {
-			return {
-				deployments: groupByApp(this.kindCache<V1Deployment>(Kinds.Deployment, namespace)),
-				pods: groupByApp(this.kindCache<V1Pod>(Kinds.Pod, namespace)),
-				services: groupByApp(this.kindCache<V1Service>(Kinds.Service, namespace)),
-				ingresses: groupByApp(this.kindCache<V1Ingress>(Kinds.Ingress, namespace)),
-				secrets: groupByApp(this.kindCache<V1Secret>(Kinds.Secret, namespace)),
-				claims: [...this.kindCache<V1PersistentVolumeClaim>(Kinds.PersistentVolumeClaim, namespace)],
-			};
-		},
-
-		/** An app's status; undefined when the cluster holds no Deployment and nothing else of it was an app before. */
-		compute(this: StatusThis, id: string, namespace: string, name?: string, objects: NamespaceObjects = this.snapshot(namespace)): AppHealth | undefined {
-			const deployment = objects.deployments.get(id)?.[0];
-			const pods = objects.pods.get(id) ?? [];
-			const services = objects.services.get(id) ?? [];
-			const ingresses = objects.ingresses.get(id) ?? [];
-			const secrets = objects.secrets.get(id) ?? [];
-			// An app was seen with a Deployment; what is left after it goes (pods terminating) is reported as Missing.
-			if (!deployment && (!this.last.has(id) || !(pods.length || services.length || ingresses.length || secrets.length))) return undefined;
-			return appHealth({ id, namespace, name, deployment, pods, services, ingresses, secrets, claims: objects.claims });
-		},
-
-		appIds(this: StatusThis, namespace: string, objects: NamespaceObjects = this.snapshot(namespace)): string[] {
-			const ids = new Set<string>(objects.deployments.keys());
-			for (const [id, s] of this.last) if (s.namespace === namespace) ids.add(id);
-			return [...ids].sort();
-		},
-
-		async whenSynced(this: StatusThis): Promise<boolean> {
-			const deadline = Date.now() + this.settings.syncTimeoutMs;
-			while (this.informers.size && ![...this.informers.values()].every(i => i.hasSynced)) {
-				if (Date.now() > deadline) return false;
-				await new Promise(r => setTimeout(r, 50));
-			}
-			return this.informers.size > 0;
-		},
-
-		/** The status as the caches have it now; `Missing` when the cluster has nothing of it. */
-		current(this: StatusThis, id: string, namespace: string, name?: string): AppHealth {
-			return this.compute(id, namespace, name) ?? appHealth({ id, namespace, name });
-		},
-
-		inNamespace(this: StatusThis, namespace: string): AppHealth[] {
-			const objects = this.snapshot(namespace);
-			return this.appIds(namespace, objects)
-				.map(id => this.compute(id, namespace, this.last.get(id)?.name, objects))
-				.filter((s): s is AppHealth => s !== undefined)
-				.sort((a, b) => a.name.localeCompare(b.name));
-		},
-
-		subscribe(this: StatusThis, listener: (change: StatusChange) => void): () => void {
-			this.hub.on("change", listener);
-			return () => this.hub.off("change", listener);
-		},
-
-		onStop(this: StatusThis, listener: () => void): () => void {
-			this.hub.once("stop", listener);
-			return () => this.hub.off("stop", listener);
-		},
-	},
+	methods,
 	created(this: StatusThis) {
 		this.settings.heartbeatSeconds = positive(process.env.STATUS_HEARTBEAT_SECONDS, this.settings.heartbeatSeconds);
 		this.settings.debounceMs = positive(process.env.STATUS_DEBOUNCE_MS, this.settings.debounceMs);

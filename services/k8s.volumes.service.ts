@@ -1,5 +1,6 @@
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { createVolumeParams, listVolumesParams, volumeIdParams, type CreateVolumeParams, type VolumeEntity, type VolumeIdParams, type VolumeStatus } from "../lib/api/volumes";
+import { answerCreated, getVisibleAction, type RestMeta } from "../lib/api/rest";
 import { conflict, NOT_RETRIED, quotaExceeded } from "../lib/errors";
 import { getKubeClient, Kinds, type V1Deployment, type V1PersistentVolumeClaim, type V1Pod, type V1ResourceQuota } from "../lib/k8s";
 import { ANNOTATION_ID } from "../lib/manifests/labels";
@@ -23,18 +24,13 @@ interface MountingDeployment {
 	volumes?: { persistentVolumeClaim?: { claimName?: string } }[];
 }
 
-/** `$statusCode`/`$location` shape the REST answer (moleculer-web). */
-type Meta = CallerMeta & { $statusCode?: number; $location?: string };
-
-interface VolumesMethods {
-	checkStorageQuota(ns: NamespaceEntity, size: string): Promise<void>;
-	mountedBy(ctx: Context<unknown, Meta>, volume: StoredVolume): Promise<{ deployments: string[]; pods: string[] }>;
-	reconcileVolume(id: string): Promise<void>;
-}
+type Meta = CallerMeta & RestMeta;
 
 type VolumesVars = ControllerLocals;
 
-type VolumesThis = DbBackedService<MembershipMethods & ControllerMethods & VolumesMethods & VolumesVars>;
+/** The service's own methods: `this.mountedBy(…)` jumps here (their type is this object's). */
+type VolumesMethods = typeof methods;
+interface VolumesThis extends DbBackedService<MembershipMethods & ControllerMethods & VolumesMethods & VolumesVars> {}
 
 const FIELDS = ["namespace", "name", "type", "mountPath", "size", "accessModes", "storageClass", "status", "owner", "members"];
 
@@ -49,6 +45,60 @@ function isQuotaRefusal(err: unknown): boolean {
  * deployments to mount. A watch on Berth's claims keeps `status` current; a volume that a
  * deployment mounts cannot be removed.
  */
+const methods = {
+	/**
+	 * Refuses a claim the namespace's storage quota cannot hold, with the numbers. The apiserver
+	 * would refuse it too, but only with a 403 about admission; this says what to change.
+	 */
+	async checkStorageQuota(this: VolumesThis, ns: NamespaceEntity, size: string): Promise<void> {
+		const rq = await getKubeClient().get<V1ResourceQuota>({ apiVersion: "v1", kind: "ResourceQuota", name: QUOTA_NAME, namespace: ns.name });
+		const hard = rq?.status?.hard?.["requests.storage"] ?? rq?.spec?.hard?.["requests.storage"];
+		if (!hard) return;
+		const used = rq?.status?.used?.["requests.storage"] ?? "0";
+		if (bytes(used) + bytes(size) > bytes(hard))
+			throw quotaExceeded(`Volume of ${size} does not fit the storage quota of namespace ${ns.name}: ${used} of ${hard} used`, { namespace: ns.id, resource: "requests.storage", requested: size, used, hard });
+	},
+
+	/**
+	 * Who mounts the claim: Berth's deployment entities (when that service runs), and in the
+	 * cluster any Deployment or unfinished standalone pod (a Job's, say) that names it.
+	 */
+	async mountedBy(this: VolumesThis, ctx: Context<unknown, Meta>, volume: StoredVolume): Promise<{ deployments: string[]; pods: string[] }> {
+		const deployments = new Set<string>();
+		const pods = new Set<string>();
+		if (this.broker.registry.actions.isAvailable("v1.k8s.deployments.find")) {
+			const entities = await ctx.call<MountingDeployment[], Record<string, unknown>>("v1.k8s.deployments.find", { query: { namespace: volume.namespace }, scope: false });
+			for (const dep of entities ?? []) if (dep.volumes?.some(v => v.persistentVolumeClaim?.claimName === volume.name)) deployments.add(dep.name);
+		}
+		const kube = getKubeClient();
+		for (const dep of await kube.list<V1Deployment>(Kinds.Deployment, { namespace: volume.namespaceName })) {
+			if (dep.spec?.template?.spec?.volumes?.some(v => v.persistentVolumeClaim?.claimName === volume.name)) deployments.add(dep.metadata?.name ?? "");
+		}
+		for (const pod of await kube.list<V1Pod>(Kinds.Pod, { namespace: volume.namespaceName })) {
+			if (pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed") continue;
+			if (pod.metadata?.ownerReferences?.some(o => o.kind === "ReplicaSet")) continue; // a Deployment's: reported above
+			if (pod.spec?.volumes?.some(v => v.persistentVolumeClaim?.claimName === volume.name)) pods.add(pod.metadata?.name ?? "");
+		}
+		return { deployments: [...deployments].sort(), pods: [...pods].sort() };
+	},
+
+	/** Level-based: the stored status against the informer's view of the claim. */
+	async reconcileVolume(this: VolumesThis, id: string): Promise<void> {
+		const informer = this.syncedCaches()?.get("PersistentVolumeClaim");
+		if (!informer) throw new Error("volume watch not synced yet");
+		const volume = await this.loadDoc<StoredVolume>(id);
+		if (!volume) return;
+		const live = informer.get(volume.name, volume.namespaceName) as V1PersistentVolumeClaim | undefined;
+		const mine = live?.metadata?.annotations?.[ANNOTATION_ID] === volume.id ? live : undefined;
+		const status: VolumeStatus = mine
+			? { phase: mine.status?.phase ?? "Pending", capacity: mine.status?.capacity?.storage ?? null }
+			: { phase: "Missing", capacity: null };
+		if (status.phase === volume.status?.phase && status.capacity === (volume.status?.capacity ?? null)) return;
+		const saved = await this.patchEntity(this.systemContext(), volume.id, { status });
+		this.broker.emit("k8s.volumes.updated", saved, { meta: { ...SYSTEM_META } });
+	},
+};
+
 const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $dependencyInterval: number }, VolumesMethods, VolumesVars, VolumesThis> = {
 	name: "k8s.volumes",
 	version: 1,
@@ -132,9 +182,7 @@ const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $depe
 				}
 				this.reconciler?.enqueue(entity.id);
 				ctx.emit("k8s.volumes.created", entity);
-				ctx.meta.$statusCode = 201;
-				ctx.meta.$location = `/api/v1/k8s/volumes/${entity.id}`;
-				return entity;
+				return answerCreated(ctx, `/api/v1/k8s/volumes/${entity.id}`, entity);
 			},
 		},
 
@@ -148,13 +196,7 @@ const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $depe
 			},
 		},
 
-		get: {
-			rest: "GET /:id",
-			params: volumeIdParams,
-			async handler(this: VolumesThis, ctx: Context<VolumeIdParams, Meta>): Promise<VolumeEntity> {
-				return this.publicView<VolumeEntity>(await this.findVisible<StoredVolume>(ctx, ctx.params.id));
-			},
-		},
+		get: getVisibleAction<VolumeEntity>(volumeIdParams),
 
 		remove: {
 			rest: "DELETE /:id",
@@ -191,61 +233,7 @@ const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $depe
 		},
 	},
 
-	methods: {
-		/**
-		 * Refuses a claim the namespace's storage quota cannot hold, with the numbers. The apiserver
-		 * would refuse it too, but only with a 403 about admission; this says what to change.
-		 */
-		async checkStorageQuota(this: VolumesThis, ns: NamespaceEntity, size: string): Promise<void> {
-			const rq = await getKubeClient().get<V1ResourceQuota>({ apiVersion: "v1", kind: "ResourceQuota", name: QUOTA_NAME, namespace: ns.name });
-			const hard = rq?.status?.hard?.["requests.storage"] ?? rq?.spec?.hard?.["requests.storage"];
-			if (!hard) return;
-			const used = rq?.status?.used?.["requests.storage"] ?? "0";
-			if (bytes(used) + bytes(size) > bytes(hard))
-				throw quotaExceeded(`Volume of ${size} does not fit the storage quota of namespace ${ns.name}: ${used} of ${hard} used`, { namespace: ns.id, resource: "requests.storage", requested: size, used, hard });
-		},
-
-		/**
-		 * Who mounts the claim: Berth's deployment entities (when that service runs), and in the
-		 * cluster any Deployment or unfinished standalone pod (a Job's, say) that names it.
-		 */
-		async mountedBy(this: VolumesThis, ctx: Context<unknown, Meta>, volume: StoredVolume): Promise<{ deployments: string[]; pods: string[] }> {
-			const deployments = new Set<string>();
-			const pods = new Set<string>();
-			if (this.broker.registry.actions.isAvailable("v1.k8s.deployments.find")) {
-				const entities = await ctx.call<MountingDeployment[], Record<string, unknown>>("v1.k8s.deployments.find", { query: { namespace: volume.namespace }, scope: false });
-				for (const dep of entities ?? []) if (dep.volumes?.some(v => v.persistentVolumeClaim?.claimName === volume.name)) deployments.add(dep.name);
-			}
-			const kube = getKubeClient();
-			for (const dep of await kube.list<V1Deployment>(Kinds.Deployment, { namespace: volume.namespaceName })) {
-				if (dep.spec?.template?.spec?.volumes?.some(v => v.persistentVolumeClaim?.claimName === volume.name)) deployments.add(dep.metadata?.name ?? "");
-			}
-			for (const pod of await kube.list<V1Pod>(Kinds.Pod, { namespace: volume.namespaceName })) {
-				if (pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed") continue;
-				if (pod.metadata?.ownerReferences?.some(o => o.kind === "ReplicaSet")) continue; // a Deployment's: reported above
-				if (pod.spec?.volumes?.some(v => v.persistentVolumeClaim?.claimName === volume.name)) pods.add(pod.metadata?.name ?? "");
-			}
-			return { deployments: [...deployments].sort(), pods: [...pods].sort() };
-		},
-
-		/** Level-based: the stored status against the informer's view of the claim. */
-		async reconcileVolume(this: VolumesThis, id: string): Promise<void> {
-			const informer = this.syncedCaches()?.get("PersistentVolumeClaim");
-			if (!informer) throw new Error("volume watch not synced yet");
-			const volume = await this.loadDoc<StoredVolume>(id);
-			if (!volume) return;
-			const live = informer.get(volume.name, volume.namespaceName) as V1PersistentVolumeClaim | undefined;
-			const mine = live?.metadata?.annotations?.[ANNOTATION_ID] === volume.id ? live : undefined;
-			const status: VolumeStatus = mine
-				? { phase: mine.status?.phase ?? "Pending", capacity: mine.status?.capacity?.storage ?? null }
-				: { phase: "Missing", capacity: null };
-			if (status.phase === volume.status?.phase && status.capacity === (volume.status?.capacity ?? null)) return;
-			const saved = await this.patchEntity(this.systemContext(), volume.id, { status });
-			this.broker.emit("k8s.volumes.updated", saved, { meta: { ...SYSTEM_META } });
-		},
-
-	},
-
+	methods,
 };
 
 /**

@@ -4,13 +4,14 @@ import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { loadConfig } from "../lib/config";
 import { authenticateParams, createKeyParams, keyIdParams, type CreateKeyParams, type Identity, type KeyEntity } from "../lib/api/keys";
 import type { IdParams } from "../lib/api/rules";
+import { answerCreated, type RestMeta } from "../lib/api/rest";
 import { forbidden, NOT_RETRIED, notFound, unauthorized } from "../lib/errors";
 import { confinementFor, expiryFor, hashesMatch, hashKey, isKeyUsable, issueKey, prefixOf } from "../lib/keys";
 import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
 import { isAdmin, type CallerMeta } from "../mixins/membership.mixin";
 
 /** What create, list and get may see of the caller: its own keys, or every key for an admin. */
-type KeysMeta = CallerMeta & { keyExpiresAt?: string; $statusCode?: number; $location?: string };
+type KeysMeta = CallerMeta & RestMeta & { keyExpiresAt?: string };
 
 type StoredKey = KeyEntity & { hash: string; _id?: unknown };
 
@@ -77,9 +78,7 @@ const KeysService: ServiceSchema<ServiceSettingSchema, Record<string, never>, Re
 					prefix: issued.prefix,
 					hash: issued.hash,
 				});
-				ctx.meta.$statusCode = 201;
-				ctx.meta.$location = `/api/v1/keys/${String(saved.id)}`;
-				return { ...(saved as unknown as KeyEntity), key: issued.key };
+				return answerCreated(ctx, `/api/v1/keys/${String(saved.id)}`, { ...(saved as unknown as KeyEntity), key: issued.key });
 			},
 		},
 		revoke: {

@@ -3,7 +3,7 @@
  * actions take and answer, and their validator rules. The service, the typed client and the CLI
  * import these; the binder routes' shapes are the seed's, field for field.
  */
-import type { CatalogResources } from "../catalog";
+import type { CatalogResources } from "./images";
 import { idRule } from "./rules";
 
 /** The statuses of the binder protocol. */

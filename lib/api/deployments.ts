@@ -2,12 +2,56 @@
  * v1.k8s.deployments' contract: the params and views of its actions and their validator rules.
  * The service, the typed client and the CLI import them from here.
  */
-import type { DeploymentConfigMap, DeploymentStatus, DeploymentVolume, GeneratedObject, ImagePort, PodState, ResourceSpec } from "../manifests/deployment";
-import { jointParams, type JointSpec } from "../manifests/joint";
-import { ABSOLUTE_PATH, DATA_KEY, DNS1035, DNS1123_LABEL, DNS1123_SUBDOMAIN, ENV_KEY, HOST, idRule, integerRule, pageRules, refRule, type PageParams } from "./rules";
+import { ABSOLUTE_PATH, DATA_KEY, DNS1035, DNS1123_LABEL, DNS1123_SUBDOMAIN, ENV_KEY, HOST, idRule, integerRule, objectList, pageRules, refRule, type PageParams } from "./rules";
 
 export type { IdParams } from "./rules";
 export type { NamespaceRef, QuotaReport } from "./namespaces";
+
+export type * from "./deployment-model";
+import type { DeploymentConfigMap, DeploymentStatus, DeploymentVolume, ImagePort, JointSpec, ManifestObject, PodState, ResourceSpec } from "./deployment-model";
+
+// ---------------------------------------------------------------------------------------------
+// Joint management's rules, spread into create and update.
+
+export const mountsRule = objectList(
+	{
+		type: { type: "enum", values: ["configMap", "secret"] },
+		name: { type: "string", pattern: DNS1123_SUBDOMAIN, max: 253 },
+		mountPath: { type: "string", pattern: ABSOLUTE_PATH, max: 1024 },
+		subPath: { type: "string", optional: true, pattern: DATA_KEY, max: 253 },
+		readOnly: { type: "boolean", optional: true },
+		optional: { type: "boolean", optional: true },
+	},
+	{ optional: true, max: 20 },
+);
+
+export const nodePortsRule = objectList(
+	{
+		port: { type: "multi", rules: [{ type: "number", integer: true, min: 1, max: 65535 }, { type: "string", pattern: DNS1123_LABEL, max: 15 }] },
+		// The apiserver checks its --service-node-port-range (30000-32767 unless configured).
+		nodePort: { type: "number", integer: true, min: 1, max: 65535, optional: true },
+	},
+	{ optional: true, max: 20 },
+);
+
+export const serviceAccountRule = {
+	type: "object",
+	optional: true,
+	nullable: true,
+	strict: true,
+	props: {
+		name: { type: "string", pattern: DNS1123_SUBDOMAIN, max: 253, optional: true },
+		shared: { type: "boolean", optional: true },
+		automountToken: { type: "boolean", optional: true },
+	},
+} as const;
+
+/** Spread into the deployments service's create and update params. */
+export const jointParams = { mounts: mountsRule, nodePorts: nodePortsRule, serviceAccount: serviceAccountRule } as const;
+
+// ---------------------------------------------------------------------------------------------
+// Params and views
+
 
 export interface EnvParam {
 	key: string;
@@ -110,7 +154,7 @@ export interface ApplyView {
 }
 
 export interface GenerateView {
-	manifests: GeneratedObject[];
+	manifests: ManifestObject[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -122,7 +166,7 @@ export const MAX_CONFIG_BYTES = 512 * 1024;
 
 /** An optional list (at most `max`) of objects with exactly `props`. */
 function listOf<P extends Record<string, unknown>>(props: P, max = 20) {
-	return { type: "array", optional: true, max, items: { type: "object", strict: true, props } } as const;
+	return objectList(props, { optional: true, max });
 }
 
 const amount = { type: "multi", optional: true, rules: [{ type: "number", positive: true }, { type: "string", min: 1, max: 32 }] } as const;

@@ -2,7 +2,7 @@
  * v1.k8s.envs' contract: the params and views of its actions and their validator rules.
  * The service, the typed client and the CLI import them from here.
  */
-import type { ImageEnvDeclaration } from "../manifests/deployment";
+import type { ImageEnvDeclaration } from "./deployment-model";
 import { ENV_KEY, refRule } from "./rules";
 
 export type EnvType = "as-is" | "secret";

@@ -2,8 +2,58 @@
  * The contract of v1.k8s.images (docs/api/images.md): the catalog entry, the params of its actions
  * with their validator rules, and the views it answers.
  */
-import type { CatalogImage } from "../catalog";
 import { DNS1123_LABEL, HOSTNAME, idRule } from "./rules";
+
+/** A port the image serves. */
+export interface CatalogPort {
+	name: string;
+	port: number;
+	protocol: "TCP" | "UDP" | "SCTP";
+}
+
+/** An env var the image expects. `secret` ones without a value get a generated one at deploy time. */
+export interface CatalogEnv {
+	key: string;
+	type: "as-is" | "secret";
+	value?: string;
+}
+
+export interface CatalogVolume {
+	name: string;
+	type: "persistentVolumeClaim";
+	mountPath: string;
+}
+
+/** cpu in millicores, memory in Mi, as the seed writes them. */
+export interface CatalogResources {
+	limits: { cpu: number; memory: number };
+	requests: { cpu: number; memory: number };
+}
+
+/** A catalog entry as a file under images/ gives it (lib/catalog.ts loads and checks the files). */
+export interface CatalogImage {
+	name: string;
+	namespace: string;
+	tag: string;
+	digest?: string;
+	image: string;
+	registry: string;
+	repository: string;
+	description: string;
+	imagePullPolicy: "Always" | "IfNotPresent" | "Never";
+	imagePullSecrets: string[];
+	ports: CatalogPort[];
+	env: CatalogEnv[];
+	volumes: CatalogVolume[];
+	resources: CatalogResources;
+	/** Overrides the image's entrypoint / arguments, for images whose default does not serve. */
+	command?: string[];
+	args?: string[];
+	/** Usable as a template for ephemeral applications. */
+	launchable?: boolean;
+	/** A launchable template anyone may launch without an API key. */
+	public?: boolean;
+}
 
 /** A catalog entry as stored and returned: the file's fields plus the entity's. */
 export interface ImageEntity extends CatalogImage {

@@ -3,10 +3,16 @@
  * service, the typed client and the CLI import them from here.
  */
 import type { JobStatusLike } from "../compat/jobs";
-import type { JobPhase, JobResources } from "../manifests/job";
 import { IMAGE_REF, idRule, integerRule } from "./rules";
 
 /** Longest `cmd` (and total `command`) accepted, in bytes of UTF-8. */
+export type JobPhase = "Pending" | "Running" | "Complete" | "Failed" | "Deleted";
+
+export interface JobResources {
+	requests: { cpu: string; memory: string };
+	limits: { cpu: string; memory: string };
+}
+
 export const MAX_CMD_BYTES = 64 * 1024;
 
 export interface JobsSettings {

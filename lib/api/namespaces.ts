@@ -2,8 +2,16 @@
  * The contract of v1.k8s.namespaces (docs/api/namespaces.md): the entity, the params of its
  * actions with their validator rules, and the views it answers.
  */
-import type { NamespaceQuota } from "../manifests/namespace";
 import { DNS1123_LABEL, idRule } from "./rules";
+
+/** A namespace's limits. cpu, memory and storage are Kubernetes quantities; pods and gpu counts. */
+export interface NamespaceQuota {
+	cpu: string;
+	memory: string;
+	storage: string;
+	pods: number;
+	gpu: number;
+}
 
 /** What `v1.k8s.namespaces.lookup` and `.resolveName` answer to other services (docs/api/namespaces.md). */
 export interface NamespaceRef {

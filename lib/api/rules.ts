@@ -37,6 +37,14 @@ export function integerRule(min: number, max?: number, optional = true) {
 	return { type: "number", integer: true, min, ...(max === undefined ? {} : { max }), optional, convert: true } as const;
 }
 
+/**
+ * A list of strict objects with these props (ports, mounts, env entries); `opts` adds the list's own
+ * limits (optional, max) before `items`, as the rules were written out by hand.
+ */
+export function objectList<P extends Record<string, unknown>, O extends { optional?: boolean; max?: number } = {}>(props: P, opts?: O) {
+	return { type: "array", ...(opts as O), items: { type: "object", strict: true, props } } as const;
+}
+
 /** A list page: `limit` (1–1000) and `offset`. */
 export const pageRules = {
 	limit: integerRule(1, 1000),

@@ -2,9 +2,14 @@
  * The contract of v1.k8s.volumes (docs/api/volumes.md): the entity, the params of its actions with
  * their validator rules.
  */
-import { ACCESS_MODES, VOLUME_SIZE, type AccessMode } from "../manifests/volume";
 import { LABEL_MESSAGE } from "./namespaces";
 import { DNS1123_LABEL, DNS1123_SUBDOMAIN, idRule, type IdParams } from "./rules";
+
+export const ACCESS_MODES = ["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"] as const;
+export type AccessMode = (typeof ACCESS_MODES)[number];
+
+/** 1–999 Gi or Mi, as volumes are offered. */
+export const VOLUME_SIZE = /^([1-9][0-9]{0,2})(Gi|Mi)$/;
 
 export interface VolumeStatus {
 	/** The claim's phase (Pending, Bound, Lost), or "Missing" when it is not in the cluster. */

@@ -15,9 +15,9 @@ import type { CreateServiceParams, DeployView, ManifestsView, ServiceEntity, Und
 import type { AdoptionPlan, AdoptParams, GetParams as InventoryGetParams, InventoryPage, InventoryView, ListParams as InventoryListParams, NamespaceSummary, SummaryView } from "../api/inventory";
 import type { CompatJobListItem, CompatJobStatus, CompatObject } from "../compat/jobs";
 import type { SpecStatus } from "../manifests/spec";
-import type { AppHealth } from "../health";
+import type { AppHealth } from "../api/status";
 import type { NamespaceView as NamespaceStatusView } from "../api/status";
-import type { DeploymentConfigMap, DeploymentEntity, PodState } from "../manifests/deployment";
+import type { DeploymentConfigMap, DeploymentEntity, PodState } from "../api/deployments";
 
 export type {
 	AppHealth,

@@ -82,6 +82,11 @@ function annotations(inst: Pick<ApplicationInstance, "id">): Record<string, stri
 	return entityAnnotations(APPLICATION_KIND, inst.id);
 }
 
+/** The metadata every object of an instance carries: its name (default: the instance's), namespace, labels and annotations. */
+function instanceMeta(inst: ApplicationInstance, name = applicationNames(inst.id).name) {
+	return { name, namespace: inst.namespace, labels: applicationLabels(inst), annotations: annotations(inst) };
+}
+
 /** The template's secret env vars: kept in the instance's Secret, never in the Deployment. */
 export function secretEnvKeys(template: Pick<ApplicationTemplate, "env">): string[] {
 	return (template.env ?? []).filter(e => e.type === "secret").map(e => e.key);
@@ -105,7 +110,7 @@ export function applicationSecret(inst: ApplicationInstance, generated: Record<s
 		apiVersion: "v1",
 		kind: "Secret",
 		type: "Opaque",
-		metadata: { name: applicationNames(inst.id).secret, namespace: inst.namespace, labels: applicationLabels(inst), annotations: annotations(inst) },
+		metadata: instanceMeta(inst, applicationNames(inst.id).secret),
 		data: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, Buffer.from(v, "utf8").toString("base64")])),
 	};
 }
@@ -158,7 +163,7 @@ export function applicationDeployment(inst: ApplicationInstance): V1Deployment {
 	return {
 		apiVersion: "apps/v1",
 		kind: "Deployment",
-		metadata: { name: names.name, namespace: inst.namespace, labels, annotations: annotations(inst) },
+		metadata: instanceMeta(inst),
 		spec: {
 			replicas: 1,
 			strategy: { type: "Recreate" },
@@ -185,7 +190,7 @@ export function applicationService(inst: ApplicationInstance): V1Service | undef
 	return {
 		apiVersion: "v1",
 		kind: "Service",
-		metadata: { name: names.name, namespace: inst.namespace, labels: applicationLabels(inst), annotations: annotations(inst) },
+		metadata: instanceMeta(inst),
 		spec: {
 			type: "ClusterIP",
 			selector: selectorLabels(names.name),
@@ -203,7 +208,7 @@ export function applicationIngress(inst: ApplicationInstance, opts: ApplicationO
 	return {
 		apiVersion: "networking.k8s.io/v1",
 		kind: "Ingress",
-		metadata: { name: names.name, namespace: inst.namespace, labels: applicationLabels(inst), annotations: annotations(inst) },
+		metadata: instanceMeta(inst),
 		spec: {
 			...(opts.ingressClassName ? { ingressClassName: opts.ingressClassName } : {}),
 			rules: [

@@ -1,6 +1,9 @@
 import type { V1Container, V1Deployment, V1Pod, V1Volume, V1VolumeMount } from "../k8s";
 import { catalogCpu, catalogMemory, cpuMillis, bytes, isQuantity } from "../quantity";
+import type { ContainerState, PodState } from "../api/deployment-model";
 import { selectorLabels } from "./labels";
+
+export type { ContainerState, PodState };
 import { filesConfigMap } from "./configmap";
 import { ingressManifest } from "./ingress";
 import { serviceManifest } from "./service";
@@ -18,7 +21,6 @@ import {
 	type DeploymentEntity,
 	type DeploymentStatus,
 	type GeneratedObject,
-	type ImagePort,
 	type ObjectNames,
 	type ResourceSpec,
 } from "./model";
@@ -262,27 +264,6 @@ export function deploymentStatus(
 export function statusChanged(a: DeploymentStatus | undefined, b: DeploymentStatus): boolean {
 	const strip = (s: DeploymentStatus | undefined) => (s ? JSON.stringify({ ...s, conditions: s.conditions.map(c => ({ ...c, lastTransitionTime: undefined })) }) : "");
 	return strip(a) !== strip(b);
-}
-
-export interface ContainerState {
-	name: string;
-	ready: boolean;
-	restartCount: number;
-	state: "running" | "waiting" | "terminated" | "unknown";
-	reason?: string;
-	message?: string;
-	startedAt?: string;
-}
-
-export interface PodState {
-	name: string;
-	phase: string;
-	ready: boolean;
-	restarts: number;
-	node?: string;
-	ip?: string;
-	startTime?: string;
-	containers: ContainerState[];
 }
 
 /** A pod as the `pods` and `state` actions show it. */

@@ -1,5 +1,8 @@
 import type { V1Job, V1JobStatus } from "../k8s";
+import type { JobPhase, JobResources } from "../api/jobs";
 import { entityAnnotations, managedLabels } from "./labels";
+
+export type { JobPhase, JobResources };
 
 /** The one container of every Berth job; logs are read from it. */
 export const JOB_CONTAINER = "job";
@@ -7,10 +10,6 @@ export const JOB_CONTAINER = "job";
 /** Label the job controller puts on every pod of a Job (Kubernetes 1.27+). */
 export const JOB_NAME_LABEL = "batch.kubernetes.io/job-name";
 
-export interface JobResources {
-	requests: { cpu: string; memory: string };
-	limits: { cpu: string; memory: string };
-}
 
 /** Everything a Job manifest is built from: an entity's stored fields, defaults already applied. */
 export interface JobRun {
@@ -79,7 +78,6 @@ export function jobPodSelector(name: string): string {
 	return `${JOB_NAME_LABEL}=${name}`;
 }
 
-export type JobPhase = "Pending" | "Running" | "Complete" | "Failed" | "Deleted";
 
 /** Where a Job stands, from its status: a final condition wins, then running pods. */
 export function jobPhase(status: V1JobStatus | undefined): Exclude<JobPhase, "Deleted"> {

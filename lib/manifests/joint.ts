@@ -1,7 +1,6 @@
 import { createHash } from "node:crypto";
 import type { FieldError } from "../errors";
 import type { KubernetesObject, V1Deployment, V1Service, V1ServiceAccount, V1Volume, V1VolumeMount } from "../k8s";
-import { ABSOLUTE_PATH, DATA_KEY, DNS1123_LABEL, DNS1123_SUBDOMAIN } from "../api/rules";
 import { LABEL_COMPONENT, MANAGED_BY } from "./labels";
 import {
 	deploymentAnnotations,
@@ -33,53 +32,7 @@ export const SHARED_ACCOUNT_KIND = "serviceaccount";
 // ---------------------------------------------------------------------------------------------
 // Validation: rules for the deployments service's params, and the checks they cannot express.
 
-export const mountsRule = {
-	type: "array",
-	optional: true,
-	max: 20,
-	items: {
-		type: "object",
-		strict: true,
-		props: {
-			type: { type: "enum", values: ["configMap", "secret"] },
-			name: { type: "string", pattern: DNS1123_SUBDOMAIN, max: 253 },
-			mountPath: { type: "string", pattern: ABSOLUTE_PATH, max: 1024 },
-			subPath: { type: "string", optional: true, pattern: DATA_KEY, max: 253 },
-			readOnly: { type: "boolean", optional: true },
-			optional: { type: "boolean", optional: true },
-		},
-	},
-} as const;
-
-export const nodePortsRule = {
-	type: "array",
-	optional: true,
-	max: 20,
-	items: {
-		type: "object",
-		strict: true,
-		props: {
-			port: { type: "multi", rules: [{ type: "number", integer: true, min: 1, max: 65535 }, { type: "string", pattern: DNS1123_LABEL, max: 15 }] },
-			// The apiserver checks its --service-node-port-range (30000-32767 unless configured).
-			nodePort: { type: "number", integer: true, min: 1, max: 65535, optional: true },
-		},
-	},
-} as const;
-
-export const serviceAccountRule = {
-	type: "object",
-	optional: true,
-	nullable: true,
-	strict: true,
-	props: {
-		name: { type: "string", pattern: DNS1123_SUBDOMAIN, max: 253, optional: true },
-		shared: { type: "boolean", optional: true },
-		automountToken: { type: "boolean", optional: true },
-	},
-} as const;
-
-/** Spread into the deployments service's create and update params. */
-export const jointParams = { mounts: mountsRule, nodePorts: nodePortsRule, serviceAccount: serviceAccountRule } as const;
+export { jointParams, mountsRule, nodePortsRule, serviceAccountRule } from "../api/deployments";
 
 /**
  * What the rules cannot see: mount paths used twice (by mounts, volumes or the configMap), node

@@ -3,14 +3,9 @@ import { cpuMillis, bytes, formatBytes } from "../quantity";
 import { DNS1123_LABEL } from "../api/rules";
 import { LABEL_PREFIX, entityAnnotations, managedLabels } from "./labels";
 
-/** A namespace's limits. cpu, memory and storage are Kubernetes quantities; pods and gpu counts. */
-export interface NamespaceQuota {
-	cpu: string;
-	memory: string;
-	storage: string;
-	pods: number;
-	gpu: number;
-}
+import type { NamespaceQuota } from "../api/namespaces";
+
+export type { NamespaceQuota };
 
 /** What the manifests need of a namespace entity. */
 export interface NamespaceSpec {

@@ -1,12 +1,9 @@
 import type { V1PersistentVolumeClaim } from "../k8s";
+import { ACCESS_MODES, VOLUME_SIZE, type AccessMode } from "../api/volumes";
 import { entityAnnotations, managedLabels } from "./labels";
 
 export const VOLUME_KIND = "volume";
-export const ACCESS_MODES = ["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"] as const;
-export type AccessMode = (typeof ACCESS_MODES)[number];
-
-/** 1–999 Gi or Mi, as volumes are offered. */
-export const VOLUME_SIZE = /^([1-9][0-9]{0,2})(Gi|Mi)$/;
+export { ACCESS_MODES, VOLUME_SIZE, type AccessMode };
 export const DEFAULT_VOLUME_SIZE = "1Gi";
 
 /** What the manifest needs of a volume entity; `namespace` is the Kubernetes namespace's name. */

@@ -50,33 +50,27 @@ function machine(cluster: BenchCluster): Results["machine"] {
 	};
 }
 
+/** What one run shares between its steps: where it writes, what it made, what it measured. */
+interface BenchRun {
+	config: BenchConfig;
+	outDir: string;
+	dataDir: string;
+	/** The namespaces each benchmark uses (suffixed on a shared cluster). */
+	ns: { kubectl: string; berth: string; reads: string; pods: string };
+	createdNamespaces: string[];
+	results: Results;
+	adminKey: string;
+	leaseName: string;
+	snapshots: string[];
+	mesh?: Mesh;
+	cluster?: BenchCluster;
+	/** The idle mesh's time to a synced inventory, compared with the restarted one's. */
+	idleSyncedSeconds?: number;
+}
+
 async function main(): Promise<number> {
-	const config: BenchConfig = loadBenchConfig();
-	const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-	const outDir = path.resolve(repoRoot, process.env.BENCH_OUT || path.join(".cluster-bench", "results", stamp));
-	fs.mkdirSync(outDir, { recursive: true });
-	log(`results go to ${outDir}`);
-	log(`sizes: ${config.apps} apps, ${config.list} listed (pages of ${config.page}, ${config.connections} clients, ${config.durationS} s), ${config.pods} pods; running ${[...config.only].join(", ")}`);
-
-	let mesh: Mesh | undefined;
-	let cluster: BenchCluster | undefined;
-	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-bench-data-"));
-	const suffix = config.cluster === "shared" ? `-${randomBytes(2).toString("hex")}` : "";
-	const ns = { kubectl: `bench-kubectl${suffix}`, berth: `bench-berth${suffix}`, reads: `bench-reads${suffix}`, pods: `bench-pods${suffix}` };
-	const createdNamespaces: string[] = [];
-
-	let cleaned = false;
-	const cleanup = async () => {
-		if (cleaned) return;
-		cleaned = true;
-		await mesh?.stop().catch(() => undefined);
-		if (cluster?.kind === "shared" && createdNamespaces.length) {
-			log(`deleting the benchmark's namespaces from the shared cluster: ${createdNamespaces.join(" ")}`);
-			await kubectl(cluster, ["delete", "namespace", "--ignore-not-found", "--wait=false", ...createdNamespaces], 120_000);
-		}
-		cluster?.down();
-		fs.rmSync(dataDir, { recursive: true, force: true });
-	};
+	const run = newRun();
+	const cleanup = cleanupOnce(run);
 	const abort = async (why: string) => {
 		log(`${why}: stopping`);
 		await cleanup();
@@ -84,109 +78,167 @@ async function main(): Promise<number> {
 	};
 	process.once("SIGINT", () => void abort("SIGINT"));
 	process.once("SIGTERM", () => void abort("SIGTERM"));
-	const overall = setTimeout(() => void abort(`BENCH_TIMEOUT_MIN=${config.timeoutMin} reached`), config.timeoutMin * 60_000);
+	const overall = setTimeout(() => void abort(`BENCH_TIMEOUT_MIN=${run.config.timeoutMin} reached`), run.config.timeoutMin * 60_000);
 	overall.unref();
 
-	const results: Results = { command: commandLine(config), startedAt: new Date().toISOString(), config: { ...config, only: [...config.only] } as Results["config"], errors: [] };
-	const adminKey = newAdminKey();
-	const leaseName = `berth-bench${suffix}`;
-	const startMesh = (label: string) => Mesh.start(label, { cluster: cluster as BenchCluster, config, dataDir, outDir, adminKey, leaseName });
-	/** Runs one benchmark; a failure is recorded and the others still run. */
-	const step = async (name: string, fn: () => Promise<void>) => {
-		try {
-			await fn();
-		} catch (err) {
-			log(`${name} failed: ${(err as Error).stack ?? err}`);
-			results.errors.push(`${name}: ${(err as Error).message}`);
-		}
-	};
-
-	const snapshots: string[] = [];
 	const loads: number[] = [];
 	const sampler = setInterval(() => loads.push(os.loadavg()[0]), 10_000);
 	sampler.unref();
 	try {
-		cluster = bringUpCluster(config);
-		results.machine = machine(cluster);
-		const wantPods = config.only.has("inventory") || config.only.has("memory");
-		let idleSyncedSeconds: number | undefined;
-
-		if (config.only.has("memory"))
-			await step("memory (idle)", async () => {
-				mesh = await startMesh("idle");
-				await mesh.inventorySynced();
-				await sleep(SETTLE_MS);
-				results.idle = mesh.memory();
-				idleSyncedSeconds = mesh.syncedSeconds;
-				log(`memory: idle mesh RSS ${results.idle.rssMiB.toFixed(0)} MiB`);
-				await mesh.stop();
-				mesh = undefined;
-			});
-
-		const deploy: DeployResult = { apps: config.apps };
-		if (config.only.has("deploy")) {
-			results.deploy = deploy;
-			// No Berth process runs while kubectl works: a kubectl user has none.
-			createdNamespaces.push(ns.kubectl);
-			await step("deploy (kubectl)", async () => {
-				deploy.kubectl = await deployWithKubectl(cluster as BenchCluster, config, outDir, ns.kubectl);
-			});
-		}
-
-		mesh = await startMesh("main");
-		await mesh.inventorySynced();
-		const running = mesh;
-		if (config.only.has("deploy"))
-			await step("deploy (berth)", async () => {
-				createdNamespaces.push(ns.berth);
-				deploy.berth = await deployWithBerth(running, cluster as BenchCluster, config, ns.berth);
-				if (deploy.kubectl) deploy.ratio = deploy.berth.seconds / deploy.kubectl.seconds;
-			});
-		let inventory: InventoryResult | undefined;
-		if (wantPods)
-			await step("inventory", async () => {
-				createdNamespaces.push(ns.pods);
-				inventory = await benchInventory(running, cluster as BenchCluster, config, ns.pods);
-				results.inventory = inventory;
-				await sleep(SETTLE_MS);
-				results.withPods = running.memory();
-				log(`memory: RSS with the ${inventory.pods}-pod inventory ${results.withPods.rssMiB.toFixed(0)} MiB (peak ${results.withPods.peakMiB.toFixed(0)} MiB)`);
-				if (config.heapSnapshots) snapshots.push(await running.heapSnapshot(path.join(outDir, "heap"), "mesh-with-pods"));
-			});
-		// Last with this process: a thousand more entities make every periodic resync re-apply them all.
-		if (config.only.has("reads"))
-			await step("reads", async () => {
-				createdNamespaces.push(ns.reads);
-				results.reads = await benchReads(running, config, outDir, ns.reads);
-			});
-		await mesh.stop();
-		mesh = undefined;
-
-		if (wantPods && inventory)
-			await step("inventory (restart)", async () => {
-				const { mesh: restarted, result } = await measureRelist(() => startMesh("restart"), ns.pods, (inventory as InventoryResult).pods, idleSyncedSeconds);
-				mesh = restarted;
-				results.relist = result as RelistResult;
-				await sleep(SETTLE_MS);
-				results.afterRestart = restarted.memory();
-				log(`inventory: a restarted mesh served ${result.objects} objects after ${result.visibleSeconds.toFixed(1)} s; RSS ${results.afterRestart.rssMiB.toFixed(0)} MiB`);
-				if (config.heapSnapshots) snapshots.push(await restarted.heapSnapshot(path.join(outDir, "heap"), "mesh-after-restart"));
-				await restarted.stop();
-				mesh = undefined;
-			});
+		await runBenchmarks(run);
 	} catch (err) {
 		log(`stopped early: ${(err as Error).stack ?? err}`);
-		results.errors.push((err as Error).message);
+		run.results.errors.push((err as Error).message);
 	} finally {
 		clearTimeout(overall);
 		clearInterval(sampler);
 		await cleanup();
 	}
+	const { results } = run;
 	if (results.machine && loads.length) results.machine.loadAverage = { mean: loads.reduce((a, b) => a + b, 0) / loads.length, max: Math.max(...loads) };
-
 	results.finishedAt = new Date().toISOString();
+	summarizeProfiles(run);
+	writeResults(run);
+	return results.errors.length ? 1 : 0;
+}
+
+function newRun(): BenchRun {
+	const config: BenchConfig = loadBenchConfig();
+	const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+	const outDir = path.resolve(repoRoot, process.env.BENCH_OUT || path.join(".cluster-bench", "results", stamp));
+	fs.mkdirSync(outDir, { recursive: true });
+	log(`results go to ${outDir}`);
+	log(`sizes: ${config.apps} apps, ${config.list} listed (pages of ${config.page}, ${config.connections} clients, ${config.durationS} s), ${config.pods} pods; running ${[...config.only].join(", ")}`);
+	const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-bench-data-"));
+	const suffix = config.cluster === "shared" ? `-${randomBytes(2).toString("hex")}` : "";
+	return {
+		config,
+		outDir,
+		dataDir,
+		ns: { kubectl: `bench-kubectl${suffix}`, berth: `bench-berth${suffix}`, reads: `bench-reads${suffix}`, pods: `bench-pods${suffix}` },
+		createdNamespaces: [],
+		results: { command: commandLine(config), startedAt: new Date().toISOString(), config: { ...config, only: [...config.only] } as Results["config"], errors: [] },
+		adminKey: newAdminKey(),
+		leaseName: `berth-bench${suffix}`,
+		snapshots: [],
+	};
+}
+
+/** Stops the mesh, deletes what the run made and the cluster it brought up; only the first call does anything. */
+function cleanupOnce(run: BenchRun): () => Promise<void> {
+	let cleaned = false;
+	return async () => {
+		if (cleaned) return;
+		cleaned = true;
+		await run.mesh?.stop().catch(() => undefined);
+		if (run.cluster?.kind === "shared" && run.createdNamespaces.length) {
+			log(`deleting the benchmark's namespaces from the shared cluster: ${run.createdNamespaces.join(" ")}`);
+			await kubectl(run.cluster, ["delete", "namespace", "--ignore-not-found", "--wait=false", ...run.createdNamespaces], 120_000);
+		}
+		run.cluster?.down();
+		fs.rmSync(run.dataDir, { recursive: true, force: true });
+	};
+}
+
+function startMesh(run: BenchRun, label: string): Promise<Mesh> {
+	return Mesh.start(label, { cluster: run.cluster as BenchCluster, config: run.config, dataDir: run.dataDir, outDir: run.outDir, adminKey: run.adminKey, leaseName: run.leaseName });
+}
+
+/** Runs one benchmark; a failure is recorded and the others still run. */
+async function step(run: BenchRun, name: string, fn: () => Promise<void>): Promise<void> {
+	try {
+		await fn();
+	} catch (err) {
+		log(`${name} failed: ${(err as Error).stack ?? err}`);
+		run.results.errors.push(`${name}: ${(err as Error).message}`);
+	}
+}
+
+async function runBenchmarks(run: BenchRun): Promise<void> {
+	const { config, results } = run;
+	run.cluster = bringUpCluster(config);
+	results.machine = machine(run.cluster);
+	if (config.only.has("memory")) await step(run, "memory (idle)", () => benchIdle(run));
+	const deploy: DeployResult = { apps: config.apps };
+	if (config.only.has("deploy")) {
+		results.deploy = deploy;
+		// No Berth process runs while kubectl works: a kubectl user has none.
+		run.createdNamespaces.push(run.ns.kubectl);
+		await step(run, "deploy (kubectl)", async () => {
+			deploy.kubectl = await deployWithKubectl(run.cluster as BenchCluster, config, run.outDir, run.ns.kubectl);
+		});
+	}
+	const inventory = await benchMainMesh(run, deploy);
+	if ((config.only.has("inventory") || config.only.has("memory")) && inventory) await step(run, "inventory (restart)", () => benchRestart(run, inventory));
+}
+
+/** The memory of a mesh that has synced its inventory and does nothing. */
+async function benchIdle(run: BenchRun): Promise<void> {
+	const mesh = await startMesh(run, "idle");
+	run.mesh = mesh;
+	await mesh.inventorySynced();
+	await sleep(SETTLE_MS);
+	run.results.idle = mesh.memory();
+	run.idleSyncedSeconds = mesh.syncedSeconds;
+	log(`memory: idle mesh RSS ${run.results.idle.rssMiB.toFixed(0)} MiB`);
+	await mesh.stop();
+	run.mesh = undefined;
+}
+
+/** The benchmarks against one long-running mesh: deploy through Berth, the pod inventory, the reads. */
+async function benchMainMesh(run: BenchRun, deploy: DeployResult): Promise<InventoryResult | undefined> {
+	const { config, results, ns } = run;
+	const cluster = run.cluster as BenchCluster;
+	const running = await startMesh(run, "main");
+	run.mesh = running;
+	await running.inventorySynced();
+	if (config.only.has("deploy"))
+		await step(run, "deploy (berth)", async () => {
+			run.createdNamespaces.push(ns.berth);
+			deploy.berth = await deployWithBerth(running, cluster, config, ns.berth);
+			if (deploy.kubectl) deploy.ratio = deploy.berth.seconds / deploy.kubectl.seconds;
+		});
+	let inventory: InventoryResult | undefined;
+	if (config.only.has("inventory") || config.only.has("memory"))
+		await step(run, "inventory", async () => {
+			run.createdNamespaces.push(ns.pods);
+			inventory = await benchInventory(running, cluster, config, ns.pods);
+			results.inventory = inventory;
+			await sleep(SETTLE_MS);
+			results.withPods = running.memory();
+			log(`memory: RSS with the ${inventory.pods}-pod inventory ${results.withPods.rssMiB.toFixed(0)} MiB (peak ${results.withPods.peakMiB.toFixed(0)} MiB)`);
+			if (config.heapSnapshots) run.snapshots.push(await running.heapSnapshot(path.join(run.outDir, "heap"), "mesh-with-pods"));
+		});
+	// Last with this process: a thousand more entities make every periodic resync re-apply them all.
+	if (config.only.has("reads"))
+		await step(run, "reads", async () => {
+			run.createdNamespaces.push(ns.reads);
+			results.reads = await benchReads(running, config, run.outDir, ns.reads);
+		});
+	await running.stop();
+	run.mesh = undefined;
+	return inventory;
+}
+
+/** How long a restarted mesh takes to serve the inventory again, and its memory then. */
+async function benchRestart(run: BenchRun, inventory: InventoryResult): Promise<void> {
+	const { results } = run;
+	const { mesh: restarted, result } = await measureRelist(() => startMesh(run, "restart"), run.ns.pods, inventory.pods, run.idleSyncedSeconds);
+	run.mesh = restarted;
+	results.relist = result as RelistResult;
+	await sleep(SETTLE_MS);
+	results.afterRestart = restarted.memory();
+	log(`inventory: a restarted mesh served ${result.objects} objects after ${result.visibleSeconds.toFixed(1)} s; RSS ${results.afterRestart.rssMiB.toFixed(0)} MiB`);
+	if (run.config.heapSnapshots) run.snapshots.push(await restarted.heapSnapshot(path.join(run.outDir, "heap"), "mesh-after-restart"));
+	await restarted.stop();
+	run.mesh = undefined;
+}
+
+/** Text summaries of the CPU profiles and heap snapshots the run took, into the results. */
+function summarizeProfiles(run: BenchRun): void {
+	const { results, outDir } = run;
 	const profiles = path.join(outDir, "profiles");
-	if (config.profile === "cpu" && fs.existsSync(profiles)) {
+	if (run.config.profile === "cpu" && fs.existsSync(profiles)) {
 		results.profiles = [];
 		for (const f of fs.readdirSync(profiles).filter(f => f.endsWith(".cpuprofile")).sort()) {
 			const summary = formatSummary(path.join(profiles, f), 20);
@@ -194,7 +246,7 @@ async function main(): Promise<number> {
 			fs.writeFileSync(path.join(profiles, `${f}.txt`), summary + "\n");
 		}
 	}
-	for (const file of snapshots) {
+	for (const file of run.snapshots) {
 		// In its own process: parsing a snapshot takes several times its size in memory.
 		const summary = spawnSync(process.execPath, ["--max-old-space-size=8192", path.join(__dirname, "profile.js"), "--heap", file, "25"], { encoding: "utf8", timeout: 600_000 });
 		if (summary.status === 0) {
@@ -202,13 +254,16 @@ async function main(): Promise<number> {
 			fs.writeFileSync(`${file}.txt`, summary.stdout);
 		} else log(`could not summarize ${file}: ${summary.stderr.slice(0, 500)}`);
 	}
+}
+
+function writeResults(run: BenchRun): void {
+	const { results, outDir } = run;
 	fs.writeFileSync(path.join(outDir, "results.json"), JSON.stringify(results, null, 2) + "\n");
 	const md = renderMarkdown(results);
 	fs.writeFileSync(path.join(outDir, "results.md"), md);
 	process.stdout.write("\n" + renderTable(results) + "\n");
 	for (const p of results.profiles ?? []) process.stdout.write("\n" + p + "\n");
 	log(`written: ${path.join(outDir, "results.md")} and results.json`);
-	return results.errors.length ? 1 : 0;
 }
 
 /** The command that reproduces this run: `npm run bench` with the knobs that differ from the defaults. */

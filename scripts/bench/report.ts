@@ -59,6 +59,11 @@ function mem(m: Memory | undefined): string {
 }
 
 export function rows(r: Results): Row[] {
+	return [...deployRows(r), ...readRows(r), ...inventoryRows(r), ...memoryRows(r)];
+}
+
+/** 1: deploying the catalog apps, against kubectl apply. */
+function deployRows(r: Results): Row[] {
 	const out: Row[] = [];
 	const d = r.deploy;
 	if (d)
@@ -71,6 +76,12 @@ export function rows(r: Results): Row[] {
 			target: "≤ 0.5×",
 			met: verdict(d.ratio === undefined ? undefined : d.ratio <= 0.5 && !d.berth?.failed),
 		});
+	return out;
+}
+
+/** 2a, 2b…: gateway reads, against a bare node:http server. */
+function readRows(r: Results): Row[] {
+	const out: Row[] = [];
 	for (const [i, v] of (r.reads?.variants ?? []).entries()) {
 		const run = (x: { reqPerSec: number; p99Ms: number; non2xx: number; errors: number }) => `${x.reqPerSec.toFixed(0)} req/s, p99 ${x.p99Ms} ms${x.non2xx || x.errors ? ` (${x.non2xx} non-2xx, ${x.errors} errors)` : ""}`;
 		out.push({
@@ -83,6 +94,12 @@ export function rows(r: Results): Row[] {
 			met: verdict(v.ratio >= 0.5 && !v.berth.non2xx && !v.berth.errors),
 		});
 	}
+	return out;
+}
+
+/** 3 and 3b: the pod inventory, live and after a restart. */
+function inventoryRows(r: Results): Row[] {
+	const out: Row[] = [];
 	const inv = r.inventory;
 	if (inv)
 		out.push({
@@ -105,6 +122,13 @@ export function rows(r: Results): Row[] {
 			target: "≥ 2,000 objects/s",
 			met: verdict(re.listObjectsPerSec === undefined ? undefined : re.listObjectsPerSec >= 2000),
 		});
+	return out;
+}
+
+/** 4a–4c: the mesh's memory, idle, with the inventory, and restarted. */
+function memoryRows(r: Results): Row[] {
+	const out: Row[] = [];
+	const inv = r.inventory;
 	if (r.idle || r.config.only.includes("memory"))
 		out.push({ id: "4a", benchmark: "memory: single-process mesh, idle", berth: mem(r.idle), baseline: "—", ratio: "—", target: "< 200 MB", met: verdict(r.idle ? r.idle.rssMiB * MB < 200 : undefined) });
 	if (r.withPods || r.config.only.includes("memory"))

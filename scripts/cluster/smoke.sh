@@ -46,31 +46,20 @@ check_job() {
   ok "Job once: Complete, pod Succeeded"
 }
 
+# One PersistentVolumeClaim document: name, access modes, size and, optionally, a storage class.
+pvc_doc() {
+  printf 'apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: %s}\nspec:\n' "$1"
+  if [ -n "${4:-}" ]; then printf '  storageClassName: %s\n' "$4"; fi
+  printf '  accessModes: [%s]\n  resources: {requests: {storage: %s}}\n---\n' "$2" "$3"
+}
+
 check_pvcs() {
   t0=$SECONDS
-  kctl -n "$ns" apply -f - > /dev/null <<'EOF'
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: data-rwo}
-spec:
-  accessModes: [ReadWriteOnce]
-  resources: {requests: {storage: 1Gi}}
----
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: data-rwx}
-spec:
-  accessModes: [ReadWriteMany]
-  resources: {requests: {storage: 300Mi}}
----
-apiVersion: v1
-kind: PersistentVolumeClaim
-metadata: {name: data-big}
-spec:
-  storageClassName: standard
-  accessModes: [ReadWriteOnce, ReadOnlyMany]
-  resources: {requests: {storage: 250Gi}}
-EOF
+  {
+    pvc_doc data-rwo ReadWriteOnce 1Gi
+    pvc_doc data-rwx ReadWriteMany 300Mi
+    pvc_doc data-big "ReadWriteOnce, ReadOnlyMany" 250Gi standard
+  } | kctl -n "$ns" apply -f - > /dev/null
   local pvc
   for pvc in data-rwo data-rwx data-big; do
     kctl -n "$ns" wait "pvc/$pvc" --for=jsonpath='{.status.phase}'=Bound --timeout=30s > /dev/null \

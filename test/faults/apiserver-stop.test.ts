@@ -3,17 +3,15 @@ import { request } from "../helpers/mesh";
 import { freePort, startNode, type NodeProcess } from "../helpers/nodes";
 import { auditDeployments, auditTotal, fromMongo, type Audit } from "./audit";
 import {
-	adminKey,
 	apiserverPid,
 	componentAlive,
+	faultRun,
 	killApiserver,
 	kube,
-	mongoUri,
 	nodeEnv,
 	processState,
 	report,
 	respawnApiserver,
-	runId,
 	sleep,
 	Store,
 	thawApiserver,
@@ -77,9 +75,7 @@ function killed(): Outage {
  * what the cluster says.
  */
 describe("the apiserver goes away for 15 s mid-watch", () => {
-	const run = runId();
-	const key = adminKey(run);
-	const uri = mongoUri(`faults-apiserver-${run}`);
+	const { run, key, uri } = faultRun("faults-apiserver");
 	let node: NodeProcess;
 	let url = "";
 	let store: Store;

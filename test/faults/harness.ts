@@ -97,6 +97,12 @@ export function adminKey(run: string): string {
 	return `berth_${randomBytes(6).toString("hex")}_faults-admin-key-${run}-${randomBytes(8).toString("hex")}`;
 }
 
+/** The names of one run of a suite: its id, an admin key, and a database and a namespace `<prefix>-<run>`. */
+export function faultRun(prefix: string): { run: string; key: string; uri: string; namespace: string } {
+	const run = runId();
+	return { run, key: adminKey(run), uri: mongoUri(`${prefix}-${run}`), namespace: `${prefix}-${run}` };
+}
+
 /** The pid in one of the instance's pid files, checked against the command line we expect there. */
 function pidFrom(file: string, ...mustContain: string[]): number {
 	if (!fs.existsSync(file)) throw new Error(`${file} is missing: is the fault instance up?`);

@@ -3,7 +3,7 @@ import { LABEL_ID } from "../../lib/manifests/labels";
 import { request } from "../helpers/mesh";
 import { freePort, startNode, type NodeProcess } from "../helpers/nodes";
 import { auditDeployments, auditTotal, fromMongo } from "./audit";
-import { adminKey, createDeployment, faultsEnv, holderIs, kube, leaseHolder, mongoUri, nodeEnv, report, runId, sleep, Store, waitFor, waitReady } from "./harness";
+import { createDeployment, faultRun, faultsEnv, holderIs, kube, leaseHolder, nodeEnv, report, sleep, Store, waitFor, waitReady } from "./harness";
 
 const SERVICES = "api,health,keys,k8s.namespaces,k8s.images,k8s.deployments,k8s.envs";
 const DEPLOYS = 6;
@@ -15,11 +15,8 @@ const DEPLOYS = 6;
  * would behind a load balancer. Nothing may be lost, nothing made twice.
  */
 describe("kill -9 the leader mid-deploy", () => {
-	const run = runId();
-	const key = adminKey(run);
-	const uri = mongoUri(`faults-leader-${run}`);
+	const { run, key, uri, namespace } = faultRun("faults-leader");
 	const lease = `berth-faults-${run}`;
-	const namespace = `faults-leader-${run}`;
 	const nodes: NodeProcess[] = [];
 	const urls = new Map<NodeProcess, string>();
 	let store: Store;

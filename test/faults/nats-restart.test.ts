@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import { request } from "../helpers/mesh";
 import { freePort, startNode, type NodeProcess } from "../helpers/nodes";
 import { auditDeployments, auditTotal, fromMongo } from "./audit";
-import { adminKey, clusterScriptAsync, createDeployment, faultsEnv, mongoUri, natsPid, nodeEnv, report, runId, sleep, Store, waitFor, waitReady, type CreateOutcome } from "./harness";
+import { clusterScriptAsync, createDeployment, faultRun, faultsEnv, natsPid, nodeEnv, report, sleep, Store, waitFor, waitReady, type CreateOutcome } from "./harness";
 
 const DEPLOYS = 12;
 /** How long nats-server stays down: long enough for calls and heartbeats to be caught in it. */
@@ -14,10 +14,7 @@ const DOWN_MS = 3_000;
  * Calls resume after the restart, and every deployment asked for exists exactly once.
  */
 describe("restart nats-server", () => {
-	const run = runId();
-	const key = adminKey(run);
-	const uri = mongoUri(`faults-nats-${run}`);
-	const namespace = `faults-nats-${run}`;
+	const { run, key, uri, namespace } = faultRun("faults-nats");
 	const nodes: NodeProcess[] = [];
 	let url = "";
 	let store: Store;

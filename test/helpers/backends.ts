@@ -53,3 +53,15 @@ export const envBackends: [string, () => void][] = [
 		},
 	],
 ];
+
+/** Points the next mesh at `uri` (FerretDB), or at NeDB when there is none. */
+export function useStore(uri: string | undefined): void {
+	if (uri) process.env.MONGO_URI = uri;
+	else delete process.env.MONGO_URI;
+}
+
+/** After a suite: drops its FerretDB database, when it had one, and forgets MONGO_URI. */
+export async function dropStore(uri: string | undefined): Promise<void> {
+	if (uri) await dropDatabase(uri);
+	delete process.env.MONGO_URI;
+}

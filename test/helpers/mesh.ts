@@ -51,3 +51,10 @@ export async function request<T = any>(url: string, init: { method?: string; key
 	}
 	return { status: res.status, headers: res.headers, body: body as T, text };
 }
+
+/** A new API key for `userID`, made with the mesh's admin key (asserts the 201). */
+export async function keyFor(mesh: Mesh, userID: string): Promise<string> {
+	const res = await request(`${mesh.url}/api/v1/keys`, { method: "POST", key: mesh.adminKey, body: { name: userID, userID } });
+	expect(res.status).toBe(201);
+	return res.body.key as string;
+}

@@ -1,43 +1,27 @@
 import { Kinds, type V1Pod, type V1ResourceQuota } from "../../lib/k8s";
 import { kube, uniqueName } from "../helpers/cluster";
 import { eventually } from "../helpers/eventually";
-import { startMesh, type Mesh } from "../helpers/mesh";
-import { appsEnvironment, backends, clients, keyFor, listen, objectsOf, peek, SERVICES, sleep, type SeenEvent } from "./applications.fixtures";
+import type { Mesh } from "../helpers/mesh";
+import { appsSuite, backends, clients, keyFor, objectsOf, peek, sleep, type AppsSuite, type SeenEvent } from "./applications.fixtures";
 
 const MAX_AGE_SECONDS = 12;
 
 describe.each(backends)("ephemeral applications: limits and max age, stored in %s", (_backend, pickMongo) => {
 	let mesh: Mesh;
-	let uri: string | undefined;
-	let environment: { undo(): Promise<void> };
+	let suite: AppsSuite;
 	const nsName = uniqueName("it-apps-lim");
 	const events: SeenEvent[] = [];
 	const { binder, native } = clients(() => mesh);
 	const launch = (template: string, key?: string) => binder(`/${template}`, { method: "POST", key });
 
 	beforeAll(async () => {
-		uri = pickMongo();
 		// Quota: 2 CPUs of limits, i.e. four python instances (500m each) or two notebooks (1000m each).
-		environment = appsEnvironment({
-			namespace: nsName,
-			mongoUri: uri,
-			vars: {
-				DATA_DIR: ":memory:",
-				APPS_IDLE_SECONDS: "300",
-				APPS_MAX_AGE_SECONDS: String(MAX_AGE_SECONDS),
-				APPS_MAX_PER_OWNER: "2",
-				APPS_QUOTA_CPU: "2",
-				APPS_QUOTA_MEMORY: "8Gi",
-			},
-		});
-		mesh = await startMesh(SERVICES);
-		listen(mesh.broker, events);
+		const limits = { APPS_MAX_AGE_SECONDS: String(MAX_AGE_SECONDS), APPS_MAX_PER_OWNER: "2", APPS_QUOTA_CPU: "2", APPS_QUOTA_MEMORY: "8Gi" };
+		suite = appsSuite({ namespace: nsName, mongoUri: pickMongo(), events, vars: { DATA_DIR: ":memory:", APPS_IDLE_SECONDS: "300", ...limits } });
+		mesh = await suite.node();
 	});
 
-	afterAll(async () => {
-		await mesh?.stop();
-		await environment.undo();
-	});
+	afterAll(() => suite?.stop());
 
 	it("admits at most APPS_MAX_PER_OWNER instances per owner, even when the launches race", async () => {
 		const erin = await keyFor(mesh, uniqueName("erin"));

@@ -1,7 +1,7 @@
 import { uniqueName } from "../helpers/cluster";
 import { eventually } from "../helpers/eventually";
-import { startMesh, type Mesh } from "../helpers/mesh";
-import { appsEnvironment, clients, isolatedMongoUri, keyFor, listen, objectsOf, peek, SERVICES, type SeenEvent } from "./applications.fixtures";
+import type { Mesh } from "../helpers/mesh";
+import { appsSuite, clients, isolatedMongoUri, keyFor, objectsOf, peek, ROOMY_LIMITS, type AppsSuite, type SeenEvent } from "./applications.fixtures";
 
 /**
  * Two nodes on one database, both running the controller (leader election off): the worst case the
@@ -12,37 +12,18 @@ import { appsEnvironment, clients, isolatedMongoUri, keyFor, listen, objectsOf, 
 describe("ephemeral applications with two controllers on one FerretDB database", () => {
 	let a: Mesh;
 	let b: Mesh;
-	let uri: string;
-	let environment: { undo(): Promise<void> };
+	let suite: AppsSuite;
 	const nsName = uniqueName("it-apps-2n");
 	const events: SeenEvent[] = [];
 	const { binder } = clients(() => a);
 
 	beforeAll(async () => {
-		uri = isolatedMongoUri();
-		environment = appsEnvironment({
-			namespace: nsName,
-			mongoUri: uri,
-			vars: {
-				APPS_IDLE_SECONDS: "3",
-				APPS_MAX_AGE_SECONDS: "0",
-				APPS_QUOTA_CPU: "8",
-				APPS_QUOTA_MEMORY: "16Gi",
-				LEADER_ELECTION: "false",
-				RESYNC_SECONDS: "1",
-			},
-		});
-		a = await startMesh(SERVICES);
-		b = await startMesh(SERVICES);
-		listen(a.broker, events);
-		listen(b.broker, events);
+		suite = appsSuite({ namespace: nsName, mongoUri: isolatedMongoUri(), events, vars: { ...ROOMY_LIMITS, APPS_IDLE_SECONDS: "3", LEADER_ELECTION: "false", RESYNC_SECONDS: "1" } });
+		a = await suite.node();
+		b = await suite.node();
 	});
 
-	afterAll(async () => {
-		await a?.stop();
-		await b?.stop();
-		await environment.undo();
-	});
+	afterAll(() => suite?.stop());
 
 	it("brings each instance up once and culls it once, whichever node gets there first", async () => {
 		const key = await keyFor(a, uniqueName("two-nodes"));

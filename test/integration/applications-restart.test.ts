@@ -5,8 +5,8 @@ import Datastore from "@seald-io/nedb";
 import type { V1Deployment } from "../../lib/k8s";
 import { kube, uniqueName } from "../helpers/cluster";
 import { eventually } from "../helpers/eventually";
-import { startMesh, type Mesh } from "../helpers/mesh";
-import { appsEnvironment, backends, clients, keyFor, listen, objectsOf, peek, PUBLIC_HOST, SERVICES, sleep, withMongo, type SeenEvent } from "./applications.fixtures";
+import type { Mesh } from "../helpers/mesh";
+import { appsSuite, backends, clients, keyFor, objectsOf, peek, PUBLIC_HOST, ROOMY_LIMITS, sleep, withMongo, type AppsSuite, type SeenEvent } from "./applications.fixtures";
 
 const IDLE_SECONDS = 8;
 
@@ -18,7 +18,7 @@ describe.each(backends)("ephemeral applications across a restart of the mesh, st
 	let mesh: Mesh;
 	let uri: string | undefined;
 	let dataDir: string;
-	let environment: { undo(): Promise<void> };
+	let suite: AppsSuite;
 	let key: string;
 	const nsName = uniqueName("it-apps-rst");
 	/** Events of both meshes, in order. */
@@ -44,26 +44,13 @@ describe.each(backends)("ephemeral applications across a restart of the mesh, st
 	beforeAll(async () => {
 		uri = pickMongo();
 		dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-it-apps-data-"));
-		environment = appsEnvironment({
-			namespace: nsName,
-			mongoUri: uri,
-			vars: {
-				DATA_DIR: dataDir,
-				APPS_IDLE_SECONDS: String(IDLE_SECONDS),
-				APPS_MAX_AGE_SECONDS: "0",
-				APPS_MAX_PER_OWNER: "10",
-				APPS_QUOTA_CPU: "8",
-				APPS_QUOTA_MEMORY: "16Gi",
-			},
-		});
-		mesh = await startMesh(SERVICES);
-		listen(mesh.broker, events);
+		suite = appsSuite({ namespace: nsName, mongoUri: uri, events, vars: { ...ROOMY_LIMITS, DATA_DIR: dataDir, APPS_IDLE_SECONDS: String(IDLE_SECONDS), APPS_MAX_PER_OWNER: "10" } });
+		mesh = await suite.node();
 		key = await keyFor(mesh, uniqueName("restart-user"));
 	});
 
 	afterAll(async () => {
-		await mesh?.stop();
-		await environment.undo();
+		await suite?.stop();
 		fs.rmSync(dataDir, { recursive: true, force: true });
 	});
 
@@ -114,8 +101,7 @@ describe.each(backends)("ephemeral applications across a restart of the mesh, st
 		expect(await objectsOf(nsName, halfway)).toEqual({ Deployment: 1, Service: 1, Ingress: 1 });
 		const seenBefore = events.length;
 
-		mesh = await startMesh(SERVICES);
-		listen(mesh.broker, events);
+		mesh = await suite.node();
 		await keepAlive([kept]);
 
 		// The half-done cull is finished, and the instance that fell due is culled: each announced once.

@@ -5,7 +5,7 @@ import mongoose from "mongoose";
 import type { ServiceBroker } from "moleculer";
 import { Kinds, type V1Pod } from "../../lib/k8s";
 import { kube, readClusterEnv, uniqueName } from "../helpers/cluster";
-import { request, type HttpResult, type Mesh } from "../helpers/mesh";
+import { request, startMesh, type HttpResult, type Mesh } from "../helpers/mesh";
 
 /** Shared by the applications suites: backends, a catalog with a key-only template, env handling. */
 
@@ -70,6 +70,40 @@ export function appsEnvironment(opts: { namespace: string; mongoUri?: string; va
 			if (opts.mongoUri) await dropDatabase(opts.mongoUri);
 			fs.rmSync(catalog, { recursive: true, force: true });
 			restoreEnv();
+		},
+	};
+}
+
+/** No age limit and a quota too large to matter: the limits of a suite that does not test them. */
+export const ROOMY_LIMITS = { APPS_MAX_AGE_SECONDS: "0", APPS_QUOTA_CPU: "8", APPS_QUOTA_MEMORY: "16Gi" } as const;
+
+/** An applications suite's nodes over its environment (appsEnvironment). */
+export interface AppsSuite {
+	/** Starts a node (a mesh of SERVICES) whose events are recorded into the suite's list. */
+	node(): Promise<Mesh>;
+	/** Stops every node still running, then undoes the environment. */
+	stop(): Promise<void>;
+}
+
+/** Sets up the environment at once; nodes come with `node()`, and a node stopped early is not stopped again. */
+export function appsSuite(opts: Parameters<typeof appsEnvironment>[0] & { events: SeenEvent[] }): AppsSuite {
+	const environment = appsEnvironment(opts);
+	const running = new Set<Mesh>();
+	return {
+		async node() {
+			const mesh = await startMesh(SERVICES);
+			const stop = mesh.stop;
+			mesh.stop = async () => {
+				running.delete(mesh);
+				await stop();
+			};
+			running.add(mesh);
+			listen(mesh.broker, opts.events);
+			return mesh;
+		},
+		async stop() {
+			for (const mesh of [...running]) await mesh.stop();
+			await environment.undo();
 		},
 	};
 }

@@ -1,15 +1,14 @@
 import type { V1Ingress } from "../../lib/k8s";
 import { kube, uniqueName } from "../helpers/cluster";
 import { eventually } from "../helpers/eventually";
-import { request, startMesh, type Mesh } from "../helpers/mesh";
-import { appsEnvironment, backends, clients, HEX32, keyFor, listen, objectsOf, peek, PUBLIC_HOST, readyPods, SERVICES, sleep, type SeenEvent } from "./applications.fixtures";
+import { request, type Mesh } from "../helpers/mesh";
+import { appsSuite, backends, clients, HEX32, keyFor, objectsOf, peek, PUBLIC_HOST, readyPods, ROOMY_LIMITS, sleep, type AppsSuite, type SeenEvent } from "./applications.fixtures";
 
 const IDLE_SECONDS = 4;
 
 describe.each(backends)("ephemeral applications (binder deploy API) against the real control plane, stored in %s", (_backend, pickMongo) => {
 	let mesh: Mesh;
-	let uri: string | undefined;
-	let environment: { undo(): Promise<void> };
+	let suite: AppsSuite;
 	let alice: string;
 	let bob: string;
 	const nsName = uniqueName("it-apps");
@@ -17,29 +16,13 @@ describe.each(backends)("ephemeral applications (binder deploy API) against the 
 	const { binder, native } = clients(() => mesh);
 
 	beforeAll(async () => {
-		uri = pickMongo();
-		environment = appsEnvironment({
-			namespace: nsName,
-			mongoUri: uri,
-			vars: {
-				DATA_DIR: ":memory:",
-				APPS_IDLE_SECONDS: String(IDLE_SECONDS),
-				APPS_MAX_AGE_SECONDS: "0",
-				APPS_MAX_PER_OWNER: "3",
-				APPS_QUOTA_CPU: "8",
-				APPS_QUOTA_MEMORY: "16Gi",
-			},
-		});
-		mesh = await startMesh(SERVICES);
-		listen(mesh.broker, events);
+		suite = appsSuite({ namespace: nsName, mongoUri: pickMongo(), events, vars: { ...ROOMY_LIMITS, DATA_DIR: ":memory:", APPS_IDLE_SECONDS: String(IDLE_SECONDS), APPS_MAX_PER_OWNER: "3" } });
+		mesh = await suite.node();
 		alice = await keyFor(mesh, uniqueName("alice"));
 		bob = await keyFor(mesh, uniqueName("bob"));
 	});
 
-	afterAll(async () => {
-		await mesh?.stop();
-		await environment.undo();
-	});
+	afterAll(() => suite?.stop());
 
 	describe("launching", () => {
 		let anonymousId: string;

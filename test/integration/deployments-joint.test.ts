@@ -3,6 +3,7 @@ import { Kinds, type KubernetesObject, type V1Deployment, type V1Pod, type V1Ser
 import { envBackends } from "../helpers/backends";
 import { kube, uniqueName } from "../helpers/cluster";
 import { eventually } from "../helpers/eventually";
+import { legacyDeployment, legacyServer } from "../helpers/legacy";
 import { request, startMesh, type HttpResult, type Mesh } from "../helpers/mesh";
 
 /**
@@ -256,36 +257,27 @@ describe.each(envBackends)("joint management of v1.k8s.deployments against the r
 	describe("adoption", () => {
 		it("carries an external Deployment's mounts and ServiceAccount over", async () => {
 			await kube().apply({ apiVersion: "v1", kind: "ServiceAccount", metadata: { name: "legacy-bot", namespace: nsName } });
-			await kube().apply({
-				apiVersion: "apps/v1",
-				kind: "Deployment",
-				metadata: { name: "legacy", namespace: nsName, labels: { app: "legacy" } },
-				spec: {
+			await kube().apply(
+				legacyDeployment({
+					metadata: { namespace: nsName },
 					replicas: 1,
-					selector: { matchLabels: { app: "legacy" } },
-					template: {
-						metadata: { labels: { app: "legacy" } },
-						spec: {
-							serviceAccountName: "legacy-bot",
-							containers: [
-								{
-									name: "server",
-									image: "nginx:1.27",
-									ports: [{ name: "http", containerPort: 80 }],
-									volumeMounts: [
-										{ name: "conf", mountPath: "/etc/legacy" },
-										{ name: "token", mountPath: "/run/token", subPath: "token" },
-									],
-								},
-							],
-							volumes: [
-								{ name: "conf", configMap: { name: "app-config" } },
-								{ name: "token", secret: { secretName: "app-secret" } },
-							],
-						},
+					pod: {
+						serviceAccountName: "legacy-bot",
+						containers: [
+							legacyServer({
+								volumeMounts: [
+									{ name: "conf", mountPath: "/etc/legacy" },
+									{ name: "token", mountPath: "/run/token", subPath: "token" },
+								],
+							}),
+						],
+						volumes: [
+							{ name: "conf", configMap: { name: "app-config" } },
+							{ name: "token", secret: { secretName: "app-secret" } },
+						],
 					},
-				},
-			} as V1Deployment);
+				}),
+			);
 			const adopt = (confirm: boolean) => call(`${mesh.url}/api/v1/k8s/inventory/adopt`, { method: "POST", body: { namespace: nsName, name: "legacy", confirm } });
 			const plan = await adopt(false);
 			expect(plan.status).toBe(200);

@@ -1,4 +1,4 @@
-import { Kinds, type V1Deployment, type V1Job, type V1PersistentVolumeClaim, type V1Pod } from "../../lib/k8s";
+import { Kinds, type KubernetesObject, type V1Deployment, type V1Job, type V1PersistentVolumeClaim, type V1Pod } from "../../lib/k8s";
 import { eventually } from "../helpers/eventually";
 import { kube, uniqueName } from "../helpers/cluster";
 import { request, startMesh, type Mesh } from "../helpers/mesh";
@@ -13,6 +13,17 @@ describe("the local control plane through lib/k8s", () => {
 		await kube().delete({ apiVersion: "v1", kind: "Namespace", name: namespace });
 	});
 
+	/** Applies `obj` in the suite's namespace, then reads it back until `check` passes; answers what it read last. */
+	async function applyUntil<T extends KubernetesObject>(obj: T, check: (live: T | undefined) => void): Promise<T | undefined> {
+		const metadata = { ...obj.metadata, namespace };
+		await kube().apply<T>({ ...obj, metadata });
+		return eventually(async () => {
+			const live = await kube().get<T>({ apiVersion: obj.apiVersion as string, kind: obj.kind as string, name: metadata.name as string, namespace });
+			check(live);
+			return live;
+		});
+	}
+
 	it("reports the apiserver's version", async () => {
 		const version = await kube().version();
 		console.log(`kube-apiserver version: ${version}`);
@@ -22,48 +33,37 @@ describe("the local control plane through lib/k8s", () => {
 	it("brings a Deployment's pods to Ready", async () => {
 		const name = uniqueName("web");
 		const labels = { app: name };
-		await kube().apply<V1Deployment>({
+		const deployment: V1Deployment = {
 			apiVersion: "apps/v1",
 			kind: "Deployment",
-			metadata: { name, namespace },
+			metadata: { name },
 			spec: { replicas: 2, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: "web", image: "nginx:1.27" }] } } },
-		});
-		const dep = await eventually(async () => {
-			const d = await kube().get<V1Deployment>({ apiVersion: "apps/v1", kind: "Deployment", name, namespace });
-			expect(d?.status?.readyReplicas).toBe(2);
-			return d;
-		});
+		};
+		const dep = await applyUntil(deployment, d => expect(d?.status?.readyReplicas).toBe(2));
 		expect(dep?.status?.availableReplicas).toBe(2);
 	});
 
 	it("completes a Job", async () => {
 		const name = uniqueName("job");
-		await kube().apply<V1Job>({
+		const once: V1Job = {
 			apiVersion: "batch/v1",
 			kind: "Job",
-			metadata: { name, namespace },
+			metadata: { name },
 			spec: { backoffLimit: 0, template: { spec: { restartPolicy: "Never", containers: [{ name: "run", image: "busybox:1.36", command: ["sh", "-c", "echo done"] }] } } },
-		});
-		const job = await eventually(async () => {
-			const j = await kube().get<V1Job>({ apiVersion: "batch/v1", kind: "Job", name, namespace });
-			expect(j?.status?.conditions?.find(c => c.type === "Complete")?.status).toBe("True");
-			return j;
-		});
+		};
+		const job = await applyUntil(once, j => expect(j?.status?.conditions?.find(c => c.type === "Complete")?.status).toBe("True"));
 		expect(job?.status?.succeeded).toBe(1);
 	});
 
 	it("binds a PersistentVolumeClaim", async () => {
 		const name = uniqueName("data");
-		await kube().apply<V1PersistentVolumeClaim>({
+		const claim: V1PersistentVolumeClaim = {
 			apiVersion: "v1",
 			kind: "PersistentVolumeClaim",
-			metadata: { name, namespace },
+			metadata: { name },
 			spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
-		});
-		await eventually(async () => {
-			const pvc = await kube().get<V1PersistentVolumeClaim>({ apiVersion: "v1", kind: "PersistentVolumeClaim", name, namespace });
-			expect(pvc?.status?.phase).toBe("Bound");
-		});
+		};
+		await applyUntil(claim, pvc => expect(pvc?.status?.phase).toBe("Bound"));
 	});
 
 	it("reads pod logs through the apiserver", async () => {

@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type { V1Deployment } from "../../lib/k8s";
 import { kube, uniqueName } from "../helpers/cluster";
-import { backends as dbBackends, dropDatabase } from "../helpers/backends";
+import { backends as dbBackends, dropDatabase, useStore } from "../helpers/backends";
 import { eventually } from "../helpers/eventually";
 import { request, startMesh, type Mesh } from "../helpers/mesh";
 
@@ -26,8 +26,7 @@ describe.each(backends)("v1.k8s.images on %s", (_backend, pickMongo) => {
 
 	beforeAll(async () => {
 		uri = pickMongo();
-		if (uri) process.env.MONGO_URI = uri;
-		else delete process.env.MONGO_URI;
+		useStore(uri);
 		// A copy of the shipped catalog, so reload tests can change it.
 		dir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-it-images-"));
 		for (const f of fs.readdirSync(shipped)) fs.copyFileSync(path.join(shipped, f), path.join(dir, f));

@@ -8,6 +8,7 @@ import { Kinds } from "../../lib/k8s";
 import InventoryService from "../../services/k8s.inventory.service";
 import { kube, readClusterEnv, uniqueName } from "../helpers/cluster";
 import { eventually } from "../helpers/eventually";
+import { legacyDeployment, legacyServer } from "../helpers/legacy";
 import { request, startMesh, type Mesh } from "../helpers/mesh";
 
 const KUBECTL = process.env.KUBECTL || path.join(os.homedir(), ".cache", "berth", "kubernetes-v1.36.3", "bin", "kubectl");
@@ -234,41 +235,30 @@ describe("v1.k8s.inventory against the real control plane", () => {
 		beforeAll(async () => {
 			await kubectl(["create", "secret", "generic", "legacy-db", `--from-literal=password=${secretValue}`, "-n", nsA]);
 			await kubectl(["create", "configmap", "legacy-conf", "--from-literal=app.ini=debug=false", "-n", nsA]);
-			const manifest = {
-				apiVersion: "apps/v1",
-				kind: "Deployment",
-				metadata: { name: "legacy", labels: { app: "legacy", team: "ops" } },
-				spec: {
-					replicas: 2,
-					selector: { matchLabels: { app: "legacy" } },
-					template: {
-						metadata: { labels: { app: "legacy" } },
-						spec: {
-							containers: [
-								{
-									name: "server",
-									image: "nginx:1.27",
-									ports: [{ name: "http", containerPort: 80 }],
-									env: [
-										{ name: "MODE", value: "fast" },
-										{ name: "DB_PASSWORD", valueFrom: { secretKeyRef: { name: "legacy-db", key: "password" } } },
-										{ name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
-									],
-									resources: { requests: { cpu: "50m", memory: "32Mi" }, limits: { cpu: "200m", memory: "128Mi" } },
-									volumeMounts: [
-										{ name: "scratch", mountPath: "/scratch" },
-										{ name: "conf", mountPath: "/etc/legacy", readOnly: true },
-									],
-								},
+			const manifest = legacyDeployment({
+				metadata: { labels: { app: "legacy", team: "ops" } },
+				replicas: 2,
+				pod: {
+					containers: [
+						legacyServer({
+							env: [
+								{ name: "MODE", value: "fast" },
+								{ name: "DB_PASSWORD", valueFrom: { secretKeyRef: { name: "legacy-db", key: "password" } } },
+								{ name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
 							],
-							volumes: [
-								{ name: "scratch", emptyDir: {} },
-								{ name: "conf", configMap: { name: "legacy-conf" } },
+							resources: { requests: { cpu: "50m", memory: "32Mi" }, limits: { cpu: "200m", memory: "128Mi" } },
+							volumeMounts: [
+								{ name: "scratch", mountPath: "/scratch" },
+								{ name: "conf", mountPath: "/etc/legacy", readOnly: true },
 							],
-						},
-					},
+						}),
+					],
+					volumes: [
+						{ name: "scratch", emptyDir: {} },
+						{ name: "conf", configMap: { name: "legacy-conf" } },
+					],
 				},
-			};
+			});
 			await kubectl(["create", "-n", nsA, "-f", "-"], JSON.stringify(manifest));
 			await kubectl(["expose", "deployment", "legacy", "--port=80", "-n", nsA]);
 			live = await eventually(async () => {

@@ -2,9 +2,9 @@ import type { Context } from "moleculer";
 import { Kinds, type V1Job, type V1Pod } from "../../lib/k8s";
 import { JOB_CONTAINER, jobPodSelector } from "../../lib/manifests/job";
 import { kube, uniqueName } from "../helpers/cluster";
-import { backends as dbBackends, dropDatabase } from "../helpers/backends";
+import { backends as dbBackends, dropStore, useStore } from "../helpers/backends";
 import { eventually } from "../helpers/eventually";
-import { request, startMesh, type Mesh } from "../helpers/mesh";
+import { keyFor, request, startMesh, type Mesh } from "../helpers/mesh";
 
 /** The seed's own example command. */
 const SEED_CMD = 'python3 -c "import this"';
@@ -42,8 +42,7 @@ describe.each(backends)("jobs against the real control plane, stored in %s", (_b
 
 	beforeAll(async () => {
 		uri = pickMongo();
-		if (uri) process.env.MONGO_URI = uri;
-		else delete process.env.MONGO_URI;
+		useStore(uri);
 		process.env.JOBS_COMPAT_NAMESPACE = compatNs;
 		mesh = await startMesh(["api", "keys", "k8s.namespaces", "k8s.jobs"]);
 		mesh.broker.createService({
@@ -54,13 +53,8 @@ describe.each(backends)("jobs against the real control plane, stored in %s", (_b
 				},
 			},
 		});
-		const keyFor = async (userID: string) => {
-			const res = await request(`${mesh.url}/api/v1/keys`, { method: "POST", key: mesh.adminKey, body: { name: userID, userID } });
-			expect(res.status).toBe(201);
-			return res.body.key as string;
-		};
-		alice = await keyFor(uniqueName("alice"));
-		bob = await keyFor(uniqueName("bob"));
+		alice = await keyFor(mesh, uniqueName("alice"));
+		bob = await keyFor(mesh, uniqueName("bob"));
 		const created = await request(`${mesh.url}/api/v1/k8s/namespaces`, { method: "POST", key: alice, body: { name: uniqueName("it-jobs") } });
 		expect(created.status).toBe(201);
 		ns = created.body;
@@ -72,8 +66,7 @@ describe.each(backends)("jobs against the real control plane, stored in %s", (_b
 		const compat = await mesh.broker.call<{ id: string }, object>("v1.k8s.namespaces.resolveName", { name: compatNs }).catch(() => undefined);
 		if (compat) await request(`${mesh.url}/api/v1/k8s/namespaces/${compat.id}`, { method: "DELETE", key: mesh.adminKey });
 		await mesh.stop();
-		if (uri) await dropDatabase(uri);
-		delete process.env.MONGO_URI;
+		await dropStore(uri);
 	});
 
 	it("runs the seed's curl flow, and serves the logs after the Job and its pod are gone", async () => {

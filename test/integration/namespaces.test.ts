@@ -1,8 +1,8 @@
 import type { V1LimitRange, V1Namespace, V1ResourceQuota } from "../../lib/k8s";
 import { kube, uniqueName } from "../helpers/cluster";
-import { backends as dbBackends, dropDatabase } from "../helpers/backends";
+import { backends as dbBackends, dropStore, useStore } from "../helpers/backends";
 import { eventually } from "../helpers/eventually";
-import { request, startMesh, type Mesh } from "../helpers/mesh";
+import { keyFor, request, startMesh, type Mesh } from "../helpers/mesh";
 
 const backends = dbBackends();
 
@@ -24,18 +24,15 @@ describe.each(backends)("v1.k8s.namespaces on %s against the real apiserver", (_
 
 	beforeAll(async () => {
 		uri = pickMongo();
-		if (uri) process.env.MONGO_URI = uri;
-		else delete process.env.MONGO_URI;
+		useStore(uri);
 		mesh = await startMesh(["api", "keys", "k8s.namespaces", "k8s.volumes"]);
-		const key = async (userID: string) => (await request(`${mesh.url}/api/v1/keys`, { method: "POST", key: mesh.adminKey, body: { name: userID, userID } })).body.key as string;
-		alice = await key(users.alice);
-		bob = await key(users.bob);
+		alice = await keyFor(mesh, users.alice);
+		bob = await keyFor(mesh, users.bob);
 	});
 	afterAll(async () => {
 		await mesh?.stop();
 		await Promise.all(made.map(name => kube().delete(nsRef(name)).catch(() => undefined)));
-		if (uri) await dropDatabase(uri);
-		delete process.env.MONGO_URI;
+		await dropStore(uri);
 	});
 
 	it("creates the Namespace with labels and annotations mapping back, a ResourceQuota and a LimitRange", async () => {

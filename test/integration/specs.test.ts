@@ -1,31 +1,9 @@
 import type { V1Deployment, V1Ingress, V1PersistentVolumeClaim, V1Service } from "../../lib/k8s";
 import { kube, uniqueName } from "../helpers/cluster";
-import { backends as dbBackends, dropDatabase } from "../helpers/backends";
+import { backends as dbBackends, dropStore, useStore } from "../helpers/backends";
 import { eventually } from "../helpers/eventually";
-import { request, startMesh, type Mesh } from "../helpers/mesh";
-
-/** The seed's example, verbatim: `gpu: 'nvidia/gpu'` is one of the default GPU options. */
-const SEED_YAML = `containers:
-  # Mandatory values
-  - name: nginx
-    image: "nginx:latest"
-    ports:
-      - name: default
-        port: 80
-    # Optional fields
-    gpu: 'nvidia/gpu'  # Request a GPU resource (see below for valid options)
-    # Volume mounts are optional as you can also deploy without persistence
-    volumeMounts:
-      - name: mydata
-        mountPath: /mydata
-        # This can optionally be set to read-only
-        readOnly: true
-
-# The volumes section is only mandatory if mounts are specified (name has to match)
-volumes:
-  - name: mydata
-    size: 1Gi  # This can be anything between 1-999 Gi or Mi
-`;
+import { keyFor, request, startMesh, type Mesh } from "../helpers/mesh";
+import { SEED_YAML } from "../helpers/seed-spec";
 
 /** The same, with the GPU line removed as the seed allows: the kwok node offers no GPUs, so only this one runs. */
 const SEED_YAML_NO_GPU = SEED_YAML.replace("    gpu: 'nvidia/gpu'  # Request a GPU resource (see below for valid options)\n", "");
@@ -85,19 +63,13 @@ describe.each(backends)("service specs through the KITeGG routes against the rea
 
 	beforeAll(async () => {
 		uri = pickMongo();
-		if (uri) process.env.MONGO_URI = uri;
-		else delete process.env.MONGO_URI;
+		useStore(uri);
 		process.env.BASE_DOMAIN = "apps.berth.test";
 		// Drift is healed by the periodic resync: make it quick.
 		process.env.RESYNC_SECONDS = "2";
 		mesh = await startMesh(SERVICES);
-		const keyFor = async (userID: string) => {
-			const res = await request(`${mesh.url}/api/v1/keys`, { method: "POST", key: mesh.adminKey, body: { name: userID, userID } });
-			expect(res.status).toBe(201);
-			return res.body.key as string;
-		};
-		alice = await keyFor(uniqueName("alice"));
-		bob = await keyFor(uniqueName("bob"));
+		alice = await keyFor(mesh, uniqueName("alice"));
+		bob = await keyFor(mesh, uniqueName("bob"));
 		const namespace = async (quota: Record<string, unknown>) => {
 			const res = await request(`${mesh.url}/api/v1/k8s/namespaces`, { method: "POST", key: alice, body: { name: uniqueName("it-specs"), quota } });
 			expect(res.status).toBe(201);
@@ -110,8 +82,7 @@ describe.each(backends)("service specs through the KITeGG routes against the rea
 	afterAll(async () => {
 		for (const n of [ns, small]) if (n) await request(`${mesh.url}/api/v1/k8s/namespaces/${n.id}`, { method: "DELETE", key: alice });
 		await mesh.stop();
-		if (uri) await dropDatabase(uri);
-		delete process.env.MONGO_URI;
+		await dropStore(uri);
 		delete process.env.BASE_DOMAIN;
 		delete process.env.RESYNC_SECONDS;
 	});

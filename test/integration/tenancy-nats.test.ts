@@ -5,7 +5,7 @@ import type { ImageEntity } from "../../lib/api/images";
 import type { NamespaceEntity } from "../../lib/api/namespaces";
 import type { VolumeEntity } from "../../lib/api/volumes";
 import { kube, readClusterEnv, uniqueName } from "../helpers/cluster";
-import { backends as dbBackends, dropDatabase } from "../helpers/backends";
+import { backends as dbBackends, dropStore, useStore } from "../helpers/backends";
 import { eventually } from "../helpers/eventually";
 import { startMesh, type Mesh } from "../helpers/mesh";
 
@@ -31,8 +31,7 @@ describe.each(backends)("the seed's namespaces → volumes → images calls over
 	beforeAll(async () => {
 		if (!natsUrl) throw new Error("NATS_URL is not set and .cluster/env names none: nats-server must be up (scripts/cluster/up.sh)");
 		uri = pickMongo();
-		if (uri) process.env.MONGO_URI = uri;
-		else delete process.env.MONGO_URI;
+		useStore(uri);
 		const meshNamespace = uniqueName("berth");
 		// A connection string is accepted at runtime; the typings list only transporter names.
 		const transporter = natsUrl as BrokerOptions["transporter"];
@@ -47,8 +46,7 @@ describe.each(backends)("the seed's namespaces → volumes → images calls over
 		await client?.stop();
 		await mesh?.stop();
 		await kube().delete({ apiVersion: "v1", kind: "Namespace", name: nsName }).catch(() => undefined);
-		if (uri) await dropDatabase(uri);
-		delete process.env.MONGO_URI;
+		await dropStore(uri);
 	});
 
 	it("works as the seed writes it", async () => {

@@ -1,8 +1,8 @@
 import { Kinds, type V1Deployment, type V1PersistentVolumeClaim } from "../../lib/k8s";
 import { kube, uniqueName } from "../helpers/cluster";
-import { backends as dbBackends, dropDatabase } from "../helpers/backends";
+import { backends as dbBackends, dropStore, useStore } from "../helpers/backends";
 import { eventually } from "../helpers/eventually";
-import { request, startMesh, type Mesh } from "../helpers/mesh";
+import { keyFor, request, startMesh, type Mesh } from "../helpers/mesh";
 
 const backends = dbBackends();
 
@@ -28,19 +28,16 @@ describe.each(backends)("v1.k8s.volumes on %s against the real apiserver", (_bac
 
 	beforeAll(async () => {
 		uri = pickMongo();
-		if (uri) process.env.MONGO_URI = uri;
-		else delete process.env.MONGO_URI;
+		useStore(uri);
 		mesh = await startMesh(["api", "keys", "k8s.namespaces", "k8s.volumes", "k8s.images", "k8s.deployments", "k8s.envs"]);
-		const key = async (userID: string) => (await request(`${mesh.url}/api/v1/keys`, { method: "POST", key: mesh.adminKey, body: { name: userID, userID } })).body.key as string;
-		alice = await key(uniqueName("alice"));
-		bob = await key(uniqueName("bob"));
+		alice = await keyFor(mesh, uniqueName("alice"));
+		bob = await keyFor(mesh, uniqueName("bob"));
 		ns = await newNamespace({ storage: "20Gi" });
 	});
 	afterAll(async () => {
 		await mesh?.stop();
 		await Promise.all(made.map(name => kube().delete({ apiVersion: "v1", kind: "Namespace", name }).catch(() => undefined)));
-		if (uri) await dropDatabase(uri);
-		delete process.env.MONGO_URI;
+		await dropStore(uri);
 	});
 
 	it("creates a PVC of the requested size and keeps its status current from the watch", async () => {

@@ -156,6 +156,16 @@ async function startNode(kube: FakeKube, env: Record<string, string>, events: Se
 	return broker;
 }
 
+/** Starts a node before the enclosing describe's tests (handing it to `use`) and stops it after them. */
+function nodeForDescribe(kube: FakeKube, env: Record<string, string>, events: Seen[], use: (broker: ServiceBroker) => void): void {
+	let broker: ServiceBroker | undefined;
+	beforeAll(async () => {
+		broker = await startNode(kube, env, events);
+		use(broker);
+	});
+	afterAll(() => broker?.stop());
+}
+
 const view = (broker: ServiceBroker, id: string) => broker.call<ApplicationView[], object>("v1.k8s.applications.list", {}, admin).then(all => all.find(a => a.id === id));
 
 describe("v1.k8s.applications (Kubernetes stubbed)", () => {
@@ -178,10 +188,7 @@ describe("v1.k8s.applications (Kubernetes stubbed)", () => {
 		const kube = new FakeKube();
 		const events: Seen[] = [];
 		let broker: ServiceBroker;
-		beforeAll(async () => {
-			broker = await startNode(kube, { ...base, APPS_IDLE_SECONDS: "60", APPS_START_TIMEOUT_SECONDS: "60" }, events);
-		});
-		afterAll(() => broker.stop());
+		nodeForDescribe(kube, { ...base, APPS_IDLE_SECONDS: "60", APPS_START_TIMEOUT_SECONDS: "60" }, events, started => (broker = started));
 
 		it("answers with an id at once; the location comes only once the pod is Ready", async () => {
 			kube.podMode = "pending";
@@ -244,10 +251,7 @@ describe("v1.k8s.applications (Kubernetes stubbed)", () => {
 		const kube = new FakeKube();
 		const events: Seen[] = [];
 		let broker: ServiceBroker;
-		beforeAll(async () => {
-			broker = await startNode(kube, { ...base, APPS_IDLE_SECONDS: "1.5", APPS_START_TIMEOUT_SECONDS: "1" }, events);
-		});
-		afterAll(() => broker.stop());
+		nodeForDescribe(kube, { ...base, APPS_IDLE_SECONDS: "1.5", APPS_START_TIMEOUT_SECONDS: "1" }, events, started => (broker = started));
 
 		it("counts traffic reported over the mesh as activity, like a poll", async () => {
 			kube.podMode = "ready";

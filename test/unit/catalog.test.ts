@@ -2,6 +2,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { CatalogError, catalogDir, loadCatalog, validateImage, type CatalogImage } from "../../lib/catalog";
+import { SEED_PHP } from "../helpers/images";
 
 const valid: CatalogImage = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "..", "images", "php-8-1-0-fpm.json"), "utf8"));
 
@@ -27,14 +28,9 @@ describe("the shipped catalog", () => {
 		expect(images.find(i => i.name === "php-8-1-0-fpm")).toMatchObject({
 			namespace: "library",
 			tag: "8.1.0-fpm",
-			image: "php:8.1.0-fpm",
 			registry: "docker.io",
 			repository: "library/php",
-			imagePullPolicy: "IfNotPresent",
-			ports: [{ name: "php", port: 9000, protocol: "TCP" }],
-			env: [{ key: "PHP_ROOT_PASSWORD", type: "secret" }],
-			volumes: [{ name: "php-data", type: "persistentVolumeClaim", mountPath: "/var/www/html" }],
-			resources: { limits: { cpu: 500, memory: 500 }, requests: { cpu: 100, memory: 20 } },
+			...SEED_PHP,
 		});
 	});
 

@@ -6,7 +6,7 @@ import { setKubeClient } from "../../lib/k8s";
 import type { ImageEntity, LoadReport } from "../../lib/api/images";
 import ImagesService from "../../services/k8s.images.service";
 import NamespacesService from "../../services/k8s.namespaces.service";
-import { FakeKube } from "./namespaces.fakes";
+import { FakeKube, startFakeNode } from "./namespaces.fakes";
 
 const shipped = path.join(__dirname, "..", "..", "images");
 const alice = { meta: { userID: "alice" } };
@@ -23,13 +23,7 @@ describe("v1.k8s.images", () => {
 		dir = fs.mkdtempSync(path.join(os.tmpdir(), "berth-images-"));
 		for (const f of fs.readdirSync(shipped)) fs.copyFileSync(path.join(shipped, f), path.join(dir, f));
 		process.env.IMAGES_DIR = dir;
-		process.env.DATA_DIR = ":memory:";
-		delete process.env.MONGO_URI;
-		setKubeClient(new FakeKube().asClient());
-		broker = new ServiceBroker({ logger: false });
-		broker.createService(ImagesService as unknown as ServiceSchema);
-		broker.createService(NamespacesService as unknown as ServiceSchema);
-		await broker.start();
+		broker = await startFakeNode(new FakeKube(), [ImagesService, NamespacesService]);
 	});
 	afterEach(async () => {
 		await broker.stop();

@@ -12,59 +12,50 @@ import {
 } from "../../lib/adopt";
 import type { V1Container, V1Deployment } from "../../lib/k8s";
 import { deploymentManifest, type CatalogImage } from "../../lib/manifests/deployment";
+import { legacyDeployment, legacyServer } from "../helpers/legacy";
 
 function live(overrides: { containers?: V1Container[]; pod?: Record<string, unknown> } = {}): V1Deployment {
-	return {
-		apiVersion: "apps/v1",
-		kind: "Deployment",
-		metadata: { name: "legacy", namespace: "shop", labels: { app: "legacy" }, resourceVersion: "42" },
-		spec: {
-			replicas: 3,
-			selector: { matchLabels: { app: "legacy" } },
-			template: {
-				metadata: { labels: { app: "legacy" } },
-				spec: {
-					containers: overrides.containers ?? [
-						{
-							name: "server",
-							image: "nginx:1.27",
-							ports: [{ containerPort: 80 }, { containerPort: 443, name: "https" }, { containerPort: 80 }],
-							env: [
-								{ name: "MODE", value: "fast" },
-								{ name: "DB_PASSWORD", valueFrom: { secretKeyRef: { name: "db", key: "password" } } },
-								{ name: "LEVEL", valueFrom: { configMapKeyRef: { name: "conf", key: "level", optional: true } } },
-								{ name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
-								{ name: "bad-name", value: "x" },
-							],
-							envFrom: [{ configMapRef: { name: "common" } }, { secretRef: { name: "tokens" }, prefix: "TOK_" }],
-							resources: { limits: { cpu: "1", memory: "1Gi", "nvidia.com/gpu": "1" }, requests: { cpu: "100m" } },
-							volumeMounts: [
-								{ name: "data", mountPath: "/data" },
-								{ name: "data", mountPath: "/backup", subPath: "bk", readOnly: true },
-								{ name: "tmp", mountPath: "/tmp" },
-								{ name: "conf", mountPath: "/etc/app", readOnly: true },
-								{ name: "tls", mountPath: "/etc/tls/tls.crt", subPath: "tls.crt" },
-								{ name: "host", mountPath: "/host" },
-							],
-							livenessProbe: { httpGet: { path: "/", port: 80 as unknown as never } },
-						},
-						{ name: "sidecar", image: "envoy:1" },
+	return legacyDeployment({
+		metadata: { namespace: "shop", resourceVersion: "42" },
+		replicas: 3,
+		pod: {
+			containers: overrides.containers ?? [
+				legacyServer({
+					ports: [{ containerPort: 80 }, { containerPort: 443, name: "https" }, { containerPort: 80 }],
+					env: [
+						{ name: "MODE", value: "fast" },
+						{ name: "DB_PASSWORD", valueFrom: { secretKeyRef: { name: "db", key: "password" } } },
+						{ name: "LEVEL", valueFrom: { configMapKeyRef: { name: "conf", key: "level", optional: true } } },
+						{ name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+						{ name: "bad-name", value: "x" },
 					],
-					volumes: [
-						{ name: "data", persistentVolumeClaim: { claimName: "legacy-data" } },
-						{ name: "tmp", emptyDir: { medium: "Memory" } },
-						{ name: "conf", configMap: { name: "legacy-conf", items: [{ key: "a", path: "a" }] } },
-						{ name: "tls", secret: { secretName: "legacy-tls", optional: true } },
-						{ name: "host", hostPath: { path: "/var/run" } },
+					envFrom: [{ configMapRef: { name: "common" } }, { secretRef: { name: "tokens" }, prefix: "TOK_" }],
+					resources: { limits: { cpu: "1", memory: "1Gi", "nvidia.com/gpu": "1" }, requests: { cpu: "100m" } },
+					volumeMounts: [
+						{ name: "data", mountPath: "/data" },
+						{ name: "data", mountPath: "/backup", subPath: "bk", readOnly: true },
+						{ name: "tmp", mountPath: "/tmp" },
+						{ name: "conf", mountPath: "/etc/app", readOnly: true },
+						{ name: "tls", mountPath: "/etc/tls/tls.crt", subPath: "tls.crt" },
+						{ name: "host", mountPath: "/host" },
 					],
-					serviceAccountName: "legacy-bot",
-					automountServiceAccountToken: false,
-					nodeSelector: { disk: "ssd" },
-					...(overrides.pod ?? {}),
-				},
-			},
+					livenessProbe: { httpGet: { path: "/", port: 80 as unknown as never } },
+				}),
+				{ name: "sidecar", image: "envoy:1" },
+			],
+			volumes: [
+				{ name: "data", persistentVolumeClaim: { claimName: "legacy-data" } },
+				{ name: "tmp", emptyDir: { medium: "Memory" } },
+				{ name: "conf", configMap: { name: "legacy-conf", items: [{ key: "a", path: "a" }] } },
+				{ name: "tls", secret: { secretName: "legacy-tls", optional: true } },
+				{ name: "host", hostPath: { path: "/var/run" } },
+			],
+			serviceAccountName: "legacy-bot",
+			automountServiceAccountToken: false,
+			nodeSelector: { disk: "ssd" },
+			...(overrides.pod ?? {}),
 		},
-	};
+	});
 }
 
 describe("deriving a Berth deployment from a live Deployment", () => {

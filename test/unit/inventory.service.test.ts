@@ -1,9 +1,9 @@
-import { ServiceBroker, type ServiceSchema } from "moleculer";
+import type { ServiceBroker } from "moleculer";
 import { setKubeClient, type KubernetesObject } from "../../lib/k8s";
 import InventoryService from "../../services/k8s.inventory.service";
 import NamespacesService from "../../services/k8s.namespaces.service";
 import { eventually } from "../helpers/eventually";
-import { FakeKube } from "./namespaces.fakes";
+import { FakeKube, startFakeNode } from "./namespaces.fakes";
 
 /**
  * The inventory service with the real namespaces service (NeDB in memory) over an in-memory
@@ -22,14 +22,8 @@ describe("v1.k8s.inventory", () => {
 
 	beforeEach(async () => {
 		kube = new FakeKube();
-		setKubeClient(kube.asClient());
-		process.env.DATA_DIR = ":memory:";
 		process.env.LEADER_ELECTION = "false";
-		delete process.env.MONGO_URI;
-		broker = new ServiceBroker({ logger: false });
-		broker.createService(NamespacesService as unknown as ServiceSchema);
-		broker.createService(InventoryService as unknown as ServiceSchema);
-		await broker.start();
+		broker = await startFakeNode(kube, [NamespacesService, InventoryService]);
 		await broker.call("v1.k8s.namespaces.create", { name: "shop" }, alice);
 		await broker.call("v1.k8s.namespaces.create", { name: "blog" }, bob);
 		kube.put({ apiVersion: "v1", kind: "Namespace", metadata: { name: "kube-system" } });

@@ -3,13 +3,16 @@ import type { V1Job } from "../../lib/k8s";
 
 describe("the orchestrate seed's JSON shapes", () => {
 	it("names fields as the Python client does", () => {
-		expect(snakeCase("apiVersion")).toBe("api_version");
-		expect(snakeCase("fieldsV1")).toBe("fields_v1");
-		expect(snakeCase("uncountedTerminatedPods")).toBe("uncounted_terminated_pods");
-		expect(snakeCase("ttlSecondsAfterFinished")).toBe("ttl_seconds_after_finished");
-		expect(snakeCase("podIPs")).toBe("pod_i_ps");
-		expect(snakeCase("hostIPC")).toBe("host_ipc");
-		expect(snakeCase("uid")).toBe("uid");
+		const names: [camel: string, snake: string][] = [
+			["apiVersion", "api_version"],
+			["fieldsV1", "fields_v1"],
+			["uncountedTerminatedPods", "uncounted_terminated_pods"],
+			["ttlSecondsAfterFinished", "ttl_seconds_after_finished"],
+			["podIPs", "pod_i_ps"],
+			["hostIPC", "host_ipc"],
+			["uid", "uid"],
+		];
+		for (const [camel, snake] of names) expect(snakeCase(camel)).toBe(snake);
 	});
 
 	it("writes times like Python's isoformat, from Dates or apiserver strings", () => {

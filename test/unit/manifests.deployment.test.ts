@@ -15,17 +15,9 @@ import { serviceManifest } from "../../lib/manifests/service";
 import { defaultHost, ingressManifest } from "../../lib/manifests/ingress";
 import { dataChecksum, envConfigMap, filesConfigMap } from "../../lib/manifests/configmap";
 import { envSecret, secretValues } from "../../lib/manifests/secret";
+import { SEED_PHP } from "../helpers/images";
 
-const php: CatalogImage = {
-	id: "img-php",
-	name: "php-8-1-0-fpm",
-	image: "php:8.1.0-fpm",
-	imagePullPolicy: "IfNotPresent",
-	ports: [{ name: "php", port: 9000, protocol: "TCP" }],
-	env: [{ key: "PHP_ROOT_PASSWORD", type: "secret" }],
-	volumes: [{ name: "php-data", type: "persistentVolumeClaim", mountPath: "/var/www/html" }],
-	resources: { limits: { cpu: 500, memory: 500 }, requests: { cpu: 100, memory: 20 } },
-};
+const php: CatalogImage = { id: "img-php", name: "php-8-1-0-fpm", ...structuredClone(SEED_PHP) };
 
 const nginx: CatalogImage = {
 	id: "img-nginx",

@@ -1,5 +1,5 @@
-import { Errors } from "moleculer";
-import type { KubeClient, KubernetesObject, ObjectRef, ResourceKind, WatchEvent, WatchHandler } from "../../lib/k8s";
+import { Errors, ServiceBroker, type ServiceSchema } from "moleculer";
+import { setKubeClient, type KubeClient, type KubernetesObject, type ObjectRef, type ResourceKind, type WatchEvent, type WatchHandler } from "../../lib/k8s";
 
 /**
  * An in-memory stand-in for the Kubernetes boundary (lib/k8s's KubeClient), for unit tests only:
@@ -125,4 +125,18 @@ export class FakeKube {
 	asClient(): KubeClient {
 		return this as unknown as KubeClient;
 	}
+}
+
+/**
+ * A started broker with these services (schemas or spies) on an in-memory NeDB store, with `kube`
+ * as the cluster. The caller stops it and calls `setKubeClient(undefined)` after.
+ */
+export async function startFakeNode(kube: FakeKube, services: object[]): Promise<ServiceBroker> {
+	setKubeClient(kube.asClient());
+	process.env.DATA_DIR = ":memory:";
+	delete process.env.MONGO_URI;
+	const broker = new ServiceBroker({ logger: false });
+	for (const schema of services) broker.createService(schema as ServiceSchema);
+	await broker.start();
+	return broker;
 }

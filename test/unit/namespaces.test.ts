@@ -1,11 +1,11 @@
-import { Errors, ServiceBroker, type ServiceSchema } from "moleculer";
+import { Errors, type ServiceBroker, type ServiceSchema } from "moleculer";
 import { setKubeClient, type V1LimitRange, type V1Namespace, type V1ResourceQuota } from "../../lib/k8s";
 import { DEFAULT_QUOTA, isSystemNamespace, limitRangeManifest, quotaHard } from "../../lib/manifests/namespace";
 import type { NamespaceEntity } from "../../lib/api/namespaces";
 import { resolveQuota } from "../../lib/namespaces/checks";
 import NamespacesService from "../../services/k8s.namespaces.service";
 import { eventually } from "../helpers/eventually";
-import { FakeKube } from "./namespaces.fakes";
+import { FakeKube, startFakeNode } from "./namespaces.fakes";
 
 const alice = { meta: { userID: "alice" } };
 const bob = { meta: { userID: "bob" } };
@@ -56,14 +56,8 @@ describe("v1.k8s.namespaces", () => {
 
 	beforeEach(async () => {
 		kube = new FakeKube();
-		setKubeClient(kube.asClient());
 		seen.length = 0;
-		process.env.DATA_DIR = ":memory:";
-		delete process.env.MONGO_URI;
-		broker = new ServiceBroker({ logger: false });
-		broker.createService(NamespacesService as unknown as ServiceSchema);
-		broker.createService(spy(seen));
-		await broker.start();
+		broker = await startFakeNode(kube, [NamespacesService, spy(seen)]);
 	});
 	afterEach(async () => {
 		await broker.stop();

@@ -1,4 +1,5 @@
 import { parse } from "yaml";
+import { SEED_YAML } from "../helpers/seed-spec";
 import type { V1Deployment, V1PersistentVolumeClaim, V1Pod } from "../../lib/k8s";
 import {
 	DEFAULT_CONTAINER_RESOURCES,
@@ -17,29 +18,6 @@ import type { ServiceSpec } from "../../lib/api/services";
 import { checkExposure } from "../../lib/specs/checks";
 import { specShortfalls as quotaShortfalls } from "../../lib/specs/quota";
 import { DEFAULT_GPU_OPTIONS, formatPath, gpuOptionsFromEnv, parseSpec, type SpecError } from "../../lib/specs/parse";
-
-/** The seed's example, verbatim. */
-const SEED_YAML = `containers:
-  # Mandatory values
-  - name: nginx
-    image: "nginx:latest"
-    ports:
-      - name: default
-        port: 80
-    # Optional fields
-    gpu: 'nvidia/gpu'  # Request a GPU resource (see below for valid options)
-    # Volume mounts are optional as you can also deploy without persistence
-    volumeMounts:
-      - name: mydata
-        mountPath: /mydata
-        # This can optionally be set to read-only
-        readOnly: true
-
-# The volumes section is only mandatory if mounts are specified (name has to match)
-volumes:
-  - name: mydata
-    size: 1Gi  # This can be anything between 1-999 Gi or Mi
-`;
 
 const opts = { gpuOptions: DEFAULT_GPU_OPTIONS };
 

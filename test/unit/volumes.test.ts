@@ -1,4 +1,4 @@
-import { Errors, ServiceBroker, type ServiceSchema } from "moleculer";
+import { Errors, type ServiceBroker } from "moleculer";
 import { setKubeClient, type V1PersistentVolumeClaim } from "../../lib/k8s";
 import { pvcManifest } from "../../lib/manifests/volume";
 import type { NamespaceEntity } from "../../lib/api/namespaces";
@@ -6,7 +6,7 @@ import NamespacesService from "../../services/k8s.namespaces.service";
 import type { VolumeEntity } from "../../lib/api/volumes";
 import VolumesService from "../../services/k8s.volumes.service";
 import { eventually } from "../helpers/eventually";
-import { FakeKube } from "./namespaces.fakes";
+import { FakeKube, startFakeNode } from "./namespaces.fakes";
 
 const alice = { meta: { userID: "alice" } };
 const bob = { meta: { userID: "bob" } };
@@ -29,15 +29,9 @@ describe("v1.k8s.volumes", () => {
 
 	beforeEach(async () => {
 		kube = new FakeKube();
-		setKubeClient(kube.asClient());
 		removedEvents.length = 0;
-		process.env.DATA_DIR = ":memory:";
-		delete process.env.MONGO_URI;
-		broker = new ServiceBroker({ logger: false });
-		broker.createService(NamespacesService as unknown as ServiceSchema);
-		broker.createService(VolumesService as unknown as ServiceSchema);
-		broker.createService({ name: "spy", events: { "k8s.volumes.removed": (ctx: { params: VolumeEntity }) => void removedEvents.push(ctx.params) } });
-		await broker.start();
+		const spy = { name: "spy", events: { "k8s.volumes.removed": (ctx: { params: VolumeEntity }) => void removedEvents.push(ctx.params) } };
+		broker = await startFakeNode(kube, [NamespacesService, VolumesService, spy]);
 		ns = await broker.call("v1.k8s.namespaces.create", { name: "team", quota: { storage: "10Gi" } }, alice);
 	});
 	afterEach(async () => {

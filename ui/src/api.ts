@@ -126,6 +126,23 @@ export async function readText(path: string, signal: AbortSignal, onText: (text:
 
 export type StreamState = "connecting" | "live" | "reconnecting" | "closed";
 
+/** One Server-Sent-Events block: its event name, its data lines, and a new `retry:` delay if it sets one. */
+function parseEventBlock(block: string): { event: string; data: string[]; retry?: number } {
+	let event = "message";
+	let retry: number | undefined;
+	const data: string[] = [];
+	for (const line of block.split("\n")) {
+		if (line.startsWith(":")) continue;
+		const colon = line.indexOf(":");
+		const field = colon < 0 ? line : line.slice(0, colon);
+		const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
+		if (field === "event") event = value;
+		else if (field === "data") data.push(value);
+		else if (field === "retry" && Number(value) > 0) retry = Number(value);
+	}
+	return { event, data, retry };
+}
+
 /**
  * Subscribes to a Server-Sent-Events endpoint of the API. Reconnects after a dropped connection
  * (the server's `retry:` delay); an error answer (404, 401) stops it and is handed to onError.
@@ -162,17 +179,8 @@ export function subscribe(
 						while ((cut = buffer.indexOf("\n\n")) >= 0) {
 							const block = buffer.slice(0, cut);
 							buffer = buffer.slice(cut + 2);
-							let event = "message";
-							const data: string[] = [];
-							for (const line of block.split("\n")) {
-								if (line.startsWith(":")) continue;
-								const colon = line.indexOf(":");
-								const field = colon < 0 ? line : line.slice(0, colon);
-								const value = colon < 0 ? "" : line.slice(colon + 1).replace(/^ /, "");
-								if (field === "event") event = value;
-								else if (field === "data") data.push(value);
-								else if (field === "retry" && Number(value) > 0) retryMs = Number(value);
-							}
+							const { event, data, retry } = parseEventBlock(block);
+							if (retry !== undefined) retryMs = retry;
 							if (data.length) handlers[event]?.(JSON.parse(data.join("\n")));
 						}
 					}

@@ -1,127 +1,31 @@
-/** The shapes the dashboard reads from the API (docs/api/); only the fields it uses. */
+/**
+ * The shapes the dashboard reads from the API (docs/api/): the server's contracts in lib/api
+ * (type-only imports, erased at build time: nothing of the server is bundled). The inventory's are
+ * still copies of the fields the dashboard uses: lib/api/inventory.ts reaches into the server's
+ * inventory modules, which the dashboard's type check cannot load.
+ */
+import type { ApplicationView } from "../../lib/api/applications";
+import type { DeploymentEntity, EventView, PodLogs } from "../../lib/api/deployments";
+import type { EnvEntity } from "../../lib/api/envs";
+import type { ImageEntity } from "../../lib/api/images";
+import type { JobEntity } from "../../lib/api/jobs";
+import type { AppHealth, AppPhase, Reason } from "../../lib/api/status";
+import type { NamespaceEntity, QuotaReport } from "../../lib/api/namespaces";
+import type { VolumeEntity } from "../../lib/api/volumes";
 
-export interface Namespace {
-	id: string;
-	name: string;
-	owner: string;
-	members: string[];
-	phase?: string;
-	quota?: { cpu?: string; memory?: string; storage?: string; pods?: number; gpu?: number };
-	createdAt?: string;
-}
+/** Taken from the server's contracts (lib/api), type-only: nothing of the server is bundled. */
+export type Namespace = NamespaceEntity;
+export type { QuotaReport };
 
-export interface QuotaReport {
-	hard?: Record<string, string>;
-	used?: Record<string, string>;
-}
+export type Image = ImageEntity;
 
-export interface Image {
-	id: string;
-	name: string;
-	image: string;
-	description?: string;
-	ports?: { name?: string; port: number; protocol?: string }[];
-	launchable?: boolean;
-	public?: boolean;
-}
-
-export interface Deployment {
-	id: string;
-	name: string;
-	namespace: string;
-	namespaceName: string;
-	image: string;
-	imageName?: string;
-	replicas: number;
-	vHosts: string[];
-	status?: { phase: string };
-	createdAt?: string;
-}
-
-export type AppPhase = "Ready" | "Progressing" | "Degraded" | "Failed" | "ScaledToZero" | "Missing";
-
-export interface Reason {
-	code: string;
-	severity: "error" | "warning" | "progress" | "ok";
-	message: string;
-	object?: { kind: string; name: string };
-	pods?: number;
-}
-
-export interface AppHealth {
-	id: string;
-	name: string;
-	namespace: string;
-	component?: string;
-	phase: AppPhase;
-	reason: string;
-	message: string;
-	reasons: Reason[];
-	replicas: { desired: number; current: number; ready: number; available: number; updated: number };
-	pods: { name: string; phase: string; ready: boolean; restarts: number; reason?: string; node?: string }[];
-	objects: { deployment: boolean; service: boolean | null; ingress: boolean | null; secret: boolean; claims: { name: string; phase: string; capacity?: string }[] };
-	hosts: string[];
-	images: string[];
-}
-
-export interface PodLogs {
-	pod: string;
-	container: string;
-	log: string;
-}
-
-export interface KubeEvent {
-	type?: string;
-	reason?: string;
-	message?: string;
-	object: { kind?: string; name?: string };
-	count: number;
-	lastTimestamp?: string;
-}
-
-export interface Env {
-	id: string;
-	key: string;
-	value: string;
-	type: "as-is" | "secret";
-}
-
-export interface Volume {
-	id: string;
-	namespace: string;
-	name: string;
-	mountPath: string;
-	size: string;
-	accessModes?: string[];
-	status?: { phase?: string; capacity?: string };
-}
-
-export interface Job {
-	id: string;
-	name: string;
-	namespace: string;
-	namespaceName?: string;
-	cmd?: string;
-	command: string[];
-	image: string;
-	phase: "Pending" | "Running" | "Complete" | "Failed" | "Deleted";
-	createdAt?: string;
-	finishedAt?: string;
-}
-
-export interface Application {
-	id: string;
-	"template-name": string;
-	location: string | null;
-	status: "deploying" | "running" | "deleted" | "failed";
-	namespace: string;
-	owner: string;
-	reason?: string;
-	message?: string;
-	lastActivityAt: string;
-	cullAt?: string;
-	createdAt: string;
-}
+export type Deployment = DeploymentEntity;
+export type { AppHealth, AppPhase, PodLogs, Reason };
+export type KubeEvent = EventView;
+export type Env = EnvEntity;
+export type Volume = VolumeEntity;
+export type Job = JobEntity;
+export type Application = ApplicationView;
 
 export interface InventoryItem {
 	kind: string;

@@ -16,7 +16,10 @@ function appDetails(app: Application): string {
 
 export function registerApps(program: Command, io: CliIO): void {
 	const apps = program.command("apps").description("ephemeral applications: instances of launchable templates (`berth images list --launchable`)");
+	for (const add of [appsLaunch, appsStatus, appsList, appsKeepalive]) add(apps, io);
+}
 
+function appsLaunch(apps: Command, io: CliIO): void {
 	apps.command("launch <template>")
 		.description("launch an instance and wait for its location")
 		.option("--no-wait", "answer with the id at once")
@@ -57,7 +60,9 @@ export function registerApps(program: Command, io: CliIO): void {
 				}
 			}),
 		);
+}
 
+function appsStatus(apps: Command, io: CliIO): void {
 	apps.command("status <template> <id>")
 		.description("an instance's status and location")
 		.action(
@@ -67,7 +72,9 @@ export function registerApps(program: Command, io: CliIO): void {
 				return app.status === "failed" ? ExitCode.Failed : ExitCode.Ok;
 			}),
 		);
+}
 
+function appsList(apps: Command, io: CliIO): void {
 	apps.command("list <template>")
 		.alias("ls")
 		.description("the instances of a template")
@@ -83,7 +90,9 @@ export function registerApps(program: Command, io: CliIO): void {
 				);
 			}),
 		);
+}
 
+function appsKeepalive(apps: Command, io: CliIO): void {
 	apps.command("keepalive <template> <id>")
 		.description("mark an instance as in use, so it is not culled as idle")
 		.action(

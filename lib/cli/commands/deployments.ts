@@ -122,11 +122,26 @@ interface DeployFlags {
 	timeout: number;
 }
 
+/** The -n option of the commands that act in one namespace. */
+function nsOption(): Option {
+	return new Option("-n, --namespace <namespace>", "namespace name or id (default: BERTH_NAMESPACE, or your only one)");
+}
+
+/** A deployment by name or id, in the namespace given (or BERTH_NAMESPACE). */
+async function find(ctx: CommandContext, ref: string, namespace?: string): Promise<DeploymentEntity> {
+	return ctx.client.deployments.find(ref, namespace || ctx.io.env.BERTH_NAMESPACE);
+}
+
 /** `berth deploy` and `berth status`, and `berth deployments ...` for the rest. */
 export function registerDeployments(program: Command, io: CliIO): void {
-	const nsOption = () => new Option("-n, --namespace <namespace>", "namespace name or id (default: BERTH_NAMESPACE, or your only one)");
-	const find = async (ctx: CommandContext, ref: string, namespace?: string) => ctx.client.deployments.find(ref, namespace || ctx.io.env.BERTH_NAMESPACE);
+	for (const add of [deployCommand, statusCommand, logsCommand]) add(program, io);
+	const deps = program.command("deployments").alias("deps").description("deployments: list, inspect, scale, restart, delete");
+	for (const add of [depsList, depsGet, depsStatus, depsEvents, depsScale, depsRestart, depsDelete]) add(deps, io);
+	const env = program.command("env").description("a deployment's environment variables (a change rolls its pods)");
+	for (const add of [envList, envSet, envUnset]) add(env, io);
+}
 
+function deployCommand(program: Command, io: CliIO): void {
 	program
 		.command("deploy <image>")
 		.description("deploy a catalog image and wait until it runs")
@@ -162,7 +177,9 @@ export function registerDeployments(program: Command, io: CliIO): void {
 				return code;
 			}),
 		);
+}
 
+function statusCommand(program: Command, io: CliIO): void {
 	program
 		.command("status <deployment>")
 		.description("a deployment's rollout and pods, by name or id")
@@ -176,7 +193,9 @@ export function registerDeployments(program: Command, io: CliIO): void {
 				ctx.emit(state, () => stateText(state));
 			}),
 		);
+}
 
+function logsCommand(program: Command, io: CliIO): void {
 	program
 		.command("logs <deployment>")
 		.description("the logs of a deployment's pods")
@@ -206,9 +225,9 @@ export function registerDeployments(program: Command, io: CliIO): void {
 				});
 			}),
 		);
+}
 
-	const deps = program.command("deployments").alias("deps").description("deployments: list, inspect, scale, restart, delete");
-
+function depsList(deps: Command, io: CliIO): void {
 	deps.command("list")
 		.alias("ls")
 		.description("your deployments")
@@ -220,7 +239,9 @@ export function registerDeployments(program: Command, io: CliIO): void {
 				ctx.emit(list, () => table(list, deploymentColumns, "No deployments."));
 			}),
 		);
+}
 
+function depsGet(deps: Command, io: CliIO): void {
 	deps.command("get <deployment>")
 		.description("one deployment's entity")
 		.addOption(nsOption())
@@ -245,7 +266,9 @@ export function registerDeployments(program: Command, io: CliIO): void {
 				);
 			}),
 		);
+}
 
+function depsStatus(deps: Command, io: CliIO): void {
 	deps.command("status <deployment>")
 		.description("same as `berth status`")
 		.addOption(nsOption())
@@ -255,7 +278,9 @@ export function registerDeployments(program: Command, io: CliIO): void {
 				ctx.emit(state, () => stateText(state));
 			}),
 		);
+}
 
+function depsEvents(deps: Command, io: CliIO): void {
 	deps.command("events <deployment>")
 		.description("Kubernetes events of the deployment and its pods")
 		.addOption(nsOption())
@@ -273,7 +298,9 @@ export function registerDeployments(program: Command, io: CliIO): void {
 				);
 			}),
 		);
+}
 
+function depsScale(deps: Command, io: CliIO): void {
 	deps.command("scale <deployment> <replicas>")
 		.description("change the number of pods and wait for them")
 		.addOption(nsOption())
@@ -289,7 +316,9 @@ export function registerDeployments(program: Command, io: CliIO): void {
 				return code;
 			}),
 		);
+}
 
+function depsRestart(deps: Command, io: CliIO): void {
 	deps.command("restart <deployment>")
 		.description("restart every pod (a rolling restart)")
 		.addOption(nsOption())
@@ -299,7 +328,9 @@ export function registerDeployments(program: Command, io: CliIO): void {
 				ctx.emit(dep, () => `Deployment ${dep.name} is restarting; follow it with \`berth status ${dep.name} -n ${dep.namespaceName}\`.\n`);
 			}),
 		);
+}
 
+function depsDelete(deps: Command, io: CliIO): void {
 	deps.command("delete <deployment>")
 		.alias("rm")
 		.description("delete a deployment and everything generated for it")
@@ -310,9 +341,9 @@ export function registerDeployments(program: Command, io: CliIO): void {
 				ctx.emit(dep, () => `Deployment ${dep.name} deleted from ${dep.namespaceName}.\n`);
 			}),
 		);
+}
 
-	const env = program.command("env").description("a deployment's environment variables (a change rolls its pods)");
-
+function envList(env: Command, io: CliIO): void {
 	env.command("list <deployment>")
 		.alias("ls")
 		.description("the variables, secret values masked")
@@ -330,7 +361,9 @@ export function registerDeployments(program: Command, io: CliIO): void {
 				);
 			}),
 		);
+}
 
+function envSet(env: Command, io: CliIO): void {
 	env.command("set <deployment> <KEY=VALUE...>")
 		.description("set variables (created, or changed when they exist)")
 		.addOption(nsOption())
@@ -344,7 +377,9 @@ export function registerDeployments(program: Command, io: CliIO): void {
 				ctx.emit(set, () => set.map(e => `${e.key} set on ${dep.name}${e.type === "secret" ? " (secret)" : ""}.\n`).join(""));
 			}),
 		);
+}
 
+function envUnset(env: Command, io: CliIO): void {
 	env.command("unset <deployment> <KEY...>")
 		.description("remove variables")
 		.addOption(nsOption())

@@ -51,10 +51,17 @@ interface RunFlags {
 	waitTimeout?: number;
 }
 
+/** The -n option of the commands that act in one namespace. */
+function nsOption(): Option {
+	return new Option("-n, --namespace <namespace>", "namespace name or id (default: BERTH_NAMESPACE, or your only one)");
+}
+
 export function registerJobs(program: Command, io: CliIO): void {
 	const jobs = program.command("jobs").description("one-off commands run as Kubernetes Jobs");
-	const nsOption = () => new Option("-n, --namespace <namespace>", "namespace name or id (default: BERTH_NAMESPACE, or your only one)");
+	for (const add of [jobsRun, jobsList, jobsStatus, jobsLogs, jobsDelete]) add(jobs, io);
+}
 
+function jobsRun(jobs: Command, io: CliIO): void {
 	jobs.command("run <command...>")
 		.description("run a command, wait for it and print its output. One argument runs with `sh -c`; several are the argv (put `--` before a command with options)")
 		.addOption(nsOption())
@@ -108,7 +115,9 @@ export function registerJobs(program: Command, io: CliIO): void {
 				return code;
 			}),
 		);
+}
 
+function jobsList(jobs: Command, io: CliIO): void {
 	jobs.command("list")
 		.alias("ls")
 		.description("your jobs")
@@ -129,7 +138,9 @@ export function registerJobs(program: Command, io: CliIO): void {
 				);
 			}),
 		);
+}
 
+function jobsStatus(jobs: Command, io: CliIO): void {
 	jobs.command("status <job>")
 		.description("where a job stands, by id or job name")
 		.action(
@@ -140,7 +151,9 @@ export function registerJobs(program: Command, io: CliIO): void {
 				return status.phase === "Failed" || status.phase === "Deleted" ? ExitCode.Failed : ExitCode.Ok;
 			}),
 		);
+}
 
+function jobsLogs(jobs: Command, io: CliIO): void {
 	jobs.command("logs <job>")
 		.description("a job's output (kept after the job is gone)")
 		.action(
@@ -150,7 +163,9 @@ export function registerJobs(program: Command, io: CliIO): void {
 				ctx.emit({ id: job.id, name: job.name, logs }, () => logs + (logs && !logs.endsWith("\n") ? "\n" : ""));
 			}),
 		);
+}
 
+function jobsDelete(jobs: Command, io: CliIO): void {
 	jobs.command("delete <job>")
 		.alias("rm")
 		.description("delete a job, its pods and its stored output")

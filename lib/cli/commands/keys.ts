@@ -21,7 +21,10 @@ function keyDetails(k: KeyEntity): [string, unknown][] {
 
 export function registerKeys(program: Command, io: CliIO): void {
 	const keys = program.command("keys").description("API keys");
+	for (const add of [keysList, keysCreate, keysGet, keysRevoke]) add(keys, io);
+}
 
+function keysList(keys: Command, io: CliIO): void {
 	keys.command("list")
 		.alias("ls")
 		.description("your keys (an admin: every key); never the keys themselves")
@@ -42,7 +45,9 @@ export function registerKeys(program: Command, io: CliIO): void {
 				);
 			}),
 		);
+}
 
+function keysCreate(keys: Command, io: CliIO): void {
 	keys.command("create <name>")
 		.description("a new key; it is shown once")
 		.addOption(new Option("--role <role>", "user (default) or admin (admins only)").choices(["user", "admin"]))
@@ -61,7 +66,9 @@ export function registerKeys(program: Command, io: CliIO): void {
 				ctx.emit(created, () => `Key ${created.name} created. It is shown this once; keep it safe:\n\n  ${created.key}\n\n${details(keyDetails(created))}`);
 			}),
 		);
+}
 
+function keysGet(keys: Command, io: CliIO): void {
 	keys.command("get <id>")
 		.description("one key")
 		.action(
@@ -70,7 +77,9 @@ export function registerKeys(program: Command, io: CliIO): void {
 				ctx.emit(key, () => details(keyDetails(key)));
 			}),
 		);
+}
 
+function keysRevoke(keys: Command, io: CliIO): void {
 	keys.command("revoke <id>")
 		.description("revoke a key: it stops working at once")
 		.action(

@@ -7,16 +7,27 @@ import { collect } from "../parse";
 
 const ACCESS_MODES = ["ReadWriteOnce", "ReadOnlyMany", "ReadWriteMany", "ReadWriteOncePod"];
 
+function nsOption(): Option {
+	return new Option("-n, --namespace <namespace>", "namespace name or id");
+}
+
+/** Volume entities name their namespace by id; people know it by name. */
+async function namespaceNames(ctx: CommandContext): Promise<Map<string, string>> {
+	return new Map((await ctx.client.namespaces.list()).map(n => [n.id, n.name]));
+}
+
+/** A volume by name or id, in the namespace given (or BERTH_NAMESPACE). */
+async function find(ctx: CommandContext, ref: string, namespace?: string): Promise<VolumeEntity> {
+	const ns = namespace || ctx.io.env.BERTH_NAMESPACE;
+	return pick(await ctx.client.volumes.list(ns ? { namespace: ns } : {}), ref, "volume");
+}
+
 export function registerVolumes(program: Command, io: CliIO): void {
 	const volumes = program.command("volumes").alias("vol").description("persistent volumes (claims) in your namespaces");
-	const nsOption = () => new Option("-n, --namespace <namespace>", "namespace name or id");
-	/** Volume entities name their namespace by id; people know it by name. */
-	const namespaceNames = async (ctx: CommandContext) => new Map((await ctx.client.namespaces.list()).map(n => [n.id, n.name]));
-	const find = async (ctx: CommandContext, ref: string, namespace?: string) => {
-		const ns = namespace || ctx.io.env.BERTH_NAMESPACE;
-		return pick(await ctx.client.volumes.list(ns ? { namespace: ns } : {}), ref, "volume");
-	};
+	for (const add of [volumesList, volumesCreate, volumesGet, volumesDelete]) add(volumes, io);
+}
 
+function volumesList(volumes: Command, io: CliIO): void {
 	volumes
 		.command("list")
 		.alias("ls")
@@ -41,7 +52,9 @@ export function registerVolumes(program: Command, io: CliIO): void {
 				);
 			}),
 		);
+}
 
+function volumesCreate(volumes: Command, io: CliIO): void {
 	volumes
 		.command("create <name>")
 		.description("a volume (a PersistentVolumeClaim) for deployments to mount")
@@ -63,7 +76,9 @@ export function registerVolumes(program: Command, io: CliIO): void {
 				ctx.emit(volume, () => `Volume ${volume.name} created (${volume.status?.phase ?? "Pending"}, id ${volume.id}).\n`);
 			}),
 		);
+}
 
+function volumesGet(volumes: Command, io: CliIO): void {
 	volumes
 		.command("get <volume>")
 		.description("one volume, by name or id")
@@ -89,7 +104,9 @@ export function registerVolumes(program: Command, io: CliIO): void {
 				);
 			}),
 		);
+}
 
+function volumesDelete(volumes: Command, io: CliIO): void {
 	volumes
 		.command("delete <volume>")
 		.alias("rm")

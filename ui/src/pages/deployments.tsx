@@ -294,28 +294,7 @@ function Envs({ dep }: { dep: Deployment }) {
 				items={data}
 				empty="No environment variables."
 				columns={["Key", "Value", "Type", ""]}
-				row={env => (
-					<tr key={env.id} data-testid={`env-${env.key}`}>
-						<td data-label="Key" class="mono">
-							{env.key}
-						</td>
-						<td data-label="Value" class="mono small">
-							{env.type === "secret" ? "••••••••" : env.value}
-						</td>
-						<td data-label="Type">{env.type === "secret" ? <span class="tag">secret</span> : "plain"}</td>
-						<td>
-							<button
-								class="danger small"
-								onClick={async () => {
-									await action.run(() => del(`/v1/k8s/envs/${env.id}`));
-									await reload();
-								}}
-							>
-								Remove
-							</button>
-						</td>
-					</tr>
-				)}
+				row={env => <EnvRow key={env.id} env={env} action={action} onRemoved={reload} />}
 			/>
 			<form class="form compact" onSubmit={add}>
 				<input value={key} onInput={e => setKey((e.target as HTMLInputElement).value)} placeholder="KEY" aria-label="Key" required />
@@ -334,6 +313,32 @@ function Envs({ dep }: { dep: Deployment }) {
 			<ErrorBox error={action.error} onDismiss={action.clear} />
 			<p class="muted small">Changing an env rolls the pods. Secret values are never shown.</p>
 		</div>
+	);
+}
+
+/** One variable: its key, its value (masked when secret), and Remove. */
+function EnvRow({ env, action, onRemoved }: { env: Env; action: ReturnType<typeof useAction>; onRemoved: () => Promise<void> }) {
+	return (
+		<tr data-testid={`env-${env.key}`}>
+			<td data-label="Key" class="mono">
+				{env.key}
+			</td>
+			<td data-label="Value" class="mono small">
+				{env.type === "secret" ? "••••••••" : env.value}
+			</td>
+			<td data-label="Type">{env.type === "secret" ? <span class="tag">secret</span> : "plain"}</td>
+			<td>
+				<button
+					class="danger small"
+					onClick={async () => {
+						await action.run(() => del(`/v1/k8s/envs/${env.id}`));
+						await onRemoved();
+					}}
+				>
+					Remove
+				</button>
+			</td>
+		</tr>
 	);
 }
 
@@ -369,31 +374,7 @@ export function DeploymentPage({ id, route }: { id: string; route: Route }) {
 			<Section
 				title={d.name}
 				testid="deployment"
-				actions={
-					<>
-						<button
-							class="small"
-							disabled={action.busy}
-							data-testid="restart"
-							onClick={async () => {
-								const updated = await action.run(() => post<Deployment>(`/v1/k8s/deployments/${id}/restart`));
-								if (updated) dep.setData(updated);
-							}}
-						>
-							Restart
-						</button>
-						<button
-							class="danger small"
-							disabled={action.busy}
-							onClick={async () => {
-								if (!confirm(`Delete deployment ${d.name}?`)) return;
-								if (await action.run(() => del(`/v1/k8s/deployments/${id}`))) navigate(`/deployments`);
-							}}
-						>
-							Delete
-						</button>
-					</>
-				}
+				actions={<DeploymentActions id={id} dep={d} action={action} onUpdated={dep.setData} />}
 			>
 				<p class="muted small">
 					<a href={`#/deployments?namespace=${d.namespaceName}`}>{d.namespaceName}</a> · image <span class="mono">{d.imageName ?? d.image}</span> · created {ago(d.createdAt)}
@@ -411,19 +392,55 @@ export function DeploymentPage({ id, route }: { id: string; route: Route }) {
 				</form>
 				<ErrorBox error={action.error} onDismiss={action.clear} />
 			</Section>
-			<section class="card">
-				<nav class="tabs" role="tablist">
-					{TABS.map(t => (
-						<a key={t} role="tab" aria-selected={t === tab} class={t === tab ? "active" : ""} href={`#/deployments/${id}?tab=${t}`} data-testid={`tab-${t}`}>
-							{t[0].toUpperCase() + t.slice(1)}
-						</a>
-					))}
-				</nav>
-				{tab === "pods" ? <Pods status={status} /> : null}
-				{tab === "logs" ? <Logs id={id} pods={status?.pods.map(p => p.name) ?? []} /> : null}
-				{tab === "events" ? <Events id={id} version={`${status?.phase}/${status?.replicas.ready}`} /> : null}
-				{tab === "envs" ? <Envs dep={d} /> : null}
-			</section>
+			<DeploymentTabs id={id} dep={d} tab={tab} status={status} />
 		</>
+	);
+}
+
+/** Restart and Delete, in the deployment's header. */
+function DeploymentActions({ id, dep, action, onUpdated }: { id: string; dep: Deployment; action: ReturnType<typeof useAction>; onUpdated: (d: Deployment) => void }) {
+	return (
+		<>
+			<button
+				class="small"
+				disabled={action.busy}
+				data-testid="restart"
+				onClick={async () => {
+					const updated = await action.run(() => post<Deployment>(`/v1/k8s/deployments/${id}/restart`));
+					if (updated) onUpdated(updated);
+				}}
+			>
+				Restart
+			</button>
+			<button
+				class="danger small"
+				disabled={action.busy}
+				onClick={async () => {
+					if (!confirm(`Delete deployment ${dep.name}?`)) return;
+					if (await action.run(() => del(`/v1/k8s/deployments/${id}`))) navigate(`/deployments`);
+				}}
+			>
+				Delete
+			</button>
+		</>
+	);
+}
+
+/** Pods, logs, events and envs, one tab at a time (the tab is in the route's query). */
+function DeploymentTabs({ id, dep, tab, status }: { id: string; dep: Deployment; tab: (typeof TABS)[number]; status?: AppHealth }) {
+	return (
+		<section class="card">
+			<nav class="tabs" role="tablist">
+				{TABS.map(t => (
+					<a key={t} role="tab" aria-selected={t === tab} class={t === tab ? "active" : ""} href={`#/deployments/${id}?tab=${t}`} data-testid={`tab-${t}`}>
+						{t[0].toUpperCase() + t.slice(1)}
+					</a>
+				))}
+			</nav>
+			{tab === "pods" ? <Pods status={status} /> : null}
+			{tab === "logs" ? <Logs id={id} pods={status?.pods.map(p => p.name) ?? []} /> : null}
+			{tab === "events" ? <Events id={id} version={`${status?.phase}/${status?.replicas.ready}`} /> : null}
+			{tab === "envs" ? <Envs dep={dep} /> : null}
+		</section>
 	);
 }

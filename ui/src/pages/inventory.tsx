@@ -1,7 +1,7 @@
 import { useState } from "preact/hooks";
 import { ApiError, get, query } from "../api";
 import { Empty, ErrorBox, Loading, Rows, Section, ago, useAsync } from "../components";
-import type { InventoryPage as Page } from "../types";
+import type { InventoryItem, InventoryPage as Page } from "../types";
 
 const KINDS = ["deployments", "pods", "services", "configmaps", "secrets", "statefulsets", "daemonsets", "replicasets", "jobs", "serviceaccounts", "namespaces"];
 const LIMIT = 50;
@@ -21,18 +21,7 @@ export function InventoryPage() {
 		<>
 			<Section title="Inventory" testid="inventory-summary">
 				<ErrorBox error={summary.error} />
-				{summary.data ? (
-					<div class="chips">
-						{Object.entries(summary.data.counts).map(([k, n]) => (
-							<button key={k} class={`chip ${k === kind ? "active" : ""}`} onClick={() => (setKind(k), setOffset(0))}>
-								{k} {n}
-							</button>
-						))}
-						{!summary.data.synced ? <span class="muted small">still listing…</span> : null}
-					</div>
-				) : (
-					<Loading />
-				)}
+				<SummaryChips summary={summary.data} kind={kind} onKind={k => (setKind(k), setOffset(0))} />
 			</Section>
 			<Section title={kind} testid="inventory">
 				<div class="form compact">
@@ -57,42 +46,67 @@ export function InventoryPage() {
 					loading={page.loading}
 					empty="Nothing here."
 					columns={["Name", "Namespace", "Made by", "Owner", { label: "Details", class: "hide-narrow" }, "Age"]}
-					row={item => (
-						<tr key={`${item.namespace}/${item.kind}/${item.name}`} class={item.provenance === "external" ? "external" : ""}>
-							<td data-label="Name" class="mono small">
-								{item.name}
-							</td>
-							<td data-label="Namespace">{item.namespace ?? "–"}</td>
-							<td data-label="Made by">{item.provenance === "external" ? <span class="tag warn">external</span> : <span class="tag">berth</span>}</td>
-							<td data-label="Owner" class="small">
-								{item.owners?.length ? item.owners.map(o => `${o.kind}/${o.name}`).join(" ← ") : item.owner ? `${item.owner.kind}/${item.owner.name}` : "–"}
-							</td>
-							<td data-label="Details" class="hide-narrow small">
-								{item.phase ?? ""}
-								{item.replicas ? ` ${item.replicas.ready}/${item.replicas.desired} ready` : ""}
-								{item.images?.length ? <span class="mono"> {item.images.join(", ")}</span> : null}
-								{item.counts ? Object.entries(item.counts).map(([k, n]) => `${k} ${n}`).join(", ") : null}
-							</td>
-							<td data-label="Age" class="small">
-								{ago(item.createdAt)}
-							</td>
-						</tr>
-					)}
+					row={item => <InventoryRow key={`${item.namespace}/${item.kind}/${item.name}`} item={item} />}
 				/>
-				{page.data && page.data.total > LIMIT ? (
-					<div class="actions pager">
-						<button class="small" disabled={offset === 0} onClick={() => setOffset(Math.max(0, offset - LIMIT))}>
-							Previous
-						</button>
-						<span class="muted small">
-							{offset + 1}–{Math.min(offset + LIMIT, page.data.total)} of {page.data.total}
-						</span>
-						<button class="small" disabled={offset + LIMIT >= page.data.total} onClick={() => setOffset(offset + LIMIT)}>
-							Next
-						</button>
-					</div>
-				) : null}
+				{page.data ? <Pager offset={offset} total={page.data.total} onOffset={setOffset} /> : null}
 			</Section>
 		</>
+	);
+}
+
+/** Objects per kind, as chips that pick the kind. */
+function SummaryChips({ summary, kind, onKind }: { summary?: { synced: boolean; counts: Record<string, number> }; kind: string; onKind: (kind: string) => void }) {
+	if (!summary) return <Loading />;
+	return (
+		<div class="chips">
+			{Object.entries(summary.counts).map(([k, n]) => (
+				<button key={k} class={`chip ${k === kind ? "active" : ""}`} onClick={() => onKind(k)}>
+					{k} {n}
+				</button>
+			))}
+			{!summary.synced ? <span class="muted small">still listing…</span> : null}
+		</div>
+	);
+}
+
+function InventoryRow({ item }: { item: InventoryItem }) {
+	return (
+		<tr class={item.provenance === "external" ? "external" : ""}>
+			<td data-label="Name" class="mono small">
+				{item.name}
+			</td>
+			<td data-label="Namespace">{item.namespace ?? "–"}</td>
+			<td data-label="Made by">{item.provenance === "external" ? <span class="tag warn">external</span> : <span class="tag">berth</span>}</td>
+			<td data-label="Owner" class="small">
+				{item.owners?.length ? item.owners.map(o => `${o.kind}/${o.name}`).join(" ← ") : item.owner ? `${item.owner.kind}/${item.owner.name}` : "–"}
+			</td>
+			<td data-label="Details" class="hide-narrow small">
+				{item.phase ?? ""}
+				{item.replicas ? ` ${item.replicas.ready}/${item.replicas.desired} ready` : ""}
+				{item.images?.length ? <span class="mono"> {item.images.join(", ")}</span> : null}
+				{item.counts ? Object.entries(item.counts).map(([k, n]) => `${k} ${n}`).join(", ") : null}
+			</td>
+			<td data-label="Age" class="small">
+				{ago(item.createdAt)}
+			</td>
+		</tr>
+	);
+}
+
+/** Previous / Next over pages of LIMIT objects (nothing when one page holds them all). */
+function Pager({ offset, total, onOffset }: { offset: number; total: number; onOffset: (offset: number) => void }) {
+	if (total <= LIMIT) return null;
+	return (
+		<div class="actions pager">
+			<button class="small" disabled={offset === 0} onClick={() => onOffset(Math.max(0, offset - LIMIT))}>
+				Previous
+			</button>
+			<span class="muted small">
+				{offset + 1}–{Math.min(offset + LIMIT, total)} of {total}
+			</span>
+			<button class="small" disabled={offset + LIMIT >= total} onClick={() => onOffset(offset + LIMIT)}>
+				Next
+			</button>
+		</div>
 	);
 }
