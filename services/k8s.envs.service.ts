@@ -21,6 +21,7 @@ import {
 	type TargetParams,
 	type UpdateEnvParams,
 } from "../lib/api/envs";
+import { answerCreated, withoutGenericActions, type RestMeta } from "../lib/api/rest";
 import { applyEnvObjects, checkSize, deleteEnvObjects, envWrites, patchResult, type StoredEnv } from "../lib/envs/envs";
 import { conflict, forbidden, invalidField, NOT_RETRIED, notFound } from "../lib/errors";
 import { getKubeClient, Kinds, type V1Secret } from "../lib/k8s";
@@ -37,21 +38,28 @@ export { randomSecret } from "../lib/envs/envs";
 
 const ENV_SELECTOR = `${MANAGED_SELECTOR},app.kubernetes.io/component=${ENV_KIND}`;
 const PUBLIC_FIELDS = ["namespace", "namespaceName", "deployment", "deploymentName", "key", "type", "value", "owner", "members"];
-const GENERIC_ACTIONS = ["list", "find", "count", "create", "insert", "get", "update", "remove", "addMember", "removeMember", "transfer"];
 
-interface EnvsMethods {
-	resolveTarget(ctx: Context<unknown, CallerMeta>, namespace: string, deployment: string): Promise<DeploymentEntity>;
-	targetQuery(ctx: Context<ListEnvParams, CallerMeta>, action: string): Promise<Record<string, unknown> | undefined>;
-	publicView(doc: StoredEnv): EnvEntity;
-	envsOf(deployment: string): Promise<StoredEnv[]>;
-	storeEnv(ctx: Context<unknown, CallerMeta>, dep: EnvTarget, key: string, type: EnvType, value: string): Promise<StoredEnv>;
-	changeEnv(ctx: Context<unknown, CallerMeta>, doc: StoredEnv, type: EnvType, value: string): Promise<StoredEnv>;
-	removeEnvs(ctx: Context<unknown, CallerMeta>, docs: StoredEnv[]): Promise<number>;
-	settle(deployment: string): Promise<void>;
-	reconcile(deployment: string): Promise<void>;
+/** The service's own methods: `this.<method>` jumps to the code (their type is this object's). */
+type EnvsMethods = typeof methods;
+
+interface EnvsThis extends DbBackedService<EnvsMethods & RefsMethods & MembershipMethods & ControllerMethods & ControllerLocals> {}
+
+/**
+ * `patch` and `repatch`: the deployment's env ConfigMap and Secret written now by its reconciler;
+ * `afresh` deletes them first, so keys other writers added are dropped.
+ */
+async function writeEnvObjectsNow(svc: EnvsThis, ctx: Context<TargetParams, CallerMeta>, { afresh }: { afresh: boolean }): Promise<PatchResult> {
+	const dep = await svc.resolveTarget(ctx, ctx.params.namespace, ctx.params.deployment);
+	if (!svc.reconciler) throw new Error("The reconciler is not running");
+	if (afresh) {
+		const kube = getKubeClient();
+		const name = objectNames(dep).env;
+		await kube.delete({ apiVersion: "v1", kind: "ConfigMap", name, namespace: dep.namespaceName });
+		await kube.delete({ apiVersion: "v1", kind: "Secret", name, namespace: dep.namespaceName });
+	}
+	await svc.reconciler.sync(dep.id);
+	return patchResult(dep.id, await svc.envsOf(dep.id));
 }
-
-type EnvsThis = DbBackedService<EnvsMethods & RefsMethods & MembershipMethods & ControllerMethods & ControllerLocals>;
 
 /**
  * Env vars of deployments. Plain values go into a ConfigMap and secret ones into a Secret, both
@@ -59,6 +67,91 @@ type EnvsThis = DbBackedService<EnvsMethods & RefsMethods & MembershipMethods & 
  * hashes them into a pod-template annotation, so a change rolls the pods. The DB keeps a copy of
  * each secret value (to rebuild the Secret) that no action ever returns.
  */
+const methods = {
+	/** The caller's deployment (by id or name) in the caller's namespace (by id or name); a wrong one is a 422 on its field. */
+	async resolveTarget(this: EnvsThis, ctx: Context<unknown, CallerMeta>, namespace: string, deployment: string): Promise<DeploymentEntity> {
+		const ns = await this.lookupNamespace(ctx, namespace);
+		return ctx.call<DeploymentEntity, { ref: string; namespace: string }>("v1.k8s.deployments.lookup", { ref: deployment, namespace: ns.id }).catch(err => {
+			throw (err as { code?: number }).code === 404 ? invalidField("deployment", `Deployment "${deployment}" not found in namespace "${namespace}"`, deployment) : err;
+		});
+	},
+
+	/** The envs of the deployment or the namespace the params name (`action` for the message); undefined for neither. */
+	async targetQuery(this: EnvsThis, ctx: Context<ListEnvParams, CallerMeta>, action: string): Promise<Record<string, unknown> | undefined> {
+		const { namespace, deployment } = ctx.params;
+		if (deployment) {
+			if (!namespace) throw invalidField("namespace", `${action} a deployment's envs needs its namespace`);
+			return { deployment: (await this.resolveTarget(ctx, namespace, deployment)).id };
+		}
+		if (namespace) return { namespace: (await this.lookupNamespace(ctx, namespace)).id };
+		return undefined;
+	},
+
+	publicView(this: EnvsThis, doc: StoredEnv): EnvEntity {
+		const out: Record<string, unknown> = {};
+		for (const f of ["id", ...PUBLIC_FIELDS, "createdAt", "updatedAt"]) if ((doc as unknown as Record<string, unknown>)[f] !== undefined) out[f] = (doc as unknown as Record<string, unknown>)[f];
+		out.id = String(out.id);
+		if (doc.type === "secret") out.value = MASK;
+		return out as unknown as EnvEntity;
+	},
+
+	envsOf(this: EnvsThis, deployment: string): Promise<StoredEnv[]> {
+		return this.findRaw<StoredEnv>({ deployment });
+	},
+
+	async storeEnv(this: EnvsThis, ctx: Context<unknown, CallerMeta>, dep: EnvTarget, key: string, type: EnvType, value: string): Promise<StoredEnv> {
+		const owner = ctx.meta.userID && ctx.meta.userID !== SYSTEM_META.userID ? ctx.meta.userID : dep.owner;
+		const members = Array.from(new Set([dep.owner, ...(dep.members ?? [])])).filter(m => m && m !== owner);
+		const saved = await this.insertEntity(ctx, {
+			namespace: dep.namespace,
+			namespaceName: dep.namespaceName,
+			deployment: dep.id,
+			deploymentName: dep.name,
+			key,
+			type,
+			...(type === "secret" ? { secretValue: value, value: "" } : { value }),
+			owner,
+			members,
+		});
+		return (await this.loadDoc<StoredEnv>(String(saved.id))) as StoredEnv;
+	},
+
+	async changeEnv(this: EnvsThis, ctx: Context<unknown, CallerMeta>, doc: StoredEnv, type: EnvType, value: string): Promise<StoredEnv> {
+		await this.patchEntity(ctx, doc.id, type === "secret" ? { type, value: "", secretValue: value } : { type, value, secretValue: null });
+		return (await this.loadDoc<StoredEnv>(doc.id)) as StoredEnv;
+	},
+
+	async removeEnvs(this: EnvsThis, ctx: Context<unknown, CallerMeta>, docs: StoredEnv[]): Promise<number> {
+		let n = 0;
+		for (const doc of docs) if (await this.removeEntity(ctx, doc.id)) n++;
+		return n;
+	},
+
+	/** Applies a deployment's envs now; if the cluster is unreachable the reconciler keeps trying. */
+	async settle(this: EnvsThis, deployment: string): Promise<void> {
+		await this.reconciler?.sync(deployment).catch(err => this.logger.warn(`Writing the envs of deployment ${deployment} failed; the reconciler retries:`, (err as Error).message));
+	},
+
+	/**
+	 * Level-based: the env ConfigMap and Secret of a deployment hold exactly its stored envs. With
+	 * none left they are deleted, but only for a deployment this mesh knows: env objects of a
+	 * deployment it has never heard of are not its to touch.
+	 */
+	async reconcile(this: EnvsThis, deployment: string): Promise<void> {
+		const docs = await this.envsOf(deployment);
+		if (docs.length) return applyEnvObjects(getKubeClient(), deployment, docs);
+		let dep: DeploymentEntity;
+		try {
+			dep = await this.systemContext().call<DeploymentEntity, { id: string; scope: boolean }>("v1.k8s.deployments.get", { id: deployment, scope: false });
+		} catch (err) {
+			const code = (err as { code?: number }).code;
+			if (code === 404 || (err as { name?: string }).name === "ServiceNotFoundError") return;
+			throw err;
+		}
+		await deleteEnvObjects(getKubeClient(), dep);
+	},
+};
+
 const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, ControllerLocals, EnvsThis> = {
 	name: "k8s.envs",
 	version: 1,
@@ -72,7 +165,7 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, ControllerLo
 			// An action on any node writes its envs at once and answers when they are written.
 			everyNode: true,
 		}),
-		{ actions: Object.fromEntries(GENERIC_ACTIONS.map(a => [a, false])) },
+		withoutGenericActions,
 		createDbMixin({ collection: "envs", fields: PUBLIC_FIELDS, sort: ["key"] }),
 		createMembershipMixin({ entityName: "Env" }),
 		createRefsMixin(),
@@ -83,15 +176,14 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, ControllerLo
 			retryPolicy: NOT_RETRIED,
 			rest: "POST /",
 			params: createEnvParams,
-			async handler(this: EnvsThis, ctx: Context<CreateEnvParams, CallerMeta>): Promise<EnvEntity> {
+			async handler(this: EnvsThis, ctx: Context<CreateEnvParams, CallerMeta & RestMeta>): Promise<EnvEntity> {
 				const dep = await this.resolveTarget(ctx, ctx.params.namespace, ctx.params.deployment);
 				if ((await this.findRaw({ deployment: dep.id, key: ctx.params.key })).length)
 					throw conflict(`Env "${ctx.params.key}" already exists for deployment "${dep.name}"; update it instead`, { key: ctx.params.key });
 				checkSize(await this.envsOf(dep.id), ctx.params.key, ctx.params.value);
 				const doc = await this.storeEnv(ctx, dep, ctx.params.key, ctx.params.type ?? "as-is", ctx.params.value);
 				await this.settle(dep.id);
-				Object.assign(ctx.meta, { $statusCode: 201, $location: `/api/v1/k8s/envs/${doc.id}` });
-				return this.publicView(doc);
+				return answerCreated(ctx, `/api/v1/k8s/envs/${doc.id}`, this.publicView(doc));
 			},
 		},
 		update: {
@@ -185,26 +277,16 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, ControllerLo
 		patchConfigMap: {
 			rest: "POST /patch",
 			params: targetParams,
-			async handler(this: EnvsThis, ctx: Context<TargetParams, CallerMeta>): Promise<PatchResult> {
-				const dep = await this.resolveTarget(ctx, ctx.params.namespace, ctx.params.deployment);
-				if (!this.reconciler) throw new Error("The reconciler is not running");
-				await this.reconciler.sync(dep.id);
-				return patchResult(dep.id, await this.envsOf(dep.id));
+			handler(this: EnvsThis, ctx: Context<TargetParams, CallerMeta>): Promise<PatchResult> {
+				return writeEnvObjectsNow(this, ctx, { afresh: false });
 			},
 		},
 		/** Deletes the env ConfigMap and Secret and writes them afresh (drops keys other writers added). */
 		rePatchConfigMap: {
 			rest: "POST /repatch",
 			params: targetParams,
-			async handler(this: EnvsThis, ctx: Context<TargetParams, CallerMeta>): Promise<PatchResult> {
-				const dep = await this.resolveTarget(ctx, ctx.params.namespace, ctx.params.deployment);
-				if (!this.reconciler) throw new Error("The reconciler is not running");
-				const kube = getKubeClient();
-				const name = objectNames(dep).env;
-				await kube.delete({ apiVersion: "v1", kind: "ConfigMap", name, namespace: dep.namespaceName });
-				await kube.delete({ apiVersion: "v1", kind: "Secret", name, namespace: dep.namespaceName });
-				await this.reconciler.sync(dep.id);
-				return patchResult(dep.id, await this.envsOf(dep.id));
+			handler(this: EnvsThis, ctx: Context<TargetParams, CallerMeta>): Promise<PatchResult> {
+				return writeEnvObjectsNow(this, ctx, { afresh: true });
 			},
 		},
 		/**
@@ -246,90 +328,7 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, ControllerLo
 			},
 		},
 	},
-	methods: {
-		/** The caller's deployment (by id or name) in the caller's namespace (by id or name); a wrong one is a 422 on its field. */
-		async resolveTarget(this: EnvsThis, ctx: Context<unknown, CallerMeta>, namespace: string, deployment: string): Promise<DeploymentEntity> {
-			const ns = await this.lookupNamespace(ctx, namespace);
-			return ctx.call<DeploymentEntity, { ref: string; namespace: string }>("v1.k8s.deployments.lookup", { ref: deployment, namespace: ns.id }).catch(err => {
-				throw (err as { code?: number }).code === 404 ? invalidField("deployment", `Deployment "${deployment}" not found in namespace "${namespace}"`, deployment) : err;
-			});
-		},
-
-		/** The envs of the deployment or the namespace the params name (`action` for the message); undefined for neither. */
-		async targetQuery(this: EnvsThis, ctx: Context<ListEnvParams, CallerMeta>, action: string): Promise<Record<string, unknown> | undefined> {
-			const { namespace, deployment } = ctx.params;
-			if (deployment) {
-				if (!namespace) throw invalidField("namespace", `${action} a deployment's envs needs its namespace`);
-				return { deployment: (await this.resolveTarget(ctx, namespace, deployment)).id };
-			}
-			if (namespace) return { namespace: (await this.lookupNamespace(ctx, namespace)).id };
-			return undefined;
-		},
-
-		publicView(this: EnvsThis, doc: StoredEnv): EnvEntity {
-			const out: Record<string, unknown> = {};
-			for (const f of ["id", ...PUBLIC_FIELDS, "createdAt", "updatedAt"]) if ((doc as unknown as Record<string, unknown>)[f] !== undefined) out[f] = (doc as unknown as Record<string, unknown>)[f];
-			out.id = String(out.id);
-			if (doc.type === "secret") out.value = MASK;
-			return out as unknown as EnvEntity;
-		},
-
-		envsOf(this: EnvsThis, deployment: string): Promise<StoredEnv[]> {
-			return this.findRaw<StoredEnv>({ deployment });
-		},
-
-		async storeEnv(this: EnvsThis, ctx: Context<unknown, CallerMeta>, dep: EnvTarget, key: string, type: EnvType, value: string): Promise<StoredEnv> {
-			const owner = ctx.meta.userID && ctx.meta.userID !== SYSTEM_META.userID ? ctx.meta.userID : dep.owner;
-			const members = Array.from(new Set([dep.owner, ...(dep.members ?? [])])).filter(m => m && m !== owner);
-			const saved = await this.insertEntity(ctx, {
-				namespace: dep.namespace,
-				namespaceName: dep.namespaceName,
-				deployment: dep.id,
-				deploymentName: dep.name,
-				key,
-				type,
-				...(type === "secret" ? { secretValue: value, value: "" } : { value }),
-				owner,
-				members,
-			});
-			return (await this.loadDoc<StoredEnv>(String(saved.id))) as StoredEnv;
-		},
-
-		async changeEnv(this: EnvsThis, ctx: Context<unknown, CallerMeta>, doc: StoredEnv, type: EnvType, value: string): Promise<StoredEnv> {
-			await this.patchEntity(ctx, doc.id, type === "secret" ? { type, value: "", secretValue: value } : { type, value, secretValue: null });
-			return (await this.loadDoc<StoredEnv>(doc.id)) as StoredEnv;
-		},
-
-		async removeEnvs(this: EnvsThis, ctx: Context<unknown, CallerMeta>, docs: StoredEnv[]): Promise<number> {
-			let n = 0;
-			for (const doc of docs) if (await this.removeEntity(ctx, doc.id)) n++;
-			return n;
-		},
-
-		/** Applies a deployment's envs now; if the cluster is unreachable the reconciler keeps trying. */
-		async settle(this: EnvsThis, deployment: string): Promise<void> {
-			await this.reconciler?.sync(deployment).catch(err => this.logger.warn(`Writing the envs of deployment ${deployment} failed; the reconciler retries:`, (err as Error).message));
-		},
-
-		/**
-		 * Level-based: the env ConfigMap and Secret of a deployment hold exactly its stored envs. With
-		 * none left they are deleted, but only for a deployment this mesh knows: env objects of a
-		 * deployment it has never heard of are not its to touch.
-		 */
-		async reconcile(this: EnvsThis, deployment: string): Promise<void> {
-			const docs = await this.envsOf(deployment);
-			if (docs.length) return applyEnvObjects(getKubeClient(), deployment, docs);
-			let dep: DeploymentEntity;
-			try {
-				dep = await this.systemContext().call<DeploymentEntity, { id: string; scope: boolean }>("v1.k8s.deployments.get", { id: deployment, scope: false });
-			} catch (err) {
-				const code = (err as { code?: number }).code;
-				if (code === 404 || (err as { name?: string }).name === "ServiceNotFoundError") return;
-				throw err;
-			}
-			await deleteEnvObjects(getKubeClient(), dep);
-		},
-	},
+	methods,
 };
 
 export default EnvsService;

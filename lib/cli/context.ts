@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
 import { BerthApiError, BerthClient } from "../client";
 import { json } from "./format";
 import type { CliIO } from "./io";
@@ -45,6 +45,12 @@ export class CommandContext {
 		return createProgress(this.io.stderr, text, { quiet: this.options.quiet, animate: canAnimate(this.io.stdout, this.io.stderr, this.io.env) });
 	}
 
+	/** The list filter of `-n`, else BERTH_NAMESPACE; none (every namespace you see) without either. */
+	namespaceFilter(flag: string | undefined): { namespace?: string } {
+		const namespace = flag || this.io.env.BERTH_NAMESPACE;
+		return namespace ? { namespace } : {};
+	}
+
 	/**
 	 * The namespace a command acts in: `-n`, else BERTH_NAMESPACE, else your only namespace.
 	 * Returns the name or id as given; the API takes either.
@@ -88,4 +94,35 @@ export class ExitRequest extends Error {
 	constructor(readonly code: number) {
 		super(`exit ${code}`);
 	}
+}
+
+/** An option as `Command.option` takes it: flags, help, then a parser and its initial value, or a default. */
+export type OptionArgs = [flags: string, description: string, parseOrDefault?: unknown, initial?: unknown];
+
+/** What a subcommand is: its usage (`"get <deployment>"`), an alias, its help, and its options in the order help lists them. */
+export interface CommandSpec {
+	use: string;
+	alias?: string;
+	about: string;
+	options?: (Option | OptionArgs)[];
+}
+
+/**
+ * Adds one subcommand to `parent` and wires its action through `action` (the context, the exit code).
+ * Every `berth` command but the root's own is declared with it.
+ */
+export function subcommand<A extends unknown[]>(parent: Command, io: CliIO, spec: CommandSpec, run: (ctx: CommandContext, ...args: A) => Promise<number | void>): Command {
+	const cmd = parent.command(spec.use).description(spec.about);
+	if (spec.alias) cmd.alias(spec.alias);
+	for (const o of spec.options ?? []) {
+		if (o instanceof Option) cmd.addOption(o);
+		else if (typeof o[2] === "function") cmd.option(o[0], o[1], o[2] as (value: string, previous: unknown) => unknown, o[3]);
+		else cmd.option(o[0], o[1], o[2] as string | boolean | string[] | undefined);
+	}
+	return cmd.action(action(io, run));
+}
+
+/** The -n option of the commands that act in one namespace. */
+export function nsOption(help = "namespace name or id (default: BERTH_NAMESPACE, or your only one)"): Option {
+	return new Option("-n, --namespace <namespace>", help);
 }

@@ -80,3 +80,8 @@ export function quotaRows(report: { hard?: Record<string, string>; used?: Record
 	const names = [...new Set([...Object.keys(report.hard ?? {}), ...Object.keys(report.used ?? {})])].sort();
 	return names.map(resource => ({ resource, used: report.used?.[resource] ?? "0", hard: report.hard?.[resource] ?? "-" }));
 }
+
+/** Text as it is, ending with a newline unless it is empty (a job's or a pod's output). */
+export function endLine(text: string): string {
+	return text + (text && !text.endsWith("\n") ? "\n" : "");
+}

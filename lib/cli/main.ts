@@ -8,7 +8,7 @@ import { registerJobs } from "./commands/jobs";
 import { registerKeys } from "./commands/keys";
 import { registerNamespaces } from "./commands/namespaces";
 import { registerVolumes } from "./commands/volumes";
-import { action, ExitRequest, UsageError } from "./context";
+import { ExitRequest, subcommand, UsageError } from "./context";
 import { details } from "./format";
 import { ExitCode, type CliIO } from "./io";
 import { integer } from "./parse";
@@ -39,20 +39,15 @@ Example: berth deploy nginx -n team-a && berth logs nginx -n team-a -f`,
 			writeErr: s => io.stderr.write(s),
 		})
 		.exitOverride();
-	program
-		.command("health")
-		.description("whether the gateway and what it depends on are ready")
-		.action(
-			action(io, async ctx => {
-				const ready = await ctx.client.health.ready().catch(err => {
-					// 503 carries the same body: say what is not ready rather than just "unavailable".
-					if (err instanceof BerthApiError && err.status === 503 && err.data) return err.data as Awaited<ReturnType<typeof ctx.client.health.ready>>;
-					throw err;
-				});
-				ctx.emit(ready, () => details([["status", ready.status], ...Object.entries(ready.checks ?? {}).map(([name, c]) => [name, `${c.ok ? "ok" : "FAILING"}: ${c.detail}`] as [string, unknown])]));
-				return ready.status === "ready" ? ExitCode.Ok : ExitCode.Failed;
-			}),
-		);
+	subcommand(program, io, { use: "health", about: "whether the gateway and what it depends on are ready" }, async ctx => {
+		const ready = await ctx.client.health.ready().catch(err => {
+			// 503 carries the same body: say what is not ready rather than just "unavailable".
+			if (err instanceof BerthApiError && err.status === 503 && err.data) return err.data as Awaited<ReturnType<typeof ctx.client.health.ready>>;
+			throw err;
+		});
+		ctx.emit(ready, () => details([["status", ready.status], ...Object.entries(ready.checks ?? {}).map(([name, c]) => [name, `${c.ok ? "ok" : "FAILING"}: ${c.detail}`] as [string, unknown])]));
+		return ready.status === "ready" ? ExitCode.Ok : ExitCode.Failed;
+	});
 
 	registerNamespaces(program, io);
 	registerImages(program, io);

@@ -7,7 +7,7 @@ import { deploymentManifests, type CatalogImage, type DeploymentEntity } from ".
 import { namespaceManifests, type NamespaceQuota } from "../../lib/manifests/namespace";
 import { kubectl, type BenchCluster } from "./cluster";
 import type { Mesh } from "./mesh";
-import { log, pad, pool, repoRoot, since, sleep, waitFor, type BenchConfig } from "./util";
+import { log, pad, pool, repoRoot, since, waitFor, type BenchConfig } from "./util";
 
 /**
  * Room for every benchmark's pods and deployments: the quota must never be what is measured.
@@ -115,20 +115,9 @@ export async function deployWithBerth(mesh: Mesh, cluster: BenchCluster, config:
 	let failed = 0;
 	let conflicts = 0;
 	await pool(names, config.createConcurrency, async name => {
-		for (let attempt = 1; ; attempt++) {
-			const res = await mesh.api("POST", "/api/v1/k8s/deployments", { name, namespace, image: IMAGE, configMap: SITE });
-			// Names are unique to this run: a 409 means an earlier try of ours (or the broker's own retry of a
-			// create that outlived its request timeout) made it. Counted, since a user would see that 409.
-			if (res.status === 409) conflicts++;
-			if (res.status === 201 || res.status === 409) return;
-			if (attempt < 3 && (res.status === 429 || res.status >= 500)) {
-				await sleep(500 * attempt);
-				continue;
-			}
-			failed++;
-			log(`berth: create ${name}: ${res.status} ${res.text.slice(0, 300)}`);
-			return;
-		}
+		const outcome = await mesh.createDeployment({ name, namespace, image: IMAGE, configMap: SITE }, "berth");
+		if (outcome === "conflict") conflicts++;
+		if (outcome === "failed") failed++;
 	});
 	const submittedSeconds = since(t0);
 	log(`berth: ${names.length - failed} created in ${submittedSeconds.toFixed(1)} s; waiting for Running`);

@@ -130,6 +130,26 @@ export class Mesh {
 		return res.body;
 	}
 
+	/**
+	 * `POST /api/v1/k8s/deployments`, with two more tries after a 429 or a 5xx; a failure is logged
+	 * under `label`. Names are unique to a run: a 409 means an earlier try of ours (or the broker's own
+	 * retry of a create that outlived its request timeout) made it. It is told apart, since a user would
+	 * see that 409.
+	 */
+	async createDeployment(body: { name: string } & Record<string, unknown>, label: string): Promise<"created" | "conflict" | "failed"> {
+		for (let attempt = 1; ; attempt++) {
+			const res = await this.api("POST", "/api/v1/k8s/deployments", body);
+			if (res.status === 201) return "created";
+			if (res.status === 409) return "conflict";
+			if (attempt < 3 && (res.status === 429 || res.status >= 500)) {
+				await sleep(500 * attempt);
+				continue;
+			}
+			log(`${label}: create ${body.name}: ${res.status} ${res.text.slice(0, 300)}`);
+			return "failed";
+		}
+	}
+
 	/** Waits until every inventory informer has listed. */
 	async inventorySynced(timeoutMs = 180_000): Promise<void> {
 		await waitFor("the inventory to sync", timeoutMs, async () => ((await this.api<{ synced?: boolean }>("GET", "/api/v1/k8s/inventory")).body?.synced ? true : undefined), 50);

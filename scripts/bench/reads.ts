@@ -126,20 +126,9 @@ export async function benchReads(mesh: Mesh, config: BenchConfig, outDir: string
 	let conflicts = 0;
 	let done = 0;
 	await pool(names, config.createConcurrency, async name => {
-		for (let attempt = 1; ; attempt++) {
-			const res = await mesh.api("POST", "/api/v1/k8s/deployments", { name, namespace, image: "nginx", replicas: 0 });
-			// Names are unique to this run: a 409 means an earlier try of ours (or the broker's own retry of a
-			// create that outlived its request timeout) made it. Counted, since a user would see that 409.
-			if (res.status === 409) conflicts++;
-			if (res.status === 201 || res.status === 409) break;
-			if (attempt < 3 && (res.status === 429 || res.status >= 500)) {
-				await sleep(500 * attempt);
-				continue;
-			}
-			failed++;
-			log(`reads: create ${name}: ${res.status} ${res.text.slice(0, 300)}`);
-			break;
-		}
+		const outcome = await mesh.createDeployment({ name, namespace, image: "nginx", replicas: 0 }, "reads");
+		if (outcome === "conflict") conflicts++;
+		if (outcome === "failed") failed++;
 		if (++done % 200 === 0) log(`reads: ${done}/${names.length} created`);
 	});
 	const createSeconds = since(t0);

@@ -58,3 +58,10 @@ export async function keyFor(mesh: Mesh, userID: string): Promise<string> {
 	expect(res.status).toBe(201);
 	return res.body.key as string;
 }
+
+/** A namespace made through the gateway with `key` (asserts the 201); its id and name. */
+export async function createNamespace(mesh: Mesh, key: string, name: string, quota?: Record<string, unknown>): Promise<{ id: string; name: string }> {
+	const res = await request(`${mesh.url}/api/v1/k8s/namespaces`, { method: "POST", key, body: { name, quota } });
+	expect(res.status).toBe(201);
+	return res.body as { id: string; name: string };
+}

@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
-import * as net from "node:net";
 import * as path from "node:path";
 import { repoRoot } from "./cluster";
 
@@ -12,16 +11,8 @@ export interface NodeProcess {
 	kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export async function freePort(): Promise<number> {
-	return new Promise((resolve, reject) => {
-		const srv = net.createServer();
-		srv.listen(0, "127.0.0.1", () => {
-			const port = (srv.address() as net.AddressInfo).port;
-			srv.close(() => resolve(port));
-		});
-		srv.on("error", reject);
-	});
-}
+/** A port nothing listens on now (the benchmarks' helper: one copy for both). */
+export { freePort } from "../../scripts/bench/util";
 
 const startScript = path.join(repoRoot, "dist", "scripts", "start.js");
 

@@ -3,7 +3,7 @@ import { bodyOf, containsDesired } from "../../lib/manifests/drift";
 import { kube, uniqueName } from "../helpers/cluster";
 import { envBackends } from "../helpers/backends";
 import { eventually } from "../helpers/eventually";
-import { request, startMesh, type Mesh } from "../helpers/mesh";
+import { createNamespace, keyFor, request, startMesh, type Mesh } from "../helpers/mesh";
 
 const backends = envBackends;
 
@@ -22,13 +22,9 @@ describe.each(backends)("v1.k8s.deployments over REST against the real control p
 		useBackend();
 		process.env.BASE_DOMAIN = "apps.berth.test";
 		mesh = await startMesh(SERVICES);
-		const keyFor = async (userID: string) => (await request(`${mesh.url}/api/v1/keys`, { method: "POST", key: mesh.adminKey, body: { name: userID, userID } })).body.key as string;
-		alice = await keyFor(uniqueName("alice"));
-		bob = await keyFor(uniqueName("bob"));
-		nsName = uniqueName("it-deploy");
-		const ns = await request(`${mesh.url}/api/v1/k8s/namespaces`, { method: "POST", key: alice, body: { name: nsName, quota: { cpu: "2", memory: "2Gi", pods: 10 } } });
-		expect(ns.status).toBe(201);
-		nsId = ns.body.id;
+		alice = await keyFor(mesh, uniqueName("alice"));
+		bob = await keyFor(mesh, uniqueName("bob"));
+		({ id: nsId, name: nsName } = await createNamespace(mesh, alice, uniqueName("it-deploy"), { cpu: "2", memory: "2Gi", pods: 10 }));
 	});
 
 	afterAll(async () => {

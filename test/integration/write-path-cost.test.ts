@@ -1,6 +1,6 @@
 import { uniqueName } from "../helpers/cluster";
 import { callCounter, expectLeanWritePath, measure } from "../helpers/cost";
-import { request, startMesh, type Mesh } from "../helpers/mesh";
+import { createNamespace, keyFor, request, startMesh, type Mesh } from "../helpers/mesh";
 
 const SERVICES = ["api", "keys", "k8s.namespaces", "k8s.images", "k8s.deployments", "k8s.envs"];
 
@@ -13,12 +13,8 @@ describe("the write path's cost: one create and one scale through the gateway", 
 
 	beforeAll(async () => {
 		mesh = await startMesh(SERVICES, { middlewares: [counter.middleware] });
-		const userID = uniqueName("alice");
-		alice = (await request(`${mesh.url}/api/v1/keys`, { method: "POST", key: mesh.adminKey, body: { name: userID, userID } })).body.key as string;
-		nsName = uniqueName("it-cost");
-		const ns = await request(`${mesh.url}/api/v1/k8s/namespaces`, { method: "POST", key: alice, body: { name: nsName, quota: { cpu: "2", memory: "2Gi", pods: 10 } } });
-		expect(ns.status).toBe(201);
-		nsId = ns.body.id;
+		alice = await keyFor(mesh, uniqueName("alice"));
+		({ id: nsId, name: nsName } = await createNamespace(mesh, alice, uniqueName("it-cost"), { cpu: "2", memory: "2Gi", pods: 10 }));
 	});
 
 	afterAll(async () => {

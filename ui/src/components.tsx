@@ -1,6 +1,6 @@
 import type { ComponentChildren } from "preact";
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
-import { ApiError, get } from "./api";
+import { ApiError, del, get, query } from "./api";
 import type { Namespace } from "./types";
 
 /** An API failure as the API worded it; never a blank page. */
@@ -149,6 +149,34 @@ export function useAction(): { busy: boolean; error: unknown; run: <T>(fn: () =>
 
 export function useNamespaces() {
 	return useAsync(() => get<Namespace[]>("/v1/k8s/namespaces"), []);
+}
+
+/** A page's list of `path` in the namespace picked on the page ("": every one), and the namespaces to pick from. */
+export function useNamespacedList<T>(path: string) {
+	const namespaces = useNamespaces();
+	const [namespace, setNamespace] = useState("");
+	const list = useAsync(() => get<T[]>(`${path}${query({ namespace })}`), [namespace]);
+	return { namespaces, namespace, setNamespace, list };
+}
+
+/**
+ * A row's small red delete button: asks first when `ask` is given, deletes `path` through `action`
+ * (whose error the page shows), then calls `then` whether or not the delete went through.
+ */
+export function DeleteButton({ action, path, ask, then, disabled, children }: { action: ReturnType<typeof useAction>; path: string; ask?: string; then: () => unknown; disabled?: boolean; children: ComponentChildren }) {
+	return (
+		<button
+			class="danger small"
+			disabled={disabled}
+			onClick={async () => {
+				if (ask && !confirm(ask)) return;
+				await action.run(() => del(path));
+				await then();
+			}}
+		>
+			{children}
+		</button>
+	);
 }
 
 export function NamespaceSelect({ namespaces, value, onChange, allowAll, testid }: { namespaces: Namespace[]; value: string; onChange: (v: string) => void; allowAll?: boolean; testid?: string }) {

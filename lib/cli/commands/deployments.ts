@@ -1,6 +1,6 @@
 import { Option, type Command } from "commander";
-import { BerthTimeoutError, BerthWaitError, type AppHealth, type DeploymentEntity, type EnvEntity, type PodState, type StateView, type StatusView } from "../../client";
-import { action, type CommandContext } from "../context";
+import { BerthTimeoutError, BerthWaitError, type AppHealth, type DeploymentEntity, type EnvEntity, type EventView, type PodState, type StateView, type StatusView } from "../../client";
+import { nsOption, subcommand, type CommandContext, type CommandSpec } from "../context";
 import { age, details, table } from "../format";
 import { ExitCode, type CliIO } from "../io";
 import { collect, duration, integer, keyValues, volumeSpec } from "../parse";
@@ -30,6 +30,20 @@ export const podColumns = [
 	{ header: "node", value: (p: PodState) => p.node },
 	{ header: "ip", value: (p: PodState) => p.ip },
 	{ header: "age", value: (p: PodState) => age(p.startTime) },
+];
+
+const eventColumns = [
+	{ header: "last seen", value: (e: EventView) => age(e.lastTimestamp) },
+	{ header: "type", value: (e: EventView) => e.type },
+	{ header: "reason", value: (e: EventView) => e.reason },
+	{ header: "object", value: (e: EventView) => `${e.object.kind}/${e.object.name}` },
+	{ header: "message", value: (e: EventView) => e.message },
+];
+
+const envColumns = [
+	{ header: "key", value: (e: EnvEntity) => e.key },
+	{ header: "value", value: (e: EnvEntity) => e.value },
+	{ header: "type", value: (e: EnvEntity) => e.type },
 ];
 
 export function statusDetails(s: StatusView): string {
@@ -122,14 +136,9 @@ interface DeployFlags {
 	timeout: number;
 }
 
-/** The -n option of the commands that act in one namespace. */
-function nsOption(): Option {
-	return new Option("-n, --namespace <namespace>", "namespace name or id (default: BERTH_NAMESPACE, or your only one)");
-}
-
 /** A deployment by name or id, in the namespace given (or BERTH_NAMESPACE). */
 async function find(ctx: CommandContext, ref: string, namespace?: string): Promise<DeploymentEntity> {
-	return ctx.client.deployments.find(ref, namespace || ctx.io.env.BERTH_NAMESPACE);
+	return ctx.client.deployments.find(ref, ctx.namespaceFilter(namespace).namespace);
 }
 
 /** `berth deploy` and `berth status`, and `berth deployments ...` for the rest. */
@@ -142,253 +151,182 @@ export function registerDeployments(program: Command, io: CliIO): void {
 }
 
 function deployCommand(program: Command, io: CliIO): void {
-	program
-		.command("deploy <image>")
-		.description("deploy a catalog image and wait until it runs")
-		.addOption(nsOption())
-		.option("--name <name>", "the deployment's name (default: the image's)")
-		.option("--replicas <n>", "pods to run", integer(0, 100))
-		.option("--vhost <host>", "a host the Ingress serves (repeatable)", collect, [])
-		.option("--env <KEY=VALUE>", "an environment variable (repeatable)", collect, [])
-		.option("--secret <KEY=VALUE>", "a secret environment variable (repeatable)", collect, [])
-		.option("--volume <CLAIM:/path[:ro]>", "mount a volume's claim (repeatable)", collect, [])
-		.option("--no-wait", "answer once applied, without waiting for the pods")
-		.option("--timeout <duration>", "how long to wait for the rollout", duration, duration(DEFAULT_WAIT))
-		.action(
-			action(io, async (ctx, image: string, flags: DeployFlags) => {
-				const namespace = await ctx.namespace(flags.namespace);
-				const env = [...keyValues(flags.env).map(([key, value]) => ({ key, value })), ...keyValues(flags.secret).map(([key, value]) => ({ key, value, type: "secret" as const }))];
-				const name = flags.name ?? (await catalogName(ctx, image));
-				const dep = await ctx.client.deployments.create({
-					name,
-					namespace,
-					image,
-					...(flags.replicas !== undefined ? { replicas: flags.replicas } : {}),
-					...(flags.vhost.length ? { vHosts: flags.vhost } : {}),
-					...(env.length ? { env } : {}),
-					...(flags.volume.length ? { volumes: flags.volume.map(volumeSpec) } : {}),
-				});
-				if (!flags.wait) {
-					ctx.emit(dep, () => `Deployment ${dep.name} created in ${dep.namespaceName} (id ${dep.id}).\n`);
-					return;
-				}
-				const { code, status } = await waitForRollout(ctx, dep, flags.timeout);
-				ctx.emit({ deployment: dep, status }, () => (status ? statusDetails(status) : ""));
-				return code;
-			}),
-		);
+	const options: CommandSpec["options"] = [
+		nsOption(),
+		["--name <name>", "the deployment's name (default: the image's)"],
+		["--replicas <n>", "pods to run", integer(0, 100)],
+		["--vhost <host>", "a host the Ingress serves (repeatable)", collect, []],
+		["--env <KEY=VALUE>", "an environment variable (repeatable)", collect, []],
+		["--secret <KEY=VALUE>", "a secret environment variable (repeatable)", collect, []],
+		["--volume <CLAIM:/path[:ro]>", "mount a volume's claim (repeatable)", collect, []],
+		["--no-wait", "answer once applied, without waiting for the pods"],
+		["--timeout <duration>", "how long to wait for the rollout", duration, duration(DEFAULT_WAIT)],
+	];
+	subcommand(program, io, { use: "deploy <image>", about: "deploy a catalog image and wait until it runs", options }, async (ctx, image: string, flags: DeployFlags) => {
+		const namespace = await ctx.namespace(flags.namespace);
+		const env = [...keyValues(flags.env).map(([key, value]) => ({ key, value })), ...keyValues(flags.secret).map(([key, value]) => ({ key, value, type: "secret" as const }))];
+		const name = flags.name ?? (await catalogName(ctx, image));
+		const dep = await ctx.client.deployments.create({
+			name,
+			namespace,
+			image,
+			...(flags.replicas !== undefined ? { replicas: flags.replicas } : {}),
+			...(flags.vhost.length ? { vHosts: flags.vhost } : {}),
+			...(env.length ? { env } : {}),
+			...(flags.volume.length ? { volumes: flags.volume.map(volumeSpec) } : {}),
+		});
+		if (!flags.wait) {
+			ctx.emit(dep, () => `Deployment ${dep.name} created in ${dep.namespaceName} (id ${dep.id}).\n`);
+			return;
+		}
+		const { code, status } = await waitForRollout(ctx, dep, flags.timeout);
+		ctx.emit({ deployment: dep, status }, () => (status ? statusDetails(status) : ""));
+		return code;
+	});
 }
 
 function statusCommand(program: Command, io: CliIO): void {
-	program
-		.command("status <deployment>")
-		.description("a deployment's rollout and pods, by name or id")
-		.addOption(nsOption())
-		.option("-w, --watch", "then print each change of its health as it happens (Ctrl-C ends)")
-		.action(
-			action(io, async (ctx, ref: string, flags: { namespace?: string; watch?: boolean }) => {
-				const dep = await find(ctx, ref, flags.namespace);
-				if (flags.watch) return watchHealth(ctx, dep);
-				const state = await ctx.client.deployments.state(dep.id);
-				ctx.emit(state, () => stateText(state));
-			}),
-		);
+	const options: CommandSpec["options"] = [
+		nsOption(),
+		["-w, --watch", "then print each change of its health as it happens (Ctrl-C ends)"],
+	];
+	subcommand(program, io, { use: "status <deployment>", about: "a deployment's rollout and pods, by name or id", options }, async (ctx, ref: string, flags: { namespace?: string; watch?: boolean }) => {
+		const dep = await find(ctx, ref, flags.namespace);
+		if (flags.watch) return watchHealth(ctx, dep);
+		const state = await ctx.client.deployments.state(dep.id);
+		ctx.emit(state, () => stateText(state));
+	});
 }
 
 function logsCommand(program: Command, io: CliIO): void {
-	program
-		.command("logs <deployment>")
-		.description("the logs of a deployment's pods")
-		.addOption(nsOption())
-		.option("-f, --follow", "stream the logs as they are written")
-		.option("--tail <lines>", "the last lines of each pod", integer(1, 100_000))
-		.option("--since <duration>", 'only newer lines ("10m", "1h")')
-		.option("--pod <pod>", "one pod only")
-		.option("--max-seconds <n>", "with -f: stop after this long (the server's default is an hour)", integer(1, 86_400))
-		.action(
-			action(io, async (ctx, ref: string, flags: { namespace?: string; follow?: boolean; tail?: number; since?: string; pod?: string; maxSeconds?: number }) => {
-				const dep = await find(ctx, ref, flags.namespace);
-				const query = { tail: flags.tail, since: flags.since, pod: flags.pod };
-				if (flags.follow) {
-					for await (const chunk of ctx.client.deployments.followLogs(dep.id, { ...query, maxSeconds: flags.maxSeconds }, { signal: ctx.io.signal })) ctx.io.stdout.write(chunk);
-					return;
-				}
-				const logs = await ctx.client.deployments.logs(dep.id, query);
-				ctx.emit(logs, () => {
-					if (!logs.length) return "";
-					const prefix = logs.length > 1;
-					return logs
-						.map(l => l.log.replace(/\n$/, "").split("\n").filter(line => line.length).map(line => (prefix ? `[${l.pod}] ${line}` : line)).join("\n"))
-						.filter(Boolean)
-						.map(s => `${s}\n`)
-						.join("");
-				});
-			}),
-		);
+	const options: CommandSpec["options"] = [
+		nsOption(),
+		["-f, --follow", "stream the logs as they are written"],
+		["--tail <lines>", "the last lines of each pod", integer(1, 100_000)],
+		["--since <duration>", 'only newer lines ("10m", "1h")'],
+		["--pod <pod>", "one pod only"],
+		["--max-seconds <n>", "with -f: stop after this long (the server's default is an hour)", integer(1, 86_400)],
+	];
+	subcommand(program, io, { use: "logs <deployment>", about: "the logs of a deployment's pods", options }, async (ctx, ref: string, flags: { namespace?: string; follow?: boolean; tail?: number; since?: string; pod?: string; maxSeconds?: number }) => {
+		const dep = await find(ctx, ref, flags.namespace);
+		const query = { tail: flags.tail, since: flags.since, pod: flags.pod };
+		if (flags.follow) {
+			for await (const chunk of ctx.client.deployments.followLogs(dep.id, { ...query, maxSeconds: flags.maxSeconds }, { signal: ctx.io.signal })) ctx.io.stdout.write(chunk);
+			return;
+		}
+		const logs = await ctx.client.deployments.logs(dep.id, query);
+		ctx.emit(logs, () => {
+			if (!logs.length) return "";
+			const prefix = logs.length > 1;
+			return logs
+				.map(l => l.log.replace(/\n$/, "").split("\n").filter(line => line.length).map(line => (prefix ? `[${l.pod}] ${line}` : line)).join("\n"))
+				.filter(Boolean)
+				.map(s => `${s}\n`)
+				.join("");
+		});
+	});
 }
 
 function depsList(deps: Command, io: CliIO): void {
-	deps.command("list")
-		.alias("ls")
-		.description("your deployments")
-		.addOption(nsOption())
-		.action(
-			action(io, async (ctx, flags: { namespace?: string }) => {
-				const namespace = flags.namespace || ctx.io.env.BERTH_NAMESPACE;
-				const list = await ctx.client.deployments.list(namespace ? { namespace } : {});
-				ctx.emit(list, () => table(list, deploymentColumns, "No deployments."));
-			}),
-		);
+	subcommand(deps, io, { use: "list", alias: "ls", about: "your deployments", options: [nsOption()] }, async (ctx, flags: { namespace?: string }) => {
+		const list = await ctx.client.deployments.list(ctx.namespaceFilter(flags.namespace));
+		ctx.emit(list, () => table(list, deploymentColumns, "No deployments."));
+	});
 }
 
 function depsGet(deps: Command, io: CliIO): void {
-	deps.command("get <deployment>")
-		.description("one deployment's entity")
-		.addOption(nsOption())
-		.action(
-			action(io, async (ctx, ref: string, flags: { namespace?: string }) => {
-				const dep = await find(ctx, ref, flags.namespace);
-				ctx.emit(dep, () =>
-					details([
-						["name", dep.name],
-						["id", dep.id],
-						["namespace", dep.namespaceName],
-						["image", dep.imageName ?? dep.image],
-						["replicas", dep.replicas],
-						["phase", dep.status?.phase],
-						["hosts", dep.vHosts],
-						["volumes", dep.volumes.map(v => `${v.persistentVolumeClaim?.claimName ?? v.type}:${v.mountPath}${v.readOnly ? ":ro" : ""}`)],
-						["config", dep.configMap ? `${dep.configMap.name}: ${Object.keys(dep.configMap.data).join(", ")}` : undefined],
-						["owner", dep.owner],
-						["members", dep.members],
-						["created", dep.createdAt],
-					]),
-				);
-			}),
+	subcommand(deps, io, { use: "get <deployment>", about: "one deployment's entity", options: [nsOption()] }, async (ctx, ref: string, flags: { namespace?: string }) => {
+		const dep = await find(ctx, ref, flags.namespace);
+		ctx.emit(dep, () =>
+			details([
+				["name", dep.name],
+				["id", dep.id],
+				["namespace", dep.namespaceName],
+				["image", dep.imageName ?? dep.image],
+				["replicas", dep.replicas],
+				["phase", dep.status?.phase],
+				["hosts", dep.vHosts],
+				["volumes", dep.volumes.map(v => `${v.persistentVolumeClaim?.claimName ?? v.type}:${v.mountPath}${v.readOnly ? ":ro" : ""}`)],
+				["config", dep.configMap ? `${dep.configMap.name}: ${Object.keys(dep.configMap.data).join(", ")}` : undefined],
+				["owner", dep.owner],
+				["members", dep.members],
+				["created", dep.createdAt],
+			]),
 		);
+	});
 }
 
 function depsStatus(deps: Command, io: CliIO): void {
-	deps.command("status <deployment>")
-		.description("same as `berth status`")
-		.addOption(nsOption())
-		.action(
-			action(io, async (ctx, ref: string, flags: { namespace?: string }) => {
-				const state = await ctx.client.deployments.state((await find(ctx, ref, flags.namespace)).id);
-				ctx.emit(state, () => stateText(state));
-			}),
-		);
+	subcommand(deps, io, { use: "status <deployment>", about: "same as `berth status`", options: [nsOption()] }, async (ctx, ref: string, flags: { namespace?: string }) => {
+		const state = await ctx.client.deployments.state((await find(ctx, ref, flags.namespace)).id);
+		ctx.emit(state, () => stateText(state));
+	});
 }
 
 function depsEvents(deps: Command, io: CliIO): void {
-	deps.command("events <deployment>")
-		.description("Kubernetes events of the deployment and its pods")
-		.addOption(nsOption())
-		.action(
-			action(io, async (ctx, ref: string, flags: { namespace?: string }) => {
-				const events = await ctx.client.deployments.events((await find(ctx, ref, flags.namespace)).id);
-				ctx.emit(events, () =>
-					table(events, [
-						{ header: "last seen", value: e => age(e.lastTimestamp) },
-						{ header: "type", value: e => e.type },
-						{ header: "reason", value: e => e.reason },
-						{ header: "object", value: e => `${e.object.kind}/${e.object.name}` },
-						{ header: "message", value: e => e.message },
-					], "No events."),
-				);
-			}),
-		);
+	subcommand(deps, io, { use: "events <deployment>", about: "Kubernetes events of the deployment and its pods", options: [nsOption()] }, async (ctx, ref: string, flags: { namespace?: string }) => {
+		const events = await ctx.client.deployments.events((await find(ctx, ref, flags.namespace)).id);
+		ctx.emit(events, () => table(events, eventColumns, "No events."));
+	});
 }
 
 function depsScale(deps: Command, io: CliIO): void {
-	deps.command("scale <deployment> <replicas>")
-		.description("change the number of pods and wait for them")
-		.addOption(nsOption())
-		.option("--no-wait", "do not wait for the pods")
-		.option("--timeout <duration>", "how long to wait", duration, duration(DEFAULT_WAIT))
-		.action(
-			action(io, async (ctx, ref: string, replicasText: string, flags: { namespace?: string; wait: boolean; timeout: number }) => {
-				const replicas = integer(0, 100)(replicasText);
-				const dep = await ctx.client.deployments.scale((await find(ctx, ref, flags.namespace)).id, replicas);
-				if (!flags.wait) return ctx.emit(dep, () => `Deployment ${dep.name} scaled to ${replicas}.\n`);
-				const { code, status } = await waitForRollout(ctx, dep, flags.timeout, replicas);
-				ctx.emit({ deployment: dep, status }, () => (status ? statusDetails(status) : ""));
-				return code;
-			}),
-		);
+	const options: CommandSpec["options"] = [
+		nsOption(),
+		["--no-wait", "do not wait for the pods"],
+		["--timeout <duration>", "how long to wait", duration, duration(DEFAULT_WAIT)],
+	];
+	subcommand(deps, io, { use: "scale <deployment> <replicas>", about: "change the number of pods and wait for them", options }, async (ctx, ref: string, replicasText: string, flags: { namespace?: string; wait: boolean; timeout: number }) => {
+		const replicas = integer(0, 100)(replicasText);
+		const dep = await ctx.client.deployments.scale((await find(ctx, ref, flags.namespace)).id, replicas);
+		if (!flags.wait) return ctx.emit(dep, () => `Deployment ${dep.name} scaled to ${replicas}.\n`);
+		const { code, status } = await waitForRollout(ctx, dep, flags.timeout, replicas);
+		ctx.emit({ deployment: dep, status }, () => (status ? statusDetails(status) : ""));
+		return code;
+	});
 }
 
 function depsRestart(deps: Command, io: CliIO): void {
-	deps.command("restart <deployment>")
-		.description("restart every pod (a rolling restart)")
-		.addOption(nsOption())
-		.action(
-			action(io, async (ctx, ref: string, flags: { namespace?: string }) => {
-				const dep = await ctx.client.deployments.restart((await find(ctx, ref, flags.namespace)).id);
-				ctx.emit(dep, () => `Deployment ${dep.name} is restarting; follow it with \`berth status ${dep.name} -n ${dep.namespaceName}\`.\n`);
-			}),
-		);
+	subcommand(deps, io, { use: "restart <deployment>", about: "restart every pod (a rolling restart)", options: [nsOption()] }, async (ctx, ref: string, flags: { namespace?: string }) => {
+		const dep = await ctx.client.deployments.restart((await find(ctx, ref, flags.namespace)).id);
+		ctx.emit(dep, () => `Deployment ${dep.name} is restarting; follow it with \`berth status ${dep.name} -n ${dep.namespaceName}\`.\n`);
+	});
 }
 
 function depsDelete(deps: Command, io: CliIO): void {
-	deps.command("delete <deployment>")
-		.alias("rm")
-		.description("delete a deployment and everything generated for it")
-		.addOption(nsOption())
-		.action(
-			action(io, async (ctx, ref: string, flags: { namespace?: string }) => {
-				const dep = await ctx.client.deployments.remove((await find(ctx, ref, flags.namespace)).id);
-				ctx.emit(dep, () => `Deployment ${dep.name} deleted from ${dep.namespaceName}.\n`);
-			}),
-		);
+	subcommand(deps, io, { use: "delete <deployment>", alias: "rm", about: "delete a deployment and everything generated for it", options: [nsOption()] }, async (ctx, ref: string, flags: { namespace?: string }) => {
+		const dep = await ctx.client.deployments.remove((await find(ctx, ref, flags.namespace)).id);
+		ctx.emit(dep, () => `Deployment ${dep.name} deleted from ${dep.namespaceName}.\n`);
+	});
 }
 
 function envList(env: Command, io: CliIO): void {
-	env.command("list <deployment>")
-		.alias("ls")
-		.description("the variables, secret values masked")
-		.addOption(nsOption())
-		.action(
-			action(io, async (ctx, ref: string, flags: { namespace?: string }) => {
-				const dep = await find(ctx, ref, flags.namespace);
-				const list = await ctx.client.envs.list({ namespace: dep.namespace, deployment: dep.id });
-				ctx.emit(list, () =>
-					table(list, [
-						{ header: "key", value: e => e.key },
-						{ header: "value", value: e => e.value },
-						{ header: "type", value: e => e.type },
-					], "No variables."),
-				);
-			}),
-		);
+	subcommand(env, io, { use: "list <deployment>", alias: "ls", about: "the variables, secret values masked", options: [nsOption()] }, async (ctx, ref: string, flags: { namespace?: string }) => {
+		const dep = await find(ctx, ref, flags.namespace);
+		const list = await ctx.client.envs.list({ namespace: dep.namespace, deployment: dep.id });
+		ctx.emit(list, () => table(list, envColumns, "No variables."));
+	});
 }
 
 function envSet(env: Command, io: CliIO): void {
-	env.command("set <deployment> <KEY=VALUE...>")
-		.description("set variables (created, or changed when they exist)")
-		.addOption(nsOption())
-		.option("--secret", "store them as secrets (a Kubernetes Secret; shown masked)")
-		.action(
-			action(io, async (ctx, ref: string, assignments: string[], flags: { namespace?: string; secret?: boolean }) => {
-				const pairs = keyValues(assignments);
-				const dep = await find(ctx, ref, flags.namespace);
-				const set: EnvEntity[] = [];
-				for (const [key, value] of pairs) set.push(await ctx.client.envs.set({ namespace: dep.namespace, deployment: dep.id, key, value, ...(flags.secret ? { type: "secret" as const } : {}) }));
-				ctx.emit(set, () => set.map(e => `${e.key} set on ${dep.name}${e.type === "secret" ? " (secret)" : ""}.\n`).join(""));
-			}),
-		);
+	const options: CommandSpec["options"] = [
+		nsOption(),
+		["--secret", "store them as secrets (a Kubernetes Secret; shown masked)"],
+	];
+	subcommand(env, io, { use: "set <deployment> <KEY=VALUE...>", about: "set variables (created, or changed when they exist)", options }, async (ctx, ref: string, assignments: string[], flags: { namespace?: string; secret?: boolean }) => {
+		const pairs = keyValues(assignments);
+		const dep = await find(ctx, ref, flags.namespace);
+		const set: EnvEntity[] = [];
+		for (const [key, value] of pairs) set.push(await ctx.client.envs.set({ namespace: dep.namespace, deployment: dep.id, key, value, ...(flags.secret ? { type: "secret" as const } : {}) }));
+		ctx.emit(set, () => set.map(e => `${e.key} set on ${dep.name}${e.type === "secret" ? " (secret)" : ""}.\n`).join(""));
+	});
 }
 
 function envUnset(env: Command, io: CliIO): void {
-	env.command("unset <deployment> <KEY...>")
-		.description("remove variables")
-		.addOption(nsOption())
-		.action(
-			action(io, async (ctx, ref: string, keys: string[], flags: { namespace?: string }) => {
-				const dep = await find(ctx, ref, flags.namespace);
-				const removed: EnvEntity[] = [];
-				for (const key of keys) removed.push(await ctx.client.envs.unset({ namespace: dep.namespace, deployment: dep.id, key }));
-				ctx.emit(removed, () => removed.map(e => `${e.key} removed from ${dep.name}.\n`).join(""));
-			}),
-		);
+	subcommand(env, io, { use: "unset <deployment> <KEY...>", about: "remove variables", options: [nsOption()] }, async (ctx, ref: string, keys: string[], flags: { namespace?: string }) => {
+		const dep = await find(ctx, ref, flags.namespace);
+		const removed: EnvEntity[] = [];
+		for (const key of keys) removed.push(await ctx.client.envs.unset({ namespace: dep.namespace, deployment: dep.id, key }));
+		ctx.emit(removed, () => removed.map(e => `${e.key} removed from ${dep.name}.\n`).join(""));
+	});
 }

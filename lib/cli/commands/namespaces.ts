@@ -1,6 +1,6 @@
 import { Option, type Command } from "commander";
 import type { NamespaceEntity, QuotaInput } from "../../client";
-import { action } from "../context";
+import { subcommand } from "../context";
 import { age, details, pairs, quotaRows, table } from "../format";
 import type { CliIO } from "../io";
 import { integer } from "../parse";
@@ -13,13 +13,15 @@ interface QuotaFlags {
 	gpu?: number;
 }
 
-function quotaOptions(cmd: Command): Command {
-	return cmd
-		.addOption(new Option("--cpu <quantity>", 'CPU for all pods together ("2", "500m")'))
-		.addOption(new Option("--memory <quantity>", 'memory ("4Gi")'))
-		.addOption(new Option("--storage <quantity>", 'storage of all volumes ("10Gi")'))
-		.addOption(new Option("--pods <n>", "most pods at once").argParser(integer(1, 10_000)))
-		.addOption(new Option("--gpu <n>", "GPUs").argParser(integer(0, 64)));
+/** The quota options of `create` and `quota`. */
+function quotaOptions(): Option[] {
+	return [
+		new Option("--cpu <quantity>", 'CPU for all pods together ("2", "500m")'),
+		new Option("--memory <quantity>", 'memory ("4Gi")'),
+		new Option("--storage <quantity>", 'storage of all volumes ("10Gi")'),
+		new Option("--pods <n>", "most pods at once").argParser(integer(1, 10_000)),
+		new Option("--gpu <n>", "GPUs").argParser(integer(0, 64)),
+	];
 }
 
 function quotaOf(flags: QuotaFlags): QuotaInput | undefined {
@@ -61,54 +63,38 @@ export function namespaceDetails(n: NamespaceEntity): string {
 export function registerNamespaces(program: Command, io: CliIO): void {
 	const ns = program.command("namespaces").alias("ns").description("your namespaces: each a Kubernetes namespace with a quota");
 
-	ns.command("list")
-		.alias("ls")
-		.description("the namespaces you own or are a member of")
-		.action(
-			action(io, async ctx => {
-				const list = await ctx.client.namespaces.list();
-				ctx.emit(list, () => table(list, namespaceColumns, "No namespaces."));
-			}),
-		);
+	subcommand(ns, io, { use: "list", alias: "ls", about: "the namespaces you own or are a member of" }, async ctx => {
+		const list = await ctx.client.namespaces.list();
+		ctx.emit(list, () => table(list, namespaceColumns, "No namespaces."));
+	});
 
-	quotaOptions(ns.command("create <name>").description("create a namespace (quota defaults: cpu 2, memory 4Gi, storage 10Gi, pods 20, gpu 0)")).action(
-		action(io, async (ctx, name: string, flags: QuotaFlags) => {
-			const created = await ctx.client.namespaces.create({ name, quota: quotaOf(flags) });
-			ctx.emit(created, () => `Namespace ${created.name} created.\n${namespaceDetails(created)}`);
-		}),
-	);
+	const create = { use: "create <name>", about: "create a namespace (quota defaults: cpu 2, memory 4Gi, storage 10Gi, pods 20, gpu 0)", options: quotaOptions() };
+	subcommand(ns, io, create, async (ctx, name: string, flags: QuotaFlags) => {
+		const created = await ctx.client.namespaces.create({ name, quota: quotaOf(flags) });
+		ctx.emit(created, () => `Namespace ${created.name} created.\n${namespaceDetails(created)}`);
+	});
 
-	ns.command("get <namespace>")
-		.description("one namespace, by name or id")
-		.action(
-			action(io, async (ctx, ref: string) => {
-				const found = await ctx.client.namespaces.find(ref);
-				ctx.emit(found, () => namespaceDetails(found));
-			}),
-		);
+	subcommand(ns, io, { use: "get <namespace>", about: "one namespace, by name or id" }, async (ctx, ref: string) => {
+		const found = await ctx.client.namespaces.find(ref);
+		ctx.emit(found, () => namespaceDetails(found));
+	});
 
-	quotaOptions(ns.command("quota <namespace>").description("what the namespace uses of its quota; with options, change the quota first")).action(
-		action(io, async (ctx, ref: string, flags: QuotaFlags) => {
-			const found = await ctx.client.namespaces.find(ref);
-			const quota = quotaOf(flags);
-			if (quota) await ctx.client.namespaces.update(found.id, { quota });
-			const report = await ctx.client.namespaces.resourceQuota(found.id);
-			ctx.emit(report, () => `${quota ? `Quota of ${found.name} changed.\n` : ""}${table(quotaRows(report), [
-				{ header: "resource", value: r => r.resource },
-				{ header: "used", value: r => r.used },
-				{ header: "hard", value: r => r.hard },
-			], "No quota in the cluster for this namespace.")}`);
-		}),
-	);
+	const quota = { use: "quota <namespace>", about: "what the namespace uses of its quota; with options, change the quota first", options: quotaOptions() };
+	subcommand(ns, io, quota, async (ctx, ref: string, flags: QuotaFlags) => {
+		const found = await ctx.client.namespaces.find(ref);
+		const change = quotaOf(flags);
+		if (change) await ctx.client.namespaces.update(found.id, { quota: change });
+		const report = await ctx.client.namespaces.resourceQuota(found.id);
+		ctx.emit(report, () => `${change ? `Quota of ${found.name} changed.\n` : ""}${table(quotaRows(report), [
+			{ header: "resource", value: r => r.resource },
+			{ header: "used", value: r => r.used },
+			{ header: "hard", value: r => r.hard },
+		], "No quota in the cluster for this namespace.")}`);
+	});
 
-	ns.command("delete <namespace>")
-		.alias("rm")
-		.description("delete a namespace and everything in it")
-		.action(
-			action(io, async (ctx, ref: string) => {
-				const found = await ctx.client.namespaces.find(ref);
-				const removed = await ctx.client.namespaces.remove(found.id);
-				ctx.emit(removed, () => `Namespace ${found.name} deleted.\n`);
-			}),
-		);
+	subcommand(ns, io, { use: "delete <namespace>", alias: "rm", about: "delete a namespace and everything in it" }, async (ctx, ref: string) => {
+		const found = await ctx.client.namespaces.find(ref);
+		const removed = await ctx.client.namespaces.remove(found.id);
+		ctx.emit(removed, () => `Namespace ${found.name} deleted.\n`);
+	});
 }

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { ApiError, del, get, post, query, readText, subscribe, type StreamState } from "../api";
-import { Badge, ErrorBox, Loading, NamespaceSelect, Rows, Section, ago, useAction, useAsync, useNamespaces } from "../components";
+import { Badge, DeleteButton, ErrorBox, Loading, NamespaceSelect, Rows, Section, ago, useAction, useAsync, useNamespaces } from "../components";
 import { navigate, type Route } from "../router";
 import type { AppHealth, Deployment, Env, KubeEvent, PodLogs } from "../types";
 
@@ -328,15 +328,9 @@ function EnvRow({ env, action, onRemoved }: { env: Env; action: ReturnType<typeo
 			</td>
 			<td data-label="Type">{env.type === "secret" ? <span class="tag">secret</span> : "plain"}</td>
 			<td>
-				<button
-					class="danger small"
-					onClick={async () => {
-						await action.run(() => del(`/v1/k8s/envs/${env.id}`));
-						await onRemoved();
-					}}
-				>
+				<DeleteButton action={action} path={`/v1/k8s/envs/${env.id}`} then={onRemoved}>
 					Remove
-				</button>
+				</DeleteButton>
 			</td>
 		</tr>
 	);

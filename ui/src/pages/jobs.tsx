@@ -1,6 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
-import { apiText, del, get, post, query } from "../api";
-import { Badge, ErrorBox, Loading, NamespaceSelect, Rows, Section, ago, useAction, useAsync, useNamespaces } from "../components";
+import { apiText, del, get, post } from "../api";
+import { Badge, ErrorBox, Loading, NamespaceSelect, Rows, Section, ago, useAction, useAsync, useNamespacedList } from "../components";
 import { navigate } from "../router";
 import type { Job, Namespace } from "../types";
 
@@ -36,9 +36,7 @@ function RunJob({ namespaces }: { namespaces: Namespace[] }) {
 }
 
 export function JobsPage() {
-	const namespaces = useNamespaces();
-	const [namespace, setNamespace] = useState("");
-	const list = useAsync(() => get<Job[]>(`/v1/k8s/jobs${query({ namespace })}`), [namespace]);
+	const { namespaces, namespace, setNamespace, list } = useNamespacedList<Job>("/v1/k8s/jobs");
 	const nsName = (j: Job) => j.namespaceName ?? namespaces.data?.find(n => n.id === j.namespace)?.name ?? j.namespace;
 	return (
 		<>

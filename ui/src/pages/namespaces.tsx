@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
-import { del, get, post } from "../api";
-import { Badge, Empty, ErrorBox, Loading, Section, UsageBar, formatBytes, formatCount, formatCpu, quantity, useAction, useAsync, useNamespaces } from "../components";
+import { get, post } from "../api";
+import { Badge, DeleteButton, Empty, ErrorBox, Loading, Section, UsageBar, formatBytes, formatCount, formatCpu, quantity, useAction, useAsync, useNamespaces } from "../components";
 import type { Namespace, QuotaReport } from "../types";
 
 /** What a ResourceQuota names each resource, and how to show it. */
@@ -101,17 +101,9 @@ export function NamespacesPage() {
 							<Quota ns={ns} />
 							<div class="actions">
 								<a href={`#/deployments?namespace=${ns.name}`}>Deployments</a>
-								<button
-									class="danger small"
-									disabled={remove.busy}
-									onClick={async () => {
-										if (!confirm(`Delete namespace ${ns.name} and everything in it?`)) return;
-										await remove.run(() => del(`/v1/k8s/namespaces/${ns.id}`));
-										await reload();
-									}}
-								>
+								<DeleteButton action={remove} disabled={remove.busy} ask={`Delete namespace ${ns.name} and everything in it?`} path={`/v1/k8s/namespaces/${ns.id}`} then={reload}>
 									Delete
-								</button>
+								</DeleteButton>
 							</div>
 						</article>
 					))}

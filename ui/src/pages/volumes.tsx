@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
-import { del, get, post, query } from "../api";
-import { Badge, ErrorBox, Loading, NamespaceSelect, Rows, Section, useAction, useAsync, useNamespaces } from "../components";
+import { post } from "../api";
+import { Badge, DeleteButton, ErrorBox, Loading, NamespaceSelect, Rows, Section, useAction, useNamespacedList } from "../components";
 import type { Namespace, Volume } from "../types";
 
 function CreateVolume({ namespaces, onCreated }: { namespaces: Namespace[]; onCreated: () => void }) {
@@ -40,9 +40,7 @@ function CreateVolume({ namespaces, onCreated }: { namespaces: Namespace[]; onCr
 }
 
 export function VolumesPage() {
-	const namespaces = useNamespaces();
-	const [namespace, setNamespace] = useState("");
-	const list = useAsync(() => get<Volume[]>(`/v1/k8s/volumes${query({ namespace })}`), [namespace]);
+	const { namespaces, namespace, setNamespace, list } = useNamespacedList<Volume>("/v1/k8s/volumes");
 	const remove = useAction();
 	const nsName = (id: string) => namespaces.data?.find(n => n.id === id)?.name ?? id;
 	return (
@@ -70,17 +68,9 @@ export function VolumesPage() {
 								<Badge phase={v.status?.phase} />
 							</td>
 							<td>
-								<button
-									class="danger small"
-									disabled={remove.busy}
-									onClick={async () => {
-										if (!confirm(`Delete volume ${v.name} and its data?`)) return;
-										await remove.run(() => del(`/v1/k8s/volumes/${v.id}`));
-										await list.reload();
-									}}
-								>
+								<DeleteButton action={remove} disabled={remove.busy} ask={`Delete volume ${v.name} and its data?`} path={`/v1/k8s/volumes/${v.id}`} then={list.reload}>
 									Delete
-								</button>
+								</DeleteButton>
 							</td>
 						</tr>
 					)}
