@@ -13,6 +13,8 @@ export const ErrorTypes = {
 	MetricsUnavailable: "METRICS_UNAVAILABLE",
 	PayloadTooLarge: "PAYLOAD_TOO_LARGE",
 	RateLimited: "RATE_LIMITED",
+	/** A leader-only write refused by the fence: this node no longer (provably) holds the controller Lease. */
+	NotLeader: "NOT_LEADER",
 } as const;
 
 export type ErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];

@@ -1,7 +1,27 @@
 import { EventEmitter } from "node:events";
 import * as os from "node:os";
 import { randomBytes } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import { Errors } from "moleculer";
+import { ErrorTypes } from "./errors";
 import { getKubeClient, type KubeClient, type V1Lease } from "./k8s";
+
+/**
+ * The elector's sense of time. Every deadline and every expiry is measured on `now`, a monotonic
+ * clock local to this process; `wall` is only written into the Lease for people and tools to read,
+ * and never compared with another node's.
+ */
+export interface ElectorClock {
+	/** Monotonic milliseconds (performance.now). */
+	now(): number;
+	/** Wall-clock milliseconds since the epoch (Date.now). */
+	wall(): number;
+}
+
+export const systemClock: ElectorClock = { now: () => performance.now(), wall: () => Date.now() };
+
+/** The three apiserver calls the elector makes. */
+export type LeaseClient = Pick<KubeClient, "get" | "create" | "replace">;
 
 export interface LeaderOptions {
 	/** Lease name: one per cluster of Berth nodes. */
@@ -9,10 +29,43 @@ export interface LeaderOptions {
 	namespace?: string;
 	identity?: string;
 	leaseDurationSeconds?: number;
-	/** How often the leader renews and candidates retry, in ms. */
+	/**
+	 * A leader that has not renewed within this many seconds stops leading (and a renew request
+	 * is abandoned once it would pass it). Shorter than the lease; default two thirds of it.
+	 */
+	renewDeadlineSeconds?: number;
+	/** How often the leader renews and candidates retry, in ms; shorter than the renew deadline. */
 	retryPeriodMs?: number;
-	client?: () => KubeClient;
+	client?: () => LeaseClient;
+	clock?: ElectorClock;
 	log?: (msg: string) => void;
+}
+
+/** The timings of one elector, in ms, checked against each other. */
+export interface LeaderTimings {
+	leaseMs: number;
+	renewDeadlineMs: number;
+	retryPeriodMs: number;
+}
+
+/** Reads the timings from the options, else LEADER_LEASE_SECONDS / LEADER_RENEW_DEADLINE_SECONDS; throws if they cannot work. */
+export function leaderTimings(opts: Pick<LeaderOptions, "leaseDurationSeconds" | "renewDeadlineSeconds" | "retryPeriodMs">, env: NodeJS.ProcessEnv = process.env): LeaderTimings {
+	const leaseS = opts.leaseDurationSeconds ?? Number(env.LEADER_LEASE_SECONDS || 15);
+	const deadlineS = opts.renewDeadlineSeconds ?? (env.LEADER_RENEW_DEADLINE_SECONDS ? Number(env.LEADER_RENEW_DEADLINE_SECONDS) : (leaseS * 2) / 3);
+	const leaseMs = leaseS * 1000;
+	const renewDeadlineMs = Math.floor(deadlineS * 1000);
+	if (!(leaseMs > 0)) throw new Error(`LEADER_LEASE_SECONDS must be a positive number, not ${leaseS}`);
+	if (!(renewDeadlineMs > 0 && renewDeadlineMs < leaseMs)) throw new Error(`LEADER_RENEW_DEADLINE_SECONDS (${deadlineS}) must be positive and shorter than the lease (${leaseS} s)`);
+	const retryPeriodMs = opts.retryPeriodMs ?? Math.floor(Math.min(leaseMs / 3, renewDeadlineMs / 2));
+	if (!(retryPeriodMs > 0 && retryPeriodMs < renewDeadlineMs)) throw new Error(`the leader's retry period (${retryPeriodMs} ms) must be positive and shorter than the renew deadline (${renewDeadlineMs} ms)`);
+	return { leaseMs, renewDeadlineMs, retryPeriodMs };
+}
+
+/** Refused by the fence: this node does not hold the controller Lease, or cannot prove it still does. */
+export class NotLeaderError extends Errors.MoleculerRetryableError {
+	constructor(reason: string) {
+		super(`not the leader: ${reason}`, 503, ErrorTypes.NotLeader, { reason });
+	}
 }
 
 /**
@@ -23,41 +76,114 @@ export function microTime(date: Date): string {
 	return date.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
 
-/** Whether a lease held by someone else has run out at `now` (pure, for tests). */
-export function leaseExpired(lease: V1Lease, now: number): boolean {
+/** What a candidate last saw of the Lease, and when by its own monotonic clock. */
+export interface LeaseObservation {
+	/** resourceVersion (or the spec when there is none): any write changes it. */
+	version: string;
+	holder?: string;
+	leaseMs: number;
+	/** When this candidate first saw this version (monotonic ms). */
+	at: number;
+}
+
+/** The observation after seeing `lease` at `now`: unchanged (same `at`) while the Lease is (pure). */
+export function observeLease(previous: LeaseObservation | undefined, lease: V1Lease, now: number): LeaseObservation {
+	const version = lease.metadata?.resourceVersion ?? JSON.stringify(lease.spec ?? {});
+	if (previous?.version === version) return previous;
 	const spec = lease.spec ?? {};
-	if (!spec.holderIdentity) return true;
-	const renewed = spec.renewTime ? new Date(spec.renewTime as unknown as string).getTime() : 0;
-	return renewed + (spec.leaseDurationSeconds ?? 15) * 1000 < now;
+	return { version, holder: spec.holderIdentity || undefined, leaseMs: (spec.leaseDurationSeconds ?? 15) * 1000, at: now };
 }
 
 /**
- * Leader election over a coordination.k8s.io Lease, with optimistic concurrency (resourceVersion):
- * exactly one Berth node per cluster runs the controllers (informers, reconcilers, cullers).
- * Another node takes over within the lease duration when the leader dies.
+ * Whether a Lease held by another may be taken at `now` (pure): when it is free, or when it has
+ * not changed for its whole duration as this candidate observed it. The holder's renewTime is
+ * never compared with the local clock, so clock skew between nodes does not matter.
+ */
+export function leaseExpired(observed: LeaseObservation, now: number): boolean {
+	return !observed.holder || observed.at + observed.leaseMs <= now;
+}
+
+const ABANDONED = Symbol("abandoned");
+
+/** The Lease as written, or undefined when another candidate changed it first (409: a lost race, not an error). */
+async function won(write: () => Promise<V1Lease>): Promise<V1Lease | undefined> {
+	try {
+		return await write();
+	} catch (err) {
+		if ((err as { code?: number }).code === 409) return undefined;
+		throw err;
+	}
+}
+
+/** `promise`, or a rejection once `ms` have passed (the request itself may still land: see tick). */
+function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+	let timer: NodeJS.Timeout | undefined;
+	const timeout = new Promise<never>((_, reject) => {
+		timer = setTimeout(() => reject(new Error(`${what} took longer than ${Math.round(ms)} ms`)), Math.max(0, ms));
+	});
+	return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * Leader election over a coordination.k8s.io Lease, after client-go's leaderelection: exactly one
+ * Berth node per cluster runs the controllers (informers, reconcilers, cullers).
+ * - A candidate takes a held Lease only once it has seen no change to it for the lease duration,
+ *   measured on its own monotonic clock from when it observed the last change.
+ * - The leader renews every retry period; one that has not renewed within the renew deadline
+ *   (shorter than the lease) stops leading, so it has stopped before anyone may take over. A
+ *   renew that hangs is abandoned at the deadline.
+ * - `fence()` throws unless the last successful renew is within the renew deadline: leader-only
+ *   writes call it first (no apiserver call).
  */
 export class LeaderElector extends EventEmitter {
 	readonly identity: string;
+	readonly timings: LeaderTimings;
 	private readonly name: string;
 	private readonly namespace: string;
-	private readonly durationS: number;
-	private readonly periodMs: number;
+	private readonly clock: ElectorClock;
 	private timer?: NodeJS.Timeout;
+	private watchdog?: NodeJS.Timeout;
 	private leading = false;
 	private running = false;
 	private firstTick?: Promise<void>;
+	/** When the last successful acquire or renew was sent (monotonic ms). */
+	private renewedAt = Number.NEGATIVE_INFINITY;
+	private observed?: LeaseObservation;
+	/** The Lease as this node last wrote it: a leader renews it without reading it first. */
+	private written?: V1Lease;
+	/** Bumped by every attempt and by stop(): an older attempt that resolves late changes nothing. */
+	private attempt = 0;
 
 	constructor(private readonly opts: LeaderOptions = {}) {
 		super();
 		this.name = opts.name ?? process.env.LEADER_LEASE_NAME ?? "berth-controller";
 		this.namespace = opts.namespace ?? process.env.LEADER_LEASE_NAMESPACE ?? "default";
 		this.identity = opts.identity ?? `${os.hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
-		this.durationS = opts.leaseDurationSeconds ?? Number(process.env.LEADER_LEASE_SECONDS || 15);
-		this.periodMs = opts.retryPeriodMs ?? Math.max(500, Math.floor((this.durationS * 1000) / 3));
+		this.timings = leaderTimings(opts);
+		this.clock = opts.clock ?? systemClock;
 	}
 
+	/** Whether this node leads; see fence() for whether it may still act as the leader. */
 	get isLeader(): boolean {
 		return this.leading;
+	}
+
+	/** The holder of the Lease as this node last saw it (undefined: free or not read yet). */
+	get observedHolder(): string | undefined {
+		return this.observed?.holder;
+	}
+
+	/**
+	 * The fence of leader-only writes: returns when this node leads and renewed within the renew
+	 * deadline, else stops leading (if it still did) and throws a retryable NotLeaderError. Cheap:
+	 * it reads two fields and the clock.
+	 */
+	fence(): void {
+		if (!this.leading) throw new NotLeaderError(`${this.identity} does not hold the lease`);
+		const since = this.clock.now() - this.renewedAt;
+		if (since < this.timings.renewDeadlineMs) return;
+		this.setLeading(false, `not renewed for ${Math.round(since)} ms (renew deadline ${this.timings.renewDeadlineMs} ms)`);
+		throw new NotLeaderError(`${this.identity} has not renewed its lease within the renew deadline`);
 	}
 
 	/** Starts campaigning; resolves after the first attempt, so a free lease is held on return. */
@@ -74,55 +200,95 @@ export class LeaderElector extends EventEmitter {
 	 */
 	async stop(opts: { release?: boolean } = {}): Promise<void> {
 		this.running = false;
+		this.attempt++;
 		if (this.timer) clearTimeout(this.timer);
+		this.disarm();
 		if (this.leading) {
-			if (opts.release !== false) await this.release().catch(() => undefined);
-			this.setLeading(false);
+			this.setLeading(false, "stopped");
+			if (opts.release !== false) await within(this.release(), this.timings.renewDeadlineMs, "releasing the lease").catch(() => undefined);
 		}
 	}
 
-	private client(): KubeClient {
+	private client(): LeaseClient {
 		return (this.opts.client ?? getKubeClient)();
 	}
 
+	/** One attempt to acquire or renew, bounded by what is left of the renew deadline; schedules the next. */
 	private async tick(): Promise<void> {
+		const attempt = ++this.attempt;
+		const sentAt = this.clock.now();
+		// A leader has until its renew deadline; a candidate's attempt is bounded the same way.
+		const budget = this.leading ? this.renewedAt + this.timings.renewDeadlineMs - sentAt : this.timings.renewDeadlineMs;
+		let held: boolean | undefined;
 		try {
-			this.setLeading(await this.tryAcquireOrRenew());
+			held = await within(this.tryAcquireOrRenew(attempt, sentAt), budget, "renewing the lease");
 		} catch (err) {
+			if (err === ABANDONED) return;
 			this.opts.log?.(`leader election: ${(err as Error).message}`);
-			// Unable to renew: a leader that cannot prove its lease must stop acting as one.
-			if (this.leading) this.setLeading(false);
 		}
-		if (this.running) this.timer = setTimeout(() => void this.tick(), this.periodMs);
+		if (attempt !== this.attempt || !this.running) return;
+		// A request still in flight is abandoned: whatever it answers later changes nothing here.
+		if (held === undefined) this.attempt++;
+		if (held) {
+			this.renewedAt = sentAt;
+			this.arm();
+			this.setLeading(true);
+		} else if (held === false && this.leading) {
+			// Someone else holds the lease (or won the race to it): stop at once, not at the deadline.
+			this.setLeading(false, `the lease is held by ${this.observed?.holder ?? "another candidate"}`);
+		} else if (this.leading) {
+			this.checkDeadline();
+		}
+		this.schedule(held === undefined && this.leading ? Math.min(this.timings.retryPeriodMs, this.timings.renewDeadlineMs / 4) : this.timings.retryPeriodMs);
+	}
+
+	private schedule(delayMs: number): void {
+		if (!this.running) return;
+		this.timer = setTimeout(() => void this.tick(), delayMs);
+	}
+
+	/** true: this node holds the lease now; false: another does. Throws when the apiserver cannot say. */
+	private async tryAcquireOrRenew(attempt: number, sentAt: number): Promise<boolean> {
+		const client = this.client();
+		const ref = { apiVersion: "coordination.k8s.io/v1", kind: "Lease", name: this.name, namespace: this.namespace };
+		// A leader renews what it wrote last, one request; a 409 means someone else wrote since: read it.
+		if (this.leading && this.written) {
+			const renewed = await won(() => client.replace<V1Lease>({ ...(this.written as V1Lease), apiVersion: ref.apiVersion, kind: ref.kind, spec: this.spec(false, this.written) }));
+			if (attempt !== this.attempt) throw ABANDONED;
+			if (renewed) return this.wrote(renewed, sentAt);
+			this.written = undefined;
+		}
+		const lease = await client.get<V1Lease>(ref);
+		if (attempt !== this.attempt) throw ABANDONED;
+		if (!lease) {
+			const created = await won(() => client.create<V1Lease>({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: this.name, namespace: this.namespace }, spec: this.spec(true) }));
+			if (created && attempt === this.attempt) this.wrote(created, sentAt);
+			return created !== undefined;
+		}
+		this.observed = observeLease(this.observed, lease, this.clock.now());
+		const mine = this.observed.holder === this.identity;
+		if (!mine && !leaseExpired(this.observed, this.clock.now())) return false;
+		const written = await won(() => client.replace<V1Lease>({ ...lease, apiVersion: ref.apiVersion, kind: ref.kind, spec: this.spec(!mine, lease) }));
+		if (written && attempt === this.attempt) this.wrote(written, sentAt);
+		return written !== undefined;
+	}
+
+	private wrote(lease: V1Lease, sentAt: number): true {
+		this.written = lease;
+		this.observed = observeLease(this.observed, lease, sentAt);
+		return true;
 	}
 
 	private spec(acquiredNow: boolean, current?: V1Lease): V1Lease["spec"] {
-		const now = microTime(new Date());
+		const now = microTime(new Date(this.clock.wall()));
+		const acquired = current?.spec?.acquireTime;
 		return {
 			holderIdentity: this.identity,
-			leaseDurationSeconds: this.durationS,
-			acquireTime: (acquiredNow || !current?.spec?.acquireTime ? now : microTime(new Date(current.spec.acquireTime as unknown as string))) as never,
+			leaseDurationSeconds: this.timings.leaseMs / 1000,
+			acquireTime: (acquiredNow || !acquired ? now : microTime(new Date(acquired as unknown as string))) as never,
 			renewTime: now as never,
 			leaseTransitions: (current?.spec?.leaseTransitions ?? 0) + (acquiredNow && current ? 1 : 0),
 		};
-	}
-
-	private async tryAcquireOrRenew(): Promise<boolean> {
-		const client = this.client();
-		const lease = await client.get<V1Lease>({ apiVersion: "coordination.k8s.io/v1", kind: "Lease", name: this.name, namespace: this.namespace });
-		if (!lease) {
-			await client.create<V1Lease>({ apiVersion: "coordination.k8s.io/v1", kind: "Lease", metadata: { name: this.name, namespace: this.namespace }, spec: this.spec(true) });
-			return true;
-		}
-		const mine = lease.spec?.holderIdentity === this.identity;
-		if (!mine && !leaseExpired(lease, Date.now())) return false;
-		try {
-			await client.replace<V1Lease>({ ...lease, apiVersion: "coordination.k8s.io/v1", kind: "Lease", spec: this.spec(!mine, lease) });
-			return true;
-		} catch (err) {
-			if ((err as { code?: number }).code === 409) return false; // another candidate won the race
-			throw err;
-		}
 	}
 
 	private async release(): Promise<void> {
@@ -132,10 +298,30 @@ export class LeaderElector extends EventEmitter {
 		await client.replace<V1Lease>({ ...lease, apiVersion: "coordination.k8s.io/v1", kind: "Lease", spec: { leaseDurationSeconds: lease.spec?.leaseDurationSeconds, leaseTransitions: lease.spec?.leaseTransitions } });
 	}
 
-	private setLeading(leading: boolean): void {
+	/** Wakes at the renew deadline: without a renew by then, leadership ends. */
+	private arm(): void {
+		this.disarm();
+		const left = this.renewedAt + this.timings.renewDeadlineMs - this.clock.now();
+		this.watchdog = setTimeout(() => this.checkDeadline(), Math.max(0, left));
+	}
+
+	private disarm(): void {
+		if (this.watchdog) clearTimeout(this.watchdog);
+		this.watchdog = undefined;
+	}
+
+	private checkDeadline(): void {
+		if (!this.leading) return;
+		const since = this.clock.now() - this.renewedAt;
+		if (since >= this.timings.renewDeadlineMs) this.setLeading(false, `not renewed for ${Math.round(since)} ms (renew deadline ${this.timings.renewDeadlineMs} ms)`);
+		else this.arm();
+	}
+
+	private setLeading(leading: boolean, why?: string): void {
 		if (leading === this.leading) return;
 		this.leading = leading;
-		this.opts.log?.(leading ? `leader election: ${this.identity} leads` : `leader election: ${this.identity} stopped leading`);
+		if (!leading) this.disarm();
+		this.opts.log?.(leading ? `leader election: ${this.identity} leads` : `leader election: ${this.identity} stopped leading${why ? ` (${why})` : ""}`);
 		this.emit(leading ? "started-leading" : "stopped-leading");
 	}
 }

@@ -48,6 +48,12 @@ export interface ControllerMethods {
 	runWhileLeading(controller: Controller): Promise<void>;
 	/** The watch caches by kind once every one has listed; undefined off the leader or before. */
 	syncedCaches(): Map<string, ResilientInformer<KubernetesObject>> | undefined;
+	/**
+	 * The fence of leader-only writes: throws a retryable NotLeaderError unless this node holds the
+	 * Lease and renewed it within the renew deadline (no apiserver call). A no-op without election.
+	 * Leader-only reconcilers call it before every run; call it before other leader-only writes.
+	 */
+	fence(): void;
 }
 
 export interface ControllerLocals {
@@ -68,7 +74,11 @@ function newReconciler<S>(self: Self, opts: ControllerOptions<S>): Reconciler {
 	return new Reconciler({
 		name: opts.name,
 		concurrency: loadConfig().reconcileConcurrency,
-		reconcile: key => opts.reconcile(self as unknown as S, key),
+		// A leader-only run starts only while the lease is held and fresh; a refused run is retried.
+		reconcile: async key => {
+			if (!opts.everyNode) self.fence();
+			return opts.reconcile(self as unknown as S, key);
+		},
 		listKeys: () => opts.listKeys(self as unknown as S),
 		logger: self.logger,
 	});
@@ -137,6 +147,9 @@ export function createControllerMixin<S = Service>(opts?: ControllerOptions<S>):
 			syncedCaches(this: Self) {
 				const watches = [...this.watches.values()];
 				return watches.length && watches.every(i => i.hasSynced) ? this.watches : undefined;
+			},
+			fence(this: Self) {
+				if (electionEnabled()) getLeaderElector().fence();
 			},
 		},
 		created(this: Self) {

@@ -321,6 +321,7 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 			config: this.settings,
 			announce: (event, doc) => void self.broker.emit(`k8s.applications.${event}`, applicationView(doc, self.settings.policy)),
 			forget: appId => self.reconciler?.forget(appId),
+			fence: () => self.fence(),
 		};
 	},
 };

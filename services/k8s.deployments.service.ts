@@ -24,19 +24,8 @@ export interface DeploymentsSettings extends ServiceSettingSchema {
 	nodePortRange: [number, number];
 }
 
-interface DeploymentsMethods {
-	/** The db mixin's: the public fields. */
-	publicView(doc: StoredDeployment): DeploymentEntity;
-	references(): ReferenceDeps;
-	passDeps(): PassDeps;
-	applyChange(ctx: Context<unknown, CallerMeta>, doc: StoredDeployment, changes: Partial<StoredDeployment>, image?: CatalogImage): Promise<DeploymentEntity>;
-	checkDraft(ctx: Context<unknown, CallerMeta>, draft: StoredDeployment, image: CatalogImage, current?: StoredDeployment): Promise<Record<string, number>>;
-	dropEntity(doc: StoredDeployment): Promise<void>;
-	writeEnvs(ctx: Context<unknown, CallerMeta>, dep: EnvTarget, image: CatalogImage, env: EnvParam[]): Promise<void>;
-	teardown(doc: StoredDeployment): Promise<void>;
-	writeStatus(doc: StoredDeployment, status: DeploymentStatus, appliedFingerprint?: string): Promise<void>;
-	hasService(name: string): boolean;
-}
+/** The service's own methods: `this.<method>` jumps to the code (their type is this object's). */
+type DeploymentsMethods = typeof methods;
 
 interface DeploymentsLocals extends ControllerLocals {
 	/** Serializes creates of one namespace/name in this node (the DB has no compound unique index on NeDB). */
@@ -47,7 +36,9 @@ interface DeploymentsLocals extends ControllerLocals {
 	images: ImageCache;
 }
 
-type DeploymentsThis = DbBackedService<DeploymentsMethods & RefsMethods & MembershipMethods & ControllerMethods & DeploymentsLocals & { settings: DeploymentsSettings }>;
+/** The db mixin's publicView, typed: the public fields of a deployment. */
+type DeploymentView = { publicView(doc: StoredDeployment): DeploymentEntity };
+interface DeploymentsThis extends DbBackedService<DeploymentView & DeploymentsMethods & RefsMethods & MembershipMethods & ControllerMethods & DeploymentsLocals & { settings: DeploymentsSettings }> {}
 
 /** moleculer-db's generic actions would bypass validation and the cluster, so this API has its own. */
 const GENERIC_ACTIONS = ["list", "find", "count", "create", "insert", "get", "update", "remove"];
@@ -106,6 +97,98 @@ const createAction = {
  * entity, applied by server-side apply. Actions write the entity and ask the reconciler; the
  * reconciler (entity changes, env changes, watch events, periodic resync) makes the cluster match.
  */
+const methods = {
+	references(this: DeploymentsThis): ReferenceDeps {
+		return { kube: getKubeClient(), findRaw: query => this.findRaw<StoredDeployment>(query), baseDomain: this.settings.baseDomain, nodePortRange: this.settings.nodePortRange };
+	},
+
+	passDeps(this: DeploymentsThis): PassDeps {
+		const caches = this.syncedCaches();
+		return {
+			kube: getKubeClient(),
+			baseDomain: this.settings.baseDomain,
+			cache: () => (caches ? liveCacheOf(caches) : undefined),
+			load: id => this.loadDoc<StoredDeployment>(id),
+			image: doc => this.images.resolve(doc.image, () => this.resolveImage(this.systemContext(), doc.image)),
+			forced: id => this.forceApply.delete(id),
+			writeStatus: this.writeStatus.bind(this),
+			teardown: this.teardown.bind(this),
+			requeue: id => this.reconciler?.enqueue(id),
+		};
+	},
+
+	/**
+	 * Checks a change (references, quota, the apiserver's dry run), stores it and applies it. A
+	 * replicas-only change (a scale) touches no reference and no manifest's validity: only the quota
+	 * is checked, with the footprint already booked.
+	 */
+	async applyChange(this: DeploymentsThis, ctx: Context<unknown, CallerMeta>, doc: StoredDeployment, changes: Partial<StoredDeployment>, image?: CatalogImage): Promise<DeploymentEntity> {
+		const draft = withChanges(doc, changes);
+		let footprint = doc.footprint;
+		if (footprint && Object.keys(changes).every(k => k === "replicas")) await checkQuota(this.references(), await this.readQuota(ctx, draft.namespace), draft, footprint, doc);
+		else {
+			image ??= await this.resolveImage(ctx, draft.image);
+			footprint = await this.checkDraft(ctx, draft, image, doc);
+		}
+		if (image) this.images.remember(image);
+		await this.patchEntity(ctx, doc.id, encodeChange({ ...changes, footprint }));
+		await this.reconciler?.sync(doc.id).catch(err => this.logger.warn(`Applying deployment ${doc.id} failed; the reconciler retries:`, (err as Error).message));
+		const entity = this.publicView((await this.loadDoc<StoredDeployment>(doc.id)) as StoredDeployment);
+		ctx.emit("k8s.deployments.updated", entity);
+		return entity;
+	},
+
+	/** What a draft must pass before it is stored: references, the quota and the apiserver's dry run. Returns the footprint to book. */
+	async checkDraft(this: DeploymentsThis, ctx: Context<unknown, CallerMeta>, draft: StoredDeployment, image: CatalogImage, current?: StoredDeployment): Promise<Record<string, number>> {
+		await checkReferences(this.references(), draft, image, current);
+		const footprint = footprintOf(image, draft.resources);
+		await checkQuota(this.references(), await this.readQuota(ctx, draft.namespace), draft, footprint, current);
+		await dryRun(getKubeClient(), this.settings.baseDomain, draft, image);
+		return footprint;
+	},
+
+	/**
+	 * The image's env declarations and the caller's `env`, through v1.k8s.envs, which is handed the
+	 * deployment and the image instead of looking them up (the deployment is not visible to a
+	 * lookup yet, and deployments is waiting on envs).
+	 */
+	async writeEnvs(this: DeploymentsThis, ctx: Context<unknown, CallerMeta>, dep: EnvTarget, image: CatalogImage, env: EnvParam[]): Promise<void> {
+		if (!this.hasService("v1.k8s.envs")) {
+			if (env.length) throw invalidField("env", "Env vars need the v1.k8s.envs service, which is not running");
+			return;
+		}
+		const { id, name, namespace, namespaceName, owner, members } = dep;
+		const target = { id, name, namespace, namespaceName, owner, members: members ?? [] };
+		await ctx.call<unknown, CreateFromImageParams>("v1.k8s.envs.createEnv", { namespace: dep.namespace, deployment: dep.id, image: image.id, env, target, declared: image.env ?? [], scope: false });
+	},
+
+	/** Deletes every object generated for the entity (env objects too), then the entity. */
+	async teardown(this: DeploymentsThis, doc: StoredDeployment): Promise<void> {
+		const ctx = this.systemContext();
+		if (this.hasService("v1.k8s.envs")) await ctx.call("v1.k8s.envs.clean", { deployment: doc.id, scope: false });
+		await deleteGenerated(getKubeClient(), doc);
+		await this.dropEntity(doc);
+	},
+
+	/** Removes the entity (the cluster's objects are gone or going) and says so. */
+	async dropEntity(this: DeploymentsThis, doc: StoredDeployment): Promise<void> {
+		const removed = await this.removeEntity(this.systemContext(), doc.id);
+		this.reconciler?.forget(doc.id);
+		if (removed) this.broker.emit("k8s.deployments.removed", this.publicView(doc));
+	},
+
+	async writeStatus(this: DeploymentsThis, doc: StoredDeployment, status: DeploymentStatus, appliedFingerprint?: string): Promise<void> {
+		const newFingerprint = appliedFingerprint !== undefined && appliedFingerprint !== doc.appliedFingerprint;
+		if (!statusChanged(doc.status, status) && !newFingerprint) return;
+		await this.patchEntity(this.systemContext(), doc.id, newFingerprint ? { status, appliedFingerprint } : { status });
+		if (status.phase !== doc.status?.phase) this.broker.emit("k8s.deployments.reconciled", { id: doc.id, name: doc.name, namespace: doc.namespace, status });
+	},
+
+	hasService(this: DeploymentsThis, name: string): boolean {
+		return this.broker.registry.hasService(name, undefined as unknown as string);
+	},
+};
+
 const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods, DeploymentsLocals, DeploymentsThis> = {
 	name: "k8s.deployments",
 	version: 1,
@@ -297,97 +380,7 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 			},
 		},
 	},
-	methods: {
-		references(this: DeploymentsThis): ReferenceDeps {
-			return { kube: getKubeClient(), findRaw: query => this.findRaw<StoredDeployment>(query), baseDomain: this.settings.baseDomain, nodePortRange: this.settings.nodePortRange };
-		},
-
-		passDeps(this: DeploymentsThis): PassDeps {
-			const caches = this.syncedCaches();
-			return {
-				kube: getKubeClient(),
-				baseDomain: this.settings.baseDomain,
-				cache: () => (caches ? liveCacheOf(caches) : undefined),
-				load: id => this.loadDoc<StoredDeployment>(id),
-				image: doc => this.images.resolve(doc.image, () => this.resolveImage(this.systemContext(), doc.image)),
-				forced: id => this.forceApply.delete(id),
-				writeStatus: this.writeStatus.bind(this),
-				teardown: this.teardown.bind(this),
-				requeue: id => this.reconciler?.enqueue(id),
-			};
-		},
-
-		/**
-		 * Checks a change (references, quota, the apiserver's dry run), stores it and applies it. A
-		 * replicas-only change (a scale) touches no reference and no manifest's validity: only the quota
-		 * is checked, with the footprint already booked.
-		 */
-		async applyChange(this: DeploymentsThis, ctx: Context<unknown, CallerMeta>, doc: StoredDeployment, changes: Partial<StoredDeployment>, image?: CatalogImage): Promise<DeploymentEntity> {
-			const draft = withChanges(doc, changes);
-			let footprint = doc.footprint;
-			if (footprint && Object.keys(changes).every(k => k === "replicas")) await checkQuota(this.references(), await this.readQuota(ctx, draft.namespace), draft, footprint, doc);
-			else {
-				image ??= await this.resolveImage(ctx, draft.image);
-				footprint = await this.checkDraft(ctx, draft, image, doc);
-			}
-			if (image) this.images.remember(image);
-			await this.patchEntity(ctx, doc.id, encodeChange({ ...changes, footprint }));
-			await this.reconciler?.sync(doc.id).catch(err => this.logger.warn(`Applying deployment ${doc.id} failed; the reconciler retries:`, (err as Error).message));
-			const entity = this.publicView((await this.loadDoc<StoredDeployment>(doc.id)) as StoredDeployment);
-			ctx.emit("k8s.deployments.updated", entity);
-			return entity;
-		},
-
-		/** What a draft must pass before it is stored: references, the quota and the apiserver's dry run. Returns the footprint to book. */
-		async checkDraft(this: DeploymentsThis, ctx: Context<unknown, CallerMeta>, draft: StoredDeployment, image: CatalogImage, current?: StoredDeployment): Promise<Record<string, number>> {
-			await checkReferences(this.references(), draft, image, current);
-			const footprint = footprintOf(image, draft.resources);
-			await checkQuota(this.references(), await this.readQuota(ctx, draft.namespace), draft, footprint, current);
-			await dryRun(getKubeClient(), this.settings.baseDomain, draft, image);
-			return footprint;
-		},
-
-		/**
-		 * The image's env declarations and the caller's `env`, through v1.k8s.envs, which is handed the
-		 * deployment and the image instead of looking them up (the deployment is not visible to a
-		 * lookup yet, and deployments is waiting on envs).
-		 */
-		async writeEnvs(this: DeploymentsThis, ctx: Context<unknown, CallerMeta>, dep: EnvTarget, image: CatalogImage, env: EnvParam[]): Promise<void> {
-			if (!this.hasService("v1.k8s.envs")) {
-				if (env.length) throw invalidField("env", "Env vars need the v1.k8s.envs service, which is not running");
-				return;
-			}
-			const { id, name, namespace, namespaceName, owner, members } = dep;
-			const target = { id, name, namespace, namespaceName, owner, members: members ?? [] };
-			await ctx.call<unknown, CreateFromImageParams>("v1.k8s.envs.createEnv", { namespace: dep.namespace, deployment: dep.id, image: image.id, env, target, declared: image.env ?? [], scope: false });
-		},
-
-		/** Deletes every object generated for the entity (env objects too), then the entity. */
-		async teardown(this: DeploymentsThis, doc: StoredDeployment): Promise<void> {
-			const ctx = this.systemContext();
-			if (this.hasService("v1.k8s.envs")) await ctx.call("v1.k8s.envs.clean", { deployment: doc.id, scope: false });
-			await deleteGenerated(getKubeClient(), doc);
-			await this.dropEntity(doc);
-		},
-
-		/** Removes the entity (the cluster's objects are gone or going) and says so. */
-		async dropEntity(this: DeploymentsThis, doc: StoredDeployment): Promise<void> {
-			const removed = await this.removeEntity(this.systemContext(), doc.id);
-			this.reconciler?.forget(doc.id);
-			if (removed) this.broker.emit("k8s.deployments.removed", this.publicView(doc));
-		},
-
-		async writeStatus(this: DeploymentsThis, doc: StoredDeployment, status: DeploymentStatus, appliedFingerprint?: string): Promise<void> {
-			const newFingerprint = appliedFingerprint !== undefined && appliedFingerprint !== doc.appliedFingerprint;
-			if (!statusChanged(doc.status, status) && !newFingerprint) return;
-			await this.patchEntity(this.systemContext(), doc.id, newFingerprint ? { status, appliedFingerprint } : { status });
-			if (status.phase !== doc.status?.phase) this.broker.emit("k8s.deployments.reconciled", { id: doc.id, name: doc.name, namespace: doc.namespace, status });
-		},
-
-		hasService(this: DeploymentsThis, name: string): boolean {
-			return this.broker.registry.hasService(name, undefined as unknown as string);
-		},
-	},
+	methods,
 	created(this: DeploymentsThis) {
 		const { baseDomain, resyncSeconds, nodePortRange } = loadConfig();
 		Object.assign(this.settings, { baseDomain, resyncSeconds, nodePortRange });

@@ -135,6 +135,7 @@ const methods = {
 	/** Deletes the old ReplicaSets of adopted Deployments whose Berth pods are up (or that waited too long). */
 	async retire(this: InventoryThis): Promise<void> {
 		if (!this.kube || !this.superseded.size) return;
+		this.fence();
 		const decisions = retireDecisions(this.store, this.superseded.values(), Date.now(), { timeoutMs: this.settings.retireTimeoutSeconds * 1000 });
 		for (const d of decisions) {
 			const k = key(d.namespace, d.name);

@@ -148,6 +148,7 @@ const methods = {
 			claim: (query, update) => claim(this.adapter as unknown as UpdatingAdapter, query, update),
 			publicView: doc => this.publicView<JobEntity>(doc),
 			emit: (event, payload) => void this.broker.emit(event, payload),
+			fence: () => this.fence(),
 		});
 	},
 };

@@ -29,20 +29,12 @@ import { createMembershipMixin, isAdmin, isUnscoped, mayAccess, SYSTEM_META, typ
 
 type Meta = CallerMeta & RestMeta;
 
-interface NamespacesMethods {
-	findByName(name: string): Promise<NamespaceEntity | undefined>;
-	holdDefault(): Promise<NamespaceEntity | undefined>;
-	visibleNamespace(ctx: Context<unknown, Meta>, id: string, role?: "member" | "owner"): Promise<NamespaceEntity>;
-	checkConfined(ctx: Context<unknown, Meta>, entity: NamespaceEntity): void;
-	availability(name: string): Promise<Availability>;
-	applyNamespace(entity: NamespaceEntity): Promise<V1Namespace>;
-	removeNamespace(ctx: Context<unknown, Meta>, entity: NamespaceEntity): Promise<NamespaceEntity>;
-	reconcileNamespace(name: string): Promise<void>;
-}
+/** The service's own methods: `this.<method>` jumps to the code (their type is this object's). */
+type NamespacesMethods = typeof methods;
 
 type NamespacesVars = ControllerLocals;
 
-type NamespacesThis = DbBackedService<MembershipMethods & ControllerMethods & NamespacesMethods & NamespacesVars>;
+interface NamespacesThis extends DbBackedService<MembershipMethods & ControllerMethods & NamespacesMethods & NamespacesVars> {}
 
 const FIELDS = ["name", "owner", "members", "quota", "phase", "uid"];
 
@@ -52,6 +44,97 @@ const FIELDS = ["name", "owner", "members", "quota", "phase", "uid"];
  * deletes it from the cluster and emits `k8s.namespaces.removed`, on which every namespaced
  * service removes its own entities.
  */
+const methods = {
+	async findByName(this: NamespacesThis, name: string): Promise<NamespaceEntity | undefined> {
+		const [entity] = await this.findEntities(null, { name }, { limit: 1 });
+		return entity as unknown as NamespaceEntity | undefined;
+	},
+
+	/** Stores the entity of the cluster's `default` namespace, held by the system identity (lib/namespaces/held.ts); undefined if the cluster has none. */
+	async holdDefault(this: NamespacesThis): Promise<NamespaceEntity | undefined> {
+		const live = await getKubeClient().get<V1Namespace>({ apiVersion: "v1", kind: "Namespace", name: HELD_DEFAULT });
+		if (!live) return undefined;
+		try {
+			await this.insertEntity(this.systemContext(), heldDefaultDoc(live, SYSTEM_META.userID as string));
+		} catch (err) {
+			// Another node held it first.
+			if (!isDuplicateKey(err)) throw err;
+		}
+		return this.findByName(HELD_DEFAULT);
+	},
+
+	/**
+	 * The entity if this caller may see it (membership, admin, key confinement), else 404. Not the
+	 * membership mixin's findVisible: owner-only actions answer a member 403, and a namespace is
+	 * confined by its own name, which mesh calls with `scope: false` (quota reads) skip.
+	 */
+	async visibleNamespace(this: NamespacesThis, ctx: Context<unknown, Meta>, id: string, role: "member" | "owner" = "member"): Promise<NamespaceEntity> {
+		const entity = this.publicView<NamespaceEntity>(await this.findOwnedBy(ctx, id, role));
+		this.checkConfined(ctx, entity);
+		if (role === "owner" && isHeldDefault(entity, SYSTEM_META.userID as string)) throw heldDefaultRefused();
+		return entity;
+	},
+
+	checkConfined(this: NamespacesThis, ctx: Context<unknown, Meta>, entity: NamespaceEntity): void {
+		if (isUnscoped(ctx)) return;
+		const allowed = ctx.meta?.namespaces;
+		if (allowed && !allowed.includes(entity.name)) throw notFound("Namespace", entity.id);
+	},
+
+	async availability(this: NamespacesThis, name: string): Promise<Availability> {
+		if (name.length > 63 || !DNS1123_LABEL.test(name)) return { name, available: false, reason: "Not an RFC 1123 label (lower-case letters, digits and '-', at most 63)" };
+		if (isSystemNamespace(name)) return { name, available: false, reason: `${name} is a reserved system namespace` };
+		if (await this.findByName(name)) return { name, available: false, reason: `Namespace ${name} already exists` };
+		const live = await getKubeClient().get<V1Namespace>({ apiVersion: "v1", kind: "Namespace", name });
+		if (live) return { name, available: false, reason: `A namespace named ${name} already exists in the cluster` };
+		return { name, available: true };
+	},
+
+	/** Server-side applies the Namespace, its ResourceQuota and its LimitRange; returns the live Namespace. */
+	async applyNamespace(this: NamespacesThis, entity: NamespaceEntity): Promise<V1Namespace> {
+		// Only the held `default` has no quota, and Berth never applies anything to it.
+		if (!entity.quota) throw heldDefaultRefused();
+		const [ns, quota, limits] = namespaceManifests({ ...entity, quota: entity.quota });
+		const kube = getKubeClient();
+		const live = await kube.apply(ns);
+		await kube.apply(quota);
+		await kube.apply(limits);
+		return live;
+	},
+
+	/**
+	 * The cluster first (a failed delete leaves everything as it was), then the entity, then the
+	 * event that makes the other services remove what they kept for this namespace.
+	 */
+	async removeNamespace(this: NamespacesThis, ctx: Context<unknown, Meta>, entity: NamespaceEntity): Promise<NamespaceEntity> {
+		const live = await getKubeClient().get<V1Namespace>({ apiVersion: "v1", kind: "Namespace", name: entity.name });
+		if (live && belongsTo(live, entity)) await getKubeClient().delete({ apiVersion: "v1", kind: "Namespace", name: entity.name });
+		await this.removeEntity(ctx, entity.id);
+		const removed = { ...entity, phase: "Terminating" };
+		ctx.emit("k8s.namespaces.removed", removed);
+		return removed;
+	},
+
+	/** Level-based: compares the stored phase/uid with the informer's view of the Namespace. */
+	async reconcileNamespace(this: NamespacesThis, name: string): Promise<void> {
+		const informer = this.syncedCaches()?.get("Namespace");
+		if (!informer) throw new Error("namespace watch not synced yet");
+		const entity = await this.findByName(name);
+		// The held `default` is the cluster's, not Berth's: outside the watch, nothing to reconcile.
+		if (!entity || isHeldDefault(entity, SYSTEM_META.userID as string)) return;
+		const live = informer.get(name) as V1Namespace | undefined;
+		const mine = live && belongsTo(live, entity) ? live : undefined;
+		const phase = mine ? (mine.metadata?.deletionTimestamp ? "Terminating" : (mine.status?.phase ?? "Active")) : "Missing";
+		const uid = mine?.metadata?.uid ?? null;
+		if (phase === entity.phase && uid === entity.uid) return;
+		const ctx = this.systemContext<Meta>();
+		// The entity may have been removed meanwhile; then there is nothing to record.
+		if (!(await this.findStored(entity.id))) return;
+		const saved = await this.patchEntity(ctx, entity.id, { phase, uid });
+		this.broker.emit("k8s.namespaces.updated", saved, { meta: { ...SYSTEM_META } });
+	},
+};
+
 const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, NamespacesVars, NamespacesThis> = {
 	name: "k8s.namespaces",
 	version: 1,
@@ -254,96 +337,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 		},
 	},
 
-	methods: {
-		async findByName(this: NamespacesThis, name: string): Promise<NamespaceEntity | undefined> {
-			const [entity] = await this.findEntities(null, { name }, { limit: 1 });
-			return entity as unknown as NamespaceEntity | undefined;
-		},
-
-		/** Stores the entity of the cluster's `default` namespace, held by the system identity (lib/namespaces/held.ts); undefined if the cluster has none. */
-		async holdDefault(this: NamespacesThis): Promise<NamespaceEntity | undefined> {
-			const live = await getKubeClient().get<V1Namespace>({ apiVersion: "v1", kind: "Namespace", name: HELD_DEFAULT });
-			if (!live) return undefined;
-			try {
-				await this.insertEntity(this.systemContext(), heldDefaultDoc(live, SYSTEM_META.userID as string));
-			} catch (err) {
-				// Another node held it first.
-				if (!isDuplicateKey(err)) throw err;
-			}
-			return this.findByName(HELD_DEFAULT);
-		},
-
-		/**
-		 * The entity if this caller may see it (membership, admin, key confinement), else 404. Not the
-		 * membership mixin's findVisible: owner-only actions answer a member 403, and a namespace is
-		 * confined by its own name, which mesh calls with `scope: false` (quota reads) skip.
-		 */
-		async visibleNamespace(this: NamespacesThis, ctx: Context<unknown, Meta>, id: string, role: "member" | "owner" = "member"): Promise<NamespaceEntity> {
-			const entity = this.publicView<NamespaceEntity>(await this.findOwnedBy(ctx, id, role));
-			this.checkConfined(ctx, entity);
-			if (role === "owner" && isHeldDefault(entity, SYSTEM_META.userID as string)) throw heldDefaultRefused();
-			return entity;
-		},
-
-		checkConfined(this: NamespacesThis, ctx: Context<unknown, Meta>, entity: NamespaceEntity): void {
-			if (isUnscoped(ctx)) return;
-			const allowed = ctx.meta?.namespaces;
-			if (allowed && !allowed.includes(entity.name)) throw notFound("Namespace", entity.id);
-		},
-
-		async availability(this: NamespacesThis, name: string): Promise<Availability> {
-			if (name.length > 63 || !DNS1123_LABEL.test(name)) return { name, available: false, reason: "Not an RFC 1123 label (lower-case letters, digits and '-', at most 63)" };
-			if (isSystemNamespace(name)) return { name, available: false, reason: `${name} is a reserved system namespace` };
-			if (await this.findByName(name)) return { name, available: false, reason: `Namespace ${name} already exists` };
-			const live = await getKubeClient().get<V1Namespace>({ apiVersion: "v1", kind: "Namespace", name });
-			if (live) return { name, available: false, reason: `A namespace named ${name} already exists in the cluster` };
-			return { name, available: true };
-		},
-
-		/** Server-side applies the Namespace, its ResourceQuota and its LimitRange; returns the live Namespace. */
-		async applyNamespace(this: NamespacesThis, entity: NamespaceEntity): Promise<V1Namespace> {
-			// Only the held `default` has no quota, and Berth never applies anything to it.
-			if (!entity.quota) throw heldDefaultRefused();
-			const [ns, quota, limits] = namespaceManifests({ ...entity, quota: entity.quota });
-			const kube = getKubeClient();
-			const live = await kube.apply(ns);
-			await kube.apply(quota);
-			await kube.apply(limits);
-			return live;
-		},
-
-		/**
-		 * The cluster first (a failed delete leaves everything as it was), then the entity, then the
-		 * event that makes the other services remove what they kept for this namespace.
-		 */
-		async removeNamespace(this: NamespacesThis, ctx: Context<unknown, Meta>, entity: NamespaceEntity): Promise<NamespaceEntity> {
-			const live = await getKubeClient().get<V1Namespace>({ apiVersion: "v1", kind: "Namespace", name: entity.name });
-			if (live && belongsTo(live, entity)) await getKubeClient().delete({ apiVersion: "v1", kind: "Namespace", name: entity.name });
-			await this.removeEntity(ctx, entity.id);
-			const removed = { ...entity, phase: "Terminating" };
-			ctx.emit("k8s.namespaces.removed", removed);
-			return removed;
-		},
-
-		/** Level-based: compares the stored phase/uid with the informer's view of the Namespace. */
-		async reconcileNamespace(this: NamespacesThis, name: string): Promise<void> {
-			const informer = this.syncedCaches()?.get("Namespace");
-			if (!informer) throw new Error("namespace watch not synced yet");
-			const entity = await this.findByName(name);
-			// The held `default` is the cluster's, not Berth's: outside the watch, nothing to reconcile.
-			if (!entity || isHeldDefault(entity, SYSTEM_META.userID as string)) return;
-			const live = informer.get(name) as V1Namespace | undefined;
-			const mine = live && belongsTo(live, entity) ? live : undefined;
-			const phase = mine ? (mine.metadata?.deletionTimestamp ? "Terminating" : (mine.status?.phase ?? "Active")) : "Missing";
-			const uid = mine?.metadata?.uid ?? null;
-			if (phase === entity.phase && uid === entity.uid) return;
-			const ctx = this.systemContext<Meta>();
-			// The entity may have been removed meanwhile; then there is nothing to record.
-			if (!(await this.findStored(entity.id))) return;
-			const saved = await this.patchEntity(ctx, entity.id, { phase, uid });
-			this.broker.emit("k8s.namespaces.updated", saved, { meta: { ...SYSTEM_META } });
-		},
-	},
+	methods,
 
 };
 

@@ -53,27 +53,15 @@ export interface ServicesSettings extends ServiceSettingSchema {
 	gpuOptions: GpuOptions;
 }
 
-interface ServicesMethods {
-	/** The seed-compatible view (deployed, host, pendingChanges), not the mixin's field pick. */
-	publicView(doc: StoredService): ServiceEntity;
-	quotaReads(ctx: Context<unknown, CallerMeta>, doc: StoredService): QuotaReads;
-	createEntity(ctx: Context<unknown, CallerMeta>, p: CreateServiceParams, externalId?: string): Promise<ServiceEntity>;
-	entityIdFor(id: string): Promise<string>;
-	upsertRecord(ctx: Context<unknown, CallerMeta>, p: CompatDeployParams, retried?: boolean): Promise<string>;
-	deploy(ctx: Context<unknown, CallerMeta>, id: string): Promise<{ doc: StoredService; manifests: SpecObject[] }>;
-	undeploy(ctx: Context<unknown, CallerMeta>, id: string, keepVolumes: boolean, remove: boolean): Promise<UndeployView>;
-	settle(id: string): Promise<void>;
-	converge(id: string): Promise<void>;
-	teardown(doc: StoredService): Promise<void>;
-	dropEntity(doc: StoredService): Promise<void>;
-}
+/** The service's own methods: `this.<method>` jumps to the code (their type is this object's). */
+type ServicesMethods = typeof methods;
 
 interface ServicesLocals extends ControllerLocals {
 	/** Resource names being handed out in this node (NeDB has no compound unique index). */
 	creating: Set<string>;
 }
 
-type ServicesThis = DbBackedService<ServicesMethods & MembershipMethods & RefsMethods & ControllerMethods & ServicesLocals & { settings: ServicesSettings }>;
+interface ServicesThis extends DbBackedService<ServicesMethods & MembershipMethods & RefsMethods & ControllerMethods & ServicesLocals & { settings: ServicesSettings }> {}
 
 type Rest = ActionSchema["rest"];
 
@@ -107,6 +95,127 @@ function undeployAction(rest: Rest, removeEntity: boolean, compat = false) {
  * as applied and has the reconciler make the cluster match: a Deployment, a claim per volume, a
  * Service, and an Ingress when a port is exposed. The seed's routes are served at the root.
  */
+const methods = {
+	publicView(this: ServicesThis, doc: StoredService): ServiceEntity {
+		return serviceView(doc, this.settings.baseDomain);
+	},
+
+	/** The reads the quota check needs, with the caller's context. */
+	quotaReads(this: ServicesThis, ctx: Context<unknown, CallerMeta>, doc: StoredService): QuotaReads {
+		return {
+			quota: () => this.readQuota(ctx, doc.namespace),
+			// The running pod's share is freed by the Recreate, if that pod still exists.
+			runningFootprint: async () => (doc.applied && (await readDeployment(getKubeClient(), doc)) ? fromEntries(doc.applied.footprint) : undefined),
+			bookedByOthers: async () => {
+				const others = (await this.findRaw<StoredService>({ namespace: doc.namespace })).filter(d => d.id !== doc.id && d.applied && !d.teardown);
+				return sumBookings(others.map(d => fromEntries(d.applied?.footprint)));
+			},
+		};
+	},
+
+	/** Stores a new entity in the caller's namespace (its spec already validated), with a free object name. */
+	async createEntity(this: ServicesThis, ctx: Context<unknown, CallerMeta>, p: CreateServiceParams, externalId?: string): Promise<ServiceEntity> {
+		const ns = await this.lookupNamespace(ctx, p.namespace);
+		const stored = async (name: string) => (await this.findRaw({ namespace: ns.id, resourceName: name })).length > 0;
+		const resourceName = await allocateResourceName({ kube: getKubeClient(), creating: this.creating, stored }, ns, p.name);
+		try {
+			const saved = await this.insertEntity(ctx, newService(p, ns, resourceName, ctx.meta.userID as string, SYSTEM_META.userID, externalId));
+			const entity = this.publicView((await this.loadDoc<StoredService>(String(saved.id))) as StoredService);
+			ctx.emit("k8s.services.created", entity);
+			return entity;
+		} finally {
+			this.creating.delete(`${ns.id}/${resourceName}`);
+		}
+	},
+
+	/** The entity id a KITeGG route's id names: the record with that externalId, else the id itself. */
+	async entityIdFor(this: ServicesThis, id: string): Promise<string> {
+		return entityIdFor(id, async externalId => (await this.findRaw<StoredService>({ externalId }, { limit: 1 }))[0]?.id);
+	},
+
+	/**
+	 * The KITeGG PUT's record: updates the caller's record under that id, or creates it there; the
+	 * entity id. Another tenant's id is a 404, as if nobody held it (findVisible).
+	 */
+	async upsertRecord(this: ServicesThis, ctx: Context<unknown, CallerMeta>, p: CompatDeployParams, retried = false): Promise<string> {
+		const record = recordOf(p);
+		validateSpec(record.deployment, record.exposed_service, record.exposed_port, this.settings.gpuOptions);
+		const id = await this.entityIdFor(p.id);
+		if (await this.loadDoc(id)) {
+			const doc = await this.findVisible<StoredService>(ctx, id);
+			checkSameNamespace(p.namespace, doc);
+			await this.patchEntity(ctx, doc.id, { ...record });
+			ctx.emit("k8s.services.updated", this.publicView((await this.loadDoc<StoredService>(doc.id)) as StoredService));
+			return doc.id;
+		}
+		try {
+			return (await this.createEntity(ctx, { ...record, namespace: namespaceFor(p.namespace, ctx.meta.namespaces) }, p.id)).id;
+		} catch (err) {
+			// Another request stored that id meanwhile (the unique index): look again, as that request's caller or not.
+			if (isDuplicateKey(err) && !retried) return this.upsertRecord(ctx, p, true);
+			throw err;
+		}
+	},
+
+	/** Validate, check ownership, volumes, quota and the apiserver; record the spec as applied; apply it. */
+	async deploy(this: ServicesThis, ctx: Context<unknown, CallerMeta>, id: string): Promise<{ doc: StoredService; manifests: SpecObject[] }> {
+		const kube = getKubeClient();
+		const doc = await this.findVisible<StoredService>(ctx, id);
+		const spec = validateSpec(doc.deployment, doc.exposed_service, doc.exposed_port, this.settings.gpuOptions);
+		const manifests = specManifests(targetOf(doc), spec, this.settings);
+		await checkOwnership(kube, doc, manifests);
+		const live = (await ownedObjects(kube, doc, [Kinds.PersistentVolumeClaim])) as V1PersistentVolumeClaim[];
+		checkVolumes(spec, manifests, live);
+		const footprint = await checkDeployQuota(this.quotaReads(ctx, doc), doc.namespaceName, manifests, live);
+		await dryRun(kube, doc, spec, manifests);
+		await this.patchEntity(ctx, doc.id, { applied: appliedNow(doc, footprint), teardown: null });
+		await this.settle(doc.id);
+		const fresh = (await this.loadDoc<StoredService>(doc.id)) as StoredService;
+		ctx.emit("k8s.services.deployed", this.publicView(fresh));
+		return { doc: fresh, manifests };
+	},
+
+	/** Records the teardown and waits for the reconciler to carry it out. */
+	async undeploy(this: ServicesThis, ctx: Context<unknown, CallerMeta>, id: string, keepVolumes: boolean, remove: boolean): Promise<UndeployView> {
+		const doc = await this.findVisible<StoredService>(ctx, id);
+		const objects = await ownedObjects(getKubeClient(), doc, [...PRUNABLE_KINDS, Kinds.PersistentVolumeClaim]);
+		const kept = keepVolumes ? objects.filter(o => o.kind === "PersistentVolumeClaim") : [];
+		const removed = objects.filter(o => !kept.includes(o));
+		await this.patchEntity(ctx, doc.id, { teardown: { keepVolumes, remove } });
+		await this.settle(doc.id);
+		if (!remove) ctx.emit("k8s.services.undeployed", this.publicView({ ...doc, applied: null, teardown: null }));
+		return { id: doc.id, removed: removed.map(refOf), kept: kept.map(refOf) };
+	},
+
+	/** Runs the entity's reconcile now and waits for it: through this node's queue once it runs. */
+	async settle(this: ServicesThis, id: string): Promise<void> {
+		if (this.reconciler) await this.reconciler.sync(id);
+		else await this.converge(id);
+	},
+
+	/** Level-based: makes the cluster match the entity's last deploy, or carries out its teardown. */
+	async converge(this: ServicesThis, id: string): Promise<void> {
+		const doc = await this.loadDoc<StoredService>(id);
+		if (!doc) return;
+		if (doc.teardown) return this.teardown(doc);
+		await applyRecorded({ kube: getKubeClient(), build: this.settings, logger: this.logger }, doc);
+	},
+
+	/** Deletes what was deployed (the claims unless keepVolumes), then clears the deploy or removes the entity. */
+	async teardown(this: ServicesThis, doc: StoredService): Promise<void> {
+		await removeObjects(getKubeClient(), doc, doc.teardown?.keepVolumes ?? false);
+		if (doc.teardown?.remove) await this.dropEntity(doc);
+		else await this.patchEntity(this.systemContext(), doc.id, { applied: null, teardown: null });
+	},
+
+	/** Removes the entity (its objects are gone or going) and says so. */
+	async dropEntity(this: ServicesThis, doc: StoredService): Promise<void> {
+		const removed = await this.removeEntity(this.systemContext(), doc.id);
+		this.reconciler?.forget(doc.id);
+		if (removed) this.broker.emit("k8s.services.removed", this.publicView(doc));
+	},
+};
+
 const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, ServicesLocals, ServicesThis> = {
 	name: "k8s.services",
 	version: 1,
@@ -231,126 +340,7 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 			},
 		},
 	},
-	methods: {
-		publicView(this: ServicesThis, doc: StoredService): ServiceEntity {
-			return serviceView(doc, this.settings.baseDomain);
-		},
-
-		/** The reads the quota check needs, with the caller's context. */
-		quotaReads(this: ServicesThis, ctx: Context<unknown, CallerMeta>, doc: StoredService): QuotaReads {
-			return {
-				quota: () => this.readQuota(ctx, doc.namespace),
-				// The running pod's share is freed by the Recreate, if that pod still exists.
-				runningFootprint: async () => (doc.applied && (await readDeployment(getKubeClient(), doc)) ? fromEntries(doc.applied.footprint) : undefined),
-				bookedByOthers: async () => {
-					const others = (await this.findRaw<StoredService>({ namespace: doc.namespace })).filter(d => d.id !== doc.id && d.applied && !d.teardown);
-					return sumBookings(others.map(d => fromEntries(d.applied?.footprint)));
-				},
-			};
-		},
-
-		/** Stores a new entity in the caller's namespace (its spec already validated), with a free object name. */
-		async createEntity(this: ServicesThis, ctx: Context<unknown, CallerMeta>, p: CreateServiceParams, externalId?: string): Promise<ServiceEntity> {
-			const ns = await this.lookupNamespace(ctx, p.namespace);
-			const stored = async (name: string) => (await this.findRaw({ namespace: ns.id, resourceName: name })).length > 0;
-			const resourceName = await allocateResourceName({ kube: getKubeClient(), creating: this.creating, stored }, ns, p.name);
-			try {
-				const saved = await this.insertEntity(ctx, newService(p, ns, resourceName, ctx.meta.userID as string, SYSTEM_META.userID, externalId));
-				const entity = this.publicView((await this.loadDoc<StoredService>(String(saved.id))) as StoredService);
-				ctx.emit("k8s.services.created", entity);
-				return entity;
-			} finally {
-				this.creating.delete(`${ns.id}/${resourceName}`);
-			}
-		},
-
-		/** The entity id a KITeGG route's id names: the record with that externalId, else the id itself. */
-		async entityIdFor(this: ServicesThis, id: string): Promise<string> {
-			return entityIdFor(id, async externalId => (await this.findRaw<StoredService>({ externalId }, { limit: 1 }))[0]?.id);
-		},
-
-		/**
-		 * The KITeGG PUT's record: updates the caller's record under that id, or creates it there; the
-		 * entity id. Another tenant's id is a 404, as if nobody held it (findVisible).
-		 */
-		async upsertRecord(this: ServicesThis, ctx: Context<unknown, CallerMeta>, p: CompatDeployParams, retried = false): Promise<string> {
-			const record = recordOf(p);
-			validateSpec(record.deployment, record.exposed_service, record.exposed_port, this.settings.gpuOptions);
-			const id = await this.entityIdFor(p.id);
-			if (await this.loadDoc(id)) {
-				const doc = await this.findVisible<StoredService>(ctx, id);
-				checkSameNamespace(p.namespace, doc);
-				await this.patchEntity(ctx, doc.id, { ...record });
-				ctx.emit("k8s.services.updated", this.publicView((await this.loadDoc<StoredService>(doc.id)) as StoredService));
-				return doc.id;
-			}
-			try {
-				return (await this.createEntity(ctx, { ...record, namespace: namespaceFor(p.namespace, ctx.meta.namespaces) }, p.id)).id;
-			} catch (err) {
-				// Another request stored that id meanwhile (the unique index): look again, as that request's caller or not.
-				if (isDuplicateKey(err) && !retried) return this.upsertRecord(ctx, p, true);
-				throw err;
-			}
-		},
-
-		/** Validate, check ownership, volumes, quota and the apiserver; record the spec as applied; apply it. */
-		async deploy(this: ServicesThis, ctx: Context<unknown, CallerMeta>, id: string): Promise<{ doc: StoredService; manifests: SpecObject[] }> {
-			const kube = getKubeClient();
-			const doc = await this.findVisible<StoredService>(ctx, id);
-			const spec = validateSpec(doc.deployment, doc.exposed_service, doc.exposed_port, this.settings.gpuOptions);
-			const manifests = specManifests(targetOf(doc), spec, this.settings);
-			await checkOwnership(kube, doc, manifests);
-			const live = (await ownedObjects(kube, doc, [Kinds.PersistentVolumeClaim])) as V1PersistentVolumeClaim[];
-			checkVolumes(spec, manifests, live);
-			const footprint = await checkDeployQuota(this.quotaReads(ctx, doc), doc.namespaceName, manifests, live);
-			await dryRun(kube, doc, spec, manifests);
-			await this.patchEntity(ctx, doc.id, { applied: appliedNow(doc, footprint), teardown: null });
-			await this.settle(doc.id);
-			const fresh = (await this.loadDoc<StoredService>(doc.id)) as StoredService;
-			ctx.emit("k8s.services.deployed", this.publicView(fresh));
-			return { doc: fresh, manifests };
-		},
-
-		/** Records the teardown and waits for the reconciler to carry it out. */
-		async undeploy(this: ServicesThis, ctx: Context<unknown, CallerMeta>, id: string, keepVolumes: boolean, remove: boolean): Promise<UndeployView> {
-			const doc = await this.findVisible<StoredService>(ctx, id);
-			const objects = await ownedObjects(getKubeClient(), doc, [...PRUNABLE_KINDS, Kinds.PersistentVolumeClaim]);
-			const kept = keepVolumes ? objects.filter(o => o.kind === "PersistentVolumeClaim") : [];
-			const removed = objects.filter(o => !kept.includes(o));
-			await this.patchEntity(ctx, doc.id, { teardown: { keepVolumes, remove } });
-			await this.settle(doc.id);
-			if (!remove) ctx.emit("k8s.services.undeployed", this.publicView({ ...doc, applied: null, teardown: null }));
-			return { id: doc.id, removed: removed.map(refOf), kept: kept.map(refOf) };
-		},
-
-		/** Runs the entity's reconcile now and waits for it: through this node's queue once it runs. */
-		async settle(this: ServicesThis, id: string): Promise<void> {
-			if (this.reconciler) await this.reconciler.sync(id);
-			else await this.converge(id);
-		},
-
-		/** Level-based: makes the cluster match the entity's last deploy, or carries out its teardown. */
-		async converge(this: ServicesThis, id: string): Promise<void> {
-			const doc = await this.loadDoc<StoredService>(id);
-			if (!doc) return;
-			if (doc.teardown) return this.teardown(doc);
-			await applyRecorded({ kube: getKubeClient(), build: this.settings, logger: this.logger }, doc);
-		},
-
-		/** Deletes what was deployed (the claims unless keepVolumes), then clears the deploy or removes the entity. */
-		async teardown(this: ServicesThis, doc: StoredService): Promise<void> {
-			await removeObjects(getKubeClient(), doc, doc.teardown?.keepVolumes ?? false);
-			if (doc.teardown?.remove) await this.dropEntity(doc);
-			else await this.patchEntity(this.systemContext(), doc.id, { applied: null, teardown: null });
-		},
-
-		/** Removes the entity (its objects are gone or going) and says so. */
-		async dropEntity(this: ServicesThis, doc: StoredService): Promise<void> {
-			const removed = await this.removeEntity(this.systemContext(), doc.id);
-			this.reconciler?.forget(doc.id);
-			if (removed) this.broker.emit("k8s.services.removed", this.publicView(doc));
-		},
-	},
+	methods,
 	created(this: ServicesThis) {
 		const config = loadConfig();
 		this.settings.baseDomain = config.baseDomain;

@@ -31,6 +31,8 @@ export interface ReconcileDeps {
 	announce(event: ApplicationEvent, doc: StoredApplication): void;
 	/** The instance needs no more reconciles. */
 	forget(appId: string): void;
+	/** Throws unless this node still holds the controller Lease (lib/leader.ts): called before a cull's writes. */
+	fence?(): void;
 }
 
 type Result = { requeueAfterMs?: number } | void;
@@ -48,6 +50,7 @@ export async function reconcileInstance(deps: ReconcileDeps, appId: string): Pro
 	if (decision.action !== "keep") {
 		// Guarded by the activity the decision read: a keep-alive that lands first wins.
 		const guard = { status: doc.status, lastActivityAt: doc.lastActivityAt };
+		deps.fence?.();
 		if (await endInstance(deps.store, doc, decision.action === "fail" ? "failed" : "deleted", decision.reason, endMessage(decision, policy), guard)) return cleanUpEnded(deps, appId);
 		return { requeueAfterMs: 50 };
 	}
@@ -114,6 +117,7 @@ async function applyInstance(deps: ReconcileDeps, doc: StoredApplication): Promi
 
 /** Deletes whatever is left of an ended instance, then records that; only the node whose record wins announces it. */
 async function finishCleanup(deps: ReconcileDeps, doc: StoredApplication): Promise<void> {
+	deps.fence?.();
 	await deps.kube.prune(OWNED_KINDS, doc.namespaceName, ownedSelector(doc.appId));
 	const cleanedAt = new Date().toISOString();
 	const event = endEvent(doc);

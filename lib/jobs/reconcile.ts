@@ -16,6 +16,8 @@ export interface JobSyncDeps {
 	claim(query: Record<string, unknown>, update: Record<string, unknown>): Promise<number>;
 	publicView(doc: StoredJob): JobEntity;
 	emit(event: "k8s.jobs.completed" | "k8s.jobs.failed", payload: unknown): void;
+	/** Throws unless this node still holds the controller Lease (lib/leader.ts): called before finishing a job. */
+	fence?(): void;
 }
 
 /** Entities this young may not be applied yet: a missing Job is not a deleted one. */
@@ -31,6 +33,8 @@ export async function reconcileJob(key: string, deps: JobSyncDeps): Promise<void
 		// Gone before it finished (deleted outside Berth).
 		if (Date.now() - Date.parse(doc.createdAt) < APPLY_GRACE_MS) return;
 		const logs = await deps.readLogs(namespace, name).catch(() => "");
+		// Capturing logs takes a while: the lease may have been lost meanwhile.
+		deps.fence?.();
 		const claimed = await deps.claim(unfinished(name), { $set: { phase: "Deleted", finished: true, finishedAt: now, logs, logsCapturedAt: now, updatedAt: now } });
 		if (claimed) deps.emit("k8s.jobs.failed", { ...deps.publicView({ ...doc, phase: "Deleted", finishedAt: now, logsCapturedAt: now }), reason: "Deleted" });
 		return;
@@ -41,6 +45,7 @@ export async function reconcileJob(key: string, deps: JobSyncDeps): Promise<void
 	if (isFinished(phase)) {
 		const logs = await deps.readLogs(namespace, name);
 		const changes = { status, phase, uid: job.metadata?.uid, lastObject, finished: true, finishedAt: now, logs, logsCapturedAt: now, updatedAt: now };
+		deps.fence?.();
 		const claimed = await deps.claim(unfinished(name), { $set: changes });
 		if (claimed) deps.emit(phase === "Complete" ? "k8s.jobs.completed" : "k8s.jobs.failed", deps.publicView({ ...doc, ...changes }));
 		return;

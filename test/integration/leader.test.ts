@@ -1,4 +1,5 @@
-import { LeaderElector } from "../../lib/leader";
+import type { KubernetesObject, ObjectRef } from "../../lib/k8s";
+import { LeaderElector, type LeaseClient } from "../../lib/leader";
 import { eventually } from "../helpers/eventually";
 import { kube, uniqueName } from "../helpers/cluster";
 
@@ -41,5 +42,44 @@ describe("leader election over a Lease", () => {
 		expect(c.isLeader).toBe(false);
 		await b.stop();
 		await eventually(() => expect(c.isLeader).toBe(true), { timeoutMs: 3000, intervalMs: 100 });
+	});
+
+	it("a leader whose renews hang stops before the other node takes over", async () => {
+		const lease = uniqueName("it-lease-hang");
+		const real = kube();
+		let hang = false;
+		const stall = <T>(call: () => Promise<T>): Promise<T> => (hang ? new Promise<T>(() => undefined) : call());
+		const hanging: LeaseClient = {
+			get: <T extends KubernetesObject>(ref: ObjectRef) => stall(() => real.get<T>(ref)),
+			create: <T extends KubernetesObject>(obj: T) => stall(() => real.create(obj)),
+			replace: <T extends KubernetesObject>(obj: T) => stall(() => real.replace(obj)),
+		};
+		const timings = { name: lease, namespace: "default", leaseDurationSeconds: 2, retryPeriodMs: 300 };
+		const a = new LeaderElector({ ...timings, identity: "hang-a", client: () => hanging });
+		const b = new LeaderElector({ ...timings, identity: "hang-b" });
+		electors.push(a, b);
+		try {
+			await a.start();
+			expect(a.isLeader).toBe(true);
+			await b.start();
+			await new Promise(r => setTimeout(r, 600));
+			let stoppedAt = 0;
+			let takenAt = 0;
+			a.on("stopped-leading", () => (stoppedAt = Date.now()));
+			b.on("started-leading", () => (takenAt = Date.now()));
+			const hungAt = Date.now();
+			hang = true;
+			await eventually(() => expect(b.isLeader).toBe(true), { timeoutMs: 6000, intervalMs: 100 });
+			console.log(`hung leader stopped after ${stoppedAt - hungAt} ms, taken over after ${takenAt - hungAt} ms (deadline ${a.timings.renewDeadlineMs} ms, lease 2 s)`);
+			expect(stoppedAt).toBeGreaterThan(0);
+			expect(stoppedAt).toBeLessThan(takenAt);
+			expect(stoppedAt - hungAt).toBeLessThanOrEqual(a.timings.renewDeadlineMs + 100);
+			expect(() => a.fence()).toThrow(/not the leader/);
+		} finally {
+			hang = false;
+			await a.stop({ release: false });
+			await b.stop({ release: false });
+			await kube().delete({ apiVersion: "coordination.k8s.io/v1", kind: "Lease", name: lease, namespace: "default" });
+		}
 	});
 });

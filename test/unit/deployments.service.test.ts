@@ -452,6 +452,7 @@ describe("v1.k8s.deployments and v1.k8s.envs (Kubernetes stubbed)", () => {
 		/** An elector this test decides for. */
 		class StubElector extends EventEmitter {
 			isLeader = false;
+			fence() {}
 			start() {}
 			async stop() {}
 		}

@@ -4,6 +4,7 @@ import { tailBytes } from "../../lib/jobs/logs";
 import { reconcileJob, type JobSyncDeps } from "../../lib/jobs/reconcile";
 import type { StoredJob } from "../../lib/jobs/store";
 import type { V1Job } from "../../lib/k8s";
+import { NotLeaderError } from "../../lib/leader";
 
 const settings = { rest: "/v1/k8s/jobs", ...jobsSettings({}) };
 
@@ -68,6 +69,19 @@ describe("reconcileJob", () => {
 		const lost = deps(job, 0);
 		await reconcileJob("ns/n1", lost.d);
 		expect(lost.calls.events).toEqual([]);
+	});
+
+	it("does not finish a job when the lease was lost during its log capture", async () => {
+		const job = { status: { succeeded: 1, conditions: [{ type: "Complete", status: "True" }] }, metadata: { uid: "u" } } as V1Job;
+		const fenced = deps(job);
+		let leading = true;
+		fenced.d.readLogs = async () => ((leading = false), "logs");
+		fenced.d.fence = () => {
+			if (!leading) throw new NotLeaderError("lease lost");
+		};
+		await expect(reconcileJob("ns/n1", fenced.d)).rejects.toMatchObject({ type: "NOT_LEADER", retryable: true });
+		expect(fenced.calls.claims).toEqual([]);
+		expect(fenced.calls.events).toEqual([]);
 	});
 
 	it("waits for a young entity's Job, and records a running one only when it changed", async () => {
