@@ -86,6 +86,8 @@ export function deploymentsApi(t: Transport) {
 		get: (id: string) => t.call<T.DeploymentEntity>("deployments.get", { id }),
 		/** Answers once the objects are applied; `waitForRollout` waits for the pods. */
 		create: (params: T.CreateDeploymentParams) => t.call<T.DeploymentEntity>("deployments.create", params),
+		/** The seed's name for create (v1.k8s.deployments.createDeployment). */
+		createDeployment: (params: T.CreateDeploymentParams) => t.call<T.DeploymentEntity>("deployments.createDeployment", params),
 		update: (id: string, body: T.UpdateDeploymentBody) => t.call<T.DeploymentEntity>("deployments.update", { ...body, id }),
 		replace: (id: string, body: T.UpdateDeploymentBody) => t.call<T.DeploymentEntity>("deployments.replace", { ...body, id }),
 		remove: (id: string) => t.call<T.DeploymentEntity>("deployments.remove", { id }),

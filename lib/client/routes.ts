@@ -66,6 +66,7 @@ export const OPERATIONS = {
 	"deployments.list": { method: "GET", path: "/api/v1/k8s/deployments" },
 	"deployments.get": { method: "GET", path: "/api/v1/k8s/deployments/:id" },
 	"deployments.create": { method: "POST", path: "/api/v1/k8s/deployments" },
+	"deployments.createDeployment": { method: "POST", path: "/api/v1/k8s/deployments/createDeployment" },
 	"deployments.update": { method: "PATCH", path: "/api/v1/k8s/deployments/:id" },
 	"deployments.replace": { method: "PUT", path: "/api/v1/k8s/deployments/:id" },
 	"deployments.remove": { method: "DELETE", path: "/api/v1/k8s/deployments/:id" },

@@ -66,6 +66,7 @@ const calls: Record<OperationName, (c: BerthClient) => Promise<unknown>> = {
 	"deployments.list": c => c.deployments.list({ namespace: "team-a" }),
 	"deployments.get": c => c.deployments.get("d1"),
 	"deployments.create": c => c.deployments.create(fullDeployment),
+	"deployments.createDeployment": c => c.deployments.createDeployment(fullDeployment),
 	"deployments.update": c => c.deployments.update("d1", { image: "nginx", replicas: 3, vHosts: ["shop.example.com"], volumes: fullDeployment.volumes, configMap: null, resources: fullDeployment.resources, ports: fullDeployment.ports }),
 	"deployments.replace": c => c.deployments.replace("d1", { replicas: 1, configMap: fullDeployment.configMap }),
 	"deployments.remove": c => c.deployments.remove("d1"),
