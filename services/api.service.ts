@@ -119,11 +119,8 @@ export function errorBody(err: Error & { code?: unknown; type?: unknown; data?: 
 	return { name: err.name || "Error", message: err.message || "Error", code: status, type, ...(data !== undefined ? { data } : {}) };
 }
 
-interface ApiMethods {
-	enforceRateLimit(subject: string, res: ServerResponse): void;
-	checkKey(ctx: Context<unknown, GatewayMeta>, key: string, address: string, res: ServerResponse): Promise<Identity>;
-	openApiDocument(): JsonSchema;
-}
+/** The gateway's methods (moleculer-web's hooks among them): `this.checkKey(…)` jumps to the code. */
+type ApiMethods = typeof methods;
 
 /** Drops own `__proto__` keys (JSON.parse makes them) at any depth, before anything merges the data. */
 function dropProtoKeys(value: unknown, depth = 0): void {
@@ -189,20 +186,100 @@ function serveUi() {
 }
 
 /** `this` in the gateway: moleculer-web's service plus what Berth adds. */
-type ApiThis = Service<GatewaySettings> &
-	ApiMethods & {
-		limiter: FixedWindowLimiter;
-		identities: IdentityCache;
-		/** COMPAT_ANONYMOUS_USER/_NAMESPACES, read when the gateway is created. */
-		compatAnonymous: BerthConfig["compatAnonymous"];
-		/** moleculer-web's registered aliases, auto-generated ones included. */
-		aliases: Array<{ method: string; fullPath: string; action?: string; route: { opts: { authentication?: unknown } } }>;
-	};
+interface ApiThis extends Service<GatewaySettings>, ApiMethods {
+	limiter: FixedWindowLimiter;
+	identities: IdentityCache;
+	/** COMPAT_ANONYMOUS_USER/_NAMESPACES, read when the gateway is created. */
+	compatAnonymous: BerthConfig["compatAnonymous"];
+	/** moleculer-web's registered aliases, auto-generated ones included. */
+	aliases: Array<{ method: string; fullPath: string; action?: string; route: { opts: { authentication?: unknown } } }>;
+}
 
 type Registry = { getActionList(opts: Record<string, unknown>): Array<{ name: string; action?: ActionInfo }> };
 
 const env = gatewayEnv();
 const config = loadConfig();
+
+
+const methods = {
+	/**
+	 * A service with no endpoint it can call right now (its nodes unreachable, its circuit breaker
+	 * open) is "try again": 503, as docs/api/README.md says, not moleculer's 404 SERVICE_NOT_AVAILABLE.
+	 */
+	sendError(this: ApiThis, req: Req, res: ServerResponse, err: Error & { type?: unknown }): void {
+		const unavailable = err?.type === "SERVICE_NOT_AVAILABLE" ? new Errors.MoleculerRetryableError("The service is not available right now; try again", 503, "SERVICE_UNAVAILABLE") : err;
+		return (ApiGateway as unknown as { methods: { sendError(req: Req, res: ServerResponse, err: Error): void } }).methods.sendError.call(this, req, res, unavailable);
+	},
+	reformatError(this: ApiThis, err: Error & { code?: unknown; type?: unknown; data?: unknown }, req: Req, res: ServerResponse): ErrorBody {
+		// The binder routes' errors also carry binder-protocol's `{type, error}`.
+		return binderErrorBody(req.$action?.name, errorBody(err, res.statusCode >= 400 ? res.statusCode : 500, this.settings.bodyLimit));
+	},
+	/**
+	 * Resolves the API key into ctx.meta (public actions may go without one) and applies the
+	 * rate limit: per key when the key is valid, per client address otherwise, so a stream of
+	 * made-up keys is limited as one caller. Without a key, the seeds' root routes act as
+	 * COMPAT_ANONYMOUS_USER when the operator set one (lib/compat/anonymous.ts).
+	 */
+	async authenticate(this: ApiThis, ctx: Context<unknown, GatewayMeta>, route: unknown, req: Req, res: ServerResponse): Promise<Identity | AnonymousCaller | null> {
+		const address = `addr:${req.socket.remoteAddress ?? "unknown"}`;
+		const key = keyFromHeaders(req.headers);
+		if (!key) {
+			this.enforceRateLimit(address, res);
+			const anonymous = anonymousCaller(this.compatAnonymous, req.$alias?.fullPath);
+			if (anonymous) {
+				Object.assign(ctx.meta, anonymous);
+				return anonymous;
+			}
+			if (req.$action?.public) return null;
+			throw unauthorized();
+		}
+		const identity = this.identities.get(key) ?? (await this.checkKey(ctx, key, address, res));
+		this.enforceRateLimit(`key:${identity.keyID}`, res);
+		ctx.meta.userID = identity.userID;
+		ctx.meta.roles = identity.roles;
+		ctx.meta.namespaces = identity.namespaces;
+		ctx.meta.keyID = identity.keyID;
+		ctx.meta.keyExpiresAt = identity.expiresAt;
+		return identity;
+	},
+	/** Asks v1.keys who a presented key belongs to, and remembers a valid one for a few seconds. */
+	async checkKey(this: ApiThis, ctx: Context<unknown, GatewayMeta>, key: string, address: string, res: ServerResponse): Promise<Identity> {
+		try {
+			const identity = await ctx.call<Identity, { key: string }>("v1.keys.authenticate", { key: key.slice(0, 512) });
+			this.identities.set(key, identity);
+			return identity;
+		} catch (err) {
+			this.enforceRateLimit(address, res);
+			const e = err as { code?: number; type?: string };
+			if (e.code === 422) throw unauthorized("Invalid API key");
+			if (e.type === "SERVICE_NOT_FOUND" || (e.code ?? 500) >= 500) throw new Errors.MoleculerRetryableError("API keys cannot be checked right now", 503, "SERVICE_UNAVAILABLE");
+			throw err;
+		}
+	},
+	/** Counts a request; over the limit, 429 with Retry-After. */
+	enforceRateLimit(this: ApiThis, subject: string, res: ServerResponse): void {
+		const { allowed, remaining, retryAfter } = this.limiter.hit(subject);
+		res.setHeader("X-RateLimit-Limit", String(this.limiter.limit));
+		res.setHeader("X-RateLimit-Remaining", String(remaining));
+		if (!allowed) {
+			res.setHeader("Retry-After", String(retryAfter));
+			throw new Errors.MoleculerClientError("Too many requests for this API key; retry later", 429, ErrorTypes.RateLimited, { retryAfter });
+		}
+	},
+	openApiDocument(this: ApiThis): JsonSchema {
+		const actions = new Map<string, ActionInfo>();
+		for (const item of (this.broker.registry as unknown as Registry).getActionList({ skipInternal: true })) if (item.action) actions.set(item.name, item.action);
+		// Function aliases (the status streams) never end: no operation a fuzzer or a client contract could hold.
+		const aliases: RestAlias[] = this.aliases
+			.filter(a => a.action)
+			.map(a => ({ method: a.method, fullPath: a.fullPath, action: a.action, authenticated: Boolean(a.route.opts.authentication), keyOptional: Boolean(anonymousCaller(this.compatAnonymous, a.fullPath)) }));
+		return buildOpenApi(aliases, actions, {
+			title: "Berth",
+			version: process.env.npm_package_version ?? "0.1.0",
+			description: "Self-service platform on Kubernetes. Authenticate with `Authorization: Bearer <key>`, `Authorization: <key>` or `X-API-Key: <key>`.",
+		});
+	},
+};
 
 /**
  * The REST gateway. `/api/...` routes come from the services' `rest` settings (auto-aliases);
@@ -291,85 +368,7 @@ const ApiService: ServiceSchema<GatewaySettings, ApiMethods & Record<string, unk
 			for (const route of this.routes) if (route.opts.autoAliases) this.regenerateAutoAliases(route);
 		},
 	},
-	methods: {
-		/**
-		 * A service with no endpoint it can call right now (its nodes unreachable, its circuit breaker
-		 * open) is "try again": 503, as docs/api/README.md says, not moleculer's 404 SERVICE_NOT_AVAILABLE.
-		 */
-		sendError(this: ApiThis, req: Req, res: ServerResponse, err: Error & { type?: unknown }): void {
-			const unavailable = err?.type === "SERVICE_NOT_AVAILABLE" ? new Errors.MoleculerRetryableError("The service is not available right now; try again", 503, "SERVICE_UNAVAILABLE") : err;
-			return (ApiGateway as unknown as { methods: { sendError(req: Req, res: ServerResponse, err: Error): void } }).methods.sendError.call(this, req, res, unavailable);
-		},
-		reformatError(this: ApiThis, err: Error & { code?: unknown; type?: unknown; data?: unknown }, req: Req, res: ServerResponse): ErrorBody {
-			// The binder routes' errors also carry binder-protocol's `{type, error}`.
-			return binderErrorBody(req.$action?.name, errorBody(err, res.statusCode >= 400 ? res.statusCode : 500, this.settings.bodyLimit));
-		},
-		/**
-		 * Resolves the API key into ctx.meta (public actions may go without one) and applies the
-		 * rate limit: per key when the key is valid, per client address otherwise, so a stream of
-		 * made-up keys is limited as one caller. Without a key, the seeds' root routes act as
-		 * COMPAT_ANONYMOUS_USER when the operator set one (lib/compat/anonymous.ts).
-		 */
-		async authenticate(this: ApiThis, ctx: Context<unknown, GatewayMeta>, route: unknown, req: Req, res: ServerResponse): Promise<Identity | AnonymousCaller | null> {
-			const address = `addr:${req.socket.remoteAddress ?? "unknown"}`;
-			const key = keyFromHeaders(req.headers);
-			if (!key) {
-				this.enforceRateLimit(address, res);
-				const anonymous = anonymousCaller(this.compatAnonymous, req.$alias?.fullPath);
-				if (anonymous) {
-					Object.assign(ctx.meta, anonymous);
-					return anonymous;
-				}
-				if (req.$action?.public) return null;
-				throw unauthorized();
-			}
-			const identity = this.identities.get(key) ?? (await this.checkKey(ctx, key, address, res));
-			this.enforceRateLimit(`key:${identity.keyID}`, res);
-			ctx.meta.userID = identity.userID;
-			ctx.meta.roles = identity.roles;
-			ctx.meta.namespaces = identity.namespaces;
-			ctx.meta.keyID = identity.keyID;
-			ctx.meta.keyExpiresAt = identity.expiresAt;
-			return identity;
-		},
-		/** Asks v1.keys who a presented key belongs to, and remembers a valid one for a few seconds. */
-		async checkKey(this: ApiThis, ctx: Context<unknown, GatewayMeta>, key: string, address: string, res: ServerResponse): Promise<Identity> {
-			try {
-				const identity = await ctx.call<Identity, { key: string }>("v1.keys.authenticate", { key: key.slice(0, 512) });
-				this.identities.set(key, identity);
-				return identity;
-			} catch (err) {
-				this.enforceRateLimit(address, res);
-				const e = err as { code?: number; type?: string };
-				if (e.code === 422) throw unauthorized("Invalid API key");
-				if (e.type === "SERVICE_NOT_FOUND" || (e.code ?? 500) >= 500) throw new Errors.MoleculerRetryableError("API keys cannot be checked right now", 503, "SERVICE_UNAVAILABLE");
-				throw err;
-			}
-		},
-		/** Counts a request; over the limit, 429 with Retry-After. */
-		enforceRateLimit(this: ApiThis, subject: string, res: ServerResponse): void {
-			const { allowed, remaining, retryAfter } = this.limiter.hit(subject);
-			res.setHeader("X-RateLimit-Limit", String(this.limiter.limit));
-			res.setHeader("X-RateLimit-Remaining", String(remaining));
-			if (!allowed) {
-				res.setHeader("Retry-After", String(retryAfter));
-				throw new Errors.MoleculerClientError("Too many requests for this API key; retry later", 429, ErrorTypes.RateLimited, { retryAfter });
-			}
-		},
-		openApiDocument(this: ApiThis): JsonSchema {
-			const actions = new Map<string, ActionInfo>();
-			for (const item of (this.broker.registry as unknown as Registry).getActionList({ skipInternal: true })) if (item.action) actions.set(item.name, item.action);
-			// Function aliases (the status streams) never end: no operation a fuzzer or a client contract could hold.
-			const aliases: RestAlias[] = this.aliases
-				.filter(a => a.action)
-				.map(a => ({ method: a.method, fullPath: a.fullPath, action: a.action, authenticated: Boolean(a.route.opts.authentication), keyOptional: Boolean(anonymousCaller(this.compatAnonymous, a.fullPath)) }));
-			return buildOpenApi(aliases, actions, {
-				title: "Berth",
-				version: process.env.npm_package_version ?? "0.1.0",
-				description: "Self-service platform on Kubernetes. Authenticate with `Authorization: Bearer <key>`, `Authorization: <key>` or `X-API-Key: <key>`.",
-			});
-		},
-	},
+	methods,
 	created(this: ApiThis) {
 		this.limiter = new FixedWindowLimiter(this.settings.keyRateLimit.limit, this.settings.keyRateLimit.windowMs);
 		this.identities = new IdentityCache(this.settings.authCacheMs);

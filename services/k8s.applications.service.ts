@@ -45,14 +45,8 @@ export interface ApplicationsSettings extends ServiceSettingSchema, Applications
 }
 
 
-interface ApplicationsMethods {
-	launchInstance(ctx: Context<unknown, Meta>, template: string, idleMs?: number): Promise<StoredApplication>;
-	resolveTemplate(ctx: Context<unknown, Meta>, ref: string): Promise<TemplateImage>;
-	callerOf(ctx: Context<unknown, Meta>): Caller;
-	keepAlive(ctx: Context<unknown, Meta>, appId: string, template?: string): Promise<StoredApplication>;
-	requestRemoval(ctx: Context<unknown, Meta>, appId: string): Promise<StoredApplication>;
-	wake(appId: string): void;
-}
+/** The service's own methods: `this.<method>` jumps to the code (their type is this object's). */
+type ApplicationsMethods = typeof methods;
 
 interface ApplicationsLocals extends ControllerLocals {
 	/** This process has applied the namespace (and its quota) since it started. */
@@ -62,7 +56,7 @@ interface ApplicationsLocals extends ControllerLocals {
 	apps: ReconcileDeps;
 }
 
-type ApplicationsThis = DbBackedService<ApplicationsMethods & MembershipMethods & RefsMethods & ControllerMethods & ApplicationsLocals & { settings: ApplicationsSettings }>;
+interface ApplicationsThis extends DbBackedService<ApplicationsMethods & MembershipMethods & RefsMethods & ControllerMethods & ApplicationsLocals & { settings: ApplicationsSettings }> {}
 
 /**
  * Ephemeral applications (the binder deploy API): instances of launchable catalog images, each a
@@ -70,6 +64,87 @@ type ApplicationsThis = DbBackedService<ApplicationsMethods & MembershipMethods 
  * the DB and wake the controller; the controller, on the leader node only, brings instances up,
  * records when they are Ready, and culls idle or old ones (lib/applications/reconcile.ts).
  */
+const methods = {
+	/**
+	 * Stores the instance, admits it under the limits, and wakes the controller; the cluster work
+	 * happens after the answer. Stored before it is checked, so that launches racing on several
+	 * nodes see each other: the earliest ones within the limit win.
+	 */
+	async launchInstance(this: ApplicationsThis, ctx: Context<unknown, Meta>, templateName: string, idleMs?: number): Promise<StoredApplication> {
+		const image = await this.resolveTemplate(ctx, templateName);
+		const { namespace, quota, maxPerOwner, policy } = this.settings;
+		const confined = ctx.meta.namespaces;
+		if (confined && !confined.includes(namespace)) throw forbidden(`This API key is confined to namespaces that do not include "${namespace}", where applications run`);
+		const kube = getKubeClient();
+		await ensureAppsNamespace(kube, namespace, quota, this.namespaceApplied);
+		this.namespaceApplied = true;
+		const stored = await this.store.insert(newInstance(image, namespace, randomBytes(16).toString("hex"), ctx.meta.userID, undefined, idleMs));
+		const { appId } = stored;
+		try {
+			await checkLimits(this.store, kube, stored, maxPerOwner);
+		} catch (err) {
+			await this.store.remove(appId);
+			throw err;
+		}
+		await this.store.claim({ appId, status: "pending" }, { status: "deploying" });
+		const admitted = (await this.store.load(appId)) as StoredApplication;
+		this.wake(appId);
+		ctx.emit("k8s.applications.launched", applicationView(admitted, policy));
+		return admitted;
+	},
+
+	/**
+	 * A launchable catalog image by id or name (the refs mixin's lookup). A name the catalog does
+	 * not have is 404 here, not the refs mixin's 422: the template is the resource of the route.
+	 */
+	async resolveTemplate(this: ApplicationsThis, ctx: Context<unknown, Meta>, ref: string): Promise<TemplateImage> {
+		let image: TemplateImage;
+		try {
+			// v1.k8s.images answers the whole catalog entry; the refs mixin types only what deployments use.
+			image = (await this.resolveImage(ctx, ref, "template")) as unknown as TemplateImage;
+		} catch (err) {
+			if ((err as { code?: number }).code === 422) throw notFound("Template", ref);
+			throw err;
+		}
+		return checkTemplate(image, ref, Boolean(ctx.meta.userID));
+	},
+
+	/** The caller as lib/applications/access.ts sees it. */
+	callerOf(this: ApplicationsThis, ctx: Context<unknown, Meta>): Caller {
+		return {
+			signedIn: Boolean(ctx.meta.userID),
+			privileged: isAdmin(ctx.meta) || isUnscoped(ctx),
+			confinedTo: ctx.meta.namespaces,
+			mayAccess: doc => mayAccess(ctx, doc, doc.namespaceName),
+		};
+	},
+
+	async keepAlive(this: ApplicationsThis, ctx: Context<unknown, Meta>, appId: string, template?: string): Promise<StoredApplication> {
+		const found = await findVisibleInstance(this.store, this.callerOf(ctx), appId, template);
+		const doc = await recordActivity(this.store, this.settings.policy, found, true);
+		if (!isActive(doc)) throw conflict(`Application ${appId} is ${doc.status}; it can no longer be kept alive`, { id: appId, status: doc.status });
+		return doc;
+	},
+
+	/** The owner (or an admin) ends an instance; the controller deletes its objects. */
+	async requestRemoval(this: ApplicationsThis, ctx: Context<unknown, Meta>, appId: string): Promise<StoredApplication> {
+		const caller = this.callerOf(ctx);
+		const doc = await findVisibleInstance(this.store, caller, appId);
+		checkRemovable(caller, doc);
+		if (await endInstance(this.store, doc, "deleted", "requested", "Deleted on request")) {
+			this.wake(appId);
+			// On the leader the objects are gone by the time the caller hears back.
+			if (this.reconciler?.isStarted) await this.reconciler.sync(appId).catch(err => this.logger.warn(`Deleting application ${appId} failed; the controller retries:`, (err as Error).message));
+		}
+		return (await this.store.load(appId)) as StoredApplication;
+	},
+
+	/** Tells whichever node runs the controller to look at an instance now. */
+	wake(this: ApplicationsThis, appId: string): void {
+		void this.broker.broadcast("k8s.applications.changed", { id: appId }, { groups: [this.name] });
+	},
+};
+
 const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMethods, ApplicationsLocals, ApplicationsThis> = {
 	name: "k8s.applications",
 	version: 1,
@@ -227,86 +302,7 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 			},
 		},
 	},
-	methods: {
-		/**
-		 * Stores the instance, admits it under the limits, and wakes the controller; the cluster work
-		 * happens after the answer. Stored before it is checked, so that launches racing on several
-		 * nodes see each other: the earliest ones within the limit win.
-		 */
-		async launchInstance(this: ApplicationsThis, ctx: Context<unknown, Meta>, templateName: string, idleMs?: number): Promise<StoredApplication> {
-			const image = await this.resolveTemplate(ctx, templateName);
-			const { namespace, quota, maxPerOwner, policy } = this.settings;
-			const confined = ctx.meta.namespaces;
-			if (confined && !confined.includes(namespace)) throw forbidden(`This API key is confined to namespaces that do not include "${namespace}", where applications run`);
-			const kube = getKubeClient();
-			await ensureAppsNamespace(kube, namespace, quota, this.namespaceApplied);
-			this.namespaceApplied = true;
-			const stored = await this.store.insert(newInstance(image, namespace, randomBytes(16).toString("hex"), ctx.meta.userID, undefined, idleMs));
-			const { appId } = stored;
-			try {
-				await checkLimits(this.store, kube, stored, maxPerOwner);
-			} catch (err) {
-				await this.store.remove(appId);
-				throw err;
-			}
-			await this.store.claim({ appId, status: "pending" }, { status: "deploying" });
-			const admitted = (await this.store.load(appId)) as StoredApplication;
-			this.wake(appId);
-			ctx.emit("k8s.applications.launched", applicationView(admitted, policy));
-			return admitted;
-		},
-
-		/**
-		 * A launchable catalog image by id or name (the refs mixin's lookup). A name the catalog does
-		 * not have is 404 here, not the refs mixin's 422: the template is the resource of the route.
-		 */
-		async resolveTemplate(this: ApplicationsThis, ctx: Context<unknown, Meta>, ref: string): Promise<TemplateImage> {
-			let image: TemplateImage;
-			try {
-				// v1.k8s.images answers the whole catalog entry; the refs mixin types only what deployments use.
-				image = (await this.resolveImage(ctx, ref, "template")) as unknown as TemplateImage;
-			} catch (err) {
-				if ((err as { code?: number }).code === 422) throw notFound("Template", ref);
-				throw err;
-			}
-			return checkTemplate(image, ref, Boolean(ctx.meta.userID));
-		},
-
-		/** The caller as lib/applications/access.ts sees it. */
-		callerOf(this: ApplicationsThis, ctx: Context<unknown, Meta>): Caller {
-			return {
-				signedIn: Boolean(ctx.meta.userID),
-				privileged: isAdmin(ctx.meta) || isUnscoped(ctx),
-				confinedTo: ctx.meta.namespaces,
-				mayAccess: doc => mayAccess(ctx, doc, doc.namespaceName),
-			};
-		},
-
-		async keepAlive(this: ApplicationsThis, ctx: Context<unknown, Meta>, appId: string, template?: string): Promise<StoredApplication> {
-			const found = await findVisibleInstance(this.store, this.callerOf(ctx), appId, template);
-			const doc = await recordActivity(this.store, this.settings.policy, found, true);
-			if (!isActive(doc)) throw conflict(`Application ${appId} is ${doc.status}; it can no longer be kept alive`, { id: appId, status: doc.status });
-			return doc;
-		},
-
-		/** The owner (or an admin) ends an instance; the controller deletes its objects. */
-		async requestRemoval(this: ApplicationsThis, ctx: Context<unknown, Meta>, appId: string): Promise<StoredApplication> {
-			const caller = this.callerOf(ctx);
-			const doc = await findVisibleInstance(this.store, caller, appId);
-			checkRemovable(caller, doc);
-			if (await endInstance(this.store, doc, "deleted", "requested", "Deleted on request")) {
-				this.wake(appId);
-				// On the leader the objects are gone by the time the caller hears back.
-				if (this.reconciler?.isStarted) await this.reconciler.sync(appId).catch(err => this.logger.warn(`Deleting application ${appId} failed; the controller retries:`, (err as Error).message));
-			}
-			return (await this.store.load(appId)) as StoredApplication;
-		},
-
-		/** Tells whichever node runs the controller to look at an instance now. */
-		wake(this: ApplicationsThis, appId: string): void {
-			void this.broker.broadcast("k8s.applications.changed", { id: appId }, { groups: [this.name] });
-		},
-	},
+	methods,
 	created(this: ApplicationsThis) {
 		// Read when the broker creates the service, so each broker sees the environment of its time.
 		Object.assign(this.settings, applicationsSettings());
