@@ -30,6 +30,10 @@ export interface BerthConfig {
 	 * routes acts as (role `user`), and the namespaces it is confined to. Unset: those routes need a key.
 	 */
 	compatAnonymous?: { userID: string; namespaces?: string[] };
+	/** The namespaces Berth keeps for itself (JOBS_COMPAT_NAMESPACE, APPS_NAMESPACE). */
+	ownNamespaces: { jobsCompat: string; apps: string };
+	/** RESERVED_NAMESPACES: further names no tenant may create (beside Kubernetes' and Berth's own). */
+	reservedNamespaces: string[];
 }
 
 function int(value: string | undefined, fallback: number): number {
@@ -81,5 +85,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BerthConfig {
 		nodePortRange: range(env.NODE_PORT_RANGE, [30000, 32767]),
 		autoCluster: env.BERTH_AUTO_CLUSTER !== "false",
 		compatAnonymous: compatAnonymous(env),
+		ownNamespaces: { jobsCompat: env.JOBS_COMPAT_NAMESPACE || "orchestrator", apps: env.APPS_NAMESPACE || "berth-apps" },
+		reservedNamespaces: list(env.RESERVED_NAMESPACES),
 	};
 }

@@ -91,6 +91,18 @@ export class IdentityCache {
 }
 
 /** The narrowest confinement a new key may have: inside the creator's own, if it has one. */
+/**
+ * Whether a caller manages (sees, revokes) a key: its own, or any as an admin; and a caller whose
+ * key is confined to namespaces only keys confined to some of those (never an unconfined one).
+ */
+export function mayManageKey(caller: { userID?: string; roles?: string[]; namespaces?: string[] }, key: { userID?: string; namespaces?: string[] }): boolean {
+	const admin = Array.isArray(caller.roles) && caller.roles.includes("admin");
+	if (!admin && key.userID !== caller.userID) return false;
+	if (!caller.namespaces) return true;
+	const scope = key.namespaces ?? [];
+	return scope.length > 0 && scope.every(ns => caller.namespaces?.includes(ns));
+}
+
 export function confinementFor(requested: string[] | undefined, creator: string[] | undefined): string[] | undefined {
 	if (!creator) return requested;
 	if (!requested) return creator;

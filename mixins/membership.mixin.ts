@@ -1,5 +1,9 @@
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
-import { forbidden, notFound, unauthorized } from "../lib/errors";
+import { RESERVED_USER_IDS } from "../lib/config";
+import { forbidden, invalid, notFound, unauthorized } from "../lib/errors";
+import { parseListQuery } from "../lib/api/query";
+import { MEMBER_ROLES, allows, roleIn, withMember, withOwner, withoutMember, type MemberRole, type NamespaceRole } from "../lib/namespaces/roles";
+import type { NamespaceAccess } from "../lib/api/namespaces";
 import type { DbMethods } from "./db.mixin";
 
 /** What the gateway (or a calling service) puts in ctx.meta about the caller. */
@@ -23,20 +27,6 @@ export function isAdmin(meta: CallerMeta | undefined): boolean {
 	return Array.isArray(meta?.roles) && meta.roles.includes("admin");
 }
 
-/** Whether the caller may see an entity: its owner, a member, or an admin. Pure, for reuse in tests. */
-export function canSee(meta: CallerMeta | undefined, entity: Partial<OwnedEntity>): boolean {
-	if (isAdmin(meta)) return true;
-	const user = meta?.userID;
-	return Boolean(user) && (entity.owner === user || (Array.isArray(entity.members) && entity.members.includes(user as string)));
-}
-
-/** The stored-document filter for what a caller may see; undefined means no restriction. */
-export function visibilityQuery(meta: CallerMeta | undefined): Record<string, unknown> | undefined {
-	if (isAdmin(meta)) return undefined;
-	const user = meta?.userID ?? "\u0000nobody";
-	return { $or: [{ owner: user }, { members: user }] };
-}
-
 /**
  * Services call each other with `scope: false` to see past membership (as the seed's scopes do).
  * The gateway strips `scope` from every REST request, so only mesh code can opt out.
@@ -45,52 +35,56 @@ export function isUnscoped(ctx: Context<unknown>): boolean {
 	return (ctx.params as { scope?: unknown } | undefined)?.scope === false;
 }
 
+/** Whether a key confined to some namespaces keeps the caller out of `namespace` (a name). */
+export function confinedOut(meta: CallerMeta | undefined, namespace: string | undefined): boolean {
+	const confined = meta?.namespaces;
+	return Boolean(confined) && !(namespace !== undefined && (confined as string[]).includes(namespace));
+}
+
+/**
+ * The caller's role on an entity that decides its own access (a namespace, an application
+ * instance, a compat job): from its owner and members; an admin acts as owner. A key confined
+ * elsewhere has none. Mesh code that opted out of scoping is the owner.
+ */
+export function selfRole(ctx: Context<unknown, CallerMeta>, doc: Partial<OwnedEntity> & { memberRoles?: unknown }, namespace: string | undefined): NamespaceRole | undefined {
+	if (isUnscoped(ctx)) return "owner";
+	if (confinedOut(ctx.meta, namespace)) return undefined;
+	if (isAdmin(ctx.meta)) return "owner";
+	return roleIn({ owner: doc.owner ?? "", members: doc.members, memberRoles: doc.memberRoles as never }, ctx.meta?.userID);
+}
+
+/** Whether the caller may see an entity that decides its own access (selfRole). */
+export function mayAccess(ctx: Context<unknown, CallerMeta>, doc: Partial<OwnedEntity>, namespace: string | undefined): boolean {
+	return selfRole(ctx, doc, namespace) !== undefined;
+}
+
 type Params = Record<string, unknown>;
-
-function parseQuery(query: unknown): Record<string, unknown> {
-	if (typeof query === "string") {
-		try {
-			const parsed: unknown = JSON.parse(query);
-			return parsed && typeof parsed === "object" && !Array.isArray(parsed) ? (parsed as Record<string, unknown>) : {};
-		} catch {
-			return {};
-		}
-	}
-	return query && typeof query === "object" && !Array.isArray(query) ? (query as Record<string, unknown>) : {};
-}
-
-/** Query operators a caller may not send: they run code or reach past the scope. */
-const forbiddenOperators = new Set(["$where", "$function", "$expr", "$accumulator"]);
-
-function hasForbiddenOperator(value: unknown): boolean {
-	if (Array.isArray(value)) return value.some(hasForbiddenOperator);
-	if (value && typeof value === "object") return Object.entries(value).some(([k, v]) => forbiddenOperators.has(k) || hasForbiddenOperator(v));
-	return false;
-}
 
 export interface MembershipOptions {
 	/** Human name for errors: "Namespace not found". */
 	entityName: string;
-	/** The namespace (name) an entity lives in, for keys confined to namespaces; `namespaceName` by default. */
-	namespaceOf?: (doc: Record<string, unknown>) => string | undefined;
+	/**
+	 * Where access comes from. "namespace" (the default): the caller's role in the entity's
+	 * namespace (its stored `namespace` id), decided at call time by v1.k8s.namespaces; the entity's
+	 * `owner` only records who made it. "self": the entity's own owner and members (namespaces
+	 * themselves, application instances in Berth's shared namespace).
+	 */
+	accessFrom?: "namespace" | "self";
+	/** Entities of a namespaced service that decide their own access (the seed's jobs in Berth's compat namespace). */
+	selfDecided?: { field: string; value: unknown };
+	/** The stored field holding the namespace's name, for confined keys; `namespaceName` by default. */
+	namespaceField?: string;
+	/** The fields a caller may filter lists on (`query`); none by default. */
+	queryFields?: readonly string[];
 	/** Entities no caller sees any more (being deleted, say): 404 like missing ones. */
 	hidden?: (doc: Record<string, unknown>) => boolean;
 }
 
 /**
- * Whether the caller may act on an entity: mesh code that opted out of scoping, an admin, the owner
- * or a member; and, for an API key confined to namespaces, only inside them. The one rule for it.
- */
-export function mayAccess(ctx: Context<unknown, CallerMeta>, doc: Partial<OwnedEntity>, namespace: string | undefined): boolean {
-	const confined = ctx.meta?.namespaces;
-	if (confined && !(namespace !== undefined && confined.includes(namespace))) return false;
-	return isUnscoped(ctx) || isAdmin(ctx.meta) || canSee(ctx.meta, doc);
-}
-
-/**
- * Ownership for moleculer-db services. list/find/count/get/update/remove see only what the caller
- * owns or is a member of (anything else is 404); owner and members change only through
- * addMember/removeMember/transfer. Actions declare `public: true` to be callable without a user.
+ * Access for moleculer-db services, decided at call time: get/list/find/count need `view`,
+ * update/remove `edit`, membership `admin` and transfer of a namespace `owner`. Another tenant's
+ * entity is a 404, exactly like a missing one; a member whose role is too small gets a 403.
+ * Actions declare `public: true` to be callable without a user.
  */
 export function createMembershipMixin(opts: MembershipOptions): Partial<ServiceSchema> {
 	const schema: Partial<ServiceSchema<ServiceSettingSchema, MembershipMethods, Record<string, unknown>, MembershipThis & Service>> = {
@@ -101,15 +95,15 @@ export function createMembershipMixin(opts: MembershipOptions): Partial<ServiceS
 				list: [scopeQuery],
 				find: [scopeQuery],
 				count: [scopeQuery],
-				get: [checkIds],
-				update: [checkIds, stripOwnership],
-				remove: [checkIds],
+				get: [checkIds("view")],
+				update: [checkIds("edit"), stripOwnership],
+				remove: [checkIds("edit")],
 				create: [setOwnership],
 				insert: [refuseInsert],
 			},
 		},
-		actions: membershipActions,
-		methods: { ...membershipMethods(opts), ...scopeMethods },
+		actions: membershipActions(opts),
+		methods: accessMethods(opts),
 	};
 	return schema as Partial<ServiceSchema>;
 }
@@ -124,111 +118,152 @@ function refuseInsert(this: unknown, ctx: Context<Params, CallerMeta>): void {
 	if (!isUnscoped(ctx) && !isAdmin(ctx.meta)) throw forbidden("Bulk insert is for administrators");
 }
 
-/** Owner and members change only through these. */
-const membershipActions = {
-	addMember: {
-		rest: "POST /:id/members",
-		params: { id: "string", member: { type: "string", min: 1, max: 128 } },
-		async handler(this: MembershipThis, ctx: Context<{ id: string; member: string }, CallerMeta>) {
-			const entity = await this.findOwnedBy(ctx, ctx.params.id, "owner");
-			const members = Array.from(new Set([...(entity.members ?? []), ctx.params.member])).filter(m => m !== entity.owner);
-			return this.patchEntity(ctx, entity.id, { members });
-		},
-	},
-	removeMember: {
-		rest: "DELETE /:id/members/:member",
-		params: { id: "string", member: { type: "string", min: 1, max: 128 } },
-		async handler(this: MembershipThis, ctx: Context<{ id: string; member: string }, CallerMeta>) {
-			const entity = await this.findOwnedBy(ctx, ctx.params.id, "owner");
-			return this.patchEntity(ctx, entity.id, { members: (entity.members ?? []).filter(m => m !== ctx.params.member) });
-		},
-	},
-	transfer: {
-		rest: "POST /:id/transfer",
-		params: { id: "string", owner: { type: "string", min: 1, max: 128 } },
-		async handler(this: MembershipThis, ctx: Context<{ id: string; owner: string }, CallerMeta>) {
-			const entity = await this.findOwnedBy(ctx, ctx.params.id, "owner");
-			const members = (entity.members ?? []).filter(m => m !== ctx.params.owner);
-			return this.patchEntity(ctx, entity.id, { owner: ctx.params.owner, members: entity.owner ? Array.from(new Set([...members, entity.owner])) : members });
-		},
-	},
-};
+/** A new owner Berth uses for itself (`system`, …) would hand the entity to Berth's own work. */
+export function checkNewOwner(owner: string): void {
+	if (RESERVED_USER_IDS.includes(owner)) throw invalid(`"${owner}" is an identity Berth uses for itself`, [{ field: "owner", message: `"${owner}" is reserved`, type: "reserved", actual: owner }]);
+}
 
-/** The lookups that answer 404 for what the caller may not see (they name the entity in errors). */
-function membershipMethods(opts: MembershipOptions) {
+const memberRule = { type: "string", min: 1, max: 128 };
+
+/**
+ * Owner and members change only through these. On a namespace (and other self-deciding
+ * entities) they are the access list; on what a namespace holds, access is the namespace's, so
+ * adding a member there is refused with the route that does it, and transfer records a new owner.
+ */
+function membershipActions(opts: MembershipOptions) {
+	const fromNamespace = (opts.accessFrom ?? "namespace") === "namespace";
+	const refuseMembers = (entity: Record<string, unknown>): never => {
+		throw invalid(`Access to a ${opts.entityName.toLowerCase()} is its namespace's: add members to namespace ${String(entity.namespaceName ?? entity.namespace)} (POST /api/v1/k8s/namespaces/:id/members)`, [
+			{ field: "member", message: "Members belong to the namespace", type: "membership" },
+		]);
+	};
 	return {
-		/**
-		 * The entity if the caller may see it (or, with role "owner", owns it), else 404:
-		 * another tenant's entity looks exactly like a missing one.
-		 */
-		async findOwnedBy(this: MembershipThis, ctx: Context<unknown, CallerMeta>, id: string, role: "member" | "owner" = "member"): Promise<OwnedEntity & Record<string, unknown>> {
-			const entity = (await this.findStored(id)) as (OwnedEntity & Record<string, unknown>) | undefined;
-			if (!entity) throw notFound(opts.entityName, id);
-			if (isUnscoped(ctx) || isAdmin(ctx.meta)) return entity;
-			if (!canSee(ctx.meta, entity)) throw notFound(opts.entityName, id);
-			if (role === "owner" && entity.owner !== ctx.meta.userID) throw forbidden(`Only the owner of this ${opts.entityName.toLowerCase()} can do that`);
-			return entity;
+		addMember: {
+			rest: "POST /:id/members",
+			params: { id: "string", member: memberRule, role: { type: "enum", values: [...MEMBER_ROLES], optional: true } },
+			async handler(this: MembershipThis, ctx: Context<{ id: string; member: string; role?: MemberRole }, CallerMeta>) {
+				const entity = await this.findVisible<OwnedEntity & Record<string, unknown>>(ctx, ctx.params.id, "admin");
+				if (fromNamespace) return refuseMembers(entity);
+				return this.patchEntity(ctx, entity.id, withMember(entity, ctx.params.member, ctx.params.role));
+			},
 		},
-		/**
-		 * The stored entity (decoded) if the caller may act on it (mayAccess), else 404: another
-		 * tenant's entity looks exactly like a missing one.
-		 */
-		async findVisible(this: MembershipThis, ctx: Context<unknown, CallerMeta>, id: string): Promise<Record<string, unknown>> {
-			const doc = await this.loadDoc(id);
-			const namespaceOf = opts.namespaceOf ?? (d => d.namespaceName as string | undefined);
-			if (!doc || opts.hidden?.(doc) || !mayAccess(ctx, doc as Partial<OwnedEntity>, namespaceOf(doc))) throw notFound(opts.entityName, id);
-			return doc;
+		removeMember: {
+			rest: "DELETE /:id/members/:member",
+			params: { id: "string", member: memberRule },
+			async handler(this: MembershipThis, ctx: Context<{ id: string; member: string }, CallerMeta>) {
+				const entity = await this.findVisible<OwnedEntity & Record<string, unknown>>(ctx, ctx.params.id, "admin");
+				if (fromNamespace) return refuseMembers(entity);
+				return this.patchEntity(ctx, entity.id, withoutMember(entity, ctx.params.member));
+			},
+		},
+		transfer: {
+			rest: "POST /:id/transfer",
+			params: { id: "string", owner: memberRule },
+			async handler(this: MembershipThis, ctx: Context<{ id: string; owner: string }, CallerMeta>) {
+				checkNewOwner(ctx.params.owner);
+				const entity = await this.findVisible<OwnedEntity & Record<string, unknown>>(ctx, ctx.params.id, fromNamespace ? "admin" : "owner");
+				return this.patchEntity(ctx, entity.id, fromNamespace ? { owner: ctx.params.owner } : withOwner(entity, ctx.params.owner));
+			},
 		},
 	};
 }
 
-/** The caller-independent helpers: the member lookup, the system caller and the query scope. */
-const scopeMethods = {
-	/** The entity if the caller may see it, else 404. */
-	async findOwned(this: MembershipThis, ctx: Context<unknown, CallerMeta>, id: string): Promise<OwnedEntity & Record<string, unknown>> {
-		return this.findOwnedBy(ctx, id, "member");
-	},
-	/** A context acting as SYSTEM_META, for background work (watchers, reconcilers) that has no caller. */
-	systemContext(this: MembershipThis & Service): Context<unknown, CallerMeta> {
-		return this.broker.ContextFactory.create(this.broker, null as never, {}, { meta: { ...SYSTEM_META } }) as Context<unknown, CallerMeta>;
-	},
-	/** Adds the caller's visibility to a stored-document query. */
-	scopedQuery(this: MembershipThis, ctx: Context<unknown, CallerMeta>, query: Record<string, unknown> = {}): Record<string, unknown> {
-		const scope = isUnscoped(ctx) ? undefined : visibilityQuery(ctx.meta);
-		if (!scope) return query;
-		return Object.keys(query).length ? { $and: [query, scope] } : scope;
-	},
-};
-
-function scopeQuery(this: MembershipThis, ctx: Context<Params, CallerMeta>): void {
-	const query = parseQuery(ctx.params.query);
-	if (hasForbiddenOperator(query)) throw forbidden("Query operators that run code are not allowed");
-	ctx.params.query = this.scopedQuery(ctx, query);
+/** The one place access is decided: findVisible for one entity, scopedQuery for lists. */
+function accessMethods(opts: MembershipOptions) {
+	const fromNamespace = (opts.accessFrom ?? "namespace") === "namespace";
+	const namespaceField = opts.namespaceField ?? "namespaceName";
+	const decidesItself = (doc: Record<string, unknown>) => !fromNamespace || (opts.selfDecided !== undefined && doc[opts.selfDecided.field] === opts.selfDecided.value);
+	return {
+		/** The caller's role on a stored entity, or undefined when it is none of theirs. */
+		async roleOn(this: MembershipThis, ctx: Context<unknown, CallerMeta>, doc: Record<string, unknown>): Promise<NamespaceRole | undefined> {
+			const namespace = doc[namespaceField] as string | undefined;
+			if (decidesItself(doc) || isUnscoped(ctx) || (isAdmin(ctx.meta) && !ctx.meta.namespaces)) return selfRole(ctx, doc as Partial<OwnedEntity>, namespace);
+			if (confinedOut(ctx.meta, namespace)) return undefined;
+			const [grant] = await namespaceAccess(ctx, [String(doc.namespace)]);
+			return grant?.role;
+		},
+		/**
+		 * The stored entity (decoded) if the caller's role allows `need`. None: 404, as if it did not
+		 * exist (another tenant's looks exactly like a missing one); too small a role: 403.
+		 */
+		async findVisible(this: MembershipThis, ctx: Context<unknown, CallerMeta>, id: string, need: NamespaceRole = "view"): Promise<Record<string, unknown>> {
+			const doc = await this.loadDoc(id);
+			const role = doc && !opts.hidden?.(doc) ? await this.roleOn(ctx, doc) : undefined;
+			if (!doc || !role) throw notFound(opts.entityName, id);
+			if (!allows(role, need)) throw forbidden(`Your role here (${role}) does not allow this; it needs ${need}`);
+			return doc;
+		},
+		/** `query` narrowed to what the caller may see (confinement included). */
+		async scopedQuery(this: MembershipThis, ctx: Context<unknown, CallerMeta>, query: Record<string, unknown> = {}): Promise<Record<string, unknown>> {
+			if (isUnscoped(ctx)) return query;
+			const meta = ctx.meta ?? {};
+			const user = meta.userID ?? "\u0000nobody";
+			const confined = meta.namespaces ? { [namespaceField]: { $in: meta.namespaces } } : undefined;
+			const own = { $or: [{ owner: user }, { members: user }] };
+			let scope: Record<string, unknown> | undefined;
+			if (!fromNamespace) scope = isAdmin(meta) ? confined : and(own, confined);
+			else if (isAdmin(meta) && !confined) scope = undefined;
+			else {
+				const inNamespaces = { namespace: { $in: (await namespaceAccess(ctx)).map(g => g.id) } };
+				const selfScope = opts.selfDecided && { $and: [{ [opts.selfDecided.field]: opts.selfDecided.value }, isAdmin(meta) ? {} : own, confined ?? {}] };
+				scope = selfScope ? { $or: [inNamespaces, selfScope] } : inNamespaces;
+			}
+			return and(query, scope) ?? {};
+		},
+		/** A context acting as SYSTEM_META, for background work (watchers, reconcilers) that has no caller. */
+		systemContext(this: MembershipThis & Service): Context<unknown, CallerMeta> {
+			return this.broker.ContextFactory.create(this.broker, null as never, {}, { meta: { ...SYSTEM_META } }) as Context<unknown, CallerMeta>;
+		},
+		/** The documented list filter (a 422 on `query` otherwise), scoped to the caller. Mesh code that opted out of scoping filters as it likes. */
+		async listQuery(this: MembershipThis, ctx: Context<unknown, CallerMeta>, raw: unknown): Promise<Record<string, unknown>> {
+			if (isUnscoped(ctx) && raw && typeof raw === "object") return raw as Record<string, unknown>;
+			return this.scopedQuery(ctx, parseListQuery(raw, opts.queryFields ?? []));
+		},
+	};
 }
 
-async function checkIds(this: MembershipThis, ctx: Context<Params, CallerMeta>): Promise<void> {
-	const ids = Array.isArray(ctx.params.id) ? ctx.params.id : [ctx.params.id];
-	for (const id of ids) await this.findOwned(ctx, String(id));
+/** Both filters, or the one that is there. */
+function and(a: Record<string, unknown> | undefined, b: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+	const terms = [a, b].filter((t): t is Record<string, unknown> => t !== undefined && Object.keys(t).length > 0);
+	return terms.length === 0 ? undefined : terms.length === 1 ? terms[0] : { $and: terms };
+}
+
+/** The caller's roles in the given namespaces (ids), or in every namespace they have one in. */
+async function namespaceAccess(ctx: Context<unknown, CallerMeta>, ids?: string[]): Promise<NamespaceAccess[]> {
+	return ctx.call<NamespaceAccess[], { ids?: string[] }>("v1.k8s.namespaces.access", ids ? { ids } : {});
+}
+
+async function scopeQuery(this: MembershipThis, ctx: Context<Params, CallerMeta>): Promise<void> {
+	ctx.params.query = await this.listQuery(ctx, ctx.params.query);
+}
+
+function checkIds(need: NamespaceRole) {
+	return async function (this: MembershipThis, ctx: Context<Params, CallerMeta>): Promise<void> {
+		const ids = Array.isArray(ctx.params.id) ? ctx.params.id : [ctx.params.id];
+		for (const id of ids) await this.findVisible(ctx, String(id), need);
+	};
 }
 
 function stripOwnership(ctx: Context<Params, CallerMeta>): void {
 	delete ctx.params.owner;
 	delete ctx.params.members;
+	delete ctx.params.memberRoles;
 }
 
 function setOwnership(ctx: Context<Params, CallerMeta>): void {
 	if (!ctx.meta.userID) throw unauthorized("Creating needs a caller (ctx.meta.userID)");
 	ctx.params.owner = ctx.meta.userID;
 	ctx.params.members = [];
+	delete ctx.params.memberRoles;
 }
 
 /** Methods the membership mixin adds, for services' `this` typing. */
 export interface MembershipMethods {
-	findOwnedBy(ctx: Context<unknown, CallerMeta>, id: string, role?: "member" | "owner"): Promise<OwnedEntity & Record<string, unknown>>;
-	findOwned(ctx: Context<unknown, CallerMeta>, id: string): Promise<OwnedEntity & Record<string, unknown>>;
+	roleOn(ctx: Context<unknown, CallerMeta>, doc: Record<string, unknown>): Promise<NamespaceRole | undefined>;
 	/** `T` is the service's stored shape. */
-	findVisible<T = Record<string, unknown>>(ctx: Context<unknown, CallerMeta>, id: string): Promise<T>;
-	scopedQuery(ctx: Context<unknown, CallerMeta>, query?: Record<string, unknown>): Record<string, unknown>;
+	findVisible<T = Record<string, unknown>>(ctx: Context<unknown, CallerMeta>, id: string, need?: NamespaceRole): Promise<T>;
+	scopedQuery(ctx: Context<unknown, CallerMeta>, query?: Record<string, unknown>): Promise<Record<string, unknown>>;
+	listQuery(ctx: Context<unknown, CallerMeta>, raw: unknown): Promise<Record<string, unknown>>;
 	systemContext<M extends CallerMeta = CallerMeta>(): Context<unknown, M>;
 }
 

@@ -1,5 +1,5 @@
 import type { Context, Service, ServiceSchema } from "moleculer";
-import type { NamespaceRef, QuotaReport } from "../lib/api/namespaces";
+import type { LookupParams, NamespaceRef, NamespaceRole, QuotaReport } from "../lib/api/namespaces";
 import { invalid } from "../lib/errors";
 import type { CatalogImage } from "../lib/manifests/deployment";
 import type { CallerMeta } from "./membership.mixin";
@@ -24,12 +24,13 @@ export function createRefsMixin(): Partial<ServiceSchema> {
 	return {
 		methods: {
 			/**
-			 * The caller's namespace by id or name. Missing (or another tenant's): 422 on `field`, or,
-			 * with `field: null`, the namespaces service's own 404.
+			 * The caller's namespace by id or name, where their role allows `need` (by default `edit`:
+			 * creating in it). Missing (or another tenant's): 422 on `field`, or, with `field: null`,
+			 * the namespaces service's own 404; too small a role: its 403.
 			 */
-			async lookupNamespace(this: Service, ctx: Context<unknown, CallerMeta>, ref: string, field: string | null = "namespace"): Promise<NamespaceRef> {
+			async lookupNamespace(this: Service, ctx: Context<unknown, CallerMeta>, ref: string, field: string | null = "namespace", need: NamespaceRole = "edit"): Promise<NamespaceRef> {
 				try {
-					return await ctx.call<NamespaceRef, { ref: string }>("v1.k8s.namespaces.lookup", { ref });
+					return await ctx.call<NamespaceRef, LookupParams>("v1.k8s.namespaces.lookup", { ref, need });
 				} catch (err) {
 					if (field !== null && (err as { code?: number }).code === 404) throw missingReference(field, `Namespace "${ref}" not found`, ref);
 					throw err;
@@ -65,7 +66,7 @@ export function createRefsMixin(): Partial<ServiceSchema> {
 
 /** Methods the refs mixin adds, for services' `this` typing. */
 export interface RefsMethods {
-	lookupNamespace(ctx: Context<unknown, CallerMeta>, ref: string, field?: string | null): Promise<NamespaceRef>;
+	lookupNamespace(ctx: Context<unknown, CallerMeta>, ref: string, field?: string | null, need?: NamespaceRole): Promise<NamespaceRef>;
 	resolveImage(ctx: Context<unknown, CallerMeta>, ref: string, field?: string): Promise<CatalogImage>;
 	readQuota(ctx: Context<unknown, CallerMeta>, namespaceId: string): Promise<QuotaReport | undefined>;
 }

@@ -161,7 +161,7 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 		}),
 		withoutGenericActions,
 		createDbMixin({ collection: "applications", fields: PUBLIC_FIELDS, unique: [["appId"]] }),
-		createMembershipMixin({ entityName: "Application" }),
+		createMembershipMixin({ entityName: "Application", accessFrom: "self" }),
 		createRefsMixin(),
 	],
 	settings: { rest: "/v1/k8s/applications" } as ApplicationsSettings,
@@ -199,7 +199,7 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 			rest: { method: "GET", fullPath: "/applications/:template" },
 			params: templateParams,
 			async handler(this: ApplicationsThis, ctx: Context<TemplateParams, Meta>): Promise<BinderView[]> {
-				const docs = await this.store.find(this.scopedQuery(ctx, listFilter(this.callerOf(ctx), { template: ctx.params.template })));
+				const docs = await this.store.find(await this.scopedQuery(ctx, listFilter(this.callerOf(ctx), { template: ctx.params.template })));
 				return docs.map(binderView);
 			},
 		},
@@ -248,7 +248,7 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 				const filter: Record<string, unknown> = {};
 				if (ctx.params.template) filter.template = ctx.params.template;
 				if (ctx.params.status) filter.status = ctx.params.status === "deploying" ? { $in: ["pending", "deploying"] } : ctx.params.status;
-				const docs = await this.store.find(this.scopedQuery(ctx, listFilter(this.callerOf(ctx), filter)));
+				const docs = await this.store.find(await this.scopedQuery(ctx, listFilter(this.callerOf(ctx), filter)));
 				return docs.map(d => applicationView(d, this.settings.policy));
 			},
 		},

@@ -14,7 +14,7 @@ import { getKubeClient } from "../lib/k8s";
 import { deploymentStatus, podState, statusChanged, type CatalogImage, type DeploymentEntity, type DeploymentStatus, type PodState } from "../lib/manifests/deployment";
 import { createControllerMixin, type ControllerLocals, type ControllerMethods } from "../mixins/controller.mixin";
 import { COLLECTION_CHANGED, createDbMixin, type DbBackedService } from "../mixins/db.mixin";
-import { createMembershipMixin, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
+import { createMembershipMixin, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 import { createRefsMixin, type RefsMethods } from "../mixins/refs.mixin";
 
 export interface DeploymentsSettings extends ServiceSettingSchema {
@@ -68,8 +68,8 @@ const createAction = {
 			throw conflict(`A deployment named "${p.name}" already exists in namespace "${ns.name}"`, { name: p.name, namespace: ns.name });
 		this.creating.add(lock);
 		try {
-			const members = [ns.owner, ...(ns.members ?? [])].filter(m => m && m !== ctx.meta.userID && m !== SYSTEM_META.userID);
-			const draft = draftOf(p, { id: "pending", namespace: ns, image, owner: ctx.meta.userID as string, members: Array.from(new Set(members)) });
+			// Access is the namespace's, decided at each call: nothing of its membership is copied here.
+			const draft = draftOf(p, { id: "pending", namespace: ns, image, owner: ctx.meta.userID as string, members: [] });
 			const footprint = await this.checkDraft(ctx, draft, image);
 			const { id: _pending, ...doc } = draft;
 			const saved = await this.insertEntity(ctx, encodeDeployment({ ...doc, footprint, status: deploymentStatus(undefined, { ok: true }, undefined, new Date().toISOString()) }));
@@ -205,7 +205,7 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 		}),
 		{ actions: Object.fromEntries(GENERIC_ACTIONS.map(a => [a, false])) },
 		createDbMixin({ collection: "deployments", fields: PUBLIC_FIELDS, decode: decodeDeployment }),
-		createMembershipMixin({ entityName: "Deployment", hidden: doc => Boolean(doc.deleting) }),
+		createMembershipMixin({ entityName: "Deployment", hidden: doc => Boolean(doc.deleting), queryFields: ["name", "namespace", "namespaceName", "image", "imageName", "replicas", "owner"] }),
 		createRefsMixin(),
 	],
 	settings: { rest: "/v1/k8s/deployments" } as DeploymentsSettings,
@@ -216,7 +216,7 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 			rest: ["PATCH /:id", "PUT /:id"],
 			params: updateParams,
 			async handler(this: DeploymentsThis, ctx: Context<UpdateDeploymentParams, CallerMeta>): Promise<DeploymentEntity> {
-				const current = await this.findVisible<StoredDeployment>(ctx, ctx.params.id);
+				const current = await this.findVisible<StoredDeployment>(ctx, ctx.params.id, "edit");
 				const { id, ...p } = ctx.params;
 				checkShape({ ...p, name: current.name });
 				const changes = changesOf(p);
@@ -232,9 +232,9 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 			params: listParams,
 			async handler(this: DeploymentsThis, ctx: Context<ListParams, CallerMeta & { $responseHeaders?: Record<string, string> }>): Promise<DeploymentEntity[]> {
 				const filters: Record<string, unknown>[] = [{ deleting: { $ne: true } }];
-				if (ctx.params.namespace) filters.push({ namespace: (await this.lookupNamespace(ctx, ctx.params.namespace)).id });
+				if (ctx.params.namespace) filters.push({ namespace: (await this.lookupNamespace(ctx, ctx.params.namespace, "namespace", "view")).id });
 				if (ctx.meta.namespaces) filters.push({ namespaceName: { $in: ctx.meta.namespaces } });
-				const query = this.scopedQuery(ctx, { $and: filters });
+				const query = await this.scopedQuery(ctx, { $and: filters });
 				const { limit, offset } = ctx.params;
 				const paged = limit !== undefined || offset !== undefined;
 				// Everything the answer depends on: who asks (scoping) and what. It is shared between callers
@@ -281,7 +281,7 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 			rest: "DELETE /:id",
 			params: idParams,
 			async handler(this: DeploymentsThis, ctx: Context<IdParams, CallerMeta>): Promise<DeploymentEntity> {
-				const doc = await this.findVisible<StoredDeployment>(ctx, ctx.params.id);
+				const doc = await this.findVisible<StoredDeployment>(ctx, ctx.params.id, "edit");
 				// The reconciler deletes what was generated and then the entity: it never races an apply.
 				await this.patchEntity(ctx, doc.id, { deleting: true });
 				if (this.reconciler) await this.reconciler.sync(doc.id);
@@ -317,7 +317,7 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 			rest: "POST /:id/apply",
 			params: idParams,
 			async handler(this: DeploymentsThis, ctx: Context<IdParams, CallerMeta>): Promise<ApplyView> {
-				const doc = await this.findVisible<StoredDeployment>(ctx, ctx.params.id);
+				const doc = await this.findVisible<StoredDeployment>(ctx, ctx.params.id, "edit");
 				if (!this.reconciler) throw new Error("The reconciler is not running");
 				// Asked for: applied even where the caches say nothing differs.
 				const image = await this.resolveImage(ctx, doc.image);
@@ -353,7 +353,7 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 			rest: "POST /:id/scale",
 			params: scaleParams,
 			async handler(this: DeploymentsThis, ctx: Context<ScaleParams, CallerMeta>): Promise<DeploymentEntity> {
-				const doc = await this.findVisible<StoredDeployment>(ctx, ctx.params.id);
+				const doc = await this.findVisible<StoredDeployment>(ctx, ctx.params.id, "edit");
 				return this.applyChange(ctx, doc, { replicas: ctx.params.replicas });
 			},
 		},
@@ -361,7 +361,7 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 			rest: "POST /:id/restart",
 			params: idParams,
 			async handler(this: DeploymentsThis, ctx: Context<IdParams, CallerMeta>): Promise<DeploymentEntity> {
-				const doc = await this.findVisible<StoredDeployment>(ctx, ctx.params.id);
+				const doc = await this.findVisible<StoredDeployment>(ctx, ctx.params.id, "edit");
 				// Level-based like everything else: the annotation lives on the entity, so a resync keeps it.
 				return this.applyChange(ctx, doc, { restartedAt: new Date().toISOString() });
 			},

@@ -32,6 +32,7 @@ import { createControllerMixin, type ControllerLocals, type ControllerMethods } 
 import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
 import { createMembershipMixin, isUnscoped, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 import { createRefsMixin, type RefsMethods } from "../mixins/refs.mixin";
+import { allows, type NamespaceRole } from "../lib/namespaces/roles";
 
 export { MASK } from "../lib/api/envs";
 export { randomSecret } from "../lib/envs/envs";
@@ -68,22 +69,25 @@ async function writeEnvObjectsNow(svc: EnvsThis, ctx: Context<TargetParams, Call
  * each secret value (to rebuild the Secret) that no action ever returns.
  */
 const methods = {
-	/** The caller's deployment (by id or name) in the caller's namespace (by id or name); a wrong one is a 422 on its field. */
-	async resolveTarget(this: EnvsThis, ctx: Context<unknown, CallerMeta>, namespace: string, deployment: string): Promise<DeploymentEntity> {
-		const ns = await this.lookupNamespace(ctx, namespace);
+	/**
+	 * The caller's deployment (by id or name) in the caller's namespace (by id or name), where their
+	 * role allows `need`; a wrong one is a 422 on its field.
+	 */
+	async resolveTarget(this: EnvsThis, ctx: Context<unknown, CallerMeta>, namespace: string, deployment: string, need: NamespaceRole = "edit"): Promise<DeploymentEntity> {
+		const ns = await this.lookupNamespace(ctx, namespace, "namespace", need);
 		return ctx.call<DeploymentEntity, { ref: string; namespace: string }>("v1.k8s.deployments.lookup", { ref: deployment, namespace: ns.id }).catch(err => {
 			throw (err as { code?: number }).code === 404 ? invalidField("deployment", `Deployment "${deployment}" not found in namespace "${namespace}"`, deployment) : err;
 		});
 	},
 
 	/** The envs of the deployment or the namespace the params name (`action` for the message); undefined for neither. */
-	async targetQuery(this: EnvsThis, ctx: Context<ListEnvParams, CallerMeta>, action: string): Promise<Record<string, unknown> | undefined> {
+	async targetQuery(this: EnvsThis, ctx: Context<ListEnvParams, CallerMeta>, action: string, need: NamespaceRole): Promise<Record<string, unknown> | undefined> {
 		const { namespace, deployment } = ctx.params;
 		if (deployment) {
 			if (!namespace) throw invalidField("namespace", `${action} a deployment's envs needs its namespace`);
-			return { deployment: (await this.resolveTarget(ctx, namespace, deployment)).id };
+			return { deployment: (await this.resolveTarget(ctx, namespace, deployment, need)).id };
 		}
-		if (namespace) return { namespace: (await this.lookupNamespace(ctx, namespace)).id };
+		if (namespace) return { namespace: (await this.lookupNamespace(ctx, namespace, "namespace", need)).id };
 		return undefined;
 	},
 
@@ -101,7 +105,6 @@ const methods = {
 
 	async storeEnv(this: EnvsThis, ctx: Context<unknown, CallerMeta>, dep: EnvTarget, key: string, type: EnvType, value: string): Promise<StoredEnv> {
 		const owner = ctx.meta.userID && ctx.meta.userID !== SYSTEM_META.userID ? ctx.meta.userID : dep.owner;
-		const members = Array.from(new Set([dep.owner, ...(dep.members ?? [])])).filter(m => m && m !== owner);
 		const saved = await this.insertEntity(ctx, {
 			namespace: dep.namespace,
 			namespaceName: dep.namespaceName,
@@ -111,7 +114,7 @@ const methods = {
 			type,
 			...(type === "secret" ? { secretValue: value, value: "" } : { value }),
 			owner,
-			members,
+			members: [],
 		});
 		return (await this.loadDoc<StoredEnv>(String(saved.id))) as StoredEnv;
 	},
@@ -190,7 +193,7 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, ControllerLo
 			rest: ["PATCH /:id", "PUT /:id"],
 			params: updateEnvParams,
 			async handler(this: EnvsThis, ctx: Context<UpdateEnvParams, CallerMeta>): Promise<EnvEntity> {
-				const doc = await this.findVisible<StoredEnv>(ctx, ctx.params.id);
+				const doc = await this.findVisible<StoredEnv>(ctx, ctx.params.id, "edit");
 				const value = ctx.params.value ?? (doc.type === "secret" ? (doc.secretValue ?? "") : doc.value);
 				checkSize(await this.envsOf(doc.deployment), doc.key, value);
 				const saved = await this.changeEnv(ctx, doc, ctx.params.type ?? doc.type, value);
@@ -203,10 +206,10 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, ControllerLo
 			params: listEnvParams,
 			async handler(this: EnvsThis, ctx: Context<ListEnvParams, CallerMeta>): Promise<EnvEntity[]> {
 				const filters: Record<string, unknown>[] = [];
-				const target = await this.targetQuery(ctx, "Listing");
+				const target = await this.targetQuery(ctx, "Listing", "view");
 				if (target) filters.push(target);
 				if (ctx.meta.namespaces) filters.push({ namespaceName: { $in: ctx.meta.namespaces } });
-				const query = this.scopedQuery(ctx, filters.length ? { $and: filters } : {});
+				const query = await this.scopedQuery(ctx, filters.length ? { $and: filters } : {});
 				return (await this.findRaw<StoredEnv>(query)).map(d => this.publicView(d));
 			},
 		},
@@ -221,7 +224,7 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, ControllerLo
 			rest: "DELETE /:id",
 			params: envIdParams,
 			async handler(this: EnvsThis, ctx: Context<{ id: string }, CallerMeta>): Promise<EnvEntity> {
-				const doc = await this.findVisible<StoredEnv>(ctx, ctx.params.id);
+				const doc = await this.findVisible<StoredEnv>(ctx, ctx.params.id, "edit");
 				await this.removeEnvs(ctx, [doc]);
 				await this.settle(doc.deployment);
 				return this.publicView(doc);
@@ -235,9 +238,9 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, ControllerLo
 				let query: Record<string, unknown>;
 				if (isUnscoped(ctx) && ctx.params.deployment && !ctx.params.namespace) query = { deployment: ctx.params.deployment };
 				else {
-					const target = await this.targetQuery(ctx, "Cleaning");
+					const target = await this.targetQuery(ctx, "Cleaning", "edit");
 					if (!target) throw invalidField("deployment", "Name the deployment (with its namespace) or the namespace to clean");
-					query = this.scopedQuery(ctx, target);
+					query = await this.scopedQuery(ctx, target);
 				}
 				if (ctx.meta.namespaces && !isUnscoped(ctx)) query = { $and: [query, { namespaceName: { $in: ctx.meta.namespaces } }] };
 				const docs = await this.findRaw<StoredEnv>(query);
@@ -251,8 +254,8 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, ControllerLo
 			rest: "GET /resolve",
 			params: resolveEnvParams,
 			async handler(this: EnvsThis, ctx: Context<ResolveEnvParams, CallerMeta>): Promise<EnvEntity> {
-				const dep = await this.resolveTarget(ctx, ctx.params.namespace, ctx.params.deployment);
-				const [doc] = await this.findRaw<StoredEnv>(this.scopedQuery(ctx, { deployment: dep.id, key: ctx.params.key }));
+				const dep = await this.resolveTarget(ctx, ctx.params.namespace, ctx.params.deployment, "view");
+				const [doc] = await this.findRaw<StoredEnv>(await this.scopedQuery(ctx, { deployment: dep.id, key: ctx.params.key }));
 				if (!doc) throw notFound("Env", ctx.params.key);
 				return this.publicView(doc);
 			},
@@ -262,10 +265,11 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, ControllerLo
 			rest: "GET /pack",
 			params: packParams,
 			async handler(this: EnvsThis, ctx: Context<PackParams, CallerMeta>): Promise<Record<string, string>> {
-				const dep = await this.resolveTarget(ctx, ctx.params.namespace, ctx.params.deployment);
+				const dep = await this.resolveTarget(ctx, ctx.params.namespace, ctx.params.deployment, "view");
 				const reveal = ctx.params.reveal === true;
-				if (reveal && !(isUnscoped(ctx) || dep.owner === ctx.meta.userID)) throw forbidden("Only the deployment's owner can reveal secret values");
-				const docs = await this.findRaw<StoredEnv>(this.scopedQuery(ctx, { deployment: dep.id }));
+				// Who may change the secrets may read them back; a viewer never sees a secret value.
+				if (reveal && !allows(await this.roleOn(ctx, dep as unknown as Record<string, unknown>), "edit")) throw forbidden("Revealing secret values needs the edit role in the namespace");
+				const docs = await this.findRaw<StoredEnv>(await this.scopedQuery(ctx, { deployment: dep.id }));
 				// Secret values come from the Kubernetes Secret, the source of truth; the DB copy only if it is gone.
 				const live = reveal ? secretValues(await getKubeClient().get<V1Secret>({ apiVersion: "v1", kind: "Secret", name: objectNames(dep).env, namespace: dep.namespaceName })) : {};
 				const out: Record<string, string> = {};

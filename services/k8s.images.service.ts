@@ -97,10 +97,11 @@ const methods = {
 		throw new Error(`Could not store catalog image ${image.name}`);
 	},
 
+	/** The catalog is the whole platform's: an admin key confined to some namespaces does not manage it. */
 	requireAdmin(this: ImagesThis, ctx: Context<unknown, Meta>): void {
-		if (isUnscoped(ctx) || isAdmin(ctx.meta)) return;
+		if (isUnscoped(ctx) || (isAdmin(ctx.meta) && !ctx.meta.namespaces)) return;
 		if (!ctx.meta?.userID) throw unauthorized();
-		throw forbidden("Only administrators manage the image catalog");
+		throw forbidden(isAdmin(ctx.meta) ? "An API key confined to namespaces does not manage the image catalog" : "Only administrators manage the image catalog");
 	},
 };
 

@@ -13,9 +13,9 @@ import {
 	type NamespaceParams,
 	type SummaryView,
 } from "../lib/api/inventory";
-import type { NamespaceRef } from "../lib/api/namespaces";
+import type { AccessParams, NamespaceAccess } from "../lib/api/namespaces";
 import { imageCandidates } from "../lib/adopt";
-import { conflict, forbidden, found, invalidField, NOT_RETRIED, notFound, unauthorized } from "../lib/errors";
+import { conflict, found, invalidField, NOT_RETRIED, notFound, unauthorized } from "../lib/errors";
 import {
 	INVENTORY_KINDS,
 	InventoryStore,
@@ -89,8 +89,8 @@ const methods = {
 		const confined = ctx.meta?.namespaces;
 		if (isAdmin(ctx.meta)) return confined ? new Set(confined) : undefined;
 		if (!this.hasService("v1.k8s.namespaces")) return new Set();
-		// The namespaces service applies membership and the key's confinement itself.
-		const mine = await ctx.call<NamespaceRef[], { query: Record<string, unknown> }>("v1.k8s.namespaces.find", { query: {} });
+		// The namespaces service decides roles and the key's confinement: the one source of access.
+		const mine = await ctx.call<NamespaceAccess[], AccessParams>("v1.k8s.namespaces.access", {});
 		return new Set(mine.map(ns => ns.name));
 	},
 
@@ -178,16 +178,15 @@ const methods = {
 		if (visible && !visible.has(namespace)) throw notFound("Deployment", `${namespace}/${name}`);
 		if (!this.hasService("v1.k8s.deployments") || !this.hasService("v1.k8s.namespaces") || !this.hasService("v1.k8s.images"))
 			throw new Errors.MoleculerRetryableError("Adoption needs the namespaces, images and deployments services", 503, "SERVICE_UNAVAILABLE");
-		let ns: NamespaceRef;
 		try {
-			// field null: a missing namespace is answered below, as the caller may see it.
-			ns = await this.lookupNamespace(ctx, namespace, null);
+			// field null: a missing namespace is answered below, as the caller may see it. Adopting
+			// needs the admin role there (a smaller role: the lookup's 403).
+			await this.lookupNamespace(ctx, namespace, null, "admin");
 		} catch (err) {
 			if ((err as { code?: number }).code !== 404) throw err;
 			if (visible) throw notFound("Deployment", `${namespace}/${name}`);
 			throw invalidField("namespace", `"${namespace}" is not a Berth namespace; Berth deployments live in Berth namespaces`, namespace);
 		}
-		if (!isUnscoped(ctx) && !isAdmin(ctx.meta) && ns.owner !== ctx.meta.userID) throw forbidden("Only the namespace's owner or an administrator adopts deployments");
 		const live = found(await (this.kube ?? getKubeClient()).get<V1Deployment>({ apiVersion: "apps/v1", kind: "Deployment", name, namespace }), "Deployment", `${namespace}/${name}`);
 		if (isManaged(live.metadata?.labels)) throw conflict(`Deployment ${namespace}/${name} is already managed by Berth`, { id: live.metadata?.labels?.[LABEL_ID] });
 		return live;

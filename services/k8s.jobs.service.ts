@@ -56,8 +56,6 @@ function text(ctx: Context<unknown, Record<string, unknown>>, body: string): str
 const methods = {
 	async createJob(this: JobsThis, ctx: Context<unknown, CallerMeta>, params: Omit<CreateJobParams, "namespace">, ns: NamespaceRef, compat: boolean): Promise<{ entity: JobEntity; job: V1Job }> {
 		const run = jobRunOf(params, this.settings, randomUUID());
-		// Everyone who shares the namespace may see its jobs; "system" owns the compat namespace and sees all anyway.
-		const members = [ns.owner, ...(ns.members ?? [])].filter(m => m && m !== ctx.meta.userID && m !== SYSTEM_META.userID);
 		const saved = (await this.insertEntity(ctx, {
 			...run,
 			cmd: params.cmd,
@@ -68,7 +66,8 @@ const methods = {
 			status: {},
 			finished: false,
 			owner: ctx.meta.userID,
-			members: Array.from(new Set(members)),
+			// Access is the namespace's (a compat job's: its owner's), decided at each call.
+			members: [],
 		})) as unknown as JobEntity;
 		let job: V1Job;
 		try {
@@ -169,7 +168,7 @@ const JobsService: ServiceSchema<JobsSettings & ServiceSettingSchema, JobsMethod
 		}),
 		withoutGenericActions,
 		createDbMixin({ collection: "jobs", fields: JOB_FIELDS, unique: [["name"]] }),
-		createMembershipMixin({ entityName: "Job" }),
+		createMembershipMixin({ entityName: "Job", selfDecided: { field: "compat", value: true } }),
 		createRefsMixin(),
 	],
 	settings: { rest: "/v1/k8s/jobs" } as JobsSettings,
@@ -191,10 +190,10 @@ const JobsService: ServiceSchema<JobsSettings & ServiceSettingSchema, JobsMethod
 			params: listJobsParams,
 			async handler(this: JobsThis, ctx: Context<ListJobsParams, CallerMeta>): Promise<JobEntity[]> {
 				const filters: Record<string, unknown>[] = [];
-				if (ctx.params.namespace) filters.push({ namespace: (await this.lookupNamespace(ctx, ctx.params.namespace, null)).id });
+				if (ctx.params.namespace) filters.push({ namespace: (await this.lookupNamespace(ctx, ctx.params.namespace, null, "view")).id });
 				// API keys confined to some namespaces see only jobs there.
 				if (ctx.meta.namespaces) filters.push({ namespaceName: { $in: ctx.meta.namespaces } });
-				const query = this.scopedQuery(ctx, filters.length === 0 ? {} : filters.length === 1 ? filters[0] : { $and: filters });
+				const query = await this.scopedQuery(ctx, filters.length === 0 ? {} : filters.length === 1 ? filters[0] : { $and: filters });
 				return (await this.findRaw<StoredJob>(query)).map(doc => this.publicView<JobEntity>(doc));
 			},
 		},
@@ -218,7 +217,7 @@ const JobsService: ServiceSchema<JobsSettings & ServiceSettingSchema, JobsMethod
 			rest: "DELETE /:id",
 			params: jobIdParams,
 			async handler(this: JobsThis, ctx: Context<JobIdParams, CallerMeta>): Promise<JobEntity> {
-				const doc = await this.findVisible<StoredJob>(ctx, ctx.params.id);
+				const doc = await this.findVisible<StoredJob>(ctx, ctx.params.id, "edit");
 				// Background propagation: the Job's pods go with it.
 				await getKubeClient().delete({ apiVersion: "batch/v1", kind: "Job", name: doc.name, namespace: doc.namespaceName });
 				await this.forgetJob(ctx, doc);
@@ -241,7 +240,7 @@ const JobsService: ServiceSchema<JobsSettings & ServiceSettingSchema, JobsMethod
 			rest: { method: "GET", fullPath: "/jobs" },
 			params: {},
 			async handler(this: JobsThis, ctx: Context<unknown, CallerMeta>): Promise<CompatJobListItem[]> {
-				const docs = await this.findRaw<StoredJob>(this.scopedQuery(ctx, { compat: true, namespaceName: this.settings.compatNamespace }));
+				const docs = await this.findRaw<StoredJob>(await this.scopedQuery(ctx, { compat: true, namespaceName: this.settings.compatNamespace }));
 				return docs.map(doc => compatListItem(doc.name, doc.status));
 			},
 		},

@@ -2,13 +2,17 @@ import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import {
 	availableParams,
 	createNamespaceParams,
+	accessParams,
 	idParams,
 	lookupParams,
 	resolveNameParams,
 	updateNamespaceParams,
+	type AccessParams,
 	type Availability,
 	type CreateNamespaceParams,
 	type LookupParams,
+	type NamespaceAccess,
+	type NamespaceRole,
 	type NameParams,
 	type NamespaceEntity,
 	type NamespaceStatus,
@@ -20,12 +24,14 @@ import { answerCreated, type RestMeta } from "../lib/api/rest";
 import { conflict, forbidden, found, invalid, NOT_RETRIED, notFound } from "../lib/errors";
 import { getKubeClient, Kinds, type V1Namespace, type V1ResourceQuota } from "../lib/k8s";
 import { MANAGED_SELECTOR } from "../lib/manifests/labels";
-import { NAMESPACE_KIND, QUOTA_NAME, isSystemNamespace, namespaceManifests } from "../lib/manifests/namespace";
+import { NAMESPACE_KIND, QUOTA_NAME, namespaceManifests } from "../lib/manifests/namespace";
 import { belongsTo, resolveQuota } from "../lib/namespaces/checks";
+import { mayCreateReserved, reservationOf } from "../lib/namespaces/reserved";
+import { loadConfig } from "../lib/config";
 import { HELD_DEFAULT, heldDefaultDoc, heldDefaultRefused, isHeldDefault } from "../lib/namespaces/held";
 import { createDbMixin, isDuplicateKey, type DbBackedService } from "../mixins/db.mixin";
 import { createControllerMixin, type ControllerLocals, type ControllerMethods } from "../mixins/controller.mixin";
-import { createMembershipMixin, isAdmin, isUnscoped, mayAccess, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
+import { createMembershipMixin, isAdmin, isUnscoped, mayAccess, selfRole, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 
 type Meta = CallerMeta & RestMeta;
 
@@ -36,7 +42,9 @@ type NamespacesVars = ControllerLocals;
 
 interface NamespacesThis extends DbBackedService<MembershipMethods & ControllerMethods & NamespacesMethods & NamespacesVars> {}
 
-const FIELDS = ["name", "owner", "members", "quota", "phase", "uid"];
+const FIELDS = ["name", "owner", "members", "memberRoles", "quota", "phase", "uid"];
+/** What a list may filter on (`query`). */
+const LIST_FIELDS = ["name", "owner", "members", "phase"];
 
 /**
  * v1.k8s.namespaces: tenants' namespaces with a ResourceQuota and a LimitRange. The database holds
@@ -64,26 +72,32 @@ const methods = {
 	},
 
 	/**
-	 * The entity if this caller may see it (membership, admin, key confinement), else 404. Not the
-	 * membership mixin's findVisible: owner-only actions answer a member 403, and a namespace is
-	 * confined by its own name, which mesh calls with `scope: false` (quota reads) skip.
+	 * The entity if this caller's role allows `need` (membership, admin, key confinement), else 404
+	 * (403 for a member whose role is too small). A change to the held `default` is refused.
 	 */
-	async visibleNamespace(this: NamespacesThis, ctx: Context<unknown, Meta>, id: string, role: "member" | "owner" = "member"): Promise<NamespaceEntity> {
-		const entity = this.publicView<NamespaceEntity>(await this.findOwnedBy(ctx, id, role));
-		this.checkConfined(ctx, entity);
-		if (role === "owner" && isHeldDefault(entity, SYSTEM_META.userID as string)) throw heldDefaultRefused();
+	async visibleNamespace(this: NamespacesThis, ctx: Context<unknown, Meta>, id: string, need: NamespaceRole = "view"): Promise<NamespaceEntity> {
+		const entity = this.publicView<NamespaceEntity>(await this.findVisible(ctx, id, need));
+		if ((need === "admin" || need === "owner") && isHeldDefault(entity, SYSTEM_META.userID as string)) throw heldDefaultRefused();
 		return entity;
 	},
 
-	checkConfined(this: NamespacesThis, ctx: Context<unknown, Meta>, entity: NamespaceEntity): void {
-		if (isUnscoped(ctx)) return;
-		const allowed = ctx.meta?.namespaces;
-		if (allowed && !allowed.includes(entity.name)) throw notFound("Namespace", entity.id);
+	/** The caller's role in each of the namespaces (ids), or in every one they have a role in. */
+	async accessOf(this: NamespacesThis, ctx: Context<AccessParams, Meta>): Promise<NamespaceAccess[]> {
+		const docs = ctx.params.ids
+			? ((await Promise.all(ctx.params.ids.map(id => this.loadDoc(id)))).filter(Boolean) as Record<string, unknown>[])
+			: await this.findRaw(await this.scopedQuery(ctx, {}));
+		const grants: NamespaceAccess[] = [];
+		for (const doc of docs) {
+			const role = selfRole(ctx, doc, doc.name as string);
+			if (role) grants.push({ id: String(doc.id), name: String(doc.name), uid: (doc.uid as string | null) ?? null, role });
+		}
+		return grants;
 	},
 
-	async availability(this: NamespacesThis, name: string): Promise<Availability> {
+	/** Whether the caller may create a namespace of that name (Berth's own only by its system identity). */
+	async availability(this: NamespacesThis, name: string, user?: string): Promise<Availability> {
 		if (name.length > 63 || !DNS1123_LABEL.test(name)) return { name, available: false, reason: "Not an RFC 1123 label (lower-case letters, digits and '-', at most 63)" };
-		if (isSystemNamespace(name)) return { name, available: false, reason: `${name} is a reserved system namespace` };
+		if (!mayCreateReserved(reservationOf(name, loadConfig()), user, SYSTEM_META.userID as string)) return { name, available: false, reason: `${name} is a reserved namespace` };
 		if (await this.findByName(name)) return { name, available: false, reason: `Namespace ${name} already exists` };
 		const live = await getKubeClient().get<V1Namespace>({ apiVersion: "v1", kind: "Namespace", name });
 		if (live) return { name, available: false, reason: `A namespace named ${name} already exists in the cluster` };
@@ -148,18 +162,14 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 			everyNode: false,
 		}),
 		createDbMixin({ collection: "namespaces", fields: FIELDS, unique: [["name"]] }),
-		createMembershipMixin({ entityName: "Namespace" }),
+		createMembershipMixin({ entityName: "Namespace", accessFrom: "self", namespaceField: "name", queryFields: LIST_FIELDS }),
 	],
 	settings: { rest: "/v1/k8s/namespaces" },
 	hooks: {
 		before: {
-			// After the membership scope: a key confined to some namespaces lists only those.
-			list: [confineQuery],
-			find: [confineQuery],
-			count: [confineQuery],
-			addMember: [confineId, refuseHeldDefault],
-			removeMember: [confineId, refuseHeldDefault],
-			transfer: [confineId, refuseHeldDefault],
+			addMember: [refuseHeldDefault],
+			removeMember: [refuseHeldDefault],
+			transfer: [refuseHeldDefault],
 		},
 	},
 	actions: {
@@ -175,9 +185,9 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 				const { quota, errors } = resolveQuota(ctx.params.quota);
 				if (errors.length) throw invalid("Invalid quota", errors);
 				if (ctx.meta.namespaces && !ctx.meta.namespaces.includes(name)) throw forbidden(`This API key is confined to ${ctx.meta.namespaces.join(", ")}`);
-				const availability = await this.availability(name);
+				const availability = await this.availability(name, ctx.meta.userID);
 				if (!availability.available) {
-					if (isSystemNamespace(name)) throw invalid(availability.reason ?? "Reserved name", [{ field: "name", message: availability.reason ?? "reserved", type: "reserved", actual: name }]);
+					if (reservationOf(name, loadConfig())) throw invalid(availability.reason ?? "Reserved name", [{ field: "name", message: availability.reason ?? "reserved", type: "reserved", actual: name }]);
 					throw conflict(availability.reason ?? `Namespace ${name} already exists`, { name });
 				}
 				let stored: Record<string, unknown>;
@@ -226,7 +236,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 			summary: "Change a namespace's quota (owner only)",
 			params: updateNamespaceParams,
 			async handler(this: NamespacesThis, ctx: Context<UpdateNamespaceParams, Meta>): Promise<NamespaceEntity> {
-				const entity = await this.visibleNamespace(ctx, ctx.params.id, "owner");
+				const entity = await this.visibleNamespace(ctx, ctx.params.id, "admin");
 				const { quota, errors } = resolveQuota(ctx.params.quota, entity.quota ?? undefined);
 				if (errors.length) throw invalid("Invalid quota", errors);
 				// The cluster first: if it refuses, the entity still describes what is there.
@@ -262,7 +272,16 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 				const byId = await this.findStored(ctx.params.ref);
 				const byName = async () => (await this.findByName(ctx.params.ref)) ?? (ctx.params.ref === HELD_DEFAULT ? await this.holdDefault() : undefined);
 				const entity = found(byId ? this.publicView<NamespaceEntity>(byId) : await byName(), "Namespace", ctx.params.ref);
-				return this.visibleNamespace(ctx, entity.id);
+				return this.visibleNamespace(ctx, entity.id, ctx.params.need);
+			},
+		},
+
+		/** The caller's role in namespaces (mesh only): what every namespaced service decides access by. */
+		access: {
+			visibility: "public",
+			params: accessParams,
+			async handler(this: NamespacesThis, ctx: Context<AccessParams, Meta>): Promise<NamespaceAccess[]> {
+				return this.accessOf(ctx);
 			},
 		},
 
@@ -285,7 +304,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 			summary: "Whether a namespace name can be created",
 			params: availableParams,
 			async handler(this: NamespacesThis, ctx: Context<NameParams, Meta>): Promise<Availability> {
-				return this.availability(ctx.params.name);
+				return this.availability(ctx.params.name, ctx.meta.userID);
 			},
 		},
 
@@ -340,21 +359,6 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 	methods,
 
 };
-
-/** Adds a confined key's namespaces to a list/find/count query (after membership scoped it). */
-function confineQuery(this: NamespacesThis, ctx: Context<Record<string, unknown>, Meta>): void {
-	const allowed = ctx.meta?.namespaces;
-	if (!allowed || isUnscoped(ctx)) return;
-	const query = (ctx.params.query ?? {}) as Record<string, unknown>;
-	ctx.params.query = Object.keys(query).length ? { $and: [query, { name: { $in: allowed } }] } : { name: { $in: allowed } };
-}
-
-/** Membership changes, like every other action, see only the namespaces a confined key names. */
-async function confineId(this: NamespacesThis, ctx: Context<Record<string, unknown>, Meta>): Promise<void> {
-	if (!ctx.meta?.namespaces || isUnscoped(ctx)) return;
-	const stored = await this.findStored(String(ctx.params.id));
-	if (stored) this.checkConfined(ctx, this.publicView<NamespaceEntity>(stored));
-}
 
 /** The held `default` gets no members and no other owner; for a caller who may not see it, it does not exist. */
 async function refuseHeldDefault(this: NamespacesThis, ctx: Context<Record<string, unknown>, Meta>): Promise<void> {

@@ -39,7 +39,7 @@ import { appliedNow, fromEntries, newService, PUBLIC_FIELDS, serviceView, target
 import { sumBookings } from "../lib/quota";
 import { createControllerMixin, type ControllerLocals, type ControllerMethods } from "../mixins/controller.mixin";
 import { createDbMixin, isDuplicateKey, type DbBackedService } from "../mixins/db.mixin";
-import { createMembershipMixin, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
+import { createMembershipMixin, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 import { createRefsMixin, type RefsMethods } from "../mixins/refs.mixin";
 
 type Meta = CallerMeta & RestMeta;
@@ -119,7 +119,7 @@ const methods = {
 		const stored = async (name: string) => (await this.findRaw({ namespace: ns.id, resourceName: name })).length > 0;
 		const resourceName = await allocateResourceName({ kube: getKubeClient(), creating: this.creating, stored }, ns, p.name);
 		try {
-			const saved = await this.insertEntity(ctx, newService(p, ns, resourceName, ctx.meta.userID as string, SYSTEM_META.userID, externalId));
+			const saved = await this.insertEntity(ctx, newService(p, ns, resourceName, ctx.meta.userID as string, externalId));
 			const entity = this.publicView((await this.loadDoc<StoredService>(String(saved.id))) as StoredService);
 			ctx.emit("k8s.services.created", entity);
 			return entity;
@@ -142,7 +142,7 @@ const methods = {
 		validateSpec(record.deployment, record.exposed_service, record.exposed_port, this.settings.gpuOptions);
 		const id = await this.entityIdFor(p.id);
 		if (await this.loadDoc(id)) {
-			const doc = await this.findVisible<StoredService>(ctx, id);
+			const doc = await this.findVisible<StoredService>(ctx, id, "edit");
 			checkSameNamespace(p.namespace, doc);
 			await this.patchEntity(ctx, doc.id, { ...record });
 			ctx.emit("k8s.services.updated", this.publicView((await this.loadDoc<StoredService>(doc.id)) as StoredService));
@@ -160,7 +160,7 @@ const methods = {
 	/** Validate, check ownership, volumes, quota and the apiserver; record the spec as applied; apply it. */
 	async deploy(this: ServicesThis, ctx: Context<unknown, CallerMeta>, id: string): Promise<{ doc: StoredService; manifests: SpecObject[] }> {
 		const kube = getKubeClient();
-		const doc = await this.findVisible<StoredService>(ctx, id);
+		const doc = await this.findVisible<StoredService>(ctx, id, "edit");
 		const spec = validateSpec(doc.deployment, doc.exposed_service, doc.exposed_port, this.settings.gpuOptions);
 		const manifests = specManifests(targetOf(doc), spec, this.settings);
 		await checkOwnership(kube, doc, manifests);
@@ -177,7 +177,7 @@ const methods = {
 
 	/** Records the teardown and waits for the reconciler to carry it out. */
 	async undeploy(this: ServicesThis, ctx: Context<unknown, CallerMeta>, id: string, keepVolumes: boolean, remove: boolean): Promise<UndeployView> {
-		const doc = await this.findVisible<StoredService>(ctx, id);
+		const doc = await this.findVisible<StoredService>(ctx, id, "edit");
 		const objects = await ownedObjects(getKubeClient(), doc, [...PRUNABLE_KINDS, Kinds.PersistentVolumeClaim]);
 		const kept = keepVolumes ? objects.filter(o => o.kind === "PersistentVolumeClaim") : [];
 		const removed = objects.filter(o => !kept.includes(o));
@@ -254,9 +254,9 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 			params: listParams,
 			async handler(this: ServicesThis, ctx: Context<ListParams, CallerMeta>): Promise<ServiceEntity[]> {
 				const filters: Record<string, unknown>[] = [];
-				if (ctx.params.namespace) filters.push({ namespace: (await this.lookupNamespace(ctx, ctx.params.namespace)).id });
+				if (ctx.params.namespace) filters.push({ namespace: (await this.lookupNamespace(ctx, ctx.params.namespace, "namespace", "view")).id });
 				if (ctx.meta.namespaces) filters.push({ namespaceName: { $in: ctx.meta.namespaces } });
-				const query = this.scopedQuery(ctx, filters.length === 0 ? {} : filters.length === 1 ? filters[0] : { $and: filters });
+				const query = await this.scopedQuery(ctx, filters.length === 0 ? {} : filters.length === 1 ? filters[0] : { $and: filters });
 				return (await this.findRaw<StoredService>(query)).filter(d => !d.teardown?.remove).map(d => this.publicView(d));
 			},
 		},
@@ -266,7 +266,7 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 			rest: ["PATCH /:id", "PUT /:id"],
 			params: updateParams,
 			async handler(this: ServicesThis, ctx: Context<UpdateServiceParams, CallerMeta>): Promise<ServiceEntity> {
-				const doc = await this.findVisible<StoredService>(ctx, ctx.params.id);
+				const doc = await this.findVisible<StoredService>(ctx, ctx.params.id, "edit");
 				const changes: Partial<StoredService> = {};
 				if (ctx.params.name !== undefined) changes.name = ctx.params.name;
 				if (ctx.params.deployment !== undefined) changes.deployment = ctx.params.deployment;

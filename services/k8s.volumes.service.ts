@@ -112,7 +112,7 @@ const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $depe
 			everyNode: false,
 		}),
 		createDbMixin({ collection: "volumes", fields: FIELDS, unique: [["key"]] }),
-		createMembershipMixin({ entityName: "Volume" }),
+		createMembershipMixin({ entityName: "Volume", queryFields: ["name", "namespace", "size", "storageClass", "status", "owner"] }),
 	],
 	// Every volume belongs to a namespace: create and list resolve it there.
 	dependencies: ["v1.k8s.namespaces"],
@@ -138,7 +138,7 @@ const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $depe
 				const { name, mountPath, storageClass } = ctx.params;
 				const size = ctx.params.size ?? DEFAULT_VOLUME_SIZE;
 				const accessModes = ctx.params.accessModes ?? ["ReadWriteOnce"];
-				const ns = await ctx.call<NamespaceEntity, LookupParams>("v1.k8s.namespaces.lookup", { ref: ctx.params.namespace });
+				const ns = await ctx.call<NamespaceEntity, LookupParams>("v1.k8s.namespaces.lookup", { ref: ctx.params.namespace, need: "edit" });
 				const key = `${ns.id}/${name}`;
 				if ((await this.findEntities(null, { key }, { limit: 1 })).length) throw conflict(`Volume ${name} already exists in namespace ${ns.name}`, { name, namespace: ns.id });
 				const kube = getKubeClient();
@@ -147,8 +147,6 @@ const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $depe
 				await this.checkStorageQuota(ns, size);
 
 				const owner = ctx.meta.userID as string;
-				// The namespace's people see what is made in it.
-				const members = Array.from(new Set([ns.owner, ...(ns.members ?? [])])).filter(m => m && m !== owner);
 				const now = new Date().toISOString();
 				let stored: Record<string, unknown>;
 				try {
@@ -164,7 +162,7 @@ const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $depe
 						...(storageClass ? { storageClass } : {}),
 						status: { phase: "Pending", capacity: null },
 						owner,
-						members,
+						members: [],
 						createdAt: now,
 						updatedAt: now,
 					})) as Record<string, unknown>;
@@ -203,7 +201,7 @@ const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $depe
 			summary: "Delete a volume and its data; refused while a deployment mounts it",
 			params: volumeIdParams,
 			async handler(this: VolumesThis, ctx: Context<VolumeIdParams, Meta>): Promise<VolumeEntity> {
-				const volume = await this.findVisible<StoredVolume>(ctx, ctx.params.id);
+				const volume = await this.findVisible<StoredVolume>(ctx, ctx.params.id, "edit");
 				const users = await this.mountedBy(ctx, volume);
 				if (users.deployments.length || users.pods.length) {
 					const who = [...users.deployments.map(d => `deployment ${d}`), ...users.pods.map(p => `pod ${p}`)].join(", ");
@@ -243,7 +241,7 @@ const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $depe
 async function filterQuery(this: VolumesThis, ctx: Context<Record<string, unknown>, Meta>): Promise<void> {
 	const extra: Record<string, unknown>[] = [];
 	if (typeof ctx.params.namespace === "string" && ctx.params.namespace) {
-		const ns = await ctx.call<NamespaceEntity, LookupParams>("v1.k8s.namespaces.lookup", { ref: ctx.params.namespace });
+		const ns = await ctx.call<NamespaceEntity, LookupParams>("v1.k8s.namespaces.lookup", { ref: ctx.params.namespace, need: "view" });
 		extra.push({ namespace: ns.id });
 	}
 	delete ctx.params.namespace;

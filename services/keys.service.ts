@@ -1,14 +1,14 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
-import { loadConfig } from "../lib/config";
+import { loadConfig, RESERVED_USER_IDS } from "../lib/config";
 import { authenticateParams, createKeyParams, keyIdParams, type CreateKeyParams, type Identity, type KeyEntity } from "../lib/api/keys";
 import type { IdParams } from "../lib/api/rules";
 import { answerCreated, type RestMeta } from "../lib/api/rest";
-import { forbidden, invalidField, NOT_RETRIED, notFound, unauthorized } from "../lib/errors";
-import { confinementFor, expiryFor, hashesMatch, hashKey, isKeyUsable, issueKey, prefixOf } from "../lib/keys";
+import { forbidden, invalid, NOT_RETRIED, notFound, unauthorized } from "../lib/errors";
+import { confinementFor, mayManageKey, expiryFor, hashesMatch, hashKey, isKeyUsable, issueKey, prefixOf } from "../lib/keys";
 import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
-import { isAdmin, SYSTEM_META, type CallerMeta } from "../mixins/membership.mixin";
+import { isAdmin, type CallerMeta } from "../mixins/membership.mixin";
 
 /** What create, list and get may see of the caller: its own keys, or every key for an admin. */
 type KeysMeta = CallerMeta & RestMeta & { keyExpiresAt?: string };
@@ -45,7 +45,8 @@ const KeysService: ServiceSchema<ServiceSettingSchema, Record<string, never>, Re
 			async handler(this: KeysThis, ctx: Context<unknown, KeysMeta>): Promise<KeyEntity[]> {
 				if (!ctx.meta.userID) throw unauthorized();
 				const query = isAdmin(ctx.meta) ? {} : { userID: ctx.meta.userID };
-				return (await this.findEntities(ctx, query, { sort: ["createdAt"] })) as unknown as KeyEntity[];
+				const keys = (await this.findEntities(ctx, query, { sort: ["createdAt"] })) as unknown as KeyEntity[];
+				return keys.filter(key => mayManageKey(ctx.meta, key));
 			},
 		},
 		get: {
@@ -66,8 +67,8 @@ const KeysService: ServiceSchema<ServiceSettingSchema, Record<string, never>, Re
 				const roles = ctx.params.roles?.length ? Array.from(new Set(ctx.params.roles)) : ["user"];
 				if (!admin && (roles.includes("admin") || (ctx.params.userID && ctx.params.userID !== ctx.meta.userID)))
 					throw forbidden("Only administrators create admin keys or keys for other users");
-				// Berth's own identity holds namespaces no tenant may use (the cluster's default, the jobs' one): no key acts as it.
-				if (ctx.params.userID === SYSTEM_META.userID) throw invalidField("userID", `"${SYSTEM_META.userID}" is Berth's own identity; no key is issued for it`, ctx.params.userID);
+				// Berth's own identities hold what no tenant may use (the cluster's default, the jobs' namespace, keyless launches): no key acts as one.
+				if (ctx.params.userID && RESERVED_USER_IDS.includes(ctx.params.userID)) throw invalid(`"${ctx.params.userID}" is an identity Berth uses for itself; no key is issued for it`, [{ field: "userID", message: "reserved", type: "reserved", actual: ctx.params.userID }]);
 				const namespaces = confinementFor(ctx.params.namespaces, ctx.meta.namespaces);
 				const expiresAt = expiryFor(ctx.params.expiresAt, ctx.meta.keyExpiresAt);
 				const issued = issueKey();
@@ -119,7 +120,7 @@ const KeysService: ServiceSchema<ServiceSettingSchema, Record<string, never>, Re
 		async findVisibleKey(this: KeysThis, ctx: Context<unknown, KeysMeta>, id: string): Promise<KeyEntity> {
 			if (!ctx.meta.userID) throw unauthorized();
 			const stored = await this.loadDoc<StoredKey>(id);
-			if (!stored || (!isAdmin(ctx.meta) && stored.userID !== ctx.meta.userID)) throw notFound("Key", id);
+			if (!stored || !mayManageKey(ctx.meta, stored)) throw notFound("Key", id);
 			// Only the public fields: the stored document also holds the hash.
 			return this.publicView<KeyEntity>(stored);
 		},

@@ -3,6 +3,9 @@
  * actions with their validator rules, and the views it answers.
  */
 import { DNS1123_LABEL, idRule } from "./rules";
+import { MEMBER_ROLES, type MemberGrant, type NamespaceRole } from "../namespaces/roles";
+
+export type { MemberGrant, MemberRole, NamespaceRole } from "../namespaces/roles";
 
 /** A namespace's limits. cpu, memory and storage are Kubernetes quantities; pods and gpu counts. */
 export interface NamespaceQuota {
@@ -19,6 +22,16 @@ export interface NamespaceRef {
 	name: string;
 	owner: string;
 	members: string[];
+	/** Each member's role (lib/namespaces/roles.ts); a member without an entry has the default role, `edit`. */
+	memberRoles?: MemberGrant[];
+}
+
+/** What `v1.k8s.namespaces.access` answers: the caller's role in one namespace. */
+export interface NamespaceAccess {
+	id: string;
+	name: string;
+	uid: string | null;
+	role: NamespaceRole;
 }
 
 /** What `v1.k8s.namespaces.resourcequota` answers: the ResourceQuota's hard limits and usage. */
@@ -53,6 +66,12 @@ export interface NameParams {
 }
 export interface LookupParams {
 	ref: string;
+	/** The role the caller needs in it (default `view`). */
+	need?: NamespaceRole;
+}
+export interface AccessParams {
+	/** Namespace ids; none: every namespace the caller has a role in. */
+	ids?: string[];
 }
 
 export interface NamespaceStatus {
@@ -96,7 +115,9 @@ export const nameRule = { type: "string", pattern: DNS1123_LABEL, min: 1, max: 6
 export const createNamespaceParams = { name: nameRule, quota: quotaRule };
 export const updateNamespaceParams = { id: idRule, quota: quotaRule };
 export const idParams = { id: idRule };
-export const lookupParams = { ref: { type: "string", min: 1, max: 64 } };
+const needRule = { type: "enum", values: ["owner", ...MEMBER_ROLES], optional: true };
+export const lookupParams = { ref: { type: "string", min: 1, max: 64 }, need: needRule };
+export const accessParams = { ids: { type: "array", items: "string", max: 1000, optional: true } };
 /** resolveName: any stored name (no pattern: a miss is a 404, not a 422). */
 export const resolveNameParams = { name: { type: "string", min: 1, max: 63 } };
 /** available: any string, so an invalid name is answered with its reason rather than refused. */

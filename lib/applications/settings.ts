@@ -33,7 +33,7 @@ export function applicationsSettings(env: NodeJS.ProcessEnv = process.env): Appl
 	if (env.APPS_QUOTA_MEMORY && isQuantity(env.APPS_QUOTA_MEMORY) && bytes(env.APPS_QUOTA_MEMORY) >= 2 ** 20) quota.memory = env.APPS_QUOTA_MEMORY;
 	quota.pods = positiveInt(env.APPS_QUOTA_PODS, quota.pods);
 	return {
-		namespace: env.APPS_NAMESPACE || "berth-apps",
+		namespace: config.ownNamespaces.apps,
 		publicHost: env.PUBLIC_HOST || config.baseDomain,
 		ingressClassName: env.APPS_INGRESS_CLASS || undefined,
 		policy: cullPolicyFromEnv(env),

@@ -7,6 +7,7 @@ import { K8S_ENV_NAME } from "../api/rules";
 import { invalid, invalidField, type FieldError } from "../errors";
 import { argvOf, type JobResources, type JobRun } from "../manifests/job";
 import { isQuantity, parseQuantity } from "../quantity";
+import { loadConfig } from "../config";
 
 /** Exactly one of cmd and command, not blank, not huge. */
 export function checkCommand(params: { cmd?: string; command?: string[] }): void {
@@ -105,7 +106,7 @@ function positiveInt(value: string | undefined, fallback: number): number {
 export function jobsSettings(env: NodeJS.ProcessEnv = process.env): Omit<JobsSettings, "rest"> {
 	return {
 		defaultImage: env.JOBS_DEFAULT_IMAGE || "python:3.12-slim",
-		compatNamespace: env.JOBS_COMPAT_NAMESPACE || "orchestrator",
+		compatNamespace: loadConfig(env).ownNamespaces.jobsCompat,
 		defaultTimeoutSeconds: positiveInt(env.JOBS_DEFAULT_TIMEOUT_SECONDS, 600),
 		maxTimeoutSeconds: 24 * 3600,
 		defaultTtlSeconds: positiveInt(env.JOBS_TTL_SECONDS, 3600),

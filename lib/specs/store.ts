@@ -37,13 +37,15 @@ export interface StoredService extends Omit<ServiceEntity, "deployed" | "deploye
 /** The public fields of the collection (moleculer-db's `fields`). */
 export const PUBLIC_FIELDS = ["name", "namespace", "namespaceName", "deployment", "exposed_service", "exposed_port", "resourceName", "externalId", "owner", "members"];
 
-/** A new service as stored: not deployed; everyone who shares the namespace sees it, as with deployments. */
-/** `externalId` (the KITeGG routes' caller-chosen id) is stored only when there is one: the sparse unique index skips absent fields, not nulls. */
-export function newService(p: CreateServiceParams, ns: NamespaceRef, resourceName: string, owner: string, systemUser: string | undefined, externalId?: string): Omit<StoredService, "id" | "createdAt" | "updatedAt"> {
-	const members = [ns.owner, ...(ns.members ?? [])].filter(m => m && m !== owner && m !== systemUser);
+/**
+ * A new service as stored: not deployed. Access to it is its namespace's, decided at each call, so
+ * nothing of the namespace's membership is copied. `externalId` (the KITeGG routes' caller-chosen
+ * id) is stored only when there is one: the sparse unique index skips absent fields, not nulls.
+ */
+export function newService(p: CreateServiceParams, ns: NamespaceRef, resourceName: string, owner: string, externalId?: string): Omit<StoredService, "id" | "createdAt" | "updatedAt"> {
 	const exposure = { exposed_service: p.exposed_service ?? null, exposed_port: p.exposed_port ?? null };
 	const external = externalId === undefined ? {} : { externalId };
-	return { name: p.name, namespace: ns.id, namespaceName: ns.name, deployment: p.deployment, ...exposure, resourceName, ...external, applied: null, teardown: null, owner, members: Array.from(new Set(members)) };
+	return { name: p.name, namespace: ns.id, namespaceName: ns.name, deployment: p.deployment, ...exposure, resourceName, ...external, applied: null, teardown: null, owner, members: [] };
 }
 
 export function toEntries(record: Record<string, number>): FootprintEntry[] {

@@ -53,9 +53,10 @@ describe("lib/specs/store", () => {
 		expect(serviceView({ ...stored, exposed_port: null, applied }, "example.test").pendingChanges).toBe(true);
 	});
 
-	it("shares a new service with the namespace's owner and members, not with its creator or the system", () => {
-		const doc = newService({ name: "x", namespace: "team", deployment: YAML }, { id: "n1", name: "team", owner: "bob", members: ["alice", "carol", "system", "carol"] }, "x", "alice", "system");
-		expect(doc).toMatchObject({ owner: "alice", members: ["bob", "carol"], exposed_service: null, exposed_port: null, applied: null, teardown: null });
+	it("records its creator and copies nothing of the namespace's membership (access is the namespace's, at each call)", () => {
+		const doc = newService({ name: "x", namespace: "team", deployment: YAML }, { id: "n1", name: "team", owner: "bob", members: ["alice", "carol"] }, "x", "alice");
+		expect(doc).toMatchObject({ owner: "alice", members: [], exposed_service: null, exposed_port: null, applied: null, teardown: null });
+		expect(doc).not.toHaveProperty("externalId");
 	});
 });
 

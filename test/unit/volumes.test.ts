@@ -114,11 +114,18 @@ describe("v1.k8s.volumes", () => {
 		expect(kube.peek("PersistentVolumeClaim", "secret-data", "team")).toBeDefined();
 	});
 
-	it("lets the namespace's people see volumes made in it", async () => {
+	it("lets the namespace's people see volumes made in it, by their role at each call", async () => {
 		await broker.call("v1.k8s.namespaces.addMember", { id: ns.id, member: "bob" }, alice);
 		const volume = await create({ name: "bobs" }, bob);
-		expect(volume).toMatchObject({ owner: "bob", members: ["alice"] });
+		// Nothing of the namespace's membership is copied onto the volume.
+		expect(volume).toMatchObject({ owner: "bob", members: [] });
 		await expect(broker.call("v1.k8s.volumes.get", { id: volume.id }, alice)).resolves.toMatchObject({ name: "bobs" });
+		await broker.call("v1.k8s.namespaces.addMember", { id: ns.id, member: "bob", role: "view" }, alice);
+		await expect(broker.call("v1.k8s.volumes.remove", { id: volume.id }, bob)).rejects.toMatchObject({ code: 403 });
+		await broker.call("v1.k8s.namespaces.removeMember", { id: ns.id, member: "bob" }, alice);
+		await expect(broker.call("v1.k8s.volumes.get", { id: volume.id }, bob)).rejects.toMatchObject({ code: 404 });
+		await expect(broker.call("v1.k8s.volumes.remove", { id: volume.id }, bob)).rejects.toMatchObject({ code: 404 });
+		await expect(broker.call("v1.k8s.volumes.transfer", { id: volume.id, owner: "bob" }, bob)).rejects.toMatchObject({ code: 404 });
 	});
 
 	it("lists by namespace", async () => {
