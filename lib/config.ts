@@ -34,6 +34,8 @@ export interface BerthConfig {
 	ownNamespaces: { jobsCompat: string; apps: string };
 	/** RESERVED_NAMESPACES: further names no tenant may create (beside Kubernetes' and Berth's own). */
 	reservedNamespaces: string[];
+	/** STREAM_RECHECK_SECONDS: how often status streams and followed logs re-check the caller's access. */
+	streamRecheckSeconds: number;
 }
 
 function int(value: string | undefined, fallback: number): number {
@@ -87,5 +89,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BerthConfig {
 		compatAnonymous: compatAnonymous(env),
 		ownNamespaces: { jobsCompat: env.JOBS_COMPAT_NAMESPACE || "orchestrator", apps: env.APPS_NAMESPACE || "berth-apps" },
 		reservedNamespaces: list(env.RESERVED_NAMESPACES),
+		streamRecheckSeconds: int(env.STREAM_RECHECK_SECONDS, 5),
 	};
 }

@@ -144,7 +144,7 @@ function membershipActions(opts: MembershipOptions) {
 			async handler(this: MembershipThis, ctx: Context<{ id: string; member: string; role?: MemberRole }, CallerMeta>) {
 				const entity = await this.findVisible<OwnedEntity & Record<string, unknown>>(ctx, ctx.params.id, "admin");
 				if (fromNamespace) return refuseMembers(entity);
-				return this.patchEntity(ctx, entity.id, withMember(entity, ctx.params.member, ctx.params.role));
+				return changeAccess(this, ctx, entity.id, withMember(entity, ctx.params.member, ctx.params.role));
 			},
 		},
 		removeMember: {
@@ -153,7 +153,7 @@ function membershipActions(opts: MembershipOptions) {
 			async handler(this: MembershipThis, ctx: Context<{ id: string; member: string }, CallerMeta>) {
 				const entity = await this.findVisible<OwnedEntity & Record<string, unknown>>(ctx, ctx.params.id, "admin");
 				if (fromNamespace) return refuseMembers(entity);
-				return this.patchEntity(ctx, entity.id, withoutMember(entity, ctx.params.member));
+				return changeAccess(this, ctx, entity.id, withoutMember(entity, ctx.params.member));
 			},
 		},
 		transfer: {
@@ -162,10 +162,20 @@ function membershipActions(opts: MembershipOptions) {
 			async handler(this: MembershipThis, ctx: Context<{ id: string; owner: string }, CallerMeta>) {
 				checkNewOwner(ctx.params.owner);
 				const entity = await this.findVisible<OwnedEntity & Record<string, unknown>>(ctx, ctx.params.id, fromNamespace ? "admin" : "owner");
-				return this.patchEntity(ctx, entity.id, fromNamespace ? { owner: ctx.params.owner } : withOwner(entity, ctx.params.owner));
+				return changeAccess(this, ctx, entity.id, fromNamespace ? { owner: ctx.params.owner } : withOwner(entity, ctx.params.owner));
 			},
 		},
 	};
+}
+
+/**
+ * Stores a change of owner or members, then tells every node (`access.changed`), so that what is
+ * open for a caller (streams, followed logs) re-checks at once rather than at its next interval.
+ */
+async function changeAccess(self: MembershipThis, ctx: Context<unknown, CallerMeta>, id: string, changes: Record<string, unknown>): Promise<Record<string, unknown>> {
+	const saved = await self.patchEntity(ctx, id, changes);
+	await ctx.broadcast("access.changed", { id });
+	return saved;
 }
 
 /** The one place access is decided: findVisible for one entity, scopedQuery for lists. */

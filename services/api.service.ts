@@ -15,6 +15,7 @@ import { buildOpenApi, type ActionInfo, type JsonSchema, type RestAlias } from "
 import { FixedWindowLimiter } from "../lib/rate-limit";
 import type { CallerMeta } from "../mixins/membership.mixin";
 import { deploymentStream, namespaceStream } from "../lib/status/streams";
+import { pokeAccessWatches } from "../lib/access-watch";
 
 type Req = IncomingMessage & { $action?: { name?: string; public?: boolean }; $alias?: Alias & { fullPath?: string }; $params?: Record<string, unknown>; $ctx?: Context };
 
@@ -361,7 +362,10 @@ const ApiService: ServiceSchema<GatewaySettings, ApiMethods & Record<string, unk
 	events: {
 		"keys.revoked"(this: ApiThis, ctx: Context<{ keyID?: string }>) {
 			this.identities.forget(ctx.params?.keyID);
+			pokeAccessWatches();
 		},
+		/** Membership changed somewhere: open status streams on this node re-check their caller's access now. */
+		"access.changed": () => pokeAccessWatches(),
 		// moleculer-web regenerates auto-aliases 500 ms after the registry settles; once the local
 		// services are all up, do it at once so the first requests already find their routes.
 		"$broker.started"(this: ApiThis & { routes: Array<{ opts: { autoAliases?: boolean } }>; regenerateAutoAliases(route: unknown): void }) {

@@ -4,6 +4,7 @@ import { createParams, idParams, listParams, logsParams, lookupParams, scalePara
 import type { ApplyView, CreateDeploymentParams, EnvParam, FindParams, GenerateView, IdParams, ListParams, LogsParams, LookupParams, PodLogs, ScaleParams, StateView, UpdateDeploymentParams } from "../lib/api/deployments";
 import type { CreateFromImageParams, EnvTarget } from "../lib/api/envs";
 import { loadConfig } from "../lib/config";
+import { keyStillUsable, pokeAccessWatches } from "../lib/access-watch";
 import { checkJoint, checkShape, draftOf, footprintOf, parseSince } from "../lib/deployments/checks";
 import { deploymentEvents, deploymentTop, followLogs, liveStatus, logPods, podsOf, readLogs } from "../lib/deployments/live";
 import { deleteGenerated, desiredManifests, draftManifests, dryRun, entityIdOf, liveCacheOf, ImageCache, reconcileDeployment, WATCH_SELECTOR, WATCHED_KINDS, type PassDeps } from "../lib/deployments/reconcile";
@@ -345,7 +346,8 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 				const { pods, container } = await logPods(kube, doc, ctx.params);
 				if (!ctx.params.follow) return readLogs(kube, doc, pods, { container, tail: ctx.params.tail, since });
 				ctx.meta.$responseType = "text/plain; charset=utf-8";
-				return followLogs(kube, doc, pods, { ...ctx.params, since, container });
+				const recheck = async () => (await keyStillUsable(ctx)) && Boolean(await this.findVisible(ctx, doc.id));
+				return followLogs(kube, doc, pods, { ...ctx.params, since, container }, { recheck, recheckMs: loadConfig().streamRecheckSeconds * 1000 });
 			},
 		},
 		events: liveRead("GET /:id/events", (_, doc) => deploymentEvents(getKubeClient(), doc)),
@@ -369,6 +371,9 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 		top: liveRead("GET /:id/top", (_, doc) => deploymentTop(getKubeClient(), doc)),
 	},
 	events: {
+		/** Membership or keys changed somewhere: followed logs on this node re-check their caller's access now. */
+		"access.changed": () => pokeAccessWatches(),
+		"keys.revoked": () => pokeAccessWatches(),
 		/** The catalog changed: the passes read it afresh. */
 		[COLLECTION_CHANGED](this: DeploymentsThis, ctx: Context<{ collection?: string }>) {
 			if (ctx.params?.collection === "images") this.images.clear();

@@ -126,6 +126,7 @@ const methods = {
 		await this.removeEntity(ctx, entity.id);
 		const removed = { ...entity, phase: "Terminating" };
 		ctx.emit("k8s.namespaces.removed", removed);
+		await ctx.broadcast("access.changed", { id: entity.id });
 		return removed;
 	},
 

@@ -96,6 +96,16 @@ const KeysService: ServiceSchema<ServiceSettingSchema, Record<string, never>, Re
 				return revoked;
 			},
 		},
+		/** Mesh only: whether a key (by id) still works; long-lived answers re-check it (lib/access-watch.ts). */
+		usable: {
+			visibility: "public",
+			public: true,
+			params: { id: { type: "string", min: 1, max: 128 } },
+			async handler(this: KeysThis, ctx: Context<{ id: string }>): Promise<boolean> {
+				const key = await this.loadDoc<StoredKey>(ctx.params.id);
+				return Boolean(key && isKeyUsable(key));
+			},
+		},
 		/** Used by the gateway: the identity behind a presented key, or 401. */
 		authenticate: {
 			visibility: "public",

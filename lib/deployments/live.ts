@@ -12,6 +12,7 @@ import { assignedNodePorts } from "../manifests/joint";
 import { LABEL_ID } from "../manifests/labels";
 import { bytes, cpuMillis } from "../quantity";
 import { withNodePorts } from "./checks";
+import { AccessWatch } from "../access-watch";
 
 /** The deployment's pods that are not going away, by name. */
 export async function podsOf(kube: KubeClient, doc: DeploymentEntity): Promise<V1Pod[]> {
@@ -117,16 +118,22 @@ function lineSink(out: PassThrough, prefix: string, isClosed: () => boolean, onE
 
 /**
  * The pods' logs as one text stream, each line prefixed with its pod when there are several.
- * Ends when every pod's log ends, after maxSeconds, or when the reader goes away.
+ * Ends when every pod's log ends, after maxSeconds, when the reader goes away, or when `recheck`
+ * says the caller's access is gone (checked every `recheckMs` and on every access change).
  */
-export async function followLogs(kube: KubeClient, doc: DeploymentEntity, pods: V1Pod[], params: LogsParams & { since?: number }): Promise<Readable> {
+export async function followLogs(kube: KubeClient, doc: DeploymentEntity, pods: V1Pod[], params: LogsParams & { since?: number }, access?: { recheck: () => Promise<boolean>; recheckMs: number }): Promise<Readable> {
 	const out = new PassThrough();
 	const controllers: AbortController[] = [];
 	let open = pods.length;
 	let closed = false;
+	const watch = access && new AccessWatch(access.recheck, reason => {
+		if (!closed) out.write(`[berth: access ended: ${reason}]\n`);
+		finish();
+	}, access.recheckMs).start();
 	const finish = () => {
 		if (closed) return;
 		closed = true;
+		watch?.stop();
 		clearTimeout(timer);
 		for (const c of controllers) c.abort();
 		out.end();
@@ -136,6 +143,7 @@ export async function followLogs(kube: KubeClient, doc: DeploymentEntity, pods: 
 	out.on("close", finish);
 	if (!pods.length) {
 		out.end("No running pods to follow\n");
+		watch?.stop();
 		clearTimeout(timer);
 		return out;
 	}

@@ -4,6 +4,8 @@ import type { Context, Service, ServiceBroker } from "moleculer";
 import { Errors } from "moleculer";
 import type { StatusHub } from "../api/status";
 import { namespaceHealth, type AppHealth } from "../health";
+import { AccessWatch, keyStillUsable } from "../access-watch";
+import { loadConfig } from "../config";
 
 type StreamReq = IncomingMessage & { $ctx: Context<unknown>; $params: Record<string, unknown> };
 type Next = (err?: unknown) => void;
@@ -30,8 +32,23 @@ function idParam(req: StreamReq): string {
 	return id;
 }
 
-/** Opens the event stream: headers, the reconnection delay, a heartbeat, and the cleanup when either side goes. */
-function openStream(req: StreamReq, res: ServerResponse, hub: StatusHub, onClose: () => void): { send(event: string, data: unknown, id?: string): void; end(): void } {
+/**
+ * Whether the stream's caller still has access: their key still works and `get` still answers
+ * (membership, confinement and the entity itself are decided there, as for any request).
+ */
+function accessCheck(req: StreamReq, getAction: string, id: string): () => Promise<boolean> {
+	return async () => {
+		if (!(await keyStillUsable(req.$ctx))) return false;
+		await req.$ctx.call(getAction, { id });
+		return true;
+	};
+}
+
+/**
+ * Opens the event stream: headers, the reconnection delay, a heartbeat, the access re-check (an
+ * `event: end` with the reason when access is gone), and the cleanup when either side goes.
+ */
+function openStream(req: StreamReq, res: ServerResponse, hub: StatusHub, recheck: () => Promise<boolean>, onClose: () => void): { send(event: string, data: unknown, id?: string): void; end(): void } {
 	res.writeHead(200, {
 		"Content-Type": "text/event-stream; charset=utf-8",
 		"Cache-Control": "no-cache, no-transform",
@@ -43,9 +60,14 @@ function openStream(req: StreamReq, res: ServerResponse, hub: StatusHub, onClose
 	let seq = 0;
 	let closed = false;
 	const heartbeat = setInterval(() => res.write(`: heartbeat ${new Date().toISOString()}\n\n`), hub.settings.heartbeatSeconds * 1000);
+	const watch = new AccessWatch(recheck, reason => {
+		if (!closed) res.write(`event: end\ndata: ${JSON.stringify({ reason })}\n\n`);
+		close();
+	}, loadConfig().streamRecheckSeconds * 1000).start();
 	const close = () => {
 		if (closed) return;
 		closed = true;
+		watch.stop();
 		clearInterval(heartbeat);
 		offStop();
 		onClose();
@@ -76,7 +98,8 @@ function hubOf(service: Service): StatusHub {
 export async function deploymentStream(this: Service, req: StreamReq, res: ServerResponse, next: Next): Promise<void> {
 	try {
 		const hub = hubOf(this);
-		const dep = await req.$ctx.call<DeploymentRef, { id: string }>("v1.k8s.deployments.get", { id: idParam(req) });
+		const id = idParam(req);
+		const dep = await req.$ctx.call<DeploymentRef, { id: string }>("v1.k8s.deployments.get", { id });
 		await hub.whenSynced();
 		let last = "";
 		const push = (status: AppHealth) => {
@@ -86,7 +109,7 @@ export async function deploymentStream(this: Service, req: StreamReq, res: Serve
 			stream.send("status", status);
 		};
 		let unsubscribe = () => {};
-		const stream = openStream(req, res, hub, () => unsubscribe());
+		const stream = openStream(req, res, hub, accessCheck(req, "v1.k8s.deployments.get", id), () => unsubscribe());
 		unsubscribe = hub.subscribe(change => {
 			if (change.type === "status" && change.status.id === dep.id) push(change.status);
 			else if (change.type === "removed" && change.id === dep.id) {
@@ -107,11 +130,12 @@ export async function deploymentStream(this: Service, req: StreamReq, res: Serve
 export async function namespaceStream(this: Service, req: StreamReq, res: ServerResponse, next: Next): Promise<void> {
 	try {
 		const hub = hubOf(this);
-		const ns = await req.$ctx.call<NamespaceRef, { id: string }>("v1.k8s.namespaces.get", { id: idParam(req) });
+		const id = idParam(req);
+		const ns = await req.$ctx.call<NamespaceRef, { id: string }>("v1.k8s.namespaces.get", { id });
 		await hub.whenSynced();
 		const sent = new Map<string, string>();
 		let unsubscribe = () => {};
-		const stream = openStream(req, res, hub, () => unsubscribe());
+		const stream = openStream(req, res, hub, accessCheck(req, "v1.k8s.namespaces.get", id), () => unsubscribe());
 		unsubscribe = hub.subscribe(change => {
 			if (change.type === "status" && change.status.namespace === ns.name) {
 				const json = JSON.stringify(change.status);

@@ -25,6 +25,7 @@ describe.each(backends)("v1.k8s.envs over REST against the real control plane, s
 	let mesh: Mesh;
 	let alice: string;
 	let bob: string;
+	let bobID: string;
 	let carol: string;
 	let nsName: string;
 	let nsId: string;
@@ -39,7 +40,8 @@ describe.each(backends)("v1.k8s.envs over REST against the real control plane, s
 		mesh = await startMesh(SERVICES);
 		const keyFor = async (userID: string) => [(await request(`${mesh.url}/api/v1/keys`, { method: "POST", key: mesh.adminKey, body: { name: userID, userID } })).body.key as string, userID] as const;
 		const [a] = await keyFor(uniqueName("alice"));
-		const [b, bobID] = await keyFor(uniqueName("bob"));
+		const [b, bobUser] = await keyFor(uniqueName("bob"));
+		bobID = bobUser;
 		const [c] = await keyFor(uniqueName("carol"));
 		[alice, bob, carol] = [a, b, c];
 		nsName = uniqueName("it-envs");
@@ -102,17 +104,21 @@ describe.each(backends)("v1.k8s.envs over REST against the real control plane, s
 		expect((await request(envs(`/resolve?namespace=${nsName}&deployment=app&key=NOPE`), { key: alice })).status).toBe(404);
 	});
 
-	it("packs KEY → value, revealing secrets only to the owner who asks", async () => {
+	it("packs KEY → value, revealing secrets only to who may change them (the edit role) and asks", async () => {
 		const masked = await request(envs(`/pack?namespace=${nsName}&deployment=app`), { key: alice });
 		expect(masked.body).toEqual({ APP_ENV: "prod", DB_PASSWORD: MASK, PHP_ROOT_PASSWORD: MASK });
 		const revealed = await request(envs(`/pack?namespace=${nsName}&deployment=app&reveal=true`), { key: alice });
 		const live = await secretData();
 		expect(revealed.body).toEqual({ APP_ENV: "prod", DB_PASSWORD: "hunter2-but-longer", PHP_ROOT_PASSWORD: live.PHP_ROOT_PASSWORD });
-		// a member sees the masked pack, and is refused the reveal
+		// a viewer sees the masked pack, and is refused the reveal; an editor (bob's default role) may reveal
+		const setRole = (role: string) => request(`${mesh.url}/api/v1/k8s/namespaces/${nsId}/members`, { method: "POST", key: alice, body: { member: bobID, role } });
+		expect((await setRole("view")).status).toBe(200);
 		expect((await request(envs(`/pack?namespace=${nsName}&deployment=app`), { key: bob })).body).toEqual(masked.body);
 		const refused = await request(envs(`/pack?namespace=${nsName}&deployment=app&reveal=true`), { key: bob });
 		expect(refused.status).toBe(403);
 		expect(refused.text).not.toContain("hunter2");
+		expect((await setRole("edit")).status).toBe(200);
+		expect((await request(envs(`/pack?namespace=${nsName}&deployment=app&reveal=true`), { key: bob })).body).toEqual(revealed.body);
 		// a stranger does not learn the deployment exists
 		const stranger = await request(envs(`/pack?namespace=${nsName}&deployment=app`), { key: carol });
 		expect(stranger.status).toBe(422);
