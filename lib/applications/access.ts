@@ -24,7 +24,9 @@ export interface Caller {
 export async function findVisibleInstance(store: ApplicationStore, caller: Caller, appId: string, template?: string): Promise<StoredApplication> {
 	const doc = isAppId(appId) ? await store.load(appId) : undefined;
 	if (!doc || (template !== undefined && doc.template !== template)) throw notFound("Application", appId);
-	if (doc.anonymous || caller.mayAccess(doc)) return doc;
+	// The id is the capability for an anonymous instance, but a key confined elsewhere acts nowhere else.
+	const confinedOut = caller.confinedTo !== undefined && !caller.confinedTo.includes(doc.namespaceName);
+	if ((doc.anonymous && !confinedOut) || caller.mayAccess(doc)) return doc;
 	throw notFound("Application", appId);
 }
 

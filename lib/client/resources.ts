@@ -37,7 +37,7 @@ export function namespacesApi(t: Transport) {
 		status: (id: string) => t.call<T.NamespaceStatus>("namespaces.status", { id }),
 		resourceQuota: (id: string) => t.call<T.ResourceQuotaReport>("namespaces.resourcequota", { id }),
 		clean: () => t.call<T.CleanReport>("namespaces.clean"),
-		addMember: (id: string, member: string) => t.call<T.NamespaceEntity>("namespaces.addMember", { id, member }),
+		addMember: (id: string, member: string, role?: T.MemberRole) => t.call<T.NamespaceEntity>("namespaces.addMember", role ? { id, member, role } : { id, member }),
 		removeMember: (id: string, member: string) => t.call<T.NamespaceEntity>("namespaces.removeMember", { id, member }),
 		transfer: (id: string, owner: string) => t.call<T.NamespaceEntity>("namespaces.transfer", { id, owner }),
 		/**

@@ -7,7 +7,7 @@ import type { ApplyView, CreateDeploymentParams, EventView, GenerateView, LogsPa
 import type { CreateEnvParams, CreateFromImageParams, EnvEntity, ListEnvParams, PackParams, PatchResult, ResolveEnvParams, TargetParams, UpdateEnvParams } from "../api/envs";
 import type { DeployImageParams, ImageEntity, LoadReport } from "../api/images";
 import type { CreateJobParams, JobEntity, JobStatusView, ListJobsParams } from "../api/jobs";
-import type { Availability, CreateNamespaceParams, NamespaceEntity, NamespaceStatus, QuotaInput, ResourceQuotaReport, UpdateNamespaceParams } from "../api/namespaces";
+import type { Availability, CreateNamespaceParams, MemberRole, NamespaceEntity, NamespaceStatus, QuotaInput, ResourceQuotaReport, UpdateNamespaceParams } from "../api/namespaces";
 import type { CreateVolumeParams, VolumeEntity } from "../api/volumes";
 import type { CreateKeyParams, KeyEntity } from "../api/keys";
 import type { Readiness } from "../api/health";
@@ -20,6 +20,7 @@ import type { NamespaceView as NamespaceStatusView } from "../api/status";
 import type { DeploymentConfigMap, DeploymentEntity, PodState } from "../api/deployments";
 
 export type {
+	MemberRole,
 	AppHealth,
 	NamespaceStatusView,
 	AdoptionPlan,
