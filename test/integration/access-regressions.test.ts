@@ -30,6 +30,7 @@ interface Held {
 describe.each(backends("berth_it_access"))("access regressions (issue #18), on %s", (_backend, pickMongo) => {
 	const compatNs = uniqueName("it-acc-orch");
 	const appsNs = uniqueName("it-acc-apps");
+	const configured = uniqueName("it-acc-reserved");
 	const users = { owner: uniqueName("owner"), member: uniqueName("member"), stranger: uniqueName("stranger") };
 	let restoreEnv: () => void;
 	let uri: string | undefined;
@@ -76,7 +77,7 @@ describe.each(backends("berth_it_access"))("access regressions (issue #18), on %
 	beforeAll(async () => {
 		uri = pickMongo();
 		useStore(uri);
-		restoreEnv = setEnv({ STREAM_RECHECK_SECONDS: "1", JOBS_COMPAT_NAMESPACE: compatNs, APPS_NAMESPACE: appsNs, APPS_QUOTA_CPU: "8", APPS_QUOTA_MEMORY: "16Gi" });
+		restoreEnv = setEnv({ STREAM_RECHECK_SECONDS: "1", JOBS_COMPAT_NAMESPACE: compatNs, APPS_NAMESPACE: appsNs, RESERVED_NAMESPACES: `other,${configured}`, APPS_QUOTA_CPU: "8", APPS_QUOTA_MEMORY: "16Gi" });
 		mesh = await startMesh([]);
 		for (const who of ["owner", "member", "stranger"] as const) keys[who] = (await issueKey(mesh, users[who])).key;
 	});
@@ -206,7 +207,7 @@ describe.each(backends("berth_it_access"))("access regressions (issue #18), on %
 	});
 
 	it("a tenant creates none of Berth's own namespaces and hands nothing to Berth's identities", async () => {
-		for (const name of [compatNs, appsNs, "berth-system", "kube-system"]) {
+		for (const name of [compatNs, appsNs, configured, "berth-system", "kube-system"]) {
 			const res = await post("/api/v1/k8s/namespaces", keys.stranger, { name });
 			expect([name, res.status, res.body.data?.[0]?.field, res.body.data?.[0]?.type]).toEqual([name, 422, "name", "reserved"]);
 		}
