@@ -34,6 +34,8 @@ export interface BerthConfig {
 	ownNamespaces: { jobsCompat: string; apps: string };
 	/** RESERVED_NAMESPACES: further names no tenant may create (beside Kubernetes' and Berth's own). */
 	reservedNamespaces: string[];
+	/** AUDIT_RETENTION_DAYS: audit records older than this are pruned (by the leader, hourly). */
+	auditRetentionDays: number;
 }
 
 function int(value: string | undefined, fallback: number): number {
@@ -87,5 +89,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BerthConfig {
 		compatAnonymous: compatAnonymous(env),
 		ownNamespaces: { jobsCompat: env.JOBS_COMPAT_NAMESPACE || "orchestrator", apps: env.APPS_NAMESPACE || "berth-apps" },
 		reservedNamespaces: list(env.RESERVED_NAMESPACES),
+		auditRetentionDays: int(env.AUDIT_RETENTION_DAYS, 90),
 	};
 }
