@@ -151,6 +151,17 @@ describe.each(dbBackends("berth_audit"))("the audit trail on %s, through the gat
 		}
 	});
 
+	it("prunes the records older than the retention, and only those", async () => {
+		const old = new Date(Date.now() - 91 * 86_400_000).toISOString();
+		await mesh.broker.call("v1.audit.record", { at: old, actor: users.carol, via: "mesh", action: "v1.k8s.deployments.scale", namespaceRef: other.id, status: 200 });
+		const before = (await audit(`?namespace=${other.name}&limit=1000`, keys.carol.key)).body;
+		expect(before.map(r => r.at)).toContain(old);
+		const service = mesh.broker.getLocalService("v1.audit") as unknown as { pruneExpired(): Promise<number> };
+		expect(await service.pruneExpired()).toBe(1);
+		const after = (await audit(`?namespace=${other.name}&limit=1000`, keys.carol.key)).body;
+		expect(after).toEqual(before.filter(r => r.at !== old));
+	});
+
 	it("is not a route for writing: the record action is mesh-only", async () => {
 		const res = await request(`${mesh.url}/api/v1/audit`, { method: "POST", key: mesh.adminKey, body: { at: started, actor: "x", via: "rest", action: "v1.x.y", status: 200 } });
 		expect(res.status).toBe(404);
