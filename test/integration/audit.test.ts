@@ -144,6 +144,10 @@ describe.each(dbBackends("berth_audit"))("the audit trail on %s, through the gat
 			["?limit=1001", "limit"],
 			["?since=yesterday", "since"],
 			[`?actor=${"x".repeat(129)}`, "actor"],
+			["?actor=a&actor=b", "actor"],
+			["?namespace[$gt]=", "namespace"],
+			["?since=", "since"],
+			["?limit=ten", "limit"],
 		]) {
 			const res = await audit(query, keys.alice.key);
 			expect(res.status).toBe(422);
