@@ -1,4 +1,5 @@
 import type { BrokerOptions } from "moleculer";
+import { auditMiddleware } from "./lib/audit/middleware";
 import { loadConfig } from "./lib/config";
 import { ErrorTypes } from "./lib/errors";
 
@@ -38,6 +39,11 @@ const brokerConfig: BrokerOptions = {
 	validator: true,
 	metrics: false,
 	tracing: false,
+	// The audit trail's recorder, added after the broker's own middlewares so it wraps them: a call
+	// the validator or a before-hook refuses is recorded too (lib/audit/middleware.ts).
+	created(broker) {
+		broker.middlewares.add(auditMiddleware);
+	},
 };
 
 export = brokerConfig;

@@ -36,6 +36,8 @@ export interface BerthConfig {
 	reservedNamespaces: string[];
 	/** STREAM_RECHECK_SECONDS: how often status streams and followed logs re-check the caller's access. */
 	streamRecheckSeconds: number;
+	/** AUDIT_RETENTION_DAYS: audit records older than this are pruned (by the leader, hourly). */
+	auditRetentionDays: number;
 }
 
 function int(value: string | undefined, fallback: number): number {
@@ -90,5 +92,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BerthConfig {
 		ownNamespaces: { jobsCompat: env.JOBS_COMPAT_NAMESPACE || "orchestrator", apps: env.APPS_NAMESPACE || "berth-apps" },
 		reservedNamespaces: list(env.RESERVED_NAMESPACES),
 		streamRecheckSeconds: int(env.STREAM_RECHECK_SECONDS, 5),
+		auditRetentionDays: int(env.AUDIT_RETENTION_DAYS, 90),
 	};
 }

@@ -1,6 +1,7 @@
 import { ServiceBroker, type BrokerOptions, type ServiceSchema } from "moleculer";
 import brokerConfig from "../moleculer.config";
 import ApiService from "./api.service";
+import AuditService from "./audit.service";
 import HealthService from "./health.service";
 import KeysService from "./keys.service";
 import JobsService from "./k8s.jobs.service";
@@ -32,6 +33,7 @@ export const serviceRegistry: Record<string, ServiceSchema> = {
 	"k8s.applications": ApplicationsService as unknown as ServiceSchema,
 	"k8s.services": ServicesService as unknown as ServiceSchema,
 	"k8s.status": StatusService as unknown as ServiceSchema,
+	audit: AuditService as unknown as ServiceSchema,
 };
 
 /** Services named in `names` (or all), in registry order; unknown names are an error, not a silent gap. */

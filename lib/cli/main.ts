@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { BerthApiError, BerthConnectionError, BerthTimeoutError, BerthWaitError } from "../client";
 import { registerApi } from "./commands/api";
 import { registerApps } from "./commands/apps";
+import { registerAudit } from "./commands/audit";
 import { registerDeployments } from "./commands/deployments";
 import { registerImages } from "./commands/images";
 import { registerJobs } from "./commands/jobs";
@@ -56,6 +57,7 @@ Example: berth deploy nginx -n team-a && berth logs nginx -n team-a -f`,
 	registerJobs(program, io);
 	registerApps(program, io);
 	registerKeys(program, io);
+	registerAudit(program, io);
 	registerApi(program, io);
 
 	// Subcommands inherit the output settings and the exit override.

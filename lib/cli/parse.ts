@@ -56,6 +56,14 @@ export function expiry(value: string, now = Date.now()): string {
 	return new Date(t).toISOString();
 }
 
+/** A starting time: an ISO date, or a duration back from now (`1h`, `7d`). */
+export function since(value: string, now = Date.now()): string {
+	if (/^\d+\s*[smhd]$/.test(value.trim())) return new Date(now - duration(value) * 1000).toISOString();
+	const t = Date.parse(value);
+	if (Number.isNaN(t)) throw new InvalidArgumentError('Expected an ISO date ("2026-01-31T12:00:00Z") or a duration back from now ("1h", "7d").');
+	return new Date(t).toISOString();
+}
+
 /** A param value typed on the command line: JSON when it parses (numbers, booleans, objects), text otherwise. */
 export function looseValue(text: string): unknown {
 	try {

@@ -158,6 +158,8 @@ export class BerthClient implements Transport {
 
 	/** API keys (v1.keys). */
 	readonly keys = R.keysApi(this);
+	/** The audit trail of mutating calls (v1.audit). */
+	readonly audit = R.auditApi(this);
 	/** Tenant namespaces, their quota and members (v1.k8s.namespaces). */
 	readonly namespaces = R.namespacesApi(this);
 	/** The image catalog (v1.k8s.images). */

@@ -26,6 +26,13 @@ export function keysApi(t: Transport) {
 	};
 }
 
+export function auditApi(t: Transport) {
+	return {
+		/** Mutating calls, newest first: all for a platform admin, else those of namespaces you own or administer. */
+		list: (query: T.ListAuditQuery = {}) => t.call<T.AuditRecord[]>("audit.list", query),
+	};
+}
+
 export function namespacesApi(t: Transport) {
 	const api = {
 		list: () => t.call<T.NamespaceEntity[]>("namespaces.list"),

@@ -35,6 +35,8 @@ export const OPERATIONS = {
 	"keys.create": { method: "POST", path: "/api/v1/keys" },
 	"keys.revoke": { method: "DELETE", path: "/api/v1/keys/:id" },
 
+	"audit.list": { method: "GET", path: "/api/v1/audit" },
+
 	"namespaces.list": { method: "GET", path: "/api/v1/k8s/namespaces" },
 	"namespaces.get": { method: "GET", path: "/api/v1/k8s/namespaces/:id" },
 	"namespaces.create": { method: "POST", path: "/api/v1/k8s/namespaces" },

@@ -123,6 +123,9 @@ export interface CleanReport {
 	removed: string[];
 }
 
+// The audit trail (docs/api/audit.md).
+export type { AuditRecord, AuditVia, ListAuditParams as ListAuditQuery } from "../api/audit";
+
 // Ephemeral applications (issue #8): the binder seed's routes and Berth's own.
 export type { ApplicationStatus, ApplicationView, DeployParams, LaunchedApplication, LaunchParams, TemplateView } from "../api/applications";
 /** `GET /applications/:template/:id`, the binder seed's shape. */

@@ -35,6 +35,8 @@ const calls: Record<OperationName, (c: BerthClient) => Promise<unknown>> = {
 	"keys.create": c => c.keys.create({ name: "ci", roles: ["user"], namespaces: ["team-a"], expiresAt: "2030-01-01T00:00:00.000Z", userID: "alice" }),
 	"keys.revoke": c => c.keys.revoke("k1"),
 
+	"audit.list": c => c.audit.list({ namespace: "team-a", actor: "alice", action: "v1.k8s.deployments.create", since: "2026-01-01T00:00:00Z", limit: 10 }),
+
 	"namespaces.list": c => c.namespaces.list(),
 	"namespaces.get": c => c.namespaces.get("n1"),
 	"namespaces.create": c => c.namespaces.create({ name: "team-a", quota: { cpu: "2", memory: "4Gi", storage: "10Gi", pods: 20, gpu: 0 } }),

@@ -30,7 +30,7 @@ describe("multi-node over NATS with MongoDB", () => {
 			BROKER_NAMESPACE: `berth-multinode-${run}`,
 			KUBECONFIG: process.env.KUBECONFIG!,
 		};
-		nodes.push(startNode(`api-${run}`, { ...common, SERVICES: "api,health,keys", PORT: String(port) }));
+		nodes.push(startNode(`api-${run}`, { ...common, SERVICES: "api,health,keys,audit", PORT: String(port) }));
 		nodes.push(startNode(`worker1-${run}`, { ...common, SERVICES: workerServices }));
 		nodes.push(startNode(`worker2-${run}`, { ...common, SERVICES: workerServices }));
 		url = `http://127.0.0.1:${port}`;
@@ -63,6 +63,11 @@ describe("multi-node over NATS with MongoDB", () => {
 		expect({ status: created.status, body: created.body }).toMatchObject({ status: 201 });
 		namespaces.push(name);
 		await eventually(async () => expect((await kube().get({ apiVersion: "v1", kind: "Namespace", name }))?.metadata?.name).toBe(name));
+		// The worker that ran the create sent its record to the audit service on the api node.
+		await eventually(async () => {
+			const audit = await request(`${url}/api/v1/audit?namespace=${name}`, { key: adminKey });
+			expect(audit.body).toEqual([expect.objectContaining({ action: "v1.k8s.namespaces.create", actor: "admin", via: "rest", namespaceName: name, status: 201 })]);
+		});
 	});
 
 	it("balances calls across both workers", async () => {

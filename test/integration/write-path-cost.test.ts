@@ -2,7 +2,7 @@ import { uniqueName } from "../helpers/cluster";
 import { callCounter, expectLeanWritePath, measure } from "../helpers/cost";
 import { createNamespace, keyFor, request, startMesh, type Mesh } from "../helpers/mesh";
 
-const SERVICES = ["api", "keys", "k8s.namespaces", "k8s.images", "k8s.deployments", "k8s.envs"];
+const SERVICES = ["api", "keys", "k8s.namespaces", "k8s.images", "k8s.deployments", "k8s.envs", "audit"];
 
 describe("the write path's cost: one create and one scale through the gateway", () => {
 	let mesh: Mesh;
@@ -36,5 +36,10 @@ describe("the write path's cost: one create and one scale through the gateway", 
 		});
 
 		expectLeanWritePath(create, scale);
+		// The audit trail adds one call per mutating request (docs/api/audit.md), and no lookup: the
+		// deployment it answers names its namespace's id and name.
+		expect(create.request["v1.audit.record"]).toBe(1);
+		expect(scale.request["v1.audit.record"]).toBe(1);
+		expect(create.mesh["v1.k8s.namespaces.lookup"]).toBe(1);
 	});
 });

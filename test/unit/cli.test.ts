@@ -303,4 +303,18 @@ describe("berth (in-process, fake gateway)", () => {
 		expect(res.stdout).toContain("\n  berth_abc_secret\n");
 		expect((await cli(["keys", "create", "x", "--role", "root"])).code).toBe(2);
 	});
+
+	it("shows the audit trail with its filters, --since as a duration back from now", async () => {
+		const record = { id: "a1", at: new Date().toISOString(), actor: "alice", keyID: "k1", via: "rest", action: "v1.k8s.deployments.create", entity: "d1", namespace: "id-team-a", namespaceName: "team-a", status: 422, error: "VALIDATION_ERROR" };
+		const before = Date.now();
+		const res = await cli(["audit", "-n", "team-a", "--actor", "alice", "--since", "1h", "--limit", "5"], { "GET /api/v1/audit": { body: [record] } });
+		expect(res.code).toBe(0);
+		const query = Object.fromEntries(res.calls[0].url.searchParams);
+		expect(query).toMatchObject({ namespace: "team-a", actor: "alice", limit: "5" });
+		expect(Date.parse(query.since)).toBeLessThanOrEqual(before - 3_600_000 + 1000);
+		expect(res.stdout).toMatch(/ACTOR\s+ACTION/);
+		expect(res.stdout).toMatch(/alice\s+v1\.k8s\.deployments\.create\s+d1\s+team-a\s+422 VALIDATION_ERROR\s+rest/);
+		expect((await cli(["audit", "--since", "whenever"])).code).toBe(2);
+		expect((await cli(["audit", "--limit", "5000"])).code).toBe(2);
+	});
 });
