@@ -1,11 +1,14 @@
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import {
+	admissionParams,
 	availableParams,
 	createNamespaceParams,
 	idParams,
 	lookupParams,
 	resolveNameParams,
 	updateNamespaceParams,
+	type AdmissionHold,
+	type AdmissionParams,
 	type Availability,
 	type CreateNamespaceParams,
 	type LookupParams,
@@ -21,6 +24,8 @@ import { conflict, forbidden, found, invalid, NOT_RETRIED, notFound } from "../l
 import { getKubeClient, Kinds, type V1Namespace, type V1ResourceQuota } from "../lib/k8s";
 import { MANAGED_SELECTOR } from "../lib/manifests/labels";
 import { NAMESPACE_KIND, QUOTA_NAME, isSystemNamespace, namespaceManifests } from "../lib/manifests/namespace";
+import { loadConfig } from "../lib/config";
+import { admissionDeskFor, holdWithQuota, type AdmissionDesk, type MongoAdapter } from "../lib/namespaces/admission";
 import { belongsTo, resolveQuota } from "../lib/namespaces/checks";
 import { HELD_DEFAULT, heldDefaultDoc, heldDefaultRefused, isHeldDefault } from "../lib/namespaces/held";
 import { createDbMixin, isDuplicateKey, type DbBackedService } from "../mixins/db.mixin";
@@ -32,7 +37,7 @@ type Meta = CallerMeta & RestMeta;
 /** The service's own methods: `this.<method>` jumps to the code (their type is this object's). */
 type NamespacesMethods = typeof methods;
 
-type NamespacesVars = ControllerLocals;
+type NamespacesVars = ControllerLocals & { admissionDesk?: AdmissionDesk };
 
 interface NamespacesThis extends DbBackedService<MembershipMethods & ControllerMethods & NamespacesMethods & NamespacesVars> {}
 
@@ -113,6 +118,11 @@ const methods = {
 		const removed = { ...entity, phase: "Terminating" };
 		ctx.emit("k8s.namespaces.removed", removed);
 		return removed;
+	},
+
+	/** This node's admission holds (lib/namespaces/admission.ts), made on first use: the store is connected by then. */
+	admissions(this: NamespacesThis): AdmissionDesk {
+		return (this.admissionDesk ??= admissionDeskFor(this.dbBackend.mongoUri ? (this.adapter as unknown as MongoAdapter) : undefined, loadConfig().quotaLockSeconds));
 	},
 
 	/** Level-based: compares the stored phase/uid with the informer's view of the Namespace. */
@@ -317,6 +327,23 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 				const entity = await this.visibleNamespace(ctx, ctx.params.id);
 				const rq = found(await getKubeClient().get<V1ResourceQuota>({ apiVersion: "v1", kind: "ResourceQuota", name: QUOTA_NAME, namespace: entity.name }), "ResourceQuota of namespace", entity.id);
 				return { hard: { ...(rq.status?.hard ?? rq.spec?.hard ?? {}) }, used: { ...(rq.status?.used ?? {}) } };
+			},
+		},
+
+		/** Mesh-only: a namespace's admission, held while a caller checks its quota and stores (lib/namespaces/admission.ts). */
+		holdAdmission: {
+			visibility: "public",
+			params: admissionParams,
+			async handler(this: NamespacesThis, ctx: Context<AdmissionParams, Meta>): Promise<AdmissionHold> {
+				const entity = found(await this.findStored(ctx.params.id), "Namespace", ctx.params.id);
+				return holdWithQuota(this.admissions(), getKubeClient(), { ...ctx.params, name: String(entity.name) });
+			},
+		},
+		releaseAdmission: {
+			visibility: "public",
+			params: admissionParams,
+			async handler(this: NamespacesThis, ctx: Context<AdmissionParams, Meta>): Promise<void> {
+				await this.admissions().release(ctx.params.id, ctx.params.holder);
 			},
 		},
 

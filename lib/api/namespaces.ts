@@ -27,6 +27,19 @@ export interface QuotaReport {
 	used?: Record<string, string>;
 }
 
+/** holdAdmission and releaseAdmission (mesh-only): the namespace entity's id and the caller's token for its hold. */
+export interface AdmissionParams {
+	id: string;
+	holder: string;
+}
+
+/** What `v1.k8s.namespaces.holdAdmission` answers: the hold (until: ms since the epoch) and the quota read under it (null: none). */
+export interface AdmissionHold {
+	holder: string;
+	until: number;
+	quota: QuotaReport | null;
+}
+
 /** A tenant's namespace. `name` is also the Kubernetes Namespace's name. */
 export interface NamespaceEntity extends NamespaceRef {
 	/** null only for the cluster's `default` namespace, which Berth holds without a quota (lib/namespaces/held.ts). */
@@ -96,6 +109,7 @@ export const nameRule = { type: "string", pattern: DNS1123_LABEL, min: 1, max: 6
 export const createNamespaceParams = { name: nameRule, quota: quotaRule };
 export const updateNamespaceParams = { id: idRule, quota: quotaRule };
 export const idParams = { id: idRule };
+export const admissionParams = { id: idRule, holder: { type: "string", min: 1, max: 64 } };
 export const lookupParams = { ref: { type: "string", min: 1, max: 64 } };
 /** resolveName: any stored name (no pattern: a miss is a 404, not a 422). */
 export const resolveNameParams = { name: { type: "string", min: 1, max: 63 } };
