@@ -1,6 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { ServiceBroker } from "moleculer";
+import mongoose from "mongoose";
 import { Kinds, type V1Deployment } from "../../lib/k8s";
+import { AdmissionDesk, ADMISSIONS_COLLECTION, mongoAdmissionStore, type RowCollection } from "../../lib/namespaces/admission";
 import { dropDatabase, isolatedMongoUri } from "../helpers/backends";
 import { kube, uniqueName } from "../helpers/cluster";
 import { eventually } from "../helpers/eventually";
@@ -97,6 +99,40 @@ function admissionCases(gateways: () => Gateway[], made: string[]): void {
 }
 
 describe("atomic quota admission", () => {
+	describe("the holds on FerretDB, four connections standing for four nodes", () => {
+		const uri = isolatedMongoUri("berth_holds");
+		let connections: mongoose.Connection[] = [];
+		let clock = Date.now();
+		const desks = () => connections.map(c => new AdmissionDesk(mongoAdmissionStore(c.db?.collection(ADMISSIONS_COLLECTION) as unknown as RowCollection), { ttlMs: 10_000, waitMs: 20_000 }, () => clock));
+
+		beforeAll(async () => {
+			connections = await Promise.all([1, 2, 3, 4].map(() => mongoose.createConnection(uri, { serverSelectionTimeoutMS: 5000 }).asPromise()));
+		});
+
+		afterAll(async () => {
+			await Promise.all(connections.map(c => c.close()));
+			await dropDatabase(uri);
+		});
+
+		it("gives a namespace to exactly one of 20 racing holders, as often as they race", async () => {
+			const all = desks();
+			for (let round = 0; round < 5; round++) {
+				const held = await Promise.all(Array.from({ length: 20 }, (_, i) => all[i % all.length].tryHold(`ns-${round}`, `r${round}-h${i}`)));
+				expect(held.filter(Boolean)).toHaveLength(1);
+			}
+		});
+
+		it("hands an expired hold to exactly one of 20 racing takers", async () => {
+			const all = desks();
+			for (let round = 0; round < 5; round++) {
+				expect(await all[0].tryHold(`gone-${round}`, `crashed-${round}`)).toBeDefined();
+				clock += 10_000;
+				const held = await Promise.all(Array.from({ length: 20 }, (_, i) => all[i % all.length].tryHold(`gone-${round}`, `t${round}-${i}`)));
+				expect(held.filter(Boolean)).toHaveLength(1);
+			}
+		});
+	});
+
 	describe("one node, stored in NeDB", () => {
 		let mesh: Mesh;
 		let key = "";
