@@ -58,8 +58,14 @@ async function holdings(gw: Gateway, namespaceId: string, namespaceName: string)
 	return { stored, live };
 }
 
+/** A hold of a namespace that is never released, as a node that crashed holding it leaves one. */
+type HoldForever = (namespaceId: string) => Promise<unknown>;
+
+/** Short holds in these meshes, so that the crashed holder's expires within the test. */
+const LOCK_SECONDS = "4";
+
 /** The shared checks, for one node and for two. */
-function admissionCases(gateways: () => Gateway[], made: string[]): void {
+function admissionCases(gateways: () => Gateway[], made: string[], holdForever: HoldForever): void {
 	it("admits at most two of 20 racing creates where the quota allows two pods; the rest are 422 QUOTA_EXCEEDED, none a 5xx", async () => {
 		const [first] = gateways();
 		const ns = await namespaceOf(first, "it-race", 2);
@@ -95,6 +101,16 @@ function admissionCases(gateways: () => Gateway[], made: string[]): void {
 		expect(replicas.sort()).toEqual([1, 2]);
 		// The winner's five asks all succeed (the second ones need nothing more); the loser's five are refused.
 		expect(results.filter(r => r.status === 200)).toHaveLength(5);
+	});
+
+	it("admits a create once the hold of a holder that never released (a crashed node) has expired", async () => {
+		const [first, last] = [gateways()[0], gateways()[gateways().length - 1]];
+		const ns = await namespaceOf(first, "it-crash", 2);
+		made.push(ns.name);
+		await holdForever(ns.id);
+		// The create waits its turn (up to twice the hold's time) and takes the namespace when the hold expires.
+		const res = await request(deployments(last.url), { method: "POST", key: last.key, body: { name: "after", namespace: ns.name, image: "nginx", replicas: 1 } });
+		expect({ status: res.status, type: res.body?.type }).toEqual({ status: 201, type: undefined });
 	});
 }
 
@@ -141,16 +157,27 @@ describe("atomic quota admission", () => {
 		beforeAll(async () => {
 			delete process.env.MONGO_URI;
 			process.env.DATA_DIR = ":memory:";
+			process.env.QUOTA_LOCK_SECONDS = LOCK_SECONDS;
 			mesh = await startMesh(SERVICES);
 			key = await keyFor(mesh, uniqueName("racer"));
 		});
 
 		afterAll(async () => {
+			delete process.env.QUOTA_LOCK_SECONDS;
 			await mesh?.stop();
 			await Promise.all(made.map(name => kube().delete({ apiVersion: "v1", kind: "Namespace", name }).catch(() => undefined)));
 		});
 
-		admissionCases(() => [{ url: mesh.url, key }], made);
+		it("serves the admission actions on the mesh only, not through the gateway", async () => {
+			const doc = await request(`${mesh.url}/api/openapi.json`);
+			expect(Object.keys(doc.body.paths).filter(path => /admission/i.test(path))).toEqual([]);
+			for (const action of ["holdAdmission", "releaseAdmission"]) {
+				const res = await request(`${mesh.url}/api/v1/k8s/namespaces/${action}`, { method: "POST", key: mesh.adminKey, body: { id: "x", holder: "y" } });
+				expect(res.status).toBe(404);
+			}
+		});
+
+		admissionCases(() => [{ url: mesh.url, key }], made, id => mesh.broker.call("v1.k8s.namespaces.holdAdmission", { id, holder: "crashed" }, { meta: { userID: "system" } }));
 	});
 
 	describe("two nodes over NATS, sharing FerretDB", () => {
@@ -173,6 +200,7 @@ describe("atomic quota admission", () => {
 				BROKER_NAMESPACE: `berth-admission-${run}`,
 				KUBECONFIG: process.env.KUBECONFIG as string,
 				SERVICES: SERVICES.join(","),
+				QUOTA_LOCK_SECONDS: LOCK_SECONDS,
 			};
 			const ports = [await freePort(), await freePort()];
 			for (const [i, port] of ports.entries()) nodes.push(startNode(`node${i + 1}-${run}`, { ...common, PORT: String(port) }));
@@ -203,6 +231,6 @@ describe("atomic quota admission", () => {
 			if (mongoUri) await dropDatabase(mongoUri);
 		});
 
-		admissionCases(() => gateways, made);
+		admissionCases(() => gateways, made, id => (observer as ServiceBroker).call("v1.k8s.namespaces.holdAdmission", { id, holder: "crashed" }, { nodeID: nodes[0].name, meta: { userID: "system" } }));
 	});
 });
