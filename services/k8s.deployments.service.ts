@@ -144,10 +144,7 @@ const methods = {
 		return entity;
 	},
 
-	/**
-	 * What a draft must pass before its quota check: references and the apiserver's dry run (neither
-	 * needs the namespace's admission, so they run before it is held). Returns the footprint to book.
-	 */
+	/** What a draft must pass before its quota check (so, outside the admission): references and the dry run. Returns the footprint to book. */
 	async checkDraft(this: DeploymentsThis, draft: StoredDeployment, image: CatalogImage, current?: StoredDeployment): Promise<Record<string, number>> {
 		await checkReferences(this.references(), draft, image, current);
 		await dryRun(getKubeClient(), this.settings.baseDomain, draft, image);

@@ -103,6 +103,22 @@ function admissionCases(gateways: () => Gateway[], made: string[], holdForever: 
 		expect(results.filter(r => r.status === 200)).toHaveLength(5);
 	});
 
+	it("admits two of six racing 512Mi volumes where the storage quota is 1Gi", async () => {
+		const [first] = gateways();
+		const res = await request(`${first.url}/api/v1/k8s/namespaces`, { method: "POST", key: first.key, body: { name: uniqueName("it-vol"), quota: { storage: "1Gi" } } });
+		expect(res.status).toBe(201);
+		made.push(res.body.name);
+		const results = await Promise.all(
+			Array.from({ length: 6 }, (_, i) => {
+				const gw = gateways()[i % gateways().length];
+				return request(`${gw.url}/api/v1/k8s/volumes`, { method: "POST", key: gw.key, body: { name: `vol-${i}`, namespace: res.body.name, mountPath: "/data", size: "512Mi" } });
+			}),
+		);
+		expect(results.map(r => (r.status === 422 ? `422 ${r.body?.type}` : String(r.status))).sort()).toEqual(["201", "201", ...Array(4).fill("422 QUOTA_EXCEEDED")]);
+		const list = await request(`${first.url}/api/v1/k8s/volumes?namespace=${res.body.id}`, { key: first.key });
+		expect((list.body as { name: string }[]).map(v => v.name).sort()).toEqual(results.filter(r => r.status === 201).map(r => r.body.name as string).sort());
+	});
+
 	it("admits a create once the hold of a holder that never released (a crashed node) has expired", async () => {
 		const [first, last] = [gateways()[0], gateways()[gateways().length - 1]];
 		const ns = await namespaceOf(first, "it-crash", 2);
