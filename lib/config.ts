@@ -23,6 +23,11 @@ export interface BerthConfig {
 	 * anything is applied (the apiserver's dry run does not check it).
 	 */
 	nodePortRange: [number, number];
+	/**
+	 * How long a namespace's admission (its quota check and the store of what it admits) may be held
+	 * before another node takes it over: a crashed holder blocks the namespace no longer than this.
+	 */
+	quotaLockSeconds: number;
 	/** Whether `npm start` may start the local control plane when no cluster is configured. */
 	autoCluster: boolean;
 	/**
@@ -87,6 +92,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BerthConfig {
 		resyncSeconds: int(env.RESYNC_SECONDS, 60),
 		reconcileConcurrency: int(env.RECONCILE_CONCURRENCY, 16),
 		nodePortRange: range(env.NODE_PORT_RANGE, [30000, 32767]),
+		quotaLockSeconds: int(env.QUOTA_LOCK_SECONDS, 10),
 		autoCluster: env.BERTH_AUTO_CLUSTER !== "false",
 		compatAnonymous: compatAnonymous(env),
 		ownNamespaces: { jobsCompat: env.JOBS_COMPAT_NAMESPACE || "orchestrator", apps: env.APPS_NAMESPACE || "berth-apps" },

@@ -1,6 +1,7 @@
 import type { Context, Service, ServiceSchema } from "moleculer";
 import type { LookupParams, NamespaceRef, NamespaceRole, QuotaReport } from "../lib/api/namespaces";
 import { invalid } from "../lib/errors";
+import { meshAdmission, withAdmission } from "../lib/namespaces/admission";
 import type { CatalogImage } from "../lib/manifests/deployment";
 import type { CallerMeta } from "./membership.mixin";
 
@@ -16,9 +17,10 @@ function missingReference(field: string, message: string, ref: string): Error {
 }
 
 /**
- * Lookups of what an entity refers to (its namespace, its catalog image, the namespace's quota),
- * through the owning services with the caller's context, and the one mapping of "not found" to
- * the caller's field: a 422 of type `reference` on `field`.
+ * Lookups of what an entity refers to (its namespace, its catalog image), through the owning
+ * services with the caller's context, and the one mapping of "not found" to the caller's field: a
+ * 422 of type `reference` on `field`. And the namespace's admission, under which a quota is read,
+ * checked and what it admits stored.
  */
 export function createRefsMixin(): Partial<ServiceSchema> {
 	return {
@@ -50,15 +52,12 @@ export function createRefsMixin(): Partial<ServiceSchema> {
 					throw err;
 				}
 			},
-			/** The namespace's quota (by entity id), or undefined when it has none or is gone. */
-			async readQuota(this: Service, ctx: Context<unknown, CallerMeta>, namespaceId: string): Promise<QuotaReport | undefined> {
-				try {
-					const quota = await ctx.call<QuotaReport, { id: string; scope: boolean }>("v1.k8s.namespaces.resourcequota", { id: namespaceId, scope: false });
-					return quota?.hard && Object.keys(quota.hard).length ? quota : undefined;
-				} catch (err) {
-					if ((err as { code?: number }).code === 404) return undefined;
-					throw err;
-				}
+			/**
+			 * Runs `work` (a quota check and the store of what it admits, given the quota read under the
+			 * hold) while the namespace's admission is this request's: one step per namespace on every node.
+			 */
+			async withAdmission<T>(this: Service, ctx: Context<unknown, CallerMeta>, namespaceId: string, work: (quota: QuotaReport | undefined) => Promise<T>): Promise<T> {
+				return withAdmission(meshAdmission(ctx, message => this.logger.warn(message)), namespaceId, work);
 			},
 		},
 	};
@@ -68,5 +67,5 @@ export function createRefsMixin(): Partial<ServiceSchema> {
 export interface RefsMethods {
 	lookupNamespace(ctx: Context<unknown, CallerMeta>, ref: string, field?: string | null, need?: NamespaceRole): Promise<NamespaceRef>;
 	resolveImage(ctx: Context<unknown, CallerMeta>, ref: string, field?: string): Promise<CatalogImage>;
-	readQuota(ctx: Context<unknown, CallerMeta>, namespaceId: string): Promise<QuotaReport | undefined>;
+	withAdmission<T>(ctx: Context<unknown, CallerMeta>, namespaceId: string, work: (quota: QuotaReport | undefined) => Promise<T>): Promise<T>;
 }

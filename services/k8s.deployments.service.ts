@@ -71,9 +71,12 @@ const createAction = {
 		try {
 			// Access is the namespace's, decided at each call: nothing of its membership is copied here.
 			const draft = draftOf(p, { id: "pending", namespace: ns, image, owner: ctx.meta.userID as string, members: [] });
-			const footprint = await this.checkDraft(ctx, draft, image);
+			const footprint = await this.checkDraft(draft, image);
 			const { id: _pending, ...doc } = draft;
-			const saved = await this.insertEntity(ctx, encodeDeployment({ ...doc, footprint, status: deploymentStatus(undefined, { ok: true }, undefined, new Date().toISOString()) }));
+			const saved = await this.withAdmission(ctx, ns.id, async quota => {
+				await checkQuota(this.references(), quota, draft, footprint);
+				return this.insertEntity(ctx, encodeDeployment({ ...doc, footprint, status: deploymentStatus(undefined, { ok: true }, undefined, new Date().toISOString()) }));
+			});
 			const id = String(saved.id);
 			try {
 				await this.writeEnvs(ctx, { ...doc, id }, image, p.env ?? []);
@@ -119,33 +122,34 @@ const methods = {
 	},
 
 	/**
-	 * Checks a change (references, quota, the apiserver's dry run), stores it and applies it. A
+	 * Checks a change (references, the apiserver's dry run, the quota), stores it and applies it. A
 	 * replicas-only change (a scale) touches no reference and no manifest's validity: only the quota
-	 * is checked, with the footprint already booked.
+	 * is checked, with the footprint already booked. The quota check and the store are one step for
+	 * the namespace, against the deployment as it is stored then (a racing scale may have changed it).
 	 */
 	async applyChange(this: DeploymentsThis, ctx: Context<unknown, CallerMeta>, doc: StoredDeployment, changes: Partial<StoredDeployment>, image?: CatalogImage): Promise<DeploymentEntity> {
-		const draft = withChanges(doc, changes);
 		let footprint = doc.footprint;
-		if (footprint && Object.keys(changes).every(k => k === "replicas")) await checkQuota(this.references(), await this.readQuota(ctx, draft.namespace), draft, footprint, doc);
-		else {
-			image ??= await this.resolveImage(ctx, draft.image);
-			footprint = await this.checkDraft(ctx, draft, image, doc);
+		if (!footprint || !Object.keys(changes).every(k => k === "replicas")) {
+			image ??= await this.resolveImage(ctx, doc.image);
+			footprint = await this.checkDraft(withChanges(doc, changes), image, doc);
 		}
 		if (image) this.images.remember(image);
-		await this.patchEntity(ctx, doc.id, encodeChange({ ...changes, footprint }));
+		await this.withAdmission(ctx, doc.namespace, async quota => {
+			const current = (await this.loadDoc<StoredDeployment>(doc.id)) ?? doc;
+			await checkQuota(this.references(), quota, withChanges(current, changes), footprint, current);
+			await this.patchEntity(ctx, doc.id, encodeChange({ ...changes, footprint }));
+		});
 		await this.reconciler?.sync(doc.id).catch(err => this.logger.warn(`Applying deployment ${doc.id} failed; the reconciler retries:`, (err as Error).message));
 		const entity = this.publicView((await this.loadDoc<StoredDeployment>(doc.id)) as StoredDeployment);
 		ctx.emit("k8s.deployments.updated", entity);
 		return entity;
 	},
 
-	/** What a draft must pass before it is stored: references, the quota and the apiserver's dry run. Returns the footprint to book. */
-	async checkDraft(this: DeploymentsThis, ctx: Context<unknown, CallerMeta>, draft: StoredDeployment, image: CatalogImage, current?: StoredDeployment): Promise<Record<string, number>> {
+	/** What a draft must pass before its quota check (so, outside the admission): references and the dry run. Returns the footprint to book. */
+	async checkDraft(this: DeploymentsThis, draft: StoredDeployment, image: CatalogImage, current?: StoredDeployment): Promise<Record<string, number>> {
 		await checkReferences(this.references(), draft, image, current);
-		const footprint = footprintOf(image, draft.resources);
-		await checkQuota(this.references(), await this.readQuota(ctx, draft.namespace), draft, footprint, current);
 		await dryRun(getKubeClient(), this.settings.baseDomain, draft, image);
-		return footprint;
+		return footprintOf(image, draft.resources);
 	},
 
 	/**

@@ -1,5 +1,6 @@
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import {
+	admissionParams,
 	availableParams,
 	createNamespaceParams,
 	accessParams,
@@ -8,6 +9,8 @@ import {
 	resolveNameParams,
 	updateNamespaceParams,
 	type AccessParams,
+	type AdmissionHold,
+	type AdmissionParams,
 	type Availability,
 	type CreateNamespaceParams,
 	type LookupParams,
@@ -25,6 +28,7 @@ import { conflict, forbidden, found, invalid, NOT_RETRIED, notFound } from "../l
 import { getKubeClient, Kinds, type V1Namespace, type V1ResourceQuota } from "../lib/k8s";
 import { MANAGED_SELECTOR } from "../lib/manifests/labels";
 import { NAMESPACE_KIND, QUOTA_NAME, namespaceManifests } from "../lib/manifests/namespace";
+import { admissionDeskFor, holdWithQuota, type AdmissionDesk, type MongoAdapter } from "../lib/namespaces/admission";
 import { belongsTo, resolveQuota } from "../lib/namespaces/checks";
 import { mayCreateReserved, reservationOf } from "../lib/namespaces/reserved";
 import { loadConfig } from "../lib/config";
@@ -38,7 +42,7 @@ type Meta = CallerMeta & RestMeta;
 /** The service's own methods: `this.<method>` jumps to the code (their type is this object's). */
 type NamespacesMethods = typeof methods;
 
-type NamespacesVars = ControllerLocals;
+type NamespacesVars = ControllerLocals & { admissionDesk?: AdmissionDesk };
 
 interface NamespacesThis extends DbBackedService<MembershipMethods & ControllerMethods & NamespacesMethods & NamespacesVars> {}
 
@@ -128,6 +132,11 @@ const methods = {
 		ctx.emit("k8s.namespaces.removed", removed);
 		await ctx.broadcast("access.changed", { id: entity.id });
 		return removed;
+	},
+
+	/** This node's admission holds (lib/namespaces/admission.ts), made on first use: the store is connected by then. */
+	admissions(this: NamespacesThis): AdmissionDesk {
+		return (this.admissionDesk ??= admissionDeskFor(this.dbBackend.mongoUri ? (this.adapter as unknown as MongoAdapter) : undefined, loadConfig().quotaLockSeconds));
 	},
 
 	/** Level-based: compares the stored phase/uid with the informer's view of the Namespace. */
@@ -337,6 +346,23 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 				const entity = await this.visibleNamespace(ctx, ctx.params.id);
 				const rq = found(await getKubeClient().get<V1ResourceQuota>({ apiVersion: "v1", kind: "ResourceQuota", name: QUOTA_NAME, namespace: entity.name }), "ResourceQuota of namespace", entity.id);
 				return { hard: { ...(rq.status?.hard ?? rq.spec?.hard ?? {}) }, used: { ...(rq.status?.used ?? {}) } };
+			},
+		},
+
+		/** Mesh-only: a namespace's admission, held while a caller checks its quota and stores (lib/namespaces/admission.ts). */
+		holdAdmission: {
+			visibility: "public",
+			params: admissionParams,
+			async handler(this: NamespacesThis, ctx: Context<AdmissionParams, Meta>): Promise<AdmissionHold> {
+				const entity = found(await this.findStored(ctx.params.id), "Namespace", ctx.params.id);
+				return holdWithQuota(this.admissions(), getKubeClient(), { ...ctx.params, name: String(entity.name) });
+			},
+		},
+		releaseAdmission: {
+			visibility: "public",
+			params: admissionParams,
+			async handler(this: NamespacesThis, ctx: Context<AdmissionParams, Meta>): Promise<void> {
+				await this.admissions().release(ctx.params.id, ctx.params.holder);
 			},
 		},
 

@@ -22,6 +22,7 @@ import {
 	type ValidateParams,
 	type ValidateView,
 } from "../lib/api/services";
+import type { QuotaReport } from "../lib/api/namespaces";
 import type { IdParams } from "../lib/api/rules";
 import { answerCreated, getVisibleAction, withoutGenericActions, type RestMeta } from "../lib/api/rest";
 import { loadConfig } from "../lib/config";
@@ -100,10 +101,10 @@ const methods = {
 		return serviceView(doc, this.settings.baseDomain);
 	},
 
-	/** The reads the quota check needs, with the caller's context. */
-	quotaReads(this: ServicesThis, ctx: Context<unknown, CallerMeta>, doc: StoredService): QuotaReads {
+	/** The reads the quota check needs; `quota` was read under the namespace's admission. */
+	quotaReads(this: ServicesThis, quota: QuotaReport | undefined, doc: StoredService): QuotaReads {
 		return {
-			quota: () => this.readQuota(ctx, doc.namespace),
+			quota: async () => quota,
 			// The running pod's share is freed by the Recreate, if that pod still exists.
 			runningFootprint: async () => (doc.applied && (await readDeployment(getKubeClient(), doc)) ? fromEntries(doc.applied.footprint) : undefined),
 			bookedByOthers: async () => {
@@ -166,9 +167,12 @@ const methods = {
 		await checkOwnership(kube, doc, manifests);
 		const live = (await ownedObjects(kube, doc, [Kinds.PersistentVolumeClaim])) as V1PersistentVolumeClaim[];
 		checkVolumes(spec, manifests, live);
-		const footprint = await checkDeployQuota(this.quotaReads(ctx, doc), doc.namespaceName, manifests, live);
-		await dryRun(kube, doc, spec, manifests);
-		await this.patchEntity(ctx, doc.id, { applied: appliedNow(doc, footprint), teardown: null });
+		// The quota check and the record of the deploy are one step for the namespace: racing deploys cannot both take its last room.
+		await this.withAdmission(ctx, doc.namespace, async quota => {
+			const footprint = await checkDeployQuota(this.quotaReads(quota, doc), doc.namespaceName, manifests, live);
+			await dryRun(kube, doc, spec, manifests);
+			await this.patchEntity(ctx, doc.id, { applied: appliedNow(doc, footprint), teardown: null });
+		});
 		await this.settle(doc.id);
 		const fresh = (await this.loadDoc<StoredService>(doc.id)) as StoredService;
 		ctx.emit("k8s.services.deployed", this.publicView(fresh));

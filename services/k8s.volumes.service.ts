@@ -2,15 +2,15 @@ import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { createVolumeParams, listVolumesParams, volumeIdParams, type CreateVolumeParams, type VolumeEntity, type VolumeIdParams, type VolumeStatus } from "../lib/api/volumes";
 import { answerCreated, getVisibleAction, type RestMeta } from "../lib/api/rest";
 import { conflict, NOT_RETRIED, quotaExceeded } from "../lib/errors";
-import { getKubeClient, Kinds, type V1Deployment, type V1PersistentVolumeClaim, type V1Pod, type V1ResourceQuota } from "../lib/k8s";
+import { getKubeClient, Kinds, type V1Deployment, type V1PersistentVolumeClaim, type V1Pod } from "../lib/k8s";
 import { ANNOTATION_ID } from "../lib/manifests/labels";
-import { QUOTA_NAME } from "../lib/manifests/namespace";
 import { DEFAULT_VOLUME_SIZE, VOLUME_SELECTOR, pvcManifest } from "../lib/manifests/volume";
 import { bytes } from "../lib/quantity";
 import { createDbMixin, isDuplicateKey, type DbBackedService } from "../mixins/db.mixin";
 import { createControllerMixin, type ControllerLocals, type ControllerMethods } from "../mixins/controller.mixin";
 import { createMembershipMixin, isUnscoped, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
-import type { LookupParams, NamespaceEntity } from "../lib/api/namespaces";
+import type { LookupParams, NamespaceEntity, QuotaReport } from "../lib/api/namespaces";
+import { meshAdmission, withAdmission } from "../lib/namespaces/admission";
 
 /** Stored besides the public fields: the Kubernetes namespace's name and a uniqueness key. */
 interface StoredVolume extends VolumeEntity {
@@ -41,22 +41,52 @@ function isQuotaRefusal(err: unknown): boolean {
 }
 
 /**
+ * Refuses a claim the namespace's storage quota (read under its admission) cannot hold, with the
+ * numbers. The apiserver would refuse it too, but only with a 403 about admission; this says what to change.
+ */
+function checkStorageQuota(quota: QuotaReport | undefined, ns: NamespaceEntity, size: string): void {
+	const hard = quota?.hard?.["requests.storage"];
+	if (!hard) return;
+	const used = quota?.used?.["requests.storage"] ?? "0";
+	if (bytes(used) + bytes(size) > bytes(hard))
+		throw quotaExceeded(`Volume of ${size} does not fit the storage quota of namespace ${ns.name}: ${used} of ${hard} used`, { namespace: ns.id, resource: "requests.storage", requested: size, used, hard });
+}
+
+/**
  * v1.k8s.volumes: persistent volumes (PersistentVolumeClaims) in a tenant's namespace, for
  * deployments to mount. A watch on Berth's claims keeps `status` current; a volume that a
  * deployment mounts cannot be removed.
  */
 const methods = {
 	/**
-	 * Refuses a claim the namespace's storage quota cannot hold, with the numbers. The apiserver
-	 * would refuse it too, but only with a 403 about admission; this says what to change.
+	 * Stores the volume and applies its claim, the namespace's admission held (the quota read under
+	 * it): racing creates cannot both take its last storage, since the apiserver counts a claim into
+	 * the quota's `used` as it admits it. A claim the cluster refuses leaves no entity behind.
 	 */
-	async checkStorageQuota(this: VolumesThis, ns: NamespaceEntity, size: string): Promise<void> {
-		const rq = await getKubeClient().get<V1ResourceQuota>({ apiVersion: "v1", kind: "ResourceQuota", name: QUOTA_NAME, namespace: ns.name });
-		const hard = rq?.status?.hard?.["requests.storage"] ?? rq?.spec?.hard?.["requests.storage"];
-		if (!hard) return;
-		const used = rq?.status?.used?.["requests.storage"] ?? "0";
-		if (bytes(used) + bytes(size) > bytes(hard))
-			throw quotaExceeded(`Volume of ${size} does not fit the storage quota of namespace ${ns.name}: ${used} of ${hard} used`, { namespace: ns.id, resource: "requests.storage", requested: size, used, hard });
+	async admitVolume(this: VolumesThis, ctx: Context<CreateVolumeParams, Meta>, ns: NamespaceEntity, doc: Omit<StoredVolume, "id" | "status" | "owner" | "members" | "createdAt" | "updatedAt">): Promise<VolumeEntity> {
+		return withAdmission(meshAdmission(ctx, message => this.logger.warn(message)), ns.id, async quota => {
+			checkStorageQuota(quota, ns, doc.size);
+			const owner = ctx.meta.userID as string;
+			// The namespace's people see what is made in it.
+			const now = new Date().toISOString();
+			let stored: Record<string, unknown>;
+			try {
+				stored = (await this.adapter.insert({ ...doc, status: { phase: "Pending", capacity: null }, owner, members: [], createdAt: now, updatedAt: now })) as Record<string, unknown>;
+			} catch (err) {
+				if (isDuplicateKey(err)) throw conflict(`Volume ${doc.name} already exists in namespace ${ns.name}`, { name: doc.name, namespace: ns.id });
+				throw err;
+			}
+			const entity = (await this.transformDocuments(ctx, {}, stored)) as VolumeEntity;
+			const { name, size, accessModes, storageClass } = doc;
+			try {
+				await getKubeClient().apply(pvcManifest({ id: entity.id, name, namespace: ns.name, size, accessModes, storageClass }));
+			} catch (err) {
+				await this.adapter.removeById(stored._id ?? entity.id).catch(cleanupErr => this.logger.warn(`Could not remove volume entity ${entity.id} after a failed create:`, cleanupErr));
+				if (isQuotaRefusal(err)) throw quotaExceeded(`Volume ${name} (${size}) does not fit the storage quota of namespace ${ns.name}`, { namespace: ns.id, size, reason: (err as Error).message });
+				throw err;
+			}
+			return entity;
+		});
 	},
 
 	/**
@@ -144,40 +174,7 @@ const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $depe
 				const kube = getKubeClient();
 				if (await kube.get({ apiVersion: "v1", kind: "PersistentVolumeClaim", name, namespace: ns.name }))
 					throw conflict(`A PersistentVolumeClaim named ${name} already exists in namespace ${ns.name}`, { name, namespace: ns.id });
-				await this.checkStorageQuota(ns, size);
-
-				const owner = ctx.meta.userID as string;
-				const now = new Date().toISOString();
-				let stored: Record<string, unknown>;
-				try {
-					stored = (await this.adapter.insert({
-						namespace: ns.id,
-						namespaceName: ns.name,
-						key,
-						name,
-						type: "persistentVolumeClaim",
-						mountPath,
-						size,
-						accessModes,
-						...(storageClass ? { storageClass } : {}),
-						status: { phase: "Pending", capacity: null },
-						owner,
-						members: [],
-						createdAt: now,
-						updatedAt: now,
-					})) as Record<string, unknown>;
-				} catch (err) {
-					if (isDuplicateKey(err)) throw conflict(`Volume ${name} already exists in namespace ${ns.name}`, { name, namespace: ns.id });
-					throw err;
-				}
-				const entity = (await this.transformDocuments(ctx, {}, stored)) as VolumeEntity;
-				try {
-					await kube.apply(pvcManifest({ id: entity.id, name, namespace: ns.name, size, accessModes, storageClass }));
-				} catch (err) {
-					await this.adapter.removeById(stored._id ?? entity.id).catch(cleanupErr => this.logger.warn(`Could not remove volume entity ${entity.id} after a failed create:`, cleanupErr));
-					if (isQuotaRefusal(err)) throw quotaExceeded(`Volume ${name} (${size}) does not fit the storage quota of namespace ${ns.name}`, { namespace: ns.id, size, reason: (err as Error).message });
-					throw err;
-				}
+				const entity = await this.admitVolume(ctx, ns, { namespace: ns.id, namespaceName: ns.name, key, name, type: "persistentVolumeClaim", mountPath, size, accessModes, ...(storageClass ? { storageClass } : {}) });
 				this.reconciler?.enqueue(entity.id);
 				ctx.emit("k8s.volumes.created", entity);
 				return answerCreated(ctx, `/api/v1/k8s/volumes/${entity.id}`, entity);

@@ -40,6 +40,19 @@ export interface QuotaReport {
 	used?: Record<string, string>;
 }
 
+/** holdAdmission and releaseAdmission (mesh-only): the namespace entity's id and the caller's token for its hold. */
+export interface AdmissionParams {
+	id: string;
+	holder: string;
+}
+
+/** What `v1.k8s.namespaces.holdAdmission` answers: the hold (until: ms since the epoch) and the quota read under it (null: none). */
+export interface AdmissionHold {
+	holder: string;
+	until: number;
+	quota: QuotaReport | null;
+}
+
 /** A tenant's namespace. `name` is also the Kubernetes Namespace's name. */
 export interface NamespaceEntity extends NamespaceRef {
 	/** null only for the cluster's `default` namespace, which Berth holds without a quota (lib/namespaces/held.ts). */
@@ -118,6 +131,7 @@ export const idParams = { id: idRule };
 const needRule = { type: "enum", values: ["owner", ...MEMBER_ROLES], optional: true };
 export const lookupParams = { ref: { type: "string", min: 1, max: 64 }, need: needRule };
 export const accessParams = { ids: { type: "array", items: "string", max: 1000, optional: true } };
+export const admissionParams = { id: idRule, holder: { type: "string", min: 1, max: 64 } };
 /** resolveName: any stored name (no pattern: a miss is a 404, not a 422). */
 export const resolveNameParams = { name: { type: "string", min: 1, max: 63 } };
 /** available: any string, so an invalid name is answered with its reason rather than refused. */

@@ -155,11 +155,12 @@ export function footprintOf(image: CatalogImage, resources: DeploymentEntity["re
 
 /**
  * What does not fit when the deployment goes from `current` to `draft` (pods of `perPod`), with
- * the namespace's `others` booked as a floor under the quota's `used` (which lags behind pods
- * being created). Without a footprint of `current`, it counts only when the quota reports it.
+ * what the namespace's `others` and `current` itself have booked as a floor under the quota's
+ * `used` (which lags behind pods being created). Without a footprint of `current`, it counts only
+ * when the quota reports it.
  */
 export function deploymentShortfalls(quota: QuotaReport, draft: StoredDeployment, perPod: Record<string, number>, others: StoredDeployment[], current?: StoredDeployment): QuotaShortfall[] {
-	const booked = sumBookings(others.map(d => scaledNeed({ replicas: d.replicas, perPod: d.footprint ?? {} })));
+	const booked = sumBookings([...others, ...(current ? [current] : [])].map(d => scaledNeed({ replicas: d.replicas, perPod: d.footprint ?? {} })));
 	const need = scaledNeed({ replicas: draft.replicas, perPod }, current?.footprint ? { replicas: current.replicas, perPod: current.footprint } : undefined);
 	return quotaShortfalls(withBookedFloor(quota, booked), need);
 }

@@ -95,8 +95,9 @@ export async function checkReferences(deps: ReferenceDeps, draft: StoredDeployme
 
 /**
  * Refuses (422 QUOTA_EXCEEDED, with each shortfall) a change the namespace's quota (none:
- * undefined) cannot hold, with Berth's own bookings of the namespace's other deployments as a
- * floor under `used`.
+ * undefined) cannot hold, with Berth's own bookings of the namespace's deployments (`current`'s
+ * pods included) as a floor under `used`. Callers hold the namespace's admission around this check
+ * and the store of the change (the refs mixin's withAdmission), so what it reads stays true.
  */
 export async function checkQuota(deps: Pick<ReferenceDeps, "findRaw">, quota: QuotaReport | undefined, draft: StoredDeployment, perPod: Record<string, number>, current?: StoredDeployment): Promise<void> {
 	if (!quota) return;

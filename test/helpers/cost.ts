@@ -56,14 +56,20 @@ export async function measure(label: string, counter: { calls: Call[] }, action:
 /**
  * The write path of issue #17: a create looks the image and the namespace up once and hands envs
  * its target (no call back into deployments while deployments waits on envs); a scale checks the
- * quota but neither the image, the references nor the apiserver's dry run.
+ * quota but neither the image, the references nor the apiserver's dry run. Both hold the namespace's
+ * admission around their quota check and store (issue #18): one mesh call more than reading the quota.
  */
 export function expectLeanWritePath(create: Cost, scale: Cost): void {
 	expect(create.request["v1.k8s.images.get"] ?? 0).toBeLessThanOrEqual(1);
 	expect(create.request["v1.k8s.namespaces.lookup"] ?? 0).toBeLessThanOrEqual(1);
 	expect(create.mesh["v1.k8s.deployments.lookup"]).toBeUndefined();
 	expect(create.request["v1.k8s.envs.createEnv"]).toBe(1);
-	expect(scale.request["v1.k8s.namespaces.resourcequota"]).toBe(1);
+	// The quota is read under the namespace's admission: one hold (which answers the quota) and one release.
+	for (const cost of [create, scale]) {
+		expect(cost.request["v1.k8s.namespaces.holdAdmission"]).toBe(1);
+		expect(cost.request["v1.k8s.namespaces.releaseAdmission"]).toBe(1);
+		expect(cost.request["v1.k8s.namespaces.resourcequota"]).toBeUndefined();
+	}
 	expect(scale.request["v1.k8s.images.get"]).toBeUndefined();
 	expect(scale.request["v1.k8s.images.resolveName"]).toBeUndefined();
 	expect(scale.apiserver["dry-run"]).toBeUndefined();

@@ -50,6 +50,12 @@ describe("lib/deployments/checks: the quota", () => {
 		expect(deploymentShortfalls(used, { ...current, replicas: 2 }, current.footprint, [], current)).toEqual([]);
 		expect(deploymentShortfalls(used, { ...current, replicas: 3 }, current.footprint, [], current)).toEqual([{ resource: "requests.cpu", requested: "400m", used: "800m", hard: "1000m" }]);
 	});
+
+	it("counts the deployment's own booked pods when the quota has not reported them yet", () => {
+		// Two pods of 400m booked, none reported: a third would make 1200m of 1000m.
+		const current = { ...base, replicas: 2, footprint: { "requests.cpu": 400, pods: 1 } };
+		expect(deploymentShortfalls(quota, { ...current, replicas: 3 }, current.footprint, [], current)).toEqual([{ resource: "requests.cpu", requested: "400m", used: "800m", hard: "1000m" }]);
+	});
 });
 
 describe("lib/envs: what an image's declarations and a caller's env write", () => {
