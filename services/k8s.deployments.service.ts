@@ -10,7 +10,8 @@ import { deleteGenerated, desiredManifests, draftManifests, dryRun, entityIdOf, 
 import { checkQuota, checkReferences, type ReferenceDeps } from "../lib/deployments/references";
 import { changesOf, decodeDeployment, encodeChange, encodeDeployment, PUBLIC_FIELDS, withChanges, type StoredDeployment } from "../lib/deployments/store";
 import { conflict, invalidField, NOT_RETRIED, notFound } from "../lib/errors";
-import { getKubeClient } from "../lib/k8s";
+import { getKubeClient, type KubernetesObject } from "../lib/k8s";
+import { claimOf, isAdopting } from "../lib/ownership";
 import { deploymentStatus, podState, statusChanged, type CatalogImage, type DeploymentEntity, type DeploymentStatus, type PodState } from "../lib/manifests/deployment";
 import { createControllerMixin, type ControllerLocals, type ControllerMethods } from "../mixins/controller.mixin";
 import { COLLECTION_CHANGED, createDbMixin, type DbBackedService } from "../mixins/db.mixin";
@@ -70,11 +71,13 @@ const createAction = {
 		try {
 			const members = [ns.owner, ...(ns.members ?? [])].filter(m => m && m !== ctx.meta.userID && m !== SYSTEM_META.userID);
 			const draft = draftOf(p, { id: "pending", namespace: ns, image, owner: ctx.meta.userID as string, members: Array.from(new Set(members)) });
-			const footprint = await this.checkDraft(ctx, draft, image);
+			const { footprint, taken } = await this.checkDraft(ctx, draft, image);
 			const { id: _pending, ...doc } = draft;
 			const saved = await this.insertEntity(ctx, encodeDeployment({ ...doc, footprint, status: deploymentStatus(undefined, { ok: true }, undefined, new Date().toISOString()) }));
 			const id = String(saved.id);
 			try {
+				// An adoption's external objects are marked as the entity's first, so every apply finds them its own.
+				for (const obj of taken) await getKubeClient().apply(claimOf(obj, id));
 				await this.writeEnvs(ctx, { ...doc, id }, image, p.env ?? []);
 			} catch (err) {
 				// Nothing is half-made: without its envs the deployment is not created.
@@ -128,7 +131,7 @@ const methods = {
 		if (footprint && Object.keys(changes).every(k => k === "replicas")) await checkQuota(this.references(), await this.readQuota(ctx, draft.namespace), draft, footprint, doc);
 		else {
 			image ??= await this.resolveImage(ctx, draft.image);
-			footprint = await this.checkDraft(ctx, draft, image, doc);
+			({ footprint } = await this.checkDraft(ctx, draft, image, doc));
 		}
 		if (image) this.images.remember(image);
 		await this.patchEntity(ctx, doc.id, encodeChange({ ...changes, footprint }));
@@ -138,13 +141,16 @@ const methods = {
 		return entity;
 	},
 
-	/** What a draft must pass before it is stored: references, the quota and the apiserver's dry run. Returns the footprint to book. */
-	async checkDraft(this: DeploymentsThis, ctx: Context<unknown, CallerMeta>, draft: StoredDeployment, image: CatalogImage, current?: StoredDeployment): Promise<Record<string, number>> {
+	/**
+	 * What a draft must pass before it is stored: references and names, the quota, and the apiserver's
+	 * dry run with the ownership of the names. Returns the footprint to book and what an adoption takes over.
+	 */
+	async checkDraft(this: DeploymentsThis, ctx: Context<unknown, CallerMeta>, draft: StoredDeployment, image: CatalogImage, current?: StoredDeployment): Promise<{ footprint: Record<string, number>; taken: KubernetesObject[] }> {
 		await checkReferences(this.references(), draft, image, current);
 		const footprint = footprintOf(image, draft.resources);
 		await checkQuota(this.references(), await this.readQuota(ctx, draft.namespace), draft, footprint, current);
-		await dryRun(getKubeClient(), this.settings.baseDomain, draft, image);
-		return footprint;
+		const taken = await dryRun(getKubeClient(), this.settings.baseDomain, draft, image, { current, adopt: isAdopting(ctx.meta) });
+		return { footprint, taken };
 	},
 
 	/**

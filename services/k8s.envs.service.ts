@@ -28,6 +28,7 @@ import { getKubeClient, Kinds, type V1Secret } from "../lib/k8s";
 import { ENV_KIND, objectNames, type DeploymentEntity, type ImageEnvDeclaration } from "../lib/manifests/deployment";
 import { ANNOTATION_ID, LABEL_ID, MANAGED_SELECTOR } from "../lib/manifests/labels";
 import { secretValues } from "../lib/manifests/secret";
+import { cachedOrRead } from "../lib/ownership";
 import { createControllerMixin, type ControllerLocals, type ControllerMethods } from "../mixins/controller.mixin";
 import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
 import { createMembershipMixin, isUnscoped, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
@@ -139,7 +140,8 @@ const methods = {
 	 */
 	async reconcile(this: EnvsThis, deployment: string): Promise<void> {
 		const docs = await this.envsOf(deployment);
-		if (docs.length) return applyEnvObjects(getKubeClient(), deployment, docs);
+		// Whoever holds the names is read from the leader's watches of env objects, else from the apiserver.
+		if (docs.length) return applyEnvObjects(getKubeClient(), deployment, docs, cachedOrRead(getKubeClient(), this.syncedCaches()));
 		let dep: DeploymentEntity;
 		try {
 			dep = await this.systemContext().call<DeploymentEntity, { id: string; scope: boolean }>("v1.k8s.deployments.get", { id: deployment, scope: false });

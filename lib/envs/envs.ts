@@ -10,6 +10,7 @@ import { dataChecksum, envConfigMap, type EnvTarget as ManifestTarget } from "..
 import { objectNames, type ImageEnvDeclaration } from "../manifests/deployment";
 import { ANNOTATION_ID, LABEL_ID } from "../manifests/labels";
 import { envSecret } from "../manifests/secret";
+import { applyGuarded, clusterLookup, type LiveLookup } from "../ownership";
 
 
 /** Stored, never returned: the copy of a secret value the Secret is rebuilt from. */
@@ -74,12 +75,14 @@ export function envWrites(existing: StoredEnv[], declarations: ImageEnvDeclarati
 	return writes;
 }
 
-/** Writes the env ConfigMap and Secret of a deployment's stored envs (there is at least one). */
-export async function applyEnvObjects(kube: KubeClient, deployment: string, docs: StoredEnv[]): Promise<void> {
+/**
+ * Writes the env ConfigMap and Secret of a deployment's stored envs (there is at least one), unless
+ * someone else holds either name (409, heldError): `lookup` reads what is there (a watch cache first).
+ */
+export async function applyEnvObjects(kube: KubeClient, deployment: string, docs: StoredEnv[], lookup: LiveLookup = clusterLookup(kube)): Promise<void> {
 	const target: ManifestTarget = { id: deployment, name: docs[0].deploymentName, namespaceName: docs[0].namespaceName };
 	const { plain, secret } = envValues(docs);
-	await kube.apply(envConfigMap(target, plain));
-	await kube.apply(envSecret(target, secret));
+	await applyGuarded(kube, lookup, [envConfigMap(target, plain), envSecret(target, secret)]);
 }
 
 /** Deletes a deployment's env ConfigMap and Secret, but only those written for it. */
