@@ -163,7 +163,7 @@ const methods = {
 		const doc = await this.findVisible<StoredService>(ctx, id);
 		const spec = validateSpec(doc.deployment, doc.exposed_service, doc.exposed_port, this.settings.gpuOptions);
 		const manifests = specManifests(targetOf(doc), spec, this.settings);
-		await checkOwnership(kube, doc, manifests);
+		await checkOwnership(kube, manifests);
 		const live = (await ownedObjects(kube, doc, [Kinds.PersistentVolumeClaim])) as V1PersistentVolumeClaim[];
 		checkVolumes(spec, manifests, live);
 		const footprint = await checkDeployQuota(this.quotaReads(ctx, doc), doc.namespaceName, manifests, live);
