@@ -76,8 +76,8 @@ export async function applyGuarded<T extends KubernetesObject>(kube: KubeClient,
 }
 
 /**
- * Only the ownership marks of `desired`, for entity `id`: what an adoption writes onto the external
- * objects it takes over, so that every later apply finds them the entity's own.
+ * Only the ownership marks of `desired`, for entity `id`: what an adoption adds to the external
+ * objects it takes over (KubeClient.mergeMetadata), so that every later apply finds them the entity's own.
  */
 export function claimOf(desired: KubernetesObject, id: string): KubernetesObject {
 	const { name, namespace, labels, annotations } = desired.metadata ?? {};

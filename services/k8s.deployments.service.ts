@@ -77,7 +77,7 @@ const createAction = {
 			const id = String(saved.id);
 			try {
 				// An adoption's external objects are marked as the entity's first, so every apply finds them its own.
-				for (const obj of taken) await getKubeClient().apply(claimOf(obj, id));
+				for (const obj of taken) await getKubeClient().mergeMetadata(claimOf(obj, id));
 				await this.writeEnvs(ctx, { ...doc, id }, image, p.env ?? []);
 			} catch (err) {
 				// Nothing is half-made: without its envs the deployment is not created.

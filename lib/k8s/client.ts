@@ -124,6 +124,16 @@ export class KubeClient {
 		);
 	}
 
+	/**
+	 * Adds the labels and annotations of `obj` to the live object by a JSON merge patch: nothing else
+	 * of it changes, whoever manages its other fields.
+	 */
+	async mergeMetadata<T extends KubernetesObject>(obj: T): Promise<T> {
+		const { name, namespace, labels, annotations } = obj.metadata ?? {};
+		const patch = { apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name, namespace, labels, annotations } } as T;
+		return this.call(`patch ${obj.kind} ${namespace ?? ""}/${name}`, () => this.objects.patch(patch, undefined, undefined, FIELD_MANAGER, undefined, PatchStrategy.MergePatch));
+	}
+
 	/** Replaces an object; with metadata.resourceVersion set, 409 when someone else changed it first. */
 	async replace<T extends KubernetesObject>(obj: T): Promise<T> {
 		return this.call(`replace ${obj.kind} ${obj.metadata?.namespace ?? ""}/${obj.metadata?.name}`, () => this.objects.replace(obj, undefined, undefined, FIELD_MANAGER));

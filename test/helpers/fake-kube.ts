@@ -137,6 +137,13 @@ export class FakeKube {
 		this.applies.push(clone(o));
 		return this.put(clone(o)) as unknown as T;
 	}
+	async mergeMetadata<T extends KubernetesObject>(obj: T): Promise<T> {
+		count("patch");
+		const live = this.peek(obj.kind!, obj.metadata!.name!, obj.metadata?.namespace);
+		if (!live) throw new Errors.MoleculerClientError("not found", 404, "NOT_FOUND");
+		const { labels, annotations } = obj.metadata ?? {};
+		return this.put({ ...live, metadata: { ...live.metadata, labels: { ...live.metadata?.labels, ...labels }, annotations: { ...live.metadata?.annotations, ...annotations } } }) as unknown as T;
+	}
 	async get<T extends KubernetesObject>(ref: ObjectRef): Promise<T | undefined> {
 		count("get");
 		return this.peek<T>(ref.kind, ref.name, ref.namespace);
