@@ -36,5 +36,12 @@ describe("the write path's cost: one create and one scale through the gateway", 
 		});
 
 		expectLeanWritePath(create, scale);
+		// Ownership (issue #18 item 5): the dry runs are dry-run creates (no more of them than before);
+		// the gets are the quota, the env objects before the create and before envs writes them, and
+		// the Deployment, Service and Ingress before their first apply: 1 before, 8 now. A scale's
+		// objects are known to be the deployment's from the leader's caches: no get but the quota's.
+		expect(create.apiserver["dry-run"]).toBe(3);
+		expect(create.apiserver.get).toBeLessThanOrEqual(8);
+		expect(scale.apiserver.get ?? 0).toBeLessThanOrEqual(1);
 	});
 });
