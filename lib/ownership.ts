@@ -40,9 +40,12 @@ export function cachedOrRead(kube: KubeClient, caches: CachesByKind | undefined)
 	return knownFirst(desired => caches?.get(desired.kind as string)?.get(desired.metadata?.name as string, desired.metadata?.namespace), clusterLookup(kube));
 }
 
-/** 409 CONFLICT naming each held object, its kind and who holds it (never the holder's id or owner). */
+/**
+ * 409 CONFLICT naming each held object, its kind and who holds it (never the holder's id or owner);
+ * `kind` and `name` are the first one's, as a single object's conflict has always said.
+ */
 export function heldError(namespace: string, held: HeldObject[]): Errors.MoleculerClientError {
-	return conflict(heldMessage(namespace, held), { reason: HELD_REASON, namespace, objects: held });
+	return conflict(heldMessage(namespace, held), { reason: HELD_REASON, namespace, kind: held[0]?.kind, name: held[0]?.name, objects: held });
 }
 
 export function isHeldError(err: unknown): boolean {

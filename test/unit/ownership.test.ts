@@ -125,6 +125,8 @@ describe("applying only what no one else holds (lib/ownership.ts)", () => {
 		expect(err.data).toEqual({
 			reason: HELD_REASON,
 			namespace: NS,
+			kind: "ConfigMap",
+			name: "foreign",
 			objects: [
 				{ kind: "ConfigMap", name: "foreign", heldBy: "external" },
 				{ kind: "ConfigMap", name: "theirs", heldBy: "deployment" },
