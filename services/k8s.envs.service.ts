@@ -22,12 +22,11 @@ import {
 	type UpdateEnvParams,
 } from "../lib/api/envs";
 import { answerCreated, withoutGenericActions, type RestMeta } from "../lib/api/rest";
-import { applyEnvObjects, checkSize, deleteEnvObjects, envWrites, patchResult, type StoredEnv } from "../lib/envs/envs";
+import { applyEnvObjects, checkSize, deleteEnvObjects, envWrites, ownSecretValues, patchResult, type StoredEnv } from "../lib/envs/envs";
 import { conflict, forbidden, invalidField, NOT_RETRIED, notFound } from "../lib/errors";
-import { getKubeClient, Kinds, type V1Secret } from "../lib/k8s";
-import { ENV_KIND, objectNames, type DeploymentEntity, type ImageEnvDeclaration } from "../lib/manifests/deployment";
+import { getKubeClient, Kinds } from "../lib/k8s";
+import { ENV_KIND, type DeploymentEntity, type ImageEnvDeclaration } from "../lib/manifests/deployment";
 import { ANNOTATION_ID, LABEL_ID, MANAGED_SELECTOR } from "../lib/manifests/labels";
-import { secretValues } from "../lib/manifests/secret";
 import { cachedOrRead } from "../lib/ownership";
 import { createControllerMixin, type ControllerLocals, type ControllerMethods } from "../mixins/controller.mixin";
 import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
@@ -52,12 +51,8 @@ interface EnvsThis extends DbBackedService<EnvsMethods & RefsMethods & Membershi
 async function writeEnvObjectsNow(svc: EnvsThis, ctx: Context<TargetParams, CallerMeta>, { afresh }: { afresh: boolean }): Promise<PatchResult> {
 	const dep = await svc.resolveTarget(ctx, ctx.params.namespace, ctx.params.deployment);
 	if (!svc.reconciler) throw new Error("The reconciler is not running");
-	if (afresh) {
-		const kube = getKubeClient();
-		const name = objectNames(dep).env;
-		await kube.delete({ apiVersion: "v1", kind: "ConfigMap", name, namespace: dep.namespaceName });
-		await kube.delete({ apiVersion: "v1", kind: "Secret", name, namespace: dep.namespaceName });
-	}
+	// Only the deployment's own env objects: one of that name someone else holds is not its to delete.
+	if (afresh) await deleteEnvObjects(getKubeClient(), dep);
 	await svc.reconciler.sync(dep.id);
 	return patchResult(dep.id, await svc.envsOf(dep.id));
 }
@@ -269,7 +264,7 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, ControllerLo
 				if (reveal && !(isUnscoped(ctx) || dep.owner === ctx.meta.userID)) throw forbidden("Only the deployment's owner can reveal secret values");
 				const docs = await this.findRaw<StoredEnv>(this.scopedQuery(ctx, { deployment: dep.id }));
 				// Secret values come from the Kubernetes Secret, the source of truth; the DB copy only if it is gone.
-				const live = reveal ? secretValues(await getKubeClient().get<V1Secret>({ apiVersion: "v1", kind: "Secret", name: objectNames(dep).env, namespace: dep.namespaceName })) : {};
+				const live = reveal ? await ownSecretValues(getKubeClient(), dep) : {};
 				const out: Record<string, string> = {};
 				for (const d of docs.sort((a, b) => a.key.localeCompare(b.key))) out[d.key] = d.type !== "secret" ? d.value : reveal ? (live[d.key] ?? d.secretValue ?? "") : MASK;
 				return out;

@@ -5,11 +5,12 @@
 import { randomBytes } from "node:crypto";
 import type { EnvEntity, EnvType, PatchResult } from "../api/envs";
 import { invalidField } from "../errors";
-import { Kinds, type KubeClient } from "../k8s";
+import { Kinds, type KubeClient, type V1Secret } from "../k8s";
 import { dataChecksum, envConfigMap, type EnvTarget as ManifestTarget } from "../manifests/configmap";
 import { objectNames, type ImageEnvDeclaration } from "../manifests/deployment";
 import { ANNOTATION_ID, LABEL_ID } from "../manifests/labels";
-import { envSecret } from "../manifests/secret";
+import { blockingHolder } from "../manifests/ownership";
+import { envSecret, secretValues } from "../manifests/secret";
 import { applyGuarded, clusterLookup, type LiveLookup } from "../ownership";
 
 
@@ -83,6 +84,12 @@ export async function applyEnvObjects(kube: KubeClient, deployment: string, docs
 	const target: ManifestTarget = { id: deployment, name: docs[0].deploymentName, namespaceName: docs[0].namespaceName };
 	const { plain, secret } = envValues(docs);
 	await applyGuarded(kube, lookup, [envConfigMap(target, plain), envSecret(target, secret)]);
+}
+
+/** The values in the deployment's own env Secret; none when the Secret of that name is someone else's. */
+export async function ownSecretValues(kube: KubeClient, dep: ManifestTarget): Promise<Record<string, string>> {
+	const live = await kube.get<V1Secret>({ apiVersion: "v1", kind: "Secret", name: objectNames(dep).env, namespace: dep.namespaceName });
+	return blockingHolder(envSecret(dep, {}), live) ? {} : secretValues(live);
 }
 
 /** Deletes a deployment's env ConfigMap and Secret, but only those written for it. */

@@ -1,9 +1,11 @@
 import { Errors } from "moleculer";
 import { checkShape, nameCollisions, ownNameClashes } from "../../lib/deployments/checks";
 import { dryRun } from "../../lib/deployments/reconcile";
+import { ownSecretValues } from "../../lib/envs/envs";
 import type { StoredDeployment } from "../../lib/deployments/store";
 import type { KubeClient, KubernetesObject } from "../../lib/k8s";
 import { envConfigMap } from "../../lib/manifests/configmap";
+import { envSecret } from "../../lib/manifests/secret";
 import { serviceAccountFor } from "../../lib/manifests/joint";
 import { deploymentLabels, deploymentAnnotations, generatedNames, type CatalogImage } from "../../lib/manifests/model";
 import { blockingHolder, heldMessage, holderOf } from "../../lib/manifests/ownership";
@@ -148,6 +150,18 @@ describe("applying only what no one else holds (lib/ownership.ts)", () => {
 		const claim = claimOf(taken[0], "d1");
 		expect(holderOf(claim)).toEqual({ kind: "entity", component: "deployment", id: "d1" });
 		expect(claim).not.toHaveProperty("data");
+	});
+});
+
+describe("revealing a deployment's env Secret (lib/envs/envs.ts)", () => {
+	it("reads the values only from the deployment's own Secret, never from another of that name", async () => {
+		const kube = new FakeKube();
+		await kube.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: NS } });
+		const dep = { id: "d1", name: "web", namespaceName: NS };
+		await kube.apply({ apiVersion: "v1", kind: "Secret", metadata: { name: "web-env", namespace: NS }, data: { TOKEN: Buffer.from("theirs").toString("base64") } } as KubernetesObject);
+		expect(await ownSecretValues(kube as unknown as KubeClient, dep)).toEqual({});
+		await kube.apply(envSecret(dep, { TOKEN: "mine" }));
+		expect(await ownSecretValues(kube as unknown as KubeClient, dep)).toEqual({ TOKEN: "mine" });
 	});
 });
 
