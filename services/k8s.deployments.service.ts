@@ -11,7 +11,8 @@ import { deleteGenerated, desiredManifests, draftManifests, dryRun, entityIdOf, 
 import { checkQuota, checkReferences, type ReferenceDeps } from "../lib/deployments/references";
 import { changesOf, decodeDeployment, encodeChange, encodeDeployment, PUBLIC_FIELDS, withChanges, type StoredDeployment } from "../lib/deployments/store";
 import { conflict, invalidField, NOT_RETRIED, notFound } from "../lib/errors";
-import { getKubeClient } from "../lib/k8s";
+import { getKubeClient, type KubernetesObject } from "../lib/k8s";
+import { claimOf, isAdopting } from "../lib/ownership";
 import { deploymentStatus, podState, statusChanged, type CatalogImage, type DeploymentEntity, type DeploymentStatus, type PodState } from "../lib/manifests/deployment";
 import { createControllerMixin, type ControllerLocals, type ControllerMethods } from "../mixins/controller.mixin";
 import { COLLECTION_CHANGED, createDbMixin, type DbBackedService } from "../mixins/db.mixin";
@@ -71,7 +72,7 @@ const createAction = {
 		try {
 			// Access is the namespace's, decided at each call: nothing of its membership is copied here.
 			const draft = draftOf(p, { id: "pending", namespace: ns, image, owner: ctx.meta.userID as string, members: [] });
-			const footprint = await this.checkDraft(draft, image);
+			const { footprint, taken } = await this.checkDraft(ctx, draft, image);
 			const { id: _pending, ...doc } = draft;
 			const saved = await this.withAdmission(ctx, ns.id, async quota => {
 				await checkQuota(this.references(), quota, draft, footprint);
@@ -79,6 +80,8 @@ const createAction = {
 			});
 			const id = String(saved.id);
 			try {
+				// An adoption's external objects are marked as the entity's first, so every apply finds them its own.
+				for (const obj of taken) await getKubeClient().mergeMetadata(claimOf(obj, id));
 				await this.writeEnvs(ctx, { ...doc, id }, image, p.env ?? []);
 			} catch (err) {
 				// Nothing is half-made: without its envs the deployment is not created.
@@ -131,7 +134,7 @@ const methods = {
 		let footprint = doc.footprint;
 		if (!footprint || !Object.keys(changes).every(k => k === "replicas")) {
 			image ??= await this.resolveImage(ctx, doc.image);
-			footprint = await this.checkDraft(withChanges(doc, changes), image, doc);
+			({ footprint } = await this.checkDraft(ctx, withChanges(doc, changes), image, doc));
 		}
 		if (image) this.images.remember(image);
 		await this.withAdmission(ctx, doc.namespace, async quota => {
@@ -145,11 +148,15 @@ const methods = {
 		return entity;
 	},
 
-	/** What a draft must pass before its quota check (so, outside the admission): references and the dry run. Returns the footprint to book. */
-	async checkDraft(this: DeploymentsThis, draft: StoredDeployment, image: CatalogImage, current?: StoredDeployment): Promise<Record<string, number>> {
+	/**
+	 * What a draft must pass before its quota check (so, outside the admission): references and
+	 * names, and the apiserver's dry run with the ownership of the names. Returns the footprint to
+	 * book and what an adoption takes over.
+	 */
+	async checkDraft(this: DeploymentsThis, ctx: Context<unknown, CallerMeta>, draft: StoredDeployment, image: CatalogImage, current?: StoredDeployment): Promise<{ footprint: Record<string, number>; taken: KubernetesObject[] }> {
 		await checkReferences(this.references(), draft, image, current);
-		await dryRun(getKubeClient(), this.settings.baseDomain, draft, image);
-		return footprintOf(image, draft.resources);
+		const taken = await dryRun(getKubeClient(), this.settings.baseDomain, draft, image, { current, adopt: isAdopting(ctx.meta) });
+		return { footprint: footprintOf(image, draft.resources), taken };
 	},
 
 	/**

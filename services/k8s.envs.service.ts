@@ -22,12 +22,12 @@ import {
 	type UpdateEnvParams,
 } from "../lib/api/envs";
 import { answerCreated, withoutGenericActions, type RestMeta } from "../lib/api/rest";
-import { applyEnvObjects, checkSize, deleteEnvObjects, envWrites, patchResult, type StoredEnv } from "../lib/envs/envs";
+import { applyEnvObjects, checkSize, deleteEnvObjects, envWrites, ownSecretValues, patchResult, type StoredEnv } from "../lib/envs/envs";
 import { conflict, forbidden, invalidField, NOT_RETRIED, notFound } from "../lib/errors";
-import { getKubeClient, Kinds, type V1Secret } from "../lib/k8s";
-import { ENV_KIND, objectNames, type DeploymentEntity, type ImageEnvDeclaration } from "../lib/manifests/deployment";
+import { getKubeClient, Kinds } from "../lib/k8s";
+import { ENV_KIND, type DeploymentEntity, type ImageEnvDeclaration } from "../lib/manifests/deployment";
 import { ANNOTATION_ID, LABEL_ID, MANAGED_SELECTOR } from "../lib/manifests/labels";
-import { secretValues } from "../lib/manifests/secret";
+import { cachedOrRead } from "../lib/ownership";
 import { createControllerMixin, type ControllerLocals, type ControllerMethods } from "../mixins/controller.mixin";
 import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
 import { createMembershipMixin, isUnscoped, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
@@ -52,12 +52,8 @@ interface EnvsThis extends DbBackedService<EnvsMethods & RefsMethods & Membershi
 async function writeEnvObjectsNow(svc: EnvsThis, ctx: Context<TargetParams, CallerMeta>, { afresh }: { afresh: boolean }): Promise<PatchResult> {
 	const dep = await svc.resolveTarget(ctx, ctx.params.namespace, ctx.params.deployment);
 	if (!svc.reconciler) throw new Error("The reconciler is not running");
-	if (afresh) {
-		const kube = getKubeClient();
-		const name = objectNames(dep).env;
-		await kube.delete({ apiVersion: "v1", kind: "ConfigMap", name, namespace: dep.namespaceName });
-		await kube.delete({ apiVersion: "v1", kind: "Secret", name, namespace: dep.namespaceName });
-	}
+	// Only the deployment's own env objects: one of that name someone else holds is not its to delete.
+	if (afresh) await deleteEnvObjects(getKubeClient(), dep);
 	await svc.reconciler.sync(dep.id);
 	return patchResult(dep.id, await svc.envsOf(dep.id));
 }
@@ -142,7 +138,8 @@ const methods = {
 	 */
 	async reconcile(this: EnvsThis, deployment: string): Promise<void> {
 		const docs = await this.envsOf(deployment);
-		if (docs.length) return applyEnvObjects(getKubeClient(), deployment, docs);
+		// Whoever holds the names is read from the leader's watches of env objects, else from the apiserver.
+		if (docs.length) return applyEnvObjects(getKubeClient(), deployment, docs, cachedOrRead(getKubeClient(), this.syncedCaches()));
 		let dep: DeploymentEntity;
 		try {
 			dep = await this.systemContext().call<DeploymentEntity, { id: string; scope: boolean }>("v1.k8s.deployments.get", { id: deployment, scope: false });
@@ -271,7 +268,7 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, ControllerLo
 				if (reveal && !allows(await this.roleOn(ctx, dep as unknown as Record<string, unknown>), "edit")) throw forbidden("Revealing secret values needs the edit role in the namespace");
 				const docs = await this.findRaw<StoredEnv>(await this.scopedQuery(ctx, { deployment: dep.id }));
 				// Secret values come from the Kubernetes Secret, the source of truth; the DB copy only if it is gone.
-				const live = reveal ? secretValues(await getKubeClient().get<V1Secret>({ apiVersion: "v1", kind: "Secret", name: objectNames(dep).env, namespace: dep.namespaceName })) : {};
+				const live = reveal ? await ownSecretValues(getKubeClient(), dep) : {};
 				const out: Record<string, string> = {};
 				for (const d of docs.sort((a, b) => a.key.localeCompare(b.key))) out[d.key] = d.type !== "secret" ? d.value : reveal ? (live[d.key] ?? d.secretValue ?? "") : MASK;
 				return out;

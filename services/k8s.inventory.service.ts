@@ -293,7 +293,8 @@ const InventoryService: ServiceSchema<InventorySettings, InventoryMethods, Inven
 				if (env.length) params.env = env;
 				const deployment = await replaceWithBerth(kube, live, {
 					orphanWaitMs: this.settings.orphanWaitSeconds * 1000,
-					create: () => ctx.call<DeploymentEntity, Record<string, unknown>>("v1.k8s.deployments.create", params),
+					// Marked as an adoption: the create may take over the external objects the plan lists, never another entity's.
+					create: () => ctx.call<DeploymentEntity, Record<string, unknown>>("v1.k8s.deployments.create", params, { meta: { adopting: true } }),
 					warn: (message, detail) => this.logger.warn(message, detail),
 				});
 				// A deployment entity was created: 201, and where it lives now.

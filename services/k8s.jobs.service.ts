@@ -71,7 +71,8 @@ const methods = {
 		})) as unknown as JobEntity;
 		let job: V1Job;
 		try {
-			job = await getKubeClient().apply(jobFor({ ...run, id: saved.id }, ns.name));
+			// Created, not applied: a Job of that name that is not this entity's is a 409, never taken over.
+			job = await getKubeClient().create(jobFor({ ...run, id: saved.id }, ns.name));
 		} catch (err) {
 			// Nothing runs, so nothing is recorded: the caller sees the apiserver's answer.
 			await this.removeEntity(ctx, saved.id);

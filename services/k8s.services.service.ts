@@ -164,7 +164,7 @@ const methods = {
 		const doc = await this.findVisible<StoredService>(ctx, id, "edit");
 		const spec = validateSpec(doc.deployment, doc.exposed_service, doc.exposed_port, this.settings.gpuOptions);
 		const manifests = specManifests(targetOf(doc), spec, this.settings);
-		await checkOwnership(kube, doc, manifests);
+		await checkOwnership(kube, manifests);
 		const live = (await ownedObjects(kube, doc, [Kinds.PersistentVolumeClaim])) as V1PersistentVolumeClaim[];
 		checkVolumes(spec, manifests, live);
 		// The quota check and the record of the deploy are one step for the namespace: racing deploys cannot both take its last room.

@@ -2,6 +2,7 @@ import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { createVolumeParams, listVolumesParams, volumeIdParams, type CreateVolumeParams, type VolumeEntity, type VolumeIdParams, type VolumeStatus } from "../lib/api/volumes";
 import { answerCreated, getVisibleAction, type RestMeta } from "../lib/api/rest";
 import { conflict, NOT_RETRIED, quotaExceeded } from "../lib/errors";
+import { checkHolders, clusterLookup } from "../lib/ownership";
 import { getKubeClient, Kinds, type V1Deployment, type V1PersistentVolumeClaim, type V1Pod } from "../lib/k8s";
 import { ANNOTATION_ID } from "../lib/manifests/labels";
 import { DEFAULT_VOLUME_SIZE, VOLUME_SELECTOR, pvcManifest } from "../lib/manifests/volume";
@@ -67,7 +68,6 @@ const methods = {
 		return withAdmission(meshAdmission(ctx, message => this.logger.warn(message)), ns.id, async quota => {
 			checkStorageQuota(quota, ns, doc.size);
 			const owner = ctx.meta.userID as string;
-			// The namespace's people see what is made in it.
 			const now = new Date().toISOString();
 			let stored: Record<string, unknown>;
 			try {
@@ -172,8 +172,8 @@ const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $depe
 				const key = `${ns.id}/${name}`;
 				if ((await this.findEntities(null, { key }, { limit: 1 })).length) throw conflict(`Volume ${name} already exists in namespace ${ns.name}`, { name, namespace: ns.id });
 				const kube = getKubeClient();
-				if (await kube.get({ apiVersion: "v1", kind: "PersistentVolumeClaim", name, namespace: ns.name }))
-					throw conflict(`A PersistentVolumeClaim named ${name} already exists in namespace ${ns.name}`, { name, namespace: ns.id });
+				// A new volume holds nothing yet: any claim of that name is someone else's (409 naming it and its holder's kind).
+				await checkHolders(clusterLookup(kube), [pvcManifest({ id: "new", name, namespace: ns.name, size, accessModes, storageClass })]);
 				const entity = await this.admitVolume(ctx, ns, { namespace: ns.id, namespaceName: ns.name, key, name, type: "persistentVolumeClaim", mountPath, size, accessModes, ...(storageClass ? { storageClass } : {}) });
 				this.reconciler?.enqueue(entity.id);
 				ctx.emit("k8s.volumes.created", entity);

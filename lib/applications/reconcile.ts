@@ -11,6 +11,7 @@ import { APPS_NAMESPACE_ID, applicationManifests, applicationNames, applications
 import { ANNOTATION_ID } from "../manifests/labels";
 import { isSystemNamespace, type NamespaceQuota } from "../manifests/namespace";
 import { secretValues } from "../manifests/secret";
+import { applyGuarded, clusterLookup, isHeldError } from "../ownership";
 import { endEvent, endMessage } from "./checks";
 import { cullDecision, instancePolicy } from "./culling";
 import { PENDING_GRACE_MS } from "./limits";
@@ -59,8 +60,8 @@ export async function reconcileInstance(deps: ReconcileDeps, appId: string): Pro
 		live = await applyInstance(deps, doc);
 	} catch (err) {
 		const code = (err as { code?: number }).code;
-		// The apiserver refused the objects (422), or the namespace is gone (404): waiting will not help.
-		if (code !== 422 && code !== 404) throw err;
+		// The apiserver refused the objects (422), the namespace is gone (404), or a name is someone else's: waiting will not help.
+		if (code !== 422 && code !== 404 && !isHeldError(err)) throw err;
 		if (await endInstance(deps.store, doc, "failed", "rejected", (err as Error).message, { status: doc.status })) return cleanUpEnded(deps, appId);
 		return;
 	}
@@ -107,12 +108,12 @@ async function applyInstance(deps: ReconcileDeps, doc: StoredApplication): Promi
 		const kept = secretValues(existing);
 		for (const key of keys) generated[key] = kept[key] ?? randomBytes(24).toString("hex");
 	}
-	let live: V1Deployment | undefined;
-	for (const obj of applicationManifests(inst, { publicHost: config.publicHost, ingressClassName: config.ingressClassName }, generated)) {
-		const applied = await kube.apply(obj);
-		if (obj.kind === "Deployment") live = applied as V1Deployment;
-	}
-	return live;
+	const objects = applicationManifests(inst, { publicHost: config.publicHost, ingressClassName: config.ingressClassName }, generated);
+	// Until it is Ready the names are checked before each apply; after that they are its own (a random
+	// id in Berth's own namespace, which no tenant writes to), and the passes cost no extra read.
+	const lookup = doc.status === "deploying" ? clusterLookup(kube) : async () => undefined;
+	const applied = await applyGuarded(kube, lookup, objects);
+	return applied.find(o => o.kind === "Deployment") as V1Deployment | undefined;
 }
 
 /** Deletes whatever is left of an ended instance, then records that; only the node whose record wins announces it. */

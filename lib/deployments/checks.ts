@@ -9,6 +9,7 @@ import type { NamespaceRef, QuotaReport } from "../api/namespaces";
 import { invalid, invalidField, type FieldError } from "../errors";
 import type { V1Service } from "../k8s";
 import { effectivePorts, invalidResourceFields, podFootprint, podResources, resolveConfigMountPath, type CatalogImage, type DeploymentConfigMap, type DeploymentEntity, type DeploymentStatus } from "../manifests/deployment";
+import { generatedNames, type GeneratedName } from "../manifests/model";
 import { jointProblems, mountVolumeName, type JointSpec } from "../manifests/joint";
 import { describeShortfalls, quotaShortfalls, scaledNeed, sumBookings, withBookedFloor, type QuotaShortfall } from "../quota";
 import type { StoredDeployment } from "./store";
@@ -53,6 +54,29 @@ function volumeErrors(p: Partial<Omit<CreateDeploymentParams, "configMap">> & { 
 	const size = Object.entries(p.configMap.data).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
 	if (size > MAX_CONFIG_BYTES) errors.push({ field: "configMap.data", message: `configMap.data may hold at most ${MAX_CONFIG_BYTES} bytes`, type: "max", actual: size });
 	if (p.name && `${p.name}-${p.configMap.name}`.length > 253) errors.push({ field: "configMap.name", message: "configMap.name is too long", type: "max" });
+	if (p.name) errors.push(...ownNameClashes({ name: p.name, configMap: p.configMap }));
+}
+
+function sameObject(a: GeneratedName, b: GeneratedName): boolean {
+	return a.kind === b.kind && a.name === b.name;
+}
+
+/** Objects a deployment would generate twice under one name (configMap.name "env" is its env ConfigMap's). */
+export function ownNameClashes(dep: Pick<DeploymentEntity, "name" | "configMap" | "serviceAccount">): FieldError[] {
+	const names = generatedNames(dep);
+	return names
+		.filter((n, i) => names.findIndex(m => sameObject(m, n)) < i)
+		.map(n => ({ field: n.field, message: `${n.kind} "${n.name}" would be generated twice: choose another ${n.field}`, type: "unique", actual: n.name }));
+}
+
+/**
+ * The objects `draft` would generate under a name another deployment of the namespace generates
+ * (deployment "w" with configMap.name "v-env" and deployment "w-v" both make ConfigMap "w-v-env"),
+ * each with the draft's field at fault.
+ */
+export function nameCollisions(draft: Pick<DeploymentEntity, "name" | "configMap" | "serviceAccount">, others: Pick<DeploymentEntity, "name" | "configMap" | "serviceAccount">[]): GeneratedName[] {
+	const theirs = others.flatMap(o => generatedNames(o));
+	return generatedNames(draft).filter(n => theirs.some(t => sameObject(t, n)));
 }
 
 /** Checks the fastest-validator schema cannot express; every failure names its field. */

@@ -3,13 +3,16 @@
  * server-side dry run, apply and prune, the check that the leader's caches already hold it all,
  * and teardown. Level-based: a pass reads the entity and the cluster and makes them agree.
  */
-import { dataChecksum } from "../manifests/configmap";
+import { dataChecksum, envConfigMap } from "../manifests/configmap";
 import { DEPLOYMENT_KIND, ENV_KIND, deploymentManifests, deploymentStatus, objectNames, type CatalogImage, type DeploymentStatus, type GeneratedObject } from "../manifests/deployment";
 import { bodyOf, containsDesired, manifestsFingerprint } from "../manifests/drift";
 import { assignedNodePorts, jointManifests } from "../manifests/joint";
 import { ANNOTATION_ID, LABEL_ID, MANAGED_SELECTOR } from "../manifests/labels";
-import { secretValues } from "../manifests/secret";
-import { Kinds, type KubeClient, type KubernetesObject, type ResilientInformer, type V1ConfigMap, type V1Deployment, type V1Secret, type V1Service } from "../k8s";
+import { generatedNames } from "../manifests/model";
+import { blockingHolder, heldObject, HELD_REASON, takesOver, type HeldObject } from "../manifests/ownership";
+import { envSecret, secretValues } from "../manifests/secret";
+import { isAlreadyExists, Kinds, type KubeClient, type KubernetesObject, type ResilientInformer, type V1ConfigMap, type V1Deployment, type V1Secret, type V1Service } from "../k8s";
+import { applyGuarded, clusterLookup, heldError, isHeldError, knownFirst, objectKey } from "../ownership";
 import { nodePortError, withNodePorts } from "./checks";
 import type { StoredDeployment } from "./store";
 
@@ -44,12 +47,31 @@ export function liveCacheOf(byKind: Map<string, ResilientInformer<KubernetesObje
 	};
 }
 
-/** What the entity adds up to with its image and the env objects v1.k8s.envs wrote for it. */
-export async function desiredManifests(kube: KubeClient, baseDomain: string, doc: StoredDeployment, image: CatalogImage, cache?: LiveCache): Promise<GeneratedObject[]> {
+/** The env ConfigMap and Secret of the entity's name, as they are (the leader's caches, else the apiserver). */
+interface EnvObjects {
+	cm?: V1ConfigMap;
+	secret?: V1Secret;
+}
+
+async function readEnvObjects(kube: KubeClient, doc: StoredDeployment, cache?: LiveCache): Promise<EnvObjects> {
 	const ref = { namespace: doc.namespaceName, name: objectNames(doc).env };
 	const [cm, secret] = cache
 		? [cache.get("ConfigMap", ref.namespace, ref.name) as V1ConfigMap | undefined, cache.get("Secret", ref.namespace, ref.name) as V1Secret | undefined]
 		: await Promise.all([kube.get<V1ConfigMap>({ apiVersion: "v1", kind: "ConfigMap", ...ref }), kube.get<V1Secret>({ apiVersion: "v1", kind: "Secret", ...ref })]);
+	return { cm, secret };
+}
+
+/** The env objects of the entity's name that someone else holds: its pods would read them (envFrom). */
+export function heldEnvObjects(doc: StoredDeployment, env: EnvObjects): HeldObject[] {
+	const held: HeldObject[] = [];
+	for (const [desired, live] of [[envConfigMap(doc, {}), env.cm], [envSecret(doc, {}), env.secret]] as const) {
+		const holder = blockingHolder(desired, live);
+		if (holder) held.push(heldObject(desired, holder));
+	}
+	return held;
+}
+
+function manifestsOf(baseDomain: string, doc: StoredDeployment, image: CatalogImage, { cm, secret }: EnvObjects): GeneratedObject[] {
 	// Only the env objects v1.k8s.envs wrote for this entity count.
 	const mine = (o: KubernetesObject | undefined) => (o && entityIdOf(o) === doc.id ? o : undefined);
 	const envChecksum = mine(cm) || mine(secret) ? dataChecksum(mine(cm) ? (cm as V1ConfigMap).data : undefined, mine(secret) ? secretValues(secret) : undefined) : undefined;
@@ -57,21 +79,65 @@ export async function desiredManifests(kube: KubeClient, baseDomain: string, doc
 	return jointManifests(doc, deploymentManifests({ deployment: doc, image, envChecksum, configChecksum }, baseDomain));
 }
 
+/** What the entity adds up to with its image and the env objects v1.k8s.envs wrote for it. */
+export async function desiredManifests(kube: KubeClient, baseDomain: string, doc: StoredDeployment, image: CatalogImage, cache?: LiveCache): Promise<GeneratedObject[]> {
+	return manifestsOf(baseDomain, doc, image, await readEnvObjects(kube, doc, cache));
+}
+
 /** The manifests of a draft, as a create's answer shows them (no env checksum yet). */
 export function draftManifests(baseDomain: string, draft: StoredDeployment, image: CatalogImage): GeneratedObject[] {
 	return jointManifests(draft, deploymentManifests({ deployment: draft, image, configChecksum: draft.configMap ? dataChecksum(draft.configMap.data) : undefined }, baseDomain));
 }
 
-/** The apiserver checks every manifest (server-side dry run) before anything is stored or applied. */
-export async function dryRun(kube: KubeClient, baseDomain: string, draft: StoredDeployment, image: CatalogImage): Promise<void> {
+/**
+ * A name the draft would newly hold: the dry-run create is the apiserver's check of the object and
+ * tells whether the name is taken; only then is the live object read (the ownership check's one read).
+ */
+async function newName(kube: KubeClient, m: KubernetesObject): Promise<{ free: true } | { free: false; live?: KubernetesObject }> {
+	try {
+		await kube.create(m, { dryRun: true });
+		return { free: true };
+	} catch (err) {
+		if (!isAlreadyExists(err)) throw err;
+	}
+	return { free: false, live: await clusterLookup(kube)(m) };
+}
+
+export interface DryRunOptions {
+	/** The entity as stored, for a change: the names it generates already are its own. */
+	current?: StoredDeployment;
+	/** An adoption: external objects at the names may be taken over (claimed once the entity is stored). */
+	adopt?: boolean;
+}
+
+/**
+ * The apiserver checks every manifest (server-side dry run) before anything is stored or applied,
+ * and no name the draft would newly hold may be someone else's. 409 naming every held object;
+ * answers the external objects an adoption takes over.
+ */
+export async function dryRun(kube: KubeClient, baseDomain: string, draft: StoredDeployment, image: CatalogImage, opts: DryRunOptions = {}): Promise<KubernetesObject[]> {
 	const dep = { ...draft, id: draft.id === "pending" ? "0" : draft.id };
+	const known = new Set(opts.current ? generatedNames(opts.current).map(n => objectKey(n.kind, n.name)) : []);
+	const held: HeldObject[] = [];
+	const taken: KubernetesObject[] = [];
+	const mayHold = (m: KubernetesObject, live: KubernetesObject | undefined): boolean => {
+		const holder = blockingHolder(m, live, opts);
+		if (holder) held.push(heldObject(m, holder));
+		else if (opts.adopt && takesOver(m, live)) taken.push(m);
+		return !holder;
+	};
 	for (const m of jointManifests(dep, deploymentManifests({ deployment: dep, image }, baseDomain))) {
 		try {
-			await kube.apply(m, { dryRun: true });
+			const name = known.has(objectKey(m.kind, m.metadata?.name)) ? undefined : await newName(kube, m);
+			if (!name || (!name.free && mayHold(m, name.live))) await kube.apply(m, { dryRun: true });
 		} catch (err) {
 			throw m.kind === "Service" ? nodePortError(err, m as V1Service, draft) : err;
 		}
 	}
+	// A new deployment's env ConfigMap and Secret are v1.k8s.envs' to write, but its pods read them (envFrom).
+	if (!opts.current) for (const m of [envConfigMap(dep, {}), envSecret(dep, {})]) mayHold(m, await clusterLookup(kube)(m));
+	if (held.length) throw heldError(draft.namespaceName, held);
+	return taken;
 }
 
 interface Applied {
@@ -79,24 +145,35 @@ interface Applied {
 	service?: V1Service;
 }
 
+/** The objects of PRUNABLE_KINDS the entity holds, by `Kind/name`: from the leader's caches, else listed. */
+async function ownedObjects(kube: KubeClient, doc: StoredDeployment, cache?: LiveCache): Promise<Map<string, KubernetesObject>> {
+	const owned = new Map<string, KubernetesObject>();
+	for (const kind of PRUNABLE_KINDS) {
+		const objects = cache ? cache.owned(kind.kind, doc.namespaceName, doc.id) : await kube.list(kind, { namespace: doc.namespaceName, labelSelector: ownedSelector(doc.id) });
+		for (const obj of objects) owned.set(objectKey(kind.kind, obj.metadata?.name), obj);
+	}
+	return owned;
+}
+
 /**
- * Applies the manifests and deletes what the entity owns and no longer wants. With the leader's
- * caches, what it owns is read from them instead of listed (one that they have not seen yet is
- * found by the next resync, which compares against them too).
+ * Applies the manifests and deletes what the entity owns and no longer wants. What it owns is read
+ * first (from the leader's caches, or listed as pruning needs anyway), so only a name it does not
+ * hold yet is read from the apiserver before the apply; a name someone else holds stops the pass
+ * with a 409 (heldError) before anything is applied.
  */
 export async function applyAndPrune(kube: KubeClient, doc: StoredDeployment, manifests: GeneratedObject[], cache?: LiveCache): Promise<Applied> {
+	const owned = await ownedObjects(kube, doc, cache);
+	const known = (m: KubernetesObject) => owned.get(objectKey(m.kind, m.metadata?.name)) ?? cache?.get(m.kind as string, doc.namespaceName, m.metadata?.name as string);
+	const applied = await applyGuarded(kube, knownFirst(known, clusterLookup(kube)), manifests);
 	const out: Applied = {};
-	for (const m of manifests) {
-		const applied = await kube.apply(m);
-		if (m.kind === "Deployment") out.live = applied as V1Deployment;
-		else if (m.kind === "Service") out.service = applied as V1Service;
-	}
-	const wanted = new Set(manifests.map(m => `${m.kind}/${m.metadata?.name}`));
-	if (!cache) await kube.prune(PRUNABLE_KINDS, doc.namespaceName, ownedSelector(doc.id), wanted);
-	else
-		for (const kind of PRUNABLE_KINDS)
-			for (const obj of cache.owned(kind.kind, doc.namespaceName, doc.id))
-				if (!wanted.has(`${kind.kind}/${obj.metadata?.name}`)) await kube.delete({ apiVersion: kind.apiVersion, kind: kind.kind, name: obj.metadata?.name as string, namespace: doc.namespaceName });
+	manifests.forEach((m, i) => {
+		if (m.kind === "Deployment") out.live = applied[i] as V1Deployment;
+		else if (m.kind === "Service") out.service = applied[i] as V1Service;
+	});
+	const wanted = new Set(manifests.map(m => objectKey(m.kind, m.metadata?.name)));
+	for (const kind of PRUNABLE_KINDS)
+		for (const [key, obj] of owned)
+			if (key.startsWith(`${kind.kind}/`) && !wanted.has(key)) await kube.delete({ apiVersion: kind.apiVersion, kind: kind.kind, name: obj.metadata?.name as string, namespace: doc.namespaceName });
 	return out;
 }
 
@@ -124,7 +201,7 @@ export async function deleteGenerated(kube: KubeClient, doc: StoredDeployment): 
 
 function describe(err: unknown): { reason: string; message: string } {
 	const e = err as { type?: string; message?: string };
-	return { reason: e?.type ?? "Error", message: e?.message ?? String(err) };
+	return { reason: isHeldError(err) ? HELD_REASON : (e?.type ?? "Error"), message: e?.message ?? String(err) };
 }
 
 /**
@@ -185,7 +262,10 @@ export async function reconcileDeployment(deps: PassDeps, id: string): Promise<v
 	let applied: Applied = {};
 	let fingerprint: string;
 	try {
-		const manifests = await desiredManifests(deps.kube, deps.baseDomain, doc, await deps.image(doc), cache);
+		const env = await readEnvObjects(deps.kube, doc, cache);
+		const heldEnv = heldEnvObjects(doc, env);
+		if (heldEnv.length) throw heldError(doc.namespaceName, heldEnv);
+		const manifests = manifestsOf(deps.baseDomain, doc, await deps.image(doc), env);
 		fingerprint = manifestsFingerprint(manifests);
 		// The watches and the resync mostly find everything as it should be: then the leader's
 		// caches say so, and nothing is sent to the apiserver.

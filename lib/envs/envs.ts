@@ -5,11 +5,13 @@
 import { randomBytes } from "node:crypto";
 import type { EnvEntity, EnvType, PatchResult } from "../api/envs";
 import { invalidField } from "../errors";
-import { Kinds, type KubeClient } from "../k8s";
+import { Kinds, type KubeClient, type V1Secret } from "../k8s";
 import { dataChecksum, envConfigMap, type EnvTarget as ManifestTarget } from "../manifests/configmap";
 import { objectNames, type ImageEnvDeclaration } from "../manifests/deployment";
 import { ANNOTATION_ID, LABEL_ID } from "../manifests/labels";
-import { envSecret } from "../manifests/secret";
+import { blockingHolder } from "../manifests/ownership";
+import { envSecret, secretValues } from "../manifests/secret";
+import { applyGuarded, clusterLookup, type LiveLookup } from "../ownership";
 
 
 /** Stored, never returned: the copy of a secret value the Secret is rebuilt from. */
@@ -74,12 +76,20 @@ export function envWrites(existing: StoredEnv[], declarations: ImageEnvDeclarati
 	return writes;
 }
 
-/** Writes the env ConfigMap and Secret of a deployment's stored envs (there is at least one). */
-export async function applyEnvObjects(kube: KubeClient, deployment: string, docs: StoredEnv[]): Promise<void> {
+/**
+ * Writes the env ConfigMap and Secret of a deployment's stored envs (there is at least one), unless
+ * someone else holds either name (409, heldError): `lookup` reads what is there (a watch cache first).
+ */
+export async function applyEnvObjects(kube: KubeClient, deployment: string, docs: StoredEnv[], lookup: LiveLookup = clusterLookup(kube)): Promise<void> {
 	const target: ManifestTarget = { id: deployment, name: docs[0].deploymentName, namespaceName: docs[0].namespaceName };
 	const { plain, secret } = envValues(docs);
-	await kube.apply(envConfigMap(target, plain));
-	await kube.apply(envSecret(target, secret));
+	await applyGuarded(kube, lookup, [envConfigMap(target, plain), envSecret(target, secret)]);
+}
+
+/** The values in the deployment's own env Secret; none when the Secret of that name is someone else's. */
+export async function ownSecretValues(kube: KubeClient, dep: ManifestTarget): Promise<Record<string, string>> {
+	const live = await kube.get<V1Secret>({ apiVersion: "v1", kind: "Secret", name: objectNames(dep).env, namespace: dep.namespaceName });
+	return blockingHolder(envSecret(dep, {}), live) ? {} : secretValues(live);
 }
 
 /** Deletes a deployment's env ConfigMap and Secret, but only those written for it. */

@@ -112,9 +112,26 @@ export class KubeClient {
 		);
 	}
 
-	/** Creates an object; 409 (conflict) when it exists already. */
-	async create<T extends KubernetesObject>(obj: T): Promise<T> {
-		return this.call(`create ${obj.kind} ${obj.metadata?.namespace ?? ""}/${obj.metadata?.name}`, () => this.objects.create(obj, undefined, undefined, FIELD_MANAGER));
+	/**
+	 * Creates an object; 409 (conflict, reason AlreadyExists) when one of that name exists already.
+	 * A dry run is the apiserver's full check of a new object and says whether the name is taken.
+	 */
+	async create<T extends KubernetesObject>(obj: T, opts: { dryRun?: boolean } = {}): Promise<T> {
+		return this.call(
+			`create ${obj.kind} ${obj.metadata?.namespace ?? ""}/${obj.metadata?.name}`,
+			() => this.objects.create(obj, undefined, opts.dryRun ? "All" : undefined, FIELD_MANAGER),
+			opts.dryRun ? "dry-run" : "create",
+		);
+	}
+
+	/**
+	 * Adds the labels and annotations of `obj` to the live object by a JSON merge patch: nothing else
+	 * of it changes, whoever manages its other fields.
+	 */
+	async mergeMetadata<T extends KubernetesObject>(obj: T): Promise<T> {
+		const { name, namespace, labels, annotations } = obj.metadata ?? {};
+		const patch = { apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name, namespace, labels, annotations } } as T;
+		return this.call(`patch ${obj.kind} ${namespace ?? ""}/${name}`, () => this.objects.patch(patch, undefined, undefined, FIELD_MANAGER, undefined, PatchStrategy.MergePatch));
 	}
 
 	/** Replaces an object; with metadata.resourceVersion set, 409 when someone else changed it first. */

@@ -36,6 +36,12 @@ export function isNotFound(err: unknown): boolean {
 	return statusOf(err) === 404;
 }
 
+/** A create the apiserver refused because an object of that name exists (as toMoleculerError maps it). */
+export function isAlreadyExists(err: unknown): boolean {
+	const e = err as { code?: unknown; data?: { reason?: unknown } };
+	return e?.code === 409 && e.data?.reason === "AlreadyExists";
+}
+
 /**
  * A 422 that is about the apiserver, not the object: right after it starts, its Service IP and
  * port allocators refuse every Service with "allocator not ready" until they have synced.

@@ -1,6 +1,6 @@
 export { KubeClient, FIELD_MANAGER, apiserverRequests, type ObjectRef, type LogOptions, type PodMetrics } from "./client";
 export { findKubeSource, type KubeSource } from "./config";
-export { toMoleculerError, isNotFound, statusOf } from "./errors";
+export { toMoleculerError, isAlreadyExists, isNotFound, statusOf } from "./errors";
 export { ResilientInformer, type WatchEvent, type WatchHandler, type InformerOptions } from "./informer";
 export { Kinds, collectionPath, type ResourceKind } from "./resources";
 export type * from "./types";

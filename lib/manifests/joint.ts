@@ -6,6 +6,7 @@ import {
 	deploymentAnnotations,
 	deploymentLabels,
 	objectNames,
+	serviceAccountName,
 	type AssignedNodePort,
 	type ConfigMount,
 	type DeploymentEntity,
@@ -16,7 +17,8 @@ import {
 	type ServiceAccountRequest,
 } from "./model";
 
-// The joint fields' types live in the leaf model.ts (the entity extends them); re-exported here.
+// The joint fields' types and the account's name live in the leaf model.ts; re-exported here.
+export { serviceAccountName } from "./model";
 export type { AssignedNodePort, ConfigMount, JointSpec, NodePortRequest, ServiceAccountRequest } from "./model";
 
 /**
@@ -145,11 +147,6 @@ export function assignedNodePorts(service: Pick<V1Service, "spec"> | undefined):
 	return out;
 }
 
-/** The pods' ServiceAccount name, or undefined for the namespace's default. */
-export function serviceAccountName(dep: Pick<DeploymentEntity, "name">, req: ServiceAccountRequest | null | undefined): string | undefined {
-	if (!req) return undefined;
-	return req.name ?? dep.name;
-}
 
 /**
  * The ServiceAccount to apply. A deployment's own carries the deployment's labels, so it is pruned

@@ -45,6 +45,39 @@ export function objectNames(dep: Pick<DeploymentEntity, "name" | "configMap">): 
 	};
 }
 
+/** The pods' ServiceAccount name, or undefined for the namespace's default. */
+export function serviceAccountName(dep: Pick<DeploymentEntity, "name">, req: ServiceAccountRequest | null | undefined): string | undefined {
+	if (!req) return undefined;
+	return req.name ?? dep.name;
+}
+
+/** One object a deployment holds by name, and the field of the deployment its name comes from. */
+export interface GeneratedName {
+	kind: "Deployment" | "Service" | "Ingress" | "ConfigMap" | "Secret" | "ServiceAccount";
+	name: string;
+	field: "name" | "configMap.name" | "serviceAccount.name";
+}
+
+/**
+ * Every object a deployment may hold by name: the naming rule (objectNames) as kinds and names,
+ * whether or not its image has ports, and its envs are written yet. Two deployments collide where
+ * these meet; a shared ServiceAccount is no one's, so it is not among them.
+ */
+export function generatedNames(dep: Pick<DeploymentEntity, "name" | "configMap" | "serviceAccount">): GeneratedName[] {
+	const names = objectNames(dep);
+	const out: GeneratedName[] = [
+		{ kind: "Deployment", name: names.deployment, field: "name" },
+		{ kind: "Service", name: names.service, field: "name" },
+		{ kind: "Ingress", name: names.ingress, field: "name" },
+		{ kind: "ConfigMap", name: names.env, field: "name" },
+		{ kind: "Secret", name: names.env, field: "name" },
+	];
+	if (names.configMap) out.push({ kind: "ConfigMap", name: names.configMap, field: "configMap.name" });
+	const account = serviceAccountName(dep, dep.serviceAccount);
+	if (account && !dep.serviceAccount?.shared) out.push({ kind: "ServiceAccount", name: account, field: "serviceAccount.name" });
+	return out;
+}
+
 /** Labels on every generated object; `berth.dev/id` maps it back to the entity. */
 export function deploymentLabels(dep: Pick<DeploymentEntity, "id" | "name">): Record<string, string> {
 	return managedLabels(DEPLOYMENT_KIND, dep.id, dep.name);

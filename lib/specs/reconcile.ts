@@ -7,6 +7,7 @@ import type { ObjectView, ServiceSpec, SpecObject } from "../api/services";
 import { invalid, quotaExceeded } from "../errors";
 import { Kinds, type KubeClient, type KubernetesObject, type ResourceKind } from "../k8s";
 import { pvcName, specManifests, specObjectsSelector, type SpecBuildOptions } from "../manifests/spec";
+import { applyGuarded, clusterLookup, knownFirst, objectKey } from "../ownership";
 import { parseSpec } from "./parse";
 import { targetOf, type StoredService } from "./store";
 
@@ -54,9 +55,13 @@ export interface ApplyDeps {
 
 /**
  * Makes the cluster match what the entity's last deploy recorded: applies its objects and prunes
- * those no longer wanted (an Ingress after the exposure went, everything after an undeploy).
+ * those no longer wanted (an Ingress after the exposure went, everything after an undeploy). Its
+ * own objects are listed first (pruning needs them anyway), so only a name it does not hold yet is
+ * read before the apply; one someone else holds stops the pass (409, heldError) and is left alone.
  */
 export async function applyRecorded(deps: ApplyDeps, doc: StoredService): Promise<void> {
+	const kinds = doc.applied ? [...PRUNABLE_KINDS, Kinds.PersistentVolumeClaim] : PRUNABLE_KINDS;
+	const owned = new Map((await ownedObjects(deps.kube, doc, kinds)).map(o => [objectKey(o.kind, o.metadata?.name), o]));
 	const wanted = new Set<string>();
 	if (doc.applied) {
 		const result = parseSpec(doc.applied.deployment, { gpuOptions: deps.build.gpuOptions });
@@ -65,12 +70,12 @@ export async function applyRecorded(deps: ApplyDeps, doc: StoredService): Promis
 			deps.logger.warn(`Service ${doc.id}: the deployed spec is no longer valid (${result.errors.map(e => `${e.field}: ${e.message}`).join("; ")}); leaving the cluster as it is`);
 			return;
 		}
-		for (const m of specManifests(targetOf(doc, doc.applied), result.spec, deps.build)) {
-			await deps.kube.apply(m);
-			wanted.add(`${m.kind}/${m.metadata?.name}`);
-		}
+		const manifests = specManifests(targetOf(doc, doc.applied), result.spec, deps.build);
+		await applyGuarded(deps.kube, knownFirst(m => owned.get(objectKey(m.kind, m.metadata?.name)), clusterLookup(deps.kube)), manifests);
+		for (const m of manifests) wanted.add(objectKey(m.kind, m.metadata?.name));
 	}
-	await deps.kube.prune(PRUNABLE_KINDS, doc.namespaceName, specObjectsSelector(doc.id), wanted);
+	for (const [key, obj] of owned)
+		if (PRUNABLE_KINDS.some(k => k.kind === obj.kind) && !wanted.has(key)) await deps.kube.delete({ apiVersion: obj.apiVersion as string, kind: obj.kind as string, name: obj.metadata?.name as string, namespace: doc.namespaceName });
 }
 
 /** Deletes what was deployed for the entity; the claims too unless `keepVolumes`. */

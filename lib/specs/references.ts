@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import type { SpecObject } from "../api/services";
 import { conflict } from "../errors";
 import { Kinds, type KubeClient } from "../k8s";
-import { LABEL_ID } from "../manifests/labels";
+import { checkHolders, clusterLookup } from "../ownership";
 
 /**
  * A DNS-1035 label from free text ("My NGINX Service" → "my-nginx-service"), short enough that
@@ -58,11 +58,7 @@ export async function allocateResourceName(deps: NameAllocation, ns: { id: strin
 	throw conflict(`No free object name for "${name}" in namespace "${ns.name}"; choose another name`, { name });
 }
 
-/** Server-side apply would take over an object of the same name that is not ours: refuse instead. */
-export async function checkOwnership(kube: KubeClient, doc: { id: string; namespaceName: string }, manifests: SpecObject[]): Promise<void> {
-	for (const m of manifests) {
-		const live = await kube.get({ apiVersion: m.apiVersion as string, kind: m.kind as string, name: m.metadata?.name as string, namespace: doc.namespaceName });
-		if (live && live.metadata?.labels?.[LABEL_ID] !== doc.id)
-			throw conflict(`${m.kind} "${m.metadata?.name}" already exists in namespace "${doc.namespaceName}" and does not belong to this service`, { kind: m.kind, name: m.metadata?.name });
-	}
+/** Server-side apply would take over an object of the same name that is not ours: refuse instead (409, heldError). */
+export async function checkOwnership(kube: KubeClient, manifests: SpecObject[]): Promise<void> {
+	await checkHolders(clusterLookup(kube), manifests);
 }

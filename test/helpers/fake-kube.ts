@@ -126,6 +126,24 @@ export class FakeKube {
 		this.applies.push(clone(o));
 		return this.put(clone(o)) as unknown as T;
 	}
+	/** Like the apiserver: 409 AlreadyExists (as lib/k8s maps it) when the name is taken. */
+	async create<T extends KubernetesObject>(obj: T, opts: { dryRun?: boolean } = {}): Promise<T> {
+		count(opts.dryRun ? "dry-run" : "create");
+		const o = obj as Obj;
+		if (o.metadata?.namespace && !this.peek("Namespace", o.metadata.namespace)) throw new Errors.MoleculerClientError(`namespaces "${o.metadata.namespace}" not found`, 404, "NOT_FOUND");
+		if (this.peek(o.kind!, o.metadata!.name!, o.metadata?.namespace))
+			throw new Errors.MoleculerClientError(`${o.kind} "${o.metadata?.name}" already exists`, 409, "CONFLICT", { kind: o.kind, name: o.metadata?.name, reason: "AlreadyExists" });
+		if (opts.dryRun) return clone(obj);
+		this.applies.push(clone(o));
+		return this.put(clone(o)) as unknown as T;
+	}
+	async mergeMetadata<T extends KubernetesObject>(obj: T): Promise<T> {
+		count("patch");
+		const live = this.peek(obj.kind!, obj.metadata!.name!, obj.metadata?.namespace);
+		if (!live) throw new Errors.MoleculerClientError("not found", 404, "NOT_FOUND");
+		const { labels, annotations } = obj.metadata ?? {};
+		return this.put({ ...live, metadata: { ...live.metadata, labels: { ...live.metadata?.labels, ...labels }, annotations: { ...live.metadata?.annotations, ...annotations } } }) as unknown as T;
+	}
 	async get<T extends KubernetesObject>(ref: ObjectRef): Promise<T | undefined> {
 		count("get");
 		return this.peek<T>(ref.kind, ref.name, ref.namespace);

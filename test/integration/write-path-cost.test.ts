@@ -41,5 +41,12 @@ describe("the write path's cost: one create and one scale through the gateway", 
 		expect(create.request["v1.audit.record"]).toBe(1);
 		expect(scale.request["v1.audit.record"]).toBe(1);
 		expect(create.mesh["v1.k8s.namespaces.lookup"]).toBe(1);
+		// Ownership (issue #18 item 5): the dry runs are dry-run creates (no more of them than before);
+		// the gets are the env objects before the create and before envs writes them, and the
+		// Deployment, Service and Ingress before their first apply. A scale's objects are known to be
+		// the deployment's from the leader's caches.
+		expect(create.apiserver["dry-run"]).toBe(3);
+		expect(create.apiserver.get).toBeLessThanOrEqual(8);
+		expect(scale.apiserver.get ?? 0).toBeLessThanOrEqual(1);
 	});
 });

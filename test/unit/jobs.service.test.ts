@@ -45,6 +45,11 @@ class FakeKube {
 		return structuredClone(stored) as T;
 	}
 
+	async create<T extends KubernetesObject>(obj: T): Promise<T> {
+		if (this.objects.has(this.key(obj.kind!, obj.metadata?.namespace, obj.metadata!.name!))) throw Object.assign(new Error("already exists"), { code: 409, data: { reason: "AlreadyExists" } });
+		return this.apply(obj);
+	}
+
 	async get<T extends KubernetesObject>(ref: ObjectRef): Promise<T | undefined> {
 		const obj = this.objects.get(this.key(ref.kind, ref.namespace, ref.name));
 		return obj ? (structuredClone(obj) as T) : undefined;
