@@ -30,11 +30,26 @@ export interface BerthConfig {
 	 * routes acts as (role `user`), and the namespaces it is confined to. Unset: those routes need a key.
 	 */
 	compatAnonymous?: { userID: string; namespaces?: string[] };
+	/** Seconds between the leader's orphan sweeps (lib/orphans.ts); 0: no sweep. */
+	orphanSweepSeconds: number;
+	/** An object is swept once two sweeps at least this many seconds apart found it without its entity. */
+	orphanGraceSeconds: number;
+	/**
+	 * Test-only (BERTH_TEST_APPLY_DELAY_MS): milliseconds a deployment's pass waits before it applies,
+	 * so the fault suite can race a delete against an apply. Never set it in production.
+	 */
+	testApplyDelayMs: number;
 }
 
 function int(value: string | undefined, fallback: number): number {
 	const n = value === undefined || value === "" ? NaN : Number(value);
 	return Number.isInteger(n) && n > 0 ? n : fallback;
+}
+
+/** A whole number of at least 0 (0 turns the setting off). */
+function count(value: string | undefined, fallback: number): number {
+	const n = value === undefined || value === "" ? NaN : Number(value);
+	return Number.isInteger(n) && n >= 0 ? n : fallback;
 }
 
 /** A TCP port; 0 is valid and lets the OS pick a free one (what the tests use). */
@@ -81,5 +96,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BerthConfig {
 		nodePortRange: range(env.NODE_PORT_RANGE, [30000, 32767]),
 		autoCluster: env.BERTH_AUTO_CLUSTER !== "false",
 		compatAnonymous: compatAnonymous(env),
+		orphanSweepSeconds: count(env.ORPHAN_SWEEP_SECONDS, 300),
+		orphanGraceSeconds: count(env.ORPHAN_GRACE_SECONDS, 120),
+		testApplyDelayMs: count(env.BERTH_TEST_APPLY_DELAY_MS, 0),
 	};
 }

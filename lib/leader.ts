@@ -217,6 +217,9 @@ export class LeaderElector extends EventEmitter {
 	private async tick(): Promise<void> {
 		const attempt = ++this.attempt;
 		const sentAt = this.clock.now();
+		// Woken past its deadline (a paused process: this timer and the watchdog both overdue): it has
+		// stopped leading, and it sends nothing as the leader; it campaigns afresh, reading first.
+		if (this.leading) this.checkDeadline();
 		// A leader has until its renew deadline; a candidate's attempt is bounded the same way.
 		const budget = this.leading ? this.renewedAt + this.timings.renewDeadlineMs - sentAt : this.timings.renewDeadlineMs;
 		let held: boolean | undefined;

@@ -1,7 +1,10 @@
+import { performance } from "node:perf_hooks";
 import type { Service, ServiceSchema } from "moleculer";
+import type { NamespaceEntity } from "../lib/api/namespaces";
 import { loadConfig } from "../lib/config";
-import { getKubeClient, type KubernetesObject, type ResilientInformer, type ResourceKind } from "../lib/k8s";
+import { getKubeClient, type KubeClient, type KubernetesObject, type ResilientInformer, type ResourceKind } from "../lib/k8s";
 import { getLeaderElector } from "../lib/leader";
+import { OrphanSweeper, type SweepTarget } from "../lib/orphans";
 import { Reconciler, type ReconcileResult } from "../lib/reconciler";
 
 /** Something that runs only on the leader: informers, reconcilers, cullers, sweeps. */
@@ -38,6 +41,8 @@ export interface ControllerOptions<S> {
 	everyNode: boolean;
 	/** More leader-only work (cullers, sweeps), started after the watches and stopped before them. */
 	whileLeading?: { start(self: S): Promise<void> | void; stop(self: S): Promise<void> | void };
+	/** The objects the service applies, swept by the leader when their entity is gone (lib/orphans.ts). */
+	orphans?(self: S): SweepTarget;
 }
 
 export interface ControllerMethods {
@@ -63,7 +68,7 @@ export interface ControllerLocals {
 	watches: Map<string, ResilientInformer<KubernetesObject>>;
 }
 
-type Self = Service & ControllerMethods & ControllerLocals & { $controllers: Controller[]; $controllersRunning: boolean; $onLead?: () => void; $onLose?: () => void; $resyncTimer?: NodeJS.Timeout };
+type Self = Service & ControllerMethods & ControllerLocals & { $controllers: Controller[]; $controllersRunning: boolean; $onLead?: () => void; $onLose?: () => void; $resyncTimer?: NodeJS.Timeout; $sweepTimer?: NodeJS.Timeout };
 
 /** Leader election is on unless LEADER_ELECTION=false (then every node runs its controllers). */
 function electionEnabled(): boolean {
@@ -82,6 +87,37 @@ function newReconciler<S>(self: Self, opts: ControllerOptions<S>): Reconciler {
 		listKeys: () => opts.listKeys(self as unknown as S),
 		logger: self.logger,
 	});
+}
+
+/** The leader's orphan sweep of the service's objects, every ORPHAN_SWEEP_SECONDS (none with 0); the first after one period. */
+function startSweep<S>(self: Self, opts: ControllerOptions<S>): NodeJS.Timeout | undefined {
+	const { orphanSweepSeconds, orphanGraceSeconds } = loadConfig();
+	if (!opts.orphans || !orphanSweepSeconds) return undefined;
+	const target = opts.orphans(self as unknown as S);
+	const sweeper = new OrphanSweeper();
+	const deps = {
+		get kube(): KubeClient {
+			return getKubeClient();
+		},
+		namespaces: () => self.broker.call<NamespaceEntity[], object>("v1.k8s.namespaces.find", { query: {}, scope: false }),
+		fence: () => self.fence(),
+		graceMs: orphanGraceSeconds * 1000,
+		now: () => performance.now(),
+	};
+	let sweeping = false;
+	const timer = setInterval(async () => {
+		if (sweeping) return;
+		sweeping = true;
+		try {
+			for (const what of (await sweeper.sweep(target, deps)).deleted) self.logger.warn(`Orphan sweep: deleted ${what}, whose entity no longer exists`);
+		} catch (err) {
+			self.logger.warn(`Orphan sweep of ${opts.name} failed; the next one tries again:`, (err as Error).message);
+		} finally {
+			sweeping = false;
+		}
+	}, orphanSweepSeconds * 1000);
+	timer.unref?.();
+	return timer;
 }
 
 /** The leader's half: watches, the periodic resync and the extra loops; on every node's reconciler or its own. */
@@ -113,8 +149,11 @@ function leaderController<S>(self: Self, opts: ControllerOptions<S>): Controller
 			// Whatever changed while no node was watching is healed now, not at the next resync.
 			await self.reconciler?.resync();
 			await opts.whileLeading?.start(self as unknown as S);
+			self.$sweepTimer = startSweep(self, opts);
 		},
 		stop: async () => {
+			if (self.$sweepTimer) clearInterval(self.$sweepTimer);
+			self.$sweepTimer = undefined;
 			await opts.whileLeading?.stop(self as unknown as S);
 			if (self.$resyncTimer) clearInterval(self.$resyncTimer);
 			self.$resyncTimer = undefined;

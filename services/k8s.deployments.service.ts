@@ -6,11 +6,12 @@ import type { CreateFromImageParams, EnvTarget } from "../lib/api/envs";
 import { loadConfig } from "../lib/config";
 import { checkJoint, checkShape, draftOf, footprintOf, parseSince } from "../lib/deployments/checks";
 import { deploymentEvents, deploymentTop, followLogs, liveStatus, logPods, podsOf, readLogs } from "../lib/deployments/live";
-import { deleteGenerated, desiredManifests, draftManifests, dryRun, entityIdOf, liveCacheOf, ImageCache, reconcileDeployment, WATCH_SELECTOR, WATCHED_KINDS, type PassDeps } from "../lib/deployments/reconcile";
+import { deleteGenerated, desiredManifests, draftManifests, dryRun, entityIdOf, liveCacheOf, ImageCache, orphanedStatus, reconcileDeployment, SWEPT_KINDS, WATCH_SELECTOR, WATCHED_KINDS, type PassDeps } from "../lib/deployments/reconcile";
 import { checkQuota, checkReferences, type ReferenceDeps } from "../lib/deployments/references";
 import { changesOf, decodeDeployment, encodeChange, encodeDeployment, PUBLIC_FIELDS, withChanges, type StoredDeployment } from "../lib/deployments/store";
 import { conflict, invalidField, NOT_RETRIED, notFound } from "../lib/errors";
 import { getKubeClient } from "../lib/k8s";
+import { admitIntoNamespace } from "../lib/namespaces/identity";
 import { deploymentStatus, podState, statusChanged, type CatalogImage, type DeploymentEntity, type DeploymentStatus, type PodState } from "../lib/manifests/deployment";
 import { createControllerMixin, type ControllerLocals, type ControllerMethods } from "../mixins/controller.mixin";
 import { COLLECTION_CHANGED, createDbMixin, type DbBackedService } from "../mixins/db.mixin";
@@ -72,7 +73,7 @@ const createAction = {
 			const draft = draftOf(p, { id: "pending", namespace: ns, image, owner: ctx.meta.userID as string, members: Array.from(new Set(members)) });
 			const footprint = await this.checkDraft(ctx, draft, image);
 			const { id: _pending, ...doc } = draft;
-			const saved = await this.insertEntity(ctx, encodeDeployment({ ...doc, footprint, status: deploymentStatus(undefined, { ok: true }, undefined, new Date().toISOString()) }));
+			const saved = await this.insertEntity(ctx, encodeDeployment({ ...doc, footprint, namespaceUid: ns.uid, status: deploymentStatus(undefined, { ok: true }, undefined, new Date().toISOString()) }));
 			const id = String(saved.id);
 			try {
 				await this.writeEnvs(ctx, { ...doc, id }, image, p.env ?? []);
@@ -104,8 +105,9 @@ const methods = {
 
 	passDeps(this: DeploymentsThis): PassDeps {
 		const caches = this.syncedCaches();
+		const kube = getKubeClient();
 		return {
-			kube: getKubeClient(),
+			kube,
 			baseDomain: this.settings.baseDomain,
 			cache: () => (caches ? liveCacheOf(caches) : undefined),
 			load: id => this.loadDoc<StoredDeployment>(id),
@@ -114,6 +116,8 @@ const methods = {
 			writeStatus: this.writeStatus.bind(this),
 			teardown: this.teardown.bind(this),
 			requeue: id => this.reconciler?.enqueue(id),
+			admit: doc => admitIntoNamespace({ kube, orphan: (d, why) => this.writeStatus(d, orphanedStatus(d, why, new Date().toISOString())), bind: async (d, namespaceUid) => void (await this.patchEntity(this.systemContext(), d.id, { namespaceUid })) }, doc),
+			withdraw: doc => deleteGenerated(kube, doc),
 		};
 	},
 
@@ -157,8 +161,8 @@ const methods = {
 			if (env.length) throw invalidField("env", "Env vars need the v1.k8s.envs service, which is not running");
 			return;
 		}
-		const { id, name, namespace, namespaceName, owner, members } = dep;
-		const target = { id, name, namespace, namespaceName, owner, members: members ?? [] };
+		const { id, name, namespace, namespaceName, namespaceUid, owner, members } = dep;
+		const target = { id, name, namespace, namespaceName, namespaceUid, owner, members: members ?? [] };
 		await ctx.call<unknown, CreateFromImageParams>("v1.k8s.envs.createEnv", { namespace: dep.namespace, deployment: dep.id, image: image.id, env, target, declared: image.env ?? [], scope: false });
 	},
 
@@ -199,6 +203,7 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 			reconcile: (self, id) => reconcileDeployment(self.passDeps(), id),
 			listKeys: async self => (await self.findRaw<StoredDeployment>({})).map(d => d.id),
 			resyncMs: self => self.settings.resyncSeconds * 1000,
+			orphans: self => ({ kinds: SWEPT_KINDS, selector: WATCH_SELECTOR, exists: async id => Boolean(await self.loadDoc(id)) }),
 			// Each node applies what its own actions change and answers once it is applied (applies are
 			// idempotent and one key runs once per node at a time); watches and resync: the leader only.
 			everyNode: true,

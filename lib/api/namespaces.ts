@@ -19,6 +19,8 @@ export interface NamespaceRef {
 	name: string;
 	owner: string;
 	members: string[];
+	/** The Namespace's uid in the cluster (null until it is made); what entities made in it are bound to. */
+	uid?: string | null;
 }
 
 /** What `v1.k8s.namespaces.resourcequota` answers: the ResourceQuota's hard limits and usage. */

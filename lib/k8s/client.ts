@@ -45,12 +45,19 @@ export interface PodMetrics {
 	containers?: { name: string; usage?: { cpu?: string; memory?: string } }[];
 }
 
+/** Verbs that change the cluster (a dry run changes nothing). */
+const WRITE_VERBS = new Set(["apply", "create", "replace", "delete", "orphan"]);
+
 /**
  * Requests sent to the apiserver by this process, by verb: what tests and benchmarks read to see
- * what one action costs. Counted where each request is made, so nothing is missed.
+ * what one action costs. Counted where each request is made, so nothing is missed. `writes` counts
+ * the requests that change objects other than the controller Lease (whose renewals are the
+ * elector's own), with the wall-clock time of the last one: what the fault suite reads to see
+ * that a node which lost the Lease writes nothing more.
  */
 export const apiserverRequests = {
 	byVerb: new Map<string, number>(),
+	writes: { count: 0, lastAt: 0 },
 	get total(): number {
 		let n = 0;
 		for (const v of this.byVerb.values()) n += v;
@@ -58,11 +65,13 @@ export const apiserverRequests = {
 	},
 	reset(): void {
 		this.byVerb.clear();
+		this.writes = { count: 0, lastAt: 0 };
 	},
 };
 
-function count(verb: string): void {
+function count(verb: string, kind?: string): void {
 	apiserverRequests.byVerb.set(verb, (apiserverRequests.byVerb.get(verb) ?? 0) + 1);
+	if (WRITE_VERBS.has(verb) && kind !== "Lease") apiserverRequests.writes = { count: apiserverRequests.writes.count + 1, lastAt: Date.now() };
 }
 
 export class KubeClient {
@@ -88,9 +97,9 @@ export class KubeClient {
 		return this.kc.getCurrentCluster()?.server ?? "";
 	}
 
-	/** Runs one apiserver call and maps its failure; counted under `verb`, the context's first word by default. */
+	/** Runs one apiserver call and maps its failure; counted under `verb`, the context's first word by default (its second names the kind). */
 	async call<R>(context: string, fn: () => Promise<R>, verb = context.split(" ")[0]): Promise<R> {
-		count(verb);
+		count(verb, context.split(" ")[1]);
 		try {
 			return await fn();
 		} catch (err) {
@@ -140,9 +149,12 @@ export class KubeClient {
 		return res.items;
 	}
 
-	/** Deletes with background propagation; returns false when it was already gone. */
-	async delete(ref: ObjectRef, opts: { dryRun?: boolean } = {}): Promise<boolean> {
-		count("delete");
+	/**
+	 * Deletes with background propagation; returns false when it was already gone. With `uid`, only
+	 * that object: the apiserver refuses (409) to delete another one made since under the same name.
+	 */
+	async delete(ref: ObjectRef, opts: { dryRun?: boolean; uid?: string } = {}): Promise<boolean> {
+		count("delete", ref.kind);
 		try {
 			await this.objects.delete(
 				{ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } },
@@ -151,6 +163,7 @@ export class KubeClient {
 				undefined,
 				undefined,
 				"Background",
+				opts.uid ? { preconditions: { uid: opts.uid } } : undefined,
 			);
 			return true;
 		} catch (err) {

@@ -45,6 +45,12 @@ class FakeKube {
 		return structuredClone(stored) as T;
 	}
 
+	/** Like the apiserver's create: 409 when it exists already. */
+	async create<T extends KubernetesObject>(obj: T): Promise<T> {
+		if (this.objects.has(this.key(obj.kind!, obj.metadata?.namespace, obj.metadata!.name!))) throw new Errors.MoleculerClientError(`${obj.kind} "${obj.metadata?.name}" already exists`, 409, "CONFLICT");
+		return this.apply(obj);
+	}
+
 	async get<T extends KubernetesObject>(ref: ObjectRef): Promise<T | undefined> {
 		const obj = this.objects.get(this.key(ref.kind, ref.namespace, ref.name));
 		return obj ? (structuredClone(obj) as T) : undefined;
@@ -54,10 +60,11 @@ class FakeKube {
 		return [...this.objects.values()].filter(o => o.kind === resource.kind && (!opts.namespace || o.metadata?.namespace === opts.namespace) && matches(o, opts.labelSelector)).map(o => structuredClone(o) as T);
 	}
 
-	async delete(ref: ObjectRef): Promise<boolean> {
+	async delete(ref: ObjectRef, opts: { uid?: string } = {}): Promise<boolean> {
 		const key = this.key(ref.kind, ref.namespace, ref.name);
 		const obj = this.objects.get(key);
 		if (!obj) return false;
+		if (opts.uid && obj.metadata?.uid !== opts.uid) throw new Errors.MoleculerClientError("Precondition failed: UID in precondition", 409, "CONFLICT");
 		this.objects.delete(key);
 		this.notify("delete", obj);
 		// Background propagation: a Job's pods go with it, a Namespace's content with it.
