@@ -39,6 +39,11 @@ export interface BerthConfig {
 	 * so the fault suite can race a delete against an apply. Never set it in production.
 	 */
 	testApplyDelayMs: number;
+	/**
+	 * Test-only (BERTH_TEST_CLOCK_SKEW_MS, may be negative): how far the leader elector's clock is off
+	 * (lib/leader.ts), so the fault suite can run one node with a wrong clock. Never set it in production.
+	 */
+	testClockSkewMs: number;
 }
 
 function int(value: string | undefined, fallback: number): number {
@@ -99,5 +104,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BerthConfig {
 		orphanSweepSeconds: count(env.ORPHAN_SWEEP_SECONDS, 300),
 		orphanGraceSeconds: count(env.ORPHAN_GRACE_SECONDS, 120),
 		testApplyDelayMs: count(env.BERTH_TEST_APPLY_DELAY_MS, 0),
+		testClockSkewMs: Number.isFinite(Number(env.BERTH_TEST_CLOCK_SKEW_MS)) ? Number(env.BERTH_TEST_CLOCK_SKEW_MS) : 0,
 	};
 }

@@ -89,6 +89,16 @@ function newReconciler<S>(self: Self, opts: ControllerOptions<S>): Reconciler {
 	});
 }
 
+/** Whether the fence lets this node act as the leader now (it stops leading there if it may not). */
+function isFenced(self: Self): boolean {
+	try {
+		self.fence();
+		return true;
+	} catch {
+		return false;
+	}
+}
+
 /** The leader's orphan sweep of the service's objects, every ORPHAN_SWEEP_SECONDS (none with 0); the first after one period. */
 function startSweep<S>(self: Self, opts: ControllerOptions<S>): NodeJS.Timeout | undefined {
 	const { orphanSweepSeconds, orphanGraceSeconds } = loadConfig();
@@ -131,12 +141,15 @@ function leaderController<S>(self: Self, opts: ControllerOptions<S>): Controller
 			}
 			const kube = getKubeClient();
 			const specs = typeof opts.watch === "function" ? opts.watch(self as unknown as S) : (opts.watch ?? []);
+			// What the watches and the resync trigger is leader work, on every-node reconcilers too: a node
+			// woken past its renew deadline (its watch delivering what it buffered) enqueues nothing.
+			const leads = () => isFenced(self);
 			for (const spec of specs) {
 				const informer = kube.informer<KubernetesObject>(
 					spec.kind,
 					(_event, obj) => {
 						const key = spec.keyOf(obj);
-						if (key) self.reconciler?.enqueue(key);
+						if (key && leads()) self.reconciler?.enqueue(key);
 					},
 					{ namespace: spec.namespace, labelSelector: spec.selector, onError: (err, retryInMs) => self.logger.warn(`${spec.kind.kind} watch failed, restarting in ${retryInMs} ms:`, (err as Error)?.message ?? err) },
 				);
@@ -144,7 +157,7 @@ function leaderController<S>(self: Self, opts: ControllerOptions<S>): Controller
 			}
 			await Promise.all([...self.watches.values()].map(i => i.start()));
 			const resyncMs = opts.resyncMs?.(self as unknown as S) ?? loadConfig().resyncSeconds * 1000;
-			self.$resyncTimer = setInterval(() => void self.reconciler?.resync(), resyncMs);
+			self.$resyncTimer = setInterval(() => void (leads() && self.reconciler?.resync()), resyncMs);
 			self.$resyncTimer.unref?.();
 			// Whatever changed while no node was watching is healed now, not at the next resync.
 			await self.reconciler?.resync();

@@ -9,7 +9,7 @@ import { deploymentEvents, deploymentTop, followLogs, liveStatus, logPods, podsO
 import { deleteGenerated, desiredManifests, draftManifests, dryRun, entityIdOf, liveCacheOf, ImageCache, orphanedStatus, reconcileDeployment, SWEPT_KINDS, WATCH_SELECTOR, WATCHED_KINDS, type PassDeps } from "../lib/deployments/reconcile";
 import { checkQuota, checkReferences, type ReferenceDeps } from "../lib/deployments/references";
 import { changesOf, decodeDeployment, encodeChange, encodeDeployment, PUBLIC_FIELDS, withChanges, type StoredDeployment } from "../lib/deployments/store";
-import { conflict, invalidField, NOT_RETRIED, notFound } from "../lib/errors";
+import { conflict, found, invalidField, NOT_RETRIED, notFound } from "../lib/errors";
 import { getKubeClient } from "../lib/k8s";
 import { admitIntoNamespace } from "../lib/namespaces/identity";
 import { deploymentStatus, podState, statusChanged, type CatalogImage, type DeploymentEntity, type DeploymentStatus, type PodState } from "../lib/manifests/deployment";
@@ -83,7 +83,8 @@ const createAction = {
 				throw err;
 			}
 			await this.reconciler?.sync(id).catch(err => this.logger.warn(`First apply of deployment ${id} failed; the reconciler retries:`, (err as Error).message));
-			const entity = this.publicView((await this.loadDoc<StoredDeployment>(id)) as StoredDeployment);
+			// Deleted meanwhile (by its id, on another node): gone for this caller too.
+			const entity = this.publicView(found(await this.loadDoc<StoredDeployment>(id), "Deployment", id));
 			ctx.emit("k8s.deployments.created", entity);
 			Object.assign(ctx.meta, { $statusCode: 201, $location: `/api/v1/k8s/deployments/${entity.id}` });
 			return entity;
@@ -137,7 +138,7 @@ const methods = {
 		if (image) this.images.remember(image);
 		await this.patchEntity(ctx, doc.id, encodeChange({ ...changes, footprint }));
 		await this.reconciler?.sync(doc.id).catch(err => this.logger.warn(`Applying deployment ${doc.id} failed; the reconciler retries:`, (err as Error).message));
-		const entity = this.publicView((await this.loadDoc<StoredDeployment>(doc.id)) as StoredDeployment);
+		const entity = this.publicView(found(await this.loadDoc<StoredDeployment>(doc.id), "Deployment", doc.id));
 		ctx.emit("k8s.deployments.updated", entity);
 		return entity;
 	},

@@ -48,30 +48,41 @@ export interface PodMetrics {
 /** Verbs that change the cluster (a dry run changes nothing). */
 const WRITE_VERBS = new Set(["apply", "create", "replace", "delete", "orphan"]);
 
+/** How many write times are kept (the fault suite asks how many came after a moment). */
+const RECENT_WRITES = 256;
+
 /**
  * Requests sent to the apiserver by this process, by verb: what tests and benchmarks read to see
  * what one action costs. Counted where each request is made, so nothing is missed. `writes` counts
  * the requests that change objects other than the controller Lease (whose renewals are the
- * elector's own), with the wall-clock time of the last one: what the fault suite reads to see
- * that a node which lost the Lease writes nothing more.
+ * elector's own), and keeps the wall-clock times of the last ones: what the fault suite reads
+ * (GET /health/metrics) to see that a node which lost the Lease writes nothing more.
  */
 export const apiserverRequests = {
 	byVerb: new Map<string, number>(),
-	writes: { count: 0, lastAt: 0 },
+	writes: { count: 0, recent: [] as number[] },
 	get total(): number {
 		let n = 0;
 		for (const v of this.byVerb.values()) n += v;
 		return n;
 	},
+	/** Writes sent at or after `since` (wall-clock ms), among the last RECENT_WRITES. */
+	writesSince(since: number): number {
+		return this.writes.recent.filter(at => at >= since).length;
+	},
 	reset(): void {
 		this.byVerb.clear();
-		this.writes = { count: 0, lastAt: 0 };
+		this.writes = { count: 0, recent: [] };
 	},
 };
 
 function count(verb: string, kind?: string): void {
 	apiserverRequests.byVerb.set(verb, (apiserverRequests.byVerb.get(verb) ?? 0) + 1);
-	if (WRITE_VERBS.has(verb) && kind !== "Lease") apiserverRequests.writes = { count: apiserverRequests.writes.count + 1, lastAt: Date.now() };
+	if (!WRITE_VERBS.has(verb) || kind === "Lease") return;
+	const { writes } = apiserverRequests;
+	writes.count++;
+	writes.recent.push(Date.now());
+	if (writes.recent.length > RECENT_WRITES) writes.recent.shift();
 }
 
 export class KubeClient {
