@@ -2,7 +2,7 @@ import { performance } from "node:perf_hooks";
 import type { Service, ServiceSchema } from "moleculer";
 import type { NamespaceEntity } from "../lib/api/namespaces";
 import { loadConfig } from "../lib/config";
-import { getKubeClient, type KubeClient, type KubernetesObject, type ResilientInformer, type ResourceKind } from "../lib/k8s";
+import { checkedWrites, getKubeClient, type KubeClient, type KubernetesObject, type ResilientInformer, type ResourceKind } from "../lib/k8s";
 import { getLeaderElector } from "../lib/leader";
 import { OrphanSweeper, type SweepTarget } from "../lib/orphans";
 import { Reconciler, type ReconcileResult } from "../lib/reconciler";
@@ -59,6 +59,8 @@ export interface ControllerMethods {
 	 * Leader-only reconcilers call it before every run; call it before other leader-only writes.
 	 */
 	fence(): void;
+	/** The Kubernetes client for leader-only work: every write it sends passes the fence first. */
+	leaderKube(): KubeClient;
 }
 
 export interface ControllerLocals {
@@ -202,6 +204,9 @@ export function createControllerMixin<S = Service>(opts?: ControllerOptions<S>):
 			},
 			fence(this: Self) {
 				if (electionEnabled()) getLeaderElector().fence();
+			},
+			leaderKube(this: Self) {
+				return checkedWrites(getKubeClient(), () => this.fence());
 			},
 		},
 		created(this: Self) {

@@ -24,7 +24,7 @@ import { checkCommand, jobRunOf, jobsSettings } from "../lib/jobs/checks";
 import { readJobLogs } from "../lib/jobs/logs";
 import { reconcileJob } from "../lib/jobs/reconcile";
 import { claim, jobKey, lastSeenJob, type StoredJob, type UpdatingAdapter } from "../lib/jobs/store";
-import { getKubeClient, Kinds, type V1Job } from "../lib/k8s";
+import { getKubeClient, Kinds, type KubeClient, type V1Job } from "../lib/k8s";
 import { jobFor } from "../lib/manifests/job";
 import { deleteIfOwned, isTombstoned } from "../lib/tombstones";
 import { MANAGED_SELECTOR } from "../lib/manifests/labels";
@@ -137,8 +137,8 @@ const methods = {
 	},
 
 	/** Deletes the job's Job, only the one Berth made for it (background propagation: its pods go with it). */
-	async deleteJob(this: JobsThis, doc: StoredJob): Promise<void> {
-		await deleteIfOwned(getKubeClient(), { apiVersion: "batch/v1", kind: "Job", name: doc.name, namespace: doc.namespaceName }, doc.id);
+	async deleteJob(this: JobsThis, doc: StoredJob, kube: KubeClient = getKubeClient()): Promise<void> {
+		await deleteIfOwned(kube, { apiVersion: "batch/v1", kind: "Job", name: doc.name, namespace: doc.namespaceName }, doc.id);
 	},
 
 	/** Drops the entity (and its logs) and stops watching its Job. */
@@ -159,7 +159,7 @@ const methods = {
 			emit: (event, payload) => void this.broker.emit(event, payload),
 			fence: () => this.fence(),
 			finishRemoval: async doc => {
-				await this.deleteJob(doc);
+				await this.deleteJob(doc, this.leaderKube());
 				await this.forgetJob(this.systemContext(), doc);
 			},
 		});

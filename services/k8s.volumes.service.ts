@@ -2,7 +2,7 @@ import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { createVolumeParams, listVolumesParams, volumeIdParams, type CreateVolumeParams, type VolumeEntity, type VolumeIdParams, type VolumeStatus } from "../lib/api/volumes";
 import { answerCreated, getVisibleAction, type RestMeta } from "../lib/api/rest";
 import { conflict, NOT_RETRIED, quotaExceeded } from "../lib/errors";
-import { getKubeClient, Kinds, type V1Deployment, type V1PersistentVolumeClaim, type V1Pod, type V1ResourceQuota } from "../lib/k8s";
+import { getKubeClient, Kinds, type KubeClient, type V1Deployment, type V1PersistentVolumeClaim, type V1Pod, type V1ResourceQuota } from "../lib/k8s";
 import { ANNOTATION_ID } from "../lib/manifests/labels";
 import { QUOTA_NAME } from "../lib/manifests/namespace";
 import { DEFAULT_VOLUME_SIZE, VOLUME_SELECTOR, pvcManifest } from "../lib/manifests/volume";
@@ -92,7 +92,7 @@ const methods = {
 		if (!informer) throw new Error("volume watch not synced yet");
 		const volume = await this.loadDoc<StoredVolume>(id);
 		if (!volume) return;
-		if (volume.deleting) return void (await this.finishRemoval(this.systemContext(), volume));
+		if (volume.deleting) return void (await this.finishRemoval(this.systemContext(), volume, this.leaderKube()));
 		const live = informer.get(volume.name, volume.namespaceName) as V1PersistentVolumeClaim | undefined;
 		const mine = live?.metadata?.annotations?.[ANNOTATION_ID] === volume.id ? live : undefined;
 		const status: VolumeStatus = mine
@@ -104,8 +104,8 @@ const methods = {
 	},
 
 	/** The rest of a remove, after its mark: the claim Berth made for the volume (only that one), then the entity. */
-	async finishRemoval(this: VolumesThis, ctx: Context, volume: StoredVolume): Promise<VolumeEntity> {
-		await deleteIfOwned(getKubeClient(), { apiVersion: "v1", kind: "PersistentVolumeClaim", name: volume.name, namespace: volume.namespaceName }, volume.id);
+	async finishRemoval(this: VolumesThis, ctx: Context, volume: StoredVolume, kube: KubeClient = getKubeClient()): Promise<VolumeEntity> {
+		await deleteIfOwned(kube, { apiVersion: "v1", kind: "PersistentVolumeClaim", name: volume.name, namespace: volume.namespaceName }, volume.id);
 		const removedNow = await this.removeEntity(ctx, volume.id);
 		this.reconciler?.forget(volume.id);
 		const removed = this.publicView<VolumeEntity>(volume);

@@ -35,7 +35,7 @@ export interface NodeMetrics {
 		byVerb: Record<string, number>;
 		/** Requests that changed objects other than the controller Lease. */
 		writes: number;
-		/** With `?since=<wall-clock ms>`: how many of those were sent at or after it. */
-		writesSince?: number;
+		/** With `?since=<wall-clock ms>`: those sent at or after it (of the last 256), by verb and kind. */
+		writesSince?: { at: number; verb: string; kind: string }[];
 	};
 }

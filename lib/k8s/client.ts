@@ -48,6 +48,13 @@ export interface PodMetrics {
 /** Verbs that change the cluster (a dry run changes nothing). */
 const WRITE_VERBS = new Set(["apply", "create", "replace", "delete", "orphan"]);
 
+/** One request that changed the cluster: when (wall-clock ms), the verb and the kind (no names). */
+export interface ApiserverWrite {
+	at: number;
+	verb: string;
+	kind: string;
+}
+
 /** How many write times are kept (the fault suite asks how many came after a moment). */
 const RECENT_WRITES = 256;
 
@@ -60,15 +67,15 @@ const RECENT_WRITES = 256;
  */
 export const apiserverRequests = {
 	byVerb: new Map<string, number>(),
-	writes: { count: 0, recent: [] as number[] },
+	writes: { count: 0, recent: [] as ApiserverWrite[] },
 	get total(): number {
 		let n = 0;
 		for (const v of this.byVerb.values()) n += v;
 		return n;
 	},
 	/** Writes sent at or after `since` (wall-clock ms), among the last RECENT_WRITES. */
-	writesSince(since: number): number {
-		return this.writes.recent.filter(at => at >= since).length;
+	writesSince(since: number): ApiserverWrite[] {
+		return this.writes.recent.filter(w => w.at >= since);
 	},
 	reset(): void {
 		this.byVerb.clear();
@@ -81,7 +88,7 @@ function count(verb: string, kind?: string): void {
 	if (!WRITE_VERBS.has(verb) || kind === "Lease") return;
 	const { writes } = apiserverRequests;
 	writes.count++;
-	writes.recent.push(Date.now());
+	writes.recent.push({ at: Date.now(), verb, kind: kind ?? "" });
 	if (writes.recent.length > RECENT_WRITES) writes.recent.shift();
 }
 
@@ -240,4 +247,28 @@ export class KubeClient {
 	informer<T extends KubernetesObject>(resource: ResourceKind, handler: WatchHandler<T>, opts: InformerOptions = {}): ResilientInformer<T> {
 		return new ResilientInformer<T>(this.kc, this.objects, resource, handler, opts);
 	}
+}
+
+/** The methods of KubeClient that change the cluster. */
+const WRITE_METHODS = new Set(["apply", "create", "replace", "delete", "prune", "orphanDeployment", "createDeployment"]);
+
+/**
+ * `kube`, with `check` run before every write it sends (a dry run is no write): for leader-only
+ * work, whose writes are fenced one by one (lib/leader.ts), so a pass that a pause caught halfway
+ * does not go on writing when it wakes. A prune's deletes are each checked too.
+ */
+export function checkedWrites(kube: KubeClient, check: () => void): KubeClient {
+	const proxy: KubeClient = new Proxy(kube, {
+		get(target, prop, receiver) {
+			const value = Reflect.get(target, prop, receiver) as unknown;
+			if (typeof value !== "function") return value;
+			if (typeof prop !== "string" || !WRITE_METHODS.has(prop)) return value.bind(target);
+			// Every write is async: a refused one is a rejected promise like any failed request.
+			return async (...args: unknown[]) => {
+				if (!(prop === "apply" && (args[1] as { dryRun?: boolean } | undefined)?.dryRun)) check();
+				return value.apply(proxy, args);
+			};
+		},
+	});
+	return proxy;
 }

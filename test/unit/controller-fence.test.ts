@@ -97,10 +97,20 @@ describe("the controller mixin's watches on a stale leader", () => {
 		await configMap("seen-fresh");
 		await eventually(() => expect(runs).toContain("seen-fresh"));
 		// A SIGSTOP: the watch delivers what it buffered before any of the elector's timers ran.
+		const leaderKube = (broker.getLocalService("watcher") as unknown as Self).leaderKube();
+		await leaderKube.apply({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "written-fresh", namespace: "ns" } });
 		clock.jump(5000);
 		await configMap("seen-stale");
 		await new Promise(r => setTimeout(r, 100));
 		expect(runs).not.toContain("seen-stale");
 		expect(elector.isLeader).toBe(false);
+		// Leader-only work caught halfway by the pause: its next write is refused, reads and dry runs are not.
+		const cm = { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "written-stale", namespace: "ns" } };
+		await expect(leaderKube.apply(cm)).rejects.toMatchObject({ type: "NOT_LEADER" });
+		await expect(leaderKube.delete({ apiVersion: "v1", kind: "ConfigMap", name: "written-fresh", namespace: "ns" })).rejects.toMatchObject({ type: "NOT_LEADER" });
+		await expect(leaderKube.prune([Kinds.ConfigMap], "ns", "")).rejects.toMatchObject({ type: "NOT_LEADER" });
+		await expect(leaderKube.apply(cm, { dryRun: true })).resolves.toBeDefined();
+		expect(await leaderKube.get({ apiVersion: "v1", kind: "ConfigMap", name: "written-fresh", namespace: "ns" })).toBeDefined();
+		expect(kube.peek("ConfigMap", "written-stale", "ns")).toBeUndefined();
 	});
 });
