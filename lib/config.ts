@@ -43,11 +43,31 @@ export interface BerthConfig {
 	streamRecheckSeconds: number;
 	/** AUDIT_RETENTION_DAYS: audit records older than this are pruned (by the leader, hourly). */
 	auditRetentionDays: number;
+	/** Seconds between the leader's orphan sweeps (lib/orphans.ts); 0: no sweep. */
+	orphanSweepSeconds: number;
+	/** An object is swept once two sweeps at least this many seconds apart found it without its entity. */
+	orphanGraceSeconds: number;
+	/**
+	 * Test-only (BERTH_TEST_APPLY_DELAY_MS): milliseconds a deployment's pass waits before it applies,
+	 * so the fault suite can race a delete against an apply. Never set it in production.
+	 */
+	testApplyDelayMs: number;
+	/**
+	 * Test-only (BERTH_TEST_CLOCK_SKEW_MS, may be negative): how far the leader elector's clock is off
+	 * (lib/leader.ts), so the fault suite can run one node with a wrong clock. Never set it in production.
+	 */
+	testClockSkewMs: number;
 }
 
 function int(value: string | undefined, fallback: number): number {
 	const n = value === undefined || value === "" ? NaN : Number(value);
 	return Number.isInteger(n) && n > 0 ? n : fallback;
+}
+
+/** A whole number of at least 0 (0 turns the setting off). */
+function count(value: string | undefined, fallback: number): number {
+	const n = value === undefined || value === "" ? NaN : Number(value);
+	return Number.isInteger(n) && n >= 0 ? n : fallback;
 }
 
 /** A TCP port; 0 is valid and lets the OS pick a free one (what the tests use). */
@@ -99,5 +119,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BerthConfig {
 		reservedNamespaces: list(env.RESERVED_NAMESPACES),
 		streamRecheckSeconds: int(env.STREAM_RECHECK_SECONDS, 5),
 		auditRetentionDays: int(env.AUDIT_RETENTION_DAYS, 90),
+		orphanSweepSeconds: count(env.ORPHAN_SWEEP_SECONDS, 300),
+		orphanGraceSeconds: count(env.ORPHAN_GRACE_SECONDS, 120),
+		testApplyDelayMs: count(env.BERTH_TEST_APPLY_DELAY_MS, 0),
+		testClockSkewMs: Number.isFinite(Number(env.BERTH_TEST_CLOCK_SKEW_MS)) ? Number(env.BERTH_TEST_CLOCK_SKEW_MS) : 0,
 	};
 }

@@ -3,6 +3,7 @@ import * as os from "node:os";
 import { randomBytes } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { Errors } from "moleculer";
+import { loadConfig } from "./config";
 import { ErrorTypes } from "./errors";
 import { getKubeClient, type KubeClient, type V1Lease } from "./k8s";
 
@@ -19,6 +20,17 @@ export interface ElectorClock {
 }
 
 export const systemClock: ElectorClock = { now: () => performance.now(), wall: () => Date.now() };
+
+/** A clock `skewMs` ahead of `base` (behind when negative): how the fault suite gives one node a wrong clock. */
+export function skewedClock(base: ElectorClock, skewMs: number): ElectorClock {
+	return skewMs ? { now: () => base.now() + skewMs, wall: () => base.wall() + skewMs } : base;
+}
+
+/** One stretch of leadership, in this process's wall-clock ms (for reports; never compared across nodes by the elector). */
+export interface LeadershipTerm {
+	from: number;
+	to?: number;
+}
 
 /** The three apiserver calls the elector makes. */
 export type LeaseClient = Pick<KubeClient, "get" | "create" | "replace">;
@@ -153,6 +165,7 @@ export class LeaderElector extends EventEmitter {
 	private written?: V1Lease;
 	/** Bumped by every attempt and by stop(): an older attempt that resolves late changes nothing. */
 	private attempt = 0;
+	private readonly history: LeadershipTerm[] = [];
 
 	constructor(private readonly opts: LeaderOptions = {}) {
 		super();
@@ -160,7 +173,12 @@ export class LeaderElector extends EventEmitter {
 		this.namespace = opts.namespace ?? process.env.LEADER_LEASE_NAMESPACE ?? "default";
 		this.identity = opts.identity ?? `${os.hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
 		this.timings = leaderTimings(opts);
-		this.clock = opts.clock ?? systemClock;
+		this.clock = opts.clock ?? skewedClock(systemClock, loadConfig().testClockSkewMs);
+	}
+
+	/** When this node led, most recent last (the last 20 terms); what GET /health/metrics reports. */
+	get terms(): LeadershipTerm[] {
+		return this.history.map(t => ({ ...t }));
 	}
 
 	/** Whether this node leads; see fence() for whether it may still act as the leader. */
@@ -217,6 +235,9 @@ export class LeaderElector extends EventEmitter {
 	private async tick(): Promise<void> {
 		const attempt = ++this.attempt;
 		const sentAt = this.clock.now();
+		// Woken past its deadline (a paused process: this timer and the watchdog both overdue): it has
+		// stopped leading, and it sends nothing as the leader; it campaigns afresh, reading first.
+		if (this.leading) this.checkDeadline();
 		// A leader has until its renew deadline; a candidate's attempt is bounded the same way.
 		const budget = this.leading ? this.renewedAt + this.timings.renewDeadlineMs - sentAt : this.timings.renewDeadlineMs;
 		let held: boolean | undefined;
@@ -320,6 +341,9 @@ export class LeaderElector extends EventEmitter {
 	private setLeading(leading: boolean, why?: string): void {
 		if (leading === this.leading) return;
 		this.leading = leading;
+		if (leading) this.history.push({ from: Date.now() });
+		else this.history[this.history.length - 1].to = Date.now();
+		if (this.history.length > 20) this.history.shift();
 		if (!leading) this.disarm();
 		this.opts.log?.(leading ? `leader election: ${this.identity} leads` : `leader election: ${this.identity} stopped leading${why ? ` (${why})` : ""}`);
 		this.emit(leading ? "started-leading" : "stopped-leading");
@@ -331,6 +355,11 @@ let shared: LeaderElector | undefined;
 /** The process-wide elector (one lease per Berth installation). */
 export function getLeaderElector(opts?: LeaderOptions): LeaderElector {
 	shared ??= new LeaderElector(opts);
+	return shared;
+}
+
+/** The process-wide elector if one was made (none on a node without controllers), without making one. */
+export function currentLeaderElector(): LeaderElector | undefined {
 	return shared;
 }
 

@@ -1,7 +1,10 @@
+import { performance } from "node:perf_hooks";
 import type { Service, ServiceSchema } from "moleculer";
+import type { NamespaceEntity } from "../lib/api/namespaces";
 import { loadConfig } from "../lib/config";
-import { getKubeClient, type KubernetesObject, type ResilientInformer, type ResourceKind } from "../lib/k8s";
+import { checkedWrites, getKubeClient, type KubeClient, type KubernetesObject, type ResilientInformer, type ResourceKind } from "../lib/k8s";
 import { getLeaderElector } from "../lib/leader";
+import { OrphanSweeper, type SweepTarget } from "../lib/orphans";
 import { Reconciler, type ReconcileResult } from "../lib/reconciler";
 
 /** Something that runs only on the leader: informers, reconcilers, cullers, sweeps. */
@@ -38,6 +41,8 @@ export interface ControllerOptions<S> {
 	everyNode: boolean;
 	/** More leader-only work (cullers, sweeps), started after the watches and stopped before them. */
 	whileLeading?: { start(self: S): Promise<void> | void; stop(self: S): Promise<void> | void };
+	/** The objects the service applies, swept by the leader when their entity is gone (lib/orphans.ts). */
+	orphans?(self: S): SweepTarget;
 }
 
 export interface ControllerMethods {
@@ -54,6 +59,8 @@ export interface ControllerMethods {
 	 * Leader-only reconcilers call it before every run; call it before other leader-only writes.
 	 */
 	fence(): void;
+	/** The Kubernetes client for leader-only work: every write it sends passes the fence first. */
+	leaderKube(): KubeClient;
 }
 
 export interface ControllerLocals {
@@ -63,7 +70,7 @@ export interface ControllerLocals {
 	watches: Map<string, ResilientInformer<KubernetesObject>>;
 }
 
-type Self = Service & ControllerMethods & ControllerLocals & { $controllers: Controller[]; $controllersRunning: boolean; $onLead?: () => void; $onLose?: () => void; $resyncTimer?: NodeJS.Timeout };
+type Self = Service & ControllerMethods & ControllerLocals & { $controllers: Controller[]; $controllersRunning: boolean; $onLead?: () => void; $onLose?: () => void; $resyncTimer?: NodeJS.Timeout; $sweepTimer?: NodeJS.Timeout };
 
 /** Leader election is on unless LEADER_ELECTION=false (then every node runs its controllers). */
 function electionEnabled(): boolean {
@@ -84,6 +91,47 @@ function newReconciler<S>(self: Self, opts: ControllerOptions<S>): Reconciler {
 	});
 }
 
+/** Whether the fence lets this node act as the leader now (it stops leading there if it may not). */
+function isFenced(self: Self): boolean {
+	try {
+		self.fence();
+		return true;
+	} catch {
+		return false;
+	}
+}
+
+/** The leader's orphan sweep of the service's objects, every ORPHAN_SWEEP_SECONDS (none with 0); the first after one period. */
+function startSweep<S>(self: Self, opts: ControllerOptions<S>): NodeJS.Timeout | undefined {
+	const { orphanSweepSeconds, orphanGraceSeconds } = loadConfig();
+	if (!opts.orphans || !orphanSweepSeconds) return undefined;
+	const target = opts.orphans(self as unknown as S);
+	const sweeper = new OrphanSweeper();
+	const deps = {
+		get kube(): KubeClient {
+			return getKubeClient();
+		},
+		namespaces: () => self.broker.call<NamespaceEntity[], object>("v1.k8s.namespaces.find", { query: {}, scope: false }),
+		fence: () => self.fence(),
+		graceMs: orphanGraceSeconds * 1000,
+		now: () => performance.now(),
+	};
+	let sweeping = false;
+	const timer = setInterval(async () => {
+		if (sweeping) return;
+		sweeping = true;
+		try {
+			for (const what of (await sweeper.sweep(target, deps)).deleted) self.logger.warn(`Orphan sweep: deleted ${what}, whose entity no longer exists`);
+		} catch (err) {
+			self.logger.warn(`Orphan sweep of ${opts.name} failed; the next one tries again:`, (err as Error).message);
+		} finally {
+			sweeping = false;
+		}
+	}, orphanSweepSeconds * 1000);
+	timer.unref?.();
+	return timer;
+}
+
 /** The leader's half: watches, the periodic resync and the extra loops; on every node's reconciler or its own. */
 function leaderController<S>(self: Self, opts: ControllerOptions<S>): Controller {
 	return {
@@ -95,12 +143,15 @@ function leaderController<S>(self: Self, opts: ControllerOptions<S>): Controller
 			}
 			const kube = getKubeClient();
 			const specs = typeof opts.watch === "function" ? opts.watch(self as unknown as S) : (opts.watch ?? []);
+			// What the watches and the resync trigger is leader work, on every-node reconcilers too: a node
+			// woken past its renew deadline (its watch delivering what it buffered) enqueues nothing.
+			const leads = () => isFenced(self);
 			for (const spec of specs) {
 				const informer = kube.informer<KubernetesObject>(
 					spec.kind,
 					(_event, obj) => {
 						const key = spec.keyOf(obj);
-						if (key) self.reconciler?.enqueue(key);
+						if (key && leads()) self.reconciler?.enqueue(key);
 					},
 					{ namespace: spec.namespace, labelSelector: spec.selector, onError: (err, retryInMs) => self.logger.warn(`${spec.kind.kind} watch failed, restarting in ${retryInMs} ms:`, (err as Error)?.message ?? err) },
 				);
@@ -108,13 +159,16 @@ function leaderController<S>(self: Self, opts: ControllerOptions<S>): Controller
 			}
 			await Promise.all([...self.watches.values()].map(i => i.start()));
 			const resyncMs = opts.resyncMs?.(self as unknown as S) ?? loadConfig().resyncSeconds * 1000;
-			self.$resyncTimer = setInterval(() => void self.reconciler?.resync(), resyncMs);
+			self.$resyncTimer = setInterval(() => void (leads() && self.reconciler?.resync()), resyncMs);
 			self.$resyncTimer.unref?.();
 			// Whatever changed while no node was watching is healed now, not at the next resync.
 			await self.reconciler?.resync();
 			await opts.whileLeading?.start(self as unknown as S);
+			self.$sweepTimer = startSweep(self, opts);
 		},
 		stop: async () => {
+			if (self.$sweepTimer) clearInterval(self.$sweepTimer);
+			self.$sweepTimer = undefined;
 			await opts.whileLeading?.stop(self as unknown as S);
 			if (self.$resyncTimer) clearInterval(self.$resyncTimer);
 			self.$resyncTimer = undefined;
@@ -150,6 +204,9 @@ export function createControllerMixin<S = Service>(opts?: ControllerOptions<S>):
 			},
 			fence(this: Self) {
 				if (electionEnabled()) getLeaderElector().fence();
+			},
+			leaderKube(this: Self) {
+				return checkedWrites(getKubeClient(), () => this.fence());
 			},
 		},
 		created(this: Self) {

@@ -32,7 +32,7 @@ if [ -f test-output/faults.json ]; then
   # shellcheck disable=SC2016 # a JavaScript template literal, not a shell expansion
   node -e '
     for (const f of require("./test-output/faults.json"))
-      console.log(`  ${f.scenario.padEnd(40)} ${(f.recoveryMs / 1000).toFixed(1).padStart(6)} s   lost ${f.lost}   duplicated ${f.duplicated}`);'
+      console.log(`  ${f.scenario.padEnd(52)} ${(f.recoveryMs / 1000).toFixed(1).padStart(6)} s   lost ${f.lost}   duplicated ${f.duplicated}`);'
 fi
 echo "[faults] suite took $((SECONDS - started)) s"
 exit $status

@@ -1,9 +1,10 @@
 import * as fs from "node:fs/promises";
 import type { Context, ServiceSchema } from "moleculer";
 import type mongoose from "mongoose";
-import type { Liveness, NodeView, Readiness, ReadinessCheck } from "../lib/api/health";
+import type { Liveness, NodeMetrics, NodeView, Readiness, ReadinessCheck } from "../lib/api/health";
 import { loadConfig } from "../lib/config";
-import { getKubeClient } from "../lib/k8s";
+import { apiserverRequests, getKubeClient } from "../lib/k8s";
+import { currentLeaderElector } from "../lib/leader";
 import { loadMongoose } from "../lib/mongo";
 
 type Check = ReadinessCheck;
@@ -63,6 +64,25 @@ const HealthService: ServiceSchema = {
 			public: true,
 			handler(this: { broker: { nodeID: string } }): NodeView {
 				return { nodeID: this.broker.nodeID };
+			},
+		},
+		/** Whether this node leads, and what it sent to the apiserver (GET /health/metrics). */
+		metrics: {
+			public: true,
+			params: { since: { type: "number", optional: true, convert: true } },
+			handler(this: { broker: { nodeID: string } }, ctx: Context<{ since?: number }>): NodeMetrics {
+				const elector = process.env.LEADER_ELECTION === "false" ? undefined : currentLeaderElector();
+				const since = ctx.params.since;
+				return {
+					nodeID: this.broker.nodeID,
+					leading: elector ? elector.isLeader : null,
+					leadership: elector?.terms ?? [],
+					apiserver: {
+						byVerb: Object.fromEntries(apiserverRequests.byVerb),
+						writes: apiserverRequests.writes.count,
+						...(since === undefined ? {} : { writesSince: apiserverRequests.writesSince(since) }),
+					},
+				};
 			},
 		},
 		ready: {

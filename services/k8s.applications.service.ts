@@ -311,8 +311,9 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 		const self = this;
 		this.apps = {
 			store: this.store,
+			// Leader-only work: each of its writes passes the fence.
 			get kube(): KubeClient {
-				return getKubeClient();
+				return self.leaderKube();
 			},
 			config: this.settings,
 			announce: (event, doc) => void self.broker.emit(`k8s.applications.${event}`, applicationView(doc, self.settings.policy)),

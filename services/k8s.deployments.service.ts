@@ -7,12 +7,13 @@ import { loadConfig } from "../lib/config";
 import { keyStillUsable, pokeAccessWatches } from "../lib/access-watch";
 import { checkJoint, checkShape, draftOf, footprintOf, parseSince } from "../lib/deployments/checks";
 import { deploymentEvents, deploymentTop, followLogs, liveStatus, logPods, podsOf, readLogs } from "../lib/deployments/live";
-import { deleteGenerated, desiredManifests, draftManifests, dryRun, entityIdOf, liveCacheOf, ImageCache, reconcileDeployment, WATCH_SELECTOR, WATCHED_KINDS, type PassDeps } from "../lib/deployments/reconcile";
+import { deleteGenerated, desiredManifests, draftManifests, dryRun, entityIdOf, liveCacheOf, ImageCache, orphanedStatus, reconcileDeployment, SWEPT_KINDS, WATCH_SELECTOR, WATCHED_KINDS, type PassDeps } from "../lib/deployments/reconcile";
 import { checkQuota, checkReferences, type ReferenceDeps } from "../lib/deployments/references";
 import { changesOf, decodeDeployment, encodeChange, encodeDeployment, PUBLIC_FIELDS, withChanges, type StoredDeployment } from "../lib/deployments/store";
-import { conflict, invalidField, NOT_RETRIED, notFound } from "../lib/errors";
+import { conflict, found, invalidField, NOT_RETRIED, notFound } from "../lib/errors";
 import { getKubeClient, type KubernetesObject } from "../lib/k8s";
 import { claimOf, isAdopting } from "../lib/ownership";
+import { admitIntoNamespace } from "../lib/namespaces/identity";
 import { deploymentStatus, podState, statusChanged, type CatalogImage, type DeploymentEntity, type DeploymentStatus, type PodState } from "../lib/manifests/deployment";
 import { createControllerMixin, type ControllerLocals, type ControllerMethods } from "../mixins/controller.mixin";
 import { COLLECTION_CHANGED, createDbMixin, type DbBackedService } from "../mixins/db.mixin";
@@ -76,7 +77,7 @@ const createAction = {
 			const { id: _pending, ...doc } = draft;
 			const saved = await this.withAdmission(ctx, ns.id, async quota => {
 				await checkQuota(this.references(), quota, draft, footprint);
-				return this.insertEntity(ctx, encodeDeployment({ ...doc, footprint, status: deploymentStatus(undefined, { ok: true }, undefined, new Date().toISOString()) }));
+				return this.insertEntity(ctx, encodeDeployment({ ...doc, footprint, namespaceUid: ns.uid, status: deploymentStatus(undefined, { ok: true }, undefined, new Date().toISOString()) }));
 			});
 			const id = String(saved.id);
 			try {
@@ -89,7 +90,8 @@ const createAction = {
 				throw err;
 			}
 			await this.reconciler?.sync(id).catch(err => this.logger.warn(`First apply of deployment ${id} failed; the reconciler retries:`, (err as Error).message));
-			const entity = this.publicView((await this.loadDoc<StoredDeployment>(id)) as StoredDeployment);
+			// Deleted meanwhile (by its id, on another node): gone for this caller too.
+			const entity = this.publicView(found(await this.loadDoc<StoredDeployment>(id), "Deployment", id));
 			ctx.emit("k8s.deployments.created", entity);
 			Object.assign(ctx.meta, { $statusCode: 201, $location: `/api/v1/k8s/deployments/${entity.id}` });
 			return entity;
@@ -111,8 +113,9 @@ const methods = {
 
 	passDeps(this: DeploymentsThis): PassDeps {
 		const caches = this.syncedCaches();
+		const kube = getKubeClient();
 		return {
-			kube: getKubeClient(),
+			kube,
 			baseDomain: this.settings.baseDomain,
 			cache: () => (caches ? liveCacheOf(caches) : undefined),
 			load: id => this.loadDoc<StoredDeployment>(id),
@@ -121,6 +124,8 @@ const methods = {
 			writeStatus: this.writeStatus.bind(this),
 			teardown: this.teardown.bind(this),
 			requeue: id => this.reconciler?.enqueue(id),
+			admit: doc => admitIntoNamespace({ kube, orphan: (d, why) => this.writeStatus(d, orphanedStatus(d, why, new Date().toISOString())), bind: async (d, namespaceUid) => void (await this.patchEntity(this.systemContext(), d.id, { namespaceUid })) }, doc),
+			withdraw: doc => deleteGenerated(kube, doc),
 		};
 	},
 
@@ -143,7 +148,7 @@ const methods = {
 			await this.patchEntity(ctx, doc.id, encodeChange({ ...changes, footprint }));
 		});
 		await this.reconciler?.sync(doc.id).catch(err => this.logger.warn(`Applying deployment ${doc.id} failed; the reconciler retries:`, (err as Error).message));
-		const entity = this.publicView((await this.loadDoc<StoredDeployment>(doc.id)) as StoredDeployment);
+		const entity = this.publicView(found(await this.loadDoc<StoredDeployment>(doc.id), "Deployment", doc.id));
 		ctx.emit("k8s.deployments.updated", entity);
 		return entity;
 	},
@@ -169,8 +174,8 @@ const methods = {
 			if (env.length) throw invalidField("env", "Env vars need the v1.k8s.envs service, which is not running");
 			return;
 		}
-		const { id, name, namespace, namespaceName, owner, members } = dep;
-		const target = { id, name, namespace, namespaceName, owner, members: members ?? [] };
+		const { id, name, namespace, namespaceName, namespaceUid, owner, members } = dep;
+		const target = { id, name, namespace, namespaceName, namespaceUid, owner, members: members ?? [] };
 		await ctx.call<unknown, CreateFromImageParams>("v1.k8s.envs.createEnv", { namespace: dep.namespace, deployment: dep.id, image: image.id, env, target, declared: image.env ?? [], scope: false });
 	},
 
@@ -211,6 +216,7 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 			reconcile: (self, id) => reconcileDeployment(self.passDeps(), id),
 			listKeys: async self => (await self.findRaw<StoredDeployment>({})).map(d => d.id),
 			resyncMs: self => self.settings.resyncSeconds * 1000,
+			orphans: self => ({ kinds: SWEPT_KINDS, selector: WATCH_SELECTOR, exists: async id => Boolean(await self.loadDoc(id)) }),
 			// Each node applies what its own actions change and answers once it is applied (applies are
 			// idempotent and one key runs once per node at a time); watches and resync: the leader only.
 			everyNode: true,

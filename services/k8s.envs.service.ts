@@ -22,7 +22,7 @@ import {
 	type UpdateEnvParams,
 } from "../lib/api/envs";
 import { answerCreated, withoutGenericActions, type RestMeta } from "../lib/api/rest";
-import { applyEnvObjects, checkSize, deleteEnvObjects, envWrites, ownSecretValues, patchResult, type StoredEnv } from "../lib/envs/envs";
+import { checkSize, deleteEnvObjects, envWrites, ownSecretValues, patchResult, writeEnvObjects, type StoredEnv } from "../lib/envs/envs";
 import { conflict, forbidden, invalidField, NOT_RETRIED, notFound } from "../lib/errors";
 import { getKubeClient, Kinds } from "../lib/k8s";
 import { ENV_KIND, type DeploymentEntity, type ImageEnvDeclaration } from "../lib/manifests/deployment";
@@ -106,6 +106,7 @@ const methods = {
 			namespaceName: dep.namespaceName,
 			deployment: dep.id,
 			deploymentName: dep.name,
+			...(dep.namespaceUid ? { namespaceUid: dep.namespaceUid } : {}),
 			key,
 			type,
 			...(type === "secret" ? { secretValue: value, value: "" } : { value }),
@@ -138,8 +139,10 @@ const methods = {
 	 */
 	async reconcile(this: EnvsThis, deployment: string): Promise<void> {
 		const docs = await this.envsOf(deployment);
+		const bind = async (unbound: StoredEnv[], namespaceUid: string) => void (await Promise.all(unbound.filter(d => !d.namespaceUid).map(d => this.patchEntity(this.systemContext(), d.id, { namespaceUid }))));
 		// Whoever holds the names is read from the leader's watches of env objects, else from the apiserver.
-		if (docs.length) return applyEnvObjects(getKubeClient(), deployment, docs, cachedOrRead(getKubeClient(), this.syncedCaches()));
+		const lookup = cachedOrRead(getKubeClient(), this.syncedCaches());
+		if (docs.length) return writeEnvObjects({ kube: getKubeClient(), envsOf: id => this.envsOf(id), bind, lookup }, deployment, docs);
 		let dep: DeploymentEntity;
 		try {
 			dep = await this.systemContext().call<DeploymentEntity, { id: string; scope: boolean }>("v1.k8s.deployments.get", { id: deployment, scope: false });

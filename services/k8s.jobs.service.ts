@@ -24,8 +24,9 @@ import { checkCommand, jobRunOf, jobsSettings } from "../lib/jobs/checks";
 import { readJobLogs } from "../lib/jobs/logs";
 import { reconcileJob } from "../lib/jobs/reconcile";
 import { claim, jobKey, lastSeenJob, type StoredJob, type UpdatingAdapter } from "../lib/jobs/store";
-import { getKubeClient, Kinds, type V1Job } from "../lib/k8s";
+import { getKubeClient, Kinds, type KubeClient, type V1Job } from "../lib/k8s";
 import { jobFor } from "../lib/manifests/job";
+import { deleteIfOwned, isTombstoned } from "../lib/tombstones";
 import { MANAGED_SELECTOR } from "../lib/manifests/labels";
 import { createControllerMixin, type ControllerLocals, type ControllerMethods } from "../mixins/controller.mixin";
 import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
@@ -61,6 +62,7 @@ const methods = {
 			cmd: params.cmd,
 			namespace: ns.id,
 			namespaceName: ns.name,
+			namespaceUid: ns.uid ?? null,
 			compat,
 			phase: "Pending",
 			status: {},
@@ -78,6 +80,8 @@ const methods = {
 			await this.removeEntity(ctx, saved.id);
 			throw err;
 		}
+		// Removed while its Job was applied: the Job goes too (lib/tombstones.ts).
+		if (isTombstoned(await this.loadDoc<StoredJob>(saved.id))) await this.deleteJob({ ...saved, namespaceName: ns.name } as StoredJob);
 		this.reconciler?.enqueue(jobKey(ns.name, run.name));
 		return { entity: { ...saved, uid: job.metadata?.uid }, job };
 	},
@@ -132,6 +136,11 @@ const methods = {
 		return readJobLogs(getKubeClient(), doc.namespaceName, doc.name, this.settings.maxLogBytes);
 	},
 
+	/** Deletes the job's Job, only the one Berth made for it (background propagation: its pods go with it). */
+	async deleteJob(this: JobsThis, doc: StoredJob, kube: KubeClient = getKubeClient()): Promise<void> {
+		await deleteIfOwned(kube, { apiVersion: "batch/v1", kind: "Job", name: doc.name, namespace: doc.namespaceName }, doc.id);
+	},
+
 	/** Drops the entity (and its logs) and stops watching its Job. */
 	async forgetJob(this: JobsThis, ctx: Context, doc: StoredJob): Promise<void> {
 		await this.removeEntity(ctx, doc.id);
@@ -149,6 +158,10 @@ const methods = {
 			publicView: doc => this.publicView<JobEntity>(doc),
 			emit: (event, payload) => void this.broker.emit(event, payload),
 			fence: () => this.fence(),
+			finishRemoval: async doc => {
+				await this.deleteJob(doc, this.leaderKube());
+				await this.forgetJob(this.systemContext(), doc);
+			},
 		});
 	},
 };
@@ -163,13 +176,14 @@ const JobsService: ServiceSchema<JobsSettings & ServiceSettingSchema, JobsMethod
 			name: "k8s.jobs",
 			watch: [{ kind: Kinds.Job, selector: JOB_SELECTOR, keyOf: job => (job.metadata?.namespace && job.metadata?.name ? jobKey(job.metadata.namespace, job.metadata.name) : undefined) }],
 			reconcile: (self, key) => self.syncJob(key),
-			listKeys: async self => (await self.findRaw<StoredJob>({ finished: { $ne: true } })).map(d => jobKey(d.namespaceName, d.name)),
+			listKeys: async self => (await self.findRaw<StoredJob>({ $or: [{ finished: { $ne: true } }, { deleting: true }] })).map(d => jobKey(d.namespaceName, d.name)),
+			orphans: self => ({ kinds: [Kinds.Job], selector: JOB_SELECTOR, exists: async id => Boolean(await self.loadDoc(id)) }),
 			// Finishing a job captures its logs once: one node does it, the one that watches.
 			everyNode: false,
 		}),
 		withoutGenericActions,
 		createDbMixin({ collection: "jobs", fields: JOB_FIELDS, unique: [["name"]] }),
-		createMembershipMixin({ entityName: "Job", selfDecided: { field: "compat", value: true } }),
+		createMembershipMixin({ entityName: "Job", selfDecided: { field: "compat", value: true }, hidden: doc => Boolean(doc.deleting) }),
 		createRefsMixin(),
 	],
 	settings: { rest: "/v1/k8s/jobs" } as JobsSettings,
@@ -219,8 +233,9 @@ const JobsService: ServiceSchema<JobsSettings & ServiceSettingSchema, JobsMethod
 			params: jobIdParams,
 			async handler(this: JobsThis, ctx: Context<JobIdParams, CallerMeta>): Promise<JobEntity> {
 				const doc = await this.findVisible<StoredJob>(ctx, ctx.params.id, "edit");
-				// Background propagation: the Job's pods go with it.
-				await getKubeClient().delete({ apiVersion: "batch/v1", kind: "Job", name: doc.name, namespace: doc.namespaceName });
+				// Marked first (lib/tombstones.ts): the watch never records it as deleted, and if this node dies now the leader finishes the remove.
+				await this.patchEntity(ctx, doc.id, { deleting: true });
+				await this.deleteJob(doc);
 				await this.forgetJob(ctx, doc);
 				return this.publicView<JobEntity>(doc);
 			},

@@ -27,12 +27,14 @@ import { answerCreated, type RestMeta } from "../lib/api/rest";
 import { conflict, forbidden, found, invalid, NOT_RETRIED, notFound } from "../lib/errors";
 import { getKubeClient, Kinds, type V1Namespace, type V1ResourceQuota } from "../lib/k8s";
 import { MANAGED_SELECTOR } from "../lib/manifests/labels";
-import { NAMESPACE_KIND, QUOTA_NAME, namespaceManifests } from "../lib/manifests/namespace";
+import { NAMESPACE_KIND, QUOTA_NAME } from "../lib/manifests/namespace";
 import { admissionDeskFor, holdWithQuota, type AdmissionDesk, type MongoAdapter } from "../lib/namespaces/admission";
-import { belongsTo, resolveQuota } from "../lib/namespaces/checks";
+import { resolveQuota } from "../lib/namespaces/checks";
 import { mayCreateReserved, reservationOf } from "../lib/namespaces/reserved";
 import { loadConfig } from "../lib/config";
+import { deleteNamespace, isEntitysNamespace, writeNamespace } from "../lib/namespaces/identity";
 import { HELD_DEFAULT, heldDefaultDoc, heldDefaultRefused, isHeldDefault } from "../lib/namespaces/held";
+import { isTombstoned, type Tombstoned } from "../lib/tombstones";
 import { createDbMixin, isDuplicateKey, type DbBackedService } from "../mixins/db.mixin";
 import { createControllerMixin, type ControllerLocals, type ControllerMethods } from "../mixins/controller.mixin";
 import { createMembershipMixin, isAdmin, isUnscoped, mayAccess, selfRole, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
@@ -108,25 +110,29 @@ const methods = {
 		return { name, available: true };
 	},
 
-	/** Server-side applies the Namespace, its ResourceQuota and its LimitRange; returns the live Namespace. */
+	/**
+	 * Writes the Namespace, its ResourceQuota and its LimitRange, only into the Namespace the entity
+	 * describes (lib/namespaces/identity.ts); then reads the entity again: removed meanwhile, a
+	 * Namespace this call created goes again (lib/tombstones.ts) and the answer is 404.
+	 */
 	async applyNamespace(this: NamespacesThis, entity: NamespaceEntity): Promise<V1Namespace> {
-		// Only the held `default` has no quota, and Berth never applies anything to it.
-		if (!entity.quota) throw heldDefaultRefused();
-		const [ns, quota, limits] = namespaceManifests({ ...entity, quota: entity.quota });
-		const kube = getKubeClient();
-		const live = await kube.apply(ns);
-		await kube.apply(quota);
-		await kube.apply(limits);
+		const { live, created } = await writeNamespace(getKubeClient(), entity);
+		const fresh = await this.findStored(entity.id);
+		if (isTombstoned(fresh as Tombstoned | undefined)) {
+			if (created) await deleteNamespace(getKubeClient(), { ...entity, uid: live.metadata?.uid });
+			throw notFound("Namespace", entity.id);
+		}
 		return live;
 	},
 
 	/**
-	 * The cluster first (a failed delete leaves everything as it was), then the entity, then the
-	 * event that makes the other services remove what they kept for this namespace.
+	 * Marked first, then the cluster (a failed delete leaves the rest as it was; only the Namespace
+	 * Berth made is deleted), then the entity, then the event that makes the other services remove
+	 * what they kept for this namespace.
 	 */
 	async removeNamespace(this: NamespacesThis, ctx: Context<unknown, Meta>, entity: NamespaceEntity): Promise<NamespaceEntity> {
-		const live = await getKubeClient().get<V1Namespace>({ apiVersion: "v1", kind: "Namespace", name: entity.name });
-		if (live && belongsTo(live, entity)) await getKubeClient().delete({ apiVersion: "v1", kind: "Namespace", name: entity.name });
+		await this.patchEntity(ctx, entity.id, { deleting: true });
+		await deleteNamespace(getKubeClient(), entity);
 		await this.removeEntity(ctx, entity.id);
 		const removed = { ...entity, phase: "Terminating" };
 		ctx.emit("k8s.namespaces.removed", removed);
@@ -145,11 +151,12 @@ const methods = {
 		if (!informer) throw new Error("namespace watch not synced yet");
 		const entity = await this.findByName(name);
 		// The held `default` is the cluster's, not Berth's: outside the watch, nothing to reconcile.
-		if (!entity || isHeldDefault(entity, SYSTEM_META.userID as string)) return;
+		if (!entity || isHeldDefault(entity, SYSTEM_META.userID as string) || (entity as Tombstoned).deleting) return;
 		const live = informer.get(name) as V1Namespace | undefined;
-		const mine = live && belongsTo(live, entity) ? live : undefined;
+		const mine = isEntitysNamespace(live, entity) ? live : undefined;
 		const phase = mine ? (mine.metadata?.deletionTimestamp ? "Terminating" : (mine.status?.phase ?? "Active")) : "Missing";
-		const uid = mine?.metadata?.uid ?? null;
+		// The uid of Berth's Namespace stays recorded when it is gone: a namesake made since is not it.
+		const uid = mine?.metadata?.uid ?? entity.uid;
 		if (phase === entity.phase && uid === entity.uid) return;
 		const ctx = this.systemContext<Meta>();
 		// The entity may have been removed meanwhile; then there is nothing to record.
@@ -212,8 +219,8 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 				try {
 					live = await this.applyNamespace(entity);
 				} catch (err) {
-					// Nothing half-made: neither the entity nor a namespace it would no longer describe.
-					await getKubeClient().delete({ apiVersion: "v1", kind: "Namespace", name }).catch(cleanupErr => this.logger.warn(`Could not delete namespace ${name} after a failed create:`, cleanupErr));
+					// Nothing half-made: neither the entity nor the namespace this create made (never a namesake it did not).
+					await deleteNamespace(getKubeClient(), entity).catch(cleanupErr => this.logger.warn(`Could not delete namespace ${name} after a failed create:`, cleanupErr));
 					await this.adapter.removeById(stored._id ?? entity.id).catch(cleanupErr => this.logger.warn(`Could not remove namespace entity ${entity.id} after a failed create:`, cleanupErr));
 					throw err;
 				}
@@ -325,7 +332,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 			async handler(this: NamespacesThis, ctx: Context<IdParams, Meta>): Promise<NamespaceStatus> {
 				const entity = await this.visibleNamespace(ctx, ctx.params.id);
 				const live = await getKubeClient().get<V1Namespace>({ apiVersion: "v1", kind: "Namespace", name: entity.name });
-				const mine = live && (belongsTo(live, entity) || isHeldDefault(entity, SYSTEM_META.userID as string)) ? live : undefined;
+				const mine = isEntitysNamespace(live, entity) || isHeldDefault(entity, SYSTEM_META.userID as string) ? live : undefined;
 				this.reconciler?.enqueue(entity.name);
 				return {
 					id: entity.id,

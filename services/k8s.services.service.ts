@@ -28,13 +28,13 @@ import { answerCreated, getVisibleAction, withoutGenericActions, type RestMeta }
 import { loadConfig } from "../lib/config";
 import { NOT_RETRIED } from "../lib/errors";
 import { getKubeClient, Kinds, type V1Deployment, type V1PersistentVolumeClaim } from "../lib/k8s";
-import { specManifests, type SpecStatus } from "../lib/manifests/spec";
+import { SPEC_SELECTOR, specManifests, type SpecStatus } from "../lib/manifests/spec";
 import { validateSpec, checkVolumes } from "../lib/specs/checks";
 import { liveStatus, readDeployment } from "../lib/specs/live";
 import { gpuOptionsFromEnv, type GpuOptions } from "../lib/specs/parse";
 import { checkDeployQuota, type QuotaReads } from "../lib/specs/quota";
 import { checkSameNamespace, entityIdFor, hasPayload, namespaceFor, recordOf } from "../lib/specs/external";
-import { applyRecorded, dryRun, ownedObjects, PRUNABLE_KINDS, refOf, removeObjects } from "../lib/specs/reconcile";
+import { convergeRecorded, dryRun, ownedObjects, PRUNABLE_KINDS, refOf, removeObjects, type ConvergeDeps } from "../lib/specs/reconcile";
 import { allocateResourceName, checkOwnership } from "../lib/specs/references";
 import { appliedNow, fromEntries, newService, PUBLIC_FIELDS, serviceView, targetOf, type StoredService } from "../lib/specs/store";
 import { sumBookings } from "../lib/quota";
@@ -202,7 +202,19 @@ const methods = {
 		const doc = await this.loadDoc<StoredService>(id);
 		if (!doc) return;
 		if (doc.teardown) return this.teardown(doc);
-		await applyRecorded({ kube: getKubeClient(), build: this.settings, logger: this.logger }, doc);
+		await convergeRecorded(this.convergeDeps(), doc);
+	},
+
+	convergeDeps(this: ServicesThis): ConvergeDeps {
+		const record = async (doc: StoredService, changes: Partial<StoredService>) => void (await this.patchEntity(this.systemContext(), doc.id, changes));
+		return {
+			kube: getKubeClient(),
+			build: this.settings,
+			logger: this.logger,
+			reload: id => this.loadDoc<StoredService>(id),
+			orphan: (doc, why) => (doc.orphaned?.reason === why.reason ? Promise.resolve() : record(doc, { orphaned: { reason: why.reason, message: why.message, at: new Date().toISOString() } })),
+			bind: (doc, namespaceUid) => record(doc, { namespaceUid }),
+		};
 	},
 
 	/** Deletes what was deployed (the claims unless keepVolumes), then clears the deploy or removes the entity. */
@@ -230,6 +242,8 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 			reconcile: (self, id) => self.converge(id),
 			listKeys: async self => (await self.findRaw<StoredService>({})).map(d => d.id),
 			resyncMs: self => self.settings.resyncSeconds * 1000,
+			// Claims are never swept: data goes only with an explicit delete.
+			orphans: self => ({ kinds: PRUNABLE_KINDS, selector: SPEC_SELECTOR, exists: async id => Boolean(await self.loadDoc(id)) }),
 			// Every node applies its own requests through its own queue (one run per key at a time), and
 			// answers once they are applied; the resync that heals drift runs on the leader only.
 			everyNode: true,

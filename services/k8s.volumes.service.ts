@@ -3,20 +3,24 @@ import { createVolumeParams, listVolumesParams, volumeIdParams, type CreateVolum
 import { answerCreated, getVisibleAction, type RestMeta } from "../lib/api/rest";
 import { conflict, NOT_RETRIED, quotaExceeded } from "../lib/errors";
 import { checkHolders, clusterLookup } from "../lib/ownership";
-import { getKubeClient, Kinds, type V1Deployment, type V1PersistentVolumeClaim, type V1Pod } from "../lib/k8s";
+import { getKubeClient, Kinds, type KubeClient, type V1Deployment, type V1PersistentVolumeClaim, type V1Pod } from "../lib/k8s";
 import { ANNOTATION_ID } from "../lib/manifests/labels";
 import { DEFAULT_VOLUME_SIZE, VOLUME_SELECTOR, pvcManifest } from "../lib/manifests/volume";
 import { bytes } from "../lib/quantity";
+import { deleteIfOwned, isTombstoned } from "../lib/tombstones";
 import { createDbMixin, isDuplicateKey, type DbBackedService } from "../mixins/db.mixin";
 import { createControllerMixin, type ControllerLocals, type ControllerMethods } from "../mixins/controller.mixin";
 import { createMembershipMixin, isUnscoped, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 import type { LookupParams, NamespaceEntity, QuotaReport } from "../lib/api/namespaces";
 import { meshAdmission, withAdmission } from "../lib/namespaces/admission";
 
-/** Stored besides the public fields: the Kubernetes namespace's name and a uniqueness key. */
+/** Stored besides the public fields: the Kubernetes namespace's name and uid, a uniqueness key, and the tombstone. */
 interface StoredVolume extends VolumeEntity {
 	namespaceName: string;
+	namespaceUid?: string | null;
 	key: string;
+	/** Set first by a remove (lib/tombstones.ts); the leader finishes a remove that a dead node began. */
+	deleting?: boolean;
 }
 
 /** What `remove` needs to know of a deployment entity (see docs/CONTRACTS.md). */
@@ -118,6 +122,7 @@ const methods = {
 		if (!informer) throw new Error("volume watch not synced yet");
 		const volume = await this.loadDoc<StoredVolume>(id);
 		if (!volume) return;
+		if (volume.deleting) return void (await this.finishRemoval(this.systemContext(), volume, this.leaderKube()));
 		const live = informer.get(volume.name, volume.namespaceName) as V1PersistentVolumeClaim | undefined;
 		const mine = live?.metadata?.annotations?.[ANNOTATION_ID] === volume.id ? live : undefined;
 		const status: VolumeStatus = mine
@@ -126,6 +131,17 @@ const methods = {
 		if (status.phase === volume.status?.phase && status.capacity === (volume.status?.capacity ?? null)) return;
 		const saved = await this.patchEntity(this.systemContext(), volume.id, { status });
 		this.broker.emit("k8s.volumes.updated", saved, { meta: { ...SYSTEM_META } });
+	},
+
+	/** The rest of a remove, after its mark: the claim Berth made for the volume (only that one), then the entity. */
+	async finishRemoval(this: VolumesThis, ctx: Context, volume: StoredVolume, kube: KubeClient = getKubeClient()): Promise<VolumeEntity> {
+		await deleteIfOwned(kube, { apiVersion: "v1", kind: "PersistentVolumeClaim", name: volume.name, namespace: volume.namespaceName }, volume.id);
+		const removedNow = await this.removeEntity(ctx, volume.id);
+		this.reconciler?.forget(volume.id);
+		const removed = this.publicView<VolumeEntity>(volume);
+		// Said once, by whichever finished it (the action, or the leader after the action's node died).
+		if (removedNow) ctx.emit("k8s.volumes.removed", removed);
+		return removed;
 	},
 };
 
@@ -142,7 +158,7 @@ const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $depe
 			everyNode: false,
 		}),
 		createDbMixin({ collection: "volumes", fields: FIELDS, unique: [["key"]] }),
-		createMembershipMixin({ entityName: "Volume", queryFields: ["name", "namespace", "size", "storageClass", "status", "owner"] }),
+		createMembershipMixin({ entityName: "Volume", hidden: doc => Boolean(doc.deleting), queryFields: ["name", "namespace", "size", "storageClass", "status", "owner"] }),
 	],
 	// Every volume belongs to a namespace: create and list resolve it there.
 	dependencies: ["v1.k8s.namespaces"],
@@ -174,7 +190,9 @@ const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $depe
 				const kube = getKubeClient();
 				// A new volume holds nothing yet: any claim of that name is someone else's (409 naming it and its holder's kind).
 				await checkHolders(clusterLookup(kube), [pvcManifest({ id: "new", name, namespace: ns.name, size, accessModes, storageClass })]);
-				const entity = await this.admitVolume(ctx, ns, { namespace: ns.id, namespaceName: ns.name, key, name, type: "persistentVolumeClaim", mountPath, size, accessModes, ...(storageClass ? { storageClass } : {}) });
+				const entity = await this.admitVolume(ctx, ns, { namespace: ns.id, namespaceName: ns.name, namespaceUid: ns.uid ?? null, key, name, type: "persistentVolumeClaim", mountPath, size, accessModes, ...(storageClass ? { storageClass } : {}) });
+				// Removed while its claim was applied: the claim goes too (lib/tombstones.ts).
+				if (isTombstoned(await this.loadDoc<StoredVolume>(entity.id))) await deleteIfOwned(kube, { apiVersion: "v1", kind: "PersistentVolumeClaim", name, namespace: ns.name }, entity.id);
 				this.reconciler?.enqueue(entity.id);
 				ctx.emit("k8s.volumes.created", entity);
 				return answerCreated(ctx, `/api/v1/k8s/volumes/${entity.id}`, entity);
@@ -204,12 +222,9 @@ const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $depe
 					const who = [...users.deployments.map(d => `deployment ${d}`), ...users.pods.map(p => `pod ${p}`)].join(", ");
 					throw conflict(`Volume ${volume.name} is mounted by ${who}; remove or change those first`, { id: volume.id, ...users });
 				}
-				await getKubeClient().delete({ apiVersion: "v1", kind: "PersistentVolumeClaim", name: volume.name, namespace: volume.namespaceName });
-				await this.removeEntity(ctx, volume.id);
-				this.reconciler?.forget(volume.id);
-				const removed = this.publicView<VolumeEntity>(volume);
-				ctx.emit("k8s.volumes.removed", removed);
-				return removed;
+				// Marked first (lib/tombstones.ts): if this node dies now, the leader finishes the remove.
+				await this.patchEntity(ctx, volume.id, { deleting: true });
+				return this.finishRemoval(ctx, volume);
 			},
 		},
 	},
@@ -243,7 +258,8 @@ async function filterQuery(this: VolumesThis, ctx: Context<Record<string, unknow
 	}
 	delete ctx.params.namespace;
 	if (ctx.meta?.namespaces && !isUnscoped(ctx)) extra.push({ namespaceName: { $in: ctx.meta.namespaces } });
-	if (!extra.length) return;
+	// A volume being removed is gone for its callers already.
+	extra.push({ deleting: { $ne: true } });
 	const query = (ctx.params.query ?? {}) as Record<string, unknown>;
 	ctx.params.query = { $and: [...(Object.keys(query).length ? [query] : []), ...extra] };
 }

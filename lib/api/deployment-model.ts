@@ -76,7 +76,8 @@ export interface Condition {
 }
 
 export interface DeploymentStatus {
-	phase: "Pending" | "Progressing" | "Running" | "Failed" | "Scaled to zero";
+	/** "Orphaned": its namespace was deleted or made again outside Berth; nothing is applied any more (condition Applied says why). */
+	phase: "Pending" | "Progressing" | "Running" | "Failed" | "Scaled to zero" | "Orphaned";
 	replicas: number;
 	readyReplicas: number;
 	availableReplicas: number;

@@ -68,6 +68,8 @@ export interface EnvTarget {
 	/** Namespace entity id. */
 	namespace: string;
 	namespaceName: string;
+	/** The uid of the Namespace the deployment was made in, when the caller knows it (lib/namespaces/identity.ts). */
+	namespaceUid?: string | null;
 	owner: string;
 	members: string[];
 }

@@ -19,3 +19,23 @@ export interface Liveness {
 export interface NodeView {
 	nodeID: string;
 }
+
+/**
+ * What this node has done (GET /health/metrics): whether it leads the controllers and since when,
+ * and the requests it sent to the apiserver. Counts only, no names.
+ */
+export interface NodeMetrics {
+	nodeID: string;
+	/** null on a node that runs no controller (no elector), or with LEADER_ELECTION=false. */
+	leading: boolean | null;
+	/** Its stretches of leadership, wall-clock ms of this node, the last 20. */
+	leadership: { from: number; to?: number }[];
+	apiserver: {
+		/** Requests by verb (apply, get, list, delete, …) since the process started. */
+		byVerb: Record<string, number>;
+		/** Requests that changed objects other than the controller Lease. */
+		writes: number;
+		/** With `?since=<wall-clock ms>`: those sent at or after it (of the last 256), by verb and kind. */
+		writesSince?: { at: number; verb: string; kind: string }[];
+	};
+}

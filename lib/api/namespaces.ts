@@ -24,6 +24,8 @@ export interface NamespaceRef {
 	members: string[];
 	/** Each member's role (lib/namespaces/roles.ts); a member without an entry has the default role, `edit`. */
 	memberRoles?: MemberGrant[];
+	/** The Namespace's uid in the cluster (null until it is made); what entities made in it are bound to. */
+	uid?: string | null;
 }
 
 /** What `v1.k8s.namespaces.access` answers: the caller's role in one namespace. */

@@ -94,6 +94,8 @@ export interface ServiceEntity {
 	host: string | null;
 	/** Whether the entity changed since its last deploy (another deploy applies the change). */
 	pendingChanges: boolean;
+	/** Set when its namespace was deleted or made again outside Berth: nothing of it is applied any more. */
+	orphaned?: { reason: string; message: string; at: string };
 	owner: string;
 	members: string[];
 	createdAt: string;

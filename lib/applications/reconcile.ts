@@ -65,6 +65,9 @@ export async function reconcileInstance(deps: ReconcileDeps, appId: string): Pro
 		if (await endInstance(deps.store, doc, "failed", "rejected", (err as Error).message, { status: doc.status })) return cleanUpEnded(deps, appId);
 		return;
 	}
+	// Ended while this pass applied (a delete on another node): what it applied goes (lib/tombstones.ts).
+	const fresh = await deps.store.load(appId);
+	if (!fresh || !isActive(fresh)) return withdrawInstance(deps, doc, fresh);
 	const health = await observeInstance(deps.kube, doc, live);
 	if (health.failure) {
 		if (await endInstance(deps.store, doc, "failed", "cannot-start", health.failure, { status: doc.status })) return cleanUpEnded(deps, appId);
@@ -114,6 +117,13 @@ async function applyInstance(deps: ReconcileDeps, doc: StoredApplication): Promi
 	const lookup = doc.status === "deploying" ? clusterLookup(kube) : async () => undefined;
 	const applied = await applyGuarded(kube, lookup, objects);
 	return applied.find(o => o.kind === "Deployment") as V1Deployment | undefined;
+}
+
+/** An instance that ended (or went) while its objects were applied: they go again, and a pending cleanup is recorded. */
+async function withdrawInstance(deps: ReconcileDeps, doc: StoredApplication, fresh: StoredApplication | undefined): Promise<void> {
+	if (fresh?.cleanup === "pending") return finishCleanup(deps, fresh);
+	deps.fence?.();
+	await deps.kube.prune(OWNED_KINDS, doc.namespaceName, ownedSelector(doc.appId));
 }
 
 /** Deletes whatever is left of an ended instance, then records that; only the node whose record wins announces it. */

@@ -10,7 +10,7 @@ import type { CreateJobParams, JobEntity, JobStatusView, ListJobsParams } from "
 import type { Availability, CreateNamespaceParams, MemberRole, NamespaceEntity, NamespaceStatus, QuotaInput, ResourceQuotaReport, UpdateNamespaceParams } from "../api/namespaces";
 import type { CreateVolumeParams, VolumeEntity } from "../api/volumes";
 import type { CreateKeyParams, KeyEntity } from "../api/keys";
-import type { Readiness } from "../api/health";
+import type { NodeMetrics, Readiness } from "../api/health";
 import type { CreateServiceParams, DeployView, ManifestsView, ServiceEntity, UndeployView, UpdateServiceParams, ValidateParams, ValidateView } from "../api/services";
 import type { AdoptionPlan, AdoptParams, GetParams as InventoryGetParams, InventoryPage, InventoryView, ListParams as InventoryListParams, NamespaceSummary, SummaryView } from "../api/inventory";
 import type { CompatJobListItem, CompatJobStatus, CompatObject } from "../compat/jobs";
@@ -64,6 +64,7 @@ export type {
 	LoadReport,
 	NamespaceEntity,
 	NamespaceStatus,
+	NodeMetrics,
 	PackParams,
 	PatchResult,
 	PodLogs,

@@ -11,6 +11,8 @@ import { ANNOTATION_ID, LABEL_ID, MANAGED_SELECTOR } from "../manifests/labels";
 import { generatedNames } from "../manifests/model";
 import { blockingHolder, heldObject, HELD_REASON, takesOver, type HeldObject } from "../manifests/ownership";
 import { envSecret, secretValues } from "../manifests/secret";
+import type { Orphaning } from "../namespaces/identity";
+import { isTombstoned, testApplyDelay } from "../tombstones";
 import { isAlreadyExists, Kinds, type KubeClient, type KubernetesObject, type ResilientInformer, type V1ConfigMap, type V1Deployment, type V1Secret, type V1Service } from "../k8s";
 import { applyGuarded, clusterLookup, heldError, isHeldError, knownFirst, objectKey } from "../ownership";
 import { nodePortError, withNodePorts } from "./checks";
@@ -24,6 +26,8 @@ export const WATCHED_KINDS = [Kinds.Deployment, Kinds.Service, Kinds.Ingress, Ki
  * shared one carries no deployment's id, so no deployment prunes it.
  */
 const PRUNABLE_KINDS = [Kinds.ConfigMap, Kinds.Service, Kinds.Ingress, Kinds.Deployment, Kinds.ServiceAccount];
+/** What the orphan sweep looks at (lib/orphans.ts): everything generated for a deployment, its env objects too. */
+export const SWEPT_KINDS = [...PRUNABLE_KINDS, Kinds.Secret];
 
 function ownedSelector(id: string, kind: string = DEPLOYMENT_KIND): string {
 	return `${MANAGED_SELECTOR},app.kubernetes.io/component=${kind},${LABEL_ID}=${id}`;
@@ -248,6 +252,15 @@ export interface PassDeps {
 	writeStatus(doc: StoredDeployment, status: DeploymentStatus, appliedFingerprint?: string): Promise<void>;
 	requeue(id: string): void;
 	teardown(doc: StoredDeployment): Promise<void>;
+	/** Whether the entity's namespace is still the one it was made in (lib/namespaces/identity.ts); if not, it is marked orphaned. */
+	admit(doc: StoredDeployment): Promise<boolean>;
+	/** Deletes what a pass applied for an entity deleted meanwhile (lib/tombstones.ts). */
+	withdraw(doc: StoredDeployment): Promise<void>;
+}
+
+/** The status of an entity whose namespace was deleted or made again: nothing of it is applied any more. */
+export function orphanedStatus(doc: StoredDeployment, why: Orphaning, now: string): DeploymentStatus {
+	return { ...deploymentStatus(undefined, { ok: false, reason: why.reason, message: why.message }, doc.status?.conditions, now), phase: "Orphaned" };
 }
 
 /**
@@ -271,16 +284,25 @@ export async function reconcileDeployment(deps: PassDeps, id: string): Promise<v
 		// caches say so, and nothing is sent to the apiserver.
 		const forced = deps.forced(id);
 		const inCache = cache && !forced && doc.appliedFingerprint === fingerprint ? cachedWhenConverged(cache, doc, manifests) : undefined;
-		applied = inCache ?? (await applyAndPrune(deps.kube, doc, manifests, cache));
+		if (inCache) applied = inCache;
+		else {
+			// Nothing goes into a namespace that is not the one the entity was made in.
+			if (!(await deps.admit(doc))) return;
+			await testApplyDelay();
+			applied = await applyAndPrune(deps.kube, doc, manifests, cache);
+		}
 	} catch (err) {
 		const fresh = await deps.load(id);
-		if (fresh && !fresh.deleting)
-			await deps.writeStatus(fresh, withNodePorts(deploymentStatus(applied.live, { ok: false, ...describe(err) }, fresh.status?.conditions, new Date().toISOString()), applied.service ? assignedNodePorts(applied.service) : fresh.status?.nodePorts));
+		if (isTombstoned(fresh)) await deps.withdraw(doc);
+		else await deps.writeStatus(fresh as StoredDeployment, withNodePorts(deploymentStatus(applied.live, { ok: false, ...describe(err) }, fresh?.status?.conditions, new Date().toISOString()), applied.service ? assignedNodePorts(applied.service) : fresh?.status?.nodePorts));
 		throw err;
 	}
+	// Deleted while this pass applied: what it applied goes again (the delete's teardown may have
+	// listed the objects before these applies landed).
+	const after = await deps.load(id);
+	if (isTombstoned(after)) return deps.withdraw(doc);
 	// If the entity changed while this pass applied an older version of it (a scale or an env change
 	// racing a watch-triggered pass), converge again instead of leaving the stale apply.
-	const after = await deps.load(id);
-	if (after && after.updatedAt !== doc.updatedAt) deps.requeue(id);
+	if (after?.updatedAt !== doc.updatedAt) deps.requeue(id);
 	await deps.writeStatus(doc, withNodePorts(deploymentStatus(applied.live, { ok: true }, doc.status?.conditions, new Date().toISOString()), assignedNodePorts(applied.service)), fingerprint);
 }

@@ -9,10 +9,13 @@ import { REPLACED_FIELDS, type UpdateDeploymentParams } from "../api/deployments
 import type { DeploymentEntity } from "../manifests/deployment";
 import type { ServiceAccountRequest } from "../manifests/joint";
 
-/** Stored, never returned: each pod's share of the quota, the deleting mark, the applied fingerprint. */
+/** Stored, never returned: each pod's share of the quota, the deleting mark, the applied fingerprint, the namespace's uid. */
 export interface StoredDeployment extends DeploymentEntity {
 	footprint?: Record<string, number>;
+	/** The tombstone (lib/tombstones.ts): set first by a delete; no pass applies the entity after it. */
 	deleting?: boolean;
+	/** The uid of the Namespace the entity was made in (lib/namespaces/identity.ts). */
+	namespaceUid?: string | null;
 	/** manifestsFingerprint of what the last successful pass applied. */
 	appliedFingerprint?: string;
 }

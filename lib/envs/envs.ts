@@ -12,11 +12,15 @@ import { ANNOTATION_ID, LABEL_ID } from "../manifests/labels";
 import { blockingHolder } from "../manifests/ownership";
 import { envSecret, secretValues } from "../manifests/secret";
 import { applyGuarded, clusterLookup, type LiveLookup } from "../ownership";
+import { admitIntoNamespace } from "../namespaces/identity";
+import { withdrawIfDeleted } from "../tombstones";
 
 
-/** Stored, never returned: the copy of a secret value the Secret is rebuilt from. */
+/** Stored, never returned: the copy of a secret value the Secret is rebuilt from, and the namespace's uid. */
 export interface StoredEnv extends EnvEntity {
 	secretValue?: string;
+	/** The uid of the Namespace the envs were first written into (lib/namespaces/identity.ts). */
+	namespaceUid?: string | null;
 }
 
 const MAX_TOTAL_BYTES = 512 * 1024;
@@ -90,6 +94,30 @@ export async function applyEnvObjects(kube: KubeClient, deployment: string, docs
 export async function ownSecretValues(kube: KubeClient, dep: ManifestTarget): Promise<Record<string, string>> {
 	const live = await kube.get<V1Secret>({ apiVersion: "v1", kind: "Secret", name: objectNames(dep).env, namespace: dep.namespaceName });
 	return blockingHolder(envSecret(dep, {}), live) ? {} : secretValues(live);
+}
+
+export interface EnvObjectDeps {
+	kube: KubeClient;
+	/** The deployment's stored envs, read afresh. */
+	envsOf(deployment: string): Promise<StoredEnv[]>;
+	/** Records the Namespace's uid on envs that have none yet. */
+	bind(docs: StoredEnv[], uid: string): Promise<void>;
+	/** Who holds the env objects' names now (the leader's watches, else the apiserver). */
+	lookup?: LiveLookup;
+}
+
+/**
+ * Writes a deployment's env objects, only into the namespace its envs were made in (else nothing:
+ * the deployment's own pass marks it orphaned), and deletes them again when the envs went while
+ * they were written (the deployment was deleted on another node: lib/tombstones.ts).
+ */
+export async function writeEnvObjects(deps: EnvObjectDeps, deployment: string, docs: StoredEnv[]): Promise<void> {
+	const { namespace, namespaceName, deploymentName } = docs[0];
+	const binding = { namespace, namespaceName, namespaceUid: docs.find(d => d.namespaceUid)?.namespaceUid };
+	if (!(await admitIntoNamespace({ kube: deps.kube, orphan: async () => undefined, bind: (_, uid) => deps.bind(docs, uid) }, binding))) return;
+	await applyEnvObjects(deps.kube, deployment, docs, deps.lookup);
+	const gone = (now: StoredEnv[] | undefined) => !now?.length;
+	await withdrawIfDeleted(() => deps.envsOf(deployment), gone, () => deleteEnvObjects(deps.kube, { id: deployment, name: deploymentName, namespaceName }));
 }
 
 /** Deletes a deployment's env ConfigMap and Secret, but only those written for it. */

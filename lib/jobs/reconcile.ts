@@ -18,6 +18,8 @@ export interface JobSyncDeps {
 	emit(event: "k8s.jobs.completed" | "k8s.jobs.failed", payload: unknown): void;
 	/** Throws unless this node still holds the controller Lease (lib/leader.ts): called before finishing a job. */
 	fence?(): void;
+	/** The rest of a remove whose node stopped after its mark: the Job (only Berth's), then the entity. */
+	finishRemoval?(doc: StoredJob): Promise<void>;
 }
 
 /** Entities this young may not be applied yet: a missing Job is not a deleted one. */
@@ -26,6 +28,8 @@ const APPLY_GRACE_MS = 30_000;
 export async function reconcileJob(key: string, deps: JobSyncDeps): Promise<void> {
 	const { namespace, name } = splitJobKey(key);
 	const doc = await deps.findByName(name);
+	// Being removed: never recorded as finished or deleted (its own remove deletes the Job).
+	if (doc?.deleting) return deps.finishRemoval?.(doc);
 	if (!doc || doc.finished) return;
 	const job = await deps.readJob(namespace, name);
 	const now = new Date().toISOString();

@@ -6,6 +6,10 @@ export interface StoredJob extends JobEntity {
 	logs?: string;
 	lastObject?: string;
 	finished?: boolean;
+	/** The tombstone (lib/tombstones.ts): set first by a remove; the leader finishes a remove that a dead node began. */
+	deleting?: boolean;
+	/** The uid of the Namespace the job was made in (lib/namespaces/identity.ts). */
+	namespaceUid?: string | null;
 }
 
 /** The reconciler's key of a Job: `namespace/name`. */

@@ -45,24 +45,51 @@ export interface PodMetrics {
 	containers?: { name: string; usage?: { cpu?: string; memory?: string } }[];
 }
 
+/** Verbs that change the cluster (a dry run changes nothing). */
+const WRITE_VERBS = new Set(["apply", "create", "replace", "delete", "orphan"]);
+
+/** One request that changed the cluster: when (wall-clock ms), the verb and the kind (no names). */
+export interface ApiserverWrite {
+	at: number;
+	verb: string;
+	kind: string;
+}
+
+/** How many write times are kept (the fault suite asks how many came after a moment). */
+const RECENT_WRITES = 256;
+
 /**
  * Requests sent to the apiserver by this process, by verb: what tests and benchmarks read to see
- * what one action costs. Counted where each request is made, so nothing is missed.
+ * what one action costs. Counted where each request is made, so nothing is missed. `writes` counts
+ * the requests that change objects other than the controller Lease (whose renewals are the
+ * elector's own), and keeps the wall-clock times of the last ones: what the fault suite reads
+ * (GET /health/metrics) to see that a node which lost the Lease writes nothing more.
  */
 export const apiserverRequests = {
 	byVerb: new Map<string, number>(),
+	writes: { count: 0, recent: [] as ApiserverWrite[] },
 	get total(): number {
 		let n = 0;
 		for (const v of this.byVerb.values()) n += v;
 		return n;
 	},
+	/** Writes sent at or after `since` (wall-clock ms), among the last RECENT_WRITES. */
+	writesSince(since: number): ApiserverWrite[] {
+		return this.writes.recent.filter(w => w.at >= since);
+	},
 	reset(): void {
 		this.byVerb.clear();
+		this.writes = { count: 0, recent: [] };
 	},
 };
 
-function count(verb: string): void {
+function count(verb: string, kind?: string): void {
 	apiserverRequests.byVerb.set(verb, (apiserverRequests.byVerb.get(verb) ?? 0) + 1);
+	if (!WRITE_VERBS.has(verb) || kind === "Lease") return;
+	const { writes } = apiserverRequests;
+	writes.count++;
+	writes.recent.push({ at: Date.now(), verb, kind: kind ?? "" });
+	if (writes.recent.length > RECENT_WRITES) writes.recent.shift();
 }
 
 export class KubeClient {
@@ -88,9 +115,9 @@ export class KubeClient {
 		return this.kc.getCurrentCluster()?.server ?? "";
 	}
 
-	/** Runs one apiserver call and maps its failure; counted under `verb`, the context's first word by default. */
+	/** Runs one apiserver call and maps its failure; counted under `verb`, the context's first word by default (its second names the kind). */
 	async call<R>(context: string, fn: () => Promise<R>, verb = context.split(" ")[0]): Promise<R> {
-		count(verb);
+		count(verb, context.split(" ")[1]);
 		try {
 			return await fn();
 		} catch (err) {
@@ -157,9 +184,12 @@ export class KubeClient {
 		return res.items;
 	}
 
-	/** Deletes with background propagation; returns false when it was already gone. */
-	async delete(ref: ObjectRef, opts: { dryRun?: boolean } = {}): Promise<boolean> {
-		count("delete");
+	/**
+	 * Deletes with background propagation; returns false when it was already gone. With `uid`, only
+	 * that object: the apiserver refuses (409) to delete another one made since under the same name.
+	 */
+	async delete(ref: ObjectRef, opts: { dryRun?: boolean; uid?: string } = {}): Promise<boolean> {
+		count("delete", ref.kind);
 		try {
 			await this.objects.delete(
 				{ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } },
@@ -168,6 +198,7 @@ export class KubeClient {
 				undefined,
 				undefined,
 				"Background",
+				opts.uid ? { preconditions: { uid: opts.uid } } : undefined,
 			);
 			return true;
 		} catch (err) {
@@ -233,4 +264,28 @@ export class KubeClient {
 	informer<T extends KubernetesObject>(resource: ResourceKind, handler: WatchHandler<T>, opts: InformerOptions = {}): ResilientInformer<T> {
 		return new ResilientInformer<T>(this.kc, this.objects, resource, handler, opts);
 	}
+}
+
+/** The methods of KubeClient that change the cluster. */
+const WRITE_METHODS = new Set(["apply", "create", "replace", "delete", "prune", "orphanDeployment", "createDeployment"]);
+
+/**
+ * `kube`, with `check` run before every write it sends (a dry run is no write): for leader-only
+ * work, whose writes are fenced one by one (lib/leader.ts), so a pass that a pause caught halfway
+ * does not go on writing when it wakes. A prune's deletes are each checked too.
+ */
+export function checkedWrites(kube: KubeClient, check: () => void): KubeClient {
+	const proxy: KubeClient = new Proxy(kube, {
+		get(target, prop, receiver) {
+			const value = Reflect.get(target, prop, receiver) as unknown;
+			if (typeof value !== "function") return value;
+			if (typeof prop !== "string" || !WRITE_METHODS.has(prop)) return value.bind(target);
+			// Every write is async: a refused one is a rejected promise like any failed request.
+			return async (...args: unknown[]) => {
+				if (!(prop === "apply" && (args[1] as { dryRun?: boolean } | undefined)?.dryRun)) check();
+				return value.apply(proxy, args);
+			};
+		},
+	});
+	return proxy;
 }

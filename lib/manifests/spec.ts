@@ -46,9 +46,12 @@ export function specSelector(target: Pick<SpecTarget, "id" | "resourceName">): R
 	return { "app.kubernetes.io/instance": target.resourceName, [LABEL_ID]: target.id };
 }
 
+/** The label selector of everything generated for service entities. */
+export const SPEC_SELECTOR = `app.kubernetes.io/managed-by=berth,app.kubernetes.io/component=${SPEC_KIND}`;
+
 /** The label selector of everything generated for entity `id`. */
 export function specObjectsSelector(id: string): string {
-	return `app.kubernetes.io/managed-by=berth,app.kubernetes.io/component=${SPEC_KIND},${LABEL_ID}=${id}`;
+	return `${SPEC_SELECTOR},${LABEL_ID}=${id}`;
 }
 
 export function ingressHost(target: Pick<SpecTarget, "resourceName" | "namespaceName">, baseDomain: string): string {

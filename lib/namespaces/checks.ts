@@ -1,8 +1,6 @@
 /** Pure rules of v1.k8s.namespaces that its params' validator cannot express. */
 import type { QuotaInput } from "../api/namespaces";
 import type { FieldError } from "../errors";
-import type { V1Namespace } from "../k8s";
-import { ANNOTATION_ID } from "../manifests/labels";
 import { DEFAULT_QUOTA, type NamespaceQuota } from "../manifests/namespace";
 import { bytes, cpuMillis, isQuantity } from "../quantity";
 
@@ -31,9 +29,4 @@ export function resolveQuota(input: QuotaInput | undefined, base: NamespaceQuota
 	if (input?.pods !== undefined) quota.pods = input.pods;
 	if (input?.gpu !== undefined) quota.gpu = input.gpu;
 	return { quota, errors };
-}
-
-/** Whether a stored entity and a live Namespace are the same (the annotation maps it back). */
-export function belongsTo(ns: V1Namespace | undefined, entity: { id: string }): boolean {
-	return ns?.metadata?.annotations?.[ANNOTATION_ID] === entity.id;
 }

@@ -8,6 +8,8 @@ import { invalid, quotaExceeded } from "../errors";
 import { Kinds, type KubeClient, type KubernetesObject, type ResourceKind } from "../k8s";
 import { pvcName, specManifests, specObjectsSelector, type SpecBuildOptions } from "../manifests/spec";
 import { applyGuarded, clusterLookup, knownFirst, objectKey } from "../ownership";
+import { admitIntoNamespace, type Orphaning } from "../namespaces/identity";
+import { withdrawIfDeleted } from "../tombstones";
 import { parseSpec } from "./parse";
 import { targetOf, type StoredService } from "./store";
 
@@ -76,6 +78,27 @@ export async function applyRecorded(deps: ApplyDeps, doc: StoredService): Promis
 	}
 	for (const [key, obj] of owned)
 		if (PRUNABLE_KINDS.some(k => k.kind === obj.kind) && !wanted.has(key)) await deps.kube.delete({ apiVersion: obj.apiVersion as string, kind: obj.kind as string, name: obj.metadata?.name as string, namespace: doc.namespaceName });
+}
+
+export interface ConvergeDeps extends ApplyDeps {
+	/** The entity read afresh. */
+	reload(id: string): Promise<StoredService | undefined>;
+	/** Records why the entity is orphaned (lib/namespaces/identity.ts). */
+	orphan(doc: StoredService, why: Orphaning): Promise<void>;
+	/** Records the Namespace's uid on an entity made before entities were bound. */
+	bind(doc: StoredService, uid: string): Promise<void>;
+}
+
+/**
+ * applyRecorded, only into the namespace the entity was made in (else it is marked orphaned and
+ * nothing is written); and when the entity was removed, undeployed or marked for either while this
+ * pass applied its deploy, what the pass applied goes again (lib/tombstones.ts). Claims stay then:
+ * data goes only with an explicit delete.
+ */
+export async function convergeRecorded(deps: ConvergeDeps, doc: StoredService): Promise<void> {
+	if (!(await admitIntoNamespace({ kube: deps.kube, orphan: deps.orphan, bind: deps.bind }, doc))) return;
+	await applyRecorded(deps, doc);
+	if (doc.applied) await withdrawIfDeleted(() => deps.reload(doc.id), now => !now || Boolean(now.teardown) || !now.applied, () => removeObjects(deps.kube, doc, true));
 }
 
 /** Deletes what was deployed for the entity; the claims too unless `keepVolumes`. */

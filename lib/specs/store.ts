@@ -31,7 +31,10 @@ export interface Teardown {
 
 export interface StoredService extends Omit<ServiceEntity, "deployed" | "deployedAt" | "host" | "pendingChanges"> {
 	applied?: AppliedSpec | null;
+	/** The tombstone (lib/tombstones.ts): no pass applies the entity after it. */
 	teardown?: Teardown | null;
+	/** The uid of the Namespace the entity was made in (lib/namespaces/identity.ts). */
+	namespaceUid?: string | null;
 }
 
 /** The public fields of the collection (moleculer-db's `fields`). */
@@ -45,7 +48,7 @@ export const PUBLIC_FIELDS = ["name", "namespace", "namespaceName", "deployment"
 export function newService(p: CreateServiceParams, ns: NamespaceRef, resourceName: string, owner: string, externalId?: string): Omit<StoredService, "id" | "createdAt" | "updatedAt"> {
 	const exposure = { exposed_service: p.exposed_service ?? null, exposed_port: p.exposed_port ?? null };
 	const external = externalId === undefined ? {} : { externalId };
-	return { name: p.name, namespace: ns.id, namespaceName: ns.name, deployment: p.deployment, ...exposure, resourceName, ...external, applied: null, teardown: null, owner, members: [] };
+	return { name: p.name, namespace: ns.id, namespaceName: ns.name, namespaceUid: ns.uid ?? null, deployment: p.deployment, ...exposure, resourceName, ...external, applied: null, teardown: null, owner, members: [] };
 }
 
 export function toEntries(record: Record<string, number>): FootprintEntry[] {
@@ -96,6 +99,7 @@ export function serviceView(doc: StoredService, baseDomain: string): ServiceEnti
 		deployedAt: applied?.at ?? null,
 		host: applied && isExposed(applied) ? ingressHost(doc, baseDomain) : null,
 		pendingChanges: hasPendingChanges(doc),
+		...(doc.orphaned ? { orphaned: doc.orphaned } : {}),
 		owner: doc.owner,
 		members: doc.members ?? [],
 		createdAt: doc.createdAt,

@@ -2,11 +2,12 @@ import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { ServiceBroker, type BrokerOptions, type Context } from "moleculer";
 import mongoose from "mongoose";
 import { KubeClient, type V1Lease } from "../../lib/k8s";
 import { repoRoot } from "../helpers/cluster";
 import { request } from "../helpers/mesh";
-import type { NodeProcess } from "../helpers/nodes";
+import { freePort, startNode, type NodeProcess } from "../helpers/nodes";
 
 /**
  * The fault suite's own control plane, nats-server and FerretDB: a second instance of
@@ -348,4 +349,58 @@ export async function untilAnswered<T extends { status: number }>(call: () => Pr
 		failed++;
 		await sleep(250);
 	}
+}
+
+/** What a node says of itself (GET /health/metrics): whether it leads, its terms, its apiserver writes (after `since`). */
+export interface NodeMetricsView {
+	leading: boolean | null;
+	leadership: { from: number; to?: number }[];
+	apiserver: { writes: number; writesSince?: { at: number; verb: string; kind: string }[] };
+}
+
+export async function nodeMetrics(url: string, since?: number): Promise<NodeMetricsView> {
+	const res = await request(`${url}/health/metrics${since === undefined ? "" : `?since=${since}`}`);
+	if (res.status !== 200) throw new Error(`GET ${url}/health/metrics: ${res.status} ${res.text}`);
+	return res.body as NodeMetricsView;
+}
+
+/**
+ * Full nodes of one run over NATS and one store, started one after the other (so the first takes the
+ * Lease and stores the admin key once); each gets its own port, and `perNode[i]` on top of `env`.
+ */
+export async function startNodes(run: string, key: string, env: Record<string, string>, perNode: Record<string, string>[]): Promise<{ node: NodeProcess; url: string }[]> {
+	const out: { node: NodeProcess; url: string }[] = [];
+	for (const [i, extra] of perNode.entries()) {
+		const port = await freePort();
+		const node = startNode(`${String.fromCharCode(97 + i)}-${run}`, nodeEnv(run, { TRANSPORTER: faultsEnv().NATS_URL, BERTH_ADMIN_KEY: key, ...env, ...extra, PORT: String(port) }));
+		const url = `http://127.0.0.1:${port}`;
+		out.push({ node, url });
+		await waitReady(node, url, key);
+	}
+	return out;
+}
+
+/** Counts, on a run's mesh, how often each of `events` is emitted per payload id (a harness broker listening over NATS). */
+export async function countEvents(run: string, events: string[]): Promise<{ counts: Map<string, Map<string, number>>; twice(): string[]; stop(): Promise<void> }> {
+	const counts = new Map<string, Map<string, number>>(events.map(e => [e, new Map()]));
+	const broker = new ServiceBroker({ namespace: `berth-faults-${run}`, nodeID: `auditor-${run}`, transporter: faultsEnv().NATS_URL as BrokerOptions["transporter"], logger: false });
+	broker.createService({
+		name: "faults-audit",
+		events: Object.fromEntries(
+			events.map(event => [
+				event,
+				(ctx: Context<{ id?: string }>) => {
+					const byId = counts.get(event)!;
+					const id = String(ctx.params?.id);
+					byId.set(id, (byId.get(id) ?? 0) + 1);
+				},
+			]),
+		),
+	});
+	await broker.start();
+	return {
+		counts,
+		twice: () => [...counts].flatMap(([event, byId]) => [...byId].filter(([, n]) => n > 1).map(([id, n]) => `${event} ${id} ×${n}`)),
+		stop: () => broker.stop(),
+	};
 }

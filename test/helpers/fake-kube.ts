@@ -1,6 +1,10 @@
 import { PassThrough, type Writable } from "node:stream";
-import { Errors } from "moleculer";
-import { apiserverRequests, KubeClient, type KubernetesObject, type ObjectRef, type ResourceKind, type WatchEvent, type WatchHandler } from "../../lib/k8s";
+import { Errors, ServiceBroker } from "moleculer";
+import { apiserverRequests, KubeClient, setKubeClient, type KubernetesObject, type ObjectRef, type ResourceKind, type WatchEvent, type WatchHandler } from "../../lib/k8s";
+import DeploymentsService from "../../services/k8s.deployments.service";
+import EnvsService from "../../services/k8s.envs.service";
+import ImagesService from "../../services/k8s.images.service";
+import NamespacesService from "../../services/k8s.namespaces.service";
 
 /** Counted like the real client's requests (lib/k8s's apiserverRequests), so cost tests read one counter. */
 function count(verb: string): void {
@@ -12,6 +16,14 @@ function count(verb: string): void {
 
 export type Obj = KubernetesObject & { spec?: any; status?: any; data?: Record<string, string> };
 export const clone = <T>(o: T): T => JSON.parse(JSON.stringify(o)) as T;
+
+/** What the apiserver does with `metadata.uid` in an apply: another object's uid is 422 (immutable), none of that name 409. */
+export function uidPrecondition(obj: Obj, existing: Obj | undefined): void {
+	const uid = obj.metadata?.uid;
+	if (!uid) return;
+	if (!existing) throw new Errors.MoleculerClientError(`uid mismatch: the provided object specified uid ${uid}, and no existing object was found`, 409, "CONFLICT");
+	if (existing.metadata?.uid !== uid) throw new Errors.MoleculerClientError("metadata.uid: field is immutable", 422, "K8S_INVALID", [{ field: "metadata.uid", message: "field is immutable" }]);
+}
 
 /** `k=v`, `k!=v` and `k in (a,b)` terms, comma-separated (what Berth's selectors use). */
 export function matches(selector: string | undefined, labels: Record<string, string> = {}): boolean {
@@ -123,6 +135,7 @@ export class FakeKube {
 		if (o.metadata?.namespace && !this.peek("Namespace", o.metadata.namespace)) throw new Errors.MoleculerClientError(`namespaces "${o.metadata.namespace}" not found`, 404, "NOT_FOUND");
 		if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(o.metadata?.name ?? "")) throw new Errors.MoleculerClientError("invalid name", 422, "K8S_INVALID", [{ field: "metadata.name", message: "invalid" }]);
 		if (opts.dryRun) return clone(obj);
+		uidPrecondition(o, this.peek(o.kind!, o.metadata!.name!, o.metadata?.namespace));
 		this.applies.push(clone(o));
 		return this.put(clone(o)) as unknown as T;
 	}
@@ -152,11 +165,12 @@ export class FakeKube {
 		count("list");
 		return this.all(resource.kind, opts.namespace).filter(o => matches(opts.labelSelector, o.metadata?.labels)) as unknown as T[];
 	}
-	async delete(ref: ObjectRef): Promise<boolean> {
+	async delete(ref: ObjectRef, opts: { uid?: string } = {}): Promise<boolean> {
 		count("delete");
 		const k = this.key(ref.kind, ref.name, ref.namespace);
 		const obj = this.objects.get(k);
 		if (!obj) return false;
+		if (opts.uid && obj.metadata?.uid !== opts.uid) throw new Errors.MoleculerClientError("Precondition failed: UID in precondition", 409, "CONFLICT");
 		this.objects.delete(k);
 		if (ref.kind === "Namespace") for (const [key, o] of [...this.objects]) if (o.metadata?.namespace === ref.name) this.objects.delete(key);
 		if (ref.kind === "Deployment") for (const pod of this.all("Pod", ref.namespace)) if (pod.metadata?.name?.startsWith(`${ref.name}-`)) this.objects.delete(this.key("Pod", pod.metadata.name, ref.namespace));
@@ -203,4 +217,23 @@ export class FakeKube {
 	async drift(kind: string, name: string, ns: string) {
 		await this.delete({ apiVersion: "v1", kind, name, namespace: ns });
 	}
+}
+
+/**
+ * One node with namespaces, images, deployments and envs over `kube`, on in-memory NeDB, running
+ * its watches without a Lease (the fake keeps none) and resyncing every second. The caller stops
+ * it and calls setKubeClient(undefined).
+ */
+export async function startDeploymentsNode(kube: FakeKube): Promise<ServiceBroker> {
+	process.env.DATA_DIR = ":memory:";
+	delete process.env.MONGO_URI;
+	// Short, so that a deletion no watch reports is healed within the test.
+	process.env.RESYNC_SECONDS = "1";
+	// One node: it runs the watches without campaigning for a Lease the fake does not keep.
+	process.env.LEADER_ELECTION = "false";
+	setKubeClient(kube as unknown as KubeClient);
+	const broker = new ServiceBroker({ logger: false, validator: true });
+	for (const schema of [NamespacesService, ImagesService, DeploymentsService, EnvsService]) broker.createService(schema as never);
+	await broker.start();
+	return broker;
 }

@@ -26,7 +26,7 @@ import NamespacesService from "../../services/k8s.namespaces.service";
 import { setLeaderElector, type LeaderElector } from "../../lib/leader";
 import { eventually } from "../helpers/eventually";
 
-import { FakeKube, type Obj } from "../helpers/fake-kube";
+import { FakeKube, startDeploymentsNode, type Obj } from "../helpers/fake-kube";
 
 // ---------------------------------------------------------------------------------------------
 
@@ -49,18 +49,9 @@ describe("v1.k8s.deployments and v1.k8s.envs (Kubernetes stubbed)", () => {
 	let claim: string;
 
 	beforeAll(async () => {
-		process.env.DATA_DIR = ":memory:";
-		delete process.env.MONGO_URI;
-		// Short, so that a deletion no watch reports is healed within the test.
-		process.env.RESYNC_SECONDS = "1";
 		process.env.BASE_DOMAIN = "apps.test";
-		// One node: it runs the watches without campaigning for a Lease the fake does not keep.
-		process.env.LEADER_ELECTION = "false";
 		kube = new FakeKube();
-		setKubeClient(kube as unknown as KubeClient);
-		broker = new ServiceBroker({ logger: false, validator: true });
-		for (const schema of [NamespacesService, ImagesService, DeploymentsService, EnvsService]) broker.createService(schema as never);
-		await broker.start();
+		broker = await startDeploymentsNode(kube);
 		ns = await broker.call("v1.k8s.namespaces.create", { name: "team-a", quota: { cpu: "2", memory: "2Gi", pods: 10 } }, alice);
 		claim = "shared-data";
 		await kube.apply({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: claim, namespace: "team-a" }, spec: {} } as Obj);

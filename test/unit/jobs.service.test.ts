@@ -59,10 +59,11 @@ class FakeKube {
 		return [...this.objects.values()].filter(o => o.kind === resource.kind && (!opts.namespace || o.metadata?.namespace === opts.namespace) && matches(o, opts.labelSelector)).map(o => structuredClone(o) as T);
 	}
 
-	async delete(ref: ObjectRef): Promise<boolean> {
+	async delete(ref: ObjectRef, opts: { uid?: string } = {}): Promise<boolean> {
 		const key = this.key(ref.kind, ref.namespace, ref.name);
 		const obj = this.objects.get(key);
 		if (!obj) return false;
+		if (opts.uid && obj.metadata?.uid !== opts.uid) throw new Errors.MoleculerClientError("Precondition failed: UID in precondition", 409, "CONFLICT");
 		this.objects.delete(key);
 		this.notify("delete", obj);
 		// Background propagation: a Job's pods go with it, a Namespace's content with it.

@@ -222,6 +222,19 @@ describe("the elector's state machine", () => {
 			}
 		});
 
+		it("a leader woken past its deadline sends no renew as the leader: it stops, then reads the lease like any candidate", async () => {
+			const clock = clockOf();
+			const a = node("a", clock);
+			await a.e.start();
+			await advance(PERIOD_MS);
+			const before = { ...leases.calls };
+			// SIGSTOP for two leases; on waking its retry timer is the first to fire.
+			clock.jump(2 * LEASE_S * 1000);
+			await advance(PERIOD_MS);
+			expect(a.events.map(x => x.event).slice(0, 2)).toEqual(["started", "stopped"]);
+			expect(leases.calls.get).toBeGreaterThan(before.get);
+		});
+
 		it("a leader woken after another took over never leads again on its stale view", async () => {
 			const clockA = clockOf();
 			const a = node("a", clockA);

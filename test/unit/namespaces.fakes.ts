@@ -1,5 +1,6 @@
 import { Errors, ServiceBroker, type ServiceSchema } from "moleculer";
 import { setKubeClient, type KubeClient, type KubernetesObject, type ObjectRef, type ResourceKind, type WatchEvent, type WatchHandler } from "../../lib/k8s";
+import { uidPrecondition } from "../helpers/fake-kube";
 
 /**
  * An in-memory stand-in for the Kubernetes boundary (lib/k8s's KubeClient), for unit tests only:
@@ -90,7 +91,16 @@ export class FakeKube {
 		if (obj.metadata?.namespace && !this.peek("Namespace", obj.metadata.namespace))
 			throw new Errors.MoleculerClientError(`namespaces "${obj.metadata.namespace}" not found`, 404, "NOT_FOUND");
 		const existing = this.peek(obj.kind!, obj.metadata!.name!, obj.metadata?.namespace);
+		uidPrecondition(obj as Obj, existing);
 		return this.put({ ...(clone(obj) as Obj), status: existing?.status }) as unknown as T;
+	}
+
+	/** Like the apiserver's create: 409 when it exists already. */
+	async create<T extends KubernetesObject>(obj: T): Promise<T> {
+		const err = this.failApply?.(obj as Obj);
+		if (err) throw err;
+		if (this.peek(obj.kind!, obj.metadata!.name!, obj.metadata?.namespace)) throw new Errors.MoleculerClientError(`${obj.kind} "${obj.metadata?.name}" already exists`, 409, "CONFLICT");
+		return this.put(clone(obj) as Obj) as unknown as T;
 	}
 
 	async get<T extends KubernetesObject>(ref: ObjectRef): Promise<T | undefined> {
@@ -103,9 +113,10 @@ export class FakeKube {
 	}
 
 	/** Deleting a Namespace takes everything in it, like the namespace controller. */
-	async delete(ref: ObjectRef): Promise<boolean> {
+	async delete(ref: ObjectRef, opts: { uid?: string } = {}): Promise<boolean> {
 		const obj = this.peek(ref.kind, ref.name, ref.namespace);
 		if (!obj) return false;
+		if (opts.uid && obj.metadata?.uid !== opts.uid) throw new Errors.MoleculerClientError("Precondition failed: UID in precondition", 409, "CONFLICT");
 		if (ref.kind === "Namespace") for (const o of [...this.objects.values()]) if (o.metadata?.namespace === ref.name) this.remove(o);
 		this.remove(obj);
 		return true;

@@ -167,6 +167,47 @@ describe("v1.k8s.namespaces", () => {
 		await eventually(() => expect(seen.find(s => s.event === "removed")?.payload).toMatchObject({ id: ns.id, name: "bye" }));
 	});
 
+	describe("a namespace deleted and made again outside Berth under the same name", () => {
+		const recreate = async (name: string) => {
+			await kube.delete({ apiVersion: "v1", kind: "Namespace", name });
+			return kube.put({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels: { team: "theirs" } } });
+		};
+
+		it("is neither claimed by an update nor given Berth's quota", async () => {
+			const ns = await create({ name: "taken-over" });
+			const theirs = await recreate("taken-over");
+			await expect(broker.call("v1.k8s.namespaces.update", { id: ns.id, quota: { pods: 7 } }, alice)).rejects.toMatchObject({ code: 409, type: "CONFLICT" });
+			expect(kube.peek("Namespace", "taken-over")).toEqual(theirs);
+			expect(kube.peek("ResourceQuota", "berth-quota", "taken-over")).toBeUndefined();
+		});
+
+		it("is refused even when it carries a copy of Berth's annotation (another uid)", async () => {
+			const ns = await create({ name: "copied" });
+			const copy = { ...(kube.peek("Namespace", "copied") as V1Namespace) };
+			await kube.delete({ apiVersion: "v1", kind: "Namespace", name: "copied" });
+			kube.put({ apiVersion: "v1", kind: "Namespace", metadata: { ...copy.metadata, uid: undefined } });
+			await expect(broker.call("v1.k8s.namespaces.update", { id: ns.id, quota: { pods: 7 } }, alice)).rejects.toMatchObject({ code: 409 });
+			await broker.call("v1.k8s.namespaces.remove", { id: ns.id }, alice);
+			expect(kube.peek("Namespace", "copied")).toBeDefined();
+		});
+
+		it("is not deleted when Berth's namespace entity is removed", async () => {
+			const ns = await create({ name: "left-alone" });
+			const theirs = await recreate("left-alone");
+			await expect(broker.call("v1.k8s.namespaces.remove", { id: ns.id }, alice)).resolves.toMatchObject({ id: ns.id });
+			expect(kube.peek("Namespace", "left-alone")).toEqual(theirs);
+			await expect(broker.call("v1.k8s.namespaces.get", { id: ns.id }, alice)).rejects.toMatchObject({ code: 404 });
+		});
+
+		it("is not deleted by the cleanup of a create that lost the race for the name", async () => {
+			// Free when the create checks, someone else's by the time it writes.
+			kube.failApply = obj => (obj.kind === "Namespace" && !kube.peek("Namespace", "raced") ? (kube.put({ apiVersion: "v1", kind: "Namespace", metadata: { name: "raced" } }), undefined) : undefined);
+			await expect(create({ name: "raced" })).rejects.toMatchObject({ code: 409 });
+			expect(kube.peek("Namespace", "raced")?.metadata?.annotations).toBeUndefined();
+			expect(await broker.call("v1.k8s.namespaces.count", {}, admin)).toBe(0);
+		});
+	});
+
 	it("resolves names without a caller, as the seed does", async () => {
 		const ns = await create({ name: "seeded" });
 		await expect(broker.call("v1.k8s.namespaces.resolveName", { name: "seeded" })).resolves.toMatchObject({ id: ns.id, owner: "alice" });
@@ -196,8 +237,9 @@ describe("v1.k8s.namespaces", () => {
 		kube.setStatus("Namespace", "watched", undefined, { phase: "Terminating" });
 		await eventually(async () => expect((await broker.call<NamespaceEntity, object>("v1.k8s.namespaces.get", { id: ns.id }, alice)).phase).toBe("Terminating"));
 		await kube.delete({ apiVersion: "v1", kind: "Namespace", name: "watched" });
-		await eventually(async () => expect(await broker.call("v1.k8s.namespaces.get", { id: ns.id }, alice)).toMatchObject({ phase: "Missing", uid: null }));
-		// update re-applies what the entity describes
+		// The uid of the Namespace Berth made stays recorded: a namesake made later is not it.
+		await eventually(async () => expect(await broker.call("v1.k8s.namespaces.get", { id: ns.id }, alice)).toMatchObject({ phase: "Missing", uid: ns.uid }));
+		// update makes again what the entity describes, when nothing of that name is there
 		const healed = await broker.call<NamespaceEntity, object>("v1.k8s.namespaces.update", { id: ns.id }, alice);
 		expect(healed.phase).toBe("Active");
 		expect(healed.uid).toEqual(kube.peek("Namespace", "watched")?.metadata?.uid);
