@@ -46,11 +46,13 @@ describe("which actions the audit records", () => {
 			.filter(a => restMethods(a.rest).length === 0 && !/^(\$node|api|health)\./.test(a.name))
 			.map(a => a.name)
 			.sort();
-		// All of them read, or (recordActivity) only note activity.
+		// All of them read, (recordActivity) only note activity, or (the quota admission's hold and
+		// release) are steps of a create or scale that is recorded itself.
 		expect(meshOnly).toEqual(
 			[
 				"v1.audit.record",
 				"v1.keys.authenticate",
+				"v1.keys.usable",
 				"v1.k8s.applications.recordActivity",
 				"v1.k8s.deployments.find",
 				"v1.k8s.deployments.lookup",
@@ -60,7 +62,9 @@ describe("which actions the audit records", () => {
 				"v1.k8s.namespaces.access",
 				"v1.k8s.namespaces.count",
 				"v1.k8s.namespaces.find",
+				"v1.k8s.namespaces.holdAdmission",
 				"v1.k8s.namespaces.lookup",
+				"v1.k8s.namespaces.releaseAdmission",
 				"v1.k8s.namespaces.resolveName",
 				"v1.k8s.status.get",
 				"v1.k8s.status.namespace",
