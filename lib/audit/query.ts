@@ -47,7 +47,7 @@ export function scopeFromRoles(grants: NamespaceAccess[], namespace: string | un
 	if (namespace === undefined) return { namespaceIds: grants.filter(g => allows(g.role, "admin")).map(g => g.id) };
 	const grant = grants.find(g => g.id === namespace || g.name === namespace);
 	if (!grant) throw notFound("Namespace", namespace);
-	if (!allows(grant.role, "admin")) throw forbidden(`Your role in namespace ${grant.name} (${grant.role}) does not show its audit trail; it needs owner or admin`);
+	if (!allows(grant.role, "admin")) throw forbidden(`Your role in this namespace (${grant.role}) does not show its audit trail; it needs owner or admin`);
 	return { namespaceIds: [grant.id] };
 }
 

@@ -85,6 +85,11 @@ const RULES: Record<string, Rule> = {
 	"GET /api/openapi.json": open,
 	"GET /health/live": open,
 	"GET /health/ready": open,
+	// Counts only, no names (leadership terms, apiserver requests): what the fault suite reads.
+	"GET /health/metrics": open,
+	// Its `namespace` filter names N: the owner and admins read its trail (without a filter, anyone
+	// gets the records of the namespaces they own or administer).
+	"GET /api/v1/audit": naming("admin", "404"),
 
 	"GET /api/v1/k8s/applications": listing("owners"),
 	"POST /api/v1/k8s/applications": { confinedRefused: true },
