@@ -40,6 +40,8 @@ describe.each(backends)("ephemeral applications: limits and max age, stored in %
 		expect((await launch("python", erin)).status).toBe(422);
 		// Ending one makes room for the next.
 		expect((await native(`/${admitted[0]}`, { method: "DELETE", key: erin })).status).toBe(200);
+		// Once its objects are gone (the cluster's quota counts its pod until then, and under load that lags).
+		await eventually(async () => expect(await objectsOf(nsName, admitted[0])).toEqual({ Deployment: 0, Service: 0, Ingress: 0 }));
 		const next = await launch("python", erin);
 		expect(next.status).toBe(200);
 		for (const id of [admitted[1], next.body.id]) expect((await native(`/${id}`, { method: "DELETE", key: erin })).status).toBe(200);
