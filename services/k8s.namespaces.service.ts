@@ -22,7 +22,7 @@ import {
 	type ResourceQuotaReport,
 	type UpdateNamespaceParams,
 } from "../lib/api/namespaces";
-import { DNS1123_LABEL, type IdParams } from "../lib/api/rules";
+import type { IdParams } from "../lib/api/rules";
 import { answerCreated, type RestMeta } from "../lib/api/rest";
 import { conflict, forbidden, found, invalid, NOT_RETRIED, notFound } from "../lib/errors";
 import { getKubeClient, Kinds, type V1Namespace, type V1ResourceQuota } from "../lib/k8s";
@@ -30,7 +30,8 @@ import { MANAGED_SELECTOR } from "../lib/manifests/labels";
 import { NAMESPACE_KIND, QUOTA_NAME } from "../lib/manifests/namespace";
 import { admissionDeskFor, holdWithQuota, type AdmissionDesk, type MongoAdapter } from "../lib/namespaces/admission";
 import { resolveQuota } from "../lib/namespaces/checks";
-import { mayCreateReserved, reservationOf } from "../lib/namespaces/reserved";
+import { nameRefusal, reservationOf } from "../lib/namespaces/reserved";
+import { grantsOf } from "../lib/namespaces/roles";
 import { loadConfig } from "../lib/config";
 import { deleteNamespace, isEntitysNamespace, writeNamespace } from "../lib/namespaces/identity";
 import { HELD_DEFAULT, heldDefaultDoc, heldDefaultRefused, isHeldDefault } from "../lib/namespaces/held";
@@ -87,23 +88,11 @@ const methods = {
 		return entity;
 	},
 
-	/** The caller's role in each of the namespaces (ids), or in every one they have a role in. */
-	async accessOf(this: NamespacesThis, ctx: Context<AccessParams, Meta>): Promise<NamespaceAccess[]> {
-		const docs = ctx.params.ids
-			? ((await Promise.all(ctx.params.ids.map(id => this.loadDoc(id)))).filter(Boolean) as Record<string, unknown>[])
-			: await this.findRaw(await this.scopedQuery(ctx, {}));
-		const grants: NamespaceAccess[] = [];
-		for (const doc of docs) {
-			const role = selfRole(ctx, doc, doc.name as string);
-			if (role) grants.push({ id: String(doc.id), name: String(doc.name), uid: (doc.uid as string | null) ?? null, role });
-		}
-		return grants;
-	},
 
 	/** Whether the caller may create a namespace of that name (Berth's own only by its system identity). */
 	async availability(this: NamespacesThis, name: string, user?: string): Promise<Availability> {
-		if (name.length > 63 || !DNS1123_LABEL.test(name)) return { name, available: false, reason: "Not an RFC 1123 label (lower-case letters, digits and '-', at most 63)" };
-		if (!mayCreateReserved(reservationOf(name, loadConfig()), user, SYSTEM_META.userID as string)) return { name, available: false, reason: `${name} is a reserved namespace` };
+		const refusal = nameRefusal(name, user, SYSTEM_META.userID as string, loadConfig());
+		if (refusal) return { name, available: false, reason: refusal };
 		if (await this.findByName(name)) return { name, available: false, reason: `Namespace ${name} already exists` };
 		const live = await getKubeClient().get<V1Namespace>({ apiVersion: "v1", kind: "Namespace", name });
 		if (live) return { name, available: false, reason: `A namespace named ${name} already exists in the cluster` };
@@ -298,7 +287,10 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 			visibility: "public",
 			params: accessParams,
 			async handler(this: NamespacesThis, ctx: Context<AccessParams, Meta>): Promise<NamespaceAccess[]> {
-				return this.accessOf(ctx);
+				const docs = ctx.params.ids
+					? ((await Promise.all(ctx.params.ids.map(id => this.loadDoc(id)))).filter(Boolean) as Record<string, unknown>[])
+					: await this.findRaw(await this.scopedQuery(ctx, {}));
+				return grantsOf(docs, doc => selfRole(ctx, doc, doc.name as string));
 			},
 		},
 

@@ -64,3 +64,11 @@ export function withOwner(ns: Membership, owner: string): Required<Membership> {
 	const kept = ns.owner ? withMember({ ...rest, owner }, ns.owner, "admin") : rest;
 	return { owner, ...kept };
 }
+
+/** Each namespace the caller has a role in, with that role (`roleOf` decides it, confinement included). */
+export function grantsOf<D extends Record<string, unknown>>(docs: D[], roleOf: (doc: D) => NamespaceRole | undefined): { id: string; name: string; uid: string | null; role: NamespaceRole }[] {
+	return docs.flatMap(doc => {
+		const role = roleOf(doc);
+		return role ? [{ id: String(doc.id), name: String(doc.name), uid: (doc.uid as string | null | undefined) ?? null, role }] : [];
+	});
+}
