@@ -3,6 +3,7 @@ import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { createParams, idParams, listParams, logsParams, lookupParams, scaleParams, updateParams } from "../lib/api/deployments";
 import type { ApplyView, CreateDeploymentParams, EnvParam, FindParams, GenerateView, IdParams, ListParams, LogsParams, LookupParams, PodLogs, ScaleParams, StateView, UpdateDeploymentParams } from "../lib/api/deployments";
 import type { CreateFromImageParams, EnvTarget } from "../lib/api/envs";
+import { answerCreated, readVisibleAction, withoutDbActions, type RestMeta } from "../lib/api/rest";
 import { loadConfig } from "../lib/config";
 import { keyStillUsable, pokeAccessWatches } from "../lib/access-watch";
 import { checkJoint, checkShape, draftOf, footprintOf, parseSince } from "../lib/deployments/checks";
@@ -43,24 +44,13 @@ interface DeploymentsLocals extends ControllerLocals {
 type DeploymentView = { publicView(doc: StoredDeployment): DeploymentEntity };
 interface DeploymentsThis extends DbBackedService<DeploymentView & DeploymentsMethods & RefsMethods & MembershipMethods & ControllerMethods & DeploymentsLocals & { settings: DeploymentsSettings }> {}
 
-/** moleculer-db's generic actions would bypass validation and the cluster, so this API has its own. */
-const GENERIC_ACTIONS = ["list", "find", "count", "create", "insert", "get", "update", "remove"];
-
 /** A read of the live cluster about a deployment the caller may see (404 otherwise). */
-function liveRead<R>(rest: string, read: (self: DeploymentsThis, doc: StoredDeployment) => Promise<R>) {
-	return {
-		rest,
-		params: idParams,
-		async handler(this: DeploymentsThis, ctx: Context<IdParams, CallerMeta>): Promise<R> {
-			return read(this, await this.findVisible<StoredDeployment>(ctx, ctx.params.id));
-		},
-	};
-}
+const liveRead = <R>(rest: string, read: (self: DeploymentsThis, doc: StoredDeployment) => Promise<R>) => readVisibleAction<DeploymentsThis, StoredDeployment, R>(rest, idParams, read);
 
 /** create, and createDeployment (the seed's name for it): one handler, the same params. */
 const createAction = {
 	retryPolicy: NOT_RETRIED, params: createParams,
-	async handler(this: DeploymentsThis, ctx: Context<CreateDeploymentParams, CallerMeta>): Promise<DeploymentEntity> {
+	async handler(this: DeploymentsThis, ctx: Context<CreateDeploymentParams, CallerMeta & RestMeta>): Promise<DeploymentEntity> {
 		const p = ctx.params;
 		checkShape(p);
 		const ns = await this.lookupNamespace(ctx, p.namespace);
@@ -93,8 +83,7 @@ const createAction = {
 			// Deleted meanwhile (by its id, on another node): gone for this caller too.
 			const entity = this.publicView(found(await this.loadDoc<StoredDeployment>(id), "Deployment", id));
 			ctx.emit("k8s.deployments.created", entity);
-			Object.assign(ctx.meta, { $statusCode: 201, $location: `/api/v1/k8s/deployments/${entity.id}` });
-			return entity;
+			return answerCreated(ctx, `/api/v1/k8s/deployments/${entity.id}`, entity);
 		} finally {
 			this.creating.delete(lock);
 		}
@@ -221,7 +210,8 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 			// idempotent and one key runs once per node at a time); watches and resync: the leader only.
 			everyNode: true,
 		}),
-		{ actions: Object.fromEntries(GENERIC_ACTIONS.map(a => [a, false])) },
+		// moleculer-db's generic actions would bypass validation and the cluster, so this API has its own.
+		withoutDbActions,
 		createDbMixin({ collection: "deployments", fields: PUBLIC_FIELDS, decode: decodeDeployment }),
 		createMembershipMixin({ entityName: "Deployment", hidden: doc => Boolean(doc.deleting), queryFields: ["name", "namespace", "namespaceName", "image", "imageName", "replicas", "owner"] }),
 		createRefsMixin(),

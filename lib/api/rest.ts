@@ -36,8 +36,22 @@ export function getVisibleAction<View>(params: ActionParams) {
 	};
 }
 
-/** moleculer-db's and the membership mixin's generic actions, which the entity services replace with their own. */
-export const GENERIC_ACTIONS = ["list", "find", "count", "create", "insert", "get", "update", "remove", "addMember", "removeMember", "transfer"] as const;
+/** `GET /:id/...`: `read` of the stored entity if the caller may see it, else the mixin's 404. */
+export function readVisibleAction<This extends VisibleReader, Doc, R>(rest: string, params: ActionParams, read: (self: This, doc: Doc) => Promise<R>) {
+	return {
+		rest,
+		params,
+		async handler(this: This, ctx: Context<IdParams, object>): Promise<R> {
+			return read(this, (await this.findVisible(ctx, ctx.params.id)) as Doc);
+		},
+	};
+}
+
+/** moleculer-db's generic actions, and the membership mixin's, which the entity services replace with their own. */
+export const DB_ACTIONS = ["list", "find", "count", "create", "insert", "get", "update", "remove"] as const;
+export const GENERIC_ACTIONS = [...DB_ACTIONS, "addMember", "removeMember", "transfer"] as const;
 
 /** A mixin listed before the db mixin: drops every generic action, so only the service's own are published. */
 export const withoutGenericActions = { actions: Object.fromEntries(GENERIC_ACTIONS.map(a => [a, false])) };
+/** The same, keeping the membership mixin's actions (owner and members change only through them). */
+export const withoutDbActions = { actions: Object.fromEntries(DB_ACTIONS.map(a => [a, false])) };
