@@ -1,56 +1,99 @@
 import { spawnSync } from "node:child_process";
+import type { AddressInfo } from "node:net";
 import * as path from "node:path";
+import type { ServiceBroker } from "moleculer";
 import { loadConfig } from "../lib/config";
 import { createBroker } from "../services";
-import { findKubeSource } from "../lib/k8s";
+import { describeKube, findKubeSource, loadKubeConfig, type KubeSource } from "../lib/k8s";
 
 const root = path.resolve(__dirname, "..", "..");
+/** The local control plane's directory, as scripts/cluster/lib.sh reads it. */
+const clusterDir = path.resolve(root, process.env.BERTH_CLUSTER_DIR || ".cluster");
 
 function runScript(script: string): boolean {
 	const res = spawnSync("bash", [path.join(root, "scripts", "cluster", script)], { stdio: "inherit", cwd: root });
 	return res.status === 0;
 }
 
-/** Without any cluster configuration, bring up the local control plane and use it. */
+/** Which cluster this process talks to, said before anything is done to it: the context and the server. */
+function announceCluster(source: KubeSource): void {
+	const from = source.kind === "file" ? `KUBECONFIG=${source.path}` : "the in-cluster service account";
+	console.log(`[berth] Kubernetes: ${describeKube(loadKubeConfig(source))} (from ${from})`);
+}
+
+/** Without any cluster configuration, bring up the local control plane and use it. Returns whether it did. */
 function ensureCluster(): boolean {
 	const source = findKubeSource();
 	if (source.kind !== "none") {
-		console.log(`[berth] Kubernetes: ${source.kind === "file" ? source.path : "in-cluster service account"}`);
+		announceCluster(source);
 		return false;
 	}
 	if (!loadConfig().autoCluster) throw new Error("No Kubernetes configuration and BERTH_AUTO_CLUSTER=false");
-	process.env.KUBECONFIG = path.join(root, ".cluster", "kubeconfig");
+	process.env.KUBECONFIG = path.join(clusterDir, "kubeconfig");
 	// Already running (another terminal, a test run): use it, and leave it running on exit.
 	if (spawnSync("bash", [path.join(root, "scripts", "cluster", "status.sh")], { stdio: "ignore", cwd: root }).status === 0) {
-		console.log(`[berth] No KUBECONFIG, ~/.kube/config or in-cluster credentials: using the local control plane that is already running (KUBECONFIG=${process.env.KUBECONFIG})`);
+		console.log("[berth] No KUBECONFIG, ~/.kube/config or in-cluster credentials: using the local control plane that is already running");
+		announceCluster(findKubeSource());
 		return false;
 	}
 	console.log("[berth] No KUBECONFIG, ~/.kube/config or in-cluster credentials: starting the local control plane (scripts/cluster/up.sh; the first run builds it)");
-	if (!runScript("up.sh")) throw new Error("The local control plane did not start; see the output above and .cluster/logs/");
-	console.log(`[berth] Using the local control plane: KUBECONFIG=${process.env.KUBECONFIG}`);
+	if (!runScript("up.sh")) {
+		// A half-started control plane (up.sh failed or was interrupted) is stopped, not left behind.
+		runScript("down.sh");
+		throw new Error(`The local control plane did not start; see the output above and ${path.join(clusterDir, "logs")}`);
+	}
+	announceCluster(findKubeSource());
 	return true;
+}
+
+/**
+ * Stops what this process started, in order, and says so: the broker (its services finish and
+ * leave the mesh), then the local control plane if this process brought it up.
+ */
+async function shutdown(broker: ServiceBroker, startedCluster: boolean, signal: string): Promise<number> {
+	console.log(`[berth] ${signal}: stopping the broker and its services`);
+	let code = 0;
+	await broker.stop().catch(err => {
+		code = 1;
+		console.error(`[berth] The broker did not stop cleanly: ${(err as Error).message}`);
+	});
+	if (startedCluster) {
+		console.log("[berth] Stopping the local control plane this process started (scripts/cluster/down.sh)");
+		if (!runScript("down.sh")) {
+			code = 1;
+			console.error(`[berth] scripts/cluster/down.sh failed; see ${path.join(clusterDir, "logs")}`);
+		}
+	}
+	console.log(code === 0 ? "[berth] Stopped" : "[berth] Stopped, with the errors above");
+	return code;
+}
+
+/** Where this node's gateway listens (PORT=0 lets the OS pick the port). */
+function gatewayUrl(broker: ServiceBroker): string | undefined {
+	const server = (broker.getLocalService("api") as { server?: { address(): AddressInfo | string | null } } | undefined)?.server;
+	const address = server?.address();
+	return address && typeof address === "object" ? `http://${address.address}:${address.port}/` : undefined;
 }
 
 async function main(): Promise<void> {
 	const startedCluster = ensureCluster();
 	const config = loadConfig();
-	const broker = createBroker(config.services);
+	// This script owns the process's signals: Moleculer's own handlers would exit as soon as the
+	// broker stopped, before the control plane is stopped.
+	const broker = createBroker(config.services, { skipProcessEventRegistration: true });
 	let stopping = false;
-	const stop = async (signal: string) => {
-		if (stopping) return;
+	const stop = (signal: string) => {
+		if (stopping) return console.log(`[berth] ${signal}: already stopping`);
 		stopping = true;
-		broker.logger.info(`${signal}: stopping`);
-		await broker.stop().catch(err => broker.logger.error("Stop failed", err));
-		if (startedCluster) {
-			console.log("[berth] Stopping the local control plane this process started");
-			runScript("down.sh");
-		}
-		process.exit(0);
+		void shutdown(broker, startedCluster, signal).then(code => process.exit(code));
 	};
-	process.on("SIGINT", () => void stop("SIGINT"));
-	process.on("SIGTERM", () => void stop("SIGTERM"));
-	await broker.start();
-	broker.logger.info(`Berth is up: http://127.0.0.1:${config.port}/ (services: ${config.services.length ? config.services.join(", ") : "all"})`);
+	process.on("SIGINT", () => stop("SIGINT"));
+	process.on("SIGTERM", () => stop("SIGTERM"));
+	await broker.start().catch(async err => {
+		console.error(`[berth] The broker did not start: ${(err as Error).message}`);
+		process.exit((await shutdown(broker, startedCluster, "Start failed")) || 1);
+	});
+	broker.logger.info(`Berth is up: ${gatewayUrl(broker) ?? "no gateway on this node"} (services: ${config.services.length ? config.services.join(", ") : "all"})`);
 }
 
 main().catch(err => {

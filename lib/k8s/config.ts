@@ -4,23 +4,89 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 
-/** Where cluster credentials come from, in the order client-node's loadFromDefault looks. */
-export type KubeSource = { kind: "file"; path: string } | { kind: "in-cluster" } | { kind: "none" };
+/**
+ * Where cluster credentials come from, in the order kubectl looks. `path` is KUBECONFIG as given:
+ * one file or several joined by the path delimiter (":"). `context` (KUBE_CONTEXT) picks a context
+ * other than the files' current one.
+ */
+export type KubeSource = { kind: "file"; path: string; context?: string } | { kind: "in-cluster" } | { kind: "none" };
 
 export function findKubeSource(env: NodeJS.ProcessEnv = process.env): KubeSource {
-	if (env.KUBECONFIG) return { kind: "file", path: env.KUBECONFIG };
+	const context = env.KUBE_CONTEXT?.trim() || undefined;
+	if (env.KUBECONFIG) return { kind: "file", path: env.KUBECONFIG, ...(context ? { context } : {}) };
 	const home = path.join(os.homedir(), ".kube", "config");
-	if (fs.existsSync(home)) return { kind: "file", path: home };
+	if (fs.existsSync(home)) return { kind: "file", path: home, ...(context ? { context } : {}) };
 	if (env.KUBERNETES_SERVICE_HOST && fs.existsSync("/var/run/secrets/kubernetes.io/serviceaccount/token")) return { kind: "in-cluster" };
 	return { kind: "none" };
 }
 
+/** The files of a KUBECONFIG value, in order, each once; empty entries are skipped, as kubectl does. */
+export function kubeconfigPaths(value: string): string[] {
+	return [...new Set(value.split(path.delimiter).filter(p => p.trim() !== ""))];
+}
+
+/** The first entry of each name wins, as in kubectl's merge (client-node's mergeConfig throws on a repeat). */
+function firstOfEachName<T extends { name: string }>(lists: T[][]): T[] {
+	const byName = new Map<string, T>();
+	for (const item of lists.flat()) if (!byName.has(item.name)) byName.set(item.name, item);
+	return [...byName.values()];
+}
+
+/**
+ * Several kubeconfigs as kubectl merges them: for clusters, users and contexts the first file that
+ * names one wins, and the current context is the first file's that sets one.
+ */
+export function mergeKubeconfigs(configs: KubeConfig[]): KubeConfig {
+	const merged = new KubeConfig();
+	merged.loadFromOptions({
+		clusters: firstOfEachName(configs.map(c => c.clusters)),
+		users: firstOfEachName(configs.map(c => c.users)),
+		contexts: firstOfEachName(configs.map(c => c.contexts)),
+		currentContext: configs.find(c => c.currentContext)?.currentContext ?? "",
+	});
+	return merged;
+}
+
+/** KUBECONFIG's files that exist (kubectl skips missing ones), merged; an error if none exists. */
+function loadFiles(value: string): KubeConfig {
+	const paths = kubeconfigPaths(value);
+	const present = paths.filter(p => fs.existsSync(p));
+	if (!present.length) throw new Error(`No kubeconfig file exists at ${paths.join(", ")}`);
+	return mergeKubeconfigs(
+		present.map(p => {
+			const kc = new KubeConfig();
+			kc.loadFromFile(p);
+			return kc;
+		}),
+	);
+}
+
+/** The context the source names, or the files' current one; an error that lists the choices otherwise. */
+function pickContext(kc: KubeConfig, wanted: string | undefined): void {
+	const names = kc.getContexts().map(c => c.name);
+	const name = wanted ?? kc.getCurrentContext();
+	if (!name || !names.includes(name)) {
+		const what = wanted ? `KUBE_CONTEXT "${wanted}" is not a context of the kubeconfig` : "The kubeconfig has no current context; set KUBE_CONTEXT";
+		throw new Error(`${what} (contexts: ${names.join(", ") || "none"})`);
+	}
+	kc.setCurrentContext(name);
+}
+
 export function loadKubeConfig(source: KubeSource = findKubeSource()): KubeConfig {
+	if (source.kind === "none") throw new Error("No Kubernetes configuration: set KUBECONFIG, create ~/.kube/config, or run in a cluster");
+	if (source.kind === "file") {
+		const kc = loadFiles(source.path);
+		pickContext(kc, source.context);
+		return reuseConnections(kc);
+	}
 	const kc = new KubeConfig();
-	if (source.kind === "file") kc.loadFromFile(source.path);
-	else if (source.kind === "in-cluster") kc.loadFromCluster();
-	else throw new Error("No Kubernetes configuration: set KUBECONFIG, create ~/.kube/config, or run in a cluster");
+	kc.loadFromCluster();
 	return reuseConnections(kc);
+}
+
+/** What `npm start` says about the cluster it uses: the context and the apiserver. */
+export function describeKube(kc: KubeConfig): string {
+	return `context "${kc.getCurrentContext()}", server ${kc.getCurrentCluster()?.server ?? "unknown"}`;
 }
 
 /** What a connection to the apiserver depends on: the server and the TLS material. */
