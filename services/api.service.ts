@@ -13,6 +13,7 @@ import { ErrorTypes, unauthorized } from "../lib/errors";
 import { IdentityCache, keyFromHeaders } from "../lib/keys";
 import { buildOpenApi, type ActionInfo, type JsonSchema, type RestAlias } from "../lib/openapi";
 import { FixedWindowLimiter } from "../lib/rate-limit";
+import { clientAddress, trustedProxies, type TrustedProxies } from "../lib/client-address";
 import type { CallerMeta } from "../mixins/membership.mixin";
 import { deploymentStream, namespaceStream } from "../lib/status/streams";
 import { pokeAccessWatches } from "../lib/access-watch";
@@ -37,10 +38,12 @@ export interface GatewaySettings extends ApiSettingsSchema {
 	/** How long a checked key is taken as valid without asking v1.keys again (a revocation is heard at once). */
 	authCacheMs: number;
 	bodyLimit: string;
+	/** TRUSTED_PROXIES: the proxies whose X-Forwarded-For names the client (lib/client-address.ts). */
+	trustedProxies: string[];
 }
 
 /** The gateway's tunables from the environment (docs/api/README.md, "Limits and CORS"). */
-export function gatewayEnv(env: NodeJS.ProcessEnv = process.env): { bodyLimit: string; rateLimit: RateLimitSettings; corsOrigins: string[]; authCacheMs: number } {
+export function gatewayEnv(env: NodeJS.ProcessEnv = process.env): { bodyLimit: string; rateLimit: RateLimitSettings; corsOrigins: string[]; authCacheMs: number; trustedProxies: string[] } {
 	const limit = Number(env.RATE_LIMIT);
 	const windowSeconds = Number(env.RATE_LIMIT_WINDOW);
 	const authCacheSeconds = Number(env.AUTH_CACHE_SECONDS);
@@ -52,6 +55,7 @@ export function gatewayEnv(env: NodeJS.ProcessEnv = process.env): { bodyLimit: s
 			windowMs: (Number.isInteger(windowSeconds) && windowSeconds > 0 ? windowSeconds : 60) * 1000,
 		},
 		corsOrigins: (env.CORS_ORIGINS ?? "").split(",").map(s => s.trim()).filter(Boolean),
+		trustedProxies: (env.TRUSTED_PROXIES ?? "").split(",").map(s => s.trim()).filter(Boolean),
 	};
 }
 
@@ -189,6 +193,7 @@ function serveUi() {
 /** `this` in the gateway: moleculer-web's service plus what Berth adds. */
 interface ApiThis extends Service<GatewaySettings>, ApiMethods {
 	limiter: FixedWindowLimiter;
+	proxies: TrustedProxies;
 	identities: IdentityCache;
 	/** COMPAT_ANONYMOUS_USER/_NAMESPACES, read when the gateway is created. */
 	compatAnonymous: BerthConfig["compatAnonymous"];
@@ -222,7 +227,7 @@ const methods = {
 	 * COMPAT_ANONYMOUS_USER when the operator set one (lib/compat/anonymous.ts).
 	 */
 	async authenticate(this: ApiThis, ctx: Context<unknown, GatewayMeta>, route: unknown, req: Req, res: ServerResponse): Promise<Identity | AnonymousCaller | null> {
-		const address = `addr:${req.socket.remoteAddress ?? "unknown"}`;
+		const address = `addr:${clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], this.proxies)}`;
 		const key = keyFromHeaders(req.headers);
 		if (!key) {
 			this.enforceRateLimit(address, res);
@@ -295,6 +300,7 @@ const ApiService: ServiceSchema<GatewaySettings, ApiMethods & Record<string, unk
 		cors: corsSettings(env.corsOrigins),
 		keyRateLimit: env.rateLimit,
 		authCacheMs: env.authCacheMs,
+		trustedProxies: env.trustedProxies,
 		bodyLimit: env.bodyLimit,
 		logRequest: "debug",
 		logResponse: "debug",
@@ -377,6 +383,7 @@ const ApiService: ServiceSchema<GatewaySettings, ApiMethods & Record<string, unk
 	created(this: ApiThis) {
 		this.limiter = new FixedWindowLimiter(this.settings.keyRateLimit.limit, this.settings.keyRateLimit.windowMs);
 		this.identities = new IdentityCache(this.settings.authCacheMs);
+		this.proxies = trustedProxies(this.settings.trustedProxies);
 		this.compatAnonymous = loadConfig().compatAnonymous;
 		const asked = process.env.COMPAT_ANONYMOUS_USER?.trim();
 		if (asked && !this.compatAnonymous) this.logger.warn(`COMPAT_ANONYMOUS_USER="${asked}" is a user ID Berth reserves for itself; the seeds' routes keep requiring a key`);

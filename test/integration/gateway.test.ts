@@ -217,3 +217,33 @@ describe("the gateway without CORS_ORIGINS", () => {
 		expect(res.headers.get("access-control-allow-origin")).toBeNull();
 	});
 });
+
+describe("the gateway's rate limit behind a trusted proxy (TRUSTED_PROXIES)", () => {
+	const keyless = (gw: Gateway, forwardedFor: string) => request(`${gw.url}/api/v1/keys`, { headers: { "x-api-key": "made-up-key", "x-forwarded-for": forwardedFor } });
+	/** How many keyless requests a client gets before its 429, at a limit of 3 per window. */
+	async function allowedBefore429(gw: Gateway, forwardedFor: string): Promise<number> {
+		for (let i = 0; i < 5; i++) if ((await keyless(gw, forwardedFor)).status === 429) return i;
+		return 5;
+	}
+
+	it("counts each forwarded client apart when the peer is a trusted proxy", async () => {
+		const gw = await startGateway({ keyRateLimit: { limit: 3, windowMs: 60_000 }, trustedProxies: ["127.0.0.1/32"] });
+		try {
+			expect(await allowedBefore429(gw, "203.0.113.1")).toBe(3);
+			// Another client behind the same proxy has its own window; a forged leftmost entry changes nothing.
+			expect(await allowedBefore429(gw, "203.0.113.1, 203.0.113.2")).toBe(3);
+		} finally {
+			await gw.broker.stop();
+		}
+	});
+
+	it("ignores X-Forwarded-For from a peer it does not trust: every such caller shares the peer's window", async () => {
+		const gw = await startGateway({ keyRateLimit: { limit: 3, windowMs: 60_000 }, trustedProxies: [] });
+		try {
+			expect(await allowedBefore429(gw, "203.0.113.1")).toBe(3);
+			expect(await allowedBefore429(gw, "203.0.113.2")).toBe(0);
+		} finally {
+			await gw.broker.stop();
+		}
+	});
+});

@@ -27,13 +27,13 @@ describe("gateway error bodies", () => {
 
 describe("gateway settings from the environment", () => {
 	it("defaults to 1mb bodies and 600 requests a minute per key, without CORS", () => {
-		expect(gatewayEnv({})).toEqual({ bodyLimit: "1mb", rateLimit: { limit: 600, windowMs: 60_000 }, corsOrigins: [], authCacheMs: 5000 });
+		expect(gatewayEnv({})).toEqual({ bodyLimit: "1mb", rateLimit: { limit: 600, windowMs: 60_000 }, corsOrigins: [], authCacheMs: 5000, trustedProxies: [] });
 		expect(corsSettings([])).toBeUndefined();
 	});
 
 	it("reads BODY_LIMIT, RATE_LIMIT, RATE_LIMIT_WINDOW, CORS_ORIGINS and AUTH_CACHE_SECONDS", () => {
 		const env = gatewayEnv({ BODY_LIMIT: "2mb", RATE_LIMIT: "10", RATE_LIMIT_WINDOW: "5", CORS_ORIGINS: "https://a.example, https://b.example", AUTH_CACHE_SECONDS: "0" });
-		expect(env).toEqual({ bodyLimit: "2mb", rateLimit: { limit: 10, windowMs: 5000 }, corsOrigins: ["https://a.example", "https://b.example"], authCacheMs: 0 });
+		expect(env).toEqual({ bodyLimit: "2mb", rateLimit: { limit: 10, windowMs: 5000 }, corsOrigins: ["https://a.example", "https://b.example"], authCacheMs: 0, trustedProxies: [] });
 		expect(corsSettings(env.corsOrigins)).toMatchObject({ origin: ["https://a.example", "https://b.example"] });
 		expect(corsSettings(["*"])).toMatchObject({ origin: "*" });
 	});
