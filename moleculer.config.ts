@@ -27,7 +27,8 @@ const brokerConfig: BrokerOptions = {
 	nodeID: config.nodeID,
 	// A connection string such as nats://127.0.0.1:4222 is accepted at runtime; the typings list only names.
 	transporter: (config.transporter ?? null) as BrokerOptions["transporter"],
-	logger: { type: "Console", options: { level: config.logLevel as "info", formatter: "short", colors: process.stdout.isTTY } },
+	// LOG_FORMAT=json: one object per line ({time, level, message, nodeID, mod, svc, …}) for log collectors.
+	logger: { type: "Console", options: { level: config.logLevel as "info", formatter: config.logFormat === "json" ? "jsonext" : "short", colors: config.logFormat === "text" && process.stdout.isTTY } },
 	logLevel: config.logLevel as "info",
 	requestTimeout: 30_000,
 	// A killed node is noticed after heartbeatTimeout; its pending requests are then retried elsewhere.

@@ -11,6 +11,8 @@ export interface BerthConfig {
 	mongoUri?: string;
 	kubeconfig?: string;
 	logLevel: string;
+	/** LOG_FORMAT: `text` (one readable line) or `json` (one JSON object per line). */
+	logFormat: "text" | "json";
 	nodeID?: string;
 	/** Domain for default ingress hosts: `<name>.<namespace>.<baseDomain>`. */
 	baseDomain: string;
@@ -107,6 +109,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BerthConfig {
 		mongoUri: env.MONGO_URI || undefined,
 		kubeconfig: env.KUBECONFIG || undefined,
 		logLevel: env.LOG_LEVEL || "info",
+		logFormat: env.LOG_FORMAT === "json" ? "json" : "text",
 		nodeID: env.NODE_ID || undefined,
 		baseDomain: env.BASE_DOMAIN || "berth.local",
 		resyncSeconds: int(env.RESYNC_SECONDS, 60),

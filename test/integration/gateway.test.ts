@@ -2,7 +2,8 @@ import type { AddressInfo } from "node:net";
 import type * as http from "node:http";
 import { ServiceBroker, type ServiceSchema } from "moleculer";
 import brokerConfig from "../../moleculer.config";
-import ApiService, { corsSettings } from "../../services/api.service";
+import ApiService from "../../services/api.service";
+import { corsSettings } from "../../lib/api/gateway";
 import HealthService from "../../services/health.service";
 import KeysService from "../../services/keys.service";
 import { eventually } from "../helpers/eventually";
@@ -145,6 +146,41 @@ describe("the gateway", () => {
 			const res = await request(`${gw.url}/api/v1/echo`, { method: "POST", key: userKey, body: { text: "x".repeat(1000 * 1000) } });
 			expect(res.status).toBe(422);
 		});
+	});
+});
+
+describe("the gateway's access log and request ids", () => {
+	let gw: Gateway;
+	let lines: string[];
+	beforeAll(async () => {
+		gw = await startGateway();
+		const api = gw.broker.getLocalService("api") as unknown as { logger: { info(...args: unknown[]): void } };
+		lines = [];
+		api.logger.info = (...args: unknown[]) => void lines.push(args.map(String).join(" "));
+	});
+	afterAll(() => gw.broker.stop());
+	const accessLines = (requestID: string) => eventually(async () => {
+		const found = lines.filter(l => l.includes(`req=${requestID}`));
+		expect(found).toHaveLength(1);
+		return found[0];
+	});
+
+	it("answers with the caller's X-Request-ID and logs one line with method, path, status, time and the key's id, never the key", async () => {
+		const res = await request(`${gw.url}/api/v1/keys?limit=5`, { key: gw.adminKey, headers: { "x-request-id": "trace-abc-1" } });
+		expect(res.status).toBe(200);
+		expect(res.headers.get("x-request-id")).toBe("trace-abc-1");
+		const line = await accessLines("trace-abc-1");
+		expect(line).toMatch(/^GET \/api\/v1\/keys 200 \d+ms key=\S+ client=127\.0\.0\.1 req=trace-abc-1$/);
+		expect(line).not.toContain(gw.adminKey);
+		expect(line).not.toContain("limit=5");
+	});
+
+	it("replaces a request id a log line could be forged with, and logs refused calls too", async () => {
+		const res = await request(`${gw.url}/api/v1/keys`, { key: "made-up", headers: { "x-request-id": "x req=forged" } });
+		expect(res.status).toBe(401);
+		const id = res.headers.get("x-request-id") as string;
+		expect(id).toMatch(/^[0-9a-f-]{36}$/);
+		expect(await accessLines(id)).toMatch(/^GET \/api\/v1\/keys 401 \d+ms key=- /);
 	});
 });
 

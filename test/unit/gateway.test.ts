@@ -1,5 +1,5 @@
 import { Errors } from "moleculer";
-import { corsSettings, errorBody, gatewayEnv, sanitizeParams } from "../../services/api.service";
+import { corsSettings, errorBody, gatewayEnv, sanitizeParams } from "../../lib/api/gateway";
 
 describe("gateway error bodies", () => {
 	it("keeps a mesh error's name, message, type and data, with the HTTP status as code", () => {
