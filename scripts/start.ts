@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { loadConfig } from "../lib/config";
 import { createBroker } from "../services";
 import { findKubeSource } from "../lib/k8s";
+import { checkNatsCredentials, openMeshWarning } from "../lib/mesh/transporter";
 
 const root = path.resolve(__dirname, "..", "..");
 
@@ -34,7 +35,10 @@ function ensureCluster(): boolean {
 async function main(): Promise<void> {
 	const startedCluster = ensureCluster();
 	const config = loadConfig();
+	await checkNatsCredentials(config.transporter);
 	const broker = createBroker(config.services);
+	const openMesh = openMeshWarning(config);
+	if (openMesh) broker.logger.warn(openMesh);
 	let stopping = false;
 	const stop = async (signal: string) => {
 		if (stopping) return;
