@@ -21,12 +21,14 @@ const UNKNOWN_TYPE = "???";
 
 /**
  * Warns of refused packets without flooding the log (a hostile node can send many): the first
- * at once, then at most one line a minute with how many were refused since. Never the payload.
+ * at once, then at most one line a minute with how many were refused since; each one at debug.
+ * Never the payload.
  */
-export function refusalReporter(logger: Pick<Logger, "warn">, everyMs = 60_000, now = Date.now): (type: string, bytes: number) => void {
+export function refusalReporter(logger: Pick<Logger, "warn" | "debug">, everyMs = 60_000, now = Date.now): (type: string, bytes: number) => void {
 	let last = -Infinity;
 	let unreported = 0;
 	return (type, bytes) => {
+		logger.debug(`Refused a mesh packet (${type}, ${bytes} bytes)`);
 		unreported++;
 		if (now() - last < everyMs) return;
 		last = now();

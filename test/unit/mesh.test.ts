@@ -76,8 +76,9 @@ describe("the mesh middleware", () => {
 
 	it("warns of the first refused packet at once, then at most once a minute with a count, never the payload", () => {
 		const lines: string[] = [];
+		const debug: string[] = [];
 		let clock = 0;
-		const refused = refusalReporter({ warn: (...args: unknown[]) => void lines.push(args.join(" ")) }, 60_000, () => clock);
+		const refused = refusalReporter({ warn: (...args: unknown[]) => void lines.push(args.join(" ")), debug: (...args: unknown[]) => void debug.push(args.join(" ")) }, 60_000, () => clock);
 		refused("REQ", 120);
 		clock = 30_000;
 		refused("INFO", 900);
@@ -88,6 +89,7 @@ describe("the mesh middleware", () => {
 		expect(lines).toHaveLength(2);
 		expect(lines[0]).toMatch(/Refused 1 mesh packet\(s\).*REQ, 120 bytes/);
 		expect(lines[1]).toMatch(/Refused 3 mesh packet\(s\).*HEARTBEAT, 70 bytes/);
+		expect(debug).toEqual(["Refused a mesh packet (REQ, 120 bytes)", "Refused a mesh packet (INFO, 900 bytes)", "Refused a mesh packet (REQ, 50 bytes)", "Refused a mesh packet (HEARTBEAT, 70 bytes)"]);
 	});
 
 	it("sends sealed bytes and hands the receiver the plaintext; an unsealed packet never reaches Moleculer", async () => {
