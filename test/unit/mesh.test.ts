@@ -1,4 +1,7 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
 import { ServiceBroker } from "moleculer";
+import { parse, parseAllDocuments } from "yaml";
 import { loadConfig } from "../../lib/config";
 import { meshMiddleware, transporterFor } from "../../lib/index";
 import { refusalReporter } from "../../lib/mesh/middleware";
@@ -141,5 +144,32 @@ describe("TRANSPORTER and its credentials", () => {
 		expect(openMeshWarning(loadConfig({ TRANSPORTER: "nats://h:4222", MESH_SECRET: "x" }))).toBeUndefined();
 		expect(openMeshWarning(loadConfig({}))).toBeUndefined();
 		expect(openMeshWarning(loadConfig({ MESH_SECRET: "x" }))).toBeUndefined();
+	});
+});
+
+describe("the shipped deployments use NATS credentials and MESH_SECRET", () => {
+	const read = (...p: string[]) => fs.readFileSync(path.join(__dirname, "..", "..", ...p), "utf8");
+
+	it("deploy/kubernetes/berth.yaml: NATS asks for the Secret's user and password, and Berth sends them and seals with MESH_SECRET", () => {
+		const objects = parseAllDocuments(read("deploy", "kubernetes", "berth.yaml")).map(d => d.toJSON());
+		const natsConf = objects.find(o => o.kind === "ConfigMap" && o.metadata.name === "nats").data["nats.conf"] as string;
+		expect(natsConf).toMatch(/authorization\s*\{\s*user: \$NATS_USER\s*password: \$NATS_PASSWORD\s*\}/);
+		const envOf = (name: string) => objects.find(o => o.kind === "Deployment" && o.metadata.name === name).spec.template.spec.containers[0].env as { name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }[];
+		const fromSecret = (env: ReturnType<typeof envOf>, name: string) => env.find(e => e.name === name)?.valueFrom?.secretKeyRef;
+		for (const name of ["nats", "berth"]) {
+			expect(fromSecret(envOf(name), "NATS_USER")).toEqual({ name: "berth-mesh", key: "nats-user" });
+			expect(fromSecret(envOf(name), "NATS_PASSWORD")).toEqual({ name: "berth-mesh", key: "nats-password" });
+		}
+		expect(envOf("berth").find(e => e.name === "TRANSPORTER")?.value).toBe("nats://$(NATS_USER):$(NATS_PASSWORD)@nats.berth-system.svc:4222");
+		expect(fromSecret(envOf("berth"), "MESH_SECRET")).toEqual({ name: "berth-mesh", key: "mesh-secret" });
+	});
+
+	it("docker-compose.yml: NATS asks for a password, and every Berth node has it and MESH_SECRET", () => {
+		const compose = parse(read("docker-compose.yml"));
+		expect(compose.services.nats.command.join(" ")).toMatch(/--user berth --pass \$\{NATS_PASSWORD:\?/);
+		for (const node of ["api", "worker"]) {
+			expect(compose.services[node].environment.TRANSPORTER).toMatch(/^nats:\/\/berth:\$\{NATS_PASSWORD:\?[^}]*\}@nats:4222$/);
+			expect(compose.services[node].environment.MESH_SECRET).toMatch(/^\$\{MESH_SECRET:\?/);
+		}
 	});
 });
