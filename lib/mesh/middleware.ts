@@ -5,8 +5,8 @@
  * accepted. Another team's service joins with one line:
  *
  * ```ts
- * import { meshMiddleware } from "berth";
- * export default { transporter: process.env.TRANSPORTER, middlewares: [meshMiddleware(process.env.MESH_SECRET)] };
+ * import { meshMiddleware, transporterFor } from "berth";
+ * export default { namespace: "berth", transporter: transporterFor(process.env.TRANSPORTER), middlewares: [meshMiddleware(process.env.MESH_SECRET)] };
  * ```
  */
 import type { Middleware, ServiceBroker } from "moleculer";

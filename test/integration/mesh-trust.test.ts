@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from "node:crypto";
 import { ServiceBroker, type BrokerOptions, type Middleware } from "moleculer";
 import { connect, type NatsConnection } from "nats";
 import { meshMiddleware, transporterFor } from "../../lib/index";
+import type { V1Deployment } from "../../lib/k8s";
 import { checkNatsCredentials } from "../../lib/mesh/transporter";
 import { kube, uniqueName } from "../helpers/cluster";
 import { envBackends } from "../helpers/backends";
@@ -194,8 +195,8 @@ describe.each(envBackends)("a sealed mesh (MESH_SECRET) on a nats-server with cr
 		stops.push(() => client.call("v1.k8s.deployments.remove", { id: php.id }, options));
 
 		await eventually(async () => expect(await client.call("v1.k8s.deployments.status", { id: php.id }, options)).toMatchObject({ phase: "Running", readyReplicas: 1 }));
-		const live = await kube().get<{ spec: { template: { spec: { volumes: object[] } } } }>({ apiVersion: "apps/v1", kind: "Deployment", name: "my-app-php", namespace: nsName });
-		expect(live?.spec.template.spec.volumes).toContainEqual(expect.objectContaining({ persistentVolumeClaim: { claimName: sharedVolume.name } }));
+		const live = await kube().get<V1Deployment>({ apiVersion: "apps/v1", kind: "Deployment", name: "my-app-php", namespace: nsName });
+		expect(live?.spec?.template.spec?.volumes).toContainEqual(expect.objectContaining({ persistentVolumeClaim: { claimName: sharedVolume.name } }));
 		// A tenant is still a tenant over the sealed mesh.
 		await expect(client.call("v1.k8s.deployments.get", { id: php.id }, { meta: { userID: uniqueName("mesh-other") } })).rejects.toMatchObject({ code: 404 });
 	});
