@@ -2,6 +2,8 @@ import type { BrokerOptions } from "moleculer";
 import { auditMiddleware } from "./lib/audit/middleware";
 import { loadConfig } from "./lib/config";
 import { ErrorTypes } from "./lib/errors";
+import { meshMiddleware } from "./lib/mesh/middleware";
+import { transporterFor } from "./lib/mesh/transporter";
 
 const config = loadConfig();
 
@@ -25,8 +27,10 @@ const brokerConfig: BrokerOptions = {
 	// Nodes see each other only within one namespace: separate installations can share a NATS server.
 	namespace: process.env.BROKER_NAMESPACE || "berth",
 	nodeID: config.nodeID,
-	// A connection string such as nats://127.0.0.1:4222 is accepted at runtime; the typings list only names.
-	transporter: (config.transporter ?? null) as BrokerOptions["transporter"],
+	// nats://[user:password@|token@]host:4222 as NATS options with its credentials (lib/mesh/transporter.ts).
+	transporter: transporterFor(config.transporter),
+	// MESH_SECRET seals every packet between nodes; one without it can neither read nor send (lib/mesh).
+	middlewares: config.meshSecret ? [meshMiddleware(config.meshSecret)] : [],
 	// LOG_FORMAT=json: one object per line ({time, level, message, nodeID, mod, svc, …}) for log collectors.
 	logger: { type: "Console", options: { level: config.logLevel as "info", formatter: config.logFormat === "json" ? "jsonext" : "short", colors: config.logFormat === "text" && process.stdout.isTTY } },
 	logLevel: config.logLevel as "info",

@@ -2,8 +2,10 @@ import * as path from "node:path";
 
 /** Every setting Berth reads from the environment, in one typed place (the README lists them). */
 export interface BerthConfig {
-	/** Unset: in-process. `nats://host:port`: NATS. */
+	/** Unset: in-process. `nats://host:port`: NATS, with `user:password@` or `token@` when it asks for credentials. */
 	transporter?: string;
+	/** MESH_SECRET: when set, every packet between nodes is sealed with it (lib/mesh); every node needs the same one. */
+	meshSecret?: string;
 	/** Service names this node runs; empty means all. */
 	services: string[];
 	port: number;
@@ -103,6 +105,7 @@ function compatAnonymous(env: NodeJS.ProcessEnv): BerthConfig["compatAnonymous"]
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): BerthConfig {
 	return {
 		transporter: env.TRANSPORTER || undefined,
+		meshSecret: env.MESH_SECRET || undefined,
 		services: list(env.SERVICES),
 		port: port(env.PORT, 3000),
 		dataDir: path.resolve(env.DATA_DIR || "./data"),

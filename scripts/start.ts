@@ -5,6 +5,7 @@ import type { ServiceBroker } from "moleculer";
 import { loadConfig } from "../lib/config";
 import { createBroker } from "../services";
 import { describeKube, findKubeSource, loadKubeConfig, type KubeSource } from "../lib/k8s";
+import { checkNatsCredentials, openMeshWarning } from "../lib/mesh/transporter";
 
 const root = path.resolve(__dirname, "..", "..");
 /** The local control plane's directory, as scripts/cluster/lib.sh reads it. */
@@ -76,11 +77,15 @@ function gatewayUrl(broker: ServiceBroker): string | undefined {
 }
 
 async function main(): Promise<void> {
-	const startedCluster = ensureCluster();
 	const config = loadConfig();
+	// A refused NATS login stops the node before anything else is started.
+	await checkNatsCredentials(config.transporter);
+	const startedCluster = ensureCluster();
 	// This script owns the process's signals: Moleculer's own handlers would exit as soon as the
 	// broker stopped, before the control plane is stopped.
 	const broker = createBroker(config.services, { skipProcessEventRegistration: true });
+	const openMesh = openMeshWarning(config);
+	if (openMesh) broker.logger.warn(openMesh);
 	let stopping = false;
 	const stop = (signal: string) => {
 		if (stopping) return console.log(`[berth] ${signal}: already stopping`);
