@@ -4,6 +4,7 @@ import Validator from "fastest-validator";
 import { DNS1123_LABEL, ENV_KEY, objectList } from "./api/rules";
 import type { CatalogEnv, CatalogImage, CatalogPort, CatalogResources, CatalogVolume } from "./api/images";
 import { VOLUME_MOUNT_PATH } from "./api/volumes";
+import { BASELINE_CAPABILITIES } from "./manifests/security";
 
 // The entry's shape is the images contract (lib/api/images.ts); re-exported for the existing imports.
 export type { CatalogEnv, CatalogImage, CatalogPort, CatalogResources, CatalogVolume };
@@ -18,6 +19,7 @@ export type { CatalogEnv, CatalogImage, CatalogPort, CatalogResources, CatalogVo
 export const CATALOG_FIELDS = [
 	"name", "namespace", "tag", "digest", "image", "registry", "repository", "description", "imagePullPolicy",
 	"imagePullSecrets", "ports", "env", "volumes", "resources", "command", "args", "launchable", "public",
+	"runAsUser", "runAsGroup", "capabilities",
 ] as const;
 
 export class CatalogError extends Error {
@@ -72,6 +74,9 @@ const schema = {
 	args: { type: "array", items: { type: "string", max: 4096 }, optional: true },
 	launchable: { type: "boolean", optional: true },
 	public: { type: "boolean", optional: true },
+	runAsUser: { type: "number", integer: true, min: 1, max: 2147483647, optional: true },
+	runAsGroup: { type: "number", integer: true, min: 0, max: 2147483647, optional: true },
+	capabilities: { type: "array", items: { type: "enum", values: [...BASELINE_CAPABILITIES] }, unique: true, optional: true },
 };
 
 const check = new Validator({ haltOnFirstError: false }).compile(schema);
@@ -98,6 +103,7 @@ export function validateImage(data: unknown, file: string): CatalogImage {
 		});
 	}
 	if (image.public && !image.launchable) throw new CatalogError(file, "public", "only a launchable image can be public");
+	if (image.runAsGroup !== undefined && image.runAsUser === undefined) throw new CatalogError(file, "runAsGroup", "needs runAsUser");
 	return image;
 }
 

@@ -1,4 +1,5 @@
 import * as path from "node:path";
+import { POD_SECURITY_LEVELS, type PodSecurityLevel, type TenantPolicy } from "./manifests/security";
 
 /** Every setting Berth reads from the environment, in one typed place (the README lists them). */
 export interface BerthConfig {
@@ -43,6 +44,11 @@ export interface BerthConfig {
 	ownNamespaces: { jobsCompat: string; apps: string };
 	/** RESERVED_NAMESPACES: further names no tenant may create (beside Kubernetes' and Berth's own). */
 	reservedNamespaces: string[];
+	/**
+	 * POD_SECURITY_LEVEL, INGRESS_NAMESPACE, BERTH_NAMESPACE, EGRESS_EXCEPT_CIDRS: the Pod Security
+	 * level and the default NetworkPolicy of every namespace Berth makes (lib/manifests/security.ts).
+	 */
+	tenantPolicy: TenantPolicy;
 	/** STREAM_RECHECK_SECONDS: how often status streams and followed logs re-check the caller's access. */
 	streamRecheckSeconds: number;
 	/** AUDIT_RETENTION_DAYS: audit records older than this are pruned (by the leader, hourly). */
@@ -91,6 +97,26 @@ function list(value: string | undefined): string[] {
 	return (value ?? "").split(",").map(s => s.trim()).filter(s => s.length > 0 && s !== "all" && s !== "*");
 }
 
+/** Private, shared, link-local and unique-local ranges: where pods live in any usual cluster, and cloud metadata servers. */
+export const DEFAULT_EGRESS_EXCEPT_CIDRS = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16", "fc00::/7", "fe80::/10"];
+
+/** A misspelt level must not quietly become another: the node refuses to start. */
+function podSecurityLevel(value: string | undefined): PodSecurityLevel {
+	const level = value?.trim() || "baseline";
+	if (!(POD_SECURITY_LEVELS as readonly string[]).includes(level)) throw new Error(`POD_SECURITY_LEVEL must be one of ${POD_SECURITY_LEVELS.join(", ")} (got "${value}")`);
+	return level as PodSecurityLevel;
+}
+
+function tenantPolicy(env: NodeJS.ProcessEnv): TenantPolicy {
+	const except = env.EGRESS_EXCEPT_CIDRS === undefined ? DEFAULT_EGRESS_EXCEPT_CIDRS : list(env.EGRESS_EXCEPT_CIDRS);
+	return {
+		podSecurityLevel: podSecurityLevel(env.POD_SECURITY_LEVEL),
+		ingressNamespace: env.INGRESS_NAMESPACE?.trim() || "ingress-nginx",
+		berthNamespace: env.BERTH_NAMESPACE?.trim() || "berth-system",
+		egressExceptCidrs: except,
+	};
+}
+
 /** Owners Berth itself uses: Berth's own namespaces (`system`) and keyless binder launches (`anonymous`). */
 export const RESERVED_USER_IDS = ["system", "anonymous"];
 
@@ -123,6 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BerthConfig {
 		compatAnonymous: compatAnonymous(env),
 		ownNamespaces: { jobsCompat: env.JOBS_COMPAT_NAMESPACE || "orchestrator", apps: env.APPS_NAMESPACE || "berth-apps" },
 		reservedNamespaces: list(env.RESERVED_NAMESPACES),
+		tenantPolicy: tenantPolicy(env),
 		streamRecheckSeconds: int(env.STREAM_RECHECK_SECONDS, 5),
 		auditRetentionDays: int(env.AUDIT_RETENTION_DAYS, 90),
 		orphanSweepSeconds: count(env.ORPHAN_SWEEP_SECONDS, 300),

@@ -72,11 +72,11 @@ const methods = {
 	 */
 	async launchInstance(this: ApplicationsThis, ctx: Context<unknown, Meta>, templateName: string, idleMs?: number): Promise<StoredApplication> {
 		const image = await this.resolveTemplate(ctx, templateName);
-		const { namespace, quota, maxPerOwner, policy } = this.settings;
+		const { namespace, maxPerOwner, policy } = this.settings;
 		const confined = ctx.meta.namespaces;
 		if (confined && !confined.includes(namespace)) throw forbidden(`This API key is confined to namespaces that do not include "${namespace}", where applications run`);
 		const kube = getKubeClient();
-		await ensureAppsNamespace(kube, namespace, quota, this.namespaceApplied);
+		await ensureAppsNamespace(kube, this.settings, this.namespaceApplied);
 		this.namespaceApplied = true;
 		const stored = await this.store.insert(newInstance(image, namespace, randomBytes(16).toString("hex"), ctx.meta.userID, undefined, idleMs));
 		const { appId } = stored;

@@ -33,7 +33,7 @@ import { resolveQuota } from "../lib/namespaces/checks";
 import { nameRefusal, reservationOf } from "../lib/namespaces/reserved";
 import { grantsOf } from "../lib/namespaces/roles";
 import { loadConfig } from "../lib/config";
-import { deleteNamespace, isEntitysNamespace, writeNamespace } from "../lib/namespaces/identity";
+import { deleteNamespace, isEntitysNamespace, refreshPolicy, writeNamespace } from "../lib/namespaces/identity";
 import { HELD_DEFAULT, heldDefaultDoc, heldDefaultRefused, isHeldDefault } from "../lib/namespaces/held";
 import { isTombstoned, type Tombstoned } from "../lib/tombstones";
 import { createDbMixin, isDuplicateKey, type DbBackedService } from "../mixins/db.mixin";
@@ -105,7 +105,7 @@ const methods = {
 	 * Namespace this call created goes again (lib/tombstones.ts) and the answer is 404.
 	 */
 	async applyNamespace(this: NamespacesThis, entity: NamespaceEntity): Promise<V1Namespace> {
-		const { live, created } = await writeNamespace(getKubeClient(), entity);
+		const { live, created } = await writeNamespace(getKubeClient(), entity, loadConfig().tenantPolicy);
 		const fresh = await this.findStored(entity.id);
 		if (isTombstoned(fresh as Tombstoned | undefined)) {
 			if (created) await deleteNamespace(getKubeClient(), { ...entity, uid: live.metadata?.uid });
@@ -143,6 +143,7 @@ const methods = {
 		if (!entity || isHeldDefault(entity, SYSTEM_META.userID as string) || (entity as Tombstoned).deleting) return;
 		const live = informer.get(name) as V1Namespace | undefined;
 		const mine = isEntitysNamespace(live, entity) ? live : undefined;
+		await refreshPolicy(getKubeClient(), mine, entity, loadConfig().tenantPolicy);
 		const phase = mine ? (mine.metadata?.deletionTimestamp ? "Terminating" : (mine.status?.phase ?? "Active")) : "Missing";
 		// The uid of Berth's Namespace stays recorded when it is gone: a namesake made since is not it.
 		const uid = mine?.metadata?.uid ?? entity.uid;

@@ -49,6 +49,10 @@ export interface CatalogImage {
 	args?: string[];
 	/** Where a deployment's configMap files go when it names no mountPath (nginx: /etc/nginx/conf.d). */
 	configMountPath?: string;
+	/** The user the image runs as and the capabilities it needs (lib/manifests/security.ts). */
+	runAsUser?: number;
+	runAsGroup?: number;
+	capabilities?: string[];
 }
 
 export interface DeploymentVolume {

@@ -53,6 +53,12 @@ export interface CatalogImage {
 	launchable?: boolean;
 	/** A launchable template anyone may launch without an API key. */
 	public?: boolean;
+	/** The non-root uid the image runs as (its pods then run with runAsNonRoot); unset: it starts as root. */
+	runAsUser?: number;
+	/** Its primary gid, also the pods' fsGroup; only with runAsUser. */
+	runAsGroup?: number;
+	/** Capabilities added back after ALL are dropped, for an image that must switch users or chown; only ones `baseline` allows. */
+	capabilities?: string[];
 }
 
 /** A catalog entry as stored and returned: the file's fields plus the entity's. */

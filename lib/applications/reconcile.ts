@@ -142,10 +142,11 @@ async function finishCleanup(deps: ReconcileDeps, doc: StoredApplication): Promi
  * process (`applied` false), and again whenever it has gone. One that exists and is not Berth's
  * applications namespace (a tenant's, a system one) is never used.
  */
-export async function ensureAppsNamespace(kube: KubeClient, name: string, quota: NamespaceQuota, applied: boolean): Promise<void> {
+export async function ensureAppsNamespace(kube: KubeClient, settings: Pick<ApplicationsConfig, "namespace" | "quota" | "tenantPolicy">, applied: boolean): Promise<void> {
+	const name = settings.namespace;
 	const refuse = () => conflict(`Namespace "${name}" (APPS_NAMESPACE) is not Berth's applications namespace; choose another name`, { namespace: name });
 	if (isSystemNamespace(name)) throw refuse();
 	const live = await kube.get<V1Namespace>({ apiVersion: "v1", kind: "Namespace", name });
 	if (live && live.metadata?.annotations?.[ANNOTATION_ID] !== APPS_NAMESPACE_ID) throw refuse();
-	if (!live || !applied) for (const obj of applicationsNamespaceManifests(name, quota)) await kube.apply(obj);
+	if (!live || !applied) for (const obj of applicationsNamespaceManifests(name, settings.quota, settings.tenantPolicy)) await kube.apply(obj);
 }

@@ -1,6 +1,7 @@
 /** How the applications service is configured: from the environment, read when the service is created. */
 import { loadConfig } from "../config";
 import { DEFAULT_QUOTA, type NamespaceQuota } from "../manifests/namespace";
+import type { TenantPolicy } from "../manifests/security";
 import { bytes, cpuMillis, isQuantity } from "../quantity";
 import { cullPolicyFromEnv, idleBoundsFromEnv, type CullPolicy, type IdleBounds } from "./culling";
 
@@ -18,6 +19,8 @@ export interface ApplicationsConfig {
 	maxPerOwner: number;
 	/** The namespace's quota: APPS_QUOTA_CPU / _MEMORY / _PODS over the tenants' default. */
 	quota: NamespaceQuota;
+	/** The namespace's Pod Security level and NetworkPolicy, as every tenant namespace's. */
+	tenantPolicy: TenantPolicy;
 	resyncSeconds: number;
 }
 
@@ -40,6 +43,7 @@ export function applicationsSettings(env: NodeJS.ProcessEnv = process.env): Appl
 		idleBounds: idleBoundsFromEnv(env),
 		maxPerOwner: positiveInt(env.APPS_MAX_PER_OWNER, 10),
 		quota,
+		tenantPolicy: config.tenantPolicy,
 		resyncSeconds: config.resyncSeconds,
 	};
 }

@@ -29,6 +29,7 @@ export const Kinds = {
 	ReplicaSet: kind("apps/v1", "ReplicaSet", "replicasets"),
 	Job: kind("batch/v1", "Job", "jobs"),
 	Ingress: kind("networking.k8s.io/v1", "Ingress", "ingresses"),
+	NetworkPolicy: kind("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies"),
 	Lease: kind("coordination.k8s.io/v1", "Lease", "leases"),
 } as const satisfies Record<string, ResourceKind>;
 

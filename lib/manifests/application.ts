@@ -1,8 +1,9 @@
-import type { V1Container, V1Deployment, V1EnvVar, V1Ingress, V1LimitRange, V1Namespace, V1Pod, V1ResourceQuota, V1Secret, V1Service } from "../k8s";
+import type { V1Container, V1Deployment, V1EnvVar, V1Ingress, V1LimitRange, V1Namespace, V1NetworkPolicy, V1Pod, V1ResourceQuota, V1Secret, V1Service } from "../k8s";
 import { effectivePorts, imageReference, podFootprint, podResources, type CatalogImage } from "./deployment";
 import { httpPort } from "./ingress";
 import { LABEL_COMPONENT, LABEL_PREFIX, entityAnnotations, managedLabels, selectorLabels } from "./labels";
-import { namespaceManifests, type NamespaceQuota } from "./namespace";
+import { namespaceManifests, networkPolicyManifest, type NamespaceQuota } from "./namespace";
+import { workloadSecurity, type TenantPolicy } from "./security";
 
 /** `app.kubernetes.io/component` of every object generated for an ephemeral application. */
 export const APPLICATION_KIND = "application";
@@ -17,13 +18,15 @@ export const APPS_NAMESPACE_ID = "applications";
 export const APPS_NAMESPACE_KIND = "applications-namespace";
 
 /**
- * The one namespace every instance runs in, with a quota and container defaults like a tenant's.
- * It belongs to the applications service, not to v1.k8s.namespaces: applying it again adopts it.
+ * The one namespace every instance runs in, with a quota, container defaults, a Pod Security level
+ * and a NetworkPolicy like a tenant's. It belongs to the applications service, not to
+ * v1.k8s.namespaces: applying it again adopts it.
  */
-export function applicationsNamespaceManifests(name: string, quota: NamespaceQuota): [V1Namespace, V1ResourceQuota, V1LimitRange] {
-	const [ns, rq, limits] = namespaceManifests({ id: APPS_NAMESPACE_ID, name, owner: "system", quota });
+export function applicationsNamespaceManifests(name: string, quota: NamespaceQuota, policy: TenantPolicy): [V1Namespace, V1ResourceQuota, V1LimitRange, V1NetworkPolicy] {
+	const entity = { id: APPS_NAMESPACE_ID, name, owner: "system", quota };
+	const [ns, rq, limits] = namespaceManifests(entity, policy.podSecurityLevel);
 	ns.metadata = { ...ns.metadata, labels: { ...ns.metadata?.labels, [LABEL_COMPONENT]: APPS_NAMESPACE_KIND } };
-	return [ns, rq, limits];
+	return [ns, rq, limits, networkPolicyManifest(entity, policy)];
 }
 
 /** What an instance runs: the catalog entry as it was at launch (the instance keeps it even if the catalog changes). */
@@ -144,6 +147,7 @@ export function applicationDeployment(inst: ApplicationInstance): V1Deployment {
 	const ports = effectivePorts({}, template);
 	const resources = podResources(template);
 	const volumes = template.volumes ?? [];
+	const security = workloadSecurity(template);
 	const container: V1Container = {
 		name: names.container,
 		image: imageReference(template),
@@ -157,7 +161,7 @@ export function applicationDeployment(inst: ApplicationInstance): V1Deployment {
 			...(Object.keys(resources.limits).length ? { limits: resources.limits } : {}),
 		},
 		...(volumes.length ? { volumeMounts: volumes.map(v => ({ name: v.name, mountPath: v.mountPath })) } : {}),
-		securityContext: { allowPrivilegeEscalation: false },
+		securityContext: security.container,
 	};
 	const pullSecrets = (template.imagePullSecrets ?? []).map(s => ({ name: typeof s === "string" ? s : s.name }));
 	return {
@@ -173,6 +177,7 @@ export function applicationDeployment(inst: ApplicationInstance): V1Deployment {
 				spec: {
 					automountServiceAccountToken: false,
 					enableServiceLinks: false,
+					securityContext: security.pod,
 					containers: [container],
 					...(volumes.length ? { volumes: volumes.map(v => ({ name: v.name, emptyDir: {} })) } : {}),
 					...(pullSecrets.length ? { imagePullSecrets: pullSecrets } : {}),

@@ -2,6 +2,7 @@ import type { V1Container, V1Deployment, V1Pod, V1Volume, V1VolumeMount } from "
 import { catalogCpu, catalogMemory, cpuMillis, bytes, isQuantity } from "../quantity";
 import type { ContainerState, PodState } from "../api/deployment-model";
 import { selectorLabels } from "./labels";
+import { workloadSecurity } from "./security";
 
 export type { ContainerState, PodState };
 import { filesConfigMap } from "./configmap";
@@ -140,6 +141,7 @@ export function deploymentManifest(inputs: DeploymentInputs): V1Deployment {
 	const ports = effectivePorts(dep, image);
 	const { volumes, mounts } = volumesOf(inputs, names);
 	const resources = podResources(image, dep.resources);
+	const security = workloadSecurity(image);
 	const podAnnotations: Record<string, string> = { ...deploymentAnnotations(dep) };
 	if (inputs.envChecksum) podAnnotations[ANNOTATION_ENV_CHECKSUM] = inputs.envChecksum;
 	if (inputs.configChecksum) podAnnotations[ANNOTATION_CONFIG_CHECKSUM] = inputs.configChecksum;
@@ -158,6 +160,7 @@ export function deploymentManifest(inputs: DeploymentInputs): V1Deployment {
 			limits: Object.keys(resources.limits).length ? resources.limits : undefined,
 		},
 		volumeMounts: mounts.length ? mounts : undefined,
+		securityContext: security.container,
 	};
 	const pullSecrets = (image.imagePullSecrets ?? []).map(s => ({ name: typeof s === "string" ? s : s.name }));
 	return dropUndefined<V1Deployment>({
@@ -170,6 +173,7 @@ export function deploymentManifest(inputs: DeploymentInputs): V1Deployment {
 			template: {
 				metadata: { labels, annotations: podAnnotations },
 				spec: {
+					securityContext: security.pod,
 					containers: [container],
 					volumes: volumes.length ? volumes : undefined,
 					imagePullSecrets: pullSecrets.length ? pullSecrets : undefined,

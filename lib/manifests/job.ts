@@ -1,6 +1,7 @@
 import type { V1Job, V1JobStatus } from "../k8s";
 import type { JobPhase, JobResources } from "../api/jobs";
 import { entityAnnotations, managedLabels } from "./labels";
+import { workloadSecurity } from "./security";
 
 export type { JobPhase, JobResources };
 
@@ -55,7 +56,7 @@ export function jobFor(run: JobRun, namespace: string): V1Job {
 					restartPolicy: "Never",
 					automountServiceAccountToken: false,
 					enableServiceLinks: false,
-					securityContext: { seccompProfile: { type: "RuntimeDefault" } },
+					securityContext: workloadSecurity().pod,
 					containers: [
 						{
 							name: JOB_CONTAINER,
@@ -64,7 +65,7 @@ export function jobFor(run: JobRun, namespace: string): V1Job {
 							command: run.command,
 							env: run.env.length ? run.env : undefined,
 							resources: { requests: { ...run.resources.requests }, limits: { ...run.resources.limits } },
-							securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+							securityContext: workloadSecurity().container,
 						},
 					],
 				},

@@ -1,7 +1,8 @@
-import type { V1LimitRange, V1Namespace, V1ResourceQuota } from "../k8s";
+import type { V1LimitRange, V1Namespace, V1NetworkPolicy, V1NetworkPolicyEgressRule, V1ResourceQuota } from "../k8s";
 import { cpuMillis, bytes, formatBytes } from "../quantity";
 import { DNS1123_LABEL } from "../api/rules";
 import { LABEL_PREFIX, entityAnnotations, managedLabels } from "./labels";
+import { podSecurityLabels, type PodSecurityLevel, type TenantPolicy } from "./security";
 
 import type { NamespaceQuota } from "../api/namespaces";
 
@@ -28,13 +29,14 @@ export const DEFAULT_QUOTA: NamespaceQuota = Object.freeze({ cpu: "2", memory: "
 /** Per-container defaults for containers that declare no resources (the quota requires them). */
 const CONTAINER_DEFAULTS = { limitCpuMillis: 500, requestCpuMillis: 100, limitMemory: 512 * 2 ** 20, requestMemory: 128 * 2 ** 20 };
 
-export function namespaceManifest(ns: NamespaceSpec): V1Namespace {
+/** The Namespace, with the Pod Security level the PodSecurity admission plugin enforces in it. */
+export function namespaceManifest(ns: NamespaceSpec, level: PodSecurityLevel): V1Namespace {
 	return {
 		apiVersion: "v1",
 		kind: "Namespace",
 		metadata: {
 			name: ns.name,
-			labels: managedLabels(NAMESPACE_KIND, ns.id, ns.name),
+			labels: managedLabels(NAMESPACE_KIND, ns.id, ns.name, podSecurityLabels(level)),
 			annotations: entityAnnotations(NAMESPACE_KIND, ns.id, { [ANNOTATION_OWNER]: ns.owner }),
 		},
 	};
@@ -93,9 +95,54 @@ export function limitRangeManifest(ns: NamespaceSpec): V1LimitRange {
 	};
 }
 
-/** Everything applied for one namespace, in the order it must be applied (the Namespace first). */
-export function namespaceManifests(ns: NamespaceSpec): [V1Namespace, V1ResourceQuota, V1LimitRange] {
-	return [namespaceManifest(ns), resourceQuotaManifest(ns), limitRangeManifest(ns)];
+/** The Namespace and its quota objects, in the order they must be applied (the Namespace first). */
+export function namespaceManifests(ns: NamespaceSpec, level: PodSecurityLevel): [V1Namespace, V1ResourceQuota, V1LimitRange] {
+	return [namespaceManifest(ns, level), resourceQuotaManifest(ns), limitRangeManifest(ns)];
+}
+
+/** Fixed name: an apply replaces the policy rather than adding one. */
+export const NETWORK_POLICY_NAME = "berth-default";
+const NAMESPACE_NAME_LABEL = "kubernetes.io/metadata.name";
+
+const namespaceIn = (names: string[]) => ({ matchExpressions: [{ key: NAMESPACE_NAME_LABEL, operator: "In", values: names }] });
+
+/** The "anywhere" ipBlocks, one per address family, each without the excepted ranges of its family. */
+function anywhere(except: string[]): V1NetworkPolicyEgressRule["to"] {
+	const v6 = except.filter(c => c.includes(":"));
+	const v4 = except.filter(c => !c.includes(":"));
+	return [
+		{ ipBlock: { cidr: "0.0.0.0/0", ...(v4.length ? { except: v4 } : {}) } },
+		{ ipBlock: { cidr: "::/0", ...(v6.length ? { except: v6 } : {}) } },
+	];
+}
+
+/**
+ * The namespace's default NetworkPolicy. Ingress: from its own pods, and from other namespaces only
+ * from the ingress controller's. Egress: pods of every namespace but Berth's (where NATS is), DNS in
+ * kube-system, and addresses outside the excepted ranges.
+ */
+export function networkPolicyManifest(ns: Pick<NamespaceSpec, "id" | "name">, policy: TenantPolicy): V1NetworkPolicy {
+	return {
+		apiVersion: "networking.k8s.io/v1",
+		kind: "NetworkPolicy",
+		metadata: { name: NETWORK_POLICY_NAME, namespace: ns.name, labels: managedLabels("network-policy", ns.id, NETWORK_POLICY_NAME), annotations: entityAnnotations(NAMESPACE_KIND, ns.id) },
+		spec: {
+			podSelector: {},
+			policyTypes: ["Ingress", "Egress"],
+			ingress: [{ _from: [{ podSelector: {} }, { namespaceSelector: namespaceIn([policy.ingressNamespace]) }] }],
+			egress: [
+				{ to: [{ namespaceSelector: { matchExpressions: [{ key: NAMESPACE_NAME_LABEL, operator: "NotIn", values: [policy.berthNamespace] }] } }] },
+				{
+					to: [{ namespaceSelector: namespaceIn(["kube-system"]) }],
+					ports: [
+						{ protocol: "UDP", port: 53 },
+						{ protocol: "TCP", port: 53 },
+					],
+				},
+				{ to: anywhere(policy.egressExceptCidrs) },
+			],
+		},
+	};
 }
 
 /** Namespaces Berth never creates or takes over: Kubernetes' own and Berth's own. */

@@ -4,6 +4,7 @@ import type { GpuOptions } from "../specs/parse";
 import { bytes, parseQuantity } from "../quantity";
 import { quotaAmount } from "../quota";
 import { LABEL_ID, LABEL_PREFIX, entityAnnotations, managedLabels } from "./labels";
+import { workloadSecurity } from "./security";
 
 /** `app.kubernetes.io/component` of every object generated for a service spec. */
 export const SPEC_KIND = "service-spec";
@@ -103,6 +104,8 @@ function containerManifest(container: SpecContainer, opts: SpecBuildOptions): V1
 		resources: containerResources(container, opts.gpuOptions),
 		// Only true is written: the apiserver drops a false readOnly, and the applied object should read as the live one.
 		volumeMounts: container.volumeMounts.length ? container.volumeMounts.map(m => ({ name: m.name, mountPath: m.mountPath, readOnly: m.readOnly || undefined })) : undefined,
+		// A spec names no image user: the pod passes `baseline`, never runAsNonRoot.
+		securityContext: workloadSecurity().container,
 	};
 }
 
@@ -124,6 +127,7 @@ export function specDeployment(target: SpecTarget, spec: ServiceSpec, opts: Spec
 			template: {
 				metadata: { labels, annotations: entityAnnotations(SPEC_KIND, target.id) },
 				spec: {
+					securityContext: workloadSecurity().pod,
 					containers: spec.containers.map(c => containerManifest(c, opts)),
 					volumes: volumes.length ? volumes : undefined,
 				},

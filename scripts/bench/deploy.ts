@@ -4,6 +4,7 @@ import YAML from "yaml";
 import { KubeClient } from "../../lib/k8s";
 import { dataChecksum } from "../../lib/manifests/configmap";
 import { deploymentManifests, type CatalogImage, type DeploymentEntity } from "../../lib/manifests/deployment";
+import { loadConfig } from "../../lib/config";
 import { namespaceManifests, type NamespaceQuota } from "../../lib/manifests/namespace";
 import { kubectl, type BenchCluster } from "./cluster";
 import type { Mesh } from "./mesh";
@@ -62,7 +63,7 @@ function generatedManifests(name: string, namespace: string, image: CatalogImage
 export async function deployWithKubectl(cluster: BenchCluster, config: BenchConfig, outDir: string, namespace: string): Promise<DeploySide> {
 	const kube = KubeClient.fromEnvironment({ kind: "file", path: cluster.kubeconfig });
 	// The same Namespace, ResourceQuota and LimitRange a Berth namespace gets: quota admission costs both sides alike.
-	for (const obj of namespaceManifests({ id: "bench-kubectl", name: namespace, owner: "bench", quota: BENCH_QUOTA })) await kube.apply(obj);
+	for (const obj of namespaceManifests({ id: "bench-kubectl", name: namespace, owner: "bench", quota: BENCH_QUOTA }, loadConfig().tenantPolicy.podSecurityLevel)) await kube.apply(obj);
 	await waitForServiceAccount(cluster, namespace);
 	const image = { id: IMAGE, ...(JSON.parse(fs.readFileSync(path.join(repoRoot, "images", `${IMAGE}.json`), "utf8")) as Omit<CatalogImage, "id">) };
 	const dir = path.join(outDir, "kubectl-manifests");

@@ -1,3 +1,4 @@
+import { dropStore, isolatedMongoUri, useStore } from "../helpers/backends";
 import { uniqueName } from "../helpers/cluster";
 import { callCounter, expectLeanWritePath, measure } from "../helpers/cost";
 import { createNamespace, keyFor, request, startMesh, type Mesh } from "../helpers/mesh";
@@ -10,8 +11,12 @@ describe("the write path's cost: one create and one scale through the gateway", 
 	let nsId: string;
 	let nsName: string;
 	const counter = callCounter();
+	// A database of its own: the leader reconciles every namespace of its store, and another suite's
+	// in a shared one (brought up to date with the tenant policy, say) would be counted here.
+	const uri = isolatedMongoUri("berth_cost");
 
 	beforeAll(async () => {
+		useStore(uri);
 		mesh = await startMesh(SERVICES, { middlewares: [counter.middleware] });
 		alice = await keyFor(mesh, uniqueName("alice"));
 		({ id: nsId, name: nsName } = await createNamespace(mesh, alice, uniqueName("it-cost"), { cpu: "2", memory: "2Gi", pods: 10 }));
@@ -20,6 +25,7 @@ describe("the write path's cost: one create and one scale through the gateway", 
 	afterAll(async () => {
 		await request(`${mesh.url}/api/v1/k8s/namespaces/${nsId}`, { method: "DELETE", key: alice });
 		await mesh.stop();
+		await dropStore(uri);
 	});
 
 	it("creates without repeated lookups and scales without the reference checks or a dry run", async () => {

@@ -39,7 +39,7 @@ describe("the orphan sweep", () => {
 		now = 0;
 		leading = true;
 		entities = new Set(["alive"]);
-		for (const ns of namespaces) ns.uid = (await kube.apply(namespaceManifest({ id: ns.id, name: ns.name, owner: "o", quota: {} as never }))).metadata!.uid!;
+		for (const ns of namespaces) ns.uid = (await kube.apply(namespaceManifest({ id: ns.id, name: ns.name, owner: "o", quota: {} as never }, "baseline"))).metadata!.uid!;
 		// "made-again" was deleted and made again outside Berth: same name, no annotation, another uid.
 		await kube.delete({ apiVersion: "v1", kind: "Namespace", name: "made-again" });
 		await kube.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: "made-again" } });

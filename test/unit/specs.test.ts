@@ -209,8 +209,10 @@ describe("spec manifests", () => {
 				ports: [{ name: "default", containerPort: 80, protocol: "TCP" }],
 				resources: { requests: { ...DEFAULT_CONTAINER_RESOURCES.requests, "nvidia.com/gpu": "1" }, limits: { ...DEFAULT_CONTAINER_RESOURCES.limits, "nvidia.com/gpu": "1" } },
 				volumeMounts: [{ name: "mydata", mountPath: "/mydata", readOnly: true }],
+				securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
 			},
 		]);
+		expect(dep.spec?.template.spec?.securityContext).toEqual({ seccompProfile: { type: "RuntimeDefault" } });
 		expect(dep.spec?.template.spec?.volumes).toEqual([{ name: "mydata", persistentVolumeClaim: { claimName: "my-nginx-service-mydata" } }]);
 	});
 
