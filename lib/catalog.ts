@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import Validator from "fastest-validator";
+import { MASK } from "./api/envs";
 import { DNS1123_LABEL, ENV_KEY, objectList } from "./api/rules";
 import type { CatalogEnv, CatalogImage, CatalogPort, CatalogResources, CatalogVolume } from "./api/images";
 import { VOLUME_MOUNT_PATH } from "./api/volumes";
@@ -21,6 +22,15 @@ export const CATALOG_FIELDS = [
 	"imagePullSecrets", "ports", "env", "volumes", "resources", "command", "args", "launchable", "public",
 	"runAsUser", "runAsGroup", "capabilities",
 ] as const;
+
+/**
+ * An entry as callers see it: the value of a `secret` env it declares with one is masked. Berth's
+ * own services read the entry unmasked, to write that value into a deployment's Secret.
+ */
+export function maskCatalogSecrets<T extends Pick<CatalogImage, "env">>(image: T): T {
+	if (!image.env?.some(e => e.type === "secret" && e.value !== undefined)) return image;
+	return { ...image, env: image.env.map(e => (e.type === "secret" && e.value !== undefined ? { ...e, value: MASK } : e)) };
+}
 
 export class CatalogError extends Error {
 	constructor(readonly file: string, readonly field: string, detail: string) {

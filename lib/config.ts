@@ -58,6 +58,14 @@ export interface BerthConfig {
 	/** An object is swept once two sweeps at least this many seconds apart found it without its entity. */
 	orphanGraceSeconds: number;
 	/**
+	 * SECRETS_KEY: the 32-byte key (base64 or hex) secret values are sealed under in the database
+	 * (lib/secrets). Unset: a key made on first start in DATA_DIR/secrets.key. Every node that shares
+	 * a database needs the same one.
+	 */
+	secretsKey?: string;
+	/** SECRETS_KEY_PREVIOUS: keys (comma-separated) values may still be sealed under; the start re-seals them under SECRETS_KEY. */
+	secretsKeyPrevious?: string;
+	/**
 	 * Test-only (BERTH_TEST_APPLY_DELAY_MS): milliseconds a deployment's pass waits before it applies,
 	 * so the fault suite can race a delete against an apply. Never set it in production.
 	 */
@@ -154,6 +162,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BerthConfig {
 		auditRetentionDays: int(env.AUDIT_RETENTION_DAYS, 90),
 		orphanSweepSeconds: count(env.ORPHAN_SWEEP_SECONDS, 300),
 		orphanGraceSeconds: count(env.ORPHAN_GRACE_SECONDS, 120),
+		secretsKey: env.SECRETS_KEY?.trim() || undefined,
+		secretsKeyPrevious: env.SECRETS_KEY_PREVIOUS?.trim() || undefined,
 		testApplyDelayMs: count(env.BERTH_TEST_APPLY_DELAY_MS, 0),
 		testClockSkewMs: Number.isFinite(Number(env.BERTH_TEST_CLOCK_SKEW_MS)) ? Number(env.BERTH_TEST_CLOCK_SKEW_MS) : 0,
 	};

@@ -5,6 +5,8 @@ import DbService from "moleculer-db";
 import type mongoose from "mongoose";
 import { loadConfig } from "../lib/config";
 import { loadMongoose, loadMongooseAdapter } from "../lib/mongo";
+import { loadKeyring, resealStored, type ResealStore } from "../lib/secrets/keyring";
+import { openFields, sealFields, type Keyring } from "../lib/secrets/seal";
 
 /** Every stored entity carries these, whatever the backend. */
 export interface BaseEntity {
@@ -26,6 +28,11 @@ export interface DbMixinOptions {
 	decode?: (raw: Record<string, unknown>) => Record<string, unknown>;
 	/** The order of `findRaw`'s answers (moleculer-db sort fields); oldest first by default. */
 	sort?: string[];
+	/**
+	 * Fields holding secret values: sealed at rest (lib/secrets), opened when read, and re-sealed at
+	 * start when plain or under SECRETS_KEY_PREVIOUS. Never among `fields`.
+	 */
+	sealed?: string[];
 	/** Override the environment: ":memory:" keeps NeDB in memory (unit tests). */
 	dataDir?: string;
 	mongoUri?: string;
@@ -141,14 +148,14 @@ const storeMethods = {
 	/** Stores a new entity and returns it as clients see it; fires the created hooks. */
 	async insertEntity(this: DbServiceThis, ctx: Context, doc: Record<string, unknown>): Promise<Record<string, unknown>> {
 		const now = new Date().toISOString();
-		const saved = await this.adapter.insert({ ...doc, createdAt: now, updatedAt: now });
+		const saved = await this.adapter.insert({ ...sealedDoc(this, doc), createdAt: now, updatedAt: now });
 		const json = (await this.transformDocuments(ctx, {}, saved)) as Record<string, unknown>;
 		await this.entityChanged("created", json, ctx);
 		return json;
 	},
 	/** Applies `$set` changes and returns the entity as clients see it; fires the updated hooks. */
 	async patchEntity(this: DbServiceThis, ctx: Context, id: string, changes: Record<string, unknown>): Promise<Record<string, unknown>> {
-		const saved = await this.adapter.updateById(storedId(this, id), { $set: { ...changes, updatedAt: new Date().toISOString() } });
+		const saved = await this.adapter.updateById(storedId(this, id), { $set: { ...sealedDoc(this, changes), updatedAt: new Date().toISOString() } });
 		const json = (await this.transformDocuments(ctx, {}, saved)) as Record<string, unknown>;
 		await this.entityChanged("updated", json, ctx);
 		return json;
@@ -193,8 +200,9 @@ const storeMethods = {
 
 /** The methods that depend on the collection's options: its name, order, codec and public fields. */
 function collectionMethods(opts: DbMixinOptions, settings: DbSettings) {
-	const decoded = (raw: Record<string, unknown>): Record<string, unknown> => {
-		const doc = opts.decode ? opts.decode(raw) : raw;
+	const decoded = (raw: Record<string, unknown>, service: DbServiceThis): Record<string, unknown> => {
+		const opened = service.keyring ? openFields(raw, service.sealedFields, service.keyring) : raw;
+		const doc = opts.decode ? opts.decode(opened) : opened;
 		doc.id = String(doc.id);
 		return doc;
 	};
@@ -209,13 +217,13 @@ function collectionMethods(opts: DbMixinOptions, settings: DbSettings) {
 		async findRaw(this: DbServiceThis, query: Record<string, unknown>, page: { limit?: number; offset?: number } = {}): Promise<Record<string, unknown>[]> {
 			const rows = await this.adapter.find({ query, sort: opts.sort ?? ["createdAt"], ...page });
 			const docs: Record<string, unknown>[] = [];
-			for (const row of rows) docs.push(decoded(this.adapter.afterRetrieveTransformID(await this.adapter.entityToObject(row), "id")));
+			for (const row of rows) docs.push(decoded(this.adapter.afterRetrieveTransformID(await this.adapter.entityToObject(row), "id"), this));
 			return docs;
 		},
 		/** One stored document (decoded), unscoped, or undefined. */
 		async loadDoc(this: DbServiceThis & DbMethods, id: string): Promise<Record<string, unknown> | undefined> {
 			const raw = await this.findStored(id);
-			return raw ? decoded(raw) : undefined;
+			return raw ? decoded(raw, this) : undefined;
 		},
 		/** What clients see of a stored document: its public fields, nothing else (a service may override it). */
 		publicView(this: DbServiceThis, doc: object): Record<string, unknown> {
@@ -239,6 +247,8 @@ function lifecycle(opts: DbMixinOptions) {
 			const adapter = (backend.mongoUri ? mongooseAdapter(this, opts.collection, backend.mongoUri) : nedbAdapter(opts.collection, backend.dataDir)) as { init(broker: unknown, service: unknown): void };
 			adapter.init(this.broker, this);
 			this.adapter = adapter as unknown as DbServiceThis["adapter"];
+			this.sealedFields = opts.sealed ?? [];
+			if (this.sealedFields.length) this.keyring = sealingKeyring(this, backend);
 		},
 		async started(this: DbServiceThis) {
 			for (const fields of opts.unique ?? []) {
@@ -250,8 +260,41 @@ function lifecycle(opts: DbMixinOptions) {
 				if (this.dbBackend.mongoUri) await this.adapter.model.collection.createIndex({ [field]: 1 }, { unique: true, sparse: true });
 				else await this.adapter.db.ensureIndex({ fieldName: field, unique: true, sparse: true });
 			}
+			if (this.keyring) await resealAtStart(this as DbServiceThis & Service, this.keyring);
 		},
 	};
+}
+
+/** The keys of a collection with sealed fields; a shared database without SECRETS_KEY is warned about. */
+function sealingKeyring(service: DbServiceThis & Service, backend: DbBackend): Keyring {
+	const config = loadConfig();
+	if (backend.mongoUri && !config.secretsKey) service.logger.warn("MONGO_URI is set but SECRETS_KEY is not: secret values are sealed with a key of this node's DATA_DIR, which other nodes sharing the database do not have");
+	return loadKeyring({ secretsKey: config.secretsKey, secretsKeyPrevious: config.secretsKeyPrevious, dataDir: backend.dataDir }, message => service.logger.info(message));
+}
+
+/** `doc` with its sealed fields sealed, for a write. */
+function sealedDoc(service: DbServiceThis, doc: Record<string, unknown>): Record<string, unknown> {
+	return service.keyring ? sealFields(doc, service.sealedFields, service.keyring) : doc;
+}
+
+/**
+ * The start's pass over the sealed fields (lib/secrets/keyring.ts). A NeDB file keeps the lines an
+ * update replaced until it is compacted: after a pass that changed anything, it is, so no plain or
+ * previously sealed value stays behind in it.
+ */
+async function resealAtStart(service: DbServiceThis & Service, ring: Keyring): Promise<void> {
+	const store: ResealStore = {
+		all: async () => {
+			const rows = await service.adapter.find({ query: {} });
+			return Promise.all(rows.map(async row => service.adapter.afterRetrieveTransformID({ ...(await service.adapter.entityToObject(row)) }, "id")));
+		},
+		replaceIf: async (id, field, expected, next) => (await service.adapter.updateMany({ _id: storedId(service, id), [field]: expected }, { $set: { [field]: next } })) > 0,
+	};
+	const { resealed } = await resealStored(store, service.sealedFields, ring);
+	if (!resealed) return;
+	service.logger.info(`Sealed ${resealed} stored secret value(s) under key ${ring.current.id}`);
+	if (!service.dbBackend.mongoUri && service.dbBackend.dataDir !== ":memory:") await service.adapter.db.compactDatafileAsync();
+	await service.clearCache();
 }
 
 /** Broadcast by every write of a DB-backed service, with the collection's name. */
@@ -309,16 +352,21 @@ function safeObjectId(id: string): unknown {
 export interface DbServiceThis {
 	dbBackend: DbBackend;
 	queryCache: QueryCache;
+	/** The collection's sealed fields and, when it has some, the keys they are sealed under. */
+	sealedFields: readonly string[];
+	keyring?: Keyring;
+	clearCache(): Promise<void>;
 	adapter: {
 		find(params: { query?: Record<string, unknown>; sort?: string[]; limit?: number; offset?: number }): Promise<unknown[]>;
 		count(params: { query?: Record<string, unknown> }): Promise<number>;
 		insert(doc: Record<string, unknown>): Promise<unknown>;
 		updateById(id: unknown, update: Record<string, unknown>): Promise<unknown>;
+		updateMany(query: Record<string, unknown>, update: Record<string, unknown>): Promise<number>;
 		removeById(id: unknown): Promise<unknown>;
 		entityToObject(doc: unknown): Promise<Record<string, unknown>> | Record<string, unknown>;
 		afterRetrieveTransformID(doc: Record<string, unknown>, idField: string): Record<string, unknown>;
 		model: { collection: { createIndex(index: Record<string, number>, opts: { unique: boolean; sparse?: boolean }): Promise<unknown> } };
-		db: { ensureIndex(opts: { fieldName: string | string[]; unique: boolean; sparse?: boolean }): Promise<unknown>; countAsync(query: Record<string, unknown>): Promise<number> };
+		db: { ensureIndex(opts: { fieldName: string | string[]; unique: boolean; sparse?: boolean }): Promise<unknown>; countAsync(query: Record<string, unknown>): Promise<number>; compactDatafileAsync(): Promise<void> };
 	};
 	transformDocuments(ctx: Context | null, params: Record<string, unknown>, docs: unknown): Promise<unknown>;
 	entityChanged(type: "created" | "updated" | "removed", json: unknown, ctx: Context): Promise<void>;

@@ -38,15 +38,18 @@ export function createRefsMixin(): Partial<ServiceSchema> {
 					throw err;
 				}
 			},
-			/** A catalog image by id, else by name; missing: 422 on `field`. */
+			/**
+			 * A catalog image by id, else by name; missing: 422 on `field`. Unmasked (`scope: false`):
+			 * what is deployed from it needs the values of the secrets it declares.
+			 */
 			async resolveImage(this: Service, ctx: Context<unknown, CallerMeta>, ref: string, field = "image"): Promise<CatalogImage> {
 				try {
-					return await ctx.call<CatalogImage, { id: string }>("v1.k8s.images.get", { id: ref });
+					return await ctx.call<CatalogImage, { id: string; scope: boolean }>("v1.k8s.images.get", { id: ref, scope: false });
 				} catch (err) {
 					if (!isMissing(err)) throw err;
 				}
 				try {
-					return await ctx.call<CatalogImage, { name: string }>("v1.k8s.images.resolveName", { name: ref });
+					return await ctx.call<CatalogImage, { name: string; scope: boolean }>("v1.k8s.images.resolveName", { name: ref, scope: false });
 				} catch (err) {
 					if (isMissing(err)) throw missingReference(field, `Image "${ref}" is not in the catalog`, ref);
 					throw err;

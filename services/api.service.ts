@@ -226,6 +226,9 @@ const ApiService: ServiceSchema<GatewaySettings, ApiMethods & Record<string, unk
 		}) as unknown as ApiSettingsSchema["rootCallOptions"],
 		logRequest: "debug",
 		logResponse: "debug",
+		// Never: a request's params hold env and secret values (moleculer-web logs them at debug by default).
+		logRequestParams: null,
+		logResponseData: null,
 		logRouteRegistration: "debug",
 		log4XXResponses: false,
 		routes: [

@@ -62,7 +62,7 @@ async function writeEnvObjectsNow(svc: EnvsThis, ctx: Context<TargetParams, Call
  * Env vars of deployments. Plain values go into a ConfigMap and secret ones into a Secret, both
  * named `<deployment>-env` and read by the container through envFrom; the deployment's reconciler
  * hashes them into a pod-template annotation, so a change rolls the pods. The DB keeps a copy of
- * each secret value (to rebuild the Secret) that no action ever returns.
+ * each secret value (to rebuild the Secret), sealed, that no action ever returns.
  */
 const methods = {
 	/**
@@ -169,7 +169,8 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, ControllerLo
 			everyNode: true,
 		}),
 		withoutGenericActions,
-		createDbMixin({ collection: "envs", fields: PUBLIC_FIELDS, sort: ["key"] }),
+		// The copy of each secret value the Secret is rebuilt from is sealed at rest (lib/secrets).
+		createDbMixin({ collection: "envs", fields: PUBLIC_FIELDS, sort: ["key"], sealed: ["secretValue"] }),
 		createMembershipMixin({ entityName: "Env" }),
 		createRefsMixin(),
 	],

@@ -12,7 +12,7 @@ import {
 	type ImageNameParams,
 	type LoadReport,
 } from "../lib/api/images";
-import { CATALOG_FIELDS, CatalogError, catalogDir, loadCatalog, type CatalogImage } from "../lib/catalog";
+import { CATALOG_FIELDS, CatalogError, catalogDir, loadCatalog, maskCatalogSecrets, type CatalogImage } from "../lib/catalog";
 import { clusterUnavailable, forbidden, found, invalid, invalidField, NOT_RETRIED, notFound, unauthorized } from "../lib/errors";
 import { createDbMixin, isDuplicateKey, type DbBackedService } from "../mixins/db.mixin";
 import { isAdmin, isUnscoped, type CallerMeta } from "../mixins/membership.mixin";
@@ -117,6 +117,8 @@ const ImagesService: ServiceSchema<ServiceSettingSchema, ImagesMethods, Record<s
 			find: [plainQuery],
 			count: [plainQuery],
 		},
+		// Every answer of entries: the secret defaults they declare masked, but for Berth's own services (`scope: false`).
+		after: { list: maskedForCaller, find: maskedForCaller, get: maskedForCaller, getImage: maskedForCaller, resolveName: maskedForCaller },
 	},
 	actions: {
 		create: false,
@@ -228,6 +230,12 @@ const ImagesService: ServiceSchema<ServiceSettingSchema, ImagesMethods, Record<s
 		await this.syncCatalog(loadCatalog());
 	},
 };
+
+/** What a caller sees of entries: secret defaults masked, but for Berth's own services, which deploy them. */
+function maskedForCaller(ctx: Context<unknown, Meta>, answer: ImageEntity | ImageEntity[]): ImageEntity | ImageEntity[] {
+	if (isUnscoped(ctx)) return answer;
+	return Array.isArray(answer) ? answer.map(i => maskCatalogSecrets(i)) : maskCatalogSecrets(answer);
+}
 
 function plainQuery(ctx: Context<Record<string, unknown>, Meta>): void {
 	let query = ctx.params.query;

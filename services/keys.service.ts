@@ -1,4 +1,3 @@
-import * as fs from "node:fs";
 import * as path from "node:path";
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { loadConfig, RESERVED_USER_IDS } from "../lib/config";
@@ -6,6 +5,7 @@ import { authenticateParams, createKeyParams, keyIdParams, type CreateKeyParams,
 import type { IdParams } from "../lib/api/rules";
 import { answerCreated, type RestMeta } from "../lib/api/rest";
 import { forbidden, invalid, NOT_RETRIED, notFound, unauthorized } from "../lib/errors";
+import { writeOwnerOnlyFile } from "../lib/secrets/keyring";
 import { confinementFor, mayManageKey, expiryFor, hashesMatch, hashKey, isKeyUsable, issueKey, prefixOf } from "../lib/keys";
 import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
 import { isAdmin, type CallerMeta } from "../mixins/membership.mixin";
@@ -172,10 +172,8 @@ const KeysService: ServiceSchema<ServiceSettingSchema, Record<string, never>, Re
 			await this.storeKey({ name: "admin (first start)", userID: "admin", roles: ["admin"], prefix: issued.prefix, hash: issued.hash });
 			const config = loadConfig();
 			if (process.env.DATA_DIR !== ":memory:") {
-				fs.mkdirSync(config.dataDir, { recursive: true });
 				const file = path.join(config.dataDir, "admin.key");
-				fs.writeFileSync(file, issued.key + "\n", { mode: 0o600 });
-				fs.chmodSync(file, 0o600);
+				writeOwnerOnlyFile(file, issued.key + "\n");
 				this.logger.info(`Admin API key (shown once, also saved to ${file}): ${issued.key}`);
 			} else {
 				this.logger.info(`Admin API key (shown once): ${issued.key}`);

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { repoRoot } from "./cluster";
@@ -16,10 +17,13 @@ export { freePort } from "../../scripts/bench/util";
 
 const startScript = path.join(repoRoot, "dist", "scripts", "start.js");
 
+/** The nodes of one test process share a store, so they share the key its secret values are sealed under, as an operator's nodes do. */
+const NODES_SECRETS_KEY = randomBytes(32).toString("base64");
+
 /** Starts a node with the given environment; its output is kept for failure messages. */
 export function startNode(name: string, env: Record<string, string>): NodeProcess {
 	if (!fs.existsSync(startScript)) throw new Error(`${startScript} is missing: build first (npm run build; npm test does it)`);
-	const proc = spawn(process.execPath, [startScript], { cwd: repoRoot, env: { ...process.env, LOG_LEVEL: "warn", BERTH_AUTO_CLUSTER: "false", NODE_ID: name, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+	const proc = spawn(process.execPath, [startScript], { cwd: repoRoot, env: { ...process.env, LOG_LEVEL: "warn", BERTH_AUTO_CLUSTER: "false", NODE_ID: name, SECRETS_KEY: process.env.SECRETS_KEY ?? NODES_SECRETS_KEY, ...env }, stdio: ["ignore", "pipe", "pipe"] });
 	let out = "";
 	proc.stdout?.on("data", d => (out = (out + String(d)).slice(-20_000)));
 	proc.stderr?.on("data", d => (out = (out + String(d)).slice(-20_000)));

@@ -3,6 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { setKubeClient } from "../../lib/k8s";
+import { MASK } from "../../lib/api/envs";
 import type { ImageEntity, LoadReport } from "../../lib/api/images";
 import ImagesService from "../../services/k8s.images.service";
 import NamespacesService from "../../services/k8s.namespaces.service";
@@ -46,6 +47,21 @@ describe("v1.k8s.images", () => {
 		await expect(broker.call("v1.k8s.images.get", { id: php.id })).resolves.toEqual(php);
 		await expect(broker.call("v1.k8s.images.getImage", { name: "php-8-1-0-fpm" })).resolves.toEqual(php);
 		await expect(broker.call("v1.k8s.images.getImage", { name: "php:8.1.0-fpm" })).resolves.toEqual(php);
+	});
+
+	it("masks the secret defaults an entry declares in list and get, but not for Berth's own services (scope: false)", async () => {
+		write("vault.json", { ...read("redis.json"), name: "vault", image: "vault:1", env: [{ key: "ROOT_TOKEN", type: "secret", value: "catalog-default-s3cret" }, { key: "GENERATED", type: "secret" }, { key: "MODE", type: "as-is", value: "dev" }] });
+		await broker.call("v1.k8s.images.loadImages", {}, admin);
+		const masked = [{ key: "ROOT_TOKEN", type: "secret", value: MASK }, { key: "GENERATED", type: "secret" }, { key: "MODE", type: "as-is", value: "dev" }];
+		const listed = (await broker.call<ImageEntity[], object>("v1.k8s.images.list", {}, alice)).find(i => i.name === "vault") as ImageEntity;
+		expect(listed.env).toEqual(masked);
+		expect((await broker.call<ImageEntity, object>("v1.k8s.images.get", { id: listed.id }, alice)).env).toEqual(masked);
+		expect((await broker.call<ImageEntity, object>("v1.k8s.images.getImage", { name: "vault:1" }, admin)).env).toEqual(masked);
+		expect((await broker.call<ImageEntity, object>("v1.k8s.images.resolveName", { name: "vault" }, alice)).env).toEqual(masked);
+		expect(JSON.stringify(await broker.call("v1.k8s.images.find", {}, alice))).not.toContain("catalog-default-s3cret");
+		const unmasked = await broker.call<ImageEntity, object>("v1.k8s.images.get", { id: listed.id, scope: false });
+		expect(unmasked.env[0]).toEqual({ key: "ROOT_TOKEN", type: "secret", value: "catalog-default-s3cret" });
+		expect((await broker.call<ImageEntity, object>("v1.k8s.images.resolveName", { name: "vault", scope: false })).env[0].value).toBe("catalog-default-s3cret");
 	});
 
 	it("answers 404 for unknown images", async () => {
