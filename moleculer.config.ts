@@ -1,6 +1,7 @@
 import type { BrokerOptions } from "moleculer";
 import { auditMiddleware } from "./lib/audit/middleware";
 import { loadConfig } from "./lib/config";
+import { metricsOption, registerBerthMetrics } from "./lib/metrics";
 import { ErrorTypes } from "./lib/errors";
 import { meshMiddleware } from "./lib/mesh/middleware";
 import { transporterFor } from "./lib/mesh/transporter";
@@ -42,12 +43,17 @@ const brokerConfig: BrokerOptions = {
 	circuitBreaker: { enabled: true, threshold: 0.5, minRequestCount: 20, windowTime: 60, halfOpenTime: 10_000, check: isServerFailure },
 	registry: { strategy: "RoundRobin", preferLocal: true },
 	validator: true,
-	metrics: false,
+	// METRICS_PORT: Prometheus at /metrics there (lib/metrics.ts). A getter, so that every broker made
+	// from this object (tests make many) gets a reporter of its own.
+	get metrics() {
+		return metricsOption(config);
+	},
 	tracing: false,
 	// The audit trail's recorder, added after the broker's own middlewares so it wraps them: a call
 	// the validator or a before-hook refuses is recorded too (lib/audit/middleware.ts).
 	created(broker) {
 		broker.middlewares.add(auditMiddleware);
+		registerBerthMetrics(broker);
 	},
 };
 

@@ -10,6 +10,10 @@ export interface BerthConfig {
 	/** Service names this node runs; empty means all. */
 	services: string[];
 	port: number;
+	/** HOST: the address the gateway (and the metrics endpoint) listen on. */
+	host: string;
+	/** METRICS_PORT: where Prometheus metrics are served at /metrics; unset: no metrics. */
+	metricsPort?: number;
 	dataDir: string;
 	mongoUri?: string;
 	kubeconfig?: string;
@@ -142,6 +146,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BerthConfig {
 		meshSecret: env.MESH_SECRET || undefined,
 		services: list(env.SERVICES),
 		port: port(env.PORT, 3000),
+		host: env.HOST || "127.0.0.1",
+		metricsPort: env.METRICS_PORT ? port(env.METRICS_PORT, 3030) : undefined,
 		dataDir: path.resolve(env.DATA_DIR || "./data"),
 		mongoUri: env.MONGO_URI || undefined,
 		kubeconfig: env.KUBECONFIG || undefined,

@@ -1,3 +1,5 @@
+import { performance } from "node:perf_hooks";
+
 /**
  * A small level-based work queue, after client-go's workqueue + controller-runtime's loop.
  *
@@ -33,6 +35,8 @@ export interface ReconcilerOptions {
 	logger?: ReconcilerLogger;
 	/** Called after every failed run, with the delay before the retry. */
 	onError?(key: string, err: unknown, retryInMs: number): void;
+	/** Called after every run with how long it took (metrics). */
+	onRun?(seconds: number, ok: boolean): void;
 }
 
 interface Waiter {
@@ -181,11 +185,13 @@ export class Reconciler {
 		this.nextWaiters.delete(key);
 		let error: unknown;
 		let result: ReconcileResult | void = undefined;
+		const started = performance.now();
 		try {
 			result = await this.opts.reconcile(key);
 		} catch (err) {
 			error = err;
 		}
+		this.opts.onRun?.((performance.now() - started) / 1000, error === undefined);
 		this.running.delete(key);
 		if (error === undefined) {
 			this.failures.delete(key);

@@ -4,6 +4,7 @@ import type { NamespaceEntity } from "../lib/api/namespaces";
 import { loadConfig } from "../lib/config";
 import { checkedWrites, getKubeClient, type KubeClient, type KubernetesObject, type ResilientInformer, type ResourceKind } from "../lib/k8s";
 import { getLeaderElector } from "../lib/leader";
+import { observeInformerLag, observeReconcile, onScrape, setQueueDepth } from "../lib/metrics";
 import { OrphanSweeper, type SweepTarget } from "../lib/orphans";
 import { Reconciler, type ReconcileResult } from "../lib/reconciler";
 
@@ -70,7 +71,7 @@ export interface ControllerLocals {
 	watches: Map<string, ResilientInformer<KubernetesObject>>;
 }
 
-type Self = Service & ControllerMethods & ControllerLocals & { $controllers: Controller[]; $controllersRunning: boolean; $onLead?: () => void; $onLose?: () => void; $resyncTimer?: NodeJS.Timeout; $sweepTimer?: NodeJS.Timeout };
+type Self = Service & ControllerMethods & ControllerLocals & { $controllers: Controller[]; $controllersRunning: boolean; $onLead?: () => void; $onLose?: () => void; $resyncTimer?: NodeJS.Timeout; $sweepTimer?: NodeJS.Timeout; $metricsOff?: () => void };
 
 /** Leader election is on unless LEADER_ELECTION=false (then every node runs its controllers). */
 function electionEnabled(): boolean {
@@ -88,6 +89,7 @@ function newReconciler<S>(self: Self, opts: ControllerOptions<S>): Reconciler {
 		},
 		listKeys: () => opts.listKeys(self as unknown as S),
 		logger: self.logger,
+		onRun: (seconds, ok) => observeReconcile(self.broker, opts.name, seconds, ok),
 	});
 }
 
@@ -147,9 +149,11 @@ function leaderController<S>(self: Self, opts: ControllerOptions<S>): Controller
 			// woken past its renew deadline (its watch delivering what it buffered) enqueues nothing.
 			const leads = () => isFenced(self);
 			for (const spec of specs) {
-				const informer = kube.informer<KubernetesObject>(
+				const informer: ResilientInformer<KubernetesObject> = kube.informer<KubernetesObject>(
 					spec.kind,
-					(_event, obj) => {
+					(_event, obj, writtenAt) => {
+						// The initial list's objects were written long ago: only live events say how late they come.
+						if (informer.hasSynced) observeInformerLag(self.broker, spec.kind.kind, writtenAt);
 						const key = spec.keyOf(obj);
 						if (key && leads()) self.reconciler?.enqueue(key);
 					},
@@ -215,6 +219,7 @@ export function createControllerMixin<S = Service>(opts?: ControllerOptions<S>):
 			this.watches = new Map();
 		},
 		async started(this: Self) {
+			if (opts) this.$metricsOff = onScrape(this.broker, () => setQueueDepth(this.broker, opts.name, this.reconciler?.pending ?? 0));
 			if (opts?.everyNode) {
 				this.reconciler = newReconciler(this, opts);
 				this.reconciler.start();
@@ -241,6 +246,7 @@ export function createControllerMixin<S = Service>(opts?: ControllerOptions<S>):
 			if (elector.isLeader) await startAll();
 		},
 		async stopped(this: Self) {
+			this.$metricsOff?.();
 			this.$controllersRunning = false;
 			const elector = electionEnabled() ? getLeaderElector() : undefined;
 			if (elector && this.$onLead) elector.off("started-leading", this.$onLead);

@@ -213,7 +213,7 @@ const ApiService: ServiceSchema<GatewaySettings, ApiMethods & Record<string, unk
 	mixins: [ApiGateway as unknown as Partial<ServiceSchema>],
 	settings: {
 		port: config.port,
-		ip: process.env.HOST || "127.0.0.1",
+		ip: config.host,
 		cors: corsSettings(env.corsOrigins),
 		keyRateLimit: env.rateLimit,
 		authCacheMs: env.authCacheMs,

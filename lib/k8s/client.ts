@@ -67,6 +67,8 @@ const RECENT_WRITES = 256;
  */
 export const apiserverRequests = {
 	byVerb: new Map<string, number>(),
+	/** Failed requests by `"<verb> <status>"`: the status of the error Berth makes of the failure (503: no answer). */
+	errors: new Map<string, number>(),
 	writes: { count: 0, recent: [] as ApiserverWrite[] },
 	get total(): number {
 		let n = 0;
@@ -79,6 +81,7 @@ export const apiserverRequests = {
 	},
 	reset(): void {
 		this.byVerb.clear();
+		this.errors.clear();
 		this.writes = { count: 0, recent: [] };
 	},
 };
@@ -121,7 +124,10 @@ export class KubeClient {
 		try {
 			return await fn();
 		} catch (err) {
-			throw toMoleculerError(err, context);
+			const mapped = toMoleculerError(err, context);
+			const key = `${verb} ${statusOf(mapped) ?? 0}`;
+			apiserverRequests.errors.set(key, (apiserverRequests.errors.get(key) ?? 0) + 1);
+			throw mapped;
 		}
 	}
 

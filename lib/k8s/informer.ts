@@ -2,7 +2,8 @@ import { makeInformer, type KubeConfig, type KubernetesObject, type KubernetesOb
 import { collectionPath, type ResourceKind } from "./resources";
 
 export type WatchEvent = "add" | "update" | "delete";
-export type WatchHandler<T> = (event: WatchEvent, obj: T) => void;
+/** `writtenAt`: when the apiserver last wrote the object (ms; its managedFields times), before they are dropped. */
+export type WatchHandler<T> = (event: WatchEvent, obj: T, writtenAt?: number) => void;
 
 export interface InformerOptions {
 	namespace?: string;
@@ -11,6 +12,12 @@ export interface InformerOptions {
 	minBackoffMs?: number;
 	maxBackoffMs?: number;
 	onError?: (err: unknown, retryInMs: number) => void;
+}
+
+/** The latest write the apiserver recorded on the object (its managedFields times, 1 s resolution), in ms. */
+export function lastWriteAt(obj: KubernetesObject): number | undefined {
+	const times = (obj.metadata?.managedFields ?? []).map(f => (f.time ? new Date(f.time).getTime() : NaN)).filter(Number.isFinite);
+	return times.length ? Math.max(...times) : undefined;
 }
 
 /**
@@ -38,9 +45,11 @@ export class ResilientInformer<T extends KubernetesObject> {
 		this.backoffMs = opts.minBackoffMs ?? 500;
 		const list = () => objects.list<T>(resource.apiVersion, resource.kind, opts.namespace, undefined, undefined, undefined, undefined, opts.labelSelector) as Promise<KubernetesListObject<T>>;
 		this.informer = makeInformer<T>(kc, collectionPath(resource, opts.namespace), list, opts.labelSelector);
-		this.informer.on("add", obj => handler("add", withoutManagedFields(obj)));
-		this.informer.on("update", obj => handler("update", withoutManagedFields(obj)));
-		this.informer.on("delete", obj => handler("delete", withoutManagedFields(obj)));
+		for (const event of ["add", "update", "delete"] as const)
+			this.informer.on(event, obj => {
+				const writtenAt = lastWriteAt(obj);
+				handler(event, withoutManagedFields(obj), writtenAt);
+			});
 		this.informer.on("connect", () => {
 			this.synced = true;
 			this.backoffMs = opts.minBackoffMs ?? 500;
