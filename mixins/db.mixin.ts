@@ -191,6 +191,18 @@ const storeMethods = {
 		this.queryCache.set(key, value, generation);
 		return value;
 	},
+	/**
+	 * What `query` finds, as views, through cachedQuery (so `query` must hold the caller's scoping);
+	 * with `limit` or `offset`, one page (oldest first, only its documents read) and the total.
+	 */
+	async cachedViews<V>(this: DbServiceThis & DbMethods, query: Record<string, unknown>, page: { limit?: number; offset?: number }, view: (doc: never) => V): Promise<{ items: V[]; total?: number }> {
+		const paged = page.limit !== undefined || page.offset !== undefined;
+		return this.cachedQuery(JSON.stringify([query, paged && page.limit, paged && page.offset]), async () => {
+			if (!paged) return { items: (await this.findRaw<never>(query)).map(view) };
+			const total = await this.countEntities(query);
+			return { total, items: (await this.findRaw<never>(query, { limit: page.limit ?? 100, offset: page.offset ?? 0 })).map(view) };
+		});
+	},
 	/** Raw query over stored documents, unscoped; returns client-shaped entities. */
 	async findEntities(this: DbServiceThis, ctx: Context | null, query: Record<string, unknown>, extra: { sort?: string[]; limit?: number } = {}): Promise<Record<string, unknown>[]> {
 		const docs = await this.adapter.find({ query, sort: extra.sort, limit: extra.limit });
@@ -381,6 +393,7 @@ export interface DbMethods {
 	findEntities(ctx: Context | null, query: Record<string, unknown>, extra?: { sort?: string[]; limit?: number }): Promise<Record<string, unknown>[]>;
 	countEntities(query: Record<string, unknown>): Promise<number>;
 	cachedQuery<T>(key: string, load: () => Promise<T>): Promise<T>;
+	cachedViews<V, D = never>(query: Record<string, unknown>, page: { limit?: number; offset?: number }, view: (doc: D) => V): Promise<{ items: V[]; total?: number }>;
 	/** `T` is the service's stored shape; the mixin does not check it. */
 	findRaw<T = Record<string, unknown>>(query: Record<string, unknown>, page?: { limit?: number; offset?: number }): Promise<T[]>;
 	loadDoc<T = Record<string, unknown>>(id: string): Promise<T | undefined>;

@@ -243,17 +243,7 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 				if (ctx.params.namespace) filters.push({ namespace: (await this.lookupNamespace(ctx, ctx.params.namespace, "namespace", "view")).id });
 				if (ctx.meta.namespaces) filters.push({ namespaceName: { $in: ctx.meta.namespaces } });
 				const query = await this.scopedQuery(ctx, { $and: filters });
-				const { limit, offset } = ctx.params;
-				const paged = limit !== undefined || offset !== undefined;
-				// Everything the answer depends on: who asks (scoping) and what. It is shared between callers
-				// until the collection changes, so nothing may change it.
-				const key = JSON.stringify([query, paged && limit, paged && offset]);
-				const answer = await this.cachedQuery(key, async () => {
-					if (!paged) return { items: (await this.findRaw<StoredDeployment>(query)).map(d => this.publicView(d)) };
-					// A page, oldest first like the whole list; only its documents are read and decoded.
-					const total = await this.countEntities(query);
-					return { total, items: (await this.findRaw<StoredDeployment>(query, { limit: limit ?? 100, offset: offset ?? 0 })).map(d => this.publicView(d)) };
-				});
+				const answer = await this.cachedViews(query, ctx.params, (d: StoredDeployment) => this.publicView(d));
 				if (answer.total !== undefined) ctx.meta.$responseHeaders = { ...ctx.meta.$responseHeaders, "X-Total-Count": String(answer.total) };
 				return answer.items;
 			},

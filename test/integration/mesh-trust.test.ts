@@ -87,6 +87,8 @@ describe.each(envBackends)("a sealed mesh (MESH_SECRET) on a nats-server with cr
 			startMesh(WORKER_SERVICES, { ...sealed(workerLogs), nodeID: uniqueName("mesh-worker") }),
 		]);
 		await gateway.broker.waitForServices(WORKER_SERVICES.map(s => `v1.${s}`), 30_000);
+		// The gateway builds routes for remote services a moment after it has seen them: wait until they answer.
+		await eventually(async () => expect((await request(`${gateway.url}/api/v1/k8s/namespaces`, { key: gateway.adminKey })).status).toBe(200), { timeoutMs: 30_000 });
 	});
 	afterAll(async () => {
 		for (const stop of stops.reverse()) await stop().catch(() => undefined);
