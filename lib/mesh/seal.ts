@@ -5,14 +5,12 @@
  *
  * A sealed packet is `version (1 byte) | nonce (12) | ciphertext | tag (16)`.
  */
-import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from "node:crypto";
+import { scryptSync } from "node:crypto";
+import { aeadOpen, aeadSeal, MIN_AEAD_BYTES } from "../crypto/aead";
 
 const VERSION = 1;
-const NONCE_BYTES = 12;
-const TAG_BYTES = 16;
-const HEADER_BYTES = 1 + NONCE_BYTES;
-/** The smallest packet that can be a sealed one: header and tag around an empty plaintext. */
-export const MIN_SEALED_BYTES = HEADER_BYTES + TAG_BYTES;
+/** The smallest packet that can be a sealed one: the version byte, then the AEAD's nonce and tag around an empty plaintext. */
+export const MIN_SEALED_BYTES = 1 + MIN_AEAD_BYTES;
 
 /** A fixed context: the same secret used elsewhere (another program, another Berth key) gives another key. */
 const KEY_CONTEXT = "berth.mesh.packets.v1";
@@ -25,11 +23,7 @@ export function deriveMeshKey(secret: string): Buffer {
 
 /** Encrypts and authenticates one packet; `type` (REQ, RES, INFO, …) is bound to it, not hidden. */
 export function sealPacket(key: Buffer, plaintext: Buffer, type: string): Buffer {
-	const nonce = randomBytes(NONCE_BYTES);
-	const cipher = createCipheriv("aes-256-gcm", key, nonce, { authTagLength: TAG_BYTES });
-	cipher.setAAD(Buffer.from(type, "utf8"));
-	const body = Buffer.concat([cipher.update(plaintext), cipher.final()]);
-	return Buffer.concat([Buffer.from([VERSION]), nonce, body, cipher.getAuthTag()]);
+	return Buffer.concat([Buffer.from([VERSION]), aeadSeal(key, plaintext, Buffer.from(type, "utf8"))]);
 }
 
 /**
@@ -38,14 +32,5 @@ export function sealPacket(key: Buffer, plaintext: Buffer, type: string): Buffer
  */
 export function openPacket(key: Buffer, sealed: Buffer, type: string): Buffer | undefined {
 	if (sealed.length < MIN_SEALED_BYTES || sealed[0] !== VERSION) return undefined;
-	const nonce = sealed.subarray(1, HEADER_BYTES);
-	const tag = sealed.subarray(sealed.length - TAG_BYTES);
-	try {
-		const decipher = createDecipheriv("aes-256-gcm", key, nonce, { authTagLength: TAG_BYTES });
-		decipher.setAAD(Buffer.from(type, "utf8"));
-		decipher.setAuthTag(tag);
-		return Buffer.concat([decipher.update(sealed.subarray(HEADER_BYTES, sealed.length - TAG_BYTES)), decipher.final()]);
-	} catch {
-		return undefined;
-	}
+	return aeadOpen(key, sealed.subarray(1), Buffer.from(type, "utf8"));
 }

@@ -5,13 +5,11 @@
  * finds them), nothing is read or written here. A value without the envelope is plain text an
  * older Berth stored; the start's pass seals it.
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
+import { aeadOpen, aeadSeal } from "../crypto/aead";
 
 export const ENVELOPE = "enc:v1:";
-const ALGORITHM = "aes-256-gcm";
 const KEY_BYTES = 32;
-const NONCE_BYTES = 12;
-const TAG_BYTES = 16;
 
 /** A 256-bit key and the id envelopes name it by (a hash of it: the id gives nothing of the key away). */
 export interface SealingKey {
@@ -67,10 +65,7 @@ export function sealedKeyId(value: string): string | undefined {
 }
 
 export function seal(plain: string, key: SealingKey): string {
-	const nonce = randomBytes(NONCE_BYTES);
-	const cipher = createCipheriv(ALGORITHM, key.key, nonce);
-	const body = Buffer.concat([nonce, cipher.update(plain, "utf8"), cipher.final(), cipher.getAuthTag()]);
-	return `${ENVELOPE}${key.id}:${body.toString("base64url")}`;
+	return `${ENVELOPE}${key.id}:${aeadSeal(key.key, Buffer.from(plain, "utf8")).toString("base64url")}`;
 }
 
 /** The key of the ring a sealed value names; a SealedValueError when the ring has none of that id. */
@@ -85,14 +80,9 @@ export function open(sealed: string, ring: Keyring): string {
 	const keyId = sealedKeyId(sealed);
 	const key = keyFor(ring, keyId);
 	const body = Buffer.from(sealed.slice(ENVELOPE.length + key.id.length + 1), "base64url");
-	if (body.length < NONCE_BYTES + TAG_BYTES) throw new SealedValueError(`A secret value sealed under key ${key.id} is cut short`, key.id);
-	const decipher = createDecipheriv(ALGORITHM, key.key, body.subarray(0, NONCE_BYTES));
-	decipher.setAuthTag(body.subarray(body.length - TAG_BYTES));
-	try {
-		return Buffer.concat([decipher.update(body.subarray(NONCE_BYTES, body.length - TAG_BYTES)), decipher.final()]).toString("utf8");
-	} catch {
-		throw new SealedValueError(`A secret value sealed under key ${key.id} does not authenticate: it was changed, or the key is not the one it was sealed with`, key.id);
-	}
+	const plain = aeadOpen(key.key, body);
+	if (!plain) throw new SealedValueError(`A secret value sealed under key ${key.id} does not authenticate: it was changed, cut short, or the key is not the one it was sealed with`, key.id);
+	return plain.toString("utf8");
 }
 
 /** A stored value as it reads: a sealed one opened, a plain one (stored by an older Berth) as it is. */
