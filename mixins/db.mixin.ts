@@ -4,6 +4,7 @@ import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "mole
 import DbService from "moleculer-db";
 import type mongoose from "mongoose";
 import { loadConfig } from "../lib/config";
+import { KeyedSerial } from "../lib/keyed-serial";
 import { loadMongoose, loadMongooseAdapter } from "../lib/mongo";
 import { loadKeyring, resealStored, type ResealStore } from "../lib/secrets/keyring";
 import { openFields, sealFields, type Keyring } from "../lib/secrets/seal";
@@ -155,14 +156,14 @@ const storeMethods = {
 	},
 	/** Applies `$set` changes and returns the entity as clients see it; fires the updated hooks. */
 	async patchEntity(this: DbServiceThis, ctx: Context, id: string, changes: Record<string, unknown>): Promise<Record<string, unknown>> {
-		const saved = await this.adapter.updateById(storedId(this, id), { $set: { ...sealedDoc(this, changes), updatedAt: new Date().toISOString() } });
+		const saved = await this.writes.run(id, () => this.adapter.updateById(storedId(this, id), { $set: { ...sealedDoc(this, changes), updatedAt: new Date().toISOString() } }));
 		const json = (await this.transformDocuments(ctx, {}, saved)) as Record<string, unknown>;
 		await this.entityChanged("updated", json, ctx);
 		return json;
 	},
 	/** Removes an entity by id; fires the removed hooks with the last stored state. */
 	async removeEntity(this: DbServiceThis, ctx: Context, id: string): Promise<Record<string, unknown> | undefined> {
-		const removed = await this.adapter.removeById(storedId(this, id));
+		const removed = await this.writes.run(id, () => this.adapter.removeById(storedId(this, id)));
 		if (!removed) return undefined;
 		const json = (await this.transformDocuments(ctx, {}, removed)) as Record<string, unknown>;
 		await this.entityChanged("removed", json, ctx);
@@ -254,6 +255,7 @@ function lifecycle(opts: DbMixinOptions) {
 		// placeholder adapter it made; the adapter connects in moleculer-db's started().
 		created(this: DbServiceThis & Service) {
 			this.queryCache = new QueryCache();
+			this.writes = new KeyedSerial();
 			const backend = resolveDbBackend(opts);
 			this.dbBackend = backend;
 			const adapter = (backend.mongoUri ? mongooseAdapter(this, opts.collection, backend.mongoUri) : nedbAdapter(opts.collection, backend.dataDir)) as { init(broker: unknown, service: unknown): void };
@@ -364,6 +366,8 @@ function safeObjectId(id: string): unknown {
 export interface DbServiceThis {
 	dbBackend: DbBackend;
 	queryCache: QueryCache;
+	/** One write at a time per document on this node (lib/keyed-serial.ts says why). */
+	writes: KeyedSerial;
 	/** The collection's sealed fields and, when it has some, the keys they are sealed under. */
 	sealedFields: readonly string[];
 	keyring?: Keyring;
