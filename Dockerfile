@@ -15,6 +15,9 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY --from=build /app/images ./images
 COPY package.json ./
+# DATA_DIR (the NeDB files, admin.key, secrets.key) must be writable by the user the node runs as.
+ENV DATA_DIR=/app/data
+RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 3000
 # A smaller young generation than V8 picks by default: see docs/BENCHMARKS.md (memory).

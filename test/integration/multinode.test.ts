@@ -3,12 +3,17 @@ import { ServiceBroker } from "moleculer";
 import { eventually } from "../helpers/eventually";
 import { kube, uniqueName } from "../helpers/cluster";
 import { request } from "../helpers/mesh";
+import { openEventStream } from "../helpers/access";
+import { composeNodes } from "../helpers/compose";
 import { freePort, startNode, type NodeProcess } from "../helpers/nodes";
 
-const workerServices = "health,k8s.namespaces,k8s.images,k8s.volumes,k8s.deployments,k8s.envs,k8s.jobs";
+// The split docker-compose.yml runs (test/unit/compose.test.ts checks it covers every service).
+const composed = composeNodes({ NATS_PASSWORD: "-", MESH_SECRET: "-", SECRETS_KEY: "-", BERTH_ADMIN_KEY: "-" });
+const apiServices = composed.find(n => n.name === "api")!.env.SERVICES;
+const workerServices = composed.find(n => n.name === "worker")!.env.SERVICES;
 
 /**
- * The same code split by SERVICES into an api node and two worker nodes over a real nats-server,
+ * The same code split by SERVICES, as docker-compose.yml splits it, into an api node and two worker nodes over a real nats-server,
  * sharing MongoDB (FerretDB). Calls balance across workers and survive one being killed.
  */
 describe("multi-node over NATS with MongoDB", () => {
@@ -30,7 +35,7 @@ describe("multi-node over NATS with MongoDB", () => {
 			BROKER_NAMESPACE: `berth-multinode-${run}`,
 			KUBECONFIG: process.env.KUBECONFIG!,
 		};
-		nodes.push(startNode(`api-${run}`, { ...common, SERVICES: "api,health,keys,audit", PORT: String(port) }));
+		nodes.push(startNode(`api-${run}`, { ...common, SERVICES: apiServices, PORT: String(port) }));
 		nodes.push(startNode(`worker1-${run}`, { ...common, SERVICES: workerServices }));
 		nodes.push(startNode(`worker2-${run}`, { ...common, SERVICES: workerServices }));
 		url = `http://127.0.0.1:${port}`;
@@ -68,6 +73,23 @@ describe("multi-node over NATS with MongoDB", () => {
 			const audit = await request(`${url}/api/v1/audit?namespace=${name}`, { key: adminKey });
 			expect(audit.body).toEqual([expect.objectContaining({ action: "v1.k8s.namespaces.create", actor: "admin", via: "rest", namespaceName: name, status: 201 })]);
 		});
+	});
+
+	it("answers for every service of the split: catalog, inventory, services, applications, and live status from the api node", async () => {
+		for (const path of ["/api/v1/k8s/inventory", "/api/v1/k8s/services", "/api/v1/k8s/applications/templates", "/api/v1/k8s/jobs", "/api/v1/k8s/volumes"]) {
+			await eventually(async () => expect({ path, status: (await request(`${url}${path}`, { key: adminKey })).status }).toEqual({ path, status: 200 }));
+		}
+		const name = uniqueName("it-mn");
+		const created = await request(`${url}/api/v1/k8s/namespaces`, { method: "POST", key: adminKey, body: { name } });
+		expect(created.status).toBe(201);
+		namespaces.push(name);
+		const stream = await openEventStream(`${url}/api/v1/k8s/namespaces/${created.body.id}/stream`, adminKey);
+		try {
+			expect(stream.status).toBe(200);
+			await eventually(async () => expect(stream.events.length).toBeGreaterThan(0));
+		} finally {
+			stream.close();
+		}
 	});
 
 	it("balances calls across both workers", async () => {
