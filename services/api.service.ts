@@ -244,6 +244,7 @@ const ApiService: ServiceSchema<GatewaySettings, ApiMethods & Record<string, unk
 					"GET /": "health.live",
 					"GET /health/live": "health.live",
 					"GET /health/ready": "health.ready",
+					"GET /health/serving": "health.serving",
 					"GET /health/metrics": "health.metrics",
 				},
 			},

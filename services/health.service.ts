@@ -1,5 +1,5 @@
 import * as fs from "node:fs/promises";
-import type { Context, ServiceSchema } from "moleculer";
+import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
 import type mongoose from "mongoose";
 import type { Liveness, NodeMetrics, NodeView, Readiness, ReadinessCheck } from "../lib/api/health";
 import { loadConfig } from "../lib/config";
@@ -48,7 +48,19 @@ async function settle(check: () => Promise<Check>): Promise<Check> {
 	}
 }
 
-/** Liveness and readiness: GET /, /health/live and /health/ready through the gateway. */
+/** What this node needs to serve, the apiserver aside: its services started, the transporter, the database. */
+async function servingChecks(broker: ServiceBroker): Promise<Record<string, Check>> {
+	const services: Check = broker.started ? { ok: true, detail: "started" } : { ok: false, detail: "starting" };
+	const transit = broker.transit;
+	const transporter: Check = transit ? { ok: Boolean(transit.connected), detail: transit.connected ? "connected" : "disconnected" } : { ok: true, detail: "in-process" };
+	return { services, db: await settle(checkDb), transporter };
+}
+
+/**
+ * Liveness and readiness: GET /, /health/live and /health/ready through the gateway; /health/serving
+ * is readiness without the apiserver, for a Service's readiness probe (an apiserver blip must not
+ * take every replica out of it).
+ */
 const HealthService: ServiceSchema = {
 	name: "health",
 	actions: {
@@ -83,6 +95,15 @@ const HealthService: ServiceSchema = {
 						...(since === undefined ? {} : { writesSince: apiserverRequests.writesSince(since) }),
 					},
 				};
+			},
+		},
+		serving: {
+			public: true,
+			async handler(this: { broker: ServiceBroker }, ctx: Context<unknown, { $statusCode?: number }>): Promise<{ status: string; failing: string[] }> {
+				const checks = await servingChecks(this.broker);
+				const failing = Object.entries(checks).filter(([, c]) => !c.ok).map(([name]) => name);
+				if (failing.length) ctx.meta.$statusCode = 503;
+				return { status: failing.length ? "unready" : "ready", failing };
 			},
 		},
 		ready: {

@@ -11,6 +11,7 @@ k8s_dir="$BERTH_CACHE/kubernetes-$K8S_VERSION"
 etcd_dir="$BERTH_CACHE/etcd-$ETCD_VERSION"
 kwok_dir="$BERTH_CACHE/kwok-$KWOK_VERSION"
 ferret_dir="$BERTH_CACHE/ferretdb-$FERRETDB_VERSION"
+helm_dir="$BERTH_CACHE/helm-$HELM_VERSION"
 
 have() { for f in "$@"; do [ -x "$f" ] || return 1; done; }
 
@@ -97,10 +98,17 @@ build_ferretdb() {
   mv "$bin.tmp" "$bin"
 }
 
+# helm: for the chart's tests (helm lint, helm template); not part of the control plane.
+build_helm() {
+  if have "$helm_dir/bin/helm"; then log "helm $HELM_VERSION: cached"; return; fi
+  log "helm $HELM_VERSION: building"
+  build_wrapped helm "$helm_dir" helm.sh/helm/v3 "$HELM_VERSION" helm.sh/helm/v3/cmd/helm
+}
+
 what="${1:-all}"
 case "$what" in
   all) build_etcd; build_kwok; build_ferretdb; build_kubernetes ;;
-  kubernetes|etcd|kwok|ferretdb) "build_$what" ;;
-  *) echo "usage: build.sh [all|kubernetes|etcd|kwok|ferretdb]" >&2; exit 2 ;;
+  kubernetes|etcd|kwok|ferretdb|helm) "build_$what" ;;
+  *) echo "usage: build.sh [all|kubernetes|etcd|kwok|ferretdb|helm]" >&2; exit 2 ;;
 esac
 log "done"

@@ -85,6 +85,7 @@ const RULES: Record<string, Rule> = {
 	"GET /api/openapi.json": open,
 	"GET /health/live": open,
 	"GET /health/ready": open,
+	"GET /health/serving": open,
 	// Counts only, no names (leadership terms, apiserver requests): what the fault suite reads.
 	"GET /health/metrics": open,
 	// Its `namespace` filter names N: the owner and admins read its trail (without a filter, anyone

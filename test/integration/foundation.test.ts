@@ -107,6 +107,11 @@ describe("health through the gateway", () => {
 		expect(ready.body).toMatchObject({ status: "ready", checks: { services: { ok: true }, cluster: { ok: true }, db: { ok: true }, transporter: { ok: true } } });
 	});
 
+	it("serves (a Service's readiness probe) on its own checks, naming any that fail, without the apiserver's", async () => {
+		const serving = await request(`${mesh.url}/health/serving`);
+		expect({ status: serving.status, body: serving.body }).toEqual({ status: 200, body: { status: "ready", failing: [] } });
+	});
+
 	it("answers unknown routes with a JSON 404", async () => {
 		const res = await request(`${mesh.url}/api/nothing-here`, { key: mesh.adminKey });
 		expect(res.status).toBe(404);
