@@ -22,6 +22,9 @@ teardown() {
 }
 trap teardown EXIT
 
+# The chart's tests run helm, built from the Go module proxy and cached like the control plane.
+bash scripts/cluster/build.sh helm || echo "[test] helm did not build: the chart's tests will fail and say so" >&2
+
 # The browser tests drive Debian's Chromium; CI runs on a fresh machine as root, with apt.
 if [ ! -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ]; then
   echo "[test] installing Debian's chromium for the browser tests"

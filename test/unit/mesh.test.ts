@@ -165,7 +165,7 @@ describe("the shipped deployments use NATS credentials and MESH_SECRET", () => {
 	});
 
 	it("docker-compose.yml: NATS asks for a password, and every Berth node has it and MESH_SECRET", () => {
-		const compose = parse(read("docker-compose.yml"));
+		const compose = parse(read("docker-compose.yml"), { merge: true });
 		expect(compose.services.nats.command.join(" ")).toMatch(/--user berth --pass \$\{NATS_PASSWORD:\?/);
 		for (const node of ["api", "worker"]) {
 			expect(compose.services[node].environment.TRANSPORTER).toMatch(/^nats:\/\/berth:\$\{NATS_PASSWORD:\?[^}]*\}@nats:4222$/);
