@@ -3,7 +3,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseAllDocuments } from "yaml";
+import { ensureAppsNamespace } from "../../lib/applications/reconcile";
+import { loadConfig } from "../../lib/config";
 import { getKubeClient, KubeClient, setKubeClient, type KubernetesObject, type V1Deployment, type V1Namespace, type V1RoleBinding } from "../../lib/k8s";
+import { DEFAULT_QUOTA, NETWORK_POLICY_NAME } from "../../lib/manifests/namespace";
 import { WRITER_BINDING_NAME } from "../../lib/manifests/rbac";
 import { envBackends } from "../helpers/backends";
 import { kube, repoRoot, uniqueName } from "../helpers/cluster";
@@ -230,6 +233,17 @@ describe("least-privilege RBAC of deploy/kubernetes/berth.yaml, with Berth authe
 		// In its own namespaces it may.
 		await expect(sa.apply(binding(tenant.name), { dryRun: true })).resolves.toMatchObject({ metadata: { name: WRITER_BINDING_NAME } });
 		expect(await kube().get({ apiVersion: "v1", kind: "Namespace", name: otherNs })).toBeDefined();
+	});
+
+	it("binds the applications namespace too, and writes its quota and NetworkPolicy through that binding", async () => {
+		const name = uniqueName("rbac-apps");
+		try {
+			await ensureAppsNamespace(getKubeClient(), { namespace: name, quota: DEFAULT_QUOTA, tenantPolicy: loadConfig().tenantPolicy }, false);
+			expect((await kube().get<V1RoleBinding>({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", name: WRITER_BINDING_NAME, namespace: name }))?.roleRef.name).toBe(writerRole);
+			expect(await kube().get({ apiVersion: "networking.k8s.io/v1", kind: "NetworkPolicy", name: NETWORK_POLICY_NAME, namespace: name })).toBeDefined();
+		} finally {
+			await kube().delete({ apiVersion: "v1", kind: "Namespace", name }).catch(() => undefined);
+		}
 	});
 
 	it("deploys, scales and deletes through Berth", async () => {
