@@ -1,4 +1,5 @@
 import * as path from "node:path";
+import { DEFAULT_RBAC_ROLE, parseServiceAccount } from "./manifests/rbac";
 import { POD_SECURITY_LEVELS, type PodSecurityLevel, type TenantPolicy } from "./manifests/security";
 
 /** Every setting Berth reads from the environment, in one typed place (the README lists them). */
@@ -49,8 +50,9 @@ export interface BerthConfig {
 	/** RESERVED_NAMESPACES: further names no tenant may create (beside Kubernetes' and Berth's own). */
 	reservedNamespaces: string[];
 	/**
-	 * POD_SECURITY_LEVEL, INGRESS_NAMESPACE, BERTH_NAMESPACE, EGRESS_EXCEPT_CIDRS: the Pod Security
-	 * level and the default NetworkPolicy of every namespace Berth makes (lib/manifests/security.ts).
+	 * POD_SECURITY_LEVEL, INGRESS_NAMESPACE, BERTH_NAMESPACE, EGRESS_EXCEPT_CIDRS, RBAC_ROLE,
+	 * RBAC_SERVICE_ACCOUNT: the Pod Security level, the default NetworkPolicy and Berth's writer
+	 * RoleBinding of every namespace Berth makes (lib/manifests/security.ts, lib/manifests/rbac.ts).
 	 */
 	tenantPolicy: TenantPolicy;
 	/** STREAM_RECHECK_SECONDS: how often status streams and followed logs re-check the caller's access. */
@@ -126,6 +128,7 @@ function tenantPolicy(env: NodeJS.ProcessEnv): TenantPolicy {
 		ingressNamespace: env.INGRESS_NAMESPACE?.trim() || "ingress-nginx",
 		berthNamespace: env.BERTH_NAMESPACE?.trim() || "berth-system",
 		egressExceptCidrs: except,
+		writer: { role: env.RBAC_ROLE?.trim() || DEFAULT_RBAC_ROLE, serviceAccount: parseServiceAccount(env.RBAC_SERVICE_ACCOUNT) },
 	};
 }
 

@@ -11,6 +11,7 @@ import { APPS_NAMESPACE_ID, applicationManifests, applicationNames, applications
 import { ANNOTATION_ID } from "../manifests/labels";
 import { isSystemNamespace, type NamespaceQuota } from "../manifests/namespace";
 import { secretValues } from "../manifests/secret";
+import { applyWithWriterBinding } from "../namespaces/writer";
 import { applyGuarded, clusterLookup, isHeldError } from "../ownership";
 import { endEvent, endMessage } from "./checks";
 import { cullDecision, instancePolicy } from "./culling";
@@ -148,5 +149,8 @@ export async function ensureAppsNamespace(kube: KubeClient, settings: Pick<Appli
 	if (isSystemNamespace(name)) throw refuse();
 	const live = await kube.get<V1Namespace>({ apiVersion: "v1", kind: "Namespace", name });
 	if (live && live.metadata?.annotations?.[ANNOTATION_ID] !== APPS_NAMESPACE_ID) throw refuse();
-	if (!live || !applied) for (const obj of applicationsNamespaceManifests(name, settings.quota, settings.tenantPolicy)) await kube.apply(obj);
+	if (live && applied) return;
+	const [ns, ...inside] = applicationsNamespaceManifests(name, settings.quota, settings.tenantPolicy);
+	await kube.apply(ns);
+	await applyWithWriterBinding(kube, { id: APPS_NAMESPACE_ID, name }, settings.tenantPolicy, inside);
 }

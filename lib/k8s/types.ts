@@ -29,4 +29,5 @@ export type {
 	V1VolumeMount,
 	V1EnvVar,
 	V1Lease,
+	V1RoleBinding,
 } from "@kubernetes/client-node";

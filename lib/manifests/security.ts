@@ -24,6 +24,19 @@ export interface TenantPolicy {
 	 * namespace again; pods are reached through the namespace rule instead.
 	 */
 	egressExceptCidrs: string[];
+	/** RBAC_ROLE, RBAC_SERVICE_ACCOUNT: the RoleBinding that gives Berth its writes in the namespace (lib/manifests/rbac.ts). */
+	writer?: WriterAccess;
+}
+
+export interface ServiceAccountRef {
+	namespace: string;
+	name: string;
+}
+
+/** The writer ClusterRole Berth binds in each namespace it manages, and to whom; no ServiceAccount: no binding (Berth is admin, as on a dev cluster). */
+export interface WriterAccess {
+	role: string;
+	serviceAccount?: ServiceAccountRef;
 }
 
 export const PSA_ENFORCE = "pod-security.kubernetes.io/enforce";

@@ -13,8 +13,10 @@ import { conflict } from "../errors";
 import type { KubeClient, V1Namespace } from "../k8s";
 import { ANNOTATION_ID } from "../manifests/labels";
 import { namespaceManifests, networkPolicyManifest } from "../manifests/namespace";
+import { WRITER_ANNOTATION, writerMark } from "../manifests/rbac";
 import { hasPodSecurityLabels, type TenantPolicy } from "../manifests/security";
 import { HELD_DEFAULT, heldDefaultRefused } from "./held";
+import { applyWithWriterBinding } from "./writer";
 
 /** What an entity records of the namespace it lives in. */
 export interface NamespaceBinding {
@@ -101,14 +103,16 @@ function isUidRefusal(err: unknown): boolean {
 }
 
 /**
- * Writes the entity's Namespace (with its Pod Security labels), ResourceQuota, LimitRange and
- * default NetworkPolicy (namespaceWrite decides how): never into someone else's Namespace of that
+ * Writes the entity's Namespace (with its Pod Security labels), Berth's writer RoleBinding,
+ * ResourceQuota, LimitRange and default NetworkPolicy (namespaceWrite decides how): never into someone else's Namespace of that
  * name, which is a 409. Returns the live Namespace, and whether this call created it.
  */
 export async function writeNamespace(kube: NamespaceKube, entity: Pick<NamespaceEntity, "id" | "name" | "owner" | "uid" | "quota">, policy: TenantPolicy): Promise<{ live: V1Namespace; created: boolean }> {
 	// Only the held `default` has no quota, and Berth never applies anything to it.
 	if (!entity.quota) throw heldDefaultRefused();
 	const [ns, quota, limits] = namespaceManifests({ ...entity, quota: entity.quota }, policy.podSecurityLevel);
+	const mark = writerMark(policy.writer);
+	if (mark) ns.metadata = { ...ns.metadata, annotations: { ...ns.metadata?.annotations, [WRITER_ANNOTATION]: mark } };
 	const write = namespaceWrite(await kube.get<V1Namespace>(namespaceRef(entity.name)), entity);
 	if (write.action === "refuse") throw conflict(write.message, { name: entity.name });
 	let live: V1Namespace;
@@ -118,19 +122,20 @@ export async function writeNamespace(kube: NamespaceKube, entity: Pick<Namespace
 		if (!isUidRefusal(err)) throw err;
 		throw conflict(`Namespace ${entity.name} was deleted or made again in the cluster meanwhile; Berth neither changes nor claims it`, { name: entity.name });
 	}
-	await kube.apply(quota);
-	await kube.apply(limits);
-	await kube.apply(networkPolicyManifest(entity, policy));
+	await applyWithWriterBinding(kube, entity, policy, [quota, limits, networkPolicyManifest(entity, policy)]);
 	return { live, created: write.action === "create" };
 }
 
 /**
  * Level-based: a Namespace of the entity made before Berth set policy objects, or under another
- * POD_SECURITY_LEVEL, lacks the labels it should have; then everything is applied again (the
- * labels, and the NetworkPolicy). `mine` is the live Namespace when it is the entity's.
+ * POD_SECURITY_LEVEL or RBAC settings, lacks the labels (or the writer binding's annotation) it
+ * should have; then everything is applied again (the labels, the RoleBinding, the NetworkPolicy). `mine` is the live Namespace when it is the entity's.
  */
 export async function refreshPolicy(kube: NamespaceKube, mine: V1Namespace | undefined, entity: Parameters<typeof writeNamespace>[1], policy: TenantPolicy): Promise<void> {
-	if (mine && !mine.metadata?.deletionTimestamp && !hasPodSecurityLabels(mine.metadata?.labels, policy)) await writeNamespace(kube, entity, policy);
+	if (!mine || mine.metadata?.deletionTimestamp) return;
+	const mark = writerMark(policy.writer);
+	const unbound = mark !== undefined && mine.metadata?.annotations?.[WRITER_ANNOTATION] !== mark;
+	if (unbound || !hasPodSecurityLabels(mine.metadata?.labels, policy)) await writeNamespace(kube, entity, policy);
 }
 
 /**

@@ -13,12 +13,12 @@ const quota = { cpu: "1", memory: "1Gi", storage: "1Gi", pods: 5, gpu: 0 };
 
 describe("tenant policy settings", () => {
 	it("defaults to baseline, ingress-nginx, berth-system and the private ranges", () => {
-		expect(loadConfig({}).tenantPolicy).toEqual({ podSecurityLevel: "baseline", ingressNamespace: "ingress-nginx", berthNamespace: "berth-system", egressExceptCidrs: DEFAULT_EGRESS_EXCEPT_CIDRS });
+		expect(loadConfig({}).tenantPolicy).toEqual({ podSecurityLevel: "baseline", ingressNamespace: "ingress-nginx", berthNamespace: "berth-system", egressExceptCidrs: DEFAULT_EGRESS_EXCEPT_CIDRS, writer: { role: "berth-tenant-writer" } });
 	});
 
 	it("reads each setting; an empty EGRESS_EXCEPT_CIDRS excepts nothing", () => {
 		const env = { POD_SECURITY_LEVEL: "restricted", INGRESS_NAMESPACE: "traefik", BERTH_NAMESPACE: "platform", EGRESS_EXCEPT_CIDRS: "" };
-		expect(loadConfig(env).tenantPolicy).toEqual({ podSecurityLevel: "restricted", ingressNamespace: "traefik", berthNamespace: "platform", egressExceptCidrs: [] });
+		expect(loadConfig(env).tenantPolicy).toEqual({ podSecurityLevel: "restricted", ingressNamespace: "traefik", berthNamespace: "platform", egressExceptCidrs: [], writer: { role: "berth-tenant-writer" } });
 	});
 
 	it("refuses a level that is not one of the three, rather than quietly using another", () => {
