@@ -13,6 +13,8 @@ export function healthApi(t: Transport) {
 	return {
 		live: () => t.call<{ status: string }>("health.live"),
 		ready: () => t.call<T.Readiness>("health.ready"),
+		/** Whether this node can serve requests (readiness without the apiserver); 503 (thrown) when not. */
+		serving: () => t.call<{ status: string; failing: string[] }>("health.serving"),
 		/** Whether the node that answers leads, and its apiserver requests; `since` (wall-clock ms) counts the writes after it. */
 		metrics: (since?: number) => t.call<T.NodeMetrics>("health.metrics", since === undefined ? {} : { since }),
 	};
