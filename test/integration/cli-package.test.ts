@@ -81,6 +81,25 @@ describe("the berth-cli package", () => {
 		expect(completion.stdout).toContain("complete -o default -F _berth berth");
 	});
 
+	it("gives TypeScript the typed client: the contract's types, a wrong field refused", async () => {
+		fs.writeFileSync(
+			path.join(install, "consumer.ts"),
+			`import { BerthClient, BerthApiError, type NamespaceEntity } from "berth-cli";
+const berth = new BerthClient({ host: "127.0.0.1", port: 3000 });
+export async function names(): Promise<string[]> {
+	const list: NamespaceEntity[] = await berth.namespaces.list();
+	// @ts-expect-error: not a field of CreateNamespaceParams
+	await berth.namespaces.create({ nme: "x" });
+	return list.map(n => n.name).concat(BerthApiError.name);
+}
+`,
+		);
+		// skipLibCheck: the few Kubernetes object types come from an optional peer that is not installed.
+		const tsc = path.join(repoRoot, "node_modules", "typescript", "bin", "tsc");
+		const flags = ["--noEmit", "--strict", "--skipLibCheck", "--module", "nodenext", "--moduleResolution", "nodenext", "--target", "es2023", "--typeRoots", path.join(repoRoot, "node_modules", "@types"), "--types", "node"];
+		await expect(run(process.execPath, [tsc, ...flags, "consumer.ts"], { cwd: install, encoding: "utf8" })).resolves.toMatchObject({ stdout: "" });
+	});
+
 	it("logs in to a real mesh, stores the profile 0600, and lists namespaces with it", async () => {
 		mesh = await startMesh(["api", "keys", "k8s.namespaces"]);
 		const key = await keyFor(mesh, uniqueName("clipkg-user"));
