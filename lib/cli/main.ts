@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { BerthApiError, BerthConnectionError, BerthTimeoutError, BerthWaitError } from "../client";
 import { registerApi } from "./commands/api";
 import { registerApps } from "./commands/apps";
+import { registerCompletion } from "./commands/completion";
 import { registerAudit } from "./commands/audit";
 import { registerDeployments } from "./commands/deployments";
 import { registerImages } from "./commands/images";
@@ -16,7 +17,6 @@ import { ExitRequest, subcommand, UsageError } from "./context";
 import { details } from "./format";
 import { ExitCode, type CliIO } from "./io";
 import { integer } from "./parse";
-import { bashCompletion, zshCompletion } from "./completion";
 import { ConfigError } from "./profiles";
 
 const VERSION = "0.1.0";
@@ -69,11 +69,7 @@ Example: berth deploy nginx -n team-a && berth logs nginx -n team-a -f`,
 	registerInventory(program, io);
 	registerApi(program, io);
 	registerProfiles(program, io);
-	subcommand(program, io, { use: "completion <shell>", about: "print a completion script for bash or zsh: source <(berth completion bash)" }, async (ctx, shell: string) => {
-		if (shell === "bash") ctx.io.stdout.write(bashCompletion(program));
-		else if (shell === "zsh") ctx.io.stdout.write(zshCompletion(program));
-		else throw new UsageError(`No completion for "${shell}": bash or zsh.`);
-	});
+	registerCompletion(program, io);
 
 	// Subcommands inherit the output settings and the exit override.
 	const inherit = (cmd: Command) => {
