@@ -3,28 +3,43 @@ import { BerthApiError, BerthClient } from "../client";
 import { json } from "./format";
 import type { CliIO } from "./io";
 import { connection } from "./parse";
+import { configPath, readConfig, selectProfile } from "./profiles";
 import { canAnimate, createProgress, type Progress } from "./progress";
 
 export interface GlobalOptions {
 	host?: string;
 	port?: number;
 	apiKey?: string;
+	profile?: string;
 	json?: boolean;
 	quiet?: boolean;
 }
 
 /** What a command's action works with: the client, the output, and the global options. */
 export class CommandContext {
-	readonly client: BerthClient;
 	readonly options: GlobalOptions;
+	private made?: BerthClient;
 
 	constructor(
 		readonly io: CliIO,
 		command: Command,
 	) {
 		this.options = command.optsWithGlobals<GlobalOptions>();
-		const conn = connection(this.options, io.env);
-		this.client = new BerthClient({ host: conn.host, port: conn.port, apiKey: conn.apiKey, fetch: io.fetch });
+	}
+
+	/** The client for the gateway the flags, the variables and the profile in use name (made on first use). */
+	get client(): BerthClient {
+		if (!this.made) {
+			const hostGiven = Boolean(this.options.host || this.io.env.BERTH_HOST);
+			const used = selectProfile(readConfig(configPath(this.io.env)), this.options.profile || this.io.env.BERTH_PROFILE, hostGiven);
+			this.made = this.clientFor(connection(this.options, this.io.env, used?.profile));
+		}
+		return this.made;
+	}
+
+	/** A client for this gateway and key, whatever the profile says (`berth login`). */
+	clientFor(conn: { host: string; port?: number; apiKey?: string }): BerthClient {
+		return new BerthClient({ host: conn.host, port: conn.port, apiKey: conn.apiKey, fetch: this.io.fetch });
 	}
 
 	get asJson(): boolean {

@@ -2,17 +2,22 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { BerthApiError, BerthConnectionError, BerthTimeoutError, BerthWaitError } from "../client";
 import { registerApi } from "./commands/api";
 import { registerApps } from "./commands/apps";
+import { registerCompletion } from "./commands/completion";
 import { registerAudit } from "./commands/audit";
 import { registerDeployments } from "./commands/deployments";
 import { registerImages } from "./commands/images";
 import { registerJobs } from "./commands/jobs";
 import { registerKeys } from "./commands/keys";
 import { registerNamespaces } from "./commands/namespaces";
+import { registerProfiles } from "./commands/profiles";
+import { registerSpecs } from "./commands/specs";
+import { registerInventory } from "./commands/inventory";
 import { registerVolumes } from "./commands/volumes";
 import { ExitRequest, subcommand, UsageError } from "./context";
 import { details } from "./format";
 import { ExitCode, type CliIO } from "./io";
 import { integer } from "./parse";
+import { ConfigError } from "./profiles";
 
 const VERSION = "0.1.0";
 
@@ -25,13 +30,15 @@ export function buildProgram(io: CliIO): Command {
 		.addOption(new Option("--host <host>", "gateway host, or a URL such as https://berth.example.com (env: BERTH_HOST; default: 127.0.0.1)"))
 		.addOption(new Option("--port <port>", "gateway port (env: BERTH_PORT; default: 3000)").argParser(integer(1, 65_535)))
 		.addOption(new Option("--api-key <key>", "API key (env: BERTH_API_KEY)"))
+		.addOption(new Option("--profile <name>", "a profile stored by `berth login` (env: BERTH_PROFILE; default: the current one)"))
 		.option("--json", "print JSON instead of tables")
 		.option("-q, --quiet", "no progress lines while waiting, only the outcome")
 		.showHelpAfterError("(run with --help for usage)")
 		.addHelpText(
 			"after",
 			`
-Environment: BERTH_HOST, BERTH_PORT, BERTH_API_KEY, and BERTH_NAMESPACE (the default for -n).
+Environment: BERTH_HOST, BERTH_PORT, BERTH_API_KEY, BERTH_PROFILE, BERTH_CONFIG (the profiles' file),
+and BERTH_NAMESPACE (the default for -n). Each setting: its flag, else its variable, else the profile, else the default.
 Exit codes: 0 done, 1 refused or failed, 2 usage, 3 a wait timed out, 4 gateway unreachable.
 Example: berth deploy nginx -n team-a && berth logs nginx -n team-a -f`,
 		)
@@ -58,7 +65,11 @@ Example: berth deploy nginx -n team-a && berth logs nginx -n team-a -f`,
 	registerApps(program, io);
 	registerKeys(program, io);
 	registerAudit(program, io);
+	registerSpecs(program, io);
+	registerInventory(program, io);
 	registerApi(program, io);
+	registerProfiles(program, io);
+	registerCompletion(program, io);
 
 	// Subcommands inherit the output settings and the exit override.
 	const inherit = (cmd: Command) => {
@@ -80,7 +91,7 @@ export function describeApiError(err: BerthApiError): string {
 		const shortfalls = (err.data as { shortfalls?: { resource: string; requested: unknown; used: unknown; hard: unknown }[] }).shortfalls;
 		if (Array.isArray(shortfalls)) for (const s of shortfalls) lines.push(`  ${s.resource}: requested ${s.requested}, used ${s.used} of ${s.hard}`);
 	}
-	if (err.status === 401) lines.push("  Give a key with --api-key or BERTH_API_KEY.");
+	if (err.status === 401) lines.push("  Give a key with --api-key or BERTH_API_KEY, or log in with `berth login`.");
 	return `${lines.join("\n")}\n`;
 }
 
@@ -108,7 +119,7 @@ export async function run(argv: string[], io: CliIO): Promise<number> {
 			// Help and version "fail" with exit code 0; every other commander error is a usage error.
 			return err.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
 		}
-		if (err instanceof UsageError) {
+		if (err instanceof UsageError || err instanceof ConfigError) {
 			io.stderr.write(`Error: ${err.message}\n`);
 			return ExitCode.Usage;
 		}

@@ -1,5 +1,6 @@
 import { InvalidArgumentError } from "commander";
 import type { DeploymentVolume } from "../manifests/deployment";
+import type { Profile } from "./profiles";
 
 /**
  * Parsers for option values. Each throws commander's InvalidArgumentError, which commander reports
@@ -73,9 +74,12 @@ export function looseValue(text: string): unknown {
 	}
 }
 
-/** Where the gateway is and which key to present: flags first, then BERTH_* variables, then defaults. */
-export function connection(flags: { host?: string; port?: number; apiKey?: string }, env: Record<string, string | undefined>): { host: string; port?: number; apiKey?: string } {
-	const host = flags.host || env.BERTH_HOST || "127.0.0.1";
+/**
+ * Where the gateway is and which key to present, field by field: flags first, then BERTH_* variables,
+ * then the profile in use (lib/cli/profiles.ts), then the defaults.
+ */
+export function connection(flags: { host?: string; port?: number; apiKey?: string }, env: Record<string, string | undefined>, profile?: Profile): { host: string; port?: number; apiKey?: string } {
+	const host = flags.host || env.BERTH_HOST || profile?.host || "127.0.0.1";
 	let port = flags.port;
 	if (port === undefined && env.BERTH_PORT) {
 		try {
@@ -84,7 +88,8 @@ export function connection(flags: { host?: string; port?: number; apiKey?: strin
 			throw new InvalidArgumentError(`BERTH_PORT="${env.BERTH_PORT}" is not a port number.`);
 		}
 	}
+	port ??= profile?.port;
 	// A host given as a URL keeps its own port unless one is named.
 	if (port === undefined && !/^[a-z][a-z0-9+.-]*:\/\//i.test(host)) port = 3000;
-	return { host, port, apiKey: flags.apiKey || env.BERTH_API_KEY || undefined };
+	return { host, port, apiKey: flags.apiKey || env.BERTH_API_KEY || profile?.apiKey || undefined };
 }

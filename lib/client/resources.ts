@@ -7,12 +7,14 @@ import { buildRequest, OPERATIONS } from "./routes";
 import { parseEventStream, type ServerSentEvent } from "./sse";
 import type { Transport } from "./transport";
 import type * as T from "./types";
-import { applicationVerdict, jobVerdict, poll, rolloutVerdict, type WaitOptions } from "./wait";
+import { applicationVerdict, jobVerdict, poll, rolloutVerdict, sleep, type WaitOptions } from "./wait";
 
 export function healthApi(t: Transport) {
 	return {
 		live: () => t.call<{ status: string }>("health.live"),
 		ready: () => t.call<T.Readiness>("health.ready"),
+		/** Whether this node can serve requests (readiness without the apiserver); 503 (thrown) when not. */
+		serving: () => t.call<{ status: string; failing: string[] }>("health.serving"),
 		/** Whether the node that answers leads, and its apiserver requests; `since` (wall-clock ms) counts the writes after it. */
 		metrics: (since?: number) => t.call<T.NodeMetrics>("health.metrics", since === undefined ? {} : { since }),
 	};
@@ -183,6 +185,28 @@ export function jobsApi(t: Transport) {
 		logs: async (id: string) => (await t.call<string | undefined>("jobs.logs", { id })) ?? "",
 		/** Polls until the job is Complete (resolves) or Failed or Deleted (rejects with BerthWaitError). */
 		wait: (id: string, opts: WaitOptions<T.JobStatusView> = {}) => poll(() => api.status(id), jobVerdict, `Job ${id}`, opts),
+		/**
+		 * The output as it grows, polled (the route answers the whole output so far): each new part once,
+		 * until the job is over (its last output included) or `signal` aborts.
+		 */
+		followLogs: async function* (id: string, opts: { intervalMs?: number; signal?: AbortSignal } = {}): AsyncGenerator<string> {
+			let shown = "";
+			for (;;) {
+				// The status before the output: once it says the job is over, the output read after it is the whole.
+				const status = await api.status(id);
+				const text = await api.logs(id);
+				// A new pod (a retry) starts its output over: then all of it is new.
+				const more = text.startsWith(shown) ? text.slice(shown.length) : text;
+				if (more) yield more;
+				shown = text;
+				if (jobVerdict(status)) return;
+				try {
+					await sleep(opts.intervalMs ?? 1000, opts.signal);
+				} catch {
+					return;
+				}
+			}
+		},
 	};
 	return api;
 }
@@ -243,6 +267,7 @@ export function applicationsApi(t: Transport) {
 		list: (query: { template?: string; status?: T.ApplicationStatus } = {}) => t.call<T.ApplicationView[]>("applications.list", query),
 		get: (id: string) => t.call<T.ApplicationView>("applications.get", { id }),
 		create: (params: T.LaunchParams) => t.call<T.ApplicationView>("applications.create", params),
+		/** Ends the instance and deletes what it runs (the binder id and Berth's are the same). */
 		remove: (id: string) => t.call<T.ApplicationView>("applications.remove", { id }),
 		keepalive: (id: string) => t.call<T.ApplicationView>("applications.keepalive", { id }),
 		/** Launchable templates (public ones without a key). */

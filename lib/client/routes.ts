@@ -28,6 +28,7 @@ export interface Operation {
 export const OPERATIONS = {
 	"health.live": { method: "GET", path: "/health/live" },
 	"health.ready": { method: "GET", path: "/health/ready" },
+	"health.serving": { method: "GET", path: "/health/serving" },
 	"health.metrics": { method: "GET", path: "/health/metrics" },
 	"api.openapi": { method: "GET", path: "/api/openapi.json" },
 

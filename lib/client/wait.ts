@@ -12,7 +12,8 @@ export interface WaitOptions<S> {
 	onProgress?: (state: S) => void;
 }
 
-const sleep = (ms: number, signal?: AbortSignal) =>
+/** Resolves after `ms`, or rejects with the signal's reason when it aborts first. */
+export const sleep = (ms: number, signal?: AbortSignal) =>
 	new Promise<void>((resolve, reject) => {
 		if (signal?.aborted) return reject(signal.reason);
 		const timer = setTimeout(() => {

@@ -28,6 +28,7 @@ interface Sent {
 const calls: Record<OperationName, (c: BerthClient) => Promise<unknown>> = {
 	"health.live": c => c.health.live(),
 	"health.ready": c => c.health.ready(),
+	"health.serving": c => c.health.serving(),
 	"health.metrics": c => c.health.metrics(1_700_000_000_000),
 	"api.openapi": c => c.openapi(),
 

@@ -15,7 +15,8 @@ export async function berth(argv: string[], env: Record<string, string | undefin
 	const code = await run(argv, {
 		stdout: { write: (s: string) => (stdout += s) },
 		stderr: { write: (s: string) => (stderr += s), isTTY: false },
-		env,
+		// No profiles unless a test names its own file: a developer's ~/.config/berth must not reach these runs.
+		env: { BERTH_CONFIG: "/nonexistent/berth/config.json", ...env },
 		signal: opts.signal,
 	});
 	return {

@@ -26,7 +26,8 @@ async function cli(argv: string[], routes: Record<string, Answer | Answer[]> = {
 	const code = await run(argv, {
 		stdout: { write: (s: string) => (stdout += s) },
 		stderr: { write: (s: string) => (stderr += s), isTTY: false },
-		env: { BERTH_API_KEY: "test-key", ...env },
+		// No profiles: a developer's own ~/.config/berth must not reach these runs.
+		env: { BERTH_API_KEY: "test-key", BERTH_CONFIG: "/nonexistent/berth/config.json", ...env },
 		fetch: fetchImpl,
 	});
 	return { code, stdout, stderr, calls };

@@ -16,7 +16,7 @@ function appDetails(app: Application): string {
 
 export function registerApps(program: Command, io: CliIO): void {
 	const apps = program.command("apps").description("ephemeral applications: instances of launchable templates (`berth images list --launchable`)");
-	for (const add of [appsLaunch, appsStatus, appsList, appsKeepalive]) add(apps, io);
+	for (const add of [appsLaunch, appsStatus, appsList, appsKeepalive, appsDelete]) add(apps, io);
 }
 
 function appsLaunch(apps: Command, io: CliIO): void {
@@ -85,5 +85,12 @@ function appsKeepalive(apps: Command, io: CliIO): void {
 	subcommand(apps, io, { use: "keepalive <template> <id>", about: "mark an instance as in use, so it is not culled as idle" }, async (ctx, template: string, id: string) => {
 		const answer = await ctx.client.apps.keepalive(template, id);
 		ctx.emit(answer ?? { id }, () => `${template} ${id} kept alive.\n`);
+	});
+}
+
+function appsDelete(apps: Command, io: CliIO): void {
+	subcommand(apps, io, { use: "delete <id>", alias: "rm", about: "end an instance and delete what it runs" }, async (ctx, id: string) => {
+		const app = await ctx.client.applications.remove(id);
+		ctx.emit(app, () => `${app["template-name"]} ${app.id} deleted.\n`);
 	});
 }

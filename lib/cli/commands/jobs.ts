@@ -137,10 +137,18 @@ function jobsStatus(jobs: Command, io: CliIO): void {
 }
 
 function jobsLogs(jobs: Command, io: CliIO): void {
-	subcommand(jobs, io, { use: "logs <job>", about: "a job's output (kept after the job is gone)" }, async (ctx, ref: string) => {
+	const options: CommandSpec["options"] = [["-f, --follow", "print the output as it is written, until the job is over (Ctrl-C stops)"]];
+	subcommand(jobs, io, { use: "logs <job>", about: "a job's output (kept after the job is gone)", options }, async (ctx, ref: string, flags: { follow?: boolean }) => {
 		const job = await findJob(ctx, ref);
-		const logs = await ctx.client.jobs.logs(job.id);
-		ctx.emit({ id: job.id, name: job.name, logs }, () => endLine(logs));
+		if (!flags.follow) {
+			const logs = await ctx.client.jobs.logs(job.id);
+			ctx.emit({ id: job.id, name: job.name, logs }, () => endLine(logs));
+			return;
+		}
+		for await (const chunk of ctx.client.jobs.followLogs(job.id, { signal: ctx.io.signal })) ctx.io.stdout.write(chunk);
+		if (ctx.io.signal?.aborted) return ExitCode.Interrupted;
+		const status = await ctx.client.jobs.status(job.id);
+		return status.phase === "Complete" ? ExitCode.Ok : ExitCode.Failed;
 	});
 }
 
