@@ -115,10 +115,18 @@ describe("the Helm chart deploy/helm/berth", () => {
 		expect(helm(["template", "berth", chart, "--set", "mongodb.bundled=false"]).out).toContain("more than one Berth pod needs a shared MongoDB");
 	});
 
-	it("grants the same cluster-wide rules as deploy/kubernetes/berth.yaml", () => {
-		const manifest = parseAllDocuments(fs.readFileSync(path.join(repoRoot, "deploy", "kubernetes", "berth.yaml"), "utf8")).map(d => d.toJSON() as KubernetesObject & { rules?: unknown[] });
-		const chartRole = render(namespace).find(o => o.kind === "ClusterRole") as KubernetesObject & { rules: unknown[] };
-		expect(chartRole.rules).toEqual(manifest.find(o => o.kind === "ClusterRole")!.rules);
+	it("grants the same least-privilege rules as deploy/kubernetes/berth.yaml, the writer role bound per namespace", () => {
+		type Role = KubernetesObject & { rules: unknown[] };
+		const manifest = parseAllDocuments(fs.readFileSync(path.join(repoRoot, "deploy", "kubernetes", "berth.yaml"), "utf8")).map(d => d.toJSON() as Role);
+		const rendered = render(namespace);
+		// Released as "berth", the chart's roles have the manifest's names.
+		const rulesOf = (objects: Role[], name: string) => objects.find(o => o.kind === "ClusterRole" && o.metadata?.name === name)?.rules;
+		for (const name of ["berth-reader", "berth-tenant-writer"]) expect(rulesOf(rendered as Role[], name)).toEqual(rulesOf(manifest, name));
+		expect(rendered.filter(o => o.kind === "ClusterRoleBinding").map(o => o.metadata?.name)).toEqual(["berth-reader"]);
+		for (const c of berthContainers(rendered)) {
+			expect(envOf(c, "RBAC_SERVICE_ACCOUNT")?.value).toBe(`${namespace}:berth`);
+			expect(envOf(c, "RBAC_ROLE")?.value).toBe("berth-tenant-writer");
+		}
 	});
 
 	it("documents every value in its README", () => {

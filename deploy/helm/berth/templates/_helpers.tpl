@@ -31,3 +31,4 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- define "berth.secretsKeySecret" -}}{{ .Values.secretsKey.existingSecret | default (printf "%s-secrets-key" (include "berth.fullname" .)) }}{{- end }}
 {{- define "berth.mongoSecret" -}}{{ .Values.mongodb.existingSecret | default (printf "%s-mongo" (include "berth.fullname" .)) }}{{- end }}
 {{- define "berth.usesMongo" -}}{{ if or .Values.mongodb.uri .Values.mongodb.existingSecret .Values.mongodb.bundled }}true{{ end }}{{- end }}
+{{- define "berth.writerRole" -}}{{ include "berth.fullname" . }}-tenant-writer{{- end }}
