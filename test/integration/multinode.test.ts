@@ -8,7 +8,7 @@ import { composeNodes } from "../helpers/compose";
 import { freePort, startNode, type NodeProcess } from "../helpers/nodes";
 
 // The split docker-compose.yml runs (test/unit/compose.test.ts checks it covers every service).
-const composed = composeNodes({ NATS_PASSWORD: "-", MESH_SECRET: "-", SECRETS_KEY: "-", BERTH_ADMIN_KEY: "-" });
+const composed = composeNodes({ NATS_PASSWORD: "unused", MESH_SECRET: "unused", SECRETS_KEY: "unused", BERTH_ADMIN_KEY: "unused" });
 const apiServices = composed.find(n => n.name === "api")!.env.SERVICES;
 const workerServices = composed.find(n => n.name === "worker")!.env.SERVICES;
 
