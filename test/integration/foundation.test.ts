@@ -74,7 +74,7 @@ describe("the local control plane through lib/k8s", () => {
 			return running;
 		});
 		const logs = await eventually(async () => {
-			const text = await kube().podLogs(namespace, pods[0].metadata!.name!);
+			const text = await kube().podLogs(namespace, pods[0].metadata!.name!, { limitBytes: 1 << 20 });
 			expect(text.length).toBeGreaterThan(0);
 			return text;
 		});
