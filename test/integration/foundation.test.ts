@@ -102,9 +102,9 @@ describe("health through the gateway", () => {
 
 	it("is live and ready against the real cluster", async () => {
 		expect((await request(`${mesh.url}/health/live`)).status).toBe(200);
-		const ready = await request(`${mesh.url}/health/ready`);
+		const ready = await request(`${mesh.url}/health/ready`, { key: mesh.adminKey });
 		expect(ready.status).toBe(200);
-		expect(ready.body).toMatchObject({ status: "ready", checks: { services: { ok: true }, cluster: { ok: true }, db: { ok: true }, transporter: { ok: true } } });
+		expect(ready.body).toMatchObject({ status: "ready", failing: [], checks: { services: { ok: true }, cluster: { ok: true }, db: { ok: true }, transporter: { ok: true } } });
 	});
 
 	it("answers unknown routes with a JSON 404", async () => {
