@@ -101,7 +101,11 @@ export async function readLogs(kube: KubeClient, doc: DeploymentEntity, pods: V1
 	);
 }
 
-/** Splits a pod's log stream into lines, each prefixed, written to `out`. */
+/**
+ * Splits a pod's log stream into lines, each prefixed, written to `out`. While `out` is full (the
+ * reader is slow), a write is not done until it drains: the apiserver's stream piped in here waits,
+ * so a slow reader holds no more than the streams' buffers.
+ */
 function lineSink(out: PassThrough, prefix: string, isClosed: () => boolean, onEnd: () => void): Writable {
 	let partial = "";
 	return new Writable({
@@ -109,8 +113,12 @@ function lineSink(out: PassThrough, prefix: string, isClosed: () => boolean, onE
 			if (isClosed()) return done();
 			const lines = (partial + chunk.toString("utf8")).split("\n");
 			partial = lines.pop() ?? "";
-			if (lines.length) out.write(lines.map(l => `${prefix}${l}\n`).join(""));
-			done();
+			if (!lines.length || out.write(lines.map(l => `${prefix}${l}\n`).join(""))) return done();
+			const resume = () => {
+				out.off("drain", resume).off("close", resume);
+				done();
+			};
+			out.on("drain", resume).on("close", resume);
 		},
 		final(done) {
 			if (partial && !isClosed()) out.write(`${prefix}${partial}\n`);
@@ -130,6 +138,8 @@ export async function followLogs(kube: KubeClient, doc: DeploymentEntity, pods: 
 	const release = access ? streamSlots.acquire(access.owner) : () => {};
 	const limitBytes = loadConfig().logLimitBytes;
 	const out = new PassThrough();
+	// Each pod's sink waits on `out` (drain, close) while the reader is slow.
+	out.setMaxListeners(2 * pods.length + 10);
 	const controllers: AbortController[] = [];
 	let open = pods.length;
 	let closed = false;
