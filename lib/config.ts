@@ -57,6 +57,10 @@ export interface BerthConfig {
 	tenantPolicy: TenantPolicy;
 	/** STREAM_RECHECK_SECONDS: how often status streams and followed logs re-check the caller's access. */
 	streamRecheckSeconds: number;
+	/** LOG_LIMIT_BYTES: the most bytes of pod logs one answer holds (each pod's share of it is its read's `limitBytes`). */
+	logLimitBytes: number;
+	/** MAX_STREAMS_PER_KEY: status streams and followed logs one API key may keep open at once on a node. */
+	maxStreamsPerKey: number;
 	/** AUDIT_RETENTION_DAYS: audit records older than this are pruned (by the leader, hourly). */
 	auditRetentionDays: number;
 	/** Seconds between the leader's orphan sweeps (lib/orphans.ts); 0: no sweep. */
@@ -168,6 +172,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BerthConfig {
 		reservedNamespaces: list(env.RESERVED_NAMESPACES),
 		tenantPolicy: tenantPolicy(env),
 		streamRecheckSeconds: int(env.STREAM_RECHECK_SECONDS, 5),
+		logLimitBytes: int(env.LOG_LIMIT_BYTES, 10 * 1024 * 1024),
+		maxStreamsPerKey: int(env.MAX_STREAMS_PER_KEY, 10),
 		auditRetentionDays: int(env.AUDIT_RETENTION_DAYS, 90),
 		orphanSweepSeconds: count(env.ORPHAN_SWEEP_SECONDS, 300),
 		orphanGraceSeconds: count(env.ORPHAN_GRACE_SECONDS, 120),

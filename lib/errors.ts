@@ -13,6 +13,8 @@ export const ErrorTypes = {
 	MetricsUnavailable: "METRICS_UNAVAILABLE",
 	PayloadTooLarge: "PAYLOAD_TOO_LARGE",
 	RateLimited: "RATE_LIMITED",
+	/** The caller's key already holds MAX_STREAMS_PER_KEY open streams and follows on this node. */
+	TooManyStreams: "TOO_MANY_STREAMS",
 	/** A leader-only write refused by the fence: this node no longer (provably) holds the controller Lease. */
 	NotLeader: "NOT_LEADER",
 } as const;

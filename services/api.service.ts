@@ -156,6 +156,10 @@ const methods = {
 			if (req.$action?.public) return null;
 			throw unauthorized();
 		}
+		return this.identify(ctx, key, address, res);
+	},
+	/** The caller a presented key names, into ctx.meta; rate-limited per key. */
+	async identify(this: ApiThis, ctx: Context<unknown, GatewayMeta>, key: string, address: string, res: ServerResponse): Promise<Identity> {
 		const identity = this.identities.get(key) ?? (await this.checkKey(ctx, key, address, res));
 		this.enforceRateLimit(`key:${identity.keyID}`, res);
 		ctx.meta.userID = identity.userID;
@@ -237,8 +241,11 @@ const ApiService: ServiceSchema<GatewaySettings, ApiMethods & Record<string, unk
 				mappingPolicy: "restrict",
 				authentication: false,
 				bodyParsers: false,
-				onBeforeCall(this: unknown, ctx: Context, route: unknown, req: Req) {
+				// Probes go keyless and unlimited; a key, when one comes, tells readiness who asks (details are for admins).
+				async onBeforeCall(this: ApiThis, ctx: Context<unknown, GatewayMeta>, route: unknown, req: Req, res: ServerResponse) {
 					refuseBareOptions(req);
+					const key = req.$alias?.action === "health.ready" && keyFromHeaders(req.headers);
+					if (key) await this.identify(ctx, key, `addr:${clientAddress(req.socket.remoteAddress, req.headers["x-forwarded-for"], this.proxies)}`, res);
 				},
 				aliases: {
 					"GET /": "health.live",

@@ -1,11 +1,12 @@
 import * as fs from "node:fs/promises";
 import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
 import type mongoose from "mongoose";
-import type { Liveness, NodeMetrics, NodeView, Readiness, ReadinessCheck } from "../lib/api/health";
+import { readinessView, type Liveness, type NodeMetrics, type NodeView, type Readiness, type ReadinessCheck } from "../lib/api/health";
 import { loadConfig } from "../lib/config";
 import { apiserverRequests, getKubeClient } from "../lib/k8s";
 import { currentLeaderElector } from "../lib/leader";
 import { loadMongoose } from "../lib/mongo";
+import { isAdmin, type CallerMeta } from "../mixins/membership.mixin";
 
 type Check = ReadinessCheck;
 
@@ -108,16 +109,15 @@ const HealthService: ServiceSchema = {
 		},
 		ready: {
 			public: true,
-			async handler(ctx: Context<unknown, { $statusCode?: number }>): Promise<Readiness> {
+			async handler(ctx: Context<unknown, CallerMeta & { $statusCode?: number }>): Promise<Readiness> {
 				// The gateway listens before every service has started (and so before their routes exist).
 				const services: Check = this.broker.started ? { ok: true, detail: "started" } : { ok: false, detail: "starting" };
 				const transit = this.broker.transit;
 				const transporter: Check = transit ? { ok: Boolean(transit.connected), detail: transit.connected ? "connected" : "disconnected" } : { ok: true, detail: "in-process" };
 				const [db, cluster] = await Promise.all([settle(checkDb), settle(checkCluster)]);
-				const checks = { services, db, transporter, cluster };
-				const ok = Object.values(checks).every(c => c.ok);
-				if (!ok) ctx.meta.$statusCode = 503;
-				return { status: ok ? "ready" : "unready", checks };
+				const view = readinessView({ services, db, transporter, cluster }, isAdmin(ctx.meta));
+				if (view.status !== "ready") ctx.meta.$statusCode = 503;
+				return view;
 			},
 		},
 	},

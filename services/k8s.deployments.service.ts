@@ -8,6 +8,7 @@ import { loadConfig } from "../lib/config";
 import { keyStillUsable, pokeAccessWatches } from "../lib/access-watch";
 import { checkJoint, checkShape, draftOf, footprintOf, parseSince } from "../lib/deployments/checks";
 import { deploymentEvents, deploymentTop, followLogs, liveStatus, logPods, podsOf, readLogs } from "../lib/deployments/live";
+import { streamOwner } from "../lib/reads";
 import { deleteGenerated, desiredManifests, draftManifests, dryRun, entityIdOf, liveCacheOf, ImageCache, orphanedStatus, reconcileDeployment, SWEPT_KINDS, WATCH_SELECTOR, WATCHED_KINDS, type PassDeps } from "../lib/deployments/reconcile";
 import { checkQuota, checkReferences, type ReferenceDeps } from "../lib/deployments/references";
 import { changesOf, decodeDeployment, encodeChange, encodeDeployment, PUBLIC_FIELDS, withChanges, type StoredDeployment } from "../lib/deployments/store";
@@ -344,7 +345,7 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 				if (!ctx.params.follow) return readLogs(kube, doc, pods, { container, tail: ctx.params.tail, since });
 				ctx.meta.$responseType = "text/plain; charset=utf-8";
 				const recheck = async () => (await keyStillUsable(ctx)) && Boolean(await this.findVisible(ctx, doc.id));
-				return followLogs(kube, doc, pods, { ...ctx.params, since, container }, { recheck, recheckMs: loadConfig().streamRecheckSeconds * 1000 });
+				return followLogs(kube, doc, pods, { ...ctx.params, since, container }, { recheck, recheckMs: loadConfig().streamRecheckSeconds * 1000, owner: streamOwner(ctx.meta) });
 			},
 		},
 		events: liveRead("GET /:id/events", (_, doc) => deploymentEvents(getKubeClient(), doc)),

@@ -248,7 +248,7 @@ export const logsParams = {
 	id: idRule,
 	pod: { type: "string", optional: true, max: 253 },
 	container: { type: "string", optional: true, max: 63 },
-	tail: integerRule(1, 100_000),
+	tail: integerRule(1, 10_000),
 	since: { type: "multi", optional: true, rules: [{ type: "number", integer: true, min: 1 }, { type: "string", max: 16 }] },
 	follow: { type: "boolean", optional: true, convert: true },
 	maxSeconds: integerRule(1, 24 * 3600),

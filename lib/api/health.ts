@@ -6,9 +6,22 @@ export interface ReadinessCheck {
 	detail: string;
 }
 
+export type ReadinessCheckName = "services" | "db" | "transporter" | "cluster";
+
+/**
+ * Whether this node is ready and which checks fail. What each check saw (the apiserver's version,
+ * the data path, a DB error's text) is in `checks` only for an admin key's request.
+ */
 export interface Readiness {
 	status: "ready" | "unready";
-	checks: Record<"services" | "db" | "transporter" | "cluster", ReadinessCheck>;
+	failing: ReadinessCheckName[];
+	checks?: Record<ReadinessCheckName, ReadinessCheck>;
+}
+
+/** What a caller may see of a readiness result: the details only when `details` (an admin asks). */
+export function readinessView(checks: Record<ReadinessCheckName, ReadinessCheck>, details: boolean): Readiness {
+	const failing = (Object.keys(checks) as ReadinessCheckName[]).filter(name => !checks[name].ok);
+	return { status: failing.length ? "unready" : "ready", failing, ...(details ? { checks } : {}) };
 }
 
 export interface Liveness {

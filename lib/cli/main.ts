@@ -53,7 +53,9 @@ Example: berth deploy nginx -n team-a && berth logs nginx -n team-a -f`,
 			if (err instanceof BerthApiError && err.status === 503 && err.data) return err.data as Awaited<ReturnType<typeof ctx.client.health.ready>>;
 			throw err;
 		});
-		ctx.emit(ready, () => details([["status", ready.status], ...Object.entries(ready.checks ?? {}).map(([name, c]) => [name, `${c.ok ? "ok" : "FAILING"}: ${c.detail}`] as [string, unknown])]));
+		// The checks' details come only for an admin key; otherwise, the names of the failing ones.
+		const checks = ready.checks ? Object.entries(ready.checks).map(([name, c]) => [name, `${c.ok ? "ok" : "FAILING"}: ${c.detail}`] as [string, unknown]) : ready.failing.map(name => [name, "FAILING"] as [string, unknown]);
+		ctx.emit(ready, () => details([["status", ready.status], ...checks]));
 		return ready.status === "ready" ? ExitCode.Ok : ExitCode.Failed;
 	});
 

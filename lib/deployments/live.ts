@@ -13,6 +13,8 @@ import { LABEL_ID } from "../manifests/labels";
 import { bytes, cpuMillis } from "../quantity";
 import { withNodePorts } from "./checks";
 import { AccessWatch } from "../access-watch";
+import { loadConfig } from "../config";
+import { logLimitPerPod, streamSlots } from "../reads";
 
 /** The deployment's pods that are not going away, by name. */
 export async function podsOf(kube: KubeClient, doc: DeploymentEntity): Promise<V1Pod[]> {
@@ -91,13 +93,19 @@ export async function logPods(kube: KubeClient, doc: DeploymentEntity, params: P
 	return { pods: pods.filter(p => p.status?.containerStatuses?.some(c => c.name === container && (c.state?.running || c.state?.terminated))), container };
 }
 
+/** The pods' logs, at most LOG_LIMIT_BYTES in all: each pod's read is limited to its share. */
 export async function readLogs(kube: KubeClient, doc: DeploymentEntity, pods: V1Pod[], opts: { container: string; tail?: number; since?: number }): Promise<PodLogs[]> {
+	const limitBytes = logLimitPerPod(loadConfig().logLimitBytes, pods.length);
 	return Promise.all(
-		pods.map(async p => ({ pod: p.metadata?.name as string, container: opts.container, log: await kube.podLogs(doc.namespaceName, p.metadata?.name as string, { container: opts.container, tailLines: opts.tail, sinceSeconds: opts.since }) })),
+		pods.map(async p => ({ pod: p.metadata?.name as string, container: opts.container, log: await kube.podLogs(doc.namespaceName, p.metadata?.name as string, { container: opts.container, tailLines: opts.tail, sinceSeconds: opts.since, limitBytes }) })),
 	);
 }
 
-/** Splits a pod's log stream into lines, each prefixed, written to `out`. */
+/**
+ * Splits a pod's log stream into lines, each prefixed, written to `out`. While `out` is full (the
+ * reader is slow), a write is not done until it drains: the apiserver's stream piped in here waits,
+ * so a slow reader holds no more than the streams' buffers.
+ */
 function lineSink(out: PassThrough, prefix: string, isClosed: () => boolean, onEnd: () => void): Writable {
 	let partial = "";
 	return new Writable({
@@ -105,8 +113,12 @@ function lineSink(out: PassThrough, prefix: string, isClosed: () => boolean, onE
 			if (isClosed()) return done();
 			const lines = (partial + chunk.toString("utf8")).split("\n");
 			partial = lines.pop() ?? "";
-			if (lines.length) out.write(lines.map(l => `${prefix}${l}\n`).join(""));
-			done();
+			if (!lines.length || out.write(lines.map(l => `${prefix}${l}\n`).join(""))) return done();
+			const resume = () => {
+				out.off("drain", resume).off("close", resume);
+				done();
+			};
+			out.on("drain", resume).on("close", resume);
 		},
 		final(done) {
 			if (partial && !isClosed()) out.write(`${prefix}${partial}\n`);
@@ -118,11 +130,16 @@ function lineSink(out: PassThrough, prefix: string, isClosed: () => boolean, onE
 
 /**
  * The pods' logs as one text stream, each line prefixed with its pod when there are several.
- * Ends when every pod's log ends, after maxSeconds, when the reader goes away, or when `recheck`
- * says the caller's access is gone (checked every `recheckMs` and on every access change).
+ * Ends when every pod's log ends (or has sent LOG_LIMIT_BYTES), after maxSeconds, when the reader
+ * goes away, or when `recheck` says the caller's access is gone (checked every `recheckMs` and on
+ * every access change). It holds one of `owner`'s stream slots while open (429 when none is free).
  */
-export async function followLogs(kube: KubeClient, doc: DeploymentEntity, pods: V1Pod[], params: LogsParams & { since?: number }, access?: { recheck: () => Promise<boolean>; recheckMs: number }): Promise<Readable> {
+export async function followLogs(kube: KubeClient, doc: DeploymentEntity, pods: V1Pod[], params: LogsParams & { since?: number }, access?: { recheck: () => Promise<boolean>; recheckMs: number; owner: string }): Promise<Readable> {
+	const release = access ? streamSlots.acquire(access.owner) : () => {};
+	const limitBytes = loadConfig().logLimitBytes;
 	const out = new PassThrough();
+	// Each pod's sink waits on `out` (drain, close) while the reader is slow.
+	out.setMaxListeners(2 * pods.length + 10);
 	const controllers: AbortController[] = [];
 	let open = pods.length;
 	let closed = false;
@@ -133,6 +150,7 @@ export async function followLogs(kube: KubeClient, doc: DeploymentEntity, pods: 
 	const finish = () => {
 		if (closed) return;
 		closed = true;
+		release();
 		watch?.stop();
 		clearTimeout(timer);
 		for (const c of controllers) c.abort();
@@ -142,9 +160,8 @@ export async function followLogs(kube: KubeClient, doc: DeploymentEntity, pods: 
 	timer.unref?.();
 	out.on("close", finish);
 	if (!pods.length) {
-		out.end("No running pods to follow\n");
-		watch?.stop();
-		clearTimeout(timer);
+		out.write("No running pods to follow\n");
+		finish();
 		return out;
 	}
 	const ended = () => {
@@ -158,7 +175,7 @@ export async function followLogs(kube: KubeClient, doc: DeploymentEntity, pods: 
 		// listener: aborting it (when the reader goes away) would otherwise be an uncaught error.
 		sink.on("pipe", (source: Readable) => source.on("error", () => sink.end()));
 		try {
-			controllers.push(await kube.followLogs(doc.namespaceName, name, sink, { container: params.container, tailLines: params.tail, sinceSeconds: params.since }));
+			controllers.push(await kube.followLogs(doc.namespaceName, name, sink, { container: params.container, tailLines: params.tail, sinceSeconds: params.since, limitBytes }));
 		} catch (err) {
 			out.write(`${prefix}[berth: cannot follow ${name}: ${(err as Error).message}]\n`);
 			ended();

@@ -29,6 +29,8 @@ export interface ObjectRef {
 }
 
 export interface LogOptions {
+	/** The apiserver's `limitBytes`: required, so no log read goes unbounded (lib/reads.ts computes it). */
+	limitBytes: number;
 	container?: string;
 	tailLines?: number;
 	sinceSeconds?: number;
@@ -251,19 +253,23 @@ export class KubeClient {
 		return this.call(`create Deployment ${namespace}/${body.metadata?.name}`, () => this.apps.createNamespacedDeployment({ namespace, body }));
 	}
 
-	async podLogs(namespace: string, pod: string, opts: LogOptions = {}): Promise<string> {
+	async podLogs(namespace: string, pod: string, opts: LogOptions): Promise<string> {
 		return this.call(`logs ${namespace}/${pod}`, () =>
-			this.core.readNamespacedPodLog({ name: pod, namespace, container: opts.container, tailLines: opts.tailLines, sinceSeconds: opts.sinceSeconds, timestamps: opts.timestamps }),
+			this.core.readNamespacedPodLog({ name: pod, namespace, container: opts.container, tailLines: opts.tailLines, sinceSeconds: opts.sinceSeconds, timestamps: opts.timestamps, limitBytes: opts.limitBytes }),
 		);
 	}
 
-	/** Streams a pod's log into `out` until the pod ends or the returned controller aborts. */
-	async followLogs(namespace: string, pod: string, out: Writable, opts: LogOptions = {}): Promise<AbortController> {
+	/**
+	 * Streams a pod's log into `out` until the pod ends, `limitBytes` have come, or the returned
+	 * controller aborts. The response is piped: while `out` refuses more (its write returns false),
+	 * the apiserver's stream is paused.
+	 */
+	async followLogs(namespace: string, pod: string, out: Writable, opts: LogOptions): Promise<AbortController> {
 		// client-node pipes the response into `out` without an error listener on the response: aborting
 		// the follow would otherwise be an uncaught error. Ending `out` is the right outcome of an abort.
 		out.once("pipe", (source: NodeJS.ReadableStream) => source.on("error", () => out.end()));
 		return this.call(`follow logs ${namespace}/${pod}`, () =>
-			new Log(this.kc).log(namespace, pod, opts.container ?? "", out, { follow: true, tailLines: opts.tailLines, sinceSeconds: opts.sinceSeconds, timestamps: opts.timestamps }),
+			new Log(this.kc).log(namespace, pod, opts.container ?? "", out, { follow: true, tailLines: opts.tailLines, sinceSeconds: opts.sinceSeconds, timestamps: opts.timestamps, limitBytes: opts.limitBytes }),
 		);
 	}
 

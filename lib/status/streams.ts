@@ -6,6 +6,7 @@ import type { StatusHub } from "../api/status";
 import { namespaceHealth, type AppHealth } from "../health";
 import { AccessWatch, keyStillUsable } from "../access-watch";
 import { loadConfig } from "../config";
+import { streamOwner, streamSlots } from "../reads";
 
 type StreamReq = IncomingMessage & { $ctx: Context<unknown>; $params: Record<string, unknown> };
 type Next = (err?: unknown) => void;
@@ -45,10 +46,12 @@ function accessCheck(req: StreamReq, getAction: string, id: string): () => Promi
 }
 
 /**
- * Opens the event stream: headers, the reconnection delay, a heartbeat, the access re-check (an
- * `event: end` with the reason when access is gone), and the cleanup when either side goes.
+ * Opens the event stream: one of the caller's stream slots (429 when none is free), headers, the
+ * reconnection delay, a heartbeat, the access re-check (an `event: end` with the reason when
+ * access is gone), and the cleanup when either side goes.
  */
 function openStream(req: StreamReq, res: ServerResponse, hub: StatusHub, recheck: () => Promise<boolean>, onClose: () => void): { send(event: string, data: unknown, id?: string): void; end(): void } {
+	const release = streamSlots.acquire(streamOwner(req.$ctx.meta as { keyID?: string; userID?: string }));
 	res.writeHead(200, {
 		"Content-Type": "text/event-stream; charset=utf-8",
 		"Cache-Control": "no-cache, no-transform",
@@ -67,6 +70,7 @@ function openStream(req: StreamReq, res: ServerResponse, hub: StatusHub, recheck
 	const close = () => {
 		if (closed) return;
 		closed = true;
+		release();
 		watch.stop();
 		clearInterval(heartbeat);
 		offStop();

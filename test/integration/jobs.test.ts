@@ -18,7 +18,7 @@ const backends = dbBackends("berth_it_jobs");
 async function clusterLogs(namespace: string, job: string): Promise<string> {
 	const pods = await kube().list<V1Pod>(Kinds.Pod, { namespace, labelSelector: jobPodSelector(job) });
 	expect(pods).toHaveLength(1);
-	return kube().podLogs(namespace, pods[0].metadata!.name!, { container: JOB_CONTAINER });
+	return kube().podLogs(namespace, pods[0].metadata!.name!, { container: JOB_CONTAINER, limitBytes: 1 << 20 });
 }
 
 /** Deletes a Job and its pods and waits until the apiserver has neither. */

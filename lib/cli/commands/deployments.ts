@@ -202,7 +202,7 @@ function logsCommand(program: Command, io: CliIO): void {
 	const options: CommandSpec["options"] = [
 		nsOption(),
 		["-f, --follow", "stream the logs as they are written"],
-		["--tail <lines>", "the last lines of each pod", integer(1, 100_000)],
+		["--tail <lines>", "the last lines of each pod", integer(1, 10_000)],
 		["--since <duration>", 'only newer lines ("10m", "1h")'],
 		["--pod <pod>", "one pod only"],
 		["--max-seconds <n>", "with -f: stop after this long (the server's default is an hour)", integer(1, 86_400)],
