@@ -8,7 +8,7 @@
  *   under it.
  * - A wildcard host (`*.shop.example`) needs a grant of that wildcard itself: no grant of a plain
  *   domain, nor the namespace's own domain, lets a tenant catch every name below one. A grant of
- *   `*.shop.example` also covers the single hosts under shop.example (not shop.example itself).
+ *   `*.shop.example` also covers the plain hosts under shop.example (not shop.example itself).
  * - A host is taken when another Ingress in the cluster already serves it: the same host, or a
  *   wildcard rule (`*.x` serves `a.x`) that the new host would take traffic from.
  */
