@@ -8,6 +8,8 @@ export const ErrorTypes = {
 	Unauthorized: "UNAUTHORIZED",
 	Forbidden: "FORBIDDEN",
 	QuotaExceeded: "QUOTA_EXCEEDED",
+	/** A host another Ingress in the cluster (or another deployment) already serves (lib/namespaces/domains.ts). */
+	HostTaken: "HOST_TAKEN",
 	ClusterInvalid: "K8S_INVALID",
 	ClusterUnavailable: "K8S_UNAVAILABLE",
 	MetricsUnavailable: "METRICS_UNAVAILABLE",
@@ -41,6 +43,11 @@ export function found<T>(value: T | null | undefined, what: string, id?: unknown
 
 export function conflict(message: string, data?: unknown): Errors.MoleculerClientError {
 	return new Errors.MoleculerClientError(message, 409, ErrorTypes.Conflict, data);
+}
+
+/** 409 HOST_TAKEN: `data.field` the field of the host, `data.host` the host; whose it is stays unsaid. */
+export function hostTaken(message: string, data: { field: string; host: string }): Errors.MoleculerClientError {
+	return new Errors.MoleculerClientError(message, 409, ErrorTypes.HostTaken, data);
 }
 
 /** A 422 naming the fields at fault, like the validator's own errors. */

@@ -35,6 +35,16 @@ export function isUnscoped(ctx: Context<unknown>): boolean {
 	return (ctx.params as { scope?: unknown } | undefined)?.scope === false;
 }
 
+/**
+ * Platform-wide actions (the image catalog, domain grants): mesh code that opted out of scoping or
+ * an admin key not confined to namespaces; anyone else 403 (401 without an identity).
+ */
+export function requirePlatformAdmin(ctx: Context<unknown, CallerMeta>, what: string): void {
+	if (isUnscoped(ctx) || (isAdmin(ctx.meta) && !ctx.meta.namespaces)) return;
+	if (!ctx.meta?.userID) throw unauthorized();
+	throw forbidden(isAdmin(ctx.meta) ? `An API key confined to namespaces does not ${what}` : `Only administrators ${what}`);
+}
+
 /** Whether a key confined to some namespaces keeps the caller out of `namespace` (a name). */
 export function confinedOut(meta: CallerMeta | undefined, namespace: string | undefined): boolean {
 	const confined = meta?.namespaces;

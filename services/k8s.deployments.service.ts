@@ -3,6 +3,7 @@ import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { createParams, idParams, listParams, logsParams, lookupParams, scaleParams, updateParams } from "../lib/api/deployments";
 import type { ApplyView, CreateDeploymentParams, EnvParam, FindParams, GenerateView, IdParams, ListParams, LogsParams, LookupParams, PodLogs, ScaleParams, StateView, UpdateDeploymentParams } from "../lib/api/deployments";
 import type { CreateFromImageParams, EnvTarget } from "../lib/api/envs";
+import type { LookupParams as NamespaceLookup, NamespaceRef } from "../lib/api/namespaces";
 import { answerCreated, readVisibleAction, withoutDbActions, type RestMeta } from "../lib/api/rest";
 import { loadConfig } from "../lib/config";
 import { keyStillUsable, pokeAccessWatches } from "../lib/access-watch";
@@ -98,7 +99,8 @@ const createAction = {
  */
 const methods = {
 	references(this: DeploymentsThis): ReferenceDeps {
-		return { kube: getKubeClient(), findRaw: query => this.findRaw<StoredDeployment>(query), baseDomain: this.settings.baseDomain, nodePortRange: this.settings.nodePortRange };
+		const grants = async (namespace: string) => (await this.broker.call<NamespaceRef, NamespaceLookup & { scope: false }>("v1.k8s.namespaces.lookup", { ref: namespace, scope: false })).domains ?? [];
+		return { kube: getKubeClient(), findRaw: query => this.findRaw<StoredDeployment>(query), baseDomain: this.settings.baseDomain, nodePortRange: this.settings.nodePortRange, grants };
 	},
 
 	passDeps(this: DeploymentsThis): PassDeps {

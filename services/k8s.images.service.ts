@@ -13,9 +13,9 @@ import {
 	type LoadReport,
 } from "../lib/api/images";
 import { CATALOG_FIELDS, CatalogError, catalogDir, loadCatalog, maskCatalogSecrets, type CatalogImage } from "../lib/catalog";
-import { clusterUnavailable, forbidden, found, invalid, invalidField, NOT_RETRIED, notFound, unauthorized } from "../lib/errors";
+import { clusterUnavailable, found, invalid, invalidField, NOT_RETRIED, notFound, unauthorized } from "../lib/errors";
 import { createDbMixin, isDuplicateKey, type DbBackedService } from "../mixins/db.mixin";
-import { isAdmin, isUnscoped, type CallerMeta } from "../mixins/membership.mixin";
+import { isUnscoped, requirePlatformAdmin, type CallerMeta } from "../mixins/membership.mixin";
 import type { LookupParams, NamespaceEntity } from "../lib/api/namespaces";
 
 // Re-exported for services that still import the entity from here (applications).
@@ -99,9 +99,7 @@ const methods = {
 
 	/** The catalog is the whole platform's: an admin key confined to some namespaces does not manage it. */
 	requireAdmin(this: ImagesThis, ctx: Context<unknown, Meta>): void {
-		if (isUnscoped(ctx) || (isAdmin(ctx.meta) && !ctx.meta.namespaces)) return;
-		if (!ctx.meta?.userID) throw unauthorized();
-		throw forbidden(isAdmin(ctx.meta) ? "An API key confined to namespaces does not manage the image catalog" : "Only administrators manage the image catalog");
+		requirePlatformAdmin(ctx, "manage the image catalog");
 	},
 };
 

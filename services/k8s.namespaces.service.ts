@@ -33,11 +33,12 @@ import { resolveQuota } from "../lib/namespaces/checks";
 import { nameRefusal, reservationOf } from "../lib/namespaces/reserved";
 import { grantsOf } from "../lib/namespaces/roles";
 import { loadConfig } from "../lib/config";
-import { deleteNamespace, isEntitysNamespace, refreshPolicy, writeNamespace } from "../lib/namespaces/identity";
+import { deleteNamespace, isEntitysNamespace, namespaceStatus, refreshPolicy, writeNamespace } from "../lib/namespaces/identity";
 import { HELD_DEFAULT, heldDefaultDoc, heldDefaultRefused, isHeldDefault } from "../lib/namespaces/held";
 import { isTombstoned, type Tombstoned } from "../lib/tombstones";
 import { createDbMixin, isDuplicateKey, type DbBackedService } from "../mixins/db.mixin";
 import { createControllerMixin, type ControllerLocals, type ControllerMethods } from "../mixins/controller.mixin";
+import { createDomainsMixin } from "../mixins/domains.mixin";
 import { createMembershipMixin, isAdmin, isUnscoped, mayAccess, selfRole, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 
 type Meta = CallerMeta & RestMeta;
@@ -49,7 +50,7 @@ type NamespacesVars = ControllerLocals & { admissionDesk?: AdmissionDesk };
 
 interface NamespacesThis extends DbBackedService<MembershipMethods & ControllerMethods & NamespacesMethods & NamespacesVars> {}
 
-const FIELDS = ["name", "owner", "members", "memberRoles", "quota", "phase", "uid"];
+const FIELDS = ["name", "owner", "members", "memberRoles", "quota", "domains", "phase", "uid"];
 /** What a list may filter on (`query`). */
 const LIST_FIELDS = ["name", "owner", "members", "phase"];
 
@@ -170,6 +171,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 		}),
 		createDbMixin({ collection: "namespaces", fields: FIELDS, unique: [["name"]] }),
 		createMembershipMixin({ entityName: "Namespace", accessFrom: "self", namespaceField: "name", queryFields: LIST_FIELDS }),
+		createDomainsMixin(),
 	],
 	settings: { rest: "/v1/k8s/namespaces" },
 	hooks: {
@@ -199,7 +201,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 				}
 				let stored: Record<string, unknown>;
 				try {
-					stored = (await this.adapter.insert({ name, owner: ctx.meta.userID, members: [], quota, phase: "Pending", uid: null, createdAt: new Date().toISOString(), updatedAt: new Date().toISOString() })) as Record<string, unknown>;
+					stored = (await this.adapter.insert({ name, owner: ctx.meta.userID, members: [], quota, domains: [], phase: "Pending", uid: null, createdAt: new Date().toISOString(), updatedAt: new Date().toISOString() })) as Record<string, unknown>;
 				} catch (err) {
 					if (isDuplicateKey(err)) throw conflict(`Namespace ${name} already exists`, { name });
 					throw err;
@@ -327,14 +329,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 				const live = await getKubeClient().get<V1Namespace>({ apiVersion: "v1", kind: "Namespace", name: entity.name });
 				const mine = isEntitysNamespace(live, entity) || isHeldDefault(entity, SYSTEM_META.userID as string) ? live : undefined;
 				this.reconciler?.enqueue(entity.name);
-				return {
-					id: entity.id,
-					name: entity.name,
-					exists: Boolean(mine),
-					phase: mine ? (mine.status?.phase ?? "Active") : "Missing",
-					uid: mine?.metadata?.uid ?? null,
-					conditions: (mine?.status?.conditions ?? []).map(c => ({ type: c.type, status: c.status, reason: c.reason, message: c.message })),
-				};
+				return namespaceStatus(entity, mine);
 			},
 		},
 

@@ -26,6 +26,11 @@ export interface NamespaceRef {
 	memberRoles?: MemberGrant[];
 	/** The Namespace's uid in the cluster (null until it is made); what entities made in it are bound to. */
 	uid?: string | null;
+	/**
+	 * Domains an admin granted (lib/namespaces/domains.ts): its hosts may be these and the names under
+	 * them, besides `<name>.<BASE_DOMAIN>` and its subdomains. Absent: none.
+	 */
+	domains?: string[];
 }
 
 /** What `v1.k8s.namespaces.access` answers: the caller's role in one namespace. */
@@ -84,6 +89,11 @@ export interface LookupParams {
 	/** The role the caller needs in it (default `view`). */
 	need?: NamespaceRole;
 }
+/** grantDomain and revokeDomain: the namespace and one domain (`shop.example`, `*.shop.example`). */
+export interface DomainParams {
+	id: string;
+	domain: string;
+}
 export interface AccessParams {
 	/** Namespace ids; none: every namespace the caller has a role in. */
 	ids?: string[];
@@ -130,6 +140,8 @@ export const nameRule = { type: "string", pattern: DNS1123_LABEL, min: 1, max: 6
 export const createNamespaceParams = { name: nameRule, quota: quotaRule };
 export const updateNamespaceParams = { id: idRule, quota: quotaRule };
 export const idParams = { id: idRule };
+/** The domain's form is checked by lib/namespaces/domains.ts's grantErrors (422 on `domain`). */
+export const domainParams = { id: idRule, domain: { type: "string", min: 1, max: 253, trim: true, lowercase: true } };
 const needRule = { type: "enum", values: ["owner", ...MEMBER_ROLES], optional: true };
 export const lookupParams = { ref: { type: "string", min: 1, max: 64 }, need: needRule };
 export const accessParams = { ids: { type: "array", items: "string", max: 1000, optional: true } };

@@ -51,6 +51,9 @@ export function namespacesApi(t: Transport) {
 		addMember: (id: string, member: string, role?: T.MemberRole) => t.call<T.NamespaceEntity>("namespaces.addMember", role ? { id, member, role } : { id, member }),
 		removeMember: (id: string, member: string) => t.call<T.NamespaceEntity>("namespaces.removeMember", { id, member }),
 		transfer: (id: string, owner: string) => t.call<T.NamespaceEntity>("namespaces.transfer", { id, owner }),
+		/** Admins: the namespace may serve `domain` (`shop.example`, `*.shop.example`) and the hosts under it. */
+		grantDomain: (id: string, domain: string) => t.call<T.NamespaceEntity>("namespaces.grantDomain", { id, domain }),
+		revokeDomain: (id: string, domain: string) => t.call<T.NamespaceEntity>("namespaces.revokeDomain", { id, domain }),
 		/**
 		 * Live status of the namespace's apps (Server-Sent Events): `snapshot` ({namespace, phase, counts,
 		 * apps}) first, then `status` per changed app and `removed` ({id}) per app gone; until `signal` aborts.

@@ -51,6 +51,8 @@ export const OPERATIONS = {
 	"namespaces.addMember": { method: "POST", path: "/api/v1/k8s/namespaces/:id/members" },
 	"namespaces.removeMember": { method: "DELETE", path: "/api/v1/k8s/namespaces/:id/members/:member" },
 	"namespaces.transfer": { method: "POST", path: "/api/v1/k8s/namespaces/:id/transfer" },
+	"namespaces.grantDomain": { method: "POST", path: "/api/v1/k8s/namespaces/:id/domains" },
+	"namespaces.revokeDomain": { method: "DELETE", path: "/api/v1/k8s/namespaces/:id/domains/:domain" },
 
 	"images.list": { method: "GET", path: "/api/v1/k8s/images" },
 	"images.get": { method: "GET", path: "/api/v1/k8s/images/:id" },

@@ -131,16 +131,11 @@ export function checkJoint(draft: StoredDeployment, image: CatalogImage, nodePor
 }
 
 /**
- * Hosts under BASE_DOMAIN only in the deployment's own namespace, and a configMap without a
- * mountPath that would mount where a volume is.
+ * A configMap without a mountPath that would mount where a volume is. (Which hosts the deployment
+ * may serve is lib/namespaces/domains.ts's rule, checked with the namespace's grants in references.ts.)
  */
-export function placementErrors(draft: StoredDeployment, image: CatalogImage, baseDomain: string): FieldError[] {
+export function placementErrors(draft: StoredDeployment, image: CatalogImage): FieldError[] {
 	const errors: FieldError[] = [];
-	draft.vHosts.forEach((host, i) => {
-		const bare = host.replace(/^\*\./, "");
-		if ((bare === baseDomain || bare.endsWith(`.${baseDomain}`)) && !bare.endsWith(`.${draft.namespaceName}.${baseDomain}`))
-			errors.push({ field: `vHosts[${i}]`, message: `Hosts under ${baseDomain} must end with .${draft.namespaceName}.${baseDomain}`, type: "invalid", actual: host });
-	});
 	if (draft.configMap && !draft.configMap.mountPath) {
 		const path = resolveConfigMountPath(draft, image);
 		const clash = draft.volumes.findIndex(v => v.mountPath === path);

@@ -1,14 +1,17 @@
 /**
  * What the validator cannot see: claims and mounted ConfigMaps and Secrets that exist in the
- * namespace, hosts nobody else serves, and a deployment's own ServiceAccount that is no one
- * else's. Dependencies are passed in: the apiserver client and the deployments store.
+ * namespace, hosts inside the namespace's domains that nobody else serves, and a deployment's own
+ * ServiceAccount that is no one else's. Dependencies are passed in: the apiserver client, the
+ * deployments store and the namespace's domain grants.
  */
 import type { QuotaReport } from "../api/namespaces";
-import { conflict, invalid, quotaExceeded, type FieldError } from "../errors";
-import type { KubeClient, V1ServiceAccount } from "../k8s";
+import { conflict, hostTaken, invalid, quotaExceeded, type FieldError } from "../errors";
+import { Kinds, type KubeClient, type V1Ingress, type V1ServiceAccount } from "../k8s";
 import type { CatalogImage } from "../manifests/deployment";
 import { serviceAccountName } from "../manifests/joint";
 import { LABEL_ID } from "../manifests/labels";
+import { objectNames } from "../manifests/model";
+import { hostErrors, takenHost } from "../namespaces/domains";
 import { deploymentShortfalls, jointErrors, nameCollisions, placementErrors, quotaMessage } from "./checks";
 import type { StoredDeployment } from "./store";
 
@@ -18,6 +21,8 @@ export interface ReferenceDeps {
 	findRaw(query: Record<string, unknown>): Promise<StoredDeployment[]>;
 	baseDomain: string;
 	nodePortRange: [number, number];
+	/** The domains an admin granted the namespace (its entity id); none given: none granted. */
+	grants?(namespace: string): Promise<string[]>;
 }
 
 /** The namespace's other live deployments (not `current`). */
@@ -89,10 +94,32 @@ async function checkNames(deps: Pick<ReferenceDeps, "findRaw">, draft: StoredDep
 	});
 }
 
-/** 422 with every reference that does not hold; 409 when another deployment serves one of the hosts. */
+/**
+ * 409 when a host the draft adds is served by any Ingress in the cluster but its own (by another
+ * deployment, a Berth application, or something Berth did not make), or stored for another
+ * deployment whose Ingress is not applied yet. Hosts it already serves are not checked again.
+ */
+async function checkHostsFree(deps: ReferenceDeps, draft: StoredDeployment, current?: StoredDeployment): Promise<void> {
+	const added = draft.vHosts.filter(h => !current?.vHosts.includes(h));
+	if (!added.length) return;
+	const stored = (await deps.findRaw({ vHosts: { $in: added }, deleting: { $ne: true } })).find(d => d.id !== current?.id);
+	const host = stored && added.find(h => stored.vHosts.includes(h));
+	if (host) throw hostTaken(`Host "${host}" is already served by another deployment`, { field: "vHosts", host });
+	const own = objectNames(draft).ingress;
+	const others = (await deps.kube.list<V1Ingress>(Kinds.Ingress)).filter(i => !(i.metadata?.namespace === draft.namespaceName && i.metadata?.name === own));
+	const taken = takenHost(added, others.flatMap(i => (i.spec?.rules ?? []).map(r => r.host ?? "").filter(Boolean)));
+	// Whose Ingress it is stays unsaid: it may be another tenant's.
+	if (!taken) return;
+	const message = taken.by === taken.host ? `Host "${taken.host}" is already served by another Ingress in the cluster` : `Host "${taken.host}" is already served by another Ingress's wildcard rule "${taken.by}"`;
+	throw hostTaken(message, { field: "vHosts", host: taken.host });
+}
+
+/** 422 with every reference that does not hold, hosts outside the namespace's domains included; 409 when a host is someone else's. */
 export async function checkReferences(deps: ReferenceDeps, draft: StoredDeployment, image: CatalogImage, current?: StoredDeployment): Promise<void> {
+	const grants = draft.vHosts.length ? ((await deps.grants?.(draft.namespace)) ?? []) : [];
 	const errors: FieldError[] = [
-		...placementErrors(draft, image, deps.baseDomain),
+		...hostErrors("vHosts", draft.vHosts, { namespace: draft.namespaceName, grants, baseDomain: deps.baseDomain }, current?.vHosts),
+		...placementErrors(draft, image),
 		...(await claimErrors(deps, draft, current)),
 		...jointErrors(draft, image, deps.nodePortRange),
 		...(await mountErrors(deps, draft, current)),
@@ -100,13 +127,7 @@ export async function checkReferences(deps: ReferenceDeps, draft: StoredDeployme
 	];
 	if (errors.length) throw invalid("Invalid deployment", errors);
 	await checkNames(deps, draft, current);
-	if (!draft.vHosts.length) return;
-	const taken = await deps.findRaw({ vHosts: { $in: draft.vHosts }, deleting: { $ne: true } });
-	const other = taken.find(d => d.id !== current?.id);
-	if (other) {
-		const host = draft.vHosts.find(h => other.vHosts.includes(h));
-		throw conflict(`Host "${host}" is already served by another deployment`, { field: "vHosts", host });
-	}
+	await checkHostsFree(deps, draft, current);
 }
 
 /**

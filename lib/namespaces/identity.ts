@@ -8,7 +8,7 @@
  *   its uid as a precondition the apiserver checks.
  * Pure rules; the reads are the callers'.
  */
-import type { NamespaceEntity } from "../api/namespaces";
+import type { NamespaceEntity, NamespaceStatus } from "../api/namespaces";
 import { conflict } from "../errors";
 import type { KubeClient, V1Namespace } from "../k8s";
 import { ANNOTATION_ID } from "../manifests/labels";
@@ -76,6 +76,18 @@ export async function admitIntoNamespace<T extends NamespaceBinding>(deps: Admit
 export function isEntitysNamespace(live: V1Namespace | undefined, entity: { id: string; uid?: string | null }): boolean {
 	if (live?.metadata?.annotations?.[ANNOTATION_ID] !== entity.id) return false;
 	return !entity.uid || live.metadata?.uid === entity.uid;
+}
+
+/** What `status` answers of the entity, from `mine`: the live Namespace when it is the entity's, else undefined. */
+export function namespaceStatus(entity: Pick<NamespaceEntity, "id" | "name">, mine: V1Namespace | undefined): NamespaceStatus {
+	return {
+		id: entity.id,
+		name: entity.name,
+		exists: Boolean(mine),
+		phase: mine ? (mine.status?.phase ?? "Active") : "Missing",
+		uid: mine?.metadata?.uid ?? null,
+		conditions: (mine?.status?.conditions ?? []).map(c => ({ type: c.type, status: c.status, reason: c.reason, message: c.message })),
+	};
 }
 
 /** What writing a namespace entity's Namespace may do. */

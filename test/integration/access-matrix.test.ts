@@ -55,7 +55,7 @@ interface Rule {
 	ok?: Outcome;
 	/** The answer contains the target's id exactly when the caller's role meets `need` (lists; what a clean removed). */
 	shows?: true;
-	/** A platform administrator's only: 403 for everyone else. */
+	/** A platform administrator's only: 403 for everyone else (with `on`: 404 for those without a role on it). */
 	platform?: true;
 	/** Acts in a namespace the caller's confined key does not include: 403 for confined keys. */
 	confinedRefused?: true;
@@ -75,6 +75,8 @@ const manage: Rule = { on: "namespace", need: "admin" };
 /** The body or query names N (a list's filter, a create's `namespace`). */
 const naming = (need: Role, none: Outcome, extra: Rule = {}): Rule => ({ on: "namespace", need, none, ...extra });
 const ownersOnly: Rule = { on: "owners", need: "view" };
+/** A platform admin's action on N (its domain grants): N's members hear 403, anyone else 404. */
+const platformOn: Rule = { on: "namespace", need: "owner", platform: true };
 /** A child's members are its namespace's: who may manage members hears where to add them (422 type membership). */
 const childMembers: Rule = { on: "namespace", need: "admin", ok: "422" };
 /** Everyone lists; the target is in the answer for callers with a role on it. */
@@ -178,6 +180,8 @@ const RULES: Record<string, Rule> = {
 	"DELETE /api/v1/k8s/namespaces/{id}/members/{member}": manage,
 	"GET /api/v1/k8s/namespaces/{id}/resourcequota": read,
 	"GET /api/v1/k8s/namespaces/{id}/status": read,
+	"POST /api/v1/k8s/namespaces/{id}/domains": platformOn,
+	"DELETE /api/v1/k8s/namespaces/{id}/domains/{domain}": platformOn,
 	"POST /api/v1/k8s/namespaces/{id}/transfer": { on: "namespace", need: "owner", destroys: 2 },
 	"GET /api/v1/k8s/namespaces/available/{name}": open,
 	// Everyone may clean their own; N goes only for its owner.
@@ -213,7 +217,7 @@ const RULES: Record<string, Rule> = {
 };
 
 function expected(rule: Rule, actor: Actor): Outcome {
-	if (rule.platform) return actor === "platform admin" ? "2xx" : "403";
+	if (rule.platform) return actor === "platform admin" ? "2xx" : rule.on && !ROLES[actor][rule.on] ? "404" : "403";
 	if (rule.confinedRefused && actor.startsWith("confined")) return "403";
 	if (!rule.on || !rule.need) return "2xx";
 	const role = ROLES[actor][rule.on];
@@ -243,6 +247,7 @@ describe.each(backends("berth_it_matrix"))("access matrix over every operation, 
 	const secret = `s3cr3t-${randomBytes(8).toString("hex")}`;
 	const users = { owner: uniqueName("owner"), admin: uniqueName("nsadmin"), edit: uniqueName("editor"), view: uniqueName("viewer"), removed: uniqueName("removed"), stranger: uniqueName("stranger") };
 	const compatNs = uniqueName("it-matrix-orch");
+	const grantedDomain = `${uniqueName("granted")}.matrix.test`;
 	const appsNs = uniqueName("it-matrix-apps");
 	let restoreEnv: () => void;
 	let uri: string | undefined;
@@ -268,7 +273,7 @@ describe.each(backends("berth_it_matrix"))("access matrix over every operation, 
 
 	const keyOf = (actor: Actor, w: World): string => (actor === "confined in" ? w.confinedIn : actor === "platform admin" ? mesh.adminKey : keys[actor]);
 	const envKey = () => `K_${randomBytes(4).toString("hex").toUpperCase()}`;
-	const bodies = (extra: Map<string, string> = new Map()) => new BodyMaker(new Map([...refs, ...extra]), secret, { optionalRefs: true, names: { key: envKey, owner: () => uniqueName("heir"), member: () => uniqueName("someone") } });
+	const bodies = (extra: Map<string, string> = new Map()) => new BodyMaker(new Map([...refs, ...extra]), secret, { optionalRefs: true, names: { key: envKey, owner: () => uniqueName("heir"), member: () => uniqueName("someone"), domain: () => `${uniqueName("d")}.matrix.test` } });
 
 	/** A namespace of the owner's with the members of the matrix, and a key of the owner's confined to it. */
 	async function makeWorld(): Promise<World> {
@@ -276,6 +281,8 @@ describe.each(backends("berth_it_matrix"))("access matrix over every operation, 
 		for (const role of ["admin", "edit", "view"] as const) await addMember(mesh, keys.owner, ns.id, users[role], role);
 		await addMember(mesh, keys.owner, ns.id, users.removed, "edit");
 		await removeMember(mesh, keys.owner, ns.id, users.removed);
+		// A domain granted to N: what the revoke route takes away.
+		expect((await request(`${mesh.url}/api/v1/k8s/namespaces/${ns.id}/domains`, { method: "POST", key: mesh.adminKey, body: { domain: grantedDomain } })).status).toBe(200);
 		return { ns, confinedIn: (await issueKey(mesh, users.owner, [ns.name])).key };
 	}
 
@@ -369,6 +376,8 @@ describe.each(backends("berth_it_matrix"))("access matrix over every operation, 
 					return w.ns.name;
 				case "member":
 					return uniqueName("someone");
+				case "domain":
+					return grantedDomain;
 				case "name":
 					return byName[collection] ?? "no-name";
 				default:

@@ -51,6 +51,8 @@ const calls: Record<OperationName, (c: BerthClient) => Promise<unknown>> = {
 	"namespaces.addMember": c => c.namespaces.addMember("n1", "bob"),
 	"namespaces.removeMember": c => c.namespaces.removeMember("n1", "bob"),
 	"namespaces.transfer": c => c.namespaces.transfer("n1", "bob"),
+	"namespaces.grantDomain": c => c.namespaces.grantDomain("n1", "shop.example.com"),
+	"namespaces.revokeDomain": c => c.namespaces.revokeDomain("n1", "*.shop.example.com"),
 
 	"images.list": c => c.images.list({ launchable: true }),
 	"images.get": c => c.images.get("i1"),

@@ -146,9 +146,9 @@ describe.each(backends)("v1.k8s.deployments over REST against the real control p
 		});
 
 		it("updates vHosts and files, and the cluster follows", async () => {
-			const res = await request(api(`/${id}`), { method: "PATCH", key: alice, body: { vHosts: [`www.${nsName}.example.com`], configMap: { name: "site", data: { "site.conf": "server { listen 8080; }" } } } });
+			const res = await request(api(`/${id}`), { method: "PATCH", key: alice, body: { vHosts: [`www.${nsName}.apps.berth.test`], configMap: { name: "site", data: { "site.conf": "server { listen 8080; }" } } } });
 			expect(res.status).toBe(200);
-			expect((await live<V1Ingress>("Ingress", "networking.k8s.io/v1", name))?.spec?.rules?.map(r => r.host)).toEqual([`www.${nsName}.example.com`]);
+			expect((await live<V1Ingress>("Ingress", "networking.k8s.io/v1", name))?.spec?.rules?.map(r => r.host)).toEqual([`www.${nsName}.apps.berth.test`]);
 			expect((await live<V1ConfigMap>("ConfigMap", "v1", `${name}-site`))?.data).toEqual({ "site.conf": "server { listen 8080; }" });
 		});
 

@@ -36,7 +36,7 @@ describe.each(backends)("drift: the cluster converges back to the entities, stor
 		const res = await request(`${mesh.url}/api/v1/k8s/deployments`, {
 			method: "POST",
 			key: alice,
-			body: { name, namespace: nsName, image: "nginx", vHosts: [`${name}.example.com`], configMap: { name: "conf", data: { "default.conf": "server { listen 80; }" } }, env: [{ key: "TOKEN", value: "s3cret-token", type: "secret" }] },
+			body: { name, namespace: nsName, image: "nginx", vHosts: [`${name}.${nsName}.${process.env.BASE_DOMAIN || "berth.local"}`], configMap: { name: "conf", data: { "default.conf": "server { listen 80; }" } }, env: [{ key: "TOKEN", value: "s3cret-token", type: "secret" }] },
 		});
 		expect(res.status).toBe(201);
 		id = res.body.id;
@@ -67,7 +67,7 @@ describe.each(backends)("drift: the cluster converges back to the entities, stor
 		await kubectl("delete", "ingress", name, "-n", nsName, "--wait=true");
 		await kubectl("delete", "secret", `${name}-env`, "-n", nsName, "--wait=true");
 		await eventually(async () => {
-			expect((await live<V1Ingress>("Ingress", "networking.k8s.io/v1", name))?.spec?.rules?.[0].host).toBe(`${name}.example.com`);
+			expect((await live<V1Ingress>("Ingress", "networking.k8s.io/v1", name))?.spec?.rules?.[0].host).toBe(`${name}.${nsName}.${process.env.BASE_DOMAIN || "berth.local"}`);
 			const secret = await live<V1Secret>("Secret", "v1", `${name}-env`);
 			expect(Buffer.from(secret?.data?.TOKEN ?? "", "base64").toString()).toBe("s3cret-token");
 		});

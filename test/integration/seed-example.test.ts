@@ -11,6 +11,9 @@ const natsUrl = process.env.NATS_URL || clusterEnv.NATS_URL;
 
 const backends = envBackends;
 
+/** The domain of the seed's vHosts (`my-app.nginx.example.com`): an admin grants it to the namespaces the example runs in. */
+const SEED_DOMAIN = "nginx.example.com";
+
 const SERVICES = ["api", "keys", "k8s.namespaces", "k8s.images", "k8s.volumes", "k8s.deployments", "k8s.envs"];
 
 /** nginx in front of php-fpm: static files from the shared volume, .php handed to the php Service. */
@@ -238,18 +241,30 @@ describe.each(backends)("the seed's php-fpm + nginx example, stored in %s", (_ba
 		await mesh?.stop();
 	});
 
-	// First: the vHost is the seed's, and the next test uses it too (in a namespace of its own).
+	/** An admin's grant of `domain` to namespace `name` (lib/namespaces/domains.ts), revoked at the end. */
+	async function grantDomain(name: string, domain: string): Promise<void> {
+		const admin = { meta: { userID: "root", roles: ["admin"] } };
+		const ns = await client.call<{ id: string }, object>("v1.k8s.namespaces.resolveName", { name });
+		await client.call("v1.k8s.namespaces.grantDomain", { id: ns.id, domain }, admin);
+		cleanups.push(() => client.call("v1.k8s.namespaces.revokeDomain", { id: ns.id, domain }, admin));
+	}
+
+	// First: the vHost is the seed's.
 	it("runs as the seed writes it, from resolveName(\"default\") on, in the cluster's default namespace", async () => {
 		await clearSeedObjects("my-app-nginx-php-data");
+		// Not the seed's: its vHost is outside default.<BASE_DOMAIN>, so an admin grants its domain first.
+		await grantDomain("default", SEED_DOMAIN);
 		const ctx: SeedCtx = { call: (action, params, opts) => client.call(action, params as object, opts as object) };
 		const { namespace, options, sharedVolume, php, nginx } = await seedExample(ctx);
 		cleanups.push(() => clearSeedObjects(sharedVolume.name));
 		try {
 			await checkSeedRun(namespace, options, sharedVolume, php, nginx);
 		} finally {
-			// Removed through the same mesh, as its owner; the next test uses the seed's vHost too.
+			// Removed through the same mesh, as its owner; the other backend's run uses the seed's vHost too.
 			for (const dep of [nginx, php]) await client.call("v1.k8s.deployments.remove", { id: dep.id }, options).catch(() => undefined);
 			await eventually(async () => expect(await get("Deployment", "apps/v1", "my-app-php", "default")).toBeUndefined());
+			// The seed's vHost is free again for the next run (any Ingress serving it holds it).
+			await eventually(async () => expect(await get("Ingress", "networking.k8s.io/v1", "my-app-nginx", "default")).toBeUndefined());
 		}
 		await eventually(async () => expect(await client.call("v1.k8s.volumes.remove", { id: sharedVolume.id }, options)).toMatchObject({ id: sharedVolume.id }));
 	});
@@ -287,6 +302,10 @@ describe.each(backends)("the seed's php-fpm + nginx example, stored in %s", (_ba
 			await client.call("v1.k8s.namespaces.remove", { id: ns.id }, { meta: { userID: user } });
 		});
 
+		// Not the seed's: a domain of this run's own (a host any Ingress serves is taken), granted by an admin.
+		const domain = `${uniqueName("seed")}.example.com`;
+		await grantDomain(nsName, domain);
+
 		// The seed, call for call.
 		const namespace = await client.call<{ id: string; name: string; owner: string }, object>("v1.k8s.namespaces.resolveName", { name: nsName });
 		const options = { meta: { userID: namespace.owner } };
@@ -316,13 +335,13 @@ describe.each(backends)("the seed's php-fpm + nginx example, stored in %s", (_ba
 			name: `${name}-nginx`,
 			namespace: namespace.id,
 			image: nginxImage.id,
-			vHosts: [name + ".nginx.example.com"],
+			vHosts: [`${name}.${domain}`],
 			volumes: [{ name: "nginx-data", type: "persistentVolumeClaim", mountPath: "/var/www/html", persistentVolumeClaim: { claimName: sharedVolume.name } }],
 			configMap: { name: "nginx-config", data: { "default.conf": nginxConf(`${phpSchema.name}-service.${namespace.name}.${serviceURL}`) } },
 		};
 		const nginxDeployment = await client.call<{ id: string }, object>("v1.k8s.deployments.create", nginxSchema, options);
 
-		await checkCluster(nsName, name, sharedVolume.name, "my-app.nginx.example.com");
+		await checkCluster(nsName, name, sharedVolume.name, `my-app.${domain}`);
 
 		// Status over the same mesh, and the volume is refused removal while the deployments mount it.
 		await eventually(async () => expect(await client.call("v1.k8s.deployments.status", { id: nginxDeployment.id }, options)).toMatchObject({ phase: "Running", readyReplicas: 1 }));
@@ -338,6 +357,9 @@ describe.each(backends)("the seed's php-fpm + nginx example, stored in %s", (_ba
 		const ns = await request(`${mesh.url}/api/v1/k8s/namespaces`, { method: "POST", key, body: { name: nsName } });
 		expect(ns.status).toBe(201);
 		cleanups.push(() => request(`${mesh.url}/api/v1/k8s/namespaces/${ns.body.id}`, { method: "DELETE", key }));
+		// A domain of this run's own (a host any Ingress serves is taken), granted by an admin.
+		const domain = `${uniqueName("shop")}.example.com`;
+		expect((await request(`${mesh.url}/api/v1/k8s/namespaces/${ns.body.id}/domains`, { method: "POST", key: mesh.adminKey, body: { domain } })).status).toBe(200);
 		const name = "shop";
 
 		const volume = await request(`${mesh.url}/api/v1/k8s/volumes`, { method: "POST", key, body: { namespace: nsName, name: `${name}-nginx-php-data`, type: "persistentVolumeClaim", mountPath: "/var/www/html" } });
@@ -356,15 +378,15 @@ describe.each(backends)("the seed's php-fpm + nginx example, stored in %s", (_ba
 				name: `${name}-nginx`,
 				namespace: nsName,
 				image: nginx.body.id,
-				vHosts: ["shop.nginx.example.com"],
+				vHosts: [`shop.${domain}`],
 				volumes: [{ name: "nginx-data", ...claim }],
 				configMap: { name: "nginx-config", data: { "default.conf": nginxConf(`${name}-php-service.${nsName}.svc.cluster.local`) } },
 			},
 		});
 		expect(nginxRes.status).toBe(201);
-		expect(nginxRes.body).toMatchObject({ name: "shop-nginx", namespaceName: nsName, vHosts: ["shop.nginx.example.com"], configMap: { name: "nginx-config" } });
+		expect(nginxRes.body).toMatchObject({ name: "shop-nginx", namespaceName: nsName, vHosts: [`shop.${domain}`], configMap: { name: "nginx-config" } });
 
-		await checkCluster(nsName, name, volume.body.name, "shop.nginx.example.com");
+		await checkCluster(nsName, name, volume.body.name, `shop.${domain}`);
 
 		const state = await eventually(async () => {
 			const res = await request(`${mesh.url}/api/v1/k8s/deployments/${nginxRes.body.id}/state`, { key });

@@ -28,7 +28,7 @@ describe("which actions the audit records", () => {
 			[
 				"v1.keys.create",
 				"v1.keys.revoke",
-				...entity("namespaces", ["create", "update", "remove", "clean"]),
+				...entity("namespaces", ["create", "update", "remove", "clean", "grantDomain", "revokeDomain"]),
 				...entity("volumes", ["create", "remove"]),
 				...entity("deployments", ["create", "createDeployment", "update", "remove", "apply", "scale", "restart"]),
 				...["create", "update", "remove", "clean", "patchConfigMap", "rePatchConfigMap", "createEnv"].map(a => `v1.k8s.envs.${a}`),

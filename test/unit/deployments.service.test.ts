@@ -53,6 +53,8 @@ describe("v1.k8s.deployments and v1.k8s.envs (Kubernetes stubbed)", () => {
 		kube = new FakeKube();
 		broker = await startDeploymentsNode(kube);
 		ns = await broker.call("v1.k8s.namespaces.create", { name: "team-a", quota: { cpu: "2", memory: "2Gi", pods: 10 } }, alice);
+		// The seed's host and the test's are outside team-a.apps.test: an admin grants them.
+		await broker.call("v1.k8s.namespaces.grantDomain", { id: ns.id, domain: "example.com" }, { meta: { userID: "root", roles: ["admin"] } });
 		claim = "shared-data";
 		await kube.apply({ apiVersion: "v1", kind: "PersistentVolumeClaim", metadata: { name: claim, namespace: "team-a" }, spec: {} } as Obj);
 	});
@@ -260,6 +262,8 @@ describe("v1.k8s.deployments and v1.k8s.envs (Kubernetes stubbed)", () => {
 			[{ name: "ok", namespace: "team-a", image: "no-such-image" }, "image"],
 			[{ name: "ok", namespace: "no-such-namespace", image: "nginx" }, "namespace"],
 			[{ name: "ok", namespace: "team-a", image: "nginx", vHosts: ["x.other-ns.apps.test"] }, "vHosts[0]"],
+			[{ name: "ok", namespace: "team-a", image: "nginx", vHosts: ["ungranted.example.org"] }, "vHosts[0]"],
+			[{ name: "ok", namespace: "team-a", image: "nginx", vHosts: ["*.example.com"] }, "vHosts[0]"],
 			[{ name: "ok", namespace: "team-a", image: "nginx", env: [{ key: "1BAD", value: "x" }] }, "env[0].key"],
 		])("%j → 422 on %s", async (params, field) => {
 			const before = count();
@@ -277,7 +281,18 @@ describe("v1.k8s.deployments and v1.k8s.envs (Kubernetes stubbed)", () => {
 		it("refuses a duplicate name and a host another deployment serves with 409", async () => {
 			await broker.call("v1.k8s.deployments.create", { name: "dup", namespace: "team-a", image: "nginx", vHosts: ["dup.example.com"] }, alice);
 			expect(await rejects(broker.call("v1.k8s.deployments.create", { name: "dup", namespace: "team-a", image: "nginx" }, alice))).toMatchObject({ code: 409 });
-			expect(await rejects(broker.call("v1.k8s.deployments.create", { name: "dup2", namespace: "team-a", image: "nginx", vHosts: ["dup.example.com"] }, alice))).toMatchObject({ code: 409 });
+			expect(await rejects(broker.call("v1.k8s.deployments.create", { name: "dup2", namespace: "team-a", image: "nginx", vHosts: ["dup.example.com"] }, alice))).toMatchObject({ code: 409, type: "HOST_TAKEN", data: { field: "vHosts" } });
+		});
+
+		it("refuses a host that an Ingress Berth did not make serves, exactly or by a wildcard rule, with 409 HOST_TAKEN", async () => {
+			const rule = (host: string) => ({ host, http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "x", port: { number: 80 } } } }] } });
+			await kube.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: "elsewhere" } } as Obj);
+			await kube.apply({ apiVersion: "networking.k8s.io/v1", kind: "Ingress", metadata: { name: "theirs", namespace: "elsewhere" }, spec: { rules: [rule("ext.example.com"), rule("*.wild.example.com")] } } as Obj);
+			for (const host of ["ext.example.com", "a.wild.example.com"])
+				expect(await rejects(broker.call("v1.k8s.deployments.create", { name: "taker", namespace: "team-a", image: "nginx", vHosts: [host] }, alice))).toMatchObject({ code: 409, type: "HOST_TAKEN", data: { field: "vHosts", host } });
+			const free = await broker.call<DeploymentEntity, object>("v1.k8s.deployments.create", { name: "taker", namespace: "team-a", image: "nginx", vHosts: ["b.a.wild.example.com"] }, alice);
+			expect(free.vHosts).toEqual(["b.a.wild.example.com"]);
+			await broker.call("v1.k8s.deployments.remove", { id: free.id }, alice);
 		});
 
 		it("refuses what the quota cannot hold, with the reason, and applies nothing", async () => {

@@ -155,7 +155,7 @@ function deployCommand(program: Command, io: CliIO): void {
 		nsOption(),
 		["--name <name>", "the deployment's name (default: the image's)"],
 		["--replicas <n>", "pods to run", integer(0, 100)],
-		["--vhost <host>", "a host the Ingress serves (repeatable)", collect, []],
+		["--vhost <host>", "a host the Ingress serves (repeatable): under <namespace>.<BASE_DOMAIN> or a domain an admin granted", collect, []],
 		["--env <KEY=VALUE>", "an environment variable (repeatable)", collect, []],
 		["--secret <KEY=VALUE>", "a secret environment variable (repeatable)", collect, []],
 		["--volume <CLAIM:/path[:ro]>", "mount a volume's claim (repeatable)", collect, []],

@@ -55,6 +55,7 @@ export function namespaceDetails(n: NamespaceEntity): string {
 		["quota", pairs(n.quota as unknown as Record<string, unknown>)],
 		["owner", n.owner],
 		["members", n.members],
+		["domains", n.domains ?? []],
 		["uid", n.uid],
 		["created", n.createdAt],
 	]);
@@ -90,6 +91,20 @@ export function registerNamespaces(program: Command, io: CliIO): void {
 			{ header: "used", value: r => r.used },
 			{ header: "hard", value: r => r.hard },
 		], "No quota in the cluster for this namespace.")}`);
+	});
+
+	const domains = ns.command("domains").description("admins: the domains a namespace may serve besides <namespace>.<BASE_DOMAIN>");
+	subcommand(domains, io, { use: "grant <namespace> <domain>", about: 'grant a domain and its subdomains ("shop.example", "*.shop.example" for a wildcard host)' }, async (ctx, ref: string, domain: string) => {
+		const found = await ctx.client.namespaces.find(ref);
+		const saved = await ctx.client.namespaces.grantDomain(found.id, domain);
+		ctx.emit(saved, () => `Namespace ${saved.name} may serve ${domain}.
+${namespaceDetails(saved)}`);
+	});
+	subcommand(domains, io, { use: "revoke <namespace> <domain>", about: "revoke a domain grant (deployments keep hosts they serve until changed)" }, async (ctx, ref: string, domain: string) => {
+		const found = await ctx.client.namespaces.find(ref);
+		const saved = await ctx.client.namespaces.revokeDomain(found.id, domain);
+		ctx.emit(saved, () => `Namespace ${saved.name} no longer holds ${domain}.
+${namespaceDetails(saved)}`);
 	});
 
 	subcommand(ns, io, { use: "delete <namespace>", alias: "rm", about: "delete a namespace and everything in it" }, async (ctx, ref: string) => {
