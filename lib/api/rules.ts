@@ -60,3 +60,12 @@ export interface PageParams {
 export interface IdParams {
 	id: string;
 }
+
+/**
+ * The params of a create or an update: a field the schema does not name is a 422 naming it
+ * (lib/validator.ts), never silently ignored, and the OpenAPI document says so
+ * (additionalProperties: false). Not for the seed-compatible routes, whose clients send what they send.
+ */
+export function strictParams<P extends Record<string, unknown>>(params: P): P & { $$strict: true } {
+	return { ...params, $$strict: true };
+}
