@@ -243,6 +243,11 @@ function paramEntries(params: unknown): [string, unknown][] {
 	return Object.entries(p).filter(([k]) => !k.startsWith("$$"));
 }
 
+/** Whether an action's params refuse fields they do not name (`$$strict: true`). */
+export function isStrict(params: unknown): boolean {
+	return Boolean(params && typeof params === "object" && (params as Record<string, unknown>).$$strict === true);
+}
+
 /** `/api/v1/keys/:id` → `/api/v1/keys/{id}` and the names of its path parameters. */
 export function toOpenApiPath(fullPath: string): { path: string; params: string[] } {
 	const params: string[] = [];
@@ -287,8 +292,10 @@ export function buildOpenApi(aliases: RestAlias[], actions: Map<string, ActionIn
 			if (action?.summary) operation.summary = action.summary;
 			if (action?.description) operation.description = action.description;
 			if (bodyMethods.has(method)) {
-				if (rest.length) {
-					const body = objectSchema(Object.fromEntries(rest));
+				// Strict params (lib/api/rules.ts strictParams): an unknown field is a 422, so the body says additionalProperties: false.
+				const strict = isStrict(action?.params);
+				if (rest.length || strict) {
+					const body = objectSchema(Object.fromEntries(rest), strict);
 					operation.requestBody = { required: Array.isArray(body.required) && body.required.length > 0, content: { "application/json": { schema: body } } };
 				}
 			} else {
