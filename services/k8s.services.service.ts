@@ -82,7 +82,8 @@ function statusAction(rest: Rest, compat = false) {
 function undeployAction(rest: Rest, removeEntity: boolean, compat = false) {
 	return {
 		rest,
-		params: compat ? compatDeleteParams : deleteParams,
+		// A POST's body is strict like every other; a DELETE takes keepVolumes in its query.
+		params: compat ? compatDeleteParams : typeof rest === "string" && rest.startsWith("POST ") ? strictParams(deleteParams) : deleteParams,
 		async handler(this: ServicesThis, ctx: Context<DeleteParams, CallerMeta>): Promise<UndeployView> {
 			const id = compat ? await this.entityIdFor(ctx.params.id) : ctx.params.id;
 			return this.undeploy(ctx, id, ctx.params.keepVolumes ?? false, removeEntity);
