@@ -225,7 +225,7 @@ function objectSchema(props: Record<string, unknown> | undefined, strict?: unkno
 	const properties: Record<string, JsonSchema> = {};
 	const required: string[] = [];
 	for (const [name, rule] of Object.entries(props)) {
-		if (name.startsWith("$$")) continue;
+		if (name.startsWith("$$") || (rule as { meshOnly?: unknown } | null)?.meshOnly === true) continue;
 		properties[name] = ruleToSchema(rule);
 		if (!isOptional(rule)) required.push(name);
 	}
@@ -240,7 +240,7 @@ function paramEntries(params: unknown): [string, unknown][] {
 	if (!params || typeof params !== "object" || Array.isArray(params)) return [];
 	const p = params as Record<string, unknown>;
 	if (p.$$root === true) return [];
-	return Object.entries(p).filter(([k]) => !k.startsWith("$$"));
+	return Object.entries(p).filter(([k, rule]) => !k.startsWith("$$") && (rule as { meshOnly?: unknown } | null)?.meshOnly !== true);
 }
 
 /** Whether an action's params refuse fields they do not name (`$$strict: true`). */
