@@ -5,6 +5,7 @@ import { metricsOption, registerBerthMetrics } from "./lib/metrics";
 import { ErrorTypes } from "./lib/errors";
 import { meshMiddleware } from "./lib/mesh/middleware";
 import { transporterFor } from "./lib/mesh/transporter";
+import { BerthValidator } from "./lib/validator";
 
 const config = loadConfig();
 
@@ -42,7 +43,10 @@ const brokerConfig: BrokerOptions = {
 	retryPolicy: { enabled: true, retries: 3, delay: 200, maxDelay: 2_000, factor: 2, check: isRetryable },
 	circuitBreaker: { enabled: true, threshold: 0.5, minRequestCount: 20, windowTime: 60, halfOpenTime: 10_000, check: isServerFailure },
 	registry: { strategy: "RoundRobin", preferLocal: true },
-	validator: true,
+	// A getter: a validator instance belongs to one broker. Unknown fields of strict params are named (lib/validator.ts).
+	get validator() {
+		return new BerthValidator();
+	},
 	// METRICS_PORT: Prometheus at /metrics there (lib/metrics.ts). A getter, so that every broker made
 	// from this object (tests make many) gets a reporter of its own.
 	get metrics() {

@@ -225,7 +225,7 @@ function objectSchema(props: Record<string, unknown> | undefined, strict?: unkno
 	const properties: Record<string, JsonSchema> = {};
 	const required: string[] = [];
 	for (const [name, rule] of Object.entries(props)) {
-		if (name.startsWith("$$")) continue;
+		if (name.startsWith("$$") || (rule as { meshOnly?: unknown } | null)?.meshOnly === true) continue;
 		properties[name] = ruleToSchema(rule);
 		if (!isOptional(rule)) required.push(name);
 	}
@@ -240,7 +240,12 @@ function paramEntries(params: unknown): [string, unknown][] {
 	if (!params || typeof params !== "object" || Array.isArray(params)) return [];
 	const p = params as Record<string, unknown>;
 	if (p.$$root === true) return [];
-	return Object.entries(p).filter(([k]) => !k.startsWith("$$"));
+	return Object.entries(p).filter(([k, rule]) => !k.startsWith("$$") && (rule as { meshOnly?: unknown } | null)?.meshOnly !== true);
+}
+
+/** Whether an action's params refuse fields they do not name (`$$strict: true`). */
+export function isStrict(params: unknown): boolean {
+	return Boolean(params && typeof params === "object" && (params as Record<string, unknown>).$$strict === true);
 }
 
 /** `/api/v1/keys/:id` → `/api/v1/keys/{id}` and the names of its path parameters. */
@@ -287,8 +292,10 @@ export function buildOpenApi(aliases: RestAlias[], actions: Map<string, ActionIn
 			if (action?.summary) operation.summary = action.summary;
 			if (action?.description) operation.description = action.description;
 			if (bodyMethods.has(method)) {
-				if (rest.length) {
-					const body = objectSchema(Object.fromEntries(rest));
+				// Strict params (lib/api/rules.ts strictParams): an unknown field is a 422, so the body says additionalProperties: false.
+				const strict = isStrict(action?.params);
+				if (rest.length || strict) {
+					const body = objectSchema(Object.fromEntries(rest), strict);
 					operation.requestBody = { required: Array.isArray(body.required) && body.required.length > 0, content: { "application/json": { schema: body } } };
 				}
 			} else {

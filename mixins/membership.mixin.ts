@@ -5,6 +5,7 @@ import { parseListQuery } from "../lib/api/query";
 import { MEMBER_ROLES, allows, roleIn, withMember, withOwner, withoutMember, type MemberRole, type NamespaceRole } from "../lib/namespaces/roles";
 import type { NamespaceAccess } from "../lib/api/namespaces";
 import type { DbMethods } from "./db.mixin";
+import { strictParams } from "../lib/api/rules";
 
 /** What the gateway (or a calling service) puts in ctx.meta about the caller. */
 export interface CallerMeta {
@@ -150,7 +151,7 @@ function membershipActions(opts: MembershipOptions) {
 	return {
 		addMember: {
 			rest: "POST /:id/members",
-			params: { id: "string", member: memberRule, role: { type: "enum", values: [...MEMBER_ROLES], optional: true } },
+			params: strictParams({ id: "string", member: memberRule, role: { type: "enum", values: [...MEMBER_ROLES], optional: true } }),
 			async handler(this: MembershipThis, ctx: Context<{ id: string; member: string; role?: MemberRole }, CallerMeta>) {
 				const entity = await this.findVisible<OwnedEntity & Record<string, unknown>>(ctx, ctx.params.id, "admin");
 				if (fromNamespace) return refuseMembers(entity);
@@ -168,7 +169,7 @@ function membershipActions(opts: MembershipOptions) {
 		},
 		transfer: {
 			rest: "POST /:id/transfer",
-			params: { id: "string", owner: memberRule },
+			params: strictParams({ id: "string", owner: memberRule }),
 			async handler(this: MembershipThis, ctx: Context<{ id: string; owner: string }, CallerMeta>) {
 				checkNewOwner(ctx.params.owner);
 				const entity = await this.findVisible<OwnedEntity & Record<string, unknown>>(ctx, ctx.params.id, fromNamespace ? "admin" : "owner");

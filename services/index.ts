@@ -5,6 +5,7 @@ import AuditService from "./audit.service";
 import HealthService from "./health.service";
 import KeysService from "./keys.service";
 import JobsService from "./k8s.jobs.service";
+import CronJobsService from "./k8s.cronjobs.service";
 import ImagesService from "./k8s.images.service";
 import NamespacesService from "./k8s.namespaces.service";
 import VolumesService from "./k8s.volumes.service";
@@ -24,6 +25,7 @@ export const serviceRegistry: Record<string, ServiceSchema> = {
 	health: HealthService,
 	keys: KeysService as unknown as ServiceSchema,
 	"k8s.jobs": JobsService as unknown as ServiceSchema,
+	"k8s.cronjobs": CronJobsService as unknown as ServiceSchema,
 	"k8s.namespaces": NamespacesService as unknown as ServiceSchema,
 	"k8s.images": ImagesService as unknown as ServiceSchema,
 	"k8s.volumes": VolumesService as unknown as ServiceSchema,

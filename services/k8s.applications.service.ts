@@ -37,6 +37,7 @@ import { createControllerMixin, type ControllerLocals, type ControllerMethods } 
 import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
 import { createMembershipMixin, isAdmin, isUnscoped, mayAccess, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 import { createRefsMixin, type RefsMethods } from "../mixins/refs.mixin";
+import { strictParams } from "../lib/api/rules";
 
 type Meta = CallerMeta & RestMeta;
 
@@ -217,7 +218,7 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 			retryPolicy: NOT_RETRIED,
 			rest: "POST /",
 			public: true,
-			params: templateParams,
+			params: strictParams(templateParams),
 			async handler(this: ApplicationsThis, ctx: Context<LaunchParams, Meta>): Promise<ApplicationView> {
 				const doc = await this.launchInstance(ctx, ctx.params.template);
 				return answerCreated(ctx, `/api/v1/k8s/applications/${doc.appId}`, applicationView(doc, this.settings.policy));
@@ -264,7 +265,7 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 		keepalive: {
 			rest: "POST /:id/keepalive",
 			public: true,
-			params: idParams,
+			params: strictParams(idParams),
 			async handler(this: ApplicationsThis, ctx: Context<IdParams, Meta>): Promise<ApplicationView> {
 				return applicationView(await this.keepAlive(ctx, ctx.params.id), this.settings.policy);
 			},

@@ -22,6 +22,7 @@ import { createControllerMixin, type ControllerLocals, type ControllerMethods } 
 import { COLLECTION_CHANGED, createDbMixin, type DbBackedService } from "../mixins/db.mixin";
 import { createMembershipMixin, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 import { createRefsMixin, type RefsMethods } from "../mixins/refs.mixin";
+import { strictParams } from "../lib/api/rules";
 
 export interface DeploymentsSettings extends ServiceSettingSchema {
 	rest: string;
@@ -51,7 +52,7 @@ const liveRead = <R>(rest: string, read: (self: DeploymentsThis, doc: StoredDepl
 
 /** create, and createDeployment (the seed's name for it): one handler, the same params. */
 const createAction = {
-	retryPolicy: NOT_RETRIED, params: createParams,
+	retryPolicy: NOT_RETRIED, params: strictParams(createParams),
 	async handler(this: DeploymentsThis, ctx: Context<CreateDeploymentParams, CallerMeta & RestMeta>): Promise<DeploymentEntity> {
 		const p = ctx.params;
 		checkShape(p);
@@ -225,7 +226,7 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 		createDeployment: { ...createAction, rest: "POST /createDeployment" },
 		update: {
 			rest: ["PATCH /:id", "PUT /:id"],
-			params: updateParams,
+			params: strictParams(updateParams),
 			async handler(this: DeploymentsThis, ctx: Context<UpdateDeploymentParams, CallerMeta>): Promise<DeploymentEntity> {
 				const current = await this.findVisible<StoredDeployment>(ctx, ctx.params.id, "edit");
 				const { id, ...p } = ctx.params;
@@ -294,7 +295,7 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 		// The seed's actions.
 		generate: {
 			rest: "POST /generate",
-			params: createParams,
+			params: strictParams(createParams),
 			async handler(this: DeploymentsThis, ctx: Context<CreateDeploymentParams, CallerMeta>): Promise<GenerateView> {
 				const p = ctx.params;
 				checkShape(p);
@@ -316,7 +317,7 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 		apply: {
 			retryPolicy: NOT_RETRIED,
 			rest: "POST /:id/apply",
-			params: idParams,
+			params: strictParams(idParams),
 			async handler(this: DeploymentsThis, ctx: Context<IdParams, CallerMeta>): Promise<ApplyView> {
 				const doc = await this.findVisible<StoredDeployment>(ctx, ctx.params.id, "edit");
 				if (!this.reconciler) throw new Error("The reconciler is not running");
@@ -353,7 +354,7 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 		events: liveRead("GET /:id/events", (_, doc) => deploymentEvents(getKubeClient(), doc)),
 		scale: {
 			rest: "POST /:id/scale",
-			params: scaleParams,
+			params: strictParams(scaleParams),
 			async handler(this: DeploymentsThis, ctx: Context<ScaleParams, CallerMeta>): Promise<DeploymentEntity> {
 				const doc = await this.findVisible<StoredDeployment>(ctx, ctx.params.id, "edit");
 				return this.applyChange(ctx, doc, { replicas: ctx.params.replicas });
@@ -361,7 +362,7 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 		},
 		restart: {
 			rest: "POST /:id/restart",
-			params: idParams,
+			params: strictParams(idParams),
 			async handler(this: DeploymentsThis, ctx: Context<IdParams, CallerMeta>): Promise<DeploymentEntity> {
 				const doc = await this.findVisible<StoredDeployment>(ctx, ctx.params.id, "edit");
 				// Level-based like everything else: the annotation lives on the entity, so a resync keeps it.

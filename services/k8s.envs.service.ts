@@ -33,6 +33,7 @@ import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
 import { createMembershipMixin, isUnscoped, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 import { createRefsMixin, type RefsMethods } from "../mixins/refs.mixin";
 import { allows, type NamespaceRole } from "../lib/namespaces/roles";
+import { strictParams } from "../lib/api/rules";
 
 export { MASK } from "../lib/api/envs";
 export { randomSecret } from "../lib/envs/envs";
@@ -179,7 +180,7 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, ControllerLo
 		create: {
 			retryPolicy: NOT_RETRIED,
 			rest: "POST /",
-			params: createEnvParams,
+			params: strictParams(createEnvParams),
 			async handler(this: EnvsThis, ctx: Context<CreateEnvParams, CallerMeta & RestMeta>): Promise<EnvEntity> {
 				const dep = await this.resolveTarget(ctx, ctx.params.namespace, ctx.params.deployment);
 				if ((await this.findRaw({ deployment: dep.id, key: ctx.params.key })).length)
@@ -192,7 +193,7 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, ControllerLo
 		},
 		update: {
 			rest: ["PATCH /:id", "PUT /:id"],
-			params: updateEnvParams,
+			params: strictParams(updateEnvParams),
 			async handler(this: EnvsThis, ctx: Context<UpdateEnvParams, CallerMeta>): Promise<EnvEntity> {
 				const doc = await this.findVisible<StoredEnv>(ctx, ctx.params.id, "edit");
 				const value = ctx.params.value ?? (doc.type === "secret" ? (doc.secretValue ?? "") : doc.value);
@@ -234,7 +235,7 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, ControllerLo
 		/** Removes every env the caller may see of a deployment or a namespace (mesh callers: `{deployment: id, scope: false}`). */
 		clean: {
 			rest: "POST /clean",
-			params: listEnvParams,
+			params: strictParams(listEnvParams),
 			async handler(this: EnvsThis, ctx: Context<ListEnvParams, CallerMeta>): Promise<{ removed: number }> {
 				let query: Record<string, unknown>;
 				if (isUnscoped(ctx) && ctx.params.deployment && !ctx.params.namespace) query = { deployment: ctx.params.deployment };
@@ -281,7 +282,7 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, ControllerLo
 		/** Writes the deployment's env ConfigMap and Secret now. */
 		patchConfigMap: {
 			rest: "POST /patch",
-			params: targetParams,
+			params: strictParams(targetParams),
 			handler(this: EnvsThis, ctx: Context<TargetParams, CallerMeta>): Promise<PatchResult> {
 				return writeEnvObjectsNow(this, ctx, { afresh: false });
 			},
@@ -289,7 +290,7 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, ControllerLo
 		/** Deletes the env ConfigMap and Secret and writes them afresh (drops keys other writers added). */
 		rePatchConfigMap: {
 			rest: "POST /repatch",
-			params: targetParams,
+			params: strictParams(targetParams),
 			handler(this: EnvsThis, ctx: Context<TargetParams, CallerMeta>): Promise<PatchResult> {
 				return writeEnvObjectsNow(this, ctx, { afresh: true });
 			},
@@ -303,7 +304,7 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, ControllerLo
 		createEnv: {
 			retryPolicy: NOT_RETRIED,
 			rest: "POST /from-image",
-			params: createFromImageParams,
+			params: strictParams(createFromImageParams),
 			async handler(this: EnvsThis, ctx: Context<CreateFromImageParams, CallerMeta>): Promise<EnvEntity[]> {
 				const handed = isUnscoped(ctx) ? ctx.params.target : undefined;
 				const dep: EnvTarget & { image?: string } = handed ?? (await this.resolveTarget(ctx, ctx.params.namespace, ctx.params.deployment));

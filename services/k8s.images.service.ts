@@ -17,6 +17,7 @@ import { clusterUnavailable, found, invalid, invalidField, NOT_RETRIED, notFound
 import { createDbMixin, isDuplicateKey, type DbBackedService } from "../mixins/db.mixin";
 import { isUnscoped, requirePlatformAdmin, type CallerMeta } from "../mixins/membership.mixin";
 import type { LookupParams, NamespaceEntity } from "../lib/api/namespaces";
+import { strictParams } from "../lib/api/rules";
 
 // Re-exported for services that still import the entity from here (applications).
 export type { ImageEntity } from "../lib/api/images";
@@ -165,7 +166,7 @@ const ImagesService: ServiceSchema<ServiceSettingSchema, ImagesMethods, Record<s
 		loadImages: {
 			rest: "POST /load",
 			summary: "Reload the catalog from its files (admin)",
-			params: {},
+			params: strictParams({}),
 			async handler(this: ImagesThis, ctx: Context<Record<string, never>, Meta>): Promise<LoadReport> {
 				this.requireAdmin(ctx);
 				let images: CatalogImage[];
@@ -183,7 +184,7 @@ const ImagesService: ServiceSchema<ServiceSettingSchema, ImagesMethods, Record<s
 		clean: {
 			rest: "POST /clean",
 			summary: "Remove every catalog entry (admin)",
-			params: {},
+			params: strictParams({}),
 			async handler(this: ImagesThis, ctx: Context<Record<string, never>, Meta>): Promise<{ removed: number }> {
 				this.requireAdmin(ctx);
 				const all = await this.findEntities(null, {});
@@ -196,7 +197,7 @@ const ImagesService: ServiceSchema<ServiceSettingSchema, ImagesMethods, Record<s
 			retryPolicy: NOT_RETRIED,
 			rest: "POST /:id/deploy",
 			summary: "Deploy a catalog image into one of your namespaces",
-			params: deployImageParams,
+			params: strictParams(deployImageParams),
 			async handler(this: ImagesThis, ctx: Context<DeployImageParams, Meta>): Promise<unknown> {
 				if (!ctx.meta.userID) throw unauthorized("Deploying needs a caller (ctx.meta.userID)");
 				const image = await this.findImage(ctx.params.id);

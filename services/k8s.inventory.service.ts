@@ -38,6 +38,7 @@ import { isManaged, LABEL_ID } from "../lib/manifests/labels";
 import { createControllerMixin, type ControllerMethods } from "../mixins/controller.mixin";
 import { isAdmin, isUnscoped, type CallerMeta } from "../mixins/membership.mixin";
 import { createRefsMixin, type RefsMethods } from "../mixins/refs.mixin";
+import { strictParams } from "../lib/api/rules";
 
 /** The service's own methods: `this.<method>` jumps to the code (their type is this object's). */
 type InventoryMethods = typeof methods;
@@ -277,7 +278,7 @@ const InventoryService: ServiceSchema<InventorySettings, InventoryMethods, Inven
 			retryPolicy: NOT_RETRIED,
 			rest: "POST /adopt",
 			summary: "Adopt an external Deployment into a Berth deployment (dry run unless confirm)",
-			params: adoptParams,
+			params: strictParams(adoptParams),
 			/** The plan (lib/inventory/adoption.ts); confirmed, the swap of the live Deployment for Berth's. */
 			async handler(this: InventoryThis, ctx: Context<AdoptParams, CallerMeta>): Promise<AdoptionPlan> {
 				const live = await this.adoptable(ctx);

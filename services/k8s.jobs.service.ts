@@ -32,6 +32,7 @@ import { createControllerMixin, type ControllerLocals, type ControllerMethods } 
 import { createDbMixin, type DbBackedService } from "../mixins/db.mixin";
 import { createMembershipMixin, mayAccess, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 import { createRefsMixin, type RefsMethods } from "../mixins/refs.mixin";
+import { strictParams } from "../lib/api/rules";
 
 /** The service's own methods: `this.<method>` jumps to the code (their type is this object's). */
 type JobsMethods = typeof methods;
@@ -191,7 +192,7 @@ const JobsService: ServiceSchema<JobsSettings & ServiceSettingSchema, JobsMethod
 		create: {
 			retryPolicy: NOT_RETRIED,
 			rest: "POST /",
-			params: createJobParams,
+			params: strictParams(createJobParams),
 			async handler(this: JobsThis, ctx: Context<CreateJobParams, Meta>): Promise<JobEntity> {
 				checkCommand(ctx.params);
 				// field null: an unknown namespace stays the namespaces service's 404.

@@ -22,7 +22,7 @@ import {
 	type ResourceQuotaReport,
 	type UpdateNamespaceParams,
 } from "../lib/api/namespaces";
-import type { IdParams } from "../lib/api/rules";
+import { strictParams, type IdParams } from "../lib/api/rules";
 import { answerCreated, type RestMeta } from "../lib/api/rest";
 import { conflict, forbidden, found, invalid, NOT_RETRIED, notFound } from "../lib/errors";
 import { getKubeClient, Kinds, type V1Namespace, type V1ResourceQuota } from "../lib/k8s";
@@ -188,7 +188,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 			retryPolicy: NOT_RETRIED,
 			rest: "POST /",
 			summary: "Create a namespace with a quota",
-			params: createNamespaceParams,
+			params: strictParams(createNamespaceParams),
 			async handler(this: NamespacesThis, ctx: Context<CreateNamespaceParams, Meta>): Promise<NamespaceEntity> {
 				const { name } = ctx.params;
 				const { quota, errors } = resolveQuota(ctx.params.quota);
@@ -243,7 +243,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 		update: {
 			rest: "PUT /:id",
 			summary: "Change a namespace's quota (owner only)",
-			params: updateNamespaceParams,
+			params: strictParams(updateNamespaceParams),
 			async handler(this: NamespacesThis, ctx: Context<UpdateNamespaceParams, Meta>): Promise<NamespaceEntity> {
 				const entity = await this.visibleNamespace(ctx, ctx.params.id, "admin");
 				const { quota, errors } = resolveQuota(ctx.params.quota, entity.quota ?? undefined);
@@ -365,7 +365,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 		clean: {
 			rest: "POST /clean",
 			summary: "Remove all your namespaces",
-			params: {},
+			params: strictParams({}),
 			async handler(this: NamespacesThis, ctx: Context<Record<string, never>, Meta>): Promise<{ removed: string[] }> {
 				const query = isAdmin(ctx.meta) || isUnscoped(ctx) ? {} : { owner: ctx.meta.userID };
 				const confined = ctx.meta.namespaces ? { name: { $in: ctx.meta.namespaces } } : {};

@@ -23,7 +23,7 @@ import {
 	type ValidateView,
 } from "../lib/api/services";
 import type { QuotaReport } from "../lib/api/namespaces";
-import type { IdParams } from "../lib/api/rules";
+import { strictParams, type IdParams } from "../lib/api/rules";
 import { answerCreated, getVisibleAction, withoutGenericActions, type RestMeta } from "../lib/api/rest";
 import { loadConfig } from "../lib/config";
 import { NOT_RETRIED } from "../lib/errors";
@@ -82,7 +82,8 @@ function statusAction(rest: Rest, compat = false) {
 function undeployAction(rest: Rest, removeEntity: boolean, compat = false) {
 	return {
 		rest,
-		params: compat ? compatDeleteParams : deleteParams,
+		// A POST's body is strict like every other; a DELETE takes keepVolumes in its query.
+		params: compat ? compatDeleteParams : typeof rest === "string" && rest.startsWith("POST ") ? strictParams(deleteParams) : deleteParams,
 		async handler(this: ServicesThis, ctx: Context<DeleteParams, CallerMeta>): Promise<UndeployView> {
 			const id = compat ? await this.entityIdFor(ctx.params.id) : ctx.params.id;
 			return this.undeploy(ctx, id, ctx.params.keepVolumes ?? false, removeEntity);
@@ -259,7 +260,7 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 		create: {
 			retryPolicy: NOT_RETRIED,
 			rest: "POST /",
-			params: createParams,
+			params: strictParams(createParams),
 			async handler(this: ServicesThis, ctx: Context<CreateServiceParams, Meta>): Promise<ServiceEntity> {
 				const p = ctx.params;
 				validateSpec(p.deployment, p.exposed_service, p.exposed_port, this.settings.gpuOptions);
@@ -282,7 +283,7 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 		/** Changes the stored spec; what runs changes with the next deploy, as in the seed. */
 		update: {
 			rest: ["PATCH /:id", "PUT /:id"],
-			params: updateParams,
+			params: strictParams(updateParams),
 			async handler(this: ServicesThis, ctx: Context<UpdateServiceParams, CallerMeta>): Promise<ServiceEntity> {
 				const doc = await this.findVisible<StoredService>(ctx, ctx.params.id, "edit");
 				const changes: Partial<StoredService> = {};
@@ -303,7 +304,7 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 		/** Checks a spec without storing it: the parsed spec, or 422 with every error's YAML path. */
 		validate: {
 			rest: "POST /validate",
-			params: validateParams,
+			params: strictParams(validateParams),
 			async handler(this: ServicesThis, ctx: Context<ValidateParams, CallerMeta>): Promise<ValidateView> {
 				return { spec: validateSpec(ctx.params.deployment, ctx.params.exposed_service, ctx.params.exposed_port, this.settings.gpuOptions) };
 			},
@@ -321,7 +322,7 @@ const ServicesService: ServiceSchema<ServicesSettings, ServicesMethods, Services
 		deploy: {
 			retryPolicy: NOT_RETRIED,
 			rest: "POST /:id/deploy",
-			params: idParams,
+			params: strictParams(idParams),
 			async handler(this: ServicesThis, ctx: Context<IdParams, CallerMeta>): Promise<DeployView> {
 				const { doc, manifests } = await this.deploy(ctx, ctx.params.id);
 				const view = this.publicView(doc);

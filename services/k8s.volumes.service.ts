@@ -13,6 +13,7 @@ import { createControllerMixin, type ControllerLocals, type ControllerMethods } 
 import { createMembershipMixin, isUnscoped, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 import type { LookupParams, NamespaceEntity, QuotaReport } from "../lib/api/namespaces";
 import { meshAdmission, withAdmission } from "../lib/namespaces/admission";
+import { strictParams } from "../lib/api/rules";
 
 /** Stored besides the public fields: the Kubernetes namespace's name and uid, a uniqueness key, and the tombstone. */
 interface StoredVolume extends VolumeEntity {
@@ -179,7 +180,7 @@ const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $depe
 			retryPolicy: NOT_RETRIED,
 			rest: "POST /",
 			summary: "Create a persistent volume in a namespace",
-			params: createVolumeParams,
+			params: strictParams(createVolumeParams),
 			async handler(this: VolumesThis, ctx: Context<CreateVolumeParams, Meta>): Promise<VolumeEntity> {
 				const { name, mountPath, storageClass } = ctx.params;
 				const size = ctx.params.size ?? DEFAULT_VOLUME_SIZE;

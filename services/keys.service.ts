@@ -2,7 +2,7 @@ import * as path from "node:path";
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { loadConfig, RESERVED_USER_IDS } from "../lib/config";
 import { authenticateParams, createKeyParams, keyIdParams, type CreateKeyParams, type Identity, type KeyEntity } from "../lib/api/keys";
-import type { IdParams } from "../lib/api/rules";
+import { strictParams, type IdParams } from "../lib/api/rules";
 import { answerCreated, type RestMeta } from "../lib/api/rest";
 import { forbidden, invalid, NOT_RETRIED, notFound, unauthorized } from "../lib/errors";
 import { writeOwnerOnlyFile } from "../lib/secrets/keyring";
@@ -59,7 +59,7 @@ const KeysService: ServiceSchema<ServiceSettingSchema, Record<string, never>, Re
 		create: {
 			retryPolicy: NOT_RETRIED,
 			rest: "POST /",
-			params: createKeyParams,
+			params: strictParams(createKeyParams),
 			/** Answers the new key once, in `key`; only its hash is kept. */
 			async handler(this: KeysThis, ctx: Context<CreateKeyParams, KeysMeta>): Promise<KeyEntity & { key: string }> {
 				if (!ctx.meta.userID) throw unauthorized();

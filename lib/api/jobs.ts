@@ -145,6 +145,8 @@ export const createJobParams = {
 	timeoutSeconds: integerRule(1, 24 * 3600),
 	ttlSecondsAfterFinished: integerRule(10, 7 * 24 * 3600),
 	backoffLimit: integerRule(0, 10),
+	// A schedule never runs at once: it belongs to a cronjob (lib/api/cronjobs.ts), which overrides this rule.
+	schedule: { type: "forbidden", optional: true, messages: { forbidden: "A job with a schedule is a cronjob: POST it to /api/v1/k8s/cronjobs" } },
 } as const;
 
 export const listJobsParams = { namespace: { ...idRule, optional: true } } as const;

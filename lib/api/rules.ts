@@ -60,3 +60,19 @@ export interface PageParams {
 export interface IdParams {
 	id: string;
 }
+
+/**
+ * The params of a create or an update: a field the schema does not name is a 422 naming it
+ * (lib/validator.ts), never silently ignored, and the OpenAPI document says so
+ * (additionalProperties: false). Not for the seed-compatible routes, whose clients send what they send.
+ */
+export function strictParams<P extends Record<string, unknown>>(params: P): P & { $$strict: true; scope: typeof meshScopeRule } {
+	return { scope: meshScopeRule, ...params, $$strict: true };
+}
+
+/**
+ * `scope: false`, the mesh's own opt-out of membership scoping (mixins/membership.mixin.ts): callers
+ * inside the mesh may pass it to any action; the gateway drops it from outside (lib/api/gateway.ts),
+ * and the OpenAPI document leaves it out (`meshOnly`).
+ */
+export const meshScopeRule = { type: "any", optional: true, meshOnly: true } as const;

@@ -172,6 +172,8 @@ export class BerthClient implements Transport {
 	readonly envs = R.envsApi(this);
 	/** One-off commands run as Kubernetes Jobs (v1.k8s.jobs). */
 	readonly jobs = R.jobsApi(this);
+	/** Scheduled jobs: CronJobs and their runs (v1.k8s.cronjobs). */
+	readonly cronjobs = R.cronJobsApi(this);
 	/** The orchestrate seed's `/jobs` routes, shapes unchanged (snake_case). */
 	readonly orchestrate = R.orchestrateApi(this);
 	/** KITeGG service specs: a multi-container service from YAML (v1.k8s.services). */

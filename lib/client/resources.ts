@@ -214,6 +214,24 @@ export function jobsApi(t: Transport) {
 	return api;
 }
 
+/** Scheduled jobs (v1.k8s.cronjobs): a job's command on a cron schedule; each run's status and output kept. */
+export function cronJobsApi(t: Transport) {
+	return {
+		list: (query: T.ListJobsParams = {}) => t.call<T.CronJobEntity[]>("cronjobs.list", query),
+		get: (id: string) => t.call<T.CronJobEntity>("cronjobs.get", { id }),
+		create: (params: T.CreateCronJobParams) => t.call<T.CronJobEntity>("cronjobs.create", params),
+		remove: (id: string) => t.call<T.CronJobEntity>("cronjobs.remove", { id }),
+		suspend: (id: string) => t.call<T.CronJobEntity>("cronjobs.suspend", { id }),
+		resume: (id: string) => t.call<T.CronJobEntity>("cronjobs.resume", { id }),
+		/** A run now, from the CronJob's jobTemplate. */
+		trigger: (id: string) => t.call<T.CronRunEntity>("cronjobs.trigger", { id }),
+		/** The runs, newest first. */
+		runs: (id: string) => t.call<T.CronRunEntity[]>("cronjobs.runs", { id }),
+		/** A run's output: live while it runs, stored once it finished. */
+		runLogs: async (id: string, run: string) => (await t.call<string | undefined>("cronjobs.runLogs", { id, run })) ?? "",
+	};
+}
+
 /** The orchestrate seed's `/jobs` routes, shapes unchanged (snake_case). */
 export function orchestrateApi(t: Transport) {
 	return {

@@ -111,6 +111,16 @@ export const OPERATIONS = {
 	"jobs.status": { method: "GET", path: "/api/v1/k8s/jobs/:id/status" },
 	"jobs.logs": { method: "GET", path: "/api/v1/k8s/jobs/:id/logs" },
 
+	"cronjobs.list": { method: "GET", path: "/api/v1/k8s/cronjobs" },
+	"cronjobs.get": { method: "GET", path: "/api/v1/k8s/cronjobs/:id" },
+	"cronjobs.create": { method: "POST", path: "/api/v1/k8s/cronjobs" },
+	"cronjobs.remove": { method: "DELETE", path: "/api/v1/k8s/cronjobs/:id" },
+	"cronjobs.suspend": { method: "POST", path: "/api/v1/k8s/cronjobs/:id/suspend" },
+	"cronjobs.resume": { method: "POST", path: "/api/v1/k8s/cronjobs/:id/resume" },
+	"cronjobs.trigger": { method: "POST", path: "/api/v1/k8s/cronjobs/:id/trigger" },
+	"cronjobs.runs": { method: "GET", path: "/api/v1/k8s/cronjobs/:id/runs" },
+	"cronjobs.runLogs": { method: "GET", path: "/api/v1/k8s/cronjobs/:id/runs/:run/logs" },
+
 	// The orchestrate seed's routes, as that seed's clients call them.
 	"orchestrate.create": { method: "POST", path: "/jobs" },
 	"orchestrate.list": { method: "GET", path: "/jobs" },

@@ -128,6 +128,7 @@ export interface CleanReport {
 export type { AuditRecord, AuditVia, ListAuditParams as ListAuditQuery } from "../api/audit";
 
 // Ephemeral applications (issue #8): the binder seed's routes and Berth's own.
+export type { CreateCronJobParams, CronJobEntity, CronRunEntity } from "../api/cronjobs";
 export type { ApplicationStatus, ApplicationView, DeployParams, LaunchedApplication, LaunchParams, TemplateView } from "../api/applications";
 /** `GET /applications/:template/:id`, the binder seed's shape. */
 export type { BinderView as Application } from "../api/applications";

@@ -84,7 +84,7 @@ export function normalizeResources(input: ResourcesInput | undefined, settings: 
 }
 
 /** What a Job is built from: the caller's params checked, the settings' defaults and caps applied. */
-export function jobRunOf(params: Omit<CreateJobParams, "namespace">, settings: JobsSettings, name: string): Omit<JobRun, "id"> {
+export function jobRunOf(params: Omit<CreateJobParams, "namespace">, settings: Omit<JobsSettings, "rest">, name: string): Omit<JobRun, "id"> {
 	return {
 		name,
 		command: argvOf(params),

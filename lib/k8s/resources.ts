@@ -28,6 +28,7 @@ export const Kinds = {
 	DaemonSet: kind("apps/v1", "DaemonSet", "daemonsets"),
 	ReplicaSet: kind("apps/v1", "ReplicaSet", "replicasets"),
 	Job: kind("batch/v1", "Job", "jobs"),
+	CronJob: kind("batch/v1", "CronJob", "cronjobs"),
 	Ingress: kind("networking.k8s.io/v1", "Ingress", "ingresses"),
 	NetworkPolicy: kind("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies"),
 	Lease: kind("coordination.k8s.io/v1", "Lease", "leases"),

@@ -7,6 +7,7 @@ export type {
 	CoreV1Event,
 	V1Ingress,
 	V1Job,
+	V1CronJob,
 	V1JobStatus,
 	V1LimitRange,
 	V1Namespace,

@@ -114,6 +114,15 @@ const calls: Record<OperationName, (c: BerthClient) => Promise<unknown>> = {
 		await c.jobs.create({ namespace: "team-a", command: ["python3", "-c", "print(1)"], env: [{ name: "A", value: "1" }] });
 	},
 	"jobs.remove": c => c.jobs.remove("j1"),
+	"cronjobs.list": c => c.cronjobs.list({ namespace: "team-a" }),
+	"cronjobs.get": c => c.cronjobs.get("c1"),
+	"cronjobs.create": c => c.cronjobs.create({ namespace: "team-a", cmd: "date", schedule: "*/5 * * * *", timeZone: "Europe/Berlin", suspend: false, concurrencyPolicy: "Forbid", timeoutSeconds: 60 }),
+	"cronjobs.remove": c => c.cronjobs.remove("c1"),
+	"cronjobs.suspend": c => c.cronjobs.suspend("c1"),
+	"cronjobs.resume": c => c.cronjobs.resume("c1"),
+	"cronjobs.trigger": c => c.cronjobs.trigger("c1"),
+	"cronjobs.runs": c => c.cronjobs.runs("c1"),
+	"cronjobs.runLogs": c => c.cronjobs.runLogs("c1", "c1-123"),
 	"jobs.status": c => c.jobs.status("j1"),
 	"jobs.logs": c => c.jobs.logs("j1"),
 

@@ -34,6 +34,7 @@ describe("which actions the audit records", () => {
 				...["create", "update", "remove", "clean", "patchConfigMap", "rePatchConfigMap", "createEnv"].map(a => `v1.k8s.envs.${a}`),
 				...["loadImages", "clean", "deploy"].map(a => `v1.k8s.images.${a}`),
 				...["create", "remove", "compatCreate"].map(a => `v1.k8s.jobs.${a}`),
+				...["create", "remove", "suspend", "resume", "trigger"].map(a => `v1.k8s.cronjobs.${a}`),
 				...["create", "update", "remove", "deploy", "undeploy", "compatDeploy", "compatDelete"].map(a => `v1.k8s.services.${a}`),
 				...["binderDeploy", "binderLaunch", "launch", "delete"].map(a => `v1.k8s.applications.${a}`),
 				"v1.k8s.inventory.adopt",
