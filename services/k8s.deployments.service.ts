@@ -6,6 +6,7 @@ import type { CreateFromImageParams, EnvTarget } from "../lib/api/envs";
 import { answerCreated, readVisibleAction, withoutDbActions, type RestMeta } from "../lib/api/rest";
 import { loadConfig } from "../lib/config";
 import { keyStillUsable, pokeAccessWatches } from "../lib/access-watch";
+import { checkScalable } from "../lib/deployments/autoscale";
 import { checkJoint, checkShape, draftOf, footprintOf, parseSince } from "../lib/deployments/checks";
 import { deploymentEvents, deploymentTop, followLogs, liveStatus, logPods, podsOf, readLogs } from "../lib/deployments/live";
 import { deleteGenerated, desiredManifests, draftManifests, dryRun, entityIdOf, liveCacheOf, ImageCache, orphanedStatus, reconcileDeployment, SWEPT_KINDS, WATCH_SELECTOR, WATCHED_KINDS, type PassDeps } from "../lib/deployments/reconcile";
@@ -353,6 +354,7 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 			params: scaleParams,
 			async handler(this: DeploymentsThis, ctx: Context<ScaleParams, CallerMeta>): Promise<DeploymentEntity> {
 				const doc = await this.findVisible<StoredDeployment>(ctx, ctx.params.id, "edit");
+				checkScalable(doc);
 				return this.applyChange(ctx, doc, { replicas: ctx.params.replicas });
 			},
 		},

@@ -9,7 +9,9 @@ import type { KubeClient, V1ServiceAccount } from "../k8s";
 import type { CatalogImage } from "../manifests/deployment";
 import { serviceAccountName } from "../manifests/joint";
 import { LABEL_ID } from "../manifests/labels";
+import { autoscaleErrors } from "./autoscale";
 import { deploymentShortfalls, jointErrors, nameCollisions, placementErrors, quotaMessage } from "./checks";
+import { exposureErrors } from "./exposure";
 import type { StoredDeployment } from "./store";
 
 export interface ReferenceDeps {
@@ -95,6 +97,8 @@ export async function checkReferences(deps: ReferenceDeps, draft: StoredDeployme
 		...placementErrors(draft, image, deps.baseDomain),
 		...(await claimErrors(deps, draft, current)),
 		...jointErrors(draft, image, deps.nodePortRange),
+		...exposureErrors(draft, image),
+		...autoscaleErrors(draft),
 		...(await mountErrors(deps, draft, current)),
 		...(await accountErrors(deps, draft, current)),
 	];

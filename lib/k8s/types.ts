@@ -29,4 +29,6 @@ export type {
 	V1VolumeMount,
 	V1EnvVar,
 	V1Lease,
+	V1Probe,
+	V2HorizontalPodAutoscaler,
 } from "@kubernetes/client-node";
