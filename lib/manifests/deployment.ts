@@ -38,6 +38,7 @@ export {
 	DEFAULT_CONFIG_MOUNT,
 	DEPLOYMENT_KIND,
 	ENV_KIND,
+	expandBerthVars,
 	deploymentAnnotations,
 	deploymentLabels,
 	effectivePorts,

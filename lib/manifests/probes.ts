@@ -6,6 +6,7 @@ import type { V1Container, V1Probe } from "../k8s";
 import type { CatalogImage, ProbeOverrides, ProbeSpec } from "./model";
 
 export type ContainerProbes = Pick<V1Container, "readinessProbe" | "livenessProbe" | "startupProbe">;
+export type { ProbeOverrides, ProbeSpec };
 
 /** The three probes: the override's key and the image's (and the container's) field. */
 export const PROBE_KINDS = [
@@ -51,17 +52,17 @@ export function probeSpecOf(probe: V1Probe): ProbeSpec | undefined {
 }
 
 /**
- * A live container's probes as a deployment's `probes`: each one it has, and `false` for each it
- * has not (so the catalog's do not come in); `unsaid` lists those a ProbeSpec cannot express.
+ * Adoption keeps a live container's probes: as a deployment's `probes`, each one it has and `false`
+ * for each it has not (so the catalog's do not come in). One a ProbeSpec cannot say (exec, grpc)
+ * is not carried over, and a note says so.
  */
-export function probeOverridesOf(c: ContainerProbes): { probes: ProbeOverrides; unsaid: string[] } {
+export function carriedProbes(c: ContainerProbes & { name: string }, notes: { field: string; message: string }[]): ProbeOverrides {
 	const probes: ProbeOverrides = {};
-	const unsaid: string[] = [];
 	for (const { key, field } of PROBE_KINDS) {
 		const live = c[field];
 		const spec = live ? probeSpecOf(live) : undefined;
-		if (live && !spec) unsaid.push(field);
+		if (live && !spec) notes.push({ field: `containers[${c.name}].${field}`, message: "Only HTTP GET and TCP probes are carried over; this one is not" });
 		probes[key] = spec ?? false;
 	}
-	return { probes, unsaid };
+	return probes;
 }
