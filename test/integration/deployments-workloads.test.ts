@@ -116,7 +116,11 @@ describe.each(envBackends)("production workloads of v1.k8s.deployments against t
 		await eventually(async () => expect((await deployment("elastic"))?.spec?.replicas).toBe(2));
 		const on = await call(api(`/${id}`), { method: "PATCH", body: { autoscale: { minReplicas: 1, maxReplicas: 4, cpu: 60 } } });
 		expect(on.status).toBe(200);
-		const h = await eventually(async () => (await hpa("elastic"))!);
+		const h = await eventually(async () => {
+			const found = await hpa("elastic");
+			expect(found).toBeDefined();
+			return found as V2HorizontalPodAutoscaler;
+		});
 		expect(h.spec).toMatchObject({ scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: "elastic" }, minReplicas: 1, maxReplicas: 4, metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: 60 } } }] });
 		// Berth's field manager gave spec.replicas up.
 		await eventually(async () => {
