@@ -10,6 +10,7 @@ import { ABSOLUTE_PATH, ENV_KEY } from "./api/rules";
 import type { V1Container, V1Deployment, V1EnvVar, V1Volume } from "./k8s";
 import type { DeploymentVolume, ImagePort, ResourceSpec } from "./manifests/deployment";
 import type { ConfigMount, ServiceAccountRequest } from "./manifests/joint";
+import { carriedProbes, type ProbeOverrides } from "./manifests/probes";
 
 export interface EnvSource {
 	kind: "ConfigMap" | "Secret";
@@ -46,6 +47,7 @@ export interface AdoptionSpec {
 	resources?: ResourceSpec;
 	mounts?: ConfigMount[];
 	serviceAccount?: ServiceAccountRequest;
+	probes?: ProbeOverrides;
 }
 
 /** Something of the live object the Berth deployment will not have, or will have differently. */
@@ -76,7 +78,7 @@ const UNCARRIED_POD_FIELDS = [
 	"hostAliases",
 	"dnsConfig",
 ] as const;
-const UNCARRIED_CONTAINER_FIELDS = ["livenessProbe", "readinessProbe", "startupProbe", "lifecycle", "securityContext", "workingDir"] as const;
+const UNCARRIED_CONTAINER_FIELDS = ["lifecycle", "securityContext", "workingDir"] as const;
 
 function present(value: unknown): boolean {
 	if (value === undefined || value === null || value === false) return false;
@@ -225,6 +227,7 @@ export function deriveAdoption(live: V1Deployment): Derivation {
 	Object.assign(spec, volumesOf(c, pod?.volumes ?? [], notes));
 	const resources = resourcesOf(c, notes);
 	if (resources) spec.resources = resources;
+	spec.probes = carriedProbes(c, notes);
 	const account = pod?.serviceAccountName ?? pod?.serviceAccount;
 	if (account && account !== "default") {
 		spec.serviceAccount = { name: account, shared: true };

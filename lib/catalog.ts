@@ -5,6 +5,7 @@ import { MASK } from "./api/envs";
 import { DNS1123_LABEL, ENV_KEY, objectList } from "./api/rules";
 import type { CatalogEnv, CatalogImage, CatalogPort, CatalogResources, CatalogVolume } from "./api/images";
 import { VOLUME_MOUNT_PATH } from "./api/volumes";
+import { probeProblem, probeRule } from "./api/probes";
 import { BASELINE_CAPABILITIES } from "./manifests/security";
 
 // The entry's shape is the images contract (lib/api/images.ts); re-exported for the existing imports.
@@ -20,7 +21,7 @@ export type { CatalogEnv, CatalogImage, CatalogPort, CatalogResources, CatalogVo
 export const CATALOG_FIELDS = [
 	"name", "namespace", "tag", "digest", "image", "registry", "repository", "description", "imagePullPolicy",
 	"imagePullSecrets", "ports", "env", "volumes", "resources", "command", "args", "launchable", "public",
-	"runAsUser", "runAsGroup", "capabilities",
+	"runAsUser", "runAsGroup", "capabilities", "readinessProbe", "livenessProbe", "startupProbe", "launchToken",
 ] as const;
 
 /**
@@ -64,6 +65,7 @@ const schema = {
 		name: { type: "string", pattern: DNS1123_LABEL, max: 15 },
 		port: { type: "number", integer: true, min: 1, max: 65535 },
 		protocol: { type: "enum", values: ["TCP", "UDP", "SCTP"] },
+		expose: { type: "enum", values: ["public", "cluster"], optional: true },
 	}),
 	env: objectList({
 		key: { type: "string", pattern: ENV_KEY, max: 253 },
@@ -87,6 +89,10 @@ const schema = {
 	runAsUser: { type: "number", integer: true, min: 1, max: 2147483647, optional: true },
 	runAsGroup: { type: "number", integer: true, min: 0, max: 2147483647, optional: true },
 	capabilities: { type: "array", items: { type: "enum", values: [...BASELINE_CAPABILITIES] }, unique: true, optional: true },
+	readinessProbe: probeRule,
+	livenessProbe: probeRule,
+	startupProbe: probeRule,
+	launchToken: { type: "string", pattern: ENV_KEY, max: 253, optional: true },
 };
 
 const check = new Validator({ haltOnFirstError: false }).compile(schema);
@@ -114,6 +120,11 @@ export function validateImage(data: unknown, file: string): CatalogImage {
 	}
 	if (image.public && !image.launchable) throw new CatalogError(file, "public", "only a launchable image can be public");
 	if (image.runAsGroup !== undefined && image.runAsUser === undefined) throw new CatalogError(file, "runAsGroup", "needs runAsUser");
+	if (image.launchToken && !image.env.some(e => e.key === image.launchToken && e.type === "secret")) throw new CatalogError(file, "launchToken", `names no secret env of the image ("${image.launchToken}")`);
+	for (const kind of ["readinessProbe", "livenessProbe", "startupProbe"] as const) {
+		const problem = image[kind] && probeProblem(image[kind], image.ports);
+		if (problem) throw new CatalogError(file, kind, problem);
+	}
 	return image;
 }
 

@@ -24,6 +24,8 @@ export interface BerthConfig {
 	nodeID?: string;
 	/** Domain for default ingress hosts: `<name>.<namespace>.<baseDomain>`. */
 	baseDomain: string;
+	/** INGRESS_CLASS, TLS_ISSUER, INGRESS_ANNOTATIONS_ALLOWED: how deployments' Ingresses are made (lib/manifests/ingress.ts). */
+	ingress: IngressConfig;
 	/** Seconds between full resyncs of the reconcilers. */
 	resyncSeconds: number;
 	/** Entities each reconciler works on at once (the work mostly waits on the apiserver). */
@@ -147,6 +149,24 @@ function compatAnonymous(env: NodeJS.ProcessEnv): BerthConfig["compatAnonymous"]
 	return { userID, ...(namespaces.length ? { namespaces } : {}) };
 }
 
+export interface IngressConfig {
+	/** `spec.ingressClassName` of every deployment's Ingress; unset: the cluster's default class. */
+	ingressClass?: string;
+	/** The cert-manager ClusterIssuer of `tls: true`; unset: `tls: true` is refused. */
+	tlsIssuer?: string;
+	/** The annotation keys a deployment's `annotations` may set on its Ingress; empty: none. */
+	annotationsAllowed: string[];
+}
+
+/** Read at each use (a pass, a check): cheap, and what an operator set is what applies. */
+export function ingressConfig(env: NodeJS.ProcessEnv = process.env): IngressConfig {
+	return {
+		ingressClass: env.INGRESS_CLASS?.trim() || undefined,
+		tlsIssuer: env.TLS_ISSUER?.trim() || undefined,
+		annotationsAllowed: list(env.INGRESS_ANNOTATIONS_ALLOWED),
+	};
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): BerthConfig {
 	return {
 		transporter: env.TRANSPORTER || undefined,
@@ -162,6 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BerthConfig {
 		logFormat: env.LOG_FORMAT === "json" ? "json" : "text",
 		nodeID: env.NODE_ID || undefined,
 		baseDomain: env.BASE_DOMAIN || "berth.local",
+		ingress: ingressConfig(env),
 		resyncSeconds: int(env.RESYNC_SECONDS, 60),
 		reconcileConcurrency: int(env.RECONCILE_CONCURRENCY, 16),
 		nodePortRange: range(env.NODE_PORT_RANGE, [30000, 32767]),

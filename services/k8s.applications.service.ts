@@ -30,6 +30,7 @@ import { instanceKeyOf, WATCH_SELECTOR } from "../lib/applications/live";
 import { ensureAppsNamespace, reconcileInstance, type ReconcileDeps } from "../lib/applications/reconcile";
 import { applicationsSettings, type ApplicationsConfig } from "../lib/applications/settings";
 import { ACTIVE, applicationStore, endInstance, isActive, PUBLIC_FIELDS, recordActivity, type ApplicationStore, type StoredApplication } from "../lib/applications/store";
+import { launcherLocation } from "../lib/applications/token";
 import { applicationView, binderView, templateView } from "../lib/applications/views";
 import { conflict, forbidden, NOT_RETRIED, notFound } from "../lib/errors";
 import { getKubeClient, Kinds, type KubeClient } from "../lib/k8s";
@@ -140,6 +141,12 @@ const methods = {
 		return (await this.store.load(appId)) as StoredApplication;
 	},
 
+	/** One instance's view for the caller: the launcher's location carries the token (lib/applications/token.ts). */
+	async shownTo<V extends BinderView>(this: ApplicationsThis, ctx: Context<unknown, Meta>, doc: StoredApplication, view: V): Promise<V> {
+		const location = await launcherLocation(getKubeClient(), doc, ctx.meta.userID);
+		return location === view.location ? view : { ...view, location };
+	},
+
 	/** Tells whichever node runs the controller to look at an instance now. */
 	wake(this: ApplicationsThis, appId: string): void {
 		void this.broker.broadcast("k8s.applications.changed", { id: appId }, { groups: [this.name] });
@@ -192,8 +199,8 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 			public: true,
 			params: instanceParams,
 			async handler(this: ApplicationsThis, ctx: Context<InstanceParams, Meta>): Promise<BinderView> {
-				const doc = await findVisibleInstance(this.store, this.callerOf(ctx), ctx.params.id, ctx.params.template);
-				return binderView(await recordActivity(this.store, this.settings.policy, doc, false));
+				const doc = await recordActivity(this.store, this.settings.policy, await findVisibleInstance(this.store, this.callerOf(ctx), ctx.params.id, ctx.params.template), false);
+				return this.shownTo(ctx, doc, binderView(doc));
 			},
 		},
 		binderList: {
@@ -209,7 +216,8 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 			public: true,
 			params: instanceParams,
 			async handler(this: ApplicationsThis, ctx: Context<InstanceParams, Meta>): Promise<BinderView> {
-				return binderView(await this.keepAlive(ctx, ctx.params.id, ctx.params.template));
+				const doc = await this.keepAlive(ctx, ctx.params.id, ctx.params.template);
+				return this.shownTo(ctx, doc, binderView(doc));
 			},
 		},
 
@@ -258,8 +266,8 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 			public: true,
 			params: idParams,
 			async handler(this: ApplicationsThis, ctx: Context<IdParams, Meta>): Promise<ApplicationView> {
-				const doc = await findVisibleInstance(this.store, this.callerOf(ctx), ctx.params.id);
-				return applicationView(await recordActivity(this.store, this.settings.policy, doc, false), this.settings.policy);
+				const doc = await recordActivity(this.store, this.settings.policy, await findVisibleInstance(this.store, this.callerOf(ctx), ctx.params.id), false);
+				return this.shownTo(ctx, doc, applicationView(doc, this.settings.policy));
 			},
 		},
 		keepalive: {
@@ -267,7 +275,8 @@ const ApplicationsService: ServiceSchema<ApplicationsSettings, ApplicationsMetho
 			public: true,
 			params: strictParams(idParams),
 			async handler(this: ApplicationsThis, ctx: Context<IdParams, Meta>): Promise<ApplicationView> {
-				return applicationView(await this.keepAlive(ctx, ctx.params.id), this.settings.policy);
+				const doc = await this.keepAlive(ctx, ctx.params.id);
+				return this.shownTo(ctx, doc, applicationView(doc, this.settings.policy));
 			},
 		},
 		delete: {

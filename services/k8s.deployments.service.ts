@@ -7,6 +7,7 @@ import type { LookupParams as NamespaceLookup, NamespaceRef } from "../lib/api/n
 import { answerCreated, readVisibleAction, withoutDbActions, type RestMeta } from "../lib/api/rest";
 import { loadConfig } from "../lib/config";
 import { keyStillUsable, pokeAccessWatches } from "../lib/access-watch";
+import { checkScalable } from "../lib/deployments/autoscale";
 import { checkJoint, checkShape, draftOf, footprintOf, parseSince } from "../lib/deployments/checks";
 import { deploymentEvents, deploymentTop, followLogs, liveStatus, logPods, podsOf, readLogs } from "../lib/deployments/live";
 import { streamOwner } from "../lib/reads";
@@ -357,6 +358,7 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 			params: strictParams(scaleParams),
 			async handler(this: DeploymentsThis, ctx: Context<ScaleParams, CallerMeta>): Promise<DeploymentEntity> {
 				const doc = await this.findVisible<StoredDeployment>(ctx, ctx.params.id, "edit");
+				checkScalable(doc);
 				return this.applyChange(ctx, doc, { replicas: ctx.params.replicas });
 			},
 		},

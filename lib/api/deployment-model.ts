@@ -6,10 +6,46 @@
 
 export type Protocol = "TCP" | "UDP" | "SCTP";
 
+/** Whether a port is reached from outside (an Ingress rule) or only inside the cluster (its Service). */
+export type Exposure = "public" | "cluster";
+
 export interface ImagePort {
 	name?: string;
 	port: number;
 	protocol?: Protocol;
+	/** Unset: the catalog image's port of that number decides, else "public". */
+	expose?: Exposure;
+}
+
+/**
+ * A container probe as the catalog and a deployment's `probes` write it: an HTTP GET of `path`
+ * or a TCP connect, on a port by number or name, with Kubernetes' timings.
+ */
+export interface ProbeSpec {
+	http?: { path: string; port: number | string };
+	tcp?: { port: number | string };
+	initialDelaySeconds?: number;
+	periodSeconds?: number;
+	timeoutSeconds?: number;
+	failureThreshold?: number;
+}
+
+/** A deployment's probes: each replaces the image's, `false` turns it off, unset keeps the image's. */
+export interface ProbeOverrides {
+	readiness?: ProbeSpec | false;
+	liveness?: ProbeSpec | false;
+	startup?: ProbeSpec | false;
+}
+
+/** `true`: a certificate from TLS_ISSUER (cert-manager) in `<name>-tls`; `{secretName}`: a Secret of the namespace. */
+export type TlsSpec = true | { secretName: string };
+
+/** An autoscaling/v2 HorizontalPodAutoscaler's bounds and target utilisation (percent of the requests). */
+export interface AutoscaleSpec {
+	minReplicas: number;
+	maxReplicas: number;
+	cpu?: number;
+	memory?: number;
 }
 
 export interface ImageEnvDeclaration {
@@ -53,6 +89,11 @@ export interface CatalogImage {
 	runAsUser?: number;
 	runAsGroup?: number;
 	capabilities?: string[];
+	readinessProbe?: ProbeSpec;
+	livenessProbe?: ProbeSpec;
+	startupProbe?: ProbeSpec;
+	/** The secret env whose value an application's launcher gets in its location (`?token=`). */
+	launchToken?: string;
 }
 
 export interface DeploymentVolume {
@@ -112,6 +153,12 @@ export interface DeploymentEntity extends JointSpec {
 	configMap?: DeploymentConfigMap;
 	resources?: ResourceSpec;
 	ports?: ImagePort[];
+	probes?: ProbeOverrides;
+	tls?: TlsSpec;
+	/** Extra annotations of its Ingress: only keys INGRESS_ANNOTATIONS_ALLOWED names. */
+	annotations?: Record<string, string>;
+	/** Set: an HPA owns the replicas (the Deployment is applied without them). */
+	autoscale?: AutoscaleSpec;
 	restartedAt?: string;
 	status?: DeploymentStatus;
 	owner: string;

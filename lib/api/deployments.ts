@@ -8,7 +8,8 @@ export type { IdParams } from "./rules";
 export type { NamespaceRef, QuotaReport } from "./namespaces";
 
 export type * from "./deployment-model";
-import type { DeploymentConfigMap, DeploymentStatus, DeploymentVolume, ImagePort, JointSpec, ManifestObject, PodState, ResourceSpec } from "./deployment-model";
+import type { AutoscaleSpec, DeploymentConfigMap, DeploymentStatus, DeploymentVolume, ImagePort, JointSpec, ManifestObject, PodState, ProbeOverrides, ResourceSpec, TlsSpec } from "./deployment-model";
+import { probeOverrideRule } from "./probes";
 
 // ---------------------------------------------------------------------------------------------
 // Joint management's rules, spread into create and update.
@@ -74,9 +75,21 @@ export interface CreateDeploymentParams extends JointSpec {
 	env?: EnvParam[];
 	resources?: ResourceSpec;
 	ports?: ImagePort[];
+	/** Replace (or with `false` turn off) the image's readiness, liveness and startup probes. */
+	probes?: ProbeOverrides;
+	/** HTTPS on the Ingress: `true` (a certificate from TLS_ISSUER) or `{secretName}`. */
+	tls?: TlsSpec;
+	/** Annotations of the Ingress, from the keys INGRESS_ANNOTATIONS_ALLOWED lists. */
+	annotations?: Record<string, string>;
+	/** An HPA between minReplicas and maxReplicas; while set, `replicas` is not applied. */
+	autoscale?: AutoscaleSpec;
 }
 
-export type UpdateDeploymentParams = { id: string } & Partial<Omit<CreateDeploymentParams, "name" | "namespace" | "env" | "configMap">> & { configMap?: DeploymentConfigMap | null };
+/** The params an update clears with `null` (and replaces as a whole when given). */
+export const CLEARABLE_FIELDS = ["probes", "tls", "annotations", "autoscale"] as const;
+type Clearable = { [K in (typeof CLEARABLE_FIELDS)[number]]?: CreateDeploymentParams[K] | null };
+
+export type UpdateDeploymentParams = { id: string } & Partial<Omit<CreateDeploymentParams, "name" | "namespace" | "env" | "configMap" | (typeof CLEARABLE_FIELDS)[number]>> & { configMap?: DeploymentConfigMap | null } & Clearable;
 
 /** The params that replace a stored field as a whole when given (`[]` and `null` clear it). */
 export const REPLACED_FIELDS = ["replicas", "vHosts", "volumes", "resources", "ports", "mounts", "nodePorts"] as const;
@@ -202,7 +215,43 @@ const portsRule = listOf({
 	name: { type: "string", optional: true, pattern: DNS1123_LABEL, max: 15 },
 	port: { type: "number", integer: true, min: 1, max: 65535, convert: true },
 	protocol: { type: "enum", optional: true, values: ["TCP", "UDP", "SCTP"] },
+	expose: { type: "enum", optional: true, values: ["public", "cluster"] },
 });
+const probesRule = {
+	type: "object",
+	optional: true,
+	strict: true,
+	props: { readiness: probeOverrideRule, liveness: probeOverrideRule, startup: probeOverrideRule },
+} as const;
+const tlsRule = {
+	type: "multi",
+	optional: true,
+	rules: [
+		{ type: "equal", value: true, strict: true },
+		{ type: "object", strict: true, props: { secretName: { type: "string", pattern: DNS1123_SUBDOMAIN, max: 253 } } },
+	],
+} as const;
+/** Annotation keys as Kubernetes allows them (an optional DNS prefix and a name); which ones, the admin decides. */
+const annotationsRule = {
+	type: "record",
+	optional: true,
+	key: { type: "string", pattern: /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/, max: 317 },
+	value: { type: "string", max: 4096 },
+} as const;
+const autoscaleRule = {
+	type: "object",
+	optional: true,
+	strict: true,
+	props: {
+		minReplicas: { type: "number", integer: true, min: 1, max: 100 },
+		maxReplicas: { type: "number", integer: true, min: 1, max: 100 },
+		cpu: { type: "number", integer: true, min: 1, max: 1000, optional: true },
+		memory: { type: "number", integer: true, min: 1, max: 1000, optional: true },
+	},
+} as const;
+const nullable = <R extends object>(rule: R) => ({ ...rule, nullable: true }) as R & { nullable: true };
+/** Spread into create (unset: none) and, clearable with `null`, into update. */
+const workloadParams = { probes: probesRule, tls: tlsRule, annotations: annotationsRule, autoscale: autoscaleRule } as const;
 const vHostsRule = { type: "array", optional: true, max: 20, unique: true, items: { type: "string", pattern: HOST, max: 253 } } as const;
 const replicasRule = integerRule(0, 100);
 const envRule = listOf(
@@ -225,6 +274,7 @@ export const createParams = {
 	env: envRule,
 	resources: resourcesRule,
 	ports: portsRule,
+	...workloadParams,
 	...jointParams,
 };
 
@@ -237,6 +287,10 @@ export const updateParams = {
 	configMap: configMapRule,
 	resources: resourcesRule,
 	ports: portsRule,
+	probes: nullable(probesRule),
+	tls: nullable(tlsRule),
+	annotations: nullable(annotationsRule),
+	autoscale: nullable(autoscaleRule),
 	...jointParams,
 };
 

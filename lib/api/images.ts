@@ -2,13 +2,18 @@
  * The contract of v1.k8s.images (docs/api/images.md): the catalog entry, the params of its actions
  * with their validator rules, and the views it answers.
  */
+import type { Exposure, ProbeSpec } from "./deployment-model";
 import { DNS1123_LABEL, HOSTNAME, idRule } from "./rules";
+
+export type { Exposure, ProbeSpec as CatalogProbe };
 
 /** A port the image serves. */
 export interface CatalogPort {
 	name: string;
 	port: number;
 	protocol: "TCP" | "UDP" | "SCTP";
+	/** "public": an Ingress rule reaches it (HTTP); "cluster": only its Service (databases). Unset: public. */
+	expose?: Exposure;
 }
 
 /** An env var the image expects. `secret` ones without a value get a generated one at deploy time. */
@@ -59,6 +64,12 @@ export interface CatalogImage {
 	runAsGroup?: number;
 	/** Capabilities added back after ALL are dropped, for an image that must switch users or chown; only ones `baseline` allows. */
 	capabilities?: string[];
+	/** Probes of its deployments' containers (a deployment's `probes` may replace or turn off each). */
+	readinessProbe?: ProbeSpec;
+	livenessProbe?: ProbeSpec;
+	startupProbe?: ProbeSpec;
+	/** The `secret` env whose generated value an application's launcher gets in its location (`?token=`). */
+	launchToken?: string;
 }
 
 /** A catalog entry as stored and returned: the file's fields plus the entity's. */

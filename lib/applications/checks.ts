@@ -26,7 +26,7 @@ export function checkTemplate(image: TemplateImage, ref: string, withKey: boolea
 	return image;
 }
 
-const SNAPSHOT_FIELDS = ["id", "name", "image", "registry", "repository", "tag", "digest", "imagePullPolicy", "imagePullSecrets", "ports", "env", "volumes", "resources", "command", "args", "runAsUser", "runAsGroup", "capabilities"] as const;
+const SNAPSHOT_FIELDS = ["id", "name", "image", "registry", "repository", "tag", "digest", "imagePullPolicy", "imagePullSecrets", "ports", "env", "volumes", "resources", "command", "args", "runAsUser", "runAsGroup", "capabilities", "launchToken"] as const;
 
 /** What an instance keeps of its catalog entry: it runs the same thing even if the catalog changes. */
 export function snapshot(image: TemplateImage): ApplicationTemplate {

@@ -3,7 +3,7 @@
  * they name): pure, each failure on its field. What needs the cluster or the store is in
  * references.ts.
  */
-import type { CreateDeploymentParams } from "../api/deployments";
+import type { CreateDeploymentParams, UpdateDeploymentParams } from "../api/deployments";
 import { MAX_CONFIG_BYTES } from "../api/deployments";
 import type { NamespaceRef, QuotaReport } from "../api/namespaces";
 import { invalid, invalidField, type FieldError } from "../errors";
@@ -12,6 +12,7 @@ import { effectivePorts, invalidResourceFields, podFootprint, podResources, reso
 import { generatedNames, type GeneratedName } from "../manifests/model";
 import { jointProblems, mountVolumeName, type JointSpec } from "../manifests/joint";
 import { describeShortfalls, quotaShortfalls, scaledNeed, sumBookings, withBookedFloor, type QuotaShortfall } from "../quota";
+import { bookedReplicas } from "./autoscale";
 import type { StoredDeployment } from "./store";
 
 /** The entity a create's params describe, before anything is checked against the cluster or stored. */
@@ -32,12 +33,19 @@ export function draftOf(p: CreateDeploymentParams, of: { id: string; namespace: 
 		mounts: p.mounts,
 		nodePorts: p.nodePorts,
 		serviceAccount: p.serviceAccount ?? undefined,
+		probes: p.probes,
+		tls: p.tls,
+		annotations: p.annotations,
+		autoscale: p.autoscale,
 		owner: of.owner,
 		members: of.members,
 	};
 }
 
-function volumeErrors(p: Partial<Omit<CreateDeploymentParams, "configMap">> & { configMap?: DeploymentConfigMap | null }, errors: FieldError[]): void {
+/** What checkShape reads: a create's params or an update's (where `null` clears a field). */
+type ShapeParams = Omit<UpdateDeploymentParams, "id"> & Partial<Pick<CreateDeploymentParams, "name" | "env">>;
+
+function volumeErrors(p: ShapeParams, errors: FieldError[]): void {
 	const names = new Set<string>();
 	const paths = new Set<string>();
 	(p.volumes ?? []).forEach((v, i) => {
@@ -80,7 +88,7 @@ export function nameCollisions(draft: Pick<DeploymentEntity, "name" | "configMap
 }
 
 /** Checks the fastest-validator schema cannot express; every failure names its field. */
-export function checkShape(p: Partial<Omit<CreateDeploymentParams, "configMap">> & { configMap?: DeploymentConfigMap | null }): void {
+export function checkShape(p: ShapeParams): void {
 	const errors: FieldError[] = [];
 	for (const field of invalidResourceFields(p.resources)) errors.push({ field, message: `${field} must be a positive number (catalog units: millicores, Mi) or a Kubernetes quantity`, type: "invalid" });
 	volumeErrors(p, errors);
@@ -179,8 +187,8 @@ export function footprintOf(image: CatalogImage, resources: DeploymentEntity["re
  * when the quota reports it.
  */
 export function deploymentShortfalls(quota: QuotaReport, draft: StoredDeployment, perPod: Record<string, number>, others: StoredDeployment[], current?: StoredDeployment): QuotaShortfall[] {
-	const booked = sumBookings([...others, ...(current ? [current] : [])].map(d => scaledNeed({ replicas: d.replicas, perPod: d.footprint ?? {} })));
-	const need = scaledNeed({ replicas: draft.replicas, perPod }, current?.footprint ? { replicas: current.replicas, perPod: current.footprint } : undefined);
+	const booked = sumBookings([...others, ...(current ? [current] : [])].map(d => scaledNeed({ replicas: bookedReplicas(d), perPod: d.footprint ?? {} })));
+	const need = scaledNeed({ replicas: bookedReplicas(draft), perPod }, current?.footprint ? { replicas: bookedReplicas(current), perPod: current.footprint } : undefined);
 	return quotaShortfalls(withBookedFloor(quota, booked), need);
 }
 

@@ -16,16 +16,17 @@ import { isTombstoned, testApplyDelay } from "../tombstones";
 import { isAlreadyExists, Kinds, type KubeClient, type KubernetesObject, type ResilientInformer, type V1ConfigMap, type V1Deployment, type V1Secret, type V1Service } from "../k8s";
 import { applyGuarded, clusterLookup, heldError, isHeldError, knownFirst, objectKey } from "../ownership";
 import { nodePortError, withNodePorts } from "./checks";
+import { ingressSite } from "./exposure";
 import type { StoredDeployment } from "./store";
 
 /** Everything a deployment entity owns in the cluster (and the env objects v1.k8s.envs writes for it). */
 export const WATCH_SELECTOR = `${MANAGED_SELECTOR},app.kubernetes.io/component in (${DEPLOYMENT_KIND},${ENV_KIND})`;
-export const WATCHED_KINDS = [Kinds.Deployment, Kinds.Service, Kinds.Ingress, Kinds.ConfigMap, Kinds.Secret, Kinds.ServiceAccount];
+export const WATCHED_KINDS = [Kinds.Deployment, Kinds.Service, Kinds.Ingress, Kinds.ConfigMap, Kinds.Secret, Kinds.ServiceAccount, Kinds.HorizontalPodAutoscaler];
 /**
  * A deployment's own ServiceAccount carries its id and goes with it (last: after its pods). A
  * shared one carries no deployment's id, so no deployment prunes it.
  */
-const PRUNABLE_KINDS = [Kinds.ConfigMap, Kinds.Service, Kinds.Ingress, Kinds.Deployment, Kinds.ServiceAccount];
+const PRUNABLE_KINDS = [Kinds.ConfigMap, Kinds.Service, Kinds.Ingress, Kinds.HorizontalPodAutoscaler, Kinds.Deployment, Kinds.ServiceAccount];
 /** What the orphan sweep looks at (lib/orphans.ts): everything generated for a deployment, its env objects too. */
 export const SWEPT_KINDS = [...PRUNABLE_KINDS, Kinds.Secret];
 
@@ -80,7 +81,7 @@ function manifestsOf(baseDomain: string, doc: StoredDeployment, image: CatalogIm
 	const mine = (o: KubernetesObject | undefined) => (o && entityIdOf(o) === doc.id ? o : undefined);
 	const envChecksum = mine(cm) || mine(secret) ? dataChecksum(mine(cm) ? (cm as V1ConfigMap).data : undefined, mine(secret) ? secretValues(secret) : undefined) : undefined;
 	const configChecksum = doc.configMap ? dataChecksum(doc.configMap.data) : undefined;
-	return jointManifests(doc, deploymentManifests({ deployment: doc, image, envChecksum, configChecksum }, baseDomain));
+	return jointManifests(doc, deploymentManifests({ deployment: doc, image, envChecksum, configChecksum }, ingressSite(baseDomain)));
 }
 
 /** What the entity adds up to with its image and the env objects v1.k8s.envs wrote for it. */
@@ -90,7 +91,7 @@ export async function desiredManifests(kube: KubeClient, baseDomain: string, doc
 
 /** The manifests of a draft, as a create's answer shows them (no env checksum yet). */
 export function draftManifests(baseDomain: string, draft: StoredDeployment, image: CatalogImage): GeneratedObject[] {
-	return jointManifests(draft, deploymentManifests({ deployment: draft, image, configChecksum: draft.configMap ? dataChecksum(draft.configMap.data) : undefined }, baseDomain));
+	return jointManifests(draft, deploymentManifests({ deployment: draft, image, configChecksum: draft.configMap ? dataChecksum(draft.configMap.data) : undefined }, ingressSite(baseDomain)));
 }
 
 /**
@@ -130,7 +131,7 @@ export async function dryRun(kube: KubeClient, baseDomain: string, draft: Stored
 		else if (opts.adopt && takesOver(m, live)) taken.push(m);
 		return !holder;
 	};
-	for (const m of jointManifests(dep, deploymentManifests({ deployment: dep, image }, baseDomain))) {
+	for (const m of jointManifests(dep, deploymentManifests({ deployment: dep, image }, ingressSite(baseDomain)))) {
 		try {
 			const name = known.has(objectKey(m.kind, m.metadata?.name)) ? undefined : await newName(kube, m);
 			if (!name || (!name.free && mayHold(m, name.live))) await kube.apply(m, { dryRun: true });

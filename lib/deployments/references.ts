@@ -12,7 +12,9 @@ import { serviceAccountName } from "../manifests/joint";
 import { LABEL_ID } from "../manifests/labels";
 import { objectNames } from "../manifests/model";
 import { hostErrors, takenHost } from "../namespaces/domains";
+import { autoscaleErrors } from "./autoscale";
 import { deploymentShortfalls, jointErrors, nameCollisions, placementErrors, quotaMessage } from "./checks";
+import { exposureErrors } from "./exposure";
 import type { StoredDeployment } from "./store";
 
 export interface ReferenceDeps {
@@ -122,6 +124,8 @@ export async function checkReferences(deps: ReferenceDeps, draft: StoredDeployme
 		...placementErrors(draft, image),
 		...(await claimErrors(deps, draft, current)),
 		...jointErrors(draft, image, deps.nodePortRange),
+		...exposureErrors(draft, image),
+		...autoscaleErrors(draft),
 		...(await mountErrors(deps, draft, current)),
 		...(await accountErrors(deps, draft, current)),
 	];

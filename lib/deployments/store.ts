@@ -5,7 +5,7 @@
  * that `{}` is not an empty object (Mongoose drops those, and `{}` asks for an account of the
  * deployment's own).
  */
-import { REPLACED_FIELDS, type UpdateDeploymentParams } from "../api/deployments";
+import { CLEARABLE_FIELDS, REPLACED_FIELDS, type UpdateDeploymentParams } from "../api/deployments";
 import type { DeploymentEntity } from "../manifests/deployment";
 import type { ServiceAccountRequest } from "../manifests/joint";
 
@@ -22,13 +22,15 @@ export interface StoredDeployment extends DeploymentEntity {
 
 type Stored = Record<string, unknown>;
 
-export const PUBLIC_FIELDS = ["name", "namespace", "namespaceName", "image", "imageName", "replicas", "vHosts", "volumes", "configMap", "resources", "ports", "mounts", "nodePorts", "serviceAccount", "restartedAt", "status", "owner", "members"];
+export const PUBLIC_FIELDS = ["name", "namespace", "namespaceName", "image", "imageName", "replicas", "vHosts", "volumes", "configMap", "resources", "ports", "mounts", "nodePorts", "serviceAccount", "probes", "tls", "annotations", "autoscale", "restartedAt", "status", "owner", "members"];
 
 export function encodeDeployment(doc: Partial<StoredDeployment>): Stored {
 	const out: Stored = { ...doc };
 	if (doc.configMap) out.configMap = { name: doc.configMap.name, mountPath: doc.configMap.mountPath, files: Object.entries(doc.configMap.data).map(([key, value]) => ({ key, value })) };
 	if (doc.footprint) out.footprint = Object.entries(doc.footprint).map(([resource, amount]) => ({ resource, amount }));
 	if (doc.serviceAccount) out.serviceAccount = { ...doc.serviceAccount, shared: doc.serviceAccount.shared ?? false };
+	// Annotation keys have dots ("cert-manager.io/…").
+	if (doc.annotations) out.annotations = Object.entries(doc.annotations).map(([key, value]) => ({ key, value }));
 	return out;
 }
 
@@ -37,6 +39,7 @@ export function encodeChange(changes: Partial<StoredDeployment>): Stored {
 	const set = encodeDeployment(changes);
 	if ("configMap" in changes && changes.configMap === undefined) set.configMap = null;
 	if ("serviceAccount" in changes && changes.serviceAccount === undefined) set.serviceAccount = null;
+	for (const key of CLEARABLE_FIELDS) if (key in changes && changes[key] === undefined) set[key] = null;
 	return set;
 }
 
@@ -53,6 +56,9 @@ export function decodeDeployment(raw: Stored): Stored {
 		const { shared: _own, ...rest } = sa;
 		doc.serviceAccount = rest;
 	}
+	const annotations = raw.annotations as { key: string; value: string }[] | null | undefined;
+	if (Array.isArray(annotations)) doc.annotations = Object.fromEntries(annotations.map(a => [a.key, a.value]));
+	for (const key of CLEARABLE_FIELDS) if (doc[key] === null) delete doc[key];
 	const fp = raw.footprint as { resource: string; amount: number }[] | undefined;
 	if (Array.isArray(fp)) doc.footprint = Object.fromEntries(fp.map(f => [f.resource, f.amount]));
 	doc.id = String(doc.id);
@@ -64,6 +70,7 @@ export function withChanges(doc: StoredDeployment, changes: Partial<StoredDeploy
 	const draft: StoredDeployment = { ...doc, ...changes };
 	if ("configMap" in changes && changes.configMap === undefined) delete draft.configMap;
 	if ("serviceAccount" in changes && changes.serviceAccount === undefined) delete draft.serviceAccount;
+	for (const key of CLEARABLE_FIELDS) if (key in changes && changes[key] === undefined) delete draft[key];
 	return draft;
 }
 
@@ -73,5 +80,6 @@ export function changesOf(p: Omit<UpdateDeploymentParams, "id">): Partial<Stored
 	for (const key of REPLACED_FIELDS) if (p[key] !== undefined) (changes as Record<string, unknown>)[key] = p[key];
 	if (p.configMap !== undefined) changes.configMap = p.configMap ?? undefined;
 	if (p.serviceAccount !== undefined) changes.serviceAccount = p.serviceAccount ?? undefined;
+	for (const key of CLEARABLE_FIELDS) if (p[key] !== undefined) (changes as Record<string, unknown>)[key] = p[key] ?? undefined;
 	return changes;
 }

@@ -25,7 +25,7 @@ export interface AdoptionDeps {
 /** The params the deployments service takes, and notes for what it does not take yet. */
 function carriedParams(spec: AdoptionSpec, namespace: string, imageId: string, accepted: Set<string>, notes: AdoptionNote[]): Record<string, unknown> {
 	const params: Record<string, unknown> = { name: spec.name, namespace, image: imageId, replicas: spec.replicas };
-	for (const field of ["ports", "volumes", "resources", "mounts", "serviceAccount"] as const) {
+	for (const field of ["ports", "volumes", "resources", "mounts", "serviceAccount", "probes"] as const) {
 		if (spec[field] === undefined) continue;
 		if (accepted.has(field)) params[field] = spec[field];
 		else notes.push({ field, message: `v1.k8s.deployments does not take \`${field}\` yet; not carried over` });

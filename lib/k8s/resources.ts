@@ -32,6 +32,7 @@ export const Kinds = {
 	Ingress: kind("networking.k8s.io/v1", "Ingress", "ingresses"),
 	NetworkPolicy: kind("networking.k8s.io/v1", "NetworkPolicy", "networkpolicies"),
 	Lease: kind("coordination.k8s.io/v1", "Lease", "leases"),
+	HorizontalPodAutoscaler: kind("autoscaling/v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers"),
 } as const satisfies Record<string, ResourceKind>;
 
 /** The REST collection path of a kind, cluster-wide or in one namespace. */

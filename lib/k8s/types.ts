@@ -31,4 +31,6 @@ export type {
 	V1EnvVar,
 	V1Lease,
 	V1RoleBinding,
+	V1Probe,
+	V2HorizontalPodAutoscaler,
 } from "@kubernetes/client-node";

@@ -1,5 +1,5 @@
 import type { V1Container, V1Deployment, V1EnvVar, V1Ingress, V1LimitRange, V1Namespace, V1NetworkPolicy, V1Pod, V1ResourceQuota, V1Secret, V1Service } from "../k8s";
-import { effectivePorts, imageReference, podFootprint, podResources, type CatalogImage } from "./deployment";
+import { effectivePorts, expandBerthVars, imageReference, podFootprint, podResources, type CatalogImage } from "./deployment";
 import { httpPort } from "./ingress";
 import { LABEL_COMPONENT, LABEL_PREFIX, entityAnnotations, managedLabels, selectorLabels } from "./labels";
 import { namespaceManifests, networkPolicyManifest, type NamespaceQuota } from "./namespace";
@@ -123,6 +123,11 @@ export function applicationFootprint(template: Pick<ApplicationTemplate, "resour
 	return podFootprint(podResources(template));
 }
 
+/** Berth's variables of an instance, as its env and its command and args (expanded) have them. */
+function servedAt(id: string): Record<string, string> {
+	return { BERTH_APP_ID: id, BERTH_BASE_PATH: userPath(id) };
+}
+
 function envOf(inst: ApplicationInstance): V1EnvVar[] {
 	const names = applicationNames(inst.id);
 	const env: V1EnvVar[] = [];
@@ -131,7 +136,7 @@ function envOf(inst: ApplicationInstance): V1EnvVar[] {
 		else env.push({ name: e.key, value: e.value ?? "" });
 	}
 	// The path the instance is served under, for applications that must know their base URL.
-	env.push({ name: "BERTH_APP_ID", value: inst.id }, { name: "BERTH_BASE_PATH", value: userPath(inst.id) });
+	env.push(...Object.entries(servedAt(inst.id)).map(([name, value]) => ({ name, value })));
 	return env;
 }
 
@@ -152,8 +157,8 @@ export function applicationDeployment(inst: ApplicationInstance): V1Deployment {
 		name: names.container,
 		image: imageReference(template),
 		...(template.imagePullPolicy ? { imagePullPolicy: template.imagePullPolicy } : {}),
-		...(template.command?.length ? { command: template.command } : {}),
-		...(template.args?.length ? { args: template.args } : {}),
+		...(template.command?.length ? { command: expandBerthVars(template.command, servedAt(inst.id)) } : {}),
+		...(template.args?.length ? { args: expandBerthVars(template.args, servedAt(inst.id)) } : {}),
 		...(ports.length ? { ports: ports.map(p => ({ name: p.name, containerPort: p.port, protocol: p.protocol })) } : {}),
 		env: envOf(inst),
 		resources: {

@@ -6,7 +6,9 @@ import { workloadSecurity } from "./security";
 
 export type { ContainerState, PodState };
 import { filesConfigMap } from "./configmap";
-import { ingressManifest } from "./ingress";
+import { hpaManifest } from "./autoscale";
+import { ingressManifest, type IngressSite } from "./ingress";
+import { containerProbes } from "./probes";
 import { serviceManifest } from "./service";
 import {
 	ANNOTATION_CONFIG_CHECKSUM,
@@ -16,7 +18,9 @@ import {
 	deploymentAnnotations,
 	deploymentLabels,
 	effectivePorts,
+	expandBerthVars,
 	objectNames,
+	SERVED_AT_ROOT,
 	type CatalogImage,
 	type Condition,
 	type DeploymentEntity,
@@ -34,6 +38,7 @@ export {
 	DEFAULT_CONFIG_MOUNT,
 	DEPLOYMENT_KIND,
 	ENV_KIND,
+	expandBerthVars,
 	deploymentAnnotations,
 	deploymentLabels,
 	effectivePorts,
@@ -150,8 +155,8 @@ export function deploymentManifest(inputs: DeploymentInputs): V1Deployment {
 		name: names.container,
 		image: imageReference(image),
 		imagePullPolicy: image.imagePullPolicy,
-		command: image.command?.length ? image.command : undefined,
-		args: image.args?.length ? image.args : undefined,
+		command: image.command?.length ? expandBerthVars(image.command, SERVED_AT_ROOT) : undefined,
+		args: image.args?.length ? expandBerthVars(image.args, SERVED_AT_ROOT) : undefined,
 		ports: ports.length ? ports.map(p => ({ name: p.name, containerPort: p.port, protocol: p.protocol })) : undefined,
 		// optional: the pods start before v1.k8s.envs has written them, and when a deployment has no envs.
 		envFrom: [{ configMapRef: { name: names.env, optional: true } }, { secretRef: { name: names.env, optional: true } }],
@@ -161,6 +166,7 @@ export function deploymentManifest(inputs: DeploymentInputs): V1Deployment {
 		},
 		volumeMounts: mounts.length ? mounts : undefined,
 		securityContext: security.container,
+		...containerProbes(image, dep.probes),
 	};
 	const pullSecrets = (image.imagePullSecrets ?? []).map(s => ({ name: typeof s === "string" ? s : s.name }));
 	return dropUndefined<V1Deployment>({
@@ -168,7 +174,8 @@ export function deploymentManifest(inputs: DeploymentInputs): V1Deployment {
 		kind: "Deployment",
 		metadata: { name: names.deployment, namespace: dep.namespaceName, labels, annotations: deploymentAnnotations(dep) },
 		spec: {
-			replicas: dep.replicas,
+			// With autoscale the HPA (or `kubectl scale`) owns replicas: applied without them, Berth's field manager lets go.
+			replicas: dep.autoscale ? undefined : dep.replicas,
 			selector: { matchLabels: selectorLabels(dep.name) },
 			template: {
 				metadata: { labels, annotations: podAnnotations },
@@ -193,14 +200,15 @@ export function podFootprint(resources: PodResources): Record<string, number> {
 	return out;
 }
 
-/** Everything generated for one deployment, in apply order: files, Service, Deployment, Ingress. */
-export function deploymentManifests(inputs: DeploymentInputs, baseDomain: string): GeneratedObject[] {
+/** Everything generated for one deployment, in apply order: files, Service, Deployment, its HPA, Ingress. */
+export function deploymentManifests(inputs: DeploymentInputs, site: string | IngressSite): GeneratedObject[] {
 	const dep = inputs.deployment;
 	const objects: (GeneratedObject | undefined)[] = [
 		filesConfigMap(dep),
 		serviceManifest(dep, inputs.image),
 		deploymentManifest(inputs),
-		ingressManifest(dep, inputs.image, baseDomain),
+		hpaManifest(dep),
+		ingressManifest(dep, inputs.image, site),
 	];
 	return objects.filter((o): o is GeneratedObject => o !== undefined);
 }

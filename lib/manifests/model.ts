@@ -1,9 +1,9 @@
-import type { V1ConfigMap, V1Deployment, V1Ingress, V1Service, V1ServiceAccount } from "../k8s";
+import type { V1ConfigMap, V1Deployment, V1Ingress, V1Service, V1ServiceAccount, V2HorizontalPodAutoscaler } from "../k8s";
 import { LABEL_PREFIX, entityAnnotations, managedLabels } from "./labels";
-import type { AssignedNodePort, CatalogImage, Condition, ConfigMount, DeploymentConfigMap, DeploymentEntity, DeploymentStatus, DeploymentVolume, ImageEnvDeclaration, ImagePort, JointSpec, NodePortRequest, Protocol, ResourceAmounts, ResourceSpec, ServiceAccountRequest } from "../api/deployment-model";
+import type { AssignedNodePort, AutoscaleSpec, CatalogImage, Condition, ConfigMount, DeploymentConfigMap, DeploymentEntity, DeploymentStatus, DeploymentVolume, Exposure, ImageEnvDeclaration, ImagePort, JointSpec, NodePortRequest, ProbeOverrides, ProbeSpec, Protocol, ResourceAmounts, ResourceSpec, ServiceAccountRequest, TlsSpec } from "../api/deployment-model";
 
 // The entity's shape is the contract in lib/api/deployments.ts; re-exported for the builders.
-export type { AssignedNodePort, CatalogImage, Condition, ConfigMount, DeploymentConfigMap, DeploymentEntity, DeploymentStatus, DeploymentVolume, ImageEnvDeclaration, ImagePort, JointSpec, NodePortRequest, Protocol, ResourceAmounts, ResourceSpec, ServiceAccountRequest };
+export type { AssignedNodePort, AutoscaleSpec, CatalogImage, Condition, ConfigMount, DeploymentConfigMap, DeploymentEntity, DeploymentStatus, DeploymentVolume, Exposure, ImageEnvDeclaration, ImagePort, JointSpec, NodePortRequest, ProbeOverrides, ProbeSpec, Protocol, ResourceAmounts, ResourceSpec, ServiceAccountRequest, TlsSpec };
 
 /**
  * The leaf of lib/manifests: a deployment entity's shape, the names and labels of what is generated
@@ -90,11 +90,27 @@ export function deploymentAnnotations(dep: Pick<DeploymentEntity, "id">): Record
 /** The default configMap mount when neither the deployment nor the image names one. */
 export const DEFAULT_CONFIG_MOUNT = "/etc/config";
 
-/** Ports of the deployment, or of its image. */
+/**
+ * Ports of the deployment, or of its image. A port's exposure is its own, else that of the image's
+ * port of the same number, else public (an image that declares none was always reached by Ingress).
+ */
 export function effectivePorts(dep: Pick<DeploymentEntity, "ports">, image: Pick<CatalogImage, "ports">): Required<ImagePort>[] {
 	const ports = dep.ports?.length ? dep.ports : (image.ports ?? []);
-	return ports.map((p, i) => ({ name: p.name ?? (ports.length === 1 ? "main" : `port-${i}`), port: p.port, protocol: p.protocol ?? "TCP" }));
+	const declared = (port: number) => image.ports?.find(p => p.port === port)?.expose;
+	return ports.map((p, i) => ({ name: p.name ?? (ports.length === 1 ? "main" : `port-${i}`), port: p.port, protocol: p.protocol ?? "TCP", expose: p.expose ?? declared(p.port) ?? "public" }));
 }
 
 /** Every kind generated for a deployment (the joint ServiceAccount included). */
-export type GeneratedObject = V1ConfigMap | V1Service | V1Deployment | V1Ingress | V1ServiceAccount;
+export type GeneratedObject = V1ConfigMap | V1Service | V1Deployment | V1Ingress | V1ServiceAccount | V2HorizontalPodAutoscaler;
+
+/** Where a deployment is served: at its host's root (BERTH_BASE_PATH is "", so "$(BERTH_BASE_PATH)/" is "/"). */
+export const SERVED_AT_ROOT: Record<string, string> = { BERTH_BASE_PATH: "" };
+
+/**
+ * A catalog command or args with Berth's own variables (`$(BERTH_BASE_PATH)`, `$(BERTH_APP_ID)`)
+ * written out, so the applied object shows where the workload is served (jupyter's base URL).
+ * Kubernetes' escape `$$(NAME)` is left for Kubernetes; other names are Kubernetes' to expand.
+ */
+export function expandBerthVars(items: string[], vars: Record<string, string>): string[] {
+	return items.map(s => s.replace(/(\$?)\$\((BERTH_[A-Z_]+)\)/g, (m, escaped: string, key: string) => (escaped || vars[key] === undefined ? m : vars[key])));
+}

@@ -34,19 +34,20 @@ describe("berth apps against a running mesh and the local control plane", () => 
 
 	it("launches a public template without a key and waits for its location", async () => {
 		const res = await berth(["apps", "launch", "jupyter-notebook"], anonymous);
-		expect(res.stderr).toMatch(/✔ jupyter-notebook [0-9a-f]{32} is running at 203\.0\.113\.7\/user\/[0-9a-f]{32}\n$/);
+		// The launcher (anonymous: whoever holds the id) gets jupyter's token in the location, as from BinderHub.
+		expect(res.stderr).toMatch(/✔ jupyter-notebook [0-9a-f]{32} is running at 203\.0\.113\.7\/user\/[0-9a-f]{32}\/\?token=[0-9a-f]{48}\n$/);
 		expect(res.code).toBe(0);
 		id = /^id:\s+([0-9a-f]{32})$/m.exec(res.stdout)![1];
 		expect(id).toMatch(HEX32);
 		expect(res.stdout).toMatch(/^template:\s+jupyter-notebook$/m);
 		expect(res.stdout).toMatch(/^status:\s+running$/m);
-		expect(res.stdout).toContain(`location:  ${PUBLIC_HOST}/user/${id}`);
+		expect(res.stdout).toMatch(new RegExp(`location:\\s+${PUBLIC_HOST.replace(/\./g, "\\.")}/user/${id}/\\?token=[0-9a-f]{48}$`, "m"));
 	});
 
 	it("shows an instance's status in the binder shape", async () => {
 		const res = await berth(["apps", "status", "jupyter-notebook", id, "--json"], anonymous);
 		expect(res.code).toBe(0);
-		expect(res.json()).toEqual({ id, "template-name": "jupyter-notebook", location: `${PUBLIC_HOST}/user/${id}`, status: "running" });
+		expect(res.json()).toEqual({ id, "template-name": "jupyter-notebook", location: expect.stringMatching(new RegExp(`^${PUBLIC_HOST}/user/${id}/\\?token=[0-9a-f]{48}$`)), status: "running" });
 	});
 
 	it("lists a template's instances with a key", async () => {

@@ -155,7 +155,8 @@ describe.each(backends)("v1.k8s.deployments over REST against the real control p
 		it("generates manifests without applying them, shows and re-applies its own", async () => {
 			const gen = await request(api("/generate"), { method: "POST", key: alice, body: { name: "preview", namespace: nsName, image: "php-8-1-0-fpm" } });
 			expect(gen.status).toBe(200);
-			expect(gen.body.manifests.map((m: { kind: string }) => m.kind)).toEqual(["Service", "Deployment", "Ingress"]);
+			// php-fpm's port is `expose: "cluster"` (FastCGI, not HTTP): no Ingress.
+			expect(gen.body.manifests.map((m: { kind: string }) => m.kind)).toEqual(["Service", "Deployment"]);
 			expect(await live("Deployment", "apps/v1", "preview")).toBeUndefined();
 			const own = await request(api(`/${id}/manifests`), { key: alice });
 			const dep = own.body.manifests.find((m: { kind: string }) => m.kind === "Deployment");

@@ -204,11 +204,10 @@ async function checkCluster(nsName: string, name: string, claim: string, vHost: 
 	const cm = await get<V1ConfigMap>("ConfigMap", "v1", `${nginx}-nginx-config`, nsName);
 	expect(cm?.data?.["default.conf"]).toContain(`fastcgi_pass ${php}-service.${nsName}.svc.cluster.local:9000;`);
 
-	// The vHost routes to nginx; php (no vHosts) gets the default host.
+	// The vHost routes to nginx; php-fpm (FastCGI, `expose: "cluster"` in the catalog) gets no Ingress.
 	const ing = await get<V1Ingress>("Ingress", "networking.k8s.io/v1", nginx, nsName);
 	expect(ing?.spec?.rules).toEqual([{ host: vHost, http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: `${nginx}-service`, port: { number: 80 } } } }] } }]);
-	const phpIng = await get<V1Ingress>("Ingress", "networking.k8s.io/v1", php, nsName);
-	expect(phpIng?.spec?.rules?.[0].host).toBe(`${php}.${nsName}.${process.env.BASE_DOMAIN || "berth.local"}`);
+	expect(await get<V1Ingress>("Ingress", "networking.k8s.io/v1", php, nsName)).toBeUndefined();
 
 	// The image's declared secret, generated, in a Secret the php container reads through envFrom.
 	const secret = await get<V1Secret>("Secret", "v1", `${php}-env`, nsName);

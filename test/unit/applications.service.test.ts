@@ -199,13 +199,16 @@ describe("v1.k8s.applications (Kubernetes stubbed)", () => {
 			await new Promise(r => setTimeout(r, 2500));
 			expect(await broker.call("v1.k8s.applications.binderStatus", { template: "jupyter-notebook", id }, anonymous)).toEqual({ id, "template-name": "jupyter-notebook", location: null, status: "deploying" });
 			kube.makeReady(id);
-			await eventually(async () =>
-				expect(await broker.call("v1.k8s.applications.binderStatus", { template: "jupyter-notebook", id }, anonymous)).toEqual({ id, "template-name": "jupyter-notebook", location: `apps.example.org/user/${id}`, status: "running" }),
-			);
-			expect(events.filter(e => e.id === id).map(e => e.event)).toEqual(["launched", "running"]);
 			// The generated token lives in the instance's Secret, made once and kept across reconciles.
 			const secret = kube.all("Secret", NS).find(s => s.metadata?.name === `app-${id}-env`) as { data: Record<string, string> };
-			expect(Buffer.from(secret.data.JUPYTER_TOKEN, "base64").toString()).toMatch(/^[0-9a-f]{48}$/);
+			const token = Buffer.from(secret.data.JUPYTER_TOKEN, "base64").toString();
+			expect(token).toMatch(/^[0-9a-f]{48}$/);
+			// The launcher (an anonymous one: whoever holds the id) gets it in the location, as BinderHub does.
+			await eventually(async () =>
+				expect(await broker.call("v1.k8s.applications.binderStatus", { template: "jupyter-notebook", id }, anonymous)).toEqual({ id, "template-name": "jupyter-notebook", location: `apps.example.org/user/${id}/?token=${token}`, status: "running" }),
+			);
+			expect(events.filter(e => e.id === id).map(e => e.event)).toEqual(["launched", "running"]);
+			expect(JSON.stringify(events)).not.toContain(token);
 			await new Promise(r => setTimeout(r, 1500));
 			expect((kube.all("Secret", NS).find(s => s.metadata?.name === `app-${id}-env`) as typeof secret).data).toEqual(secret.data);
 		});

@@ -98,7 +98,8 @@ describe("v1.k8s.deployments and v1.k8s.envs (Kubernetes stubbed)", () => {
 			expect(svc("my-app-php")?.spec?.ports).toEqual([{ name: "php", port: 9000, targetPort: 9000, protocol: "TCP" }]);
 			expect(svc("my-app-nginx")?.spec?.ports?.[0]).toMatchObject({ port: 80 });
 			expect(kube.peek<V1Ingress>("Ingress", "my-app-nginx", "team-a")?.spec?.rules?.map(r => r.host)).toEqual(["my-app.nginx.example.com"]);
-			expect(kube.peek<V1Ingress>("Ingress", "my-app-php", "team-a")?.spec?.rules?.map(r => r.host)).toEqual(["my-app-php.team-a.apps.test"]);
+			// php-fpm speaks FastCGI, not HTTP: its catalog port is `expose: "cluster"`, so no Ingress.
+			expect(kube.peek<V1Ingress>("Ingress", "my-app-php", "team-a")).toBeUndefined();
 			const files = kube.peek<V1ConfigMap>("ConfigMap", "my-app-nginx-nginx-config", "team-a");
 			expect(files?.data?.["default.conf"]).toContain("my-app-php-service.team-a.svc.cluster.local:9000");
 			const nginxPod = dep("my-app-nginx")!.spec!.template.spec!;

@@ -40,6 +40,7 @@ function live(overrides: { containers?: V1Container[]; pod?: Record<string, unkn
 						{ name: "host", mountPath: "/host" },
 					],
 					livenessProbe: { httpGet: { path: "/", port: 80 as unknown as never } },
+					startupProbe: { exec: { command: ["true"] } },
 				}),
 				{ name: "sidecar", image: "envoy:1" },
 			],
@@ -92,6 +93,8 @@ describe("deriving a Berth deployment from a live Deployment", () => {
 			],
 			resources: { limits: { cpu: "1", memory: "1Gi" }, requests: { cpu: "100m" } },
 			serviceAccount: { name: "legacy-bot", shared: true, automountToken: false },
+			// The live probes are kept; where it has none, none (not the catalog's). An exec probe cannot be said.
+			probes: { liveness: { http: { path: "/", port: 80 } }, readiness: false, startup: false },
 		});
 	});
 
@@ -101,7 +104,7 @@ describe("deriving a Berth deployment from a live Deployment", () => {
 			expect.arrayContaining([
 				"containers[sidecar]",
 				"spec.template.spec.nodeSelector",
-				"containers[server].livenessProbe",
+				"containers[server].startupProbe",
 				"env[POD_IP]",
 				"env[bad-name]",
 				"resources.limits.nvidia.com/gpu",
@@ -114,7 +117,7 @@ describe("deriving a Berth deployment from a live Deployment", () => {
 
 	it("leaves out what the live object does not have, and names a single port only if it was named", () => {
 		const { spec, notes } = deriveAdoption(live({ containers: [{ name: "app", image: "redis:7", ports: [{ containerPort: 6379 }] }], pod: { serviceAccountName: undefined, automountServiceAccountToken: undefined, nodeSelector: undefined, volumes: [] } }));
-		expect(spec).toEqual({ name: "legacy", namespace: "shop", image: "redis:7", replicas: 3, ports: [{ port: 6379, protocol: "TCP" }] });
+		expect(spec).toEqual({ name: "legacy", namespace: "shop", image: "redis:7", replicas: 3, ports: [{ port: 6379, protocol: "TCP" }], probes: { readiness: false, liveness: false, startup: false } });
 		expect(notes).toEqual([]);
 		expect(() => deriveAdoption(live({ containers: [] }))).toThrow(/no container/);
 	});
