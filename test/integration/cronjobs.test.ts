@@ -19,7 +19,7 @@ interface Run {
 async function clusterLogs(namespace: string, job: string): Promise<string> {
 	const pods = await kube().list<V1Pod>(Kinds.Pod, { namespace, labelSelector: jobPodSelector(job) });
 	expect(pods).toHaveLength(1);
-	return kube().podLogs(namespace, pods[0].metadata!.name!, { container: JOB_CONTAINER });
+	return kube().podLogs(namespace, pods[0].metadata!.name!, { container: JOB_CONTAINER, limitBytes: 1024 * 1024 });
 }
 
 describe.each(backends)("cronjobs against the real control plane, stored in %s", (_backend, pickMongo) => {
