@@ -55,6 +55,8 @@ export interface BerthConfig {
 	tenantPolicy: TenantPolicy;
 	/** STREAM_RECHECK_SECONDS: how often status streams and followed logs re-check the caller's access. */
 	streamRecheckSeconds: number;
+	/** REVISIONS_KEPT: how many revisions of each deployment are kept (lib/revisions); older ones are dropped. */
+	revisionsKept: number;
 	/** AUDIT_RETENTION_DAYS: audit records older than this are pruned (by the leader, hourly). */
 	auditRetentionDays: number;
 	/** Seconds between the leader's orphan sweeps (lib/orphans.ts); 0: no sweep. */
@@ -165,6 +167,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BerthConfig {
 		reservedNamespaces: list(env.RESERVED_NAMESPACES),
 		tenantPolicy: tenantPolicy(env),
 		streamRecheckSeconds: int(env.STREAM_RECHECK_SECONDS, 5),
+		revisionsKept: int(env.REVISIONS_KEPT, 10),
 		auditRetentionDays: int(env.AUDIT_RETENTION_DAYS, 90),
 		orphanSweepSeconds: count(env.ORPHAN_SWEEP_SECONDS, 300),
 		orphanGraceSeconds: count(env.ORPHAN_GRACE_SECONDS, 120),
