@@ -58,7 +58,9 @@ const methods = {
 			const [latest] = await this.revisionsOf(deployment, 1);
 			const changes = diffStates(latest && decodeState(latest), state);
 			if (latest && !rollbackOf && !changes.length) return undefined;
-			const doc = { deployment, revision: (latest?.revision ?? 0) + 1, by: ctx.meta.userID ?? "system", cause: rollbackOf ? "rolledBack" : latest ? "updated" : "created", ...(rollbackOf ? { rollbackOf } : {}), changes, ...encodeState(state) };
+			const revision = (latest?.revision ?? 0) + 1;
+			// `slot` is unique (NeDB has no compound unique index): two nodes never store one number twice.
+			const doc = { deployment, revision, slot: `${deployment}/${revision}`, by: ctx.meta.userID ?? "system", cause: rollbackOf ? "rolledBack" : latest ? "updated" : "created", ...(rollbackOf ? { rollbackOf } : {}), changes, ...encodeState(state) };
 			try {
 				const saved = await this.insertEntity(ctx, doc);
 				await this.trim(ctx, deployment);
@@ -87,7 +89,7 @@ const RevisionsService: ServiceSchema<RevisionsSettings, RevisionsMethods, Revis
 		// moleculer-db's generic actions would publish this collection as it is stored: the routes are its own.
 		withoutGenericActions,
 		// The secret values a rollback restores are sealed at rest (lib/secrets) and never returned.
-		createDbMixin({ collection: "revisions", fields: ["deployment", "revision", "by", "cause", "rollbackOf", "changes"], sort: ["-revision"], unique: [["deployment", "revision"]], sealed: ["secretValues"] }),
+		createDbMixin({ collection: "revisions", fields: ["deployment", "revision", "by", "cause", "rollbackOf", "changes"], sort: ["-revision"], unique: [["slot"]], sealed: ["secretValues"] }),
 	],
 	// Its routes are a deployment's: /api/v1/k8s/deployments/:id/revisions and /:id/rollback.
 	settings: { rest: "/v1/k8s/deployments" } as RevisionsSettings,
