@@ -120,6 +120,9 @@ const RULES: Record<string, Rule> = {
 	"DELETE /api/v1/k8s/deployments/{id}/members/{member}": childMembers,
 	"GET /api/v1/k8s/deployments/{id}/pods": read,
 	"POST /api/v1/k8s/deployments/{id}/restart": edit,
+	"GET /api/v1/k8s/deployments/{id}/revisions": read,
+	// Revision 1 (the body's smallest) is the create's: the deployment's own spec again, as a new revision.
+	"POST /api/v1/k8s/deployments/{id}/rollback": edit,
 	"POST /api/v1/k8s/deployments/{id}/scale": edit,
 	"GET /api/v1/k8s/deployments/{id}/state": read,
 	"GET /api/v1/k8s/deployments/{id}/status": read,
