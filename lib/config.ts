@@ -63,6 +63,8 @@ export interface BerthConfig {
 	logLimitBytes: number;
 	/** MAX_STREAMS_PER_KEY: status streams and followed logs one API key may keep open at once on a node. */
 	maxStreamsPerKey: number;
+	/** REVISIONS_KEPT: how many revisions of each deployment are kept (lib/revisions); older ones are dropped. */
+	revisionsKept: number;
 	/** AUDIT_RETENTION_DAYS: audit records older than this are pruned (by the leader, hourly). */
 	auditRetentionDays: number;
 	/** Seconds between the leader's orphan sweeps (lib/orphans.ts); 0: no sweep. */
@@ -195,6 +197,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): BerthConfig {
 		streamRecheckSeconds: int(env.STREAM_RECHECK_SECONDS, 5),
 		logLimitBytes: int(env.LOG_LIMIT_BYTES, 10 * 1024 * 1024),
 		maxStreamsPerKey: int(env.MAX_STREAMS_PER_KEY, 10),
+		revisionsKept: int(env.REVISIONS_KEPT, 10),
 		auditRetentionDays: int(env.AUDIT_RETENTION_DAYS, 90),
 		orphanSweepSeconds: count(env.ORPHAN_SWEEP_SECONDS, 300),
 		orphanGraceSeconds: count(env.ORPHAN_GRACE_SECONDS, 120),

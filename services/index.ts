@@ -11,6 +11,7 @@ import NamespacesService from "./k8s.namespaces.service";
 import VolumesService from "./k8s.volumes.service";
 import DeploymentsService from "./k8s.deployments.service";
 import EnvsService from "./k8s.envs.service";
+import RevisionsService from "./k8s.revisions.service";
 import InventoryService from "./k8s.inventory.service";
 import ApplicationsService from "./k8s.applications.service";
 import ServicesService from "./k8s.services.service";
@@ -31,6 +32,7 @@ export const serviceRegistry: Record<string, ServiceSchema> = {
 	"k8s.volumes": VolumesService as unknown as ServiceSchema,
 	"k8s.deployments": DeploymentsService as unknown as ServiceSchema,
 	"k8s.envs": EnvsService as unknown as ServiceSchema,
+	"k8s.revisions": RevisionsService as unknown as ServiceSchema,
 	"k8s.inventory": InventoryService as unknown as ServiceSchema,
 	"k8s.applications": ApplicationsService as unknown as ServiceSchema,
 	"k8s.services": ServicesService as unknown as ServiceSchema,

@@ -4,21 +4,23 @@ import { createParams, idParams, listParams, logsParams, lookupParams, scalePara
 import type { ApplyView, CreateDeploymentParams, EnvParam, FindParams, GenerateView, IdParams, ListParams, LogsParams, LookupParams, PodLogs, ScaleParams, StateView, UpdateDeploymentParams } from "../lib/api/deployments";
 import type { CreateFromImageParams, EnvTarget } from "../lib/api/envs";
 import type { LookupParams as NamespaceLookup, NamespaceRef } from "../lib/api/namespaces";
-import { answerCreated, readVisibleAction, withoutDbActions, type RestMeta } from "../lib/api/rest";
+import { readVisibleAction, withoutDbActions, type RestMeta } from "../lib/api/rest";
 import { loadConfig } from "../lib/config";
 import { keyStillUsable, pokeAccessWatches } from "../lib/access-watch";
 import { checkScalable } from "../lib/deployments/autoscale";
 import { checkJoint, checkShape, draftOf, footprintOf, parseSince } from "../lib/deployments/checks";
+import { createDeployment } from "../lib/deployments/create";
 import { deploymentEvents, deploymentTop, followLogs, liveStatus, logPods, podsOf, readLogs } from "../lib/deployments/live";
 import { streamOwner } from "../lib/reads";
 import { deleteGenerated, desiredManifests, draftManifests, dryRun, entityIdOf, liveCacheOf, ImageCache, orphanedStatus, reconcileDeployment, SWEPT_KINDS, WATCH_SELECTOR, WATCHED_KINDS, type PassDeps } from "../lib/deployments/reconcile";
 import { checkQuota, checkReferences, type ReferenceDeps } from "../lib/deployments/references";
-import { changesOf, decodeDeployment, encodeChange, encodeDeployment, PUBLIC_FIELDS, withChanges, type StoredDeployment } from "../lib/deployments/store";
-import { conflict, found, invalidField, NOT_RETRIED, notFound } from "../lib/errors";
+import { changesOf, decodeDeployment, encodeChange, PUBLIC_FIELDS, withChanges, type StoredDeployment } from "../lib/deployments/store";
+import { found, invalidField, NOT_RETRIED, notFound } from "../lib/errors";
 import { getKubeClient, type KubernetesObject } from "../lib/k8s";
-import { claimOf, isAdopting } from "../lib/ownership";
+import { isAdopting } from "../lib/ownership";
+import { recordRevision } from "../lib/revisions/record";
 import { admitIntoNamespace } from "../lib/namespaces/identity";
-import { deploymentStatus, podState, statusChanged, type CatalogImage, type DeploymentEntity, type DeploymentStatus, type PodState } from "../lib/manifests/deployment";
+import { podState, statusChanged, type CatalogImage, type DeploymentEntity, type DeploymentStatus, type PodState } from "../lib/manifests/deployment";
 import { createControllerMixin, type ControllerLocals, type ControllerMethods } from "../mixins/controller.mixin";
 import { COLLECTION_CHANGED, createDbMixin, type DbBackedService } from "../mixins/db.mixin";
 import { createMembershipMixin, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
@@ -51,46 +53,11 @@ interface DeploymentsThis extends DbBackedService<DeploymentView & DeploymentsMe
 /** A read of the live cluster about a deployment the caller may see (404 otherwise). */
 const liveRead = <R>(rest: string, read: (self: DeploymentsThis, doc: StoredDeployment) => Promise<R>) => readVisibleAction<DeploymentsThis, StoredDeployment, R>(rest, idParams, read);
 
-/** create, and createDeployment (the seed's name for it): one handler, the same params. */
+/** create, and createDeployment (the seed's name for it): one handler, the same params (lib/deployments/create.ts). */
 const createAction = {
 	retryPolicy: NOT_RETRIED, params: strictParams(createParams),
-	async handler(this: DeploymentsThis, ctx: Context<CreateDeploymentParams, CallerMeta & RestMeta>): Promise<DeploymentEntity> {
-		const p = ctx.params;
-		checkShape(p);
-		const ns = await this.lookupNamespace(ctx, p.namespace);
-		const image = await this.resolveImage(ctx, p.image);
-		this.images.remember(image); // fresh: the passes of this deployment build from it
-		const lock = `${ns.id}/${p.name}`;
-		if (this.creating.has(lock) || (await this.findRaw({ namespace: ns.id, name: p.name })).length)
-			throw conflict(`A deployment named "${p.name}" already exists in namespace "${ns.name}"`, { name: p.name, namespace: ns.name });
-		this.creating.add(lock);
-		try {
-			// Access is the namespace's, decided at each call: nothing of its membership is copied here.
-			const draft = draftOf(p, { id: "pending", namespace: ns, image, owner: ctx.meta.userID as string, members: [] });
-			const { footprint, taken } = await this.checkDraft(ctx, draft, image);
-			const { id: _pending, ...doc } = draft;
-			const saved = await this.withAdmission(ctx, ns.id, async quota => {
-				await checkQuota(this.references(), quota, draft, footprint);
-				return this.insertEntity(ctx, encodeDeployment({ ...doc, footprint, namespaceUid: ns.uid, status: deploymentStatus(undefined, { ok: true }, undefined, new Date().toISOString()) }));
-			});
-			const id = String(saved.id);
-			try {
-				// An adoption's external objects are marked as the entity's first, so every apply finds them its own.
-				for (const obj of taken) await getKubeClient().mergeMetadata(claimOf(obj, id));
-				await this.writeEnvs(ctx, { ...doc, id }, image, p.env ?? []);
-			} catch (err) {
-				// Nothing is half-made: without its envs the deployment is not created.
-				await this.removeEntity(ctx, id);
-				throw err;
-			}
-			await this.reconciler?.sync(id).catch(err => this.logger.warn(`First apply of deployment ${id} failed; the reconciler retries:`, (err as Error).message));
-			// Deleted meanwhile (by its id, on another node): gone for this caller too.
-			const entity = this.publicView(found(await this.loadDoc<StoredDeployment>(id), "Deployment", id));
-			ctx.emit("k8s.deployments.created", entity);
-			return answerCreated(ctx, `/api/v1/k8s/deployments/${entity.id}`, entity);
-		} finally {
-			this.creating.delete(lock);
-		}
+	handler(this: DeploymentsThis, ctx: Context<CreateDeploymentParams, CallerMeta & RestMeta>): Promise<DeploymentEntity> {
+		return createDeployment(this, ctx);
 	},
 };
 
@@ -237,7 +204,18 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 				if (image) Object.assign(changes, { image: image.id, imageName: image.name });
 				const entity = await this.applyChange(ctx, current, changes, image);
 				if (image && p.image !== current.image) await this.writeEnvs(ctx, entity, image, []);
+				await recordRevision(ctx, entity.id);
 				return entity;
+			},
+		},
+		/** A rollback's spec (v1.k8s.revisions), through the checks of any change; mesh callers only. */
+		restore: {
+			retryPolicy: NOT_RETRIED,
+			params: { id: idParams.id, changes: { type: "object" } },
+			async handler(this: DeploymentsThis, ctx: Context<IdParams & { changes: Partial<StoredDeployment> }, CallerMeta>): Promise<DeploymentEntity> {
+				const current = await this.findVisible<StoredDeployment>(ctx, ctx.params.id, "edit");
+				const image = await this.resolveImage(ctx, String(ctx.params.changes.image));
+				return this.applyChange(ctx, current, { ...ctx.params.changes, image: image.id, imageName: image.name }, image);
 			},
 		},
 		list: {

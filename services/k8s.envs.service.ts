@@ -3,10 +3,12 @@ import {
 	createEnvParams,
 	createFromImageParams,
 	envIdParams,
+	exactEnvParams,
 	listEnvParams,
 	MASK,
 	packParams,
 	resolveEnvParams,
+	snapshotEnvParams,
 	targetParams,
 	updateEnvParams,
 	type CreateEnvParams,
@@ -14,10 +16,12 @@ import {
 	type EnvEntity,
 	type EnvTarget,
 	type EnvType,
+	type ExactEnvParams,
 	type ListEnvParams,
 	type PackParams,
 	type PatchResult,
 	type ResolveEnvParams,
+	type SnapshotEnvParams,
 	type TargetParams,
 	type UpdateEnvParams,
 } from "../lib/api/envs";
@@ -34,6 +38,8 @@ import { createMembershipMixin, isUnscoped, SYSTEM_META, type CallerMeta, type M
 import { createRefsMixin, type RefsMethods } from "../mixins/refs.mixin";
 import { allows, type NamespaceRole } from "../lib/namespaces/roles";
 import { strictParams } from "../lib/api/rules";
+import { recordRevision } from "../lib/revisions/record";
+import type { EnvSnapshotEntry } from "../lib/revisions/spec";
 
 export { MASK } from "../lib/api/envs";
 export { randomSecret } from "../lib/envs/envs";
@@ -188,6 +194,7 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, ControllerLo
 				checkSize(await this.envsOf(dep.id), ctx.params.key, ctx.params.value);
 				const doc = await this.storeEnv(ctx, dep, ctx.params.key, ctx.params.type ?? "as-is", ctx.params.value);
 				await this.settle(dep.id);
+				await recordRevision(ctx, dep.id);
 				return answerCreated(ctx, `/api/v1/k8s/envs/${doc.id}`, this.publicView(doc));
 			},
 		},
@@ -200,6 +207,7 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, ControllerLo
 				checkSize(await this.envsOf(doc.deployment), doc.key, value);
 				const saved = await this.changeEnv(ctx, doc, ctx.params.type ?? doc.type, value);
 				await this.settle(doc.deployment);
+				await recordRevision(ctx, doc.deployment);
 				return this.publicView(saved);
 			},
 		},
@@ -229,6 +237,7 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, ControllerLo
 				const doc = await this.findVisible<StoredEnv>(ctx, ctx.params.id, "edit");
 				await this.removeEnvs(ctx, [doc]);
 				await this.settle(doc.deployment);
+				await recordRevision(ctx, doc.deployment);
 				return this.publicView(doc);
 			},
 		},
@@ -247,7 +256,10 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, ControllerLo
 				if (ctx.meta.namespaces && !isUnscoped(ctx)) query = { $and: [query, { namespaceName: { $in: ctx.meta.namespaces } }] };
 				const docs = await this.findRaw<StoredEnv>(query);
 				const removed = await this.removeEnvs(ctx, docs);
-				for (const dep of new Set(docs.map(d => d.deployment))) await this.settle(dep);
+				for (const dep of new Set(docs.map(d => d.deployment))) {
+					await this.settle(dep);
+					await recordRevision(ctx, dep);
+				}
 				return { removed };
 			},
 		},
@@ -316,7 +328,35 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, ControllerLo
 					else await this.storeEnv(ctx, dep, w.key, w.type, w.value);
 				}
 				await this.settle(dep.id);
+				await recordRevision(ctx, dep.id);
 				return (await this.envsOf(dep.id)).map(d => this.publicView(d));
+			},
+		},
+		/** A deployment's envs as they are, secret values included: for its revisions (mesh callers only). */
+		snapshot: {
+			params: snapshotEnvParams,
+			async handler(this: EnvsThis, ctx: Context<SnapshotEnvParams, CallerMeta>): Promise<EnvSnapshotEntry[]> {
+				if (!isUnscoped(ctx)) throw notFound("Deployment", ctx.params.deployment);
+				return (await this.envsOf(ctx.params.deployment)).map(d => (d.type === "secret" ? { key: d.key, type: d.type, value: "", secretValue: d.secretValue ?? "" } : { key: d.key, type: d.type, value: d.value }));
+			},
+		},
+		/** Makes a deployment's envs exactly `env` (a rollback's set; mesh callers only), and writes them. */
+		exact: {
+			retryPolicy: NOT_RETRIED,
+			params: exactEnvParams,
+			async handler(this: EnvsThis, ctx: Context<ExactEnvParams, CallerMeta>): Promise<{ count: number }> {
+				const { deployment, target, env } = ctx.params;
+				if (!isUnscoped(ctx)) throw notFound("Deployment", deployment);
+				const current = await this.envsOf(deployment);
+				const wanted = new Set(env.map(e => e.key));
+				await this.removeEnvs(ctx, current.filter(d => !wanted.has(d.key)));
+				for (const e of env) {
+					const doc = current.find(d => d.key === e.key);
+					if (!doc) await this.storeEnv(ctx, { ...target, id: deployment }, e.key, e.type, e.value);
+					else if (doc.type !== e.type || (e.type === "secret" ? doc.secretValue : doc.value) !== e.value) await this.changeEnv(ctx, doc, e.type, e.value);
+				}
+				await this.settle(deployment);
+				return { count: env.length };
 			},
 		},
 	},

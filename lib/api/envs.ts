@@ -118,3 +118,21 @@ export const createFromImageParams = {
 	target: { type: "object", optional: true },
 	declared: { type: "array", optional: true, max: 200 },
 };
+
+/** v1.k8s.envs.snapshot and .exact: mesh callers only (`scope: false`), for a deployment's revisions. */
+export interface SnapshotEnvParams {
+	deployment: string;
+	scope?: boolean;
+}
+export interface ExactEnvParams extends SnapshotEnvParams {
+	/** The deployment, handed over as for createEnv. */
+	target: EnvTarget;
+	/** The whole set: keys not in it are removed. */
+	env: { key: string; type: EnvType; value: string }[];
+}
+export const snapshotEnvParams = { deployment: refRule, scope: { type: "boolean", optional: true } };
+export const exactEnvParams = {
+	...snapshotEnvParams,
+	target: { type: "object" },
+	env: { type: "array", max: 200, items: { type: "object", strict: true, props: { key: keyRule, value: valueRule, type: { ...typeRule, optional: false } } } },
+};

@@ -121,6 +121,10 @@ export function deploymentsApi(t: Transport) {
 		scale: (id: string, replicas: number) => t.call<T.DeploymentEntity>("deployments.scale", { id, replicas }),
 		restart: (id: string) => t.call<T.DeploymentEntity>("deployments.restart", { id }),
 		top: (id: string) => t.call<T.TopView>("deployments.top", { id }),
+		/** The deployment's revisions, newest first. */
+		revisions: (id: string) => t.call<T.RevisionView[]>("deployments.revisions", { id }),
+		/** Re-applies revision `revision` (spec and env set) through an update's checks, as a new revision. */
+		rollback: (id: string, revision: number) => t.call<T.RevisionView>("deployments.rollback", { id, revision }),
 		addMember: (id: string, member: string) => t.call<T.DeploymentEntity>("deployments.addMember", { id, member }),
 		removeMember: (id: string, member: string) => t.call<T.DeploymentEntity>("deployments.removeMember", { id, member }),
 		transfer: (id: string, owner: string) => t.call<T.DeploymentEntity>("deployments.transfer", { id, owner }),

@@ -87,6 +87,8 @@ export const OPERATIONS = {
 	"deployments.scale": { method: "POST", path: "/api/v1/k8s/deployments/:id/scale" },
 	"deployments.restart": { method: "POST", path: "/api/v1/k8s/deployments/:id/restart" },
 	"deployments.top": { method: "GET", path: "/api/v1/k8s/deployments/:id/top" },
+	"deployments.revisions": { method: "GET", path: "/api/v1/k8s/deployments/:id/revisions" },
+	"deployments.rollback": { method: "POST", path: "/api/v1/k8s/deployments/:id/rollback" },
 	"deployments.addMember": { method: "POST", path: "/api/v1/k8s/deployments/:id/members" },
 	"deployments.removeMember": { method: "DELETE", path: "/api/v1/k8s/deployments/:id/members/:member" },
 	"deployments.transfer": { method: "POST", path: "/api/v1/k8s/deployments/:id/transfer" },

@@ -18,9 +18,11 @@ import type { SpecStatus } from "../manifests/spec";
 import type { AppHealth } from "../api/status";
 import type { NamespaceView as NamespaceStatusView } from "../api/status";
 import type { DeploymentConfigMap, DeploymentEntity, PodState } from "../api/deployments";
+import type { RevisionView } from "../api/revisions";
 
 export type {
 	MemberRole,
+	RevisionView,
 	AppHealth,
 	NamespaceStatusView,
 	AdoptionPlan,

@@ -24,6 +24,12 @@ type Stored = Record<string, unknown>;
 
 export const PUBLIC_FIELDS = ["name", "namespace", "namespaceName", "image", "imageName", "replicas", "vHosts", "volumes", "configMap", "resources", "ports", "mounts", "nodePorts", "serviceAccount", "probes", "tls", "annotations", "autoscale", "restartedAt", "status", "owner", "members"];
 
+/**
+ * What a revision holds and a rollback restores (lib/revisions): every public field but the
+ * entity's identity, access, status and replicas (a scale is not a revision, as in kubectl).
+ */
+export const SPEC_FIELDS = PUBLIC_FIELDS.filter(f => !["name", "namespace", "namespaceName", "replicas", "status", "owner", "members"].includes(f));
+
 export function encodeDeployment(doc: Partial<StoredDeployment>): Stored {
 	const out: Stored = { ...doc };
 	if (doc.configMap) out.configMap = { name: doc.configMap.name, mountPath: doc.configMap.mountPath, files: Object.entries(doc.configMap.data).map(([key, value]) => ({ key, value })) };
@@ -34,12 +40,10 @@ export function encodeDeployment(doc: Partial<StoredDeployment>): Stored {
 	return out;
 }
 
-/** The `$set` of a change: fields the change clears (`undefined`) are stored as `null`. */
+/** The `$set` of a change: fields the change clears (`undefined`) are stored as `null` (decode drops them). */
 export function encodeChange(changes: Partial<StoredDeployment>): Stored {
 	const set = encodeDeployment(changes);
-	if ("configMap" in changes && changes.configMap === undefined) set.configMap = null;
-	if ("serviceAccount" in changes && changes.serviceAccount === undefined) set.serviceAccount = null;
-	for (const key of CLEARABLE_FIELDS) if (key in changes && changes[key] === undefined) set[key] = null;
+	for (const [key, value] of Object.entries(changes)) if (value === undefined) set[key] = null;
 	return set;
 }
 
@@ -59,6 +63,8 @@ export function decodeDeployment(raw: Stored): Stored {
 	const annotations = raw.annotations as { key: string; value: string }[] | null | undefined;
 	if (Array.isArray(annotations)) doc.annotations = Object.fromEntries(annotations.map(a => [a.key, a.value]));
 	for (const key of CLEARABLE_FIELDS) if (doc[key] === null) delete doc[key];
+	// A rollback clears the spec fields its revision did not have.
+	for (const f of SPEC_FIELDS) if (doc[f] === null) delete doc[f];
 	const fp = raw.footprint as { resource: string; amount: number }[] | undefined;
 	if (Array.isArray(fp)) doc.footprint = Object.fromEntries(fp.map(f => [f.resource, f.amount]));
 	doc.id = String(doc.id);
@@ -68,9 +74,7 @@ export function decodeDeployment(raw: Stored): Stored {
 /** The entity with `changes` applied, fields the change clears removed. */
 export function withChanges(doc: StoredDeployment, changes: Partial<StoredDeployment>): StoredDeployment {
 	const draft: StoredDeployment = { ...doc, ...changes };
-	if ("configMap" in changes && changes.configMap === undefined) delete draft.configMap;
-	if ("serviceAccount" in changes && changes.serviceAccount === undefined) delete draft.serviceAccount;
-	for (const key of CLEARABLE_FIELDS) if (key in changes && changes[key] === undefined) delete draft[key];
+	for (const [key, value] of Object.entries(changes)) if (value === undefined) delete (draft as unknown as Record<string, unknown>)[key];
 	return draft;
 }
 

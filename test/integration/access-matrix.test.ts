@@ -123,6 +123,9 @@ const RULES: Record<string, Rule> = {
 	"DELETE /api/v1/k8s/deployments/{id}/members/{member}": childMembers,
 	"GET /api/v1/k8s/deployments/{id}/pods": read,
 	"POST /api/v1/k8s/deployments/{id}/restart": edit,
+	"GET /api/v1/k8s/deployments/{id}/revisions": read,
+	// Revision 1 (the body's smallest) is the create's: its env set again, so envs made since are removed.
+	"POST /api/v1/k8s/deployments/{id}/rollback": { ...edit, destroys: 1 },
 	"POST /api/v1/k8s/deployments/{id}/scale": edit,
 	"GET /api/v1/k8s/deployments/{id}/state": read,
 	"GET /api/v1/k8s/deployments/{id}/status": read,

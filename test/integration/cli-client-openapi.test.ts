@@ -90,6 +90,8 @@ const calls: Record<OperationName, (c: BerthClient) => Promise<unknown>> = {
 	"deployments.scale": c => c.deployments.scale("d1", 2),
 	"deployments.restart": c => c.deployments.restart("d1"),
 	"deployments.top": c => c.deployments.top("d1"),
+	"deployments.revisions": c => c.deployments.revisions("d1"),
+	"deployments.rollback": c => c.deployments.rollback("d1", 1),
 	"deployments.addMember": c => c.deployments.addMember("d1", "bob"),
 	"deployments.removeMember": c => c.deployments.removeMember("d1", "bob"),
 	"deployments.transfer": c => c.deployments.transfer("d1", "bob"),

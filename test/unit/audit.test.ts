@@ -38,6 +38,7 @@ describe("which actions the audit records", () => {
 				...["create", "update", "remove", "deploy", "undeploy", "compatDeploy", "compatDelete"].map(a => `v1.k8s.services.${a}`),
 				...["binderDeploy", "binderLaunch", "launch", "delete"].map(a => `v1.k8s.applications.${a}`),
 				"v1.k8s.inventory.adopt",
+				"v1.k8s.revisions.rollback",
 			].sort(),
 		);
 	});
@@ -48,7 +49,8 @@ describe("which actions the audit records", () => {
 			.map(a => a.name)
 			.sort();
 		// All of them read, (recordActivity) only note activity, or (the quota admission's hold and
-		// release) are steps of a create or scale that is recorded itself.
+		// release, a revision's record, a rollback's restore and exact env set) are steps of a call
+		// that is recorded itself.
 		expect(meshOnly).toEqual(
 			[
 				"v1.audit.record",
@@ -57,6 +59,9 @@ describe("which actions the audit records", () => {
 				"v1.k8s.applications.recordActivity",
 				"v1.k8s.deployments.find",
 				"v1.k8s.deployments.lookup",
+				"v1.k8s.deployments.restore",
+				"v1.k8s.envs.exact",
+				"v1.k8s.envs.snapshot",
 				"v1.k8s.images.count",
 				"v1.k8s.images.find",
 				"v1.k8s.images.resolveName",
@@ -67,6 +72,7 @@ describe("which actions the audit records", () => {
 				"v1.k8s.namespaces.lookup",
 				"v1.k8s.namespaces.releaseAdmission",
 				"v1.k8s.namespaces.resolveName",
+				"v1.k8s.revisions.record",
 				"v1.k8s.status.get",
 				"v1.k8s.status.namespace",
 				"v1.k8s.volumes.count",
