@@ -11,7 +11,7 @@ import { bytes } from "../lib/quantity";
 import { deleteIfOwned, isTombstoned } from "../lib/tombstones";
 import { createDbMixin, isDuplicateKey, type DbBackedService } from "../mixins/db.mixin";
 import { createControllerMixin, type ControllerLocals, type ControllerMethods } from "../mixins/controller.mixin";
-import { createMembershipMixin, isUnscoped, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
+import { createMembershipMixin, namespaceFilter, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 import type { LookupParams, NamespaceEntity, QuotaReport } from "../lib/api/namespaces";
 import { meshAdmission, withAdmission } from "../lib/namespaces/admission";
 
@@ -143,9 +143,9 @@ const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $depe
 	settings: { rest: "/v1/k8s/volumes", $dependencyInterval: 100 },
 	hooks: {
 		before: {
-			list: [filterQuery],
-			find: [filterQuery],
-			count: [filterQuery],
+			list: [namespaceFilter],
+			find: [namespaceFilter],
+			count: [namespaceFilter],
 		},
 	},
 	actions: {
@@ -219,23 +219,5 @@ const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $depe
 
 	methods,
 };
-
-/**
- * list/find/count: `namespace` (id or name) narrows to one namespace the caller may see; a key
- * confined to some namespaces sees only their volumes. Runs after the membership scope.
- */
-async function filterQuery(this: VolumesThis, ctx: Context<Record<string, unknown>, Meta>): Promise<void> {
-	const extra: Record<string, unknown>[] = [];
-	if (typeof ctx.params.namespace === "string" && ctx.params.namespace) {
-		const ns = await ctx.call<NamespaceEntity, LookupParams>("v1.k8s.namespaces.lookup", { ref: ctx.params.namespace, need: "view" });
-		extra.push({ namespace: ns.id });
-	}
-	delete ctx.params.namespace;
-	if (ctx.meta?.namespaces && !isUnscoped(ctx)) extra.push({ namespaceName: { $in: ctx.meta.namespaces } });
-	// A volume being removed is gone for its callers already.
-	extra.push({ deleting: { $ne: true } });
-	const query = (ctx.params.query ?? {}) as Record<string, unknown>;
-	ctx.params.query = { $and: [...(Object.keys(query).length ? [query] : []), ...extra] };
-}
 
 export default VolumesService;

@@ -8,22 +8,14 @@ export type { IdParams } from "./rules";
 export type { NamespaceRef, QuotaReport } from "./namespaces";
 
 export type * from "./deployment-model";
+import { mountsRule } from "./mounts";
 import type { DeploymentConfigMap, DeploymentStatus, DeploymentVolume, ImagePort, JointSpec, ManifestObject, PodState, ResourceSpec } from "./deployment-model";
 
 // ---------------------------------------------------------------------------------------------
 // Joint management's rules, spread into create and update.
 
-export const mountsRule = objectList(
-	{
-		type: { type: "enum", values: ["configMap", "secret"] },
-		name: { type: "string", pattern: DNS1123_SUBDOMAIN, max: 253 },
-		mountPath: { type: "string", pattern: ABSOLUTE_PATH, max: 1024 },
-		subPath: { type: "string", optional: true, pattern: DATA_KEY, max: 253 },
-		readOnly: { type: "boolean", optional: true },
-		optional: { type: "boolean", optional: true },
-	},
-	{ optional: true, max: 20 },
-);
+export { mountsRule };
+export type { MountParam } from "./mounts";
 
 export const nodePortsRule = objectList(
 	{
