@@ -8,14 +8,14 @@ export type { IdParams } from "./rules";
 export type { NamespaceRef, QuotaReport } from "./namespaces";
 
 export type * from "./deployment-model";
-import { mountsRule } from "./mounts";
+import { mountsRule, type MountParam } from "./mounts";
 import type { DeploymentConfigMap, DeploymentStatus, DeploymentVolume, ImagePort, JointSpec, ManifestObject, PodState, ResourceSpec } from "./deployment-model";
 
 // ---------------------------------------------------------------------------------------------
 // Joint management's rules, spread into create and update.
 
 export { mountsRule };
-export type { MountParam } from "./mounts";
+export type { MountParam };
 
 export const nodePortsRule = objectList(
 	{
@@ -52,7 +52,9 @@ export interface EnvParam {
 }
 
 /** The seed's deployment schema, and joint management's `mounts`, `nodePorts` and `serviceAccount`. */
-export interface CreateDeploymentParams extends JointSpec {
+export interface CreateDeploymentParams extends Omit<JointSpec, "mounts"> {
+	/** As sent: entity refs and aliases (lib/api/mounts.ts); Berth's stored form once the service's hook has run. */
+	mounts?: MountParam[];
 	name: string;
 	/** The caller's namespace, by entity id or name. */
 	namespace: string;
