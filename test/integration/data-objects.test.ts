@@ -4,7 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import mongoose from "mongoose";
 import type { Context } from "moleculer";
-import type { V1ConfigMap, V1Deployment, V1Secret } from "../../lib/k8s";
+import type { KubernetesObject, V1ConfigMap, V1Deployment, V1Secret } from "../../lib/k8s";
 import { dropStore, isolatedMongoUri, useStore } from "../helpers/backends";
 import { kube, uniqueName } from "../helpers/cluster";
 import { eventually } from "../helpers/eventually";
@@ -65,7 +65,7 @@ describe.each(stores)("v1.k8s.configmaps and v1.k8s.secrets on %s against the re
 		expect(res.status).toBe(201);
 		return res.body as { id: string; name: string };
 	};
-	const live = <T>(kind: "ConfigMap" | "Secret" | "Deployment", name: string, namespace = ns.name) =>
+	const live = <T extends KubernetesObject>(kind: "ConfigMap" | "Secret" | "Deployment", name: string, namespace = ns.name) =>
 		kube().get<T>({ apiVersion: kind === "Deployment" ? "apps/v1" : "v1", kind, name, namespace });
 	const secretText = (s: V1Secret | undefined) => Object.fromEntries(Object.entries(s?.data ?? {}).map(([k, v]) => [k, Buffer.from(v, "base64").toString()]));
 
