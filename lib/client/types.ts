@@ -9,6 +9,7 @@ import type { DeployImageParams, ImageEntity, LoadReport } from "../api/images";
 import type { CreateJobParams, JobEntity, JobStatusView, ListJobsParams } from "../api/jobs";
 import type { Availability, CreateNamespaceParams, MemberRole, NamespaceEntity, NamespaceStatus, QuotaInput, ResourceQuotaReport, UpdateNamespaceParams } from "../api/namespaces";
 import type { CreateVolumeParams, VolumeEntity } from "../api/volumes";
+import type { ConfigMapEntity, CreateDataObjectParams, ListDataObjectsParams, SecretEntity } from "../api/data-objects";
 import type { CreateKeyParams, KeyEntity } from "../api/keys";
 import type { NodeMetrics, Readiness } from "../api/health";
 import type { CreateServiceParams, DeployView, ManifestsView, ServiceEntity, UndeployView, UpdateServiceParams, ValidateParams, ValidateView } from "../api/services";
@@ -20,6 +21,9 @@ import type { NamespaceView as NamespaceStatusView } from "../api/status";
 import type { DeploymentConfigMap, DeploymentEntity, PodState } from "../api/deployments";
 
 export type {
+	ConfigMapEntity,
+	CreateDataObjectParams,
+	SecretEntity,
 	MemberRole,
 	AppHealth,
 	NamespaceStatusView,
@@ -94,6 +98,8 @@ export type DeploymentLogsQuery = Omit<WithoutId<LogsParams>, "follow">;
 export interface ListImagesQuery {
 	launchable?: boolean;
 }
+
+export type ListDataObjectsQuery = ListDataObjectsParams;
 
 export interface ListVolumesQuery {
 	/** Namespace entity id or name. */
