@@ -169,6 +169,8 @@ export class LeaderElector extends EventEmitter {
 
 	constructor(private readonly opts: LeaderOptions = {}) {
 		super();
+		// Every controller of the node listens for its term; a node runs more than the default 10.
+		this.setMaxListeners(0);
 		this.name = opts.name ?? process.env.LEADER_LEASE_NAME ?? "berth-controller";
 		this.namespace = opts.namespace ?? process.env.LEADER_LEASE_NAMESPACE ?? "default";
 		this.identity = opts.identity ?? `${os.hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;

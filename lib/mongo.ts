@@ -7,7 +7,10 @@ import type MongooseAdapterClass from "moleculer-db-adapter-mongoose";
 export type Mongoose = typeof import("mongoose");
 
 export function loadMongoose(): Mongoose {
-	return require("mongoose") as Mongoose;
+	const mongoose = require("mongoose") as Mongoose;
+	// Each DB-backed service's adapter listens on the shared default connection; a node runs more than the default 10.
+	mongoose.connection.setMaxListeners(0);
+	return mongoose;
 }
 
 export function loadMongooseAdapter(): typeof MongooseAdapterClass {

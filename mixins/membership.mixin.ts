@@ -289,3 +289,22 @@ export interface MembershipMethods {
 }
 
 type MembershipThis = MembershipMethods & DbMethods;
+
+/**
+ * A before hook of list/find/count for entities of a namespace (volumes, ConfigMaps, Secrets):
+ * `namespace` (id or name) narrows to one namespace the caller may see; a key confined to some
+ * namespaces sees only theirs; one being removed is gone for its callers already. Runs after the
+ * membership scope.
+ */
+export async function namespaceFilter(ctx: Context<Record<string, unknown>, CallerMeta>): Promise<void> {
+	const extra: Record<string, unknown>[] = [];
+	if (typeof ctx.params.namespace === "string" && ctx.params.namespace) {
+		const ns = await ctx.call<{ id: string }, { ref: string; need: NamespaceRole }>("v1.k8s.namespaces.lookup", { ref: ctx.params.namespace, need: "view" });
+		extra.push({ namespace: ns.id });
+	}
+	delete ctx.params.namespace;
+	if (ctx.meta?.namespaces && !isUnscoped(ctx)) extra.push({ namespaceName: { $in: ctx.meta.namespaces } });
+	extra.push({ deleting: { $ne: true } });
+	const query = (ctx.params.query ?? {}) as Record<string, unknown>;
+	ctx.params.query = { $and: [...(Object.keys(query).length ? [query] : []), ...extra] };
+}

@@ -9,6 +9,8 @@ import CronJobsService from "./k8s.cronjobs.service";
 import ImagesService from "./k8s.images.service";
 import NamespacesService from "./k8s.namespaces.service";
 import VolumesService from "./k8s.volumes.service";
+import ConfigMapsService from "./k8s.configmaps.service";
+import SecretsService from "./k8s.secrets.service";
 import DeploymentsService from "./k8s.deployments.service";
 import EnvsService from "./k8s.envs.service";
 import RevisionsService from "./k8s.revisions.service";
@@ -30,6 +32,8 @@ export const serviceRegistry: Record<string, ServiceSchema> = {
 	"k8s.namespaces": NamespacesService as unknown as ServiceSchema,
 	"k8s.images": ImagesService as unknown as ServiceSchema,
 	"k8s.volumes": VolumesService as unknown as ServiceSchema,
+	"k8s.configmaps": ConfigMapsService,
+	"k8s.secrets": SecretsService,
 	"k8s.deployments": DeploymentsService as unknown as ServiceSchema,
 	"k8s.envs": EnvsService as unknown as ServiceSchema,
 	"k8s.revisions": RevisionsService as unknown as ServiceSchema,

@@ -14,6 +14,7 @@ import { deploymentEvents, deploymentTop, followLogs, liveStatus, logPods, podsO
 import { streamOwner } from "../lib/reads";
 import { deleteGenerated, desiredManifests, draftManifests, dryRun, entityIdOf, liveCacheOf, ImageCache, orphanedStatus, reconcileDeployment, SWEPT_KINDS, WATCH_SELECTOR, WATCHED_KINDS, type PassDeps } from "../lib/deployments/reconcile";
 import { checkQuota, checkReferences, type ReferenceDeps } from "../lib/deployments/references";
+import { resolveMountsHook } from "../lib/deployments/mounts";
 import { changesOf, decodeDeployment, encodeChange, PUBLIC_FIELDS, withChanges, type StoredDeployment } from "../lib/deployments/store";
 import { found, invalidField, NOT_RETRIED, notFound } from "../lib/errors";
 import { getKubeClient, type KubernetesObject } from "../lib/k8s";
@@ -189,6 +190,8 @@ const DeploymentsService: ServiceSchema<DeploymentsSettings, DeploymentsMethods,
 		createRefsMixin(),
 	],
 	settings: { rest: "/v1/k8s/deployments" } as DeploymentsSettings,
+	// Mounts of ConfigMap and Secret entities become mounts of their objects before any check.
+	hooks: { before: { "create|createDeployment|generate|update": resolveMountsHook } },
 	actions: {
 		create: { ...createAction, rest: "POST /" },
 		createDeployment: { ...createAction, rest: "POST /createDeployment" },

@@ -3,14 +3,15 @@ import { createVolumeParams, listVolumesParams, volumeIdParams, type CreateVolum
 import { answerCreated, getVisibleAction, type RestMeta } from "../lib/api/rest";
 import { conflict, NOT_RETRIED, quotaExceeded } from "../lib/errors";
 import { checkHolders, clusterLookup } from "../lib/ownership";
-import { getKubeClient, Kinds, type KubeClient, type V1Deployment, type V1PersistentVolumeClaim, type V1Pod } from "../lib/k8s";
+import { getKubeClient, Kinds, type KubeClient, type V1PersistentVolumeClaim } from "../lib/k8s";
+import { refuseWhileMounted } from "../lib/mounted-by";
 import { ANNOTATION_ID } from "../lib/manifests/labels";
 import { DEFAULT_VOLUME_SIZE, VOLUME_SELECTOR, pvcManifest } from "../lib/manifests/volume";
 import { bytes } from "../lib/quantity";
 import { deleteIfOwned, isTombstoned } from "../lib/tombstones";
 import { createDbMixin, isDuplicateKey, type DbBackedService } from "../mixins/db.mixin";
 import { createControllerMixin, type ControllerLocals, type ControllerMethods } from "../mixins/controller.mixin";
-import { createMembershipMixin, isUnscoped, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
+import { createMembershipMixin, namespaceFilter, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 import type { LookupParams, NamespaceEntity, QuotaReport } from "../lib/api/namespaces";
 import { meshAdmission, withAdmission } from "../lib/namespaces/admission";
 import { strictParams } from "../lib/api/rules";
@@ -26,7 +27,6 @@ interface StoredVolume extends VolumeEntity {
 
 /** What `remove` needs to know of a deployment entity (see docs/CONTRACTS.md). */
 interface MountingDeployment {
-	name: string;
 	volumes?: { persistentVolumeClaim?: { claimName?: string } }[];
 }
 
@@ -34,7 +34,7 @@ type Meta = CallerMeta & RestMeta;
 
 type VolumesVars = ControllerLocals;
 
-/** The service's own methods: `this.mountedBy(…)` jumps here (their type is this object's). */
+/** The service's own methods: `this.reconcileVolume(…)` jumps here (their type is this object's). */
 type VolumesMethods = typeof methods;
 interface VolumesThis extends DbBackedService<MembershipMethods & ControllerMethods & VolumesMethods & VolumesVars> {}
 
@@ -94,29 +94,6 @@ const methods = {
 		});
 	},
 
-	/**
-	 * Who mounts the claim: Berth's deployment entities (when that service runs), and in the
-	 * cluster any Deployment or unfinished standalone pod (a Job's, say) that names it.
-	 */
-	async mountedBy(this: VolumesThis, ctx: Context<unknown, Meta>, volume: StoredVolume): Promise<{ deployments: string[]; pods: string[] }> {
-		const deployments = new Set<string>();
-		const pods = new Set<string>();
-		if (this.broker.registry.actions.isAvailable("v1.k8s.deployments.find")) {
-			const entities = await ctx.call<MountingDeployment[], Record<string, unknown>>("v1.k8s.deployments.find", { query: { namespace: volume.namespace }, scope: false });
-			for (const dep of entities ?? []) if (dep.volumes?.some(v => v.persistentVolumeClaim?.claimName === volume.name)) deployments.add(dep.name);
-		}
-		const kube = getKubeClient();
-		for (const dep of await kube.list<V1Deployment>(Kinds.Deployment, { namespace: volume.namespaceName })) {
-			if (dep.spec?.template?.spec?.volumes?.some(v => v.persistentVolumeClaim?.claimName === volume.name)) deployments.add(dep.metadata?.name ?? "");
-		}
-		for (const pod of await kube.list<V1Pod>(Kinds.Pod, { namespace: volume.namespaceName })) {
-			if (pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed") continue;
-			if (pod.metadata?.ownerReferences?.some(o => o.kind === "ReplicaSet")) continue; // a Deployment's: reported above
-			if (pod.spec?.volumes?.some(v => v.persistentVolumeClaim?.claimName === volume.name)) pods.add(pod.metadata?.name ?? "");
-		}
-		return { deployments: [...deployments].sort(), pods: [...pods].sort() };
-	},
-
 	/** Level-based: the stored status against the informer's view of the claim. */
 	async reconcileVolume(this: VolumesThis, id: string): Promise<void> {
 		const informer = this.syncedCaches()?.get("PersistentVolumeClaim");
@@ -167,9 +144,9 @@ const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $depe
 	settings: { rest: "/v1/k8s/volumes", $dependencyInterval: 100 },
 	hooks: {
 		before: {
-			list: [filterQuery],
-			find: [filterQuery],
-			count: [filterQuery],
+			list: [namespaceFilter],
+			find: [namespaceFilter],
+			count: [namespaceFilter],
 		},
 	},
 	actions: {
@@ -218,11 +195,8 @@ const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $depe
 			params: volumeIdParams,
 			async handler(this: VolumesThis, ctx: Context<VolumeIdParams, Meta>): Promise<VolumeEntity> {
 				const volume = await this.findVisible<StoredVolume>(ctx, ctx.params.id, "edit");
-				const users = await this.mountedBy(ctx, volume);
-				if (users.deployments.length || users.pods.length) {
-					const who = [...users.deployments.map(d => `deployment ${d}`), ...users.pods.map(p => `pod ${p}`)].join(", ");
-					throw conflict(`Volume ${volume.name} is mounted by ${who}; remove or change those first`, { id: volume.id, ...users });
-				}
+				const isClaim = (v: { persistentVolumeClaim?: { claimName?: string } }) => v.persistentVolumeClaim?.claimName === volume.name;
+				await refuseWhileMounted(ctx, `Volume ${volume.name}`, volume.id, { namespace: volume.namespace, namespaceName: volume.namespaceName, mountedByEntity: dep => Boolean((dep as MountingDeployment).volumes?.some(isClaim)), isVolume: isClaim });
 				// Marked first (lib/tombstones.ts): if this node dies now, the leader finishes the remove.
 				await this.patchEntity(ctx, volume.id, { deleting: true });
 				return this.finishRemoval(ctx, volume);
@@ -246,23 +220,5 @@ const VolumesService: ServiceSchema<ServiceSettingSchema & { rest: string; $depe
 
 	methods,
 };
-
-/**
- * list/find/count: `namespace` (id or name) narrows to one namespace the caller may see; a key
- * confined to some namespaces sees only their volumes. Runs after the membership scope.
- */
-async function filterQuery(this: VolumesThis, ctx: Context<Record<string, unknown>, Meta>): Promise<void> {
-	const extra: Record<string, unknown>[] = [];
-	if (typeof ctx.params.namespace === "string" && ctx.params.namespace) {
-		const ns = await ctx.call<NamespaceEntity, LookupParams>("v1.k8s.namespaces.lookup", { ref: ctx.params.namespace, need: "view" });
-		extra.push({ namespace: ns.id });
-	}
-	delete ctx.params.namespace;
-	if (ctx.meta?.namespaces && !isUnscoped(ctx)) extra.push({ namespaceName: { $in: ctx.meta.namespaces } });
-	// A volume being removed is gone for its callers already.
-	extra.push({ deleting: { $ne: true } });
-	const query = (ctx.params.query ?? {}) as Record<string, unknown>;
-	ctx.params.query = { $and: [...(Object.keys(query).length ? [query] : []), ...extra] };
-}
 
 export default VolumesService;

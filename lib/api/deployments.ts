@@ -8,23 +8,15 @@ export type { IdParams } from "./rules";
 export type { NamespaceRef, QuotaReport } from "./namespaces";
 
 export type * from "./deployment-model";
+import { mountsRule, type MountParam } from "./mounts";
 import type { AutoscaleSpec, DeploymentConfigMap, DeploymentStatus, DeploymentVolume, ImagePort, JointSpec, ManifestObject, PodState, ProbeOverrides, ResourceSpec, TlsSpec } from "./deployment-model";
 import { probeOverrideRule } from "./probes";
 
 // ---------------------------------------------------------------------------------------------
 // Joint management's rules, spread into create and update.
 
-export const mountsRule = objectList(
-	{
-		type: { type: "enum", values: ["configMap", "secret"] },
-		name: { type: "string", pattern: DNS1123_SUBDOMAIN, max: 253 },
-		mountPath: { type: "string", pattern: ABSOLUTE_PATH, max: 1024 },
-		subPath: { type: "string", optional: true, pattern: DATA_KEY, max: 253 },
-		readOnly: { type: "boolean", optional: true },
-		optional: { type: "boolean", optional: true },
-	},
-	{ optional: true, max: 20 },
-);
+export { mountsRule };
+export type { MountParam };
 
 export const nodePortsRule = objectList(
 	{
@@ -61,7 +53,9 @@ export interface EnvParam {
 }
 
 /** The seed's deployment schema, and joint management's `mounts`, `nodePorts` and `serviceAccount`. */
-export interface CreateDeploymentParams extends JointSpec {
+export interface CreateDeploymentParams extends Omit<JointSpec, "mounts"> {
+	/** As sent: entity refs and aliases (lib/api/mounts.ts); Berth's stored form once the service's hook has run. */
+	mounts?: MountParam[];
 	name: string;
 	/** The caller's namespace, by entity id or name. */
 	namespace: string;

@@ -166,6 +166,10 @@ export class BerthClient implements Transport {
 	readonly images = R.imagesApi(this);
 	/** Persistent volumes, one claim each (v1.k8s.volumes). */
 	readonly volumes = R.volumesApi(this);
+	/** ConfigMaps with data, for deployments to mount (v1.k8s.configmaps). */
+	readonly configmaps = R.configMapsApi(this);
+	/** Secrets with write-only data, for deployments to mount (v1.k8s.secrets). */
+	readonly secrets = R.secretsApi(this);
 	/** Deployments, their rollout, pods, logs and events (v1.k8s.deployments). */
 	readonly deployments = R.deploymentsApi(this);
 	/** A deployment's environment variables (v1.k8s.envs). */

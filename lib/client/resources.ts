@@ -94,6 +94,25 @@ export function volumesApi(t: Transport) {
 	};
 }
 
+/** v1.k8s.configmaps and v1.k8s.secrets: one shape, a Secret's views carrying key names only. */
+function dataObjectsApi<E>(t: Transport, group: "configmaps" | "secrets") {
+	return {
+		list: (query: T.ListDataObjectsQuery = {}) => t.call<E[]>(`${group}.list`, query),
+		get: (id: string) => t.call<E>(`${group}.get`, { id }),
+		create: (params: T.CreateDataObjectParams) => t.call<E>(`${group}.create`, params),
+		/** Replaces every key (PATCH and PUT alike). */
+		update: (id: string, data: Record<string, string>) => t.call<E>(`${group}.update`, { id, data }),
+		replace: (id: string, data: Record<string, string>) => t.call<E>(`${group}.replace`, { id, data }),
+		remove: (id: string) => t.call<E>(`${group}.remove`, { id }),
+		addMember: (id: string, member: string) => t.call<E>(`${group}.addMember`, { id, member }),
+		removeMember: (id: string, member: string) => t.call<E>(`${group}.removeMember`, { id, member }),
+		transfer: (id: string, owner: string) => t.call<E>(`${group}.transfer`, { id, owner }),
+	};
+}
+
+export const configMapsApi = (t: Transport) => dataObjectsApi<T.ConfigMapEntity>(t, "configmaps");
+export const secretsApi = (t: Transport) => dataObjectsApi<T.SecretEntity>(t, "secrets");
+
 export function deploymentsApi(t: Transport) {
 	const api = {
 		list: (query: T.ListDeploymentsQuery = {}) => t.call<T.DeploymentEntity[]>("deployments.list", query),

@@ -9,6 +9,7 @@ import type { DeployImageParams, ImageEntity, LoadReport } from "../api/images";
 import type { CreateJobParams, JobEntity, JobStatusView, ListJobsParams } from "../api/jobs";
 import type { Availability, CreateNamespaceParams, MemberRole, NamespaceEntity, NamespaceStatus, QuotaInput, ResourceQuotaReport, UpdateNamespaceParams } from "../api/namespaces";
 import type { CreateVolumeParams, VolumeEntity } from "../api/volumes";
+import type { ConfigMapEntity, CreateDataObjectParams, ListDataObjectsParams, SecretEntity } from "../api/data-objects";
 import type { CreateKeyParams, KeyEntity } from "../api/keys";
 import type { NodeMetrics, Readiness } from "../api/health";
 import type { CreateServiceParams, DeployView, ManifestsView, ServiceEntity, UndeployView, UpdateServiceParams, ValidateParams, ValidateView } from "../api/services";
@@ -21,6 +22,9 @@ import type { DeploymentConfigMap, DeploymentEntity, PodState } from "../api/dep
 import type { RevisionView } from "../api/revisions";
 
 export type {
+	ConfigMapEntity,
+	CreateDataObjectParams,
+	SecretEntity,
 	MemberRole,
 	RevisionView,
 	AppHealth,
@@ -96,6 +100,8 @@ export type DeploymentLogsQuery = Omit<WithoutId<LogsParams>, "follow">;
 export interface ListImagesQuery {
 	launchable?: boolean;
 }
+
+export type ListDataObjectsQuery = ListDataObjectsParams;
 
 export interface ListVolumesQuery {
 	/** Namespace entity id or name. */

@@ -10,7 +10,7 @@ import { invalid, invalidField, type FieldError } from "../errors";
 import type { V1Service } from "../k8s";
 import { effectivePorts, invalidResourceFields, podFootprint, podResources, resolveConfigMountPath, type CatalogImage, type DeploymentConfigMap, type DeploymentEntity, type DeploymentStatus } from "../manifests/deployment";
 import { generatedNames, type GeneratedName } from "../manifests/model";
-import { jointProblems, mountVolumeName, type JointSpec } from "../manifests/joint";
+import { jointProblems, mountVolumeName, type ConfigMount, type JointSpec } from "../manifests/joint";
 import { describeShortfalls, quotaShortfalls, scaledNeed, sumBookings, withBookedFloor, type QuotaShortfall } from "../quota";
 import { bookedReplicas } from "./autoscale";
 import type { StoredDeployment } from "./store";
@@ -30,7 +30,8 @@ export function draftOf(p: CreateDeploymentParams, of: { id: string; namespace: 
 		configMap: p.configMap,
 		resources: p.resources,
 		ports: p.ports,
-		mounts: p.mounts,
+		// Entity refs and aliases were resolved by the service's before hook (lib/deployments/mounts.ts).
+		mounts: p.mounts as ConfigMount[] | undefined,
 		nodePorts: p.nodePorts,
 		serviceAccount: p.serviceAccount ?? undefined,
 		probes: p.probes,

@@ -9,8 +9,13 @@ export function envSecret(dep: EnvTarget, values: Record<string, string>): V1Sec
 		kind: "Secret",
 		type: "Opaque",
 		metadata: { name: objectNames(dep).env, namespace: dep.namespaceName, labels: envLabels(dep), annotations: envAnnotations(dep) },
-		data: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, Buffer.from(v, "utf8").toString("base64")])),
+		data: secretData(values),
 	};
+}
+
+/** Text values as a Secret's `data` (base64). */
+export function secretData(values: Record<string, string>): Record<string, string> {
+	return Object.fromEntries(Object.entries(values).map(([k, v]) => [k, Buffer.from(v, "utf8").toString("base64")]));
 }
 
 /** A Secret's values as text. */
