@@ -1,3 +1,4 @@
+import { loadConfig } from "../../lib/config";
 import { execFile } from "node:child_process";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -29,6 +30,8 @@ describe.each(envBackends)("production workloads of v1.k8s.deployments against t
 	let restoreEnv: () => void;
 	const api = (p: string) => `${mesh.url}/api/v1/k8s/deployments${p}`;
 	const call = (url: string, init: Parameters<typeof request>[1] = {}): Promise<HttpResult<any>> => request(url, { key: alice, ...init });
+	// A host of the namespace's own domain (issue #19, "Domains"): `<namespace>.<BASE_DOMAIN>`.
+	const secureHost = () => `secure.${nsName}.${loadConfig().baseDomain}`;
 	const create = (body: Record<string, unknown>) => call(api("/"), { method: "POST", body: { namespace: nsName, image: "nginx", ...body } });
 	const get = <T extends KubernetesObject>(kind: string, apiVersion: string, name: string) => kube().get<T>({ apiVersion, kind, name, namespace: nsName });
 	const deployment = (name: string) => get<V1Deployment>("Deployment", "apps/v1", name);
@@ -88,10 +91,10 @@ describe.each(envBackends)("production workloads of v1.k8s.deployments against t
 	});
 
 	it("TLS from the issuer or a named Secret, and only the annotations the admin allows", async () => {
-		const tls = await create({ name: "secure", tls: true, vHosts: ["secure.example.com"], annotations: { [ALLOWED]: "16m" } });
+		const tls = await create({ name: "secure", tls: true, vHosts: [secureHost()], annotations: { [ALLOWED]: "16m" } });
 		expect(tls.status).toBe(201);
 		let ing = (await ingress("secure"))!;
-		expect(ing.spec?.tls).toEqual([{ hosts: ["secure.example.com"], secretName: "secure-tls" }]);
+		expect(ing.spec?.tls).toEqual([{ hosts: [secureHost()], secretName: "secure-tls" }]);
 		expect(ing.metadata?.annotations).toMatchObject({ "cert-manager.io/cluster-issuer": "test-issuer", [ALLOWED]: "16m" });
 		expect(ing.spec?.ingressClassName).toBe("berth-test");
 		expect(tls.body.annotations).toEqual({ [ALLOWED]: "16m" });
@@ -99,7 +102,7 @@ describe.each(envBackends)("production workloads of v1.k8s.deployments against t
 		expect(named.status).toBe(200);
 		await eventually(async () => {
 			ing = (await ingress("secure"))!;
-			expect(ing.spec?.tls).toEqual([{ hosts: ["secure.example.com"], secretName: "my-cert" }]);
+			expect(ing.spec?.tls).toEqual([{ hosts: [secureHost()], secretName: "my-cert" }]);
 			expect(ing.metadata?.annotations?.["cert-manager.io/cluster-issuer"]).toBeUndefined();
 			expect(ing.metadata?.annotations?.[ALLOWED]).toBeUndefined();
 		});
