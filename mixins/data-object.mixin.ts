@@ -1,4 +1,5 @@
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import { strictParams } from "../lib/api/rules";
 import {
 	createDataObjectParams,
 	dataObjectIdParams,
@@ -170,7 +171,7 @@ function actionsFor(opts: DataObjectOptions): ServiceSchema<ServiceSettingSchema
 			retryPolicy: NOT_RETRIED,
 			rest: "POST /",
 			summary: `Create a ${kind} in a namespace`,
-			params: createDataObjectParams,
+			params: strictParams(createDataObjectParams),
 			async handler(this: DataObjectThis, ctx: Context<CreateDataObjectParams, Meta>): Promise<DataObjectView> {
 				const ns = await ctx.call<NamespaceEntity, LookupParams>("v1.k8s.namespaces.lookup", { ref: ctx.params.namespace, need: "edit" });
 				const view = await this.createObject(ctx, ns);
@@ -198,7 +199,7 @@ function actionsFor(opts: DataObjectOptions): ServiceSchema<ServiceSettingSchema
 		update: {
 			rest: ["PATCH /:id", "PUT /:id"],
 			summary: `Replace a ${kind}'s data`,
-			params: updateDataObjectParams,
+			params: strictParams(updateDataObjectParams),
 			async handler(this: DataObjectThis, ctx: Context<UpdateDataObjectParams, Meta>): Promise<DataObjectView> {
 				const doc = await this.findVisible<StoredDataObject>(ctx, ctx.params.id, "edit");
 				const view = await this.replaceData(ctx, doc);

@@ -1,4 +1,5 @@
 import type { Context, Service, ServiceSchema } from "moleculer";
+import { strictParams } from "../lib/api/rules";
 import { domainParams, type DomainParams, type NamespaceEntity, type NamespaceRole } from "../lib/api/namespaces";
 import { loadConfig } from "../lib/config";
 import { invalid, notFound } from "../lib/errors";
@@ -30,7 +31,7 @@ async function changeDomains(self: DomainsHost, ctx: Context<DomainParams, Calle
 const domainAction = (rest: string, summary: string, grant: boolean) => ({
 	rest,
 	summary,
-	params: domainParams,
+	params: strictParams(domainParams),
 	handler(this: Service, ctx: Context<DomainParams, CallerMeta>): Promise<NamespaceEntity> {
 		return changeDomains(this as unknown as DomainsHost, ctx, grant);
 	},

@@ -1,4 +1,5 @@
 import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import { strictParams } from "../lib/api/rules";
 import type { DeploymentEntity } from "../lib/api/deployments";
 import type { EnvTarget } from "../lib/api/envs";
 import { recordParams, revisionsParams, rollbackParams, type RecordParams, type RevisionsParams, type RevisionView, type RollbackParams } from "../lib/api/revisions";
@@ -106,7 +107,7 @@ const RevisionsService: ServiceSchema<RevisionsSettings, RevisionsMethods, Revis
 		rollback: {
 			rest: "POST /:id/rollback",
 			retryPolicy: NOT_RETRIED,
-			params: rollbackParams,
+			params: strictParams(rollbackParams),
 			async handler(this: RevisionsThis, ctx: Context<RollbackParams, CallerMeta>): Promise<RevisionView> {
 				const dep = await ctx.call<DeploymentEntity, { id: string }>("v1.k8s.deployments.get", { id: ctx.params.id });
 				const [doc] = await this.findRaw<StoredRevision>({ deployment: dep.id, revision: ctx.params.revision });
