@@ -1,7 +1,7 @@
 import * as fs from "node:fs/promises";
 import type { Context, ServiceBroker, ServiceSchema } from "moleculer";
 import type mongoose from "mongoose";
-import { readinessView, type Liveness, type NodeMetrics, type NodeView, type Readiness, type ReadinessCheck } from "../lib/api/health";
+import { readinessView, type Liveness, type NodeMetrics, type NodeView, type Readiness, type ReadinessCheck, type ServingCheckName } from "../lib/api/health";
 import { loadConfig } from "../lib/config";
 import { apiserverRequests, getKubeClient } from "../lib/k8s";
 import { currentLeaderElector } from "../lib/leader";
@@ -50,7 +50,8 @@ async function settle(check: () => Promise<Check>): Promise<Check> {
 }
 
 /** What this node needs to serve, the apiserver aside: its services started, the transporter, the database. */
-async function servingChecks(broker: ServiceBroker): Promise<Record<string, Check>> {
+async function servingChecks(broker: ServiceBroker): Promise<Record<ServingCheckName, Check>> {
+	// The gateway listens before every service has started (and so before their routes exist).
 	const services: Check = broker.started ? { ok: true, detail: "started" } : { ok: false, detail: "starting" };
 	const transit = broker.transit;
 	const transporter: Check = transit ? { ok: Boolean(transit.connected), detail: transit.connected ? "connected" : "disconnected" } : { ok: true, detail: "in-process" };
@@ -100,22 +101,17 @@ const HealthService: ServiceSchema = {
 		},
 		serving: {
 			public: true,
-			async handler(this: { broker: ServiceBroker }, ctx: Context<unknown, { $statusCode?: number }>): Promise<{ status: string; failing: string[] }> {
-				const checks = await servingChecks(this.broker);
-				const failing = Object.entries(checks).filter(([, c]) => !c.ok).map(([name]) => name);
-				if (failing.length) ctx.meta.$statusCode = 503;
-				return { status: failing.length ? "unready" : "ready", failing };
+			async handler(this: { broker: ServiceBroker }, ctx: Context<unknown, { $statusCode?: number }>): Promise<Readiness<ServingCheckName>> {
+				const view = readinessView(await servingChecks(this.broker), false);
+				if (view.status !== "ready") ctx.meta.$statusCode = 503;
+				return view;
 			},
 		},
 		ready: {
 			public: true,
 			async handler(ctx: Context<unknown, CallerMeta & { $statusCode?: number }>): Promise<Readiness> {
-				// The gateway listens before every service has started (and so before their routes exist).
-				const services: Check = this.broker.started ? { ok: true, detail: "started" } : { ok: false, detail: "starting" };
-				const transit = this.broker.transit;
-				const transporter: Check = transit ? { ok: Boolean(transit.connected), detail: transit.connected ? "connected" : "disconnected" } : { ok: true, detail: "in-process" };
-				const [db, cluster] = await Promise.all([settle(checkDb), settle(checkCluster)]);
-				const view = readinessView({ services, db, transporter, cluster }, isAdmin(ctx.meta));
+				const [serving, cluster] = await Promise.all([servingChecks(this.broker), settle(checkCluster)]);
+				const view = readinessView({ ...serving, cluster }, isAdmin(ctx.meta));
 				if (view.status !== "ready") ctx.meta.$statusCode = 503;
 				return view;
 			},

@@ -12,15 +12,18 @@ export type ReadinessCheckName = "services" | "db" | "transporter" | "cluster";
  * Whether this node is ready and which checks fail. What each check saw (the apiserver's version,
  * the data path, a DB error's text) is in `checks` only for an admin key's request.
  */
-export interface Readiness {
+export interface Readiness<Name extends string = ReadinessCheckName> {
 	status: "ready" | "unready";
-	failing: ReadinessCheckName[];
-	checks?: Record<ReadinessCheckName, ReadinessCheck>;
+	failing: Name[];
+	checks?: Record<Name, ReadinessCheck>;
 }
 
+/** What `/health/serving` asks (a Service's readiness probe): readiness without the apiserver. */
+export type ServingCheckName = Exclude<ReadinessCheckName, "cluster">;
+
 /** What a caller may see of a readiness result: the details only when `details` (an admin asks). */
-export function readinessView(checks: Record<ReadinessCheckName, ReadinessCheck>, details: boolean): Readiness {
-	const failing = (Object.keys(checks) as ReadinessCheckName[]).filter(name => !checks[name].ok);
+export function readinessView<Name extends string>(checks: Record<Name, ReadinessCheck>, details: boolean): Readiness<Name> {
+	const failing = (Object.keys(checks) as Name[]).filter(name => !checks[name].ok);
 	return { status: failing.length ? "unready" : "ready", failing, ...(details ? { checks } : {}) };
 }
 
