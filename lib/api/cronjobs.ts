@@ -3,7 +3,7 @@
  * plus its schedule; each run is a Job whose status and logs are kept as a job's are.
  */
 import type { JobStatusLike } from "../compat/jobs";
-import { createJobParams, type CreateJobParams, type JobEntity, type JobPhase } from "./jobs";
+import { createJobParams, JOB_SPEC_FIELDS, type CreateJobParams, type JobEntity, type JobPhase } from "./jobs";
 import { idRule, strictParams } from "./rules";
 
 export type ConcurrencyPolicy = "Allow" | "Forbid" | "Replace";
@@ -65,17 +65,7 @@ export interface CronRunParams {
 }
 
 export const CRONJOB_FIELDS = [
-	"name",
-	"namespace",
-	"namespaceName",
-	"cmd",
-	"command",
-	"image",
-	"env",
-	"resources",
-	"timeoutSeconds",
-	"ttlSecondsAfterFinished",
-	"backoffLimit",
+	...JOB_SPEC_FIELDS,
 	"schedule",
 	"timeZone",
 	"suspend",

@@ -102,19 +102,12 @@ export interface JobEntity {
 	updatedAt: string;
 }
 
+/** What a job runs and where: the fields a job and a cronjob (lib/api/cronjobs.ts) both show. */
+export const JOB_SPEC_FIELDS = ["name", "namespace", "namespaceName", "cmd", "command", "image", "env", "resources", "timeoutSeconds", "ttlSecondsAfterFinished", "backoffLimit"];
+
 /** The fields clients see; anything else stored (logs, the last Job seen) never leaves the service. */
 export const JOB_FIELDS = [
-	"name",
-	"namespace",
-	"namespaceName",
-	"cmd",
-	"command",
-	"image",
-	"env",
-	"resources",
-	"timeoutSeconds",
-	"ttlSecondsAfterFinished",
-	"backoffLimit",
+	...JOB_SPEC_FIELDS,
 	"compat",
 	"phase",
 	"status",
