@@ -62,8 +62,8 @@ export function decodeDeployment(raw: Stored): Stored {
 	}
 	const annotations = raw.annotations as { key: string; value: string }[] | null | undefined;
 	if (Array.isArray(annotations)) doc.annotations = Object.fromEntries(annotations.map(a => [a.key, a.value]));
-	for (const key of CLEARABLE_FIELDS) if (doc[key] === null) delete doc[key];
-	// A rollback clears the spec fields its revision did not have.
+	// A field stored as null was cleared: by an update's `null` (CLEARABLE_FIELDS, all of them spec
+	// fields) or by a rollback to a revision without it.
 	for (const f of SPEC_FIELDS) if (doc[f] === null) delete doc[f];
 	const fp = raw.footprint as { resource: string; amount: number }[] | undefined;
 	if (Array.isArray(fp)) doc.footprint = Object.fromEntries(fp.map(f => [f.resource, f.amount]));
