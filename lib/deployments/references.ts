@@ -101,8 +101,7 @@ async function checkNames(deps: Pick<ReferenceDeps, "findRaw">, draft: StoredDep
  * deployment, a Berth application, or something Berth did not make), or stored for another
  * deployment whose Ingress is not applied yet. Hosts it already serves are not checked again.
  */
-async function checkHostsFree(deps: ReferenceDeps, draft: StoredDeployment, current?: StoredDeployment): Promise<void> {
-	const added = draft.vHosts.filter(h => !current?.vHosts.includes(h));
+async function checkHostsFree(deps: ReferenceDeps, draft: StoredDeployment, added: string[], current?: StoredDeployment): Promise<void> {
 	if (!added.length) return;
 	const stored = (await deps.findRaw({ vHosts: { $in: added }, deleting: { $ne: true } })).find(d => d.id !== current?.id);
 	const host = stored && added.find(h => stored.vHosts.includes(h));
@@ -118,7 +117,9 @@ async function checkHostsFree(deps: ReferenceDeps, draft: StoredDeployment, curr
 
 /** 422 with every reference that does not hold, hosts outside the namespace's domains included; 409 when a host is someone else's. */
 export async function checkReferences(deps: ReferenceDeps, draft: StoredDeployment, image: CatalogImage, current?: StoredDeployment): Promise<void> {
-	const grants = draft.vHosts.length ? ((await deps.grants?.(draft.namespace)) ?? []) : [];
+	// Hosts it already serves are not checked again: without new ones, neither grants nor Ingresses are read.
+	const added = draft.vHosts.filter(h => !current?.vHosts.includes(h));
+	const grants = added.length ? ((await deps.grants?.(draft.namespace)) ?? []) : [];
 	const errors: FieldError[] = [
 		...hostErrors("vHosts", draft.vHosts, { namespace: draft.namespaceName, grants, baseDomain: deps.baseDomain }, current?.vHosts),
 		...placementErrors(draft, image),
@@ -131,7 +132,7 @@ export async function checkReferences(deps: ReferenceDeps, draft: StoredDeployme
 	];
 	if (errors.length) throw invalid("Invalid deployment", errors);
 	await checkNames(deps, draft, current);
-	await checkHostsFree(deps, draft, current);
+	await checkHostsFree(deps, draft, added, current);
 }
 
 /**
