@@ -5,6 +5,7 @@ import {
 	getParams,
 	listParams,
 	namespaceParams,
+	treeParams,
 	type AdoptionPlan,
 	type AdoptParams,
 	type GetParams,
@@ -12,6 +13,7 @@ import {
 	type ListParams,
 	type NamespaceParams,
 	type SummaryView,
+	type TreeParams,
 } from "../lib/api/inventory";
 import type { AccessParams, NamespaceAccess } from "../lib/api/namespaces";
 import { imageCandidates } from "../lib/adopt";
@@ -24,12 +26,14 @@ import {
 	parseLabelSelector,
 	retireDecisions,
 	toRecord,
+	xosTree,
 	type ControllerRecord,
 	type InventoryKind,
 	type InventoryPage,
 	type InventoryView,
 	type LabelPredicate,
 	type NamespaceSummary,
+	type XosTree,
 } from "../lib/inventory";
 import { envWithValues, planAdoption, replaceWithBerth } from "../lib/inventory/adoption";
 import { getKubeClient, Kinds, type KubeClient, type KubernetesObject, type ResilientInformer, type V1Deployment } from "../lib/k8s";
@@ -257,6 +261,17 @@ const InventoryService: ServiceSchema<InventorySettings, InventoryMethods, Inven
 			async handler(this: InventoryThis, ctx: Context<NamespaceParams, CallerMeta>): Promise<NamespaceSummary> {
 				await this.requireNamespace(ctx, ctx.params.name);
 				return found(this.store.namespaces(new Set([ctx.params.name]))[0], "Namespace", ctx.params.name);
+			},
+		},
+
+		/** One namespace as XOS models it (lib/inventory/tree.ts): whoever may see the namespace, external ones for admins. */
+		tree: {
+			rest: "GET /tree",
+			summary: "A namespace's XOS tree: TrustDomain, Principals, Slices, Instances, ConfigMaps, Secrets (key names), ServicePorts",
+			params: treeParams,
+			async handler(this: InventoryThis, ctx: Context<TreeParams, CallerMeta>): Promise<XosTree> {
+				await this.requireNamespace(ctx, ctx.params.namespace);
+				return found(xosTree(this.store, ctx.params.namespace), "Namespace", ctx.params.namespace);
 			},
 		},
 

@@ -7,7 +7,7 @@ import { NAMESPACED_KINDS, QUERY_KINDS, type InventoryKind, type Provenance, typ
 import type { DeploymentEntity } from "../manifests/deployment";
 import { DNS1123_SUBDOMAIN, integerRule } from "./rules";
 
-export type { InventoryPage, InventoryView, NamespaceSummary } from "../inventory";
+export type { InventoryPage, InventoryView, NamespaceSummary, XosTree } from "../inventory";
 
 export interface InventorySettings {
 	rest: string;
@@ -40,6 +40,11 @@ export interface GetParams {
 
 export interface NamespaceParams {
 	name: string;
+}
+
+/** tree: the namespace's name (`?namespace=`). */
+export interface TreeParams {
+	namespace: string;
 }
 
 export interface AdoptParams {
@@ -95,6 +100,8 @@ export const listParams = {
 } as const;
 
 export const namespaceParams = { name: nsRule } as const;
+
+export const treeParams = { namespace: nsRule } as const;
 
 export const getParams = {
 	kind: { type: "enum", values: [...NAMESPACED_KINDS] },

@@ -12,3 +12,4 @@ export * from "./records";
 export * from "./selectors";
 export * from "./store";
 export * from "./retire";
+export * from "./tree";

@@ -67,6 +67,8 @@ export interface ControllerRecord extends BaseRecord {
 	images: string[];
 	/** Jobs: completions wanted, succeeded and failed pods. */
 	completions?: { desired: number; succeeded: number; failed: number };
+	/** The ServiceAccount the pod template names (the XOS tree's Slice principal). */
+	serviceAccount?: string;
 	/** ReplicaSets an adoption orphaned: the name of the Deployment Berth replaces them with, and since when. */
 	supersededBy?: string;
 	supersededAt?: string;
@@ -151,8 +153,9 @@ function base(obj: KubernetesObject): BaseRecord {
 	return out;
 }
 
+/** The containers' images, then the init containers': the first is the pod's main image. */
 function imagesOf(spec: { containers?: { image?: string }[]; initContainers?: { image?: string }[] } | undefined): string[] {
-	const images = [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])].map(c => c.image).filter((i): i is string => Boolean(i));
+	const images = [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])].map(c => c.image).filter((i): i is string => Boolean(i));
 	return Array.from(new Set(images));
 }
 
@@ -164,7 +167,10 @@ type Controller = V1Deployment | V1StatefulSet | V1DaemonSet | V1ReplicaSet | V1
 
 /** The fields every controller record shares; `extra` (a Job's completions) goes before the images. */
 function controllerRecord(obj: Controller, kind: ControllerRecord["kind"], replicas: ReplicaCounts, extra: Partial<ControllerRecord> = {}): ControllerRecord {
-	return { ...base(obj), kind, replicas, ...extra, images: imagesOf(obj.spec?.template?.spec) };
+	const rec: ControllerRecord = { ...base(obj), kind, replicas, ...extra, images: imagesOf(obj.spec?.template?.spec) };
+	const account = obj.spec?.template?.spec?.serviceAccountName;
+	if (account) rec.serviceAccount = account;
+	return rec;
 }
 
 function deploymentRecord(d: V1Deployment): ControllerRecord {

@@ -82,7 +82,7 @@ describe("inventory records", () => {
 			phase: "Running",
 			podIP: "10.1.2.3",
 			node: "node-1",
-			images: ["busybox:1.36", "nginx:1.27", "fluent:2"],
+			images: ["nginx:1.27", "fluent:2", "busybox:1.36"],
 			ready: true,
 			restarts: 3,
 		});
