@@ -39,6 +39,7 @@ import { isTombstoned, type Tombstoned } from "../lib/tombstones";
 import { createDbMixin, isDuplicateKey, type DbBackedService } from "../mixins/db.mixin";
 import { createControllerMixin, type ControllerLocals, type ControllerMethods } from "../mixins/controller.mixin";
 import { createDomainsMixin } from "../mixins/domains.mixin";
+import { createNamespaceAdoptionMixin } from "../mixins/namespace-adoption.mixin";
 import { createMembershipMixin, isAdmin, isUnscoped, mayAccess, selfRole, SYSTEM_META, type CallerMeta, type MembershipMethods } from "../mixins/membership.mixin";
 
 type Meta = CallerMeta & RestMeta;
@@ -50,7 +51,7 @@ type NamespacesVars = ControllerLocals & { admissionDesk?: AdmissionDesk };
 
 interface NamespacesThis extends DbBackedService<MembershipMethods & ControllerMethods & NamespacesMethods & NamespacesVars> {}
 
-const FIELDS = ["name", "owner", "members", "memberRoles", "quota", "domains", "phase", "uid"];
+const FIELDS = ["name", "owner", "members", "memberRoles", "quota", "domains", "phase", "uid", "adoptedAt"];
 /** What a list may filter on (`query`). */
 const LIST_FIELDS = ["name", "owner", "members", "phase"];
 
@@ -172,6 +173,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 		createDbMixin({ collection: "namespaces", fields: FIELDS, unique: [["name"]] }),
 		createMembershipMixin({ entityName: "Namespace", accessFrom: "self", namespaceField: "name", queryFields: LIST_FIELDS }),
 		createDomainsMixin(),
+		createNamespaceAdoptionMixin(),
 	],
 	settings: { rest: "/v1/k8s/namespaces" },
 	hooks: {

@@ -67,6 +67,8 @@ export interface NamespaceEntity extends NamespaceRef {
 	/** Kubernetes' phase (Active, Terminating), "Pending" before the first apply, "Missing" when gone from the cluster. */
 	phase: string;
 	uid: string | null;
+	/** Set when an admin adopted a Namespace Berth had not made (POST /api/v1/k8s/namespaces/adopt): when. */
+	adoptedAt?: string;
 	createdAt: string;
 	updatedAt: string;
 }
@@ -75,6 +77,12 @@ export type QuotaInput = Partial<Record<"cpu" | "memory" | "storage", string | n
 
 export interface CreateNamespaceParams {
 	name: string;
+	quota?: QuotaInput;
+}
+/** adopt: an external Namespace into Berth, with the user who owns it from now on (admins only). */
+export interface AdoptNamespaceParams {
+	name: string;
+	owner: string;
 	quota?: QuotaInput;
 }
 export interface UpdateNamespaceParams {
@@ -139,6 +147,7 @@ export const nameRule = { type: "string", pattern: DNS1123_LABEL, min: 1, max: 6
 
 export const createNamespaceParams = { name: nameRule, quota: quotaRule };
 export const updateNamespaceParams = { id: idRule, quota: quotaRule };
+export const adoptNamespaceParams = { name: nameRule, owner: { type: "string", min: 1, max: 128 }, quota: quotaRule };
 export const idParams = { id: idRule };
 /** The domain's form is checked by lib/namespaces/domains.ts's grantErrors (422 on `domain`). */
 export const domainParams = { id: idRule, domain: { type: "string", min: 1, max: 253, trim: true, lowercase: true } };

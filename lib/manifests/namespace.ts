@@ -14,10 +14,17 @@ export interface NamespaceSpec {
 	name: string;
 	owner: string;
 	quota: NamespaceQuota;
+	/** When an admin adopted the Namespace into Berth (lib/namespaces/adoption.ts); unset for those Berth made. */
+	adoptedAt?: string;
 }
 
 export const NAMESPACE_KIND = "namespace";
 export const ANNOTATION_OWNER = `${LABEL_PREFIX}/owner`;
+/**
+ * On a Namespace Berth adopted rather than made: when. The admission policy of
+ * deploy/kubernetes/berth.yaml lets Berth label a Namespace it does not manage only with it.
+ */
+export const ANNOTATION_ADOPTED = `${LABEL_PREFIX}/adopted-at`;
 /** Names of the per-namespace policy objects; fixed, so an update replaces rather than adds. */
 export const QUOTA_NAME = "berth-quota";
 export const LIMIT_RANGE_NAME = "berth-limits";
@@ -37,7 +44,7 @@ export function namespaceManifest(ns: NamespaceSpec, level: PodSecurityLevel): V
 		metadata: {
 			name: ns.name,
 			labels: managedLabels(NAMESPACE_KIND, ns.id, ns.name, podSecurityLabels(level)),
-			annotations: entityAnnotations(NAMESPACE_KIND, ns.id, { [ANNOTATION_OWNER]: ns.owner }),
+			annotations: entityAnnotations(NAMESPACE_KIND, ns.id, { [ANNOTATION_OWNER]: ns.owner, ...(ns.adoptedAt ? { [ANNOTATION_ADOPTED]: ns.adoptedAt } : {}) }),
 		},
 	};
 }

@@ -119,7 +119,7 @@ function isUidRefusal(err: unknown): boolean {
  * ResourceQuota, LimitRange and default NetworkPolicy (namespaceWrite decides how): never into someone else's Namespace of that
  * name, which is a 409. Returns the live Namespace, and whether this call created it.
  */
-export async function writeNamespace(kube: NamespaceKube, entity: Pick<NamespaceEntity, "id" | "name" | "owner" | "uid" | "quota">, policy: TenantPolicy): Promise<{ live: V1Namespace; created: boolean }> {
+export async function writeNamespace(kube: NamespaceKube, entity: Pick<NamespaceEntity, "id" | "name" | "owner" | "uid" | "quota" | "adoptedAt">, policy: TenantPolicy): Promise<{ live: V1Namespace; created: boolean }> {
 	// Only the held `default` has no quota, and Berth never applies anything to it.
 	if (!entity.quota) throw heldDefaultRefused();
 	const [ns, quota, limits] = namespaceManifests({ ...entity, quota: entity.quota }, policy.podSecurityLevel);
