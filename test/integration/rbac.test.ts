@@ -233,6 +233,24 @@ describe("least-privilege RBAC of deploy/kubernetes/berth.yaml, with Berth authe
 		// In its own namespaces it may.
 		await expect(sa.apply(binding(tenant.name), { dryRun: true })).resolves.toMatchObject({ metadata: { name: WRITER_BINDING_NAME } });
 		expect(await kube().get({ apiVersion: "v1", kind: "Namespace", name: otherNs })).toBeDefined();
+		// An adoption labels a namespace it does not manage, with berth.dev/adopted-at; never Kubernetes' own or Berth's.
+		const adopted = (name: string) => ({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels: { "app.kubernetes.io/managed-by": "berth" }, annotations: { "berth.dev/adopted-at": new Date().toISOString() } } });
+		await expect(sa.apply(adopted(otherNs), { dryRun: true })).resolves.toMatchObject({ metadata: { name: otherNs } });
+		for (const name of ["kube-public", "default", berthNs]) await expect(sa.apply(adopted(name), { dryRun: true })).rejects.toThrow(/only namespaces labelled/);
+		await expect(sa.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: otherNs, labels: { "app.kubernetes.io/managed-by": "berth" } } }, { dryRun: true })).rejects.toThrow(/only namespaces labelled/);
+	});
+
+	it("adopts a namespace Berth did not make, and binds the writer role in it", async () => {
+		const name = uniqueName("rbac-adopt");
+		await kube().apply({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels: { "app.kubernetes.io/managed-by": "Helm" } } });
+		try {
+			const res = await request(`${mesh.url}/api/v1/k8s/namespaces/adopt`, { method: "POST", key: mesh.adminKey, body: { name, owner: "rbac-heir" } });
+			expect([res.status, res.body.owner, res.body.phase]).toEqual([201, "rbac-heir", "Active"]);
+			expect((await kube().get<V1RoleBinding>({ apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding", name: WRITER_BINDING_NAME, namespace: name }))?.roleRef.name).toBe(writerRole);
+			expect(await kube().get({ apiVersion: "v1", kind: "ResourceQuota", name: "berth-quota", namespace: name })).toBeDefined();
+		} finally {
+			await kube().delete({ apiVersion: "v1", kind: "Namespace", name }).catch(() => undefined);
+		}
 	});
 
 	it("binds the applications namespace too, and writes its quota and NetworkPolicy through that binding", async () => {
