@@ -159,6 +159,8 @@ const RULES: Record<string, Rule> = {
 	"GET /api/v1/k8s/inventory/{kind}": naming("view", "404", { shows: true }),
 	"GET /api/v1/k8s/inventory/{kind}/{namespace}/{name}": read,
 	"GET /api/v1/k8s/inventory/namespaces/{name}": read,
+	// Its `namespace` query names N.
+	"GET /api/v1/k8s/inventory/tree": naming("view", "404"),
 	// Adoption replaces a Deployment nobody in Berth made: it needs N's admin role (a dry run here).
 	"POST /api/v1/k8s/inventory/adopt": naming("admin", "404"),
 
@@ -197,6 +199,8 @@ const RULES: Record<string, Rule> = {
 	"DELETE /api/v1/k8s/namespaces/{id}/domains/{domain}": platformOn,
 	"POST /api/v1/k8s/namespaces/{id}/transfer": { on: "namespace", need: "owner", destroys: 2 },
 	"GET /api/v1/k8s/namespaces/available/{name}": open,
+	// The body names a namespace made outside Berth (named.external): only a platform admin adopts it.
+	"POST /api/v1/k8s/namespaces/adopt": { platform: true },
 	// Everyone may clean their own; N goes only for its owner.
 	"POST /api/v1/k8s/namespaces/clean": { on: "namespace", need: "owner", none: "2xx", small: "2xx", shows: true, destroys: 3 },
 
@@ -296,7 +300,7 @@ describe.each(backends("berth_it_matrix"))("access matrix over every operation, 
 	/** Entity ids by collection (the create route's path), and the names routes take. */
 	const ids = new Map<string, string>();
 	let refs: Map<string, string>;
-	const named = { deployment: "", envKey: "", compatJob: "", template: "", image: "", legacy: "legacy" };
+	const named = { deployment: "", envKey: "", compatJob: "", template: "", image: "", legacy: "legacy", external: uniqueName("it-matrix-ext") };
 	/** Distinctive values of the entities, by target: what no denied answer may carry. */
 	const values: Record<Target, Set<string>> = { namespace: new Set(), owners: new Set() };
 	/** What no answer carries, whoever asks: the secret env value and key material. */
@@ -364,6 +368,7 @@ describe.each(backends("berth_it_matrix"))("access matrix over every operation, 
 		expect(compat.status).toBeLessThan(300);
 		named.compatJob = compat.body.metadata.name;
 		await kube().apply(legacyDeployment({ metadata: { namespace: world.ns.name }, replicas: 1, pod: { containers: [legacyServer()] } }));
+		await kube().apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: named.external } });
 		// The inventory lists what its watches have seen.
 		await eventually(async () => expect((await request(`${mesh.url}/api/v1/k8s/inventory/deployments/${world.ns.name}/${named.deployment}`, { key: mesh.adminKey })).status).toBe(200));
 
@@ -380,7 +385,7 @@ describe.each(backends("berth_it_matrix"))("access matrix over every operation, 
 		// What is left of the run's namespaces (all of them when the matrix ran to the end).
 		if (mesh) await request(`${mesh.url}/api/v1/k8s/namespaces/clean`, { method: "POST", key: mesh.adminKey, body: {} });
 		await mesh?.stop();
-		for (const name of [compatNs, appsNs]) await kube().delete({ apiVersion: "v1", kind: "Namespace", name }).catch(() => undefined);
+		for (const name of [compatNs, appsNs, named.external]) await kube().delete({ apiVersion: "v1", kind: "Namespace", name }).catch(() => undefined);
 		restoreEnv?.();
 		await dropStore(uri);
 	});
@@ -419,7 +424,7 @@ describe.each(backends("berth_it_matrix"))("access matrix over every operation, 
 		};
 		const path = op.params.reduce((p, param) => p.replace(`{${param}}`, encodeURIComponent(value(param))), op.path);
 		if (op.method !== "GET") return path;
-		if (op.path === "/api/v1/k8s/inventory/{kind}") return `${path}?namespace=${w.ns.name}`;
+		if (op.path === "/api/v1/k8s/inventory/{kind}" || op.path === "/api/v1/k8s/inventory/tree") return `${path}?namespace=${w.ns.name}`;
 		const query = new Map([["namespace", w.ns.id]]);
 		return path + queryFor(op.op, new Map([...refs, ...query].filter(([k]) => k !== "template")), new BodyMaker(refs, secret, { names: { key: named.envKey } }));
 	}
@@ -429,6 +434,8 @@ describe.each(backends("berth_it_matrix"))("access matrix over every operation, 
 		switch (opName(op)) {
 			case "POST /api/v1/k8s/inventory/adopt":
 				return { namespace: w.ns.name, name: named.legacy };
+			case "POST /api/v1/k8s/namespaces/adopt":
+				return { name: named.external, owner: users.owner };
 			case "POST /applications":
 				return { "template-name": named.template };
 			case "POST /api/v1/k8s/images/{id}/deploy":
