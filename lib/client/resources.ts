@@ -54,6 +54,8 @@ export function namespacesApi(t: Transport) {
 		/** Admins: the namespace may serve `domain` (`shop.example`, `*.shop.example`) and the hosts under it. */
 		grantDomain: (id: string, domain: string) => t.call<T.NamespaceEntity>("namespaces.grantDomain", { id, domain }),
 		revokeDomain: (id: string, domain: string) => t.call<T.NamespaceEntity>("namespaces.revokeDomain", { id, domain }),
+		/** Admins: a namespace Berth did not make becomes a Berth namespace owned by `owner`. */
+		adopt: (params: T.AdoptNamespaceParams) => t.call<T.NamespaceEntity>("namespaces.adopt", params),
 		/**
 		 * Live status of the namespace's apps (Server-Sent Events): `snapshot` ({namespace, phase, counts,
 		 * apps}) first, then `status` per changed app and `removed` ({id}) per app gone; until `signal` aborts.
@@ -300,6 +302,8 @@ export function inventoryApi(t: Transport) {
 		list: (params: T.InventoryListParams) => t.call<T.InventoryPage>("inventory.list", params),
 		get: (params: T.InventoryGetParams) => t.call<T.InventoryView>("inventory.get", params),
 		namespace: (name: string) => t.call<T.NamespaceSummary>("inventory.namespace", { name }),
+		/** The namespace as XOS models it: TrustDomain, Principals, Slices, Instances, ConfigMaps, Secrets (key names), ServicePorts. */
+		tree: (namespace: string) => t.call<T.XosTree>("inventory.tree", { namespace }),
 		/** Without `confirm` it only shows what adoption would do. */
 		adopt: (params: T.AdoptParams) => t.call<T.AdoptionPlan>("inventory.adopt", params),
 	};

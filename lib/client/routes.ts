@@ -53,6 +53,7 @@ export const OPERATIONS = {
 	"namespaces.transfer": { method: "POST", path: "/api/v1/k8s/namespaces/:id/transfer" },
 	"namespaces.grantDomain": { method: "POST", path: "/api/v1/k8s/namespaces/:id/domains" },
 	"namespaces.revokeDomain": { method: "DELETE", path: "/api/v1/k8s/namespaces/:id/domains/:domain" },
+	"namespaces.adopt": { method: "POST", path: "/api/v1/k8s/namespaces/adopt" },
 
 	"images.list": { method: "GET", path: "/api/v1/k8s/images" },
 	"images.get": { method: "GET", path: "/api/v1/k8s/images/:id" },
@@ -171,6 +172,7 @@ export const OPERATIONS = {
 	"inventory.list": { method: "GET", path: "/api/v1/k8s/inventory/:kind" },
 	"inventory.get": { method: "GET", path: "/api/v1/k8s/inventory/:kind/:namespace/:name" },
 	"inventory.namespace": { method: "GET", path: "/api/v1/k8s/inventory/namespaces/:name" },
+	"inventory.tree": { method: "GET", path: "/api/v1/k8s/inventory/tree" },
 	"inventory.adopt": { method: "POST", path: "/api/v1/k8s/inventory/adopt" },
 
 	// v1.k8s.applications, Berth's own routes (issue #8).

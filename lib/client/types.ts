@@ -7,13 +7,13 @@ import type { ApplyView, CreateDeploymentParams, EventView, GenerateView, LogsPa
 import type { CreateEnvParams, CreateFromImageParams, EnvEntity, ListEnvParams, PackParams, PatchResult, ResolveEnvParams, TargetParams, UpdateEnvParams } from "../api/envs";
 import type { DeployImageParams, ImageEntity, LoadReport } from "../api/images";
 import type { CreateJobParams, JobEntity, JobStatusView, ListJobsParams } from "../api/jobs";
-import type { Availability, CreateNamespaceParams, MemberRole, NamespaceEntity, NamespaceStatus, QuotaInput, ResourceQuotaReport, UpdateNamespaceParams } from "../api/namespaces";
+import type { AdoptNamespaceParams, Availability, CreateNamespaceParams, MemberRole, NamespaceEntity, NamespaceStatus, QuotaInput, ResourceQuotaReport, UpdateNamespaceParams } from "../api/namespaces";
 import type { CreateVolumeParams, VolumeEntity } from "../api/volumes";
 import type { ConfigMapEntity, CreateDataObjectParams, ListDataObjectsParams, SecretEntity } from "../api/data-objects";
 import type { CreateKeyParams, KeyEntity } from "../api/keys";
 import type { NodeMetrics, Readiness } from "../api/health";
 import type { CreateServiceParams, DeployView, ManifestsView, ServiceEntity, UndeployView, UpdateServiceParams, ValidateParams, ValidateView } from "../api/services";
-import type { AdoptionPlan, AdoptParams, GetParams as InventoryGetParams, InventoryPage, InventoryView, ListParams as InventoryListParams, NamespaceSummary, SummaryView } from "../api/inventory";
+import type { AdoptionPlan, AdoptParams, GetParams as InventoryGetParams, InventoryPage, InventoryView, ListParams as InventoryListParams, NamespaceSummary, SummaryView, XosTree } from "../api/inventory";
 import type { CompatJobListItem, CompatJobStatus, CompatObject } from "../compat/jobs";
 import type { SpecStatus } from "../manifests/spec";
 import type { AppHealth } from "../api/status";
@@ -22,6 +22,8 @@ import type { DeploymentConfigMap, DeploymentEntity, PodState } from "../api/dep
 import type { RevisionView } from "../api/revisions";
 
 export type {
+	AdoptNamespaceParams,
+	XosTree,
 	ConfigMapEntity,
 	CreateDataObjectParams,
 	SecretEntity,

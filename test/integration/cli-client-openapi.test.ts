@@ -51,6 +51,7 @@ const calls: Record<OperationName, (c: BerthClient) => Promise<unknown>> = {
 	"namespaces.addMember": c => c.namespaces.addMember("n1", "bob"),
 	"namespaces.removeMember": c => c.namespaces.removeMember("n1", "bob"),
 	"namespaces.transfer": c => c.namespaces.transfer("n1", "bob"),
+	"namespaces.adopt": c => c.namespaces.adopt({ name: "shop", owner: "alice", quota: { cpu: "2", pods: 10 } }),
 	"namespaces.grantDomain": c => c.namespaces.grantDomain("n1", "shop.example.com"),
 	"namespaces.revokeDomain": c => c.namespaces.revokeDomain("n1", "*.shop.example.com"),
 
@@ -173,6 +174,7 @@ const calls: Record<OperationName, (c: BerthClient) => Promise<unknown>> = {
 	"inventory.list": c => c.inventory.list({ kind: "pods", namespace: "team-a", provenance: "external", name: "web", label: "app=web", limit: 10, offset: 0 }),
 	"inventory.get": c => c.inventory.get({ kind: "deployments", namespace: "team-a", name: "web" }),
 	"inventory.namespace": c => c.inventory.namespace("team-a"),
+	"inventory.tree": c => c.inventory.tree("team-a"),
 	"inventory.adopt": c => c.inventory.adopt({ namespace: "team-a", name: "web", confirm: false, image: "nginx" }),
 
 	"applications.list": c => c.applications.list({ template: "jupyter-notebook", status: "running" }),

@@ -28,7 +28,7 @@ describe("which actions the audit records", () => {
 			[
 				"v1.keys.create",
 				"v1.keys.revoke",
-				...entity("namespaces", ["create", "update", "remove", "clean", "grantDomain", "revokeDomain"]),
+				...entity("namespaces", ["create", "update", "remove", "clean", "grantDomain", "revokeDomain", "adopt"]),
 				...entity("volumes", ["create", "remove"]),
 				...entity("configmaps", ["create", "update", "remove"]),
 				...entity("secrets", ["create", "update", "remove"]),
