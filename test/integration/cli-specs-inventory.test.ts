@@ -120,6 +120,17 @@ describe("berth specs, inventory, jobs logs -f and apps delete against a running
 			expect((await berth(["inventory", "list", "gadgets"], alice))).toMatchObject({ code: 2 });
 		});
 
+		it("shows the namespace as an XOS tree", async () => {
+			const tree = await eventually(async () => {
+				const res = await berth(["inventory", "tree", "-n", ns.name], alice);
+				expect(res.stdout).toMatch(/^\s+Deployment\/legacy replicas 1 /m);
+				return res;
+			});
+			expect(tree.code).toBe(0);
+			expect(tree.stdout).toMatch(new RegExp(`^TrustDomain ${ns.name} \\(berth`));
+			expect((await berth(["inventory", "tree", "-n", ns.name], bob)).stderr).toContain("(404 NOT_FOUND)");
+		});
+
 		it("shows what adoption would do, then adopts with --confirm", async () => {
 			const dry = await berth(["inventory", "adopt", "legacy", "-n", ns.name], alice);
 			expect(dry.code).toBe(0);
@@ -133,6 +144,22 @@ describe("berth specs, inventory, jobs logs -f and apps delete against a running
 				expect(res.json().items).toEqual([expect.objectContaining({ name: "legacy", provenance: "berth" })]);
 			});
 		});
+	});
+
+	it("adopts a namespace made outside Berth (admins only)", async () => {
+		const name = uniqueName("it-cli-external");
+		await kube().create({ apiVersion: "v1", kind: "Namespace", metadata: { name, labels: { "app.kubernetes.io/managed-by": "Helm" } } });
+		try {
+			expect((await berth(["namespaces", "adopt", name, "--owner", "carol"], alice)).code).not.toBe(0);
+			expect((await berth(["namespaces", "adopt", name], admin))).toMatchObject({ code: 2 });
+			const res = await berth(["namespaces", "adopt", name, "--owner", "carol", "--json"], admin);
+			expect(res.code).toBe(0);
+			expect(res.json()).toMatchObject({ name, owner: "carol" });
+			const { id } = res.json();
+			expect((await berth(["namespaces", "delete", id], admin)).code).toBe(0);
+		} finally {
+			await kube().delete({ apiVersion: "v1", kind: "Namespace", name }).catch(() => undefined);
+		}
 	});
 
 	it("follows a job's output until it is over", async () => {

@@ -1,5 +1,5 @@
 import { Option, type Command } from "commander";
-import type { AdoptionPlan, InventoryGetParams, InventoryListParams, InventoryView } from "../../client";
+import type { AdoptionPlan, InventoryGetParams, InventoryListParams, InventoryView, XosTree } from "../../client";
 import { subcommand, UsageError, type CommandContext, type CommandSpec } from "../context";
 import { age, cell, details, pairs, table } from "../format";
 import type { CliIO } from "../io";
@@ -28,7 +28,7 @@ const nsOpt = (help: string) => new Option("-n, --namespace <namespace>", help);
 
 export function registerInventory(program: Command, io: CliIO): void {
 	const inventory = program.command("inventory").description("what runs in the namespaces you may see, managed by Berth or not, and adopting a Deployment into Berth");
-	for (const add of [inventoryList, inventoryGet, inventoryAdopt]) add(inventory, io);
+	for (const add of [inventoryList, inventoryGet, inventoryTree, inventoryAdopt]) add(inventory, io);
 }
 
 function inventoryList(inventory: Command, io: CliIO): void {
@@ -74,6 +74,29 @@ function inventoryGet(inventory: Command, io: CliIO): void {
 			const { labels, owners, ...rest } = view as InventoryView & { labels?: Record<string, string> };
 			return details([...Object.entries(rest), ["labels", pairs(labels)], ["owners", owners?.map(o => `${o.kind}/${o.name}`)]]);
 		});
+	});
+}
+
+/** The XOS view of one namespace, a section per kind of node. */
+function treeText(tree: XosTree): string {
+	const section = (title: string, lines: string[]) => (lines.length ? [`${title}:`, ...lines.map(l => `  ${l}`)] : []);
+	return `${[
+		`TrustDomain ${tree.trust_domain.name} (${tree.trust_domain.provenance}${tree.trust_domain.phase ? `, ${tree.trust_domain.phase}` : ""})`,
+		...section("Principals", tree.principals.map(p => p.name)),
+		...section("Slices", tree.slices.map(s => `${s.controller_kind}/${s.name} replicas ${s.controller_replica_count ?? "-"} ready ${s.ready}/${s.current} ${s.images.join(",")}`)),
+		...section("Instances", tree.instances.map(i => `${i.name} ${i.phase}${i.pod_ip ? ` ${i.pod_ip}` : ""}${i.slice ? ` <- ${i.slice.controller_kind}/${i.slice.name}` : ""}${i.image ? ` ${i.image}` : ""}`)),
+		...section("ConfigMaps", tree.config_maps.map(c => `${c.name} [${c.keys.join(", ")}]`)),
+		...section("Secrets", tree.secrets.map(c => `${c.name} [${c.keys.join(", ")}]`)),
+		...section("ServicePorts", tree.service_ports.map(p => `${p.service}${p.name ? `/${p.name}` : ""} ${p.port}/${p.protocol} -> node port ${p.node_port}`)),
+	].join("\n")}\n`;
+}
+
+function inventoryTree(inventory: Command, io: CliIO): void {
+	const options: CommandSpec["options"] = [nsOpt("the Kubernetes namespace's name (default: BERTH_NAMESPACE)")];
+	const about = "one namespace as XOS sees it: principals, slices, instances, config maps, secrets (key names), service ports";
+	subcommand(inventory, io, { use: "tree", about, options }, async (ctx, flags: { namespace?: string }) => {
+		const tree = await ctx.client.inventory.tree(kubeNamespace(ctx, flags.namespace));
+		ctx.emit(tree, () => treeText(tree));
 	});
 }
 

@@ -107,6 +107,13 @@ ${namespaceDetails(saved)}`);
 ${namespaceDetails(saved)}`);
 	});
 
+	const adopt = { use: "adopt <name>", about: "admins: make a namespace Berth did not create a Berth namespace with an owner", options: [new Option("--owner <user>", "the user who will own it").makeOptionMandatory(), ...quotaOptions()] };
+	subcommand(ns, io, adopt, async (ctx, name: string, flags: QuotaFlags & { owner: string }) => {
+		const quota = quotaOf(flags);
+		const adopted = await ctx.client.namespaces.adopt({ name, owner: flags.owner, ...(quota ? { quota } : {}) });
+		ctx.emit(adopted, () => `Namespace ${adopted.name} adopted for ${adopted.owner}.\n${namespaceDetails(adopted)}`);
+	});
+
 	subcommand(ns, io, { use: "delete <namespace>", alias: "rm", about: "delete a namespace and everything in it" }, async (ctx, ref: string) => {
 		const found = await ctx.client.namespaces.find(ref);
 		const removed = await ctx.client.namespaces.remove(found.id);
