@@ -67,7 +67,8 @@ function reachable(definitions: Record<string, Schema>, start: string): Set<stri
 
 /** `{ responses: {action: schema}, schemas: {name: schema} }`, keys sorted, as the file holds it. */
 export function generate(): { responses: Record<string, Schema>; schemas: Record<string, Schema> } {
-	const generator = createGenerator({ path: source, tsconfig: path.join(root, "tsconfig.json"), type: "Responses", expose: "export", topRef: true, jsDoc: "basic", skipTypeCheck: true, sortProps: true });
+	// additionalProperties allowed: an answer may grow a field before its type does, and a client must not fail on it.
+	const generator = createGenerator({ path: source, tsconfig: path.join(root, "tsconfig.json"), type: "Responses", expose: "export", topRef: true, jsDoc: "basic", skipTypeCheck: true, sortProps: true, additionalProperties: true });
 	const raw = generator.createSchema("Responses") as { definitions: Record<string, Schema> };
 	const rename = new Map(Object.keys(raw.definitions).map(name => [decodeURIComponent(name), componentName(name)]));
 	const definitions: Record<string, Schema> = {};
