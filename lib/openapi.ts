@@ -7,6 +7,8 @@
  * the mapping below is small enough to own.)
  */
 
+import { componentSchemas, describeAction, errorExamples, successContent } from "./openapi/describe";
+
 export type JsonSchema = Record<string, unknown>;
 
 /** One REST alias as the gateway registered it. */
@@ -260,7 +262,7 @@ export function toOpenApiPath(fullPath: string): { path: string; params: string[
 	return { path: path.length > 1 ? path.replace(/\/+$/, "") : path, params };
 }
 
-const errorResponse = (description: string) => ({ description, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } });
+const errorResponse = (description: string, status: string) => ({ description, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" }, ...(errorExamples[status] ? { example: errorExamples[status] } : {}) } } });
 
 /** The document for a set of aliases and the actions they call. */
 export function buildOpenApi(aliases: RestAlias[], actions: Map<string, ActionInfo>, opts: OpenApiOptions): JsonSchema {
@@ -289,14 +291,17 @@ export function buildOpenApi(aliases: RestAlias[], actions: Map<string, ActionIn
 			tags.add(tag);
 			operation.tags = [tag];
 			operation.operationId = uniqueId(`${alias.action ?? "alias"}${methods.length > 1 ? `.${method}` : ""}`, operationIds);
-			if (action?.summary) operation.summary = action.summary;
+			const described = describeAction(alias.action);
+			const summary = action?.summary ?? described?.summary;
+			if (summary) operation.summary = summary;
 			if (action?.description) operation.description = action.description;
 			if (bodyMethods.has(method)) {
 				// Strict params (lib/api/rules.ts strictParams): an unknown field is a 422, so the body says additionalProperties: false.
 				const strict = isStrict(action?.params);
 				if (rest.length || strict) {
 					const body = objectSchema(Object.fromEntries(rest), strict);
-					operation.requestBody = { required: Array.isArray(body.required) && body.required.length > 0, content: { "application/json": { schema: body } } };
+					const example = described?.request ?? (Object.keys(body.properties ?? {}).length ? undefined : {});
+					operation.requestBody = { required: Array.isArray(body.required) && body.required.length > 0, content: { "application/json": { schema: body, ...(example ? { example } : {}) } } };
 				}
 			} else {
 				for (const [name, rule] of rest) {
@@ -308,14 +313,14 @@ export function buildOpenApi(aliases: RestAlias[], actions: Map<string, ActionIn
 			}
 			if (parameters.length) operation.parameters = parameters;
 			const responses: Record<string, unknown> = {
-				"200": { description: "Success", content: { "application/json": { schema: {} } } },
-				"404": errorResponse("Not found (another tenant's entities are not found either)"),
-				"429": { ...errorResponse("Too many requests for this key"), headers: { "Retry-After": { description: "Seconds until the limit resets", schema: { type: "integer" } } } },
+				"200": { description: "Success", content: successContent(described) },
+				"404": errorResponse("Not found (another tenant's entities are not found either)", "404"),
+				"429": { ...errorResponse("Too many requests for this key", "429"), headers: { "Retry-After": { description: "Seconds until the limit resets", schema: { type: "integer" } } } },
 			};
-			if (entries.length) responses["422"] = errorResponse("Invalid parameters");
-			if (bodyMethods.has(method)) responses["413"] = errorResponse("Request body too large");
+			if (entries.length) responses["422"] = errorResponse("Invalid parameters: `data` names the fields at fault", "422");
+			if (bodyMethods.has(method)) responses["413"] = errorResponse("Request body too large", "413");
 			const isPublic = !alias.authenticated || action?.public === true || alias.keyOptional === true;
-			if (alias.authenticated) responses["401"] = errorResponse("Missing, invalid, expired or revoked API key");
+			if (alias.authenticated) responses["401"] = errorResponse("Missing, invalid, expired or revoked API key", "401");
 			operation.responses = responses;
 			if (isPublic) operation.security = alias.authenticated ? [{}, ...securityRequirements] : [];
 			if (action?.openapi && typeof action.openapi === "object") Object.assign(operation, jsonValue(action.openapi));
@@ -339,19 +344,7 @@ export function buildOpenApi(aliases: RestAlias[], actions: Map<string, ActionIn
 				apiKeyHeader: { type: "apiKey", in: "header", name: "X-API-Key" },
 				rawAuthorization: { type: "apiKey", in: "header", name: "Authorization", description: "`Authorization: <key>`, without a scheme" },
 			},
-			schemas: {
-				Error: {
-					type: "object",
-					required: ["name", "message", "code", "type"],
-					properties: {
-						name: { type: "string" },
-						message: { type: "string" },
-						code: { type: "integer", minimum: 400, maximum: 599 },
-						type: { type: "string", description: "A stable constant clients may branch on" },
-						data: {},
-					},
-				},
-			},
+			schemas: componentSchemas(),
 		},
 	};
 }
@@ -374,7 +367,7 @@ function linkCreatesToEntityRoutes(paths: Record<string, Record<string, unknown>
 		}
 		if (!Object.keys(links).length) continue;
 		const responses = create.responses as Record<string, Record<string, unknown>>;
-		responses["201"] = { description: "Created", content: { "application/json": { schema: {} } }, links };
+		responses["201"] = { description: "Created", content: responses["200"].content, links };
 		responses["200"] = { ...responses["200"], links };
 	}
 }

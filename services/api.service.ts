@@ -13,6 +13,7 @@ import { loadConfig, type BerthConfig } from "../lib/config";
 import { ErrorTypes, unauthorized } from "../lib/errors";
 import { IdentityCache, keyFromHeaders } from "../lib/keys";
 import { buildOpenApi, type ActionInfo, type JsonSchema, type RestAlias } from "../lib/openapi";
+import { DOCS_PATH, serveDocs } from "../lib/openapi/page";
 import { FixedWindowLimiter } from "../lib/rate-limit";
 import { clientAddress, trustedProxies, type TrustedProxies } from "../lib/client-address";
 import type { CallerMeta } from "../mixins/membership.mixin";
@@ -262,6 +263,15 @@ const ApiService: ServiceSchema<GatewaySettings, ApiMethods & Record<string, unk
 				authentication: false,
 				bodyParsers: false,
 				use: [serveUi()],
+				aliases: {},
+			},
+			{
+				// The API reference (Swagger UI over /api/openapi.json), public like the document; before /api, which asks for a key.
+				path: DOCS_PATH,
+				mappingPolicy: "restrict",
+				authentication: false,
+				bodyParsers: false,
+				use: [serveDocs()],
 				aliases: {},
 			},
 			{

@@ -15,6 +15,7 @@ export interface KeyEntity {
 	revokedAt?: string;
 	prefix: string;
 	createdAt: string;
+	updatedAt?: string;
 }
 
 /** What the gateway learns from a valid key. */

@@ -3,12 +3,14 @@
  * the spec document it holds, the actions' params and views, and their validator rules.
  */
 import type { V1Deployment, V1Ingress, V1PersistentVolumeClaim, V1Service } from "../k8s";
+import type { Protocol } from "./deployment-model";
 import { idRule, refRule } from "./rules";
 
 // ---------------------------------------------------------------------------------------------
 // The spec document (YAML in the seed's format), as the parser in lib/specs/parse.ts returns it
 
-export type Protocol = "TCP" | "UDP" | "SCTP";
+/** One spelling of a port's protocol for deployments and specs. */
+export type { Protocol };
 
 export interface SpecPort {
 	name?: string;

@@ -3,6 +3,8 @@ import type { ServiceSchema } from "moleculer";
 import { toOpenApiPath } from "../../lib/openapi";
 import { eventually } from "../helpers/eventually";
 import { request, startMesh, type Mesh } from "../helpers/mesh";
+import { schemaChecker, successMedia } from "../helpers/openapi-docs";
+import { operationsOf, opName } from "../helpers/openapi-ops";
 
 interface Alias {
 	actionName?: string;
@@ -61,6 +63,69 @@ describe("the OpenAPI document", () => {
 		const seeds = doc.paths["/api/v1/k8s/deployments/createDeployment"]?.post;
 		expect(seeds).toBeDefined();
 		expect(seeds.requestBody.content["application/json"].schema).toEqual(doc.paths["/api/v1/k8s/deployments"].post.requestBody.content["application/json"].schema);
+	});
+
+	it("gives every operation an answer schema, a summary and examples that fit (naming those that lack one)", async () => {
+		const doc = (await request(`${mesh.url}/api/openapi.json`)).body;
+		const check = schemaChecker(doc.components.schemas);
+		const lacking: string[] = [];
+		const misfits: Record<string, string[]> = {};
+		for (const op of operationsOf(doc)) {
+			const name = `${opName(op)} (${op.op.operationId})`;
+			const media = successMedia(op.op);
+			// A new action: one line in lib/openapi/responses.ts, its docs in lib/openapi/docs.ts, then `npm run openapi:schemas`.
+			if (!media?.schema || !Object.keys(media.schema).length) lacking.push(`${name}: no answer schema (lib/openapi/responses.ts)`);
+			if (!op.op.summary) lacking.push(`${name}: no summary (lib/openapi/docs.ts or the action's summary)`);
+			if (media?.example === undefined) lacking.push(`${name}: no example answer (lib/openapi/docs.ts)`);
+			const body = op.op.requestBody?.content?.["application/json"];
+			if (body && body.example === undefined) lacking.push(`${name}: no example request body (lib/openapi/docs.ts \`request\`)`);
+			const errors = [
+				...(media?.schema && media.example !== undefined ? check(media.schema, media.example).map(e => `answer ${e}`) : []),
+				...(body?.example !== undefined ? check(body.schema, body.example).map(e => `request ${e}`) : []),
+			];
+			if (errors.length) misfits[name] = errors;
+		}
+		expect(lacking).toEqual([]);
+		expect(misfits).toEqual({});
+	});
+
+	it("documents answers as the API gives them", async () => {
+		const doc = (await request(`${mesh.url}/api/openapi.json`)).body;
+		const check = schemaChecker(doc.components.schemas);
+		const schemaOf = (path: string, method: string) => successMedia(doc.paths[path][method])!.schema!;
+		const created = await request(`${mesh.url}/api/v1/keys`, { method: "POST", key: mesh.adminKey, body: { name: "openapi-docs", userID: "openapi-docs" } });
+		expect(created.status).toBe(201);
+		expect(check(schemaOf("/api/v1/keys", "post"), created.body)).toEqual([]);
+		const listed = await request(`${mesh.url}/api/v1/keys`, { key: mesh.adminKey });
+		expect(check(schemaOf("/api/v1/keys", "get"), listed.body)).toEqual([]);
+		const revoked = await request(`${mesh.url}/api/v1/keys/${created.body.id}`, { method: "DELETE", key: mesh.adminKey });
+		expect(check(schemaOf("/api/v1/keys/{id}", "delete"), revoked.body)).toEqual([]);
+		expect(check(schemaOf("/health/live", "get"), (await request(`${mesh.url}/health/live`)).body)).toEqual([]);
+		expect(check(schemaOf("/api/openapi.json", "get"), doc)).toEqual([]);
+		const invalid = await request(`${mesh.url}/api/v1/keys`, { method: "POST", key: mesh.adminKey, body: {} });
+		expect(invalid.status).toBe(422);
+		expect(check({ $ref: "#/components/schemas/Error" }, invalid.body)).toEqual([]);
+	});
+
+	it("serves the API reference at /api/docs without a key, every file it loads from this origin", async () => {
+		const page = await request(`${mesh.url}/api/docs`);
+		expect(page.status).toBe(200);
+		expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+		expect(page.headers.get("content-security-policy")).toContain("default-src 'self'");
+		const refs = [...page.text.matchAll(/<(?:script|link)\b[^>]*?\b(?:src|href)="([^"]+)"/g)].map(m => m[1]);
+		expect(refs.length).toBeGreaterThanOrEqual(3);
+		for (const ref of refs) {
+			const url = new URL(ref, `${mesh.url}/api/docs`);
+			expect([ref, url.origin]).toEqual([ref, mesh.url]);
+			const res = await request(url.href);
+			expect([ref, res.status]).toEqual([ref, 200]);
+		}
+		// The start script points Swagger UI at this document and at no validator service.
+		const init = await request(`${mesh.url}/api/docs/init.js`);
+		expect(init.text).toContain('"/api/openapi.json"');
+		expect(init.text).toContain("validatorUrl: null");
+		expect((await request(`${mesh.url}/api/docs/package.json`)).status).toBe(404);
+		expect((await request(`${mesh.url}/api/docs/../openapi.json`)).status).toBe(200);
 	});
 
 	it("grows with services that join later", async () => {
