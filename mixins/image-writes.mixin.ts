@@ -75,9 +75,8 @@ export function createImageWritesMixin(): Partial<ServiceSchema> {
 				params: { id: { type: "string", min: 1, max: 64 } },
 				async handler(this: WritesThis, ctx: Context<ImageIdParams, Meta>): Promise<ImageEntity> {
 					const current = await this.writableDoc(ctx, ctx.params.id);
-					const removed = (await this.removeEntity(ctx, current.id)) as unknown as ImageEntity | undefined;
-					if (!removed) throw notFound("Image", ctx.params.id);
-					const view = this.publicView<ImageEntity>(removed);
+					if (!(await this.removeEntity(ctx, current.id))) throw notFound("Image", ctx.params.id);
+					const view = this.publicView<ImageEntity>(current);
 					ctx.emit("k8s.images.removed", eventPayload(view));
 					return view;
 				},

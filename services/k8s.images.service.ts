@@ -117,7 +117,8 @@ const methods = {
 const ImagesService: ServiceSchema<ServiceSettingSchema, ImagesMethods, Record<string, never>, ImagesThis> = {
 	name: "k8s.images",
 	version: 1,
-	mixins: [createDbMixin({ collection: "images", fields: FIELDS, unique: [["key"]] }), createImageWritesMixin()],
+	// The writes first: a mixin listed earlier wins over moleculer-db's own create, update and remove.
+	mixins: [createImageWritesMixin(), createDbMixin({ collection: "images", fields: FIELDS, unique: [["key"]] })],
 	settings: { rest: "/v1/k8s/images" },
 	hooks: {
 		before: {
