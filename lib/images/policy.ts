@@ -69,3 +69,14 @@ export function policyRefusal(ref: ImageReference, policy: string[] = imagePolic
 	if (!policy.length || policy.some(entry => entryAdmits(entry, ref))) return undefined;
 	return `Image "${ref.raw}" is not allowed here: IMAGE_POLICY admits only ${policy.join(", ")}`;
 }
+
+/**
+ * The same for a field that takes any reference, a tag optional (a job's `image`: `busybox` is
+ * `busybox:latest`). With a policy, what cannot be read as a reference is refused too.
+ */
+export function referenceRefusal(ref: string, policy: string[] = imagePolicy()): string | undefined {
+	if (!policy.length) return undefined;
+	const parsed = parseImageReference(ref) ?? parseImageReference(`${ref}:latest`);
+	if (!parsed) return `Image "${ref}" is not an image reference IMAGE_POLICY can check`;
+	return policyRefusal(parsed, policy);
+}

@@ -1,5 +1,6 @@
 import { parseImageReference, policyRefusal } from "../../lib/images/policy";
 import { referenceEntry } from "../../lib/images/resolve";
+import { jobRunOf, jobsSettings } from "../../lib/jobs/checks";
 
 describe("image references", () => {
 	it("reads registry, repository, tag and digest, Docker Hub's when no registry is named", () => {
@@ -33,6 +34,19 @@ describe("image references", () => {
 		try {
 			expect(() => referenceEntry("nginx:1.27", "image", true)).toThrow(expect.objectContaining({ code: 422, data: [expect.objectContaining({ field: "image", type: "policy" })] }));
 			expect(referenceEntry("nginx:1.27", "image", true, false)).toMatchObject({ id: "nginx:1.27", image: "nginx:1.27", ports: [], source: "reference" });
+		} finally {
+			delete process.env.IMAGE_POLICY;
+		}
+	});
+
+	it("holds a job's image to the policy too, a tag optional there", () => {
+		process.env.IMAGE_POLICY = "docker.io/library/*";
+		try {
+			const settings = jobsSettings({});
+			expect(jobRunOf({ cmd: "true", image: "busybox" }, settings, "j").image).toBe("busybox");
+			expect(() => jobRunOf({ cmd: "true", image: "ghcr.io/evil/miner:1" }, settings, "j")).toThrow(expect.objectContaining({ code: 422, data: [expect.objectContaining({ field: "image", type: "policy" })] }));
+			// The default image is the operator's, not the caller's: not held to the policy.
+			expect(jobRunOf({ cmd: "true" }, settings, "j").image).toBe(settings.defaultImage);
 		} finally {
 			delete process.env.IMAGE_POLICY;
 		}
