@@ -49,8 +49,8 @@ const resourcePair = (maxCpu: number, maxMemory: number) => ({
 	},
 });
 
-const schema = {
-	$$strict: true,
+/** The validator rules of an entry's fields (the files' and the API's: lib/images/entries.ts). */
+export const CATALOG_RULES = {
 	name: { type: "string", pattern: DNS1123_LABEL, max: 63 },
 	namespace: { type: "string", min: 1, max: 255 },
 	tag: { type: "string", pattern: /^[\w][\w.-]{0,127}$/ },
@@ -95,7 +95,7 @@ const schema = {
 	launchToken: { type: "string", pattern: ENV_KEY, max: 253, optional: true },
 };
 
-const check = new Validator({ haltOnFirstError: false }).compile(schema);
+const check = new Validator({ haltOnFirstError: false }).compile({ $$strict: true, ...CATALOG_RULES });
 
 /** Checks one parsed catalog file; returns the image or throws a CatalogError naming the field. */
 export function validateImage(data: unknown, file: string): CatalogImage {

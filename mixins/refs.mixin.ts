@@ -3,13 +3,8 @@ import type { LookupParams, NamespaceRef, NamespaceRole, QuotaReport } from "../
 import { invalid } from "../lib/errors";
 import { meshAdmission, withAdmission } from "../lib/namespaces/admission";
 import type { CatalogImage } from "../lib/manifests/deployment";
+import type { ResolveImageParams } from "../lib/images/resolve";
 import type { CallerMeta } from "./membership.mixin";
-
-/** The codes by which another service says "no such thing (that you may see)". */
-function isMissing(err: unknown): boolean {
-	const code = (err as { code?: number }).code;
-	return code === 404 || code === 422;
-}
 
 /** A reference in the caller's request that names nothing: the caller's mistake, on that field. */
 function missingReference(field: string, message: string, ref: string): Error {
@@ -39,21 +34,12 @@ export function createRefsMixin(): Partial<ServiceSchema> {
 				}
 			},
 			/**
-			 * A catalog image by id, else by name; missing: 422 on `field`. Unmasked (`scope: false`):
-			 * what is deployed from it needs the values of the secrets it declares.
+			 * A catalog image the caller sees, by id, else by name; for `image` fields also an image
+			 * reference IMAGE_POLICY admits (lib/images/resolve.ts). Anything else: 422 on `field`.
+			 * Unmasked: what is deployed from it needs the values of the secrets it declares.
 			 */
-			async resolveImage(this: Service, ctx: Context<unknown, CallerMeta>, ref: string, field = "image"): Promise<CatalogImage> {
-				try {
-					return await ctx.call<CatalogImage, { id: string; scope: boolean }>("v1.k8s.images.get", { id: ref, scope: false });
-				} catch (err) {
-					if (!isMissing(err)) throw err;
-				}
-				try {
-					return await ctx.call<CatalogImage, { name: string; scope: boolean }>("v1.k8s.images.resolveName", { name: ref, scope: false });
-				} catch (err) {
-					if (isMissing(err)) throw missingReference(field, `Image "${ref}" is not in the catalog`, ref);
-					throw err;
-				}
+			async resolveImage(this: Service, ctx: Context<unknown, CallerMeta>, ref: string, field = "image", references = field === "image"): Promise<CatalogImage> {
+				return ctx.call<CatalogImage, ResolveImageParams>("v1.k8s.images.resolve", { ref, field, references });
 			},
 			/**
 			 * Runs `work` (a quota check and the store of what it admits, given the quota read under the
@@ -69,6 +55,6 @@ export function createRefsMixin(): Partial<ServiceSchema> {
 /** Methods the refs mixin adds, for services' `this` typing. */
 export interface RefsMethods {
 	lookupNamespace(ctx: Context<unknown, CallerMeta>, ref: string, field?: string | null, need?: NamespaceRole): Promise<NamespaceRef>;
-	resolveImage(ctx: Context<unknown, CallerMeta>, ref: string, field?: string): Promise<CatalogImage>;
+	resolveImage(ctx: Context<unknown, CallerMeta>, ref: string, field?: string, references?: boolean): Promise<CatalogImage>;
 	withAdmission<T>(ctx: Context<unknown, CallerMeta>, namespaceId: string, work: (quota: QuotaReport | undefined) => Promise<T>): Promise<T>;
 }

@@ -13,9 +13,13 @@ import {
 	type LoadReport,
 } from "../lib/api/images";
 import { CATALOG_FIELDS, CatalogError, catalogDir, loadCatalog, maskCatalogSecrets, type CatalogImage } from "../lib/catalog";
+import { ENTRY_FIELDS, entryKey, sightFilter, type Sight } from "../lib/images/entries";
+import { resolveImageParams, referenceEntry, type ResolveImageParams } from "../lib/images/resolve";
+import { migrateStore, type LegacyStore } from "../lib/images/store";
+import { createImageWritesMixin, type ImageWritesMethods } from "../mixins/image-writes.mixin";
 import { clusterUnavailable, found, invalid, invalidField, NOT_RETRIED, notFound, unauthorized } from "../lib/errors";
 import { createDbMixin, isDuplicateKey, type DbBackedService } from "../mixins/db.mixin";
-import { isUnscoped, requirePlatformAdmin, type CallerMeta } from "../mixins/membership.mixin";
+import { isUnscoped, requirePlatformAdmin, SYSTEM_META, type CallerMeta } from "../mixins/membership.mixin";
 import type { LookupParams, NamespaceEntity } from "../lib/api/namespaces";
 import { strictParams } from "../lib/api/rules";
 
@@ -25,11 +29,11 @@ export type { ImageEntity } from "../lib/api/images";
 type Meta = CallerMeta;
 
 /** The service's own methods: `this.<method>` jumps to the code (their type is this object's). */
-type ImagesMethods = typeof methods;
+type ImagesMethods = typeof methods & ImageWritesMethods;
 
 interface ImagesThis extends DbBackedService<ImagesMethods> {}
 
-const FIELDS: string[] = [...CATALOG_FIELDS];
+const FIELDS: string[] = [...CATALOG_FIELDS, ...ENTRY_FIELDS];
 
 /** The catalog fields of an entry, in a stable form for comparing a stored entry with its file. */
 function catalogOf(doc: Partial<CatalogImage>): string {
@@ -43,42 +47,46 @@ function hasOperator(value: unknown): boolean {
 }
 
 /**
- * v1.k8s.images: the image catalog, loaded from images/ (IMAGES_DIR) at start and by loadImages.
- * Anyone authenticated reads it; `deploy` starts a deployment of an entry in one of the caller's
- * namespaces through v1.k8s.deployments.
+ * v1.k8s.images: the image catalog, loaded from images/ (IMAGES_DIR) at start and by loadImages,
+ * and written through the API (mixins/image-writes.mixin.ts): the shared catalog, which anyone
+ * authenticated reads, and namespaces' own entries, which only their members see. `deploy` starts
+ * a deployment of an entry in one of the caller's namespaces through v1.k8s.deployments.
  */
 const methods = {
-	async findByName(this: ImagesThis, name: string): Promise<ImageEntity | undefined> {
-		const [image] = await this.findEntities(null, { name }, { limit: 1 });
-		return image as unknown as ImageEntity | undefined;
+	/** By name: the shared catalog's entry first (a namespace's never shadows it), then one the caller sees. */
+	async findByName(this: ImagesThis, name: string, sight: Sight): Promise<ImageEntity | undefined> {
+		const [shared] = await this.findEntities(null, { key: entryKey(name) }, { limit: 1 });
+		if (shared || !sight.length) return shared as unknown as ImageEntity | undefined;
+		return (await this.findEntities(null, { $and: [{ name }, sightFilter(sight) ?? {}] }, { sort: ["createdAt"], limit: 1 }))[0] as unknown as ImageEntity | undefined;
 	},
 
-	/** By id, catalog name or image reference; 404 otherwise. */
-	async findImage(this: ImagesThis, ref: string): Promise<ImageEntity> {
-		const byId = await this.loadDoc(ref);
+	/** By id, catalog name or image reference, among what the caller sees; 404 otherwise. */
+	async findImage(this: ImagesThis, ctx: Context<unknown, Meta>, ref: string): Promise<ImageEntity> {
+		const byId = await this.visibleDoc(ctx, ref);
 		if (byId) return this.publicView<ImageEntity>(byId);
-		const byName = await this.findByName(ref);
+		const sight = await this.sightOf(ctx);
+		const byName = await this.findByName(ref, sight);
 		if (byName) return byName;
-		const [byImage] = await this.findEntities(null, { image: ref }, { limit: 1 });
+		const [byImage] = await this.findEntities(null, { $and: [{ image: ref }, sightFilter(sight) ?? {}] }, { sort: ["createdAt"], limit: 1 });
 		if (byImage) return byImage as unknown as ImageEntity;
 		throw notFound("Image", ref);
 	},
 
 	async syncCatalog(this: ImagesThis, images: CatalogImage[]): Promise<LoadReport> {
-		const report: LoadReport = { added: [], updated: [], unchanged: [] };
+		const report: LoadReport = { added: [], updated: [], unchanged: [], overridden: [] };
 		for (const image of images) report[await this.upsertImage(image)].push(image.name);
-		this.logger.info(`Image catalog from ${catalogDir()}: ${report.added.length} added, ${report.updated.length} updated, ${report.unchanged.length} unchanged`);
+		this.logger.info(`Image catalog from ${catalogDir()}: ${report.added.length} added, ${report.updated.length} updated, ${report.unchanged.length} unchanged, ${report.overridden.length} overridden through the API`);
 		return report;
 	},
 
 	/** One entry by name; the unique index on name turns a racing second insert into an update. */
-	async upsertImage(this: ImagesThis, image: CatalogImage): Promise<"added" | "updated" | "unchanged"> {
+	async upsertImage(this: ImagesThis, image: CatalogImage): Promise<keyof LoadReport> {
 		for (let attempt = 0; attempt < 3; attempt++) {
-			const [stored] = await this.adapter.find({ query: { name: image.name }, limit: 1 });
+			const [stored] = await this.adapter.find({ query: { key: entryKey(image.name) }, limit: 1 });
 			const now = new Date().toISOString();
 			if (!stored) {
 				try {
-					await this.adapter.insert({ ...image, createdAt: now, updatedAt: now });
+					await this.adapter.insert({ ...image, key: entryKey(image.name), source: "file", createdAt: now, updatedAt: now });
 					return "added";
 				} catch (err) {
 					if (isDuplicateKey(err)) continue;
@@ -88,6 +96,8 @@ const methods = {
 			// Taken first: NeDB's entityToObject hands back the stored object, and the id mapping moves _id.
 			const storedId = (stored as { _id: unknown })._id;
 			const current = this.adapter.afterRetrieveTransformID({ ...(await this.adapter.entityToObject(stored)) }, "id") as unknown as ImageEntity;
+			// What the API made or changed stays as it made it: the file does not win over it.
+			if (current.source !== "file" || current.overridden) return "overridden";
 			if (catalogOf(current) === catalogOf(image)) return "unchanged";
 			const gone = CATALOG_FIELDS.filter(f => image[f] === undefined && current[f] !== undefined);
 			const update: Record<string, unknown> = { $set: { ...image, updatedAt: now } };
@@ -107,23 +117,21 @@ const methods = {
 const ImagesService: ServiceSchema<ServiceSettingSchema, ImagesMethods, Record<string, never>, ImagesThis> = {
 	name: "k8s.images",
 	version: 1,
-	mixins: [createDbMixin({ collection: "images", fields: FIELDS, unique: [["name"]] })],
+	// The writes first: a mixin listed earlier wins over moleculer-db's own create, update and remove.
+	mixins: [createImageWritesMixin(), createDbMixin({ collection: "images", fields: FIELDS, unique: [["key"]] })],
 	settings: { rest: "/v1/k8s/images" },
 	hooks: {
 		before: {
 			// Field equality only: the catalog is small, and operators differ between NeDB and MongoDB.
 			list: [plainQuery],
-			find: [plainQuery],
-			count: [plainQuery],
+			find: [plainQuery, sightQuery],
+			count: [plainQuery, sightQuery],
 		},
 		// Every answer of entries: the secret defaults they declare masked, but for Berth's own services (`scope: false`).
-		after: { list: maskedForCaller, find: maskedForCaller, get: maskedForCaller, getImage: maskedForCaller, resolveName: maskedForCaller },
+		after: { list: maskedForCaller, find: maskedForCaller, get: maskedForCaller, getImage: maskedForCaller, resolveName: maskedForCaller, create: maskedForCaller, update: maskedForCaller, remove: maskedForCaller },
 	},
 	actions: {
-		create: false,
 		insert: false,
-		update: false,
-		remove: false,
 
 		/** The whole catalog by name; `launchable` narrows it to the templates. */
 		list: {
@@ -131,7 +139,8 @@ const ImagesService: ServiceSchema<ServiceSettingSchema, ImagesMethods, Record<s
 			params: listImagesParams,
 			async handler(this: ImagesThis, ctx: Context<{ launchable?: boolean; query?: Record<string, unknown> }, Meta>): Promise<ImageEntity[]> {
 				const query = { ...(ctx.params.query ?? {}), ...(ctx.params.launchable !== undefined ? { launchable: ctx.params.launchable ? true : { $ne: true } } : {}) };
-				return (await this.findEntities(null, query, { sort: ["name"] })) as unknown as ImageEntity[];
+				const scope = sightFilter(await this.sightOf(ctx));
+				return (await this.findEntities(null, scope ? { $and: [query, scope] } : query, { sort: ["name"] })) as unknown as ImageEntity[];
 			},
 		},
 
@@ -139,7 +148,7 @@ const ImagesService: ServiceSchema<ServiceSettingSchema, ImagesMethods, Record<s
 			rest: "GET /:id",
 			params: imageIdParams,
 			async handler(this: ImagesThis, ctx: Context<ImageIdParams, Meta>): Promise<ImageEntity> {
-				return this.publicView<ImageEntity>(found(await this.loadDoc(ctx.params.id), "Image", ctx.params.id));
+				return this.publicView<ImageEntity>(found(await this.visibleDoc(ctx, ctx.params.id), "Image", ctx.params.id));
 			},
 		},
 
@@ -148,7 +157,7 @@ const ImagesService: ServiceSchema<ServiceSettingSchema, ImagesMethods, Record<s
 			visibility: "public",
 			params: resolveImageNameParams,
 			async handler(this: ImagesThis, ctx: Context<ImageNameParams, Meta>): Promise<ImageEntity> {
-				return found(await this.findByName(ctx.params.name), "Image", ctx.params.name);
+				return found(await this.findByName(ctx.params.name, await this.sightOf(ctx)), "Image", ctx.params.name);
 			},
 		},
 
@@ -158,7 +167,25 @@ const ImagesService: ServiceSchema<ServiceSettingSchema, ImagesMethods, Record<s
 			summary: "Find a catalog entry by name or image reference",
 			params: getImageParams,
 			async handler(this: ImagesThis, ctx: Context<ImageNameParams, Meta>): Promise<ImageEntity> {
-				return this.findImage(ctx.params.name);
+				return this.findImage(ctx, ctx.params.name);
+			},
+		},
+
+		/**
+		 * What a deployment's `image` names (mesh only, unmasked: what is deployed needs the secret
+		 * defaults): an entry the caller sees by id or name, else, where `references` allows, an image
+		 * reference IMAGE_POLICY admits, as an entry without defaults. Anything else: 422 on `field`.
+		 */
+		resolve: {
+			visibility: "public",
+			params: resolveImageParams,
+			async handler(this: ImagesThis, ctx: Context<ResolveImageParams, Meta>): Promise<CatalogImage | ReturnType<typeof referenceEntry>> {
+				const { ref, field = "image", references = false } = ctx.params;
+				const byId = await this.visibleDoc(ctx, ref);
+				if (byId) return this.publicView<ImageEntity>(byId);
+				const byName = await this.findByName(ref, await this.sightOf(ctx));
+				if (byName) return byName;
+				return referenceEntry(ref, field, references, ctx.meta.userID !== SYSTEM_META.userID);
 			},
 		},
 
@@ -200,7 +227,7 @@ const ImagesService: ServiceSchema<ServiceSettingSchema, ImagesMethods, Record<s
 			params: strictParams(deployImageParams),
 			async handler(this: ImagesThis, ctx: Context<DeployImageParams, Meta>): Promise<unknown> {
 				if (!ctx.meta.userID) throw unauthorized("Deploying needs a caller (ctx.meta.userID)");
-				const image = await this.findImage(ctx.params.id);
+				const image = await this.findImage(ctx, ctx.params.id);
 				let ns: NamespaceEntity;
 				if (ctx.params.namespace) {
 					ns = await ctx.call<NamespaceEntity, LookupParams>("v1.k8s.namespaces.lookup", { ref: ctx.params.namespace });
@@ -226,6 +253,7 @@ const ImagesService: ServiceSchema<ServiceSettingSchema, ImagesMethods, Record<s
 
 	/** A catalog file that fails validation stops the start, naming the file and the field. */
 	async started(this: ImagesThis) {
+		await migrateStore(this as unknown as LegacyStore);
 		await this.syncCatalog(loadCatalog());
 	},
 };
@@ -234,6 +262,12 @@ const ImagesService: ServiceSchema<ServiceSettingSchema, ImagesMethods, Record<s
 function maskedForCaller(ctx: Context<unknown, Meta>, answer: ImageEntity | ImageEntity[]): ImageEntity | ImageEntity[] {
 	if (isUnscoped(ctx)) return answer;
 	return Array.isArray(answer) ? answer.map(i => maskCatalogSecrets(i)) : maskCatalogSecrets(answer);
+}
+
+/** find and count (moleculer-db's): only what the caller sees. */
+async function sightQuery(this: ImagesThis, ctx: Context<Record<string, unknown>, Meta>): Promise<void> {
+	const scope = sightFilter(await this.sightOf(ctx));
+	if (scope) ctx.params.query = ctx.params.query ? { $and: [ctx.params.query, scope] } : scope;
 }
 
 function plainQuery(ctx: Context<Record<string, unknown>, Meta>): void {

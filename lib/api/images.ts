@@ -72,12 +72,25 @@ export interface CatalogImage {
 	launchToken?: string;
 }
 
+/** Where an entry comes from: a file under images/, an API create, or a build (v1.k8s.images.build). */
+export type ImageSource = "file" | "api" | "build";
+
 /** A catalog entry as stored and returned: the file's fields plus the entity's. */
 export interface ImageEntity extends CatalogImage {
 	id: string;
+	/** A tenant's entry: the Berth namespace (entity id) whose members alone see it. Unset: the shared catalog. */
+	namespaceId?: string;
+	source: ImageSource;
+	/** A file entry changed through the API: loadImages leaves it as the API made it. */
+	overridden?: boolean;
 	createdAt: string;
 	updatedAt: string;
 }
+
+/** create: an entry as a file gives it, and for a tenant's entry the namespace (id or name) it belongs to. */
+export type CreateImageParams = CatalogImage & { namespaceId?: string; source?: ImageSource };
+/** update (PATCH or PUT): the fields to replace; the merged entry is checked as a file would be. */
+export type UpdateImageParams = Partial<CatalogImage> & { id: string };
 
 export interface ImageIdParams {
 	id: string;
@@ -97,7 +110,17 @@ export interface LoadReport {
 	added: string[];
 	updated: string[];
 	unchanged: string[];
+	/** File entries the API has changed since: left as they are. */
+	overridden: string[];
 }
+
+/** The rules of an entry's fields are the files' (lib/catalog.ts CATALOG_RULES); these are the API's own. */
+export const imageScopeRules = {
+	/** A tenant's entry: the namespace (id or name) whose members alone see it. */
+	namespaceId: { type: "string", min: 1, max: 64, optional: true },
+	/** Set by Berth's own services only (a build's entry says "build"). */
+	source: { type: "enum", values: ["api", "build"], optional: true, meshOnly: true },
+} as const;
 
 /** What `deploy` hands to v1.k8s.deployments.create (see docs/CONTRACTS.md). */
 export interface DeploymentRequest {

@@ -78,6 +78,10 @@ export function imagesApi(t: Transport) {
 		get: (id: string) => t.call<T.ImageEntity>("images.get", { id }),
 		/** By catalog name or image reference (`nginx`, `nginx:1.27`). */
 		getByName: (name: string) => t.call<T.ImageEntity>("images.getByName", { name }),
+		create: (body: T.CreateImageBody) => t.call<T.ImageEntity>("images.create", body),
+		update: (id: string, body: T.UpdateImageBody) => t.call<T.ImageEntity>("images.update", { ...body, id }),
+		replace: (id: string, body: T.UpdateImageBody) => t.call<T.ImageEntity>("images.replace", { ...body, id }),
+		remove: (id: string) => t.call<T.ImageEntity>("images.remove", { id }),
 		load: () => t.call<T.LoadReport>("images.load"),
 		clean: () => t.call<{ removed: number }>("images.clean"),
 		deploy: (id: string, body: T.DeployImageBody = {}) => t.call<T.DeploymentEntity>("images.deploy", { ...body, id }),

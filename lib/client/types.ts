@@ -5,7 +5,7 @@
  */
 import type { ApplyView, CreateDeploymentParams, EventView, GenerateView, LogsParams, PodLogs, StateView, StatusView, TopView, UpdateDeploymentParams } from "../api/deployments";
 import type { CreateEnvParams, CreateFromImageParams, EnvEntity, ListEnvParams, PackParams, PatchResult, ResolveEnvParams, TargetParams, UpdateEnvParams } from "../api/envs";
-import type { DeployImageParams, ImageEntity, LoadReport } from "../api/images";
+import type { CreateImageParams, DeployImageParams, ImageEntity, LoadReport, UpdateImageParams } from "../api/images";
 import type { CreateJobParams, JobEntity, JobStatusView, ListJobsParams } from "../api/jobs";
 import type { AdoptNamespaceParams, Availability, CreateNamespaceParams, MemberRole, NamespaceEntity, NamespaceStatus, QuotaInput, ResourceQuotaReport, UpdateNamespaceParams } from "../api/namespaces";
 import type { CreateVolumeParams, VolumeEntity } from "../api/volumes";
@@ -96,6 +96,9 @@ export type UpdateNamespaceBody = WithoutId<UpdateNamespaceParams>;
 export type UpdateDeploymentBody = Omit<WithoutId<UpdateDeploymentParams>, "configMap"> & { configMap?: DeploymentConfigMap | null };
 export type UpdateEnvBody = WithoutId<UpdateEnvParams>;
 export type DeployImageBody = WithoutId<DeployImageParams>;
+/** An image as a catalog file gives it; `namespaceId` (id or name) makes it one of that namespace's. */
+export type CreateImageBody = Omit<CreateImageParams, "source">;
+export type UpdateImageBody = WithoutId<UpdateImageParams>;
 export type UpdateServiceBody = WithoutId<UpdateServiceParams>;
 export type DeploymentLogsQuery = Omit<WithoutId<LogsParams>, "follow">;
 

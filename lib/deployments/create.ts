@@ -15,6 +15,7 @@ import { deploymentStatus, type CatalogImage, type DeploymentEntity } from "../m
 import { claimOf } from "../ownership";
 import { recordRevision } from "../revisions/record";
 import { checkShape, draftOf } from "./checks";
+import { resourcesFor } from "./defaults";
 import type { ImageCache } from "./reconcile";
 import { checkQuota, type ReferenceDeps } from "./references";
 import { encodeDeployment, type StoredDeployment } from "./store";
@@ -52,7 +53,8 @@ export async function createDeployment(self: CreateHost, ctx: Context<CreateDepl
 	self.creating.add(lock);
 	try {
 		// Access is the namespace's, decided at each call: nothing of its membership is copied here.
-		const draft = draftOf(p, { id: "pending", namespace: ns, image, owner: ctx.meta.userID as string, members: [] });
+		const resources = await resourcesFor(getKubeClient(), ns.name, image, p.resources);
+		const draft = draftOf({ ...p, resources }, { id: "pending", namespace: ns, image, owner: ctx.meta.userID as string, members: [] });
 		const { footprint, taken } = await self.checkDraft(ctx, draft, image);
 		const { id: _pending, ...doc } = draft;
 		const saved = await self.withAdmission(ctx, ns.id, async quota => {

@@ -8,6 +8,7 @@ import { invalid, invalidField, type FieldError } from "../errors";
 import { argvOf, type JobResources, type JobRun } from "../manifests/job";
 import { isQuantity, parseQuantity } from "../quantity";
 import { loadConfig } from "../config";
+import { referenceRefusal } from "../images/policy";
 
 /** Exactly one of cmd and command, not blank, not huge. */
 export function checkCommand(params: { cmd?: string; command?: string[] }): void {
@@ -85,6 +86,8 @@ export function normalizeResources(input: ResourcesInput | undefined, settings: 
 
 /** What a Job is built from: the caller's params checked, the settings' defaults and caps applied. */
 export function jobRunOf(params: Omit<CreateJobParams, "namespace">, settings: Omit<JobsSettings, "rest">, name: string): Omit<JobRun, "id"> {
+	const refused = params.image !== undefined ? referenceRefusal(params.image) : undefined;
+	if (refused) throw invalid(refused, [{ field: "image", message: refused, type: "policy", actual: params.image }]);
 	return {
 		name,
 		command: argvOf(params),

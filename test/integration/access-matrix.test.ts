@@ -24,6 +24,12 @@ type Outcome = "2xx" | "403" | "404" | "422" | "501";
 /** N and what it holds, or what N's owner made for themself outside any tenant namespace. */
 type Target = "namespace" | "owners";
 
+/** An image entry as a catalog file gives it, under a fresh name. */
+const catalogEntry = (): Record<string, unknown> => {
+	const name = dnsName();
+	return { name, namespace: "library", tag: "1.0", image: `ghcr.io/matrix/${name}:1.0`, registry: "ghcr.io", repository: `matrix/${name}`, description: "An image of the access matrix", imagePullPolicy: "IfNotPresent", imagePullSecrets: [], ports: [], env: [], volumes: [], resources: { limits: { cpu: 100, memory: 64 }, requests: { cpu: 10, memory: 16 } } };
+};
+
 const RANK: Record<Role, number> = { view: 1, edit: 2, admin: 3, owner: 4 };
 
 /** Each caller's role on each target. */
@@ -66,6 +72,8 @@ interface Rule {
 	destroys?: 1 | 2 | 3 | 4;
 	/** Where a fresh target comes from when the route has no {id} (a create route's path). */
 	freshFrom?: string;
+	/** Who makes the fresh target, with a catalog entry's body (the owner, from the schema, unless said: a shared catalog entry is a platform admin's). */
+	freshAs?: Actor;
 }
 
 const open: Rule = {};
@@ -152,6 +160,11 @@ const RULES: Record<string, Rule> = {
 	"GET /api/v1/k8s/images/name/{name}": open,
 	// The image is the route's resource; the namespace is named in the body, and an unknown one is the lookup's 404.
 	"POST /api/v1/k8s/images/{id}/deploy": naming("edit", "404"),
+	// A namespace's own image (the body names N in namespaceId); the shared catalog's entries are the platform's.
+	"POST /api/v1/k8s/images": naming("edit", "422"),
+	"PATCH /api/v1/k8s/images/{id}": { platform: true },
+	"PUT /api/v1/k8s/images/{id}": { platform: true },
+	"DELETE /api/v1/k8s/images/{id}": { platform: true, destroys: 1, freshAs: "platform admin" },
 	"POST /api/v1/k8s/images/load": { platform: true },
 	"POST /api/v1/k8s/images/clean": { platform: true, destroys: 4 },
 
@@ -353,7 +366,7 @@ describe.each(backends("berth_it_matrix"))("access matrix over every operation, 
 		const images = (await request(`${mesh.url}/api/v1/k8s/images`, { key: keys.owner })).body as { id: string; name: string }[];
 		const nginx = images.find(i => i.name === "nginx") ?? images[0];
 		named.image = nginx.name;
-		const made = await makeEntities(mesh.url, ops, keys.owner, secret, { refs: new Map([["namespace", world.ns.id], ["image", nginx.id]]), skip: ["/api/v1/k8s/namespaces", "/jobs"], body: { names: { key: envKey } } });
+		const made = await makeEntities(mesh.url, ops, keys.owner, secret, { refs: new Map([["namespace", world.ns.id], ["image", nginx.id]]), skip: ["/api/v1/k8s/namespaces", "/jobs", "/api/v1/k8s/images"], body: { names: { key: envKey } } });
 		expect(made.failures).toEqual([]);
 		refs = made.refs;
 		for (const c of made.created) ids.set(c.collection, c.id);
@@ -438,6 +451,11 @@ describe.each(backends("berth_it_matrix"))("access matrix over every operation, 
 				return { name: named.external, owner: users.owner };
 			case "POST /applications":
 				return { "template-name": named.template };
+			case "POST /api/v1/k8s/images":
+				return { ...catalogEntry(), namespaceId: w.ns.id };
+			case "PATCH /api/v1/k8s/images/{id}":
+			case "PUT /api/v1/k8s/images/{id}":
+				return { description: "Changed by the access matrix" };
 			case "POST /api/v1/k8s/images/{id}/deploy":
 				return { namespace: w.ns.id, name: dnsName() };
 			// Without the seed's record: deploys the stored spec.
@@ -455,6 +473,11 @@ describe.each(backends("berth_it_matrix"))("access matrix over every operation, 
 		if (rule.destroys !== 1) return { w: world };
 		const from = rule.freshFrom ?? collectionOf(op);
 		const creator = creatorsOf(ops).find(c => c.path === from) as Operation;
+		if (rule.freshAs) {
+			const res = await request(`${mesh.url}${from}`, { method: "POST", key: keyOf(rule.freshAs, world), body: catalogEntry() });
+			if (res.status !== 201) throw new Error(`fresh target for ${opName(op)}: ${res.status} ${res.text}`);
+			return { w: world, id: res.body.id };
+		}
 		const made = await makeOne(mesh.url, creator, keys.owner, bodies());
 		if (!("id" in made)) throw new Error(`fresh target for ${opName(op)}: ${made.failure}`);
 		return { w: world, id: made.id };

@@ -58,6 +58,10 @@ const calls: Record<OperationName, (c: BerthClient) => Promise<unknown>> = {
 	"images.list": c => c.images.list({ launchable: true }),
 	"images.get": c => c.images.get("i1"),
 	"images.getByName": c => c.images.getByName("nginx:1.27"),
+	"images.create": c => c.images.create({ ...imageEntry, namespaceId: "team-a" }),
+	"images.update": c => c.images.update("i1", { description: "Changed", tag: "1.27.1", image: "nginx:1.27.1" }),
+	"images.replace": c => c.images.replace("i1", imageEntry),
+	"images.remove": c => c.images.remove("i1"),
 	"images.load": c => c.images.load(),
 	"images.clean": c => c.images.clean(),
 	"images.deploy": c => c.images.deploy("i1", { namespace: "team-a", name: "web", vHosts: ["web.example.com"], replicas: 2 }),
@@ -203,6 +207,27 @@ const fullDeployment = {
 	env: [{ key: "MODE", value: "prod", type: "secret" as const }],
 	resources: { limits: { cpu: 500, memory: "256Mi" }, requests: { cpu: "100m", memory: 64 } },
 	ports: [{ name: "http", port: 80, protocol: "TCP" as const }],
+};
+
+const imageEntry = {
+	name: "shop",
+	namespace: "library",
+	tag: "1.27",
+	image: "ghcr.io/acme/shop:1.27",
+	registry: "ghcr.io",
+	repository: "acme/shop",
+	description: "The shop",
+	imagePullPolicy: "IfNotPresent" as const,
+	imagePullSecrets: [],
+	ports: [{ name: "http", port: 8080, protocol: "TCP" as const, expose: "public" as const }],
+	env: [{ key: "MODE", type: "as-is" as const, value: "prod" }],
+	volumes: [{ name: "data", type: "persistentVolumeClaim" as const, mountPath: "/data" }],
+	resources: { limits: { cpu: 500, memory: 256 }, requests: { cpu: 100, memory: 64 } },
+	command: ["/bin/shop"],
+	args: ["--port=8080"],
+	runAsUser: 1000,
+	runAsGroup: 1000,
+	capabilities: ["NET_BIND_SERVICE"],
 };
 
 /** The request the gateway would route: the operation whose path template matches, for that method. */

@@ -75,7 +75,7 @@ describe.each(backends)("v1.k8s.images on %s", (_backend, pickMongo) => {
 		writeFile("valkey.json", { ...readFile("redis.json"), name: "valkey", image: "valkey/valkey:8.0", repository: "valkey/valkey", namespace: "valkey", tag: "8.0" });
 		const res = await images("/load", { method: "POST", key: mesh.adminKey });
 		expect(res.status).toBe(200);
-		expect(res.body).toEqual({ added: ["valkey"], updated: ["redis"], unchanged: NAMES.filter(n => n !== "redis") });
+		expect(res.body).toEqual({ added: ["valkey"], updated: ["redis"], unchanged: NAMES.filter(n => n !== "redis"), overridden: [] });
 		expect((await images("/name/redis")).body).toMatchObject({ id: before.id, image: "redis:7.4.2-alpine" });
 		const again = await images("/load", { method: "POST", key: mesh.adminKey });
 		expect(again.body).toMatchObject({ added: [], updated: [] });

@@ -121,9 +121,11 @@ describe("v1.k8s.images", () => {
 		await expect(broker.call("v1.k8s.images.list", { query: '{"name":{"$regex":"."}}' }, alice)).rejects.toMatchObject({ code: 422 });
 	});
 
-	it("offers no create, update or remove of single entries", async () => {
-		await expect(broker.call("v1.k8s.images.create", { name: "x" }, admin)).rejects.toMatchObject({ name: "ServiceNotFoundError" });
-		await expect(broker.call("v1.k8s.images.remove", { id: "x" }, admin)).rejects.toMatchObject({ name: "ServiceNotFoundError" });
+	it("checks single entries' writes as files are checked, and offers no bulk insert", async () => {
+		await expect(broker.call("v1.k8s.images.create", { name: "x" }, admin)).rejects.toMatchObject({ code: 422, data: expect.arrayContaining([expect.objectContaining({ field: "tag" })]) });
+		await expect(broker.call("v1.k8s.images.create", { ...read("nginx.json"), name: "nginx-two", public: true }, admin)).rejects.toMatchObject({ code: 422, data: [expect.objectContaining({ field: "public" })] });
+		await expect(broker.call("v1.k8s.images.remove", { id: "x" }, admin)).rejects.toMatchObject({ code: 404 });
+		await expect(broker.call("v1.k8s.images.insert", { entities: [] }, admin)).rejects.toMatchObject({ name: "ServiceNotFoundError" });
 	});
 
 	describe("deploy", () => {
