@@ -241,13 +241,18 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, ControllerLo
 				return this.publicView(doc);
 			},
 		},
-		/** Removes every env the caller may see of a deployment or a namespace (mesh callers: `{deployment: id, scope: false}`). */
+		/**
+		 * Removes every env the caller may see of a deployment or a namespace. Mesh callers
+		 * (`{deployment: id, scope: false}`) are a deployment's teardown: its env objects go with the
+		 * deployment's objects (deleteGenerated), and a deployment being deleted gets no revision.
+		 */
 		clean: {
 			rest: "POST /clean",
 			params: strictParams(listEnvParams),
 			async handler(this: EnvsThis, ctx: Context<ListEnvParams, CallerMeta>): Promise<{ removed: number }> {
 				let query: Record<string, unknown>;
-				if (isUnscoped(ctx) && ctx.params.deployment && !ctx.params.namespace) query = { deployment: ctx.params.deployment };
+				const teardown = isUnscoped(ctx) && ctx.params.deployment && !ctx.params.namespace;
+				if (teardown) query = { deployment: ctx.params.deployment };
 				else {
 					const target = await this.targetQuery(ctx, "Cleaning", "edit");
 					if (!target) throw invalidField("deployment", "Name the deployment (with its namespace) or the namespace to clean");
@@ -256,6 +261,7 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, ControllerLo
 				if (ctx.meta.namespaces && !isUnscoped(ctx)) query = { $and: [query, { namespaceName: { $in: ctx.meta.namespaces } }] };
 				const docs = await this.findRaw<StoredEnv>(query);
 				const removed = await this.removeEnvs(ctx, docs);
+				if (teardown) return { removed };
 				for (const dep of new Set(docs.map(d => d.deployment))) {
 					await this.settle(dep);
 					await recordRevision(ctx, dep);
@@ -328,7 +334,8 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, ControllerLo
 					else await this.storeEnv(ctx, dep, w.key, w.type, w.value);
 				}
 				await this.settle(dep.id);
-				await recordRevision(ctx, dep.id);
+				// Deployments, which hands its target in, records the revision of the whole change itself.
+				if (!handed) await recordRevision(ctx, dep.id);
 				return (await this.envsOf(dep.id)).map(d => this.publicView(d));
 			},
 		},
