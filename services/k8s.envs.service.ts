@@ -26,7 +26,7 @@ import {
 	type UpdateEnvParams,
 } from "../lib/api/envs";
 import { answerCreated, withoutGenericActions, type RestMeta } from "../lib/api/rest";
-import { checkSize, deleteEnvObjects, envWrites, ownSecretValues, patchResult, writeEnvObjects, type StoredEnv } from "../lib/envs/envs";
+import { checkSize, deleteEnvObjects, envObjectsConverged, envWrites, ownSecretValues, patchResult, writeEnvObjects, type StoredEnv } from "../lib/envs/envs";
 import { conflict, forbidden, invalidField, NOT_RETRIED, notFound } from "../lib/errors";
 import { getKubeClient, Kinds } from "../lib/k8s";
 import { ENV_KIND, type DeploymentEntity, type ImageEnvDeclaration } from "../lib/manifests/deployment";
@@ -148,7 +148,10 @@ const methods = {
 		const docs = await this.envsOf(deployment);
 		const bind = async (unbound: StoredEnv[], namespaceUid: string) => void (await Promise.all(unbound.filter(d => !d.namespaceUid).map(d => this.patchEntity(this.systemContext(), d.id, { namespaceUid }))));
 		// Whoever holds the names is read from the leader's watches of env objects, else from the apiserver.
-		const lookup = cachedOrRead(getKubeClient(), this.syncedCaches());
+		const caches = this.syncedCaches();
+		// Bound to their namespace and as the caches show them: nothing to write.
+		if (docs.length && docs.every(d => d.namespaceUid) && envObjectsConverged(caches, deployment, docs)) return;
+		const lookup = cachedOrRead(getKubeClient(), caches);
 		if (docs.length) return writeEnvObjects({ kube: getKubeClient(), envsOf: id => this.envsOf(id), bind, lookup }, deployment, docs);
 		let dep: DeploymentEntity;
 		try {

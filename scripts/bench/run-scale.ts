@@ -2,8 +2,9 @@
  * Benchmarks 5 (scale curve), 6 (reconcile latency) and the write path's count on a private control
  * plane, without the rest of `npm run bench`:
  *   npm run build && node dist/scripts/bench/run-scale.js
- * BENCH_ONLY=cost,reconcile,scale (default all) BENCH_SCALE=10000 BENCH_SCALES=200; BENCH_DB
- * defaults to ferretdb here (the three-node mesh needs it); the other BENCH_* knobs as index.ts.
+ * BENCH_ONLY=cost,reconcile,scale (default all) BENCH_SCALE=10000 BENCH_SCALES=200; the other
+ * BENCH_* knobs as index.ts. The instance always runs FerretDB (the three-node mesh's store); the
+ * single-process meshes use it only with BENCH_DB=ferretdb (default: NeDB, as `npm start`).
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -20,7 +21,6 @@ import { loadBenchConfig, log, repoRoot } from "./util";
 const RUNS: Record<string, (ctx: ScaleContext) => Promise<BenchRow[]>> = { cost: runCost, reconcile: runReconcileLatency, scale: runScaleCurve };
 
 async function main(): Promise<number> {
-	process.env.BENCH_DB ||= "ferretdb";
 	const only = (process.env.BENCH_ONLY || Object.keys(RUNS).join(",")).split(",").map(s => s.trim()).filter(Boolean);
 	const unknown = only.filter(o => !RUNS[o]);
 	if (unknown.length) throw new Error(`BENCH_ONLY: unknown ${unknown.join(", ")}; known here: ${Object.keys(RUNS).join(", ")}`);
@@ -29,7 +29,7 @@ async function main(): Promise<number> {
 	const outDir = path.resolve(repoRoot, process.env.BENCH_OUT || path.join(".cluster-bench", "results", `scale-${new Date().toISOString().replace(/[:.]/g, "-")}`));
 	fs.mkdirSync(outDir, { recursive: true });
 	const dataRoot = fs.mkdtempSync(path.join(os.tmpdir(), "berth-bench-data-"));
-	const cluster: BenchCluster = bringUpCluster(config);
+	const cluster: BenchCluster = bringUpCluster({ ...config, db: "ferretdb" });
 	for (const signal of ["SIGINT", "SIGTERM"] as const)
 		process.once(signal, () => {
 			log(`${signal}: tearing down`);
@@ -49,7 +49,7 @@ async function main(): Promise<number> {
 		startMesh: label => {
 			const dataDir = path.join(dataRoot, `${label}-${++meshes}`);
 			fs.mkdirSync(dataDir);
-			const c = cluster.mongoUri ? { ...cluster, mongoUri: cluster.mongoUri.replace(/\/[^/]*$/, `/berth-bench-${label}-${meshes}-${process.pid}`) } : cluster;
+			const c = { ...cluster, mongoUri: config.db === "ferretdb" ? cluster.mongoUri?.replace(/\/[^/]*$/, `/berth-bench-${label}-${meshes}-${process.pid}`) : undefined };
 			return Mesh.start(label, { cluster: c, config, dataDir, outDir, adminKey, leaseName: `berth-bench-${label}-${meshes}` });
 		},
 	};

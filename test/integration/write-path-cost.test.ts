@@ -54,7 +54,9 @@ describe("the write path's cost: one create, one scale and one delete through th
 		expect(create.apiserver["dry-run"]).toBe(3);
 		// Namespace identity (issue #25) reads the Namespace before a pass applies: the deployment's and
 		// its envs' passes on a create, the deployment's on a scale.
-		expect(create.apiserver.get).toBeLessThanOrEqual(11);
+		expect(create.apiserver.get).toBeLessThanOrEqual(10);
+		// Each object applied once: the env objects' own watch events find them as written (issue #24).
+		expect(create.apiserver.apply).toBeLessThanOrEqual(5);
 		expect(scale.apiserver.get ?? 0).toBeLessThanOrEqual(2);
 		// One revision per change: envs, handed its target by deployments, leaves the record to it.
 		expect(create.request["v1.k8s.revisions.record"]).toBe(1);
