@@ -94,8 +94,9 @@ const methods = {
 	/**
 	 * Checks a change (references, the apiserver's dry run, the quota), stores it and applies it. A
 	 * change of replicas or restartedAt only (a scale, a restart) touches no reference and no
-	 * manifest's validity: only the quota is checked, with the footprint already booked. The quota check and the store are one step for
-	 * the namespace, against the deployment as it is stored then (a racing scale may have changed it).
+	 * manifest's validity: only the quota is checked, with the footprint already booked. The quota
+	 * check and the store are one step for the namespace, against the deployment as it is stored
+	 * then (a racing scale may have changed it).
 	 */
 	async applyChange(this: DeploymentsThis, ctx: Context<unknown, CallerMeta>, doc: StoredDeployment, changes: Partial<StoredDeployment>, image?: CatalogImage): Promise<DeploymentEntity> {
 		let footprint = doc.footprint;
