@@ -1,5 +1,6 @@
 import { dropStore, isolatedMongoUri, useStore } from "../helpers/backends";
 import { uniqueName } from "../helpers/cluster";
+import { eventually } from "../helpers/eventually";
 import { callCounter, expectLeanWritePath, measure } from "../helpers/cost";
 import { createNamespace, keyFor, request, startMesh, type Mesh } from "../helpers/mesh";
 
@@ -62,6 +63,8 @@ describe("the write path's cost: one create, one scale and one delete through th
 		expect(create.request["v1.k8s.revisions.record"]).toBe(1);
 		expect(create.request["v1.k8s.envs.snapshot"]).toBe(1);
 
+		// Counted once the scale has rolled out: a pass still applying would make the delete withdraw it again.
+		await eventually(async () => expect((await request(`${mesh.url}/api/v1/k8s/deployments/${id}`, { key: alice })).body.status).toMatchObject({ phase: "Running", readyReplicas: 2 }));
 		const remove = await measure(`DELETE /api/v1/k8s/deployments/:id`, counter, "v1.k8s.deployments.remove", async () => {
 			const res = await request(`${mesh.url}/api/v1/k8s/deployments/${id}`, { method: "DELETE", key: alice });
 			expect(res.status).toBe(200);
