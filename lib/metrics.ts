@@ -13,6 +13,9 @@ export const BERTH_METRICS = {
 	reconcileQueue: "berth.reconcile.queue.depth",
 	reconcileSeconds: "berth.reconcile.duration.seconds",
 	informerLagSeconds: "berth.informer.lag.seconds",
+	resyncSeconds: "berth.reconcile.resync.seconds",
+	resyncKeys: "berth.reconcile.resync.keys",
+	resyncs: "berth.reconcile.resyncs.total",
 } as const;
 
 const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -25,6 +28,9 @@ export function registerBerthMetrics(broker: ServiceBroker): void {
 	m.register({ type: "counter", name: BERTH_METRICS.apiserverErrors, labelNames: ["verb", "code"], description: "Requests to the kube-apiserver that failed, by the status of the error Berth made of it (503: no answer)" });
 	m.register({ type: "gauge", name: BERTH_METRICS.reconcileQueue, labelNames: ["controller"], description: "Keys queued, running or waiting out a backoff in a reconciler" });
 	m.register({ type: "histogram", name: BERTH_METRICS.reconcileSeconds, labelNames: ["controller", "outcome"], buckets: SECONDS_BUCKETS, quantiles: [0.5, 0.9, 0.99], unit: "seconds", description: "How long one reconcile pass took" });
+	m.register({ type: "gauge", name: BERTH_METRICS.resyncSeconds, labelNames: ["controller"], unit: "seconds", description: "The last full resync: from listing every key until each had been reconciled once" });
+	m.register({ type: "gauge", name: BERTH_METRICS.resyncKeys, labelNames: ["controller"], description: "The keys of the last full resync" });
+	m.register({ type: "counter", name: BERTH_METRICS.resyncs, labelNames: ["controller"], description: "Full resyncs completed" });
 	m.register({ type: "histogram", name: BERTH_METRICS.informerLagSeconds, labelNames: ["kind"], buckets: SECONDS_BUCKETS, quantiles: [0.5, 0.9, 0.99], unit: "seconds", description: "From the apiserver's write of an object (its managedFields time, 1 s resolution) to its watch event reaching Berth" });
 }
 
@@ -55,6 +61,13 @@ export function setQueueDepth(broker: ServiceBroker, controller: string, depth: 
 
 export function observeReconcile(broker: ServiceBroker, controller: string, seconds: number, ok: boolean): void {
 	if (broker.isMetricsEnabled()) broker.metrics.observe(BERTH_METRICS.reconcileSeconds, seconds, { controller, outcome: ok ? "ok" : "error" });
+}
+
+export function observeResync(broker: ServiceBroker, controller: string, keys: number, seconds: number): void {
+	if (!broker.isMetricsEnabled()) return;
+	broker.metrics.set(BERTH_METRICS.resyncSeconds, seconds, { controller });
+	broker.metrics.set(BERTH_METRICS.resyncKeys, keys, { controller });
+	broker.metrics.increment(BERTH_METRICS.resyncs, { controller });
 }
 
 /** `writtenAt`: when the apiserver wrote the object the event is about (lib/k8s/informer.ts). */

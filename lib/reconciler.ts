@@ -37,6 +37,8 @@ export interface ReconcilerOptions {
 	onError?(key: string, err: unknown, retryInMs: number): void;
 	/** Called after every run with how long it took (metrics). */
 	onRun?(seconds: number, ok: boolean): void;
+	/** Called when every key of a resync has run once since it was enqueued: how many, and how long that took. */
+	onResync?(keys: number, seconds: number): void;
 }
 
 interface Waiter {
@@ -57,6 +59,8 @@ export class Reconciler {
 	private readonly inFlight = new Set<Promise<void>>();
 	private resyncTimer?: NodeJS.Timeout;
 	private started = false;
+	/** The resync under way: the keys that have not run since it enqueued them, and when it began. */
+	private round?: { left: Set<string>; keys: number; startedAt: number };
 
 	constructor(private readonly opts: ReconcilerOptions) {}
 
@@ -94,6 +98,7 @@ export class Reconciler {
 		this.queued.clear();
 		this.dirty.clear();
 		this.failures.clear();
+		this.round = undefined;
 	}
 
 	/** Asks for key to be reconciled soon. Cheap and idempotent: call it from any event. */
@@ -157,14 +162,31 @@ export class Reconciler {
 		this.failures.delete(key);
 	}
 
-	/** Enqueues every key listKeys() returns. */
+	/**
+	 * Enqueues every key listKeys() returns. The first resync while none is under way is timed until
+	 * each of its keys has run once (onResync); one that starts meanwhile only enqueues.
+	 */
 	async resync(): Promise<void> {
 		if (!this.opts.listKeys || !this.started) return;
 		try {
-			for (const key of await this.opts.listKeys()) this.enqueue(key);
+			const startedAt = performance.now();
+			const keys = await this.opts.listKeys();
+			if (!this.round) this.round = { left: new Set(keys), keys: keys.length, startedAt };
+			for (const key of keys) this.enqueue(key);
+			this.roundRan();
 		} catch (err) {
 			this.opts.logger?.warn(`[${this.opts.name}] resync could not list keys:`, (err as Error).message);
 		}
+	}
+
+	/** A key of the resync under way has run (or none was left): reports the round once it is done. */
+	private roundRan(key?: string): void {
+		const round = this.round;
+		if (!round) return;
+		if (key !== undefined) round.left.delete(key);
+		if (round.left.size) return;
+		this.round = undefined;
+		this.opts.onResync?.(round.keys, (performance.now() - round.startedAt) / 1000);
 	}
 
 	private pump(): void {
@@ -193,6 +215,7 @@ export class Reconciler {
 		}
 		this.opts.onRun?.((performance.now() - started) / 1000, error === undefined);
 		this.running.delete(key);
+		this.roundRan(key);
 		if (error === undefined) {
 			this.failures.delete(key);
 			for (const w of waiters) w.resolve();

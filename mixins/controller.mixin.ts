@@ -4,7 +4,7 @@ import type { NamespaceEntity } from "../lib/api/namespaces";
 import { loadConfig } from "../lib/config";
 import { checkedWrites, getKubeClient, type KubeClient, type KubernetesObject, type ResilientInformer, type ResourceKind } from "../lib/k8s";
 import { getLeaderElector } from "../lib/leader";
-import { observeInformerLag, observeReconcile, onScrape, setQueueDepth } from "../lib/metrics";
+import { observeInformerLag, observeReconcile, observeResync, onScrape, setQueueDepth } from "../lib/metrics";
 import { OrphanSweeper, type SweepTarget } from "../lib/orphans";
 import { Reconciler, type ReconcileResult } from "../lib/reconciler";
 
@@ -90,6 +90,10 @@ function newReconciler<S>(self: Self, opts: ControllerOptions<S>): Reconciler {
 		listKeys: () => opts.listKeys(self as unknown as S),
 		logger: self.logger,
 		onRun: (seconds, ok) => observeReconcile(self.broker, opts.name, seconds, ok),
+		onResync: (keys, seconds) => {
+			observeResync(self.broker, opts.name, keys, seconds);
+			self.logger.debug(`Resync of ${opts.name}: ${keys} keys reconciled in ${seconds.toFixed(1)} s`);
+		},
 	});
 }
 

@@ -93,13 +93,14 @@ const methods = {
 
 	/**
 	 * Checks a change (references, the apiserver's dry run, the quota), stores it and applies it. A
-	 * replicas-only change (a scale) touches no reference and no manifest's validity: only the quota
-	 * is checked, with the footprint already booked. The quota check and the store are one step for
-	 * the namespace, against the deployment as it is stored then (a racing scale may have changed it).
+	 * change of replicas or restartedAt only (a scale, a restart) touches no reference and no
+	 * manifest's validity: only the quota is checked, with the footprint already booked. The quota
+	 * check and the store are one step for the namespace, against the deployment as it is stored
+	 * then (a racing scale may have changed it).
 	 */
 	async applyChange(this: DeploymentsThis, ctx: Context<unknown, CallerMeta>, doc: StoredDeployment, changes: Partial<StoredDeployment>, image?: CatalogImage): Promise<DeploymentEntity> {
 		let footprint = doc.footprint;
-		if (!footprint || !Object.keys(changes).every(k => k === "replicas")) {
+		if (!footprint || !Object.keys(changes).every(k => k === "replicas" || k === "restartedAt")) {
 			image ??= await this.resolveImage(ctx, doc.image);
 			({ footprint } = await this.checkDraft(ctx, withChanges(doc, changes), image, doc));
 		}

@@ -26,7 +26,7 @@ import {
 	type UpdateEnvParams,
 } from "../lib/api/envs";
 import { answerCreated, withoutGenericActions, type RestMeta } from "../lib/api/rest";
-import { checkSize, deleteEnvObjects, envWrites, ownSecretValues, patchResult, writeEnvObjects, type StoredEnv } from "../lib/envs/envs";
+import { checkSize, deleteEnvObjects, envObjectsConverged, envWrites, ownSecretValues, patchResult, writeEnvObjects, type StoredEnv } from "../lib/envs/envs";
 import { conflict, forbidden, invalidField, NOT_RETRIED, notFound } from "../lib/errors";
 import { getKubeClient, Kinds } from "../lib/k8s";
 import { ENV_KIND, type DeploymentEntity, type ImageEnvDeclaration } from "../lib/manifests/deployment";
@@ -148,7 +148,10 @@ const methods = {
 		const docs = await this.envsOf(deployment);
 		const bind = async (unbound: StoredEnv[], namespaceUid: string) => void (await Promise.all(unbound.filter(d => !d.namespaceUid).map(d => this.patchEntity(this.systemContext(), d.id, { namespaceUid }))));
 		// Whoever holds the names is read from the leader's watches of env objects, else from the apiserver.
-		const lookup = cachedOrRead(getKubeClient(), this.syncedCaches());
+		const caches = this.syncedCaches();
+		// Bound to their namespace and as the caches show them: nothing to write.
+		if (docs.length && docs.every(d => d.namespaceUid) && envObjectsConverged(caches, deployment, docs)) return;
+		const lookup = cachedOrRead(getKubeClient(), caches);
 		if (docs.length) return writeEnvObjects({ kube: getKubeClient(), envsOf: id => this.envsOf(id), bind, lookup }, deployment, docs);
 		let dep: DeploymentEntity;
 		try {
@@ -241,13 +244,18 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, ControllerLo
 				return this.publicView(doc);
 			},
 		},
-		/** Removes every env the caller may see of a deployment or a namespace (mesh callers: `{deployment: id, scope: false}`). */
+		/**
+		 * Removes every env the caller may see of a deployment or a namespace. Mesh callers
+		 * (`{deployment: id, scope: false}`) are a deployment's teardown: its env objects go with the
+		 * deployment's objects (deleteGenerated), and a deployment being deleted gets no revision.
+		 */
 		clean: {
 			rest: "POST /clean",
 			params: strictParams(listEnvParams),
 			async handler(this: EnvsThis, ctx: Context<ListEnvParams, CallerMeta>): Promise<{ removed: number }> {
 				let query: Record<string, unknown>;
-				if (isUnscoped(ctx) && ctx.params.deployment && !ctx.params.namespace) query = { deployment: ctx.params.deployment };
+				const teardown = isUnscoped(ctx) && ctx.params.deployment && !ctx.params.namespace;
+				if (teardown) query = { deployment: ctx.params.deployment };
 				else {
 					const target = await this.targetQuery(ctx, "Cleaning", "edit");
 					if (!target) throw invalidField("deployment", "Name the deployment (with its namespace) or the namespace to clean");
@@ -256,6 +264,7 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, ControllerLo
 				if (ctx.meta.namespaces && !isUnscoped(ctx)) query = { $and: [query, { namespaceName: { $in: ctx.meta.namespaces } }] };
 				const docs = await this.findRaw<StoredEnv>(query);
 				const removed = await this.removeEnvs(ctx, docs);
+				if (teardown) return { removed };
 				for (const dep of new Set(docs.map(d => d.deployment))) {
 					await this.settle(dep);
 					await recordRevision(ctx, dep);
@@ -328,7 +337,8 @@ const EnvsService: ServiceSchema<ServiceSettingSchema, EnvsMethods, ControllerLo
 					else await this.storeEnv(ctx, dep, w.key, w.type, w.value);
 				}
 				await this.settle(dep.id);
-				await recordRevision(ctx, dep.id);
+				// Deployments, which hands its target in, records the revision of the whole change itself.
+				if (!handed) await recordRevision(ctx, dep.id);
 				return (await this.envsOf(dep.id)).map(d => this.publicView(d));
 			},
 		},

@@ -30,8 +30,9 @@ const PRUNABLE_KINDS = [Kinds.ConfigMap, Kinds.Service, Kinds.Ingress, Kinds.Hor
 /** What the orphan sweep looks at (lib/orphans.ts): everything generated for a deployment, its env objects too. */
 export const SWEPT_KINDS = [...PRUNABLE_KINDS, Kinds.Secret];
 
-function ownedSelector(id: string, kind: string = DEPLOYMENT_KIND): string {
-	return `${MANAGED_SELECTOR},app.kubernetes.io/component=${kind},${LABEL_ID}=${id}`;
+function ownedSelector(id: string, ...kinds: string[]): string {
+	const component = kinds.length > 1 ? ` in (${kinds.join(",")})` : `=${kinds[0] ?? DEPLOYMENT_KIND}`;
+	return `${MANAGED_SELECTOR},app.kubernetes.io/component${component},${LABEL_ID}=${id}`;
 }
 
 export function entityIdOf(obj: KubernetesObject): string | undefined {
@@ -201,7 +202,8 @@ export function cachedWhenConverged(cache: LiveCache, doc: StoredDeployment, man
 
 /** Deletes every object generated for the entity, its env objects too. */
 export async function deleteGenerated(kube: KubeClient, doc: StoredDeployment): Promise<void> {
-	for (const selector of [ownedSelector(doc.id), ownedSelector(doc.id, ENV_KIND)]) await kube.prune([...PRUNABLE_KINDS, Kinds.Secret], doc.namespaceName, selector);
+	// One list per kind for both components (not one per kind and component).
+	await kube.prune(SWEPT_KINDS, doc.namespaceName, ownedSelector(doc.id, DEPLOYMENT_KIND, ENV_KIND));
 }
 
 function describe(err: unknown): { reason: string; message: string } {

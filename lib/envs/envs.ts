@@ -3,15 +3,17 @@
  * envs add up to, the size rule, and what an image's declarations plus a caller's `env` set.
  */
 import { randomBytes } from "node:crypto";
+import { isDeepStrictEqual } from "node:util";
 import type { EnvEntity, EnvType, PatchResult } from "../api/envs";
 import { invalidField } from "../errors";
-import { Kinds, type KubeClient, type V1Secret } from "../k8s";
+import { Kinds, type KubeClient, type KubernetesObject, type V1Secret } from "../k8s";
 import { dataChecksum, envConfigMap, type EnvTarget as ManifestTarget } from "../manifests/configmap";
 import { objectNames, type ImageEnvDeclaration } from "../manifests/deployment";
 import { ANNOTATION_ID, LABEL_ID } from "../manifests/labels";
+import { containsDesired } from "../manifests/drift";
 import { blockingHolder } from "../manifests/ownership";
 import { envSecret, secretValues } from "../manifests/secret";
-import { applyGuarded, clusterLookup, type LiveLookup } from "../ownership";
+import { applyGuarded, clusterLookup, type CachesByKind, type LiveLookup } from "../ownership";
 import { admitIntoNamespace } from "../namespaces/identity";
 import { withdrawIfDeleted } from "../tombstones";
 
@@ -85,9 +87,27 @@ export function envWrites(existing: StoredEnv[], declarations: ImageEnvDeclarati
  * someone else holds either name (409, heldError): `lookup` reads what is there (a watch cache first).
  */
 export async function applyEnvObjects(kube: KubeClient, deployment: string, docs: StoredEnv[], lookup: LiveLookup = clusterLookup(kube)): Promise<void> {
+	await applyGuarded(kube, lookup, envObjectsOf(deployment, docs));
+}
+
+function envObjectsOf(deployment: string, docs: StoredEnv[]): KubernetesObject[] {
 	const target: ManifestTarget = { id: deployment, name: docs[0].deploymentName, namespaceName: docs[0].namespaceName };
 	const { plain, secret } = envValues(docs);
-	await applyGuarded(kube, lookup, [envConfigMap(target, plain), envSecret(target, secret)]);
+	return [envConfigMap(target, plain), envSecret(target, secret)];
+}
+
+/**
+ * Whether the watch caches hold both env objects as they would be written: exactly their data (a
+ * key no longer wanted is a difference) and their labels and annotations. Then nothing is written:
+ * the envs' own applies come back as watch events, and every resync enqueues every deployment.
+ */
+export function envObjectsConverged(caches: CachesByKind | undefined, deployment: string, docs: StoredEnv[]): boolean {
+	if (!caches) return false;
+	return envObjectsOf(deployment, docs).every(want => {
+		const live = caches.get(want.kind as string)?.get(want.metadata?.name as string, want.metadata?.namespace) as (KubernetesObject & { data?: Record<string, string> }) | undefined;
+		const wanted = (want as { data?: Record<string, string> }).data ?? {};
+		return Boolean(live) && !live?.metadata?.deletionTimestamp && isDeepStrictEqual(live?.data ?? {}, wanted) && containsDesired(want.metadata?.labels, live?.metadata?.labels) && containsDesired(want.metadata?.annotations, live?.metadata?.annotations);
+	});
 }
 
 /** The values in the deployment's own env Secret; none when the Secret of that name is someone else's. */

@@ -1,11 +1,12 @@
 import { dropStore, isolatedMongoUri, useStore } from "../helpers/backends";
 import { uniqueName } from "../helpers/cluster";
+import { eventually } from "../helpers/eventually";
 import { callCounter, expectLeanWritePath, measure } from "../helpers/cost";
 import { createNamespace, keyFor, request, startMesh, type Mesh } from "../helpers/mesh";
 
-const SERVICES = ["api", "keys", "k8s.namespaces", "k8s.images", "k8s.deployments", "k8s.envs", "audit"];
+const SERVICES = ["api", "keys", "k8s.namespaces", "k8s.images", "k8s.deployments", "k8s.envs", "k8s.revisions", "audit"];
 
-describe("the write path's cost: one create and one scale through the gateway", () => {
+describe("the write path's cost: one create, one scale and one delete through the gateway", () => {
 	let mesh: Mesh;
 	let alice: string;
 	let nsId: string;
@@ -28,7 +29,7 @@ describe("the write path's cost: one create and one scale through the gateway", 
 		await dropStore(uri);
 	});
 
-	it("creates without repeated lookups and scales without the reference checks or a dry run", async () => {
+	it("creates without repeated lookups, scales without the reference checks or a dry run, and deletes with one list per kind", async () => {
 		let id = "";
 		const create = await measure("POST /api/v1/k8s/deployments", counter, "v1.k8s.deployments.create", async () => {
 			const res = await request(`${mesh.url}/api/v1/k8s/deployments`, { method: "POST", key: alice, body: { name: "web", namespace: nsName, image: "nginx", env: [{ key: "MODE", value: "production" }] } });
@@ -54,7 +55,25 @@ describe("the write path's cost: one create and one scale through the gateway", 
 		expect(create.apiserver["dry-run"]).toBe(3);
 		// Namespace identity (issue #25) reads the Namespace before a pass applies: the deployment's and
 		// its envs' passes on a create, the deployment's on a scale.
-		expect(create.apiserver.get).toBeLessThanOrEqual(11);
+		expect(create.apiserver.get).toBeLessThanOrEqual(10);
+		// Each object applied once: the env objects' own watch events find them as written (issue #24).
+		expect(create.apiserver.apply).toBeLessThanOrEqual(5);
 		expect(scale.apiserver.get ?? 0).toBeLessThanOrEqual(2);
+		// One revision per change: envs, handed its target by deployments, leaves the record to it.
+		expect(create.request["v1.k8s.revisions.record"]).toBe(1);
+		expect(create.request["v1.k8s.envs.snapshot"]).toBe(1);
+
+		// Counted once the scale has rolled out: a pass still applying would make the delete withdraw it again.
+		await eventually(async () => expect((await request(`${mesh.url}/api/v1/k8s/deployments/${id}`, { key: alice })).body.status).toMatchObject({ phase: "Running", readyReplicas: 2 }));
+		const remove = await measure(`DELETE /api/v1/k8s/deployments/:id`, counter, "v1.k8s.deployments.remove", async () => {
+			const res = await request(`${mesh.url}/api/v1/k8s/deployments/${id}`, { method: "DELETE", key: alice });
+			expect(res.status).toBe(200);
+		});
+		// The teardown lists each kind it generates once (both components in one selector), and a
+		// deployment being deleted gets no revision and no separate pass over its env objects.
+		expect(remove.apiserver.list).toBeLessThanOrEqual(7);
+		// The teardown runs in the reconciler, outside the request's own call tree.
+		expect(remove.mesh["v1.k8s.envs.clean"]).toBe(1);
+		expect(remove.mesh["v1.k8s.revisions.record"]).toBeUndefined();
 	});
 });

@@ -221,4 +221,32 @@ describe("Reconciler", () => {
 		expect(finished).toBe(true);
 		await expect(r.sync("k")).rejects.toThrow("not running");
 	});
+
+	it("reports a resync once each of its keys has run, failed runs included, and a second resync meanwhile only enqueues", async () => {
+		const gate = deferred();
+		const rounds: number[] = [];
+		const r = make({
+			concurrency: 2,
+			listKeys: async () => ["a", "b", "c"],
+			onResync: keys => rounds.push(keys),
+			reconcile: async key => {
+				if (key === "a") await gate.promise;
+				if (key === "b") throw new Error("nope");
+			},
+		});
+		await r.resync();
+		await r.resync();
+		await tick(20);
+		expect(rounds).toEqual([]);
+		gate.resolve();
+		await tick(20);
+		expect(rounds).toEqual([3]);
+	});
+
+	it("reports an empty resync at once", async () => {
+		const rounds: number[] = [];
+		const r = make({ listKeys: async () => [], onResync: keys => rounds.push(keys), reconcile: async () => undefined });
+		await r.resync();
+		expect(rounds).toEqual([0]);
+	});
 });
