@@ -115,6 +115,27 @@ describe.each(envBackends)("bounded reads against the real control plane, stored
 		}
 	});
 
+	it("answers an unchanged GET with the same ETag, If-None-Match with 304 and no body, and a changed one with a new ETag", async () => {
+		const url = `${mesh.url}/api/v1/keys`;
+		const first = await request(url, { key: mesh.adminKey });
+		expect(first.status).toBe(200);
+		const etag = first.headers.get("etag") as string;
+		expect(etag).toMatch(/^W\/"/);
+		expect(first.headers.get("content-type")).toContain("application/json");
+		expect((await request(url, { key: mesh.adminKey })).headers.get("etag")).toBe(etag);
+		const unchanged = await request(url, { key: mesh.adminKey, headers: { "if-none-match": etag } });
+		expect([unchanged.status, unchanged.text]).toEqual([304, ""]);
+		// Someone else's key is no way in: the same tag with alice's key answers her own keys.
+		const hers = await request(url, { key: alice, headers: { "if-none-match": etag } });
+		expect(hers.status).toBe(200);
+		expect(hers.body.every((k: { userID: string }) => k.userID === aliceID)).toBe(true);
+		await keyFor(mesh, uniqueName("bob"));
+		const changed = await request(url, { key: mesh.adminKey, headers: { "if-none-match": etag } });
+		expect(changed.status).toBe(200);
+		expect(changed.headers.get("etag")).not.toBe(etag);
+		expect(changed.body.length).toBe(first.body.length + 1);
+	});
+
 	it("tells a caller without an admin key only whether it is ready and which checks fail", async () => {
 		for (const key of [undefined, alice]) {
 			const res = await request(`${mesh.url}/health/ready`, { key });
