@@ -208,7 +208,10 @@ function accessMethods(opts: MembershipOptions) {
 		 * exist (another tenant's looks exactly like a missing one); too small a role: 403.
 		 */
 		async findVisible(this: MembershipThis, ctx: Context<unknown, CallerMeta>, id: string, need: NamespaceRole = "view"): Promise<Record<string, unknown>> {
-			const doc = await this.loadDoc(id);
+			return this.visibleDoc(ctx, await this.loadDoc(id), id, need);
+		},
+		/** findVisible's decision on a document already loaded (undefined: not found), asked as `id`. */
+		async visibleDoc(this: MembershipThis, ctx: Context<unknown, CallerMeta>, doc: Record<string, unknown> | undefined, id: string, need: NamespaceRole = "view"): Promise<Record<string, unknown>> {
 			const role = doc && !opts.hidden?.(doc) ? await this.roleOn(ctx, doc) : undefined;
 			if (!doc || !role) throw notFound(opts.entityName, id);
 			if (!allows(role, need)) throw forbidden(`Your role here (${role}) does not allow this; it needs ${need}`);
@@ -283,6 +286,7 @@ export interface MembershipMethods {
 	roleOn(ctx: Context<unknown, CallerMeta>, doc: Record<string, unknown>): Promise<NamespaceRole | undefined>;
 	/** `T` is the service's stored shape. */
 	findVisible<T = Record<string, unknown>>(ctx: Context<unknown, CallerMeta>, id: string, need?: NamespaceRole): Promise<T>;
+	visibleDoc<T = Record<string, unknown>>(ctx: Context<unknown, CallerMeta>, doc: Record<string, unknown> | undefined, id: string, need?: NamespaceRole): Promise<T>;
 	scopedQuery(ctx: Context<unknown, CallerMeta>, query?: Record<string, unknown>): Promise<Record<string, unknown>>;
 	listQuery(ctx: Context<unknown, CallerMeta>, raw: unknown): Promise<Record<string, unknown>>;
 	systemContext<M extends CallerMeta = CallerMeta>(): Context<unknown, M>;

@@ -14,6 +14,7 @@ import { ErrorTypes, unauthorized } from "../lib/errors";
 import { IdentityCache, keyFromHeaders } from "../lib/keys";
 import { buildOpenApi, type ActionInfo, type JsonSchema, type RestAlias } from "../lib/openapi";
 import { DOCS_PATH, serveDocs } from "../lib/openapi/page";
+import { isPlainAnswer, JSON_TYPE, serializedBody } from "../lib/api/serialized";
 import { FixedWindowLimiter } from "../lib/rate-limit";
 import { clientAddress, trustedProxies, type TrustedProxies } from "../lib/client-address";
 import type { CallerMeta } from "../mixins/membership.mixin";
@@ -289,6 +290,14 @@ const ApiService: ServiceSchema<GatewaySettings, ApiMethods & Record<string, unk
 				onBeforeCall(this: unknown, ctx: Context, route: unknown, req: Req) {
 					refuseBareOptions(req);
 					if (req.$params) sanitizeParams(req.$params);
+				},
+				// A GET's JSON is made once per answer object (a cached page: once until a write), with an ETag: If-None-Match gets a 304.
+				onAfterCall(this: unknown, ctx: Context<unknown, { $responseType?: string }>, route: unknown, req: Req, res: ServerResponse, data: unknown) {
+					if (req.method !== "GET" || ctx.meta.$responseType || !isPlainAnswer(data)) return data;
+					const { body, etag } = serializedBody(data);
+					res.setHeader("ETag", etag);
+					ctx.meta.$responseType = JSON_TYPE;
+					return body;
 				},
 			},
 		],

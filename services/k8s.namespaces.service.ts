@@ -67,6 +67,13 @@ const methods = {
 		return entity as unknown as NamespaceEntity | undefined;
 	},
 
+	/** The stored namespace (read-only) a ref names, by id, else name, else the held `default`; cached until a write to namespaces (any node). */
+	async namespaceByRef(this: NamespacesThis, ref: string): Promise<Record<string, unknown> | undefined> {
+		const doc = await this.cachedQuery(`ref:${ref}`, async () => (await this.loadDoc(ref)) ?? (await this.findRaw({ name: ref }, { limit: 1 }))[0]);
+		const held = !doc && ref === HELD_DEFAULT ? await this.holdDefault() : undefined;
+		return doc ?? (held && this.loadDoc(held.id));
+	},
+
 	/** Stores the entity of the cluster's `default` namespace, held by the system identity (lib/namespaces/held.ts); undefined if the cluster has none. */
 	async holdDefault(this: NamespacesThis): Promise<NamespaceEntity | undefined> {
 		const live = await getKubeClient().get<V1Namespace>({ apiVersion: "v1", kind: "Namespace", name: HELD_DEFAULT });
@@ -84,8 +91,8 @@ const methods = {
 	 * The entity if this caller's role allows `need` (membership, admin, key confinement), else 404
 	 * (403 for a member whose role is too small). A change to the held `default` is refused.
 	 */
-	async visibleNamespace(this: NamespacesThis, ctx: Context<unknown, Meta>, id: string, need: NamespaceRole = "view"): Promise<NamespaceEntity> {
-		const entity = this.publicView<NamespaceEntity>(await this.findVisible(ctx, id, need));
+	async visibleNamespace(this: NamespacesThis, ctx: Context<unknown, Meta>, id: string, need: NamespaceRole = "view", loaded?: Record<string, unknown>): Promise<NamespaceEntity> {
+		const entity = this.publicView<NamespaceEntity>(await (loaded ? this.visibleDoc(ctx, loaded, id, need) : this.findVisible(ctx, id, need)));
 		if ((need === "admin" || need === "owner") && isHeldDefault(entity, SYSTEM_META.userID as string)) throw heldDefaultRefused();
 		return entity;
 	},
@@ -216,6 +223,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 					// Nothing half-made: neither the entity nor the namespace this create made (never a namesake it did not).
 					await deleteNamespace(getKubeClient(), entity).catch(cleanupErr => this.logger.warn(`Could not delete namespace ${name} after a failed create:`, cleanupErr));
 					await this.adapter.removeById(stored._id ?? entity.id).catch(cleanupErr => this.logger.warn(`Could not remove namespace entity ${entity.id} after a failed create:`, cleanupErr));
+					await this.clearCache();
 					throw err;
 				}
 				const saved = (await this.patchEntity(ctx, entity.id, { phase: live.status?.phase ?? "Active", uid: live.metadata?.uid ?? null })) as unknown as NamespaceEntity;
@@ -280,10 +288,8 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 			visibility: "public",
 			params: lookupParams,
 			async handler(this: NamespacesThis, ctx: Context<LookupParams, Meta>): Promise<NamespaceEntity> {
-				const byId = await this.findStored(ctx.params.ref);
-				const byName = async () => (await this.findByName(ctx.params.ref)) ?? (ctx.params.ref === HELD_DEFAULT ? await this.holdDefault() : undefined);
-				const entity = found(byId ? this.publicView<NamespaceEntity>(byId) : await byName(), "Namespace", ctx.params.ref);
-				return this.visibleNamespace(ctx, entity.id, ctx.params.need);
+				const doc = found(await this.namespaceByRef(ctx.params.ref), "Namespace", ctx.params.ref);
+				return this.visibleNamespace(ctx, String(doc.id), ctx.params.need, doc);
 			},
 		},
 

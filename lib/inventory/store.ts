@@ -30,6 +30,9 @@ const MAX_OWNER_DEPTH = 8;
  * Records by kind, then namespace, then name. A relist replaces a record under the same key, so
  * no object is ever in it twice; counts per namespace are map sizes.
  */
+/** Cached pages kept per namespace at most (a client paging through a big one). */
+const MAX_PAGES_PER_NAMESPACE = 200;
+
 export class InventoryStore {
 	private readonly byKind = new Map<InventoryKind, Map<string, Map<string, InventoryRecord>>>();
 	/**
@@ -38,6 +41,12 @@ export class InventoryStore {
 	 * namespace then costs the page, not a sort of every record in it.
 	 */
 	private readonly sortedNames = new Map<string, string[]>();
+	/**
+	 * Unfiltered pages by namespace, then kind, offset and limit, dropped on any change in the
+	 * namespace (a page shows owner chains, which live there too): the same page object until then,
+	 * so the gateway serializes it once (lib/api/serialized.ts).
+	 */
+	private readonly pages = new Map<string, Map<string, InventoryPage>>();
 
 	constructor() {
 		for (const kind of KIND_NAMES) this.byKind.set(kind, new Map());
@@ -50,6 +59,7 @@ export class InventoryStore {
 		let names = byNs.get(ns);
 		if (!names) byNs.set(ns, (names = new Map()));
 		if (!names.has(rec.name)) this.sortedNames.delete(groupKey(kind, ns));
+		this.pages.delete(ns);
 		names.set(rec.name, rec);
 	}
 
@@ -60,6 +70,7 @@ export class InventoryStore {
 		if (!names || !rec) return undefined;
 		names.delete(name);
 		this.sortedNames.delete(groupKey(kind, namespace ?? ""));
+		this.pages.delete(namespace ?? "");
 		if (!names.size) byNs.delete(namespace ?? "");
 		return rec;
 	}
@@ -141,8 +152,17 @@ export class InventoryStore {
 		const names = this.byKind.get(kind)?.get(namespace);
 		const sorted = this.sorted(kind, namespace);
 		if (!q.provenance && !q.name && !q.label) {
-			const items = sorted.slice(q.offset, q.offset + q.limit).map(name => this.view(names?.get(name) as InventoryRecord));
-			return { total: sorted.length, offset: q.offset, limit: q.limit, items };
+			const pages = this.pages.get(namespace) ?? new Map<string, InventoryPage>();
+			const at = `${kind}/${q.offset}/${q.limit}`;
+			let page = pages.get(at);
+			if (!page) {
+				const items = sorted.slice(q.offset, q.offset + q.limit).map(name => this.view(names?.get(name) as InventoryRecord));
+				page = { total: sorted.length, offset: q.offset, limit: q.limit, items };
+				if (pages.size >= MAX_PAGES_PER_NAMESPACE) pages.clear();
+				pages.set(at, page);
+				this.pages.set(namespace, pages);
+			}
+			return page;
 		}
 		const items: InventoryView[] = [];
 		let total = 0;

@@ -68,6 +68,7 @@ export const image: T.ImageEntity = {
 	registry: "docker.io",
 	repository: "library/nginx",
 	description: "NGINX web server on port 80",
+	source: "file",
 	imagePullPolicy: "IfNotPresent",
 	imagePullSecrets: [],
 	ports: [{ name: "http", port: 80, protocol: "TCP", expose: "public" }],
@@ -77,7 +78,7 @@ export const image: T.ImageEntity = {
 	createdAt: at,
 	updatedAt: at,
 };
-export const loadReport: T.LoadReport = { added: ["redis"], updated: ["nginx"], unchanged: ["postgres", "node"] };
+export const loadReport: T.LoadReport = { added: ["redis"], updated: ["nginx"], unchanged: ["postgres", "node"], overridden: ["php-8-1-0-fpm"] };
 
 export const volume: T.VolumeEntity = {
 	id: ids.volume,

@@ -1,13 +1,14 @@
 /**
- * `npm run bench`: issue #12's benchmarks against a local control plane, each side by side with
+ * `npm run bench`: issue #12's and #24's benchmarks against a local control plane, each side by side with
  * what a user would otherwise use, in the same run. By default it brings up a private instance of
  * the control plane (.cluster-bench/, its own ports), so the shared one is never loaded, and tears
- * it down at the end. Results: a table on stdout, and JSON + Markdown in .cluster-bench/results/.
+ * it down at the end. Results: a table on stdout, and JSON (its `rows`: scripts/bench/rows.ts) +
+ * Markdown in .cluster-bench/results/.
  *
  * Sizes and switches (defaults are the issue's):
  *   BENCH_APPS=200 BENCH_LIST=1000 BENCH_PAGE=100 BENCH_CONNECTIONS=32 BENCH_DURATION=10
  *   BENCH_PODS=5000 BENCH_CONCURRENCY=16 BENCH_POD_CONCURRENCY=32
- *   BENCH_ONLY=deploy,reads,inventory,memory   BENCH_CLUSTER=own|shared   BENCH_KEEP_CLUSTER=1
+ *   BENCH_ONLY=deploy,reads,inventory,memory,scale,reconcile,cost   BENCH_CLUSTER=own|shared   BENCH_KEEP_CLUSTER=1
  *   BENCH_PROFILE=cpu|heap (the mesh process)   BENCH_DB=nedb|ferretdb   BENCH_TIMEOUT_MIN=120
  */
 import { execFileSync, spawnSync } from "node:child_process";
@@ -21,8 +22,9 @@ import { benchInventory, measureRelist, type InventoryResult, type RelistResult 
 import { Mesh, newAdminKey } from "./mesh";
 import { formatSummary } from "./profile";
 import { benchReads, type ReadsResult } from "./reads";
-import { renderMarkdown, renderTable, type Results } from "./report";
-import { loadBenchConfig, log, repoRoot, sleep, type BenchConfig } from "./util";
+import { renderMarkdown, renderTable, rows, type Results } from "./report";
+import type { BenchRow } from "./rows";
+import { loadBenchConfig, log, repoRoot, sleep, type BenchConfig, type Benchmark } from "./util";
 
 /** How long an idle mesh is left alone before its RSS is read. */
 const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS || 15_000);
@@ -66,6 +68,8 @@ interface BenchRun {
 	cluster?: BenchCluster;
 	/** The idle mesh's time to a synced inventory, compared with the restarted one's. */
 	idleSyncedSeconds?: number;
+	/** Rows the benchmarks of ROW_BENCHMARKS answered. */
+	extraRows: BenchRow[];
 }
 
 async function main(): Promise<number> {
@@ -121,6 +125,7 @@ function newRun(): BenchRun {
 		adminKey: newAdminKey(),
 		leaseName: `berth-bench${suffix}`,
 		snapshots: [],
+		extraRows: [],
 	};
 }
 
@@ -170,6 +175,60 @@ async function runBenchmarks(run: BenchRun): Promise<void> {
 	}
 	const inventory = await benchMainMesh(run, deploy);
 	if ((config.only.has("inventory") || config.only.has("memory")) && inventory) await step(run, "inventory (restart)", () => benchRestart(run, inventory));
+	for (const [name, bench] of Object.entries(ROW_BENCHMARKS) as [Benchmark, RowsBenchmark][])
+		if (config.only.has(name))
+			await step(run, name, async () => {
+				run.extraRows.push(...(await bench(rowsContext(run))));
+			});
+	for (const name of config.only) if (!BUILT_IN.has(name) && !ROW_BENCHMARKS[name]) log(`${name}: not part of this build (scripts/bench/index.ts's ROW_BENCHMARKS has no runner for it)`);
+}
+
+/**
+ * What a benchmark that answers rows of its own receives (scale.ts's ScaleContext is the same
+ * shape): each mesh it starts gets a store of its own, so every benchmark starts empty.
+ */
+export interface RowsContext {
+	cluster: BenchCluster;
+	config: BenchConfig;
+	outDir: string;
+	adminKey: string;
+	leaseName: string;
+	startMesh(label: string): Promise<Mesh>;
+	createdNamespaces?: string[];
+}
+
+type RowsBenchmark = (ctx: RowsContext) => Promise<BenchRow[]>;
+
+/** The benchmarks above, run here step by step. */
+const BUILT_IN = new Set<Benchmark>(["deploy", "reads", "inventory", "memory"]);
+
+/**
+ * Benchmarks that bring their own rows, by BENCH_ONLY name, in the order they run. The scale curve,
+ * reconcile latency and the write path's count (scale.ts, reconcile.ts, cost.ts) join here:
+ * `{ scale: runScaleCurve, reconcile: runReconcileLatency, cost: runCost }`.
+ */
+const ROW_BENCHMARKS: Partial<Record<Benchmark, RowsBenchmark>> = {};
+
+function rowsContext(run: BenchRun): RowsContext {
+	const cluster = run.cluster as BenchCluster;
+	let meshes = 0;
+	return {
+		cluster,
+		config: run.config,
+		outDir: run.outDir,
+		adminKey: run.adminKey,
+		leaseName: run.leaseName,
+		createdNamespaces: run.createdNamespaces,
+		startMesh: async label => {
+			const n = ++meshes;
+			const dataDir = path.join(run.dataDir, `${label}-${n}`);
+			fs.mkdirSync(dataDir, { recursive: true });
+			const own = cluster.mongoUri ? { ...cluster, mongoUri: cluster.mongoUri.replace(/\/[^/]*$/, `/berth-bench-${label}-${n}-${process.pid}`) } : cluster;
+			const mesh = await Mesh.start(label, { cluster: own, config: run.config, dataDir, outDir: run.outDir, adminKey: run.adminKey, leaseName: `${run.leaseName}-${label}-${n}` });
+			run.mesh = mesh;
+			return mesh;
+		},
+	};
 }
 
 /** The memory of a mesh that has synced its inventory and does nothing. */
@@ -196,7 +255,6 @@ async function benchMainMesh(run: BenchRun, deploy: DeployResult): Promise<Inven
 		await step(run, "deploy (berth)", async () => {
 			run.createdNamespaces.push(ns.berth);
 			deploy.berth = await deployWithBerth(running, cluster, config, ns.berth);
-			if (deploy.kubectl) deploy.ratio = deploy.berth.seconds / deploy.kubectl.seconds;
 		});
 	let inventory: InventoryResult | undefined;
 	if (config.only.has("inventory") || config.only.has("memory"))
@@ -258,6 +316,7 @@ function summarizeProfiles(run: BenchRun): void {
 
 function writeResults(run: BenchRun): void {
 	const { results, outDir } = run;
+	results.rows = rows(results, run.extraRows);
 	fs.writeFileSync(path.join(outDir, "results.json"), JSON.stringify(results, null, 2) + "\n");
 	const md = renderMarkdown(results);
 	fs.writeFileSync(path.join(outDir, "results.md"), md);

@@ -1,3 +1,4 @@
+import * as http from "node:http";
 import { uniqueName } from "../helpers/cluster";
 import { envBackends } from "../helpers/backends";
 import { eventually } from "../helpers/eventually";
@@ -15,6 +16,21 @@ async function follow(url: string, key: string): Promise<{ status: number; body:
 	const res = await fetch(url, { headers: { authorization: `Bearer ${key}` }, signal: controller.signal });
 	const body = res.status === 200 ? undefined : await res.json();
 	return { status: res.status, body, abort: () => controller.abort() };
+}
+
+/**
+ * A GET with If-None-Match through node:http: fetch() adds `Cache-Control: no-cache` to a
+ * conditional request (the Fetch standard), which rightly makes any server answer in full.
+ */
+function conditionalGet(url: string, key: string, etag: string): Promise<{ status: number; etag: string | undefined; body: string }> {
+	return new Promise((resolve, reject) => {
+		http.get(url, { headers: { authorization: `Bearer ${key}`, "if-none-match": etag } }, res => {
+			let body = "";
+			res.setEncoding("utf8");
+			res.on("data", chunk => (body += chunk));
+			res.on("end", () => resolve({ status: res.statusCode ?? 0, etag: res.headers.etag, body }));
+		}).on("error", reject);
+	});
 }
 
 /** The whole text of a (followed) log response, until the server ends it. */
@@ -113,6 +129,26 @@ describe.each(envBackends)("bounded reads against the real control plane, stored
 		} finally {
 			for (const f of open) f.abort();
 		}
+	});
+
+	it("answers an unchanged GET with the same ETag, If-None-Match with 304 and no body, and a changed one with a new ETag", async () => {
+		const url = `${mesh.url}/api/v1/keys`;
+		const first = await request(url, { key: mesh.adminKey });
+		expect(first.status).toBe(200);
+		const etag = first.headers.get("etag") as string;
+		expect(etag).toMatch(/^W\/"/);
+		expect(first.headers.get("content-type")).toContain("application/json");
+		expect((await request(url, { key: mesh.adminKey })).headers.get("etag")).toBe(etag);
+		expect(await conditionalGet(url, mesh.adminKey, etag)).toEqual({ status: 304, etag, body: "" });
+		// Someone else's key is no way in: the same tag with alice's key answers her own keys.
+		const hers = await conditionalGet(url, alice, etag);
+		expect(hers.status).toBe(200);
+		expect(JSON.parse(hers.body).every((k: { userID: string }) => k.userID === aliceID)).toBe(true);
+		await keyFor(mesh, uniqueName("bob"));
+		const changed = await conditionalGet(url, mesh.adminKey, etag);
+		expect(changed.status).toBe(200);
+		expect(changed.etag).not.toBe(etag);
+		expect(JSON.parse(changed.body).length).toBe(first.body.length + 1);
 	});
 
 	it("tells a caller without an admin key only whether it is ready and which checks fail", async () => {

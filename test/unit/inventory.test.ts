@@ -257,6 +257,24 @@ describe("InventoryStore", () => {
 		expect(store.query(["pods"], { limit: 10, offset: 10 })).toMatchObject({ total: 6, items: [] });
 	});
 
+	it("answers the same page object until something in its namespace changes, owners included", () => {
+		const store = populated();
+		const page = () => store.query(["pods"], { limit: 10, offset: 0, namespace: "shop" });
+		const first = page();
+		expect(page()).toBe(first);
+		// Another namespace's change leaves it.
+		store.upsert("pods", { ...(store.get("pods", "shop", "orphan") as InventoryRecord), namespace: "elsewhere", name: "x" });
+		expect(page()).toBe(first);
+		// A change to an owner in the namespace shows in the page's owner chains: a new page.
+		store.upsert("replicasets", toRecord(rs("web-abc", "shop", "web-moved")) as InventoryRecord);
+		const second = page();
+		expect(second).not.toBe(first);
+		expect(second.items.find(p => p.name === "web-abc-1")?.owners).toEqual([{ kind: "ReplicaSet", name: "web-abc" }, { kind: "Deployment", name: "web-moved" }]);
+		store.remove("pods", "shop", "orphan");
+		expect(page()).not.toBe(second);
+		expect(page().items.map(p => p.name)).not.toContain("orphan");
+	});
+
 	it("keeps a namespace's pages sorted as objects come, change and go", () => {
 		const store = populated();
 		const names = () => store.query(["pods"], { limit: 10, offset: 0, namespace: "shop" }).items.map(p => p.name);
