@@ -49,10 +49,6 @@ describe("Prometheus metrics", () => {
 		expect(text).toMatch(/^berth_apiserver_requests_total\{[^}]*verb="apply"[^}]*\} [1-9]/m);
 		expect(text).toMatch(/^berth_reconcile_duration_seconds_count\{[^}]*controller="k8s\.deployments",outcome="ok"[^}]*\} [1-9]/m);
 		expect(text).toMatch(/^berth_reconcile_queue_depth\{[^}]*controller="k8s\.deployments"[^}]*\} \d+/m);
-		// The leader's first resync, when its controllers start, is timed like every later one.
-		expect(text).toMatch(/^berth_reconcile_resyncs_total\{[^}]*controller="k8s\.namespaces"[^}]*\} [1-9]/m);
-		expect(text).toMatch(/^berth_reconcile_resync_seconds\{[^}]*controller="k8s\.namespaces"[^}]*\} \d/m);
-		expect(text).toMatch(/^berth_reconcile_resync_keys\{[^}]*controller="k8s\.namespaces"[^}]*\} \d+/m);
 	});
 
 	it("counts the apiserver's refusals by verb and status", async () => {
