@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Readable } from "node:stream";
-import { Errors, type Context, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
+import type { Context, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import {
 	BUILD_FIELDS,
 	buildIdParams,
@@ -22,7 +22,7 @@ import { buildResources, buildsSettings, checkGitUrl, destinationOf, imageNameOf
 import { reconcileBuild, type BuiltImageEntry, type StoredBuild } from "../lib/builds/reconcile";
 import { loadConfig } from "../lib/config";
 import { followLogs } from "../lib/deployments/live";
-import { NOT_RETRIED } from "../lib/errors";
+import { buildsDisabled, NOT_RETRIED } from "../lib/errors";
 import { readJobLogs } from "../lib/jobs/logs";
 import { claim, type UpdatingAdapter } from "../lib/jobs/store";
 import { getKubeClient, Kinds, type KubernetesObject, type V1Job, type V1LimitRange, type V1Pod } from "../lib/k8s";
@@ -54,7 +54,7 @@ const BUILD_SELECTOR = `${MANAGED_SELECTOR},${LABEL_COMPONENT}=${BUILD_COMPONENT
 const methods = {
 	async startBuild(this: BuildsThis, ctx: Context<unknown, CallerMeta>, params: CreateBuildParams, ns: NamespaceRef): Promise<BuildEntity> {
 		const registry = this.settings.registry;
-		if (!registry) throw new Errors.MoleculerError("Builds are off on this Berth: BUILD_REGISTRY is not set", 503, "BUILDS_DISABLED");
+		if (!registry) throw buildsDisabled("Builds are off on this Berth: BUILD_REGISTRY is not set");
 		const kube = getKubeClient();
 		const name = imageNameOf(params);
 		const tag = params.tag ?? "latest";
@@ -105,7 +105,7 @@ const methods = {
 		const kube = getKubeClient();
 		const source = await kube.get<KubernetesObject & { type?: string; data?: Record<string, string> }>({ apiVersion: "v1", kind: "Secret", name: ref.name, namespace: ref.namespace });
 		if (!source?.data?.[".dockerconfigjson"])
-			throw new Errors.MoleculerError(`The registry credentials (BUILD_REGISTRY_SECRET ${ref.namespace}/${ref.name}) are missing or not a dockerconfigjson Secret`, 503, "BUILDS_DISABLED");
+			throw buildsDisabled(`The registry credentials (BUILD_REGISTRY_SECRET ${ref.namespace}/${ref.name}) are missing or not a dockerconfigjson Secret`);
 		await kube.apply(registrySecretCopy({ ".dockerconfigjson": source.data[".dockerconfigjson"] }, ns.name, ns.id));
 		return BUILD_REGISTRY_SECRET_NAME;
 	},

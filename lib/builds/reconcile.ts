@@ -126,19 +126,33 @@ function finalCondition(job: V1Job, type: "Complete" | "Failed"): NonNullable<No
 	return job.status?.conditions?.find(c => c.type === type && c.status === "True");
 }
 
-/** Writes the catalog entry of a succeeded build, once; a refusal is recorded on the build. */
-export async function joinCatalog(doc: Pick<StoredBuild, "jobName" | "catalogPending" | "digest" | "name" | "tag" | "destination" | "description" | "git" | "resources" | "namespace">, deps: Pick<BuildSyncDeps, "addToCatalog" | "claim">): Promise<void> {
-	if (!doc.catalogPending || !doc.digest) return;
-	let changes: Record<string, unknown>;
-	try {
-		changes = { imageId: (await deps.addToCatalog(catalogEntryOf(doc, doc.digest))).id };
-	} catch (err) {
-		changes = { catalogError: (err as Error).message };
-	}
-	await deps.claim({ jobName: doc.jobName, catalogPending: true }, { $set: { ...changes, catalogPending: false, updatedAt: new Date().toISOString() } });
+/** How soon a catalog write that could not be made (the images service away, say) is tried again. */
+export const CATALOG_RETRY_MS = 30_000;
+
+/** A failure worth trying again: retryable, or no node runs the images service right now. */
+function isTransient(err: unknown): boolean {
+	const e = err as { retryable?: boolean; name?: string; code?: number };
+	return Boolean(e.retryable) || e.name === "ServiceNotFoundError" || e.name === "ServiceNotAvailableError" || (e.code ?? 0) >= 500;
 }
 
-async function finish(doc: StoredBuild, outcome: Partial<StoredBuild> & { status: BuildStatus }, deps: BuildSyncDeps): Promise<void> {
+/**
+ * Writes the catalog entry of a succeeded build, once: a refusal is recorded on the build; a
+ * transient failure is recorded too and tried again later.
+ */
+export async function joinCatalog(doc: Pick<StoredBuild, "jobName" | "catalogPending" | "digest" | "name" | "tag" | "destination" | "description" | "git" | "resources" | "namespace">, deps: Pick<BuildSyncDeps, "addToCatalog" | "claim">): Promise<{ requeueAfterMs?: number } | void> {
+	if (!doc.catalogPending || !doc.digest) return;
+	const now = new Date().toISOString();
+	try {
+		const { id } = await deps.addToCatalog(catalogEntryOf(doc, doc.digest));
+		await deps.claim({ jobName: doc.jobName, catalogPending: true }, { $set: { imageId: id, catalogPending: false, updatedAt: now }, $unset: { catalogError: true } });
+	} catch (err) {
+		const transient = isTransient(err);
+		await deps.claim({ jobName: doc.jobName, catalogPending: true }, { $set: { catalogError: (err as Error).message, catalogPending: transient, updatedAt: now } });
+		if (transient) return { requeueAfterMs: CATALOG_RETRY_MS };
+	}
+}
+
+async function finish(doc: StoredBuild, outcome: Partial<StoredBuild> & { status: BuildStatus }, deps: BuildSyncDeps): Promise<{ requeueAfterMs?: number } | void> {
 	const now = new Date().toISOString();
 	const logs = await deps.readLogs(doc.namespaceName, doc.jobName).catch(() => doc.logs ?? "");
 	// Capturing logs takes a while: the Lease may have been lost meanwhile.
@@ -147,7 +161,7 @@ async function finish(doc: StoredBuild, outcome: Partial<StoredBuild> & { status
 	if (!(await deps.claim(unfinished(doc), setAndUnset(changes)))) return;
 	const done = { ...doc, ...changes };
 	deps.emit(outcome.status === "succeeded" ? "k8s.builds.succeeded" : "k8s.builds.failed", { id: doc.id, namespace: doc.namespace, status: outcome.status, image: done.image, digest: done.digest, reason: done.reason });
-	if (outcome.status === "succeeded") await joinCatalog(done, deps);
+	if (outcome.status === "succeeded") return joinCatalog(done, deps);
 }
 
 export async function reconcileBuild(id: string, deps: BuildSyncDeps): Promise<{ requeueAfterMs?: number } | void> {

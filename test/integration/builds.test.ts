@@ -84,7 +84,7 @@ describe.each(backends)("image builds against the real control plane, stored in 
 		expect(res.status).toBe(201);
 		const build = res.body as Build;
 		expect(build).toMatchObject({ namespace: ns.id, namespaceName: ns.name, name: "web-app", tag: "v1", status: "pending", destination: `${REGISTRY}/${ns.name}/web-app:v1` });
-		expect(res.text).not.toContain("s3cret");
+		expect(res.text).not.toContain(DOCKER_CONFIG);
 
 		// The Job, in the tenant's namespace, as the unit tests describe it.
 		const job = (await kube().get<V1Job>({ apiVersion: "batch/v1", kind: "Job", name: build.jobName, namespace: ns.name }))!;

@@ -1,6 +1,6 @@
 import type { V1Job, V1Pod } from "../../lib/k8s";
 import { buildsSettings, checkGitUrl, destinationOf, imageNameOf, limitRangeDefaults, parseSecretRef, DEFAULT_BUILDER_IMAGE } from "../../lib/builds/checks";
-import { catalogEntryOf, digestOf, imageByDigest, reconcileBuild, DIGEST_GRACE_MS, type BuildSyncDeps, type BuiltImageEntry, type StoredBuild } from "../../lib/builds/reconcile";
+import { CATALOG_RETRY_MS, catalogEntryOf, digestOf, imageByDigest, reconcileBuild, DIGEST_GRACE_MS, type BuildSyncDeps, type BuiltImageEntry, type StoredBuild } from "../../lib/builds/reconcile";
 import { BUILD_CONTAINER, buildJobFor, gitContext, type BuildRun } from "../../lib/manifests/build";
 import { limitRangeManifest } from "../../lib/manifests/namespace";
 
@@ -175,6 +175,21 @@ describe("a build's completion (lib/builds/reconcile.ts), with the Kubernetes re
 		});
 		await reconcileBuild("b1", h.deps);
 		expect(h.doc()).toMatchObject({ status: "succeeded", digest: DIGEST, catalogError: 'Image "app" already exists', catalogPending: false });
+	});
+
+	it("keeps a catalog write that failed for now (the images service away) pending, and tries it again", async () => {
+		let away = true;
+		const h = harness(completed(), [podWith(DIGEST)], async () => {
+			if (away) throw Object.assign(new Error("Service 'v1.k8s.images.create' is not found."), { name: "ServiceNotFoundError", code: 404 });
+			return { id: "img-2" };
+		});
+		expect(await reconcileBuild("b1", h.deps)).toEqual({ requeueAfterMs: CATALOG_RETRY_MS });
+		expect(h.doc()).toMatchObject({ status: "succeeded", catalogPending: true, catalogError: expect.stringContaining("not found") });
+		away = false;
+		await reconcileBuild("b1", h.deps);
+		expect(h.doc()).toMatchObject({ status: "succeeded", catalogPending: false, imageId: "img-2" });
+		expect(h.doc().catalogError).toBeUndefined();
+		expect(h.events.map(e => e.event)).toEqual(["k8s.builds.succeeded"]);
 	});
 
 	it("follows the Job while it runs", async () => {
