@@ -19,6 +19,8 @@ export const ErrorTypes = {
 	TooManyStreams: "TOO_MANY_STREAMS",
 	/** A leader-only write refused by the fence: this node no longer (provably) holds the controller Lease. */
 	NotLeader: "NOT_LEADER",
+	/** Image builds are not configured on this Berth (BUILD_REGISTRY, BUILD_REGISTRY_SECRET). */
+	BuildsDisabled: "BUILDS_DISABLED",
 } as const;
 
 export type ErrorType = (typeof ErrorTypes)[keyof typeof ErrorTypes];
@@ -73,6 +75,11 @@ export function quotaExceeded(message: string, data: unknown): Errors.MoleculerC
 
 export function clusterUnavailable(message: string, data?: unknown): Errors.MoleculerRetryableError {
 	return new Errors.MoleculerRetryableError(message, 503, ErrorTypes.ClusterUnavailable, data);
+}
+
+/** The operator has not set builds up (or their registry credentials are missing): 503, not the caller's fault. */
+export function buildsDisabled(message: string): Errors.MoleculerError {
+	return new Errors.MoleculerError(message, 503, ErrorTypes.BuildsDisabled);
 }
 
 export function metricsUnavailable(): Errors.MoleculerError {

@@ -7,6 +7,7 @@ import KeysService from "./keys.service";
 import JobsService from "./k8s.jobs.service";
 import CronJobsService from "./k8s.cronjobs.service";
 import ImagesService from "./k8s.images.service";
+import BuildsService from "./k8s.builds.service";
 import NamespacesService from "./k8s.namespaces.service";
 import VolumesService from "./k8s.volumes.service";
 import ConfigMapsService from "./k8s.configmaps.service";
@@ -31,6 +32,7 @@ export const serviceRegistry: Record<string, ServiceSchema> = {
 	"k8s.cronjobs": CronJobsService as unknown as ServiceSchema,
 	"k8s.namespaces": NamespacesService as unknown as ServiceSchema,
 	"k8s.images": ImagesService as unknown as ServiceSchema,
+	"k8s.builds": BuildsService as unknown as ServiceSchema,
 	"k8s.volumes": VolumesService as unknown as ServiceSchema,
 	"k8s.configmaps": ConfigMapsService,
 	"k8s.secrets": SecretsService,

@@ -22,6 +22,7 @@ import { createDbMixin, isDuplicateKey, type DbBackedService } from "../mixins/d
 import { isUnscoped, requirePlatformAdmin, SYSTEM_META, type CallerMeta } from "../mixins/membership.mixin";
 import type { LookupParams, NamespaceEntity } from "../lib/api/namespaces";
 import { strictParams } from "../lib/api/rules";
+import { createBuildParams, type BuildEntity, type CreateBuildParams } from "../lib/api/builds";
 
 // Re-exported for services that still import the entity from here (applications).
 export type { ImageEntity } from "../lib/api/images";
@@ -217,6 +218,17 @@ const ImagesService: ServiceSchema<ServiceSettingSchema, ImagesMethods, Record<s
 				const all = await this.findEntities(null, {});
 				for (const image of all) await this.removeEntity(ctx, String(image.id));
 				return { removed: all.length };
+			},
+		},
+
+		/** Builds an image from Git into a namespace's catalog: v1.k8s.builds does the work. */
+		build: {
+			retryPolicy: NOT_RETRIED,
+			rest: "POST /build",
+			summary: "Build an image from a Git repository into a namespace's catalog (see /api/v1/k8s/builds)",
+			params: strictParams(createBuildParams),
+			async handler(this: ImagesThis, ctx: Context<CreateBuildParams, Meta>): Promise<BuildEntity> {
+				return ctx.call<BuildEntity, CreateBuildParams>("v1.k8s.builds.create", ctx.params);
 			},
 		},
 

@@ -176,6 +176,8 @@ export class BerthClient implements Transport {
 	readonly envs = R.envsApi(this);
 	/** One-off commands run as Kubernetes Jobs (v1.k8s.jobs). */
 	readonly jobs = R.jobsApi(this);
+	/** Image builds from Git into a namespace's catalog (v1.k8s.builds). */
+	readonly builds = R.buildsApi(this);
 	/** Scheduled jobs: CronJobs and their runs (v1.k8s.cronjobs). */
 	readonly cronjobs = R.cronJobsApi(this);
 	/** The orchestrate seed's `/jobs` routes, shapes unchanged (snake_case). */

@@ -74,6 +74,8 @@ export function namespacesApi(t: Transport) {
 
 export function imagesApi(t: Transport) {
 	return {
+		/** Builds an image from Git into a namespace's catalog (the same as `builds.create`). */
+		build: (params: T.CreateBuildParams) => t.call<T.BuildEntity>("images.build", params),
 		list: (query: T.ListImagesQuery = {}) => t.call<T.ImageEntity[]>("images.list", query),
 		get: (id: string) => t.call<T.ImageEntity>("images.get", { id }),
 		/** By catalog name or image reference (`nginx`, `nginx:1.27`). */
@@ -244,6 +246,22 @@ export function jobsApi(t: Transport) {
 }
 
 /** Scheduled jobs (v1.k8s.cronjobs): a job's command on a cron schedule; each run's status and output kept. */
+/** Image builds from Git (v1.k8s.builds): status, image and digest, and the builder's output. */
+export function buildsApi(t: Transport) {
+	return {
+		list: (query: T.ListBuildsParams = {}) => t.call<T.BuildEntity[]>("builds.list", query),
+		get: (id: string) => t.call<T.BuildEntity>("builds.get", { id }),
+		create: (params: T.CreateBuildParams) => t.call<T.BuildEntity>("builds.create", params),
+		/** The output: live while the build runs, stored once it finished. */
+		logs: async (id: string) => (await t.call<string | undefined>("builds.logs", { id })) ?? "",
+		/** The output as it is written, until the build ends or `signal` aborts. */
+		followLogs: (id: string, opts: { maxSeconds?: number; signal?: AbortSignal } = {}): AsyncGenerator<string> => {
+			const req = buildRequest(OPERATIONS["builds.logs"], { id, follow: true, ...(opts.maxSeconds ? { maxSeconds: opts.maxSeconds } : {}) });
+			return t.stream(req.method, req.path, { query: req.query, signal: opts.signal });
+		},
+	};
+}
+
 export function cronJobsApi(t: Transport) {
 	return {
 		list: (query: T.ListJobsParams = {}) => t.call<T.CronJobEntity[]>("cronjobs.list", query),

@@ -138,6 +138,12 @@ export const OPERATIONS = {
 	"jobs.status": { method: "GET", path: "/api/v1/k8s/jobs/:id/status" },
 	"jobs.logs": { method: "GET", path: "/api/v1/k8s/jobs/:id/logs" },
 
+	"builds.list": { method: "GET", path: "/api/v1/k8s/builds" },
+	"builds.get": { method: "GET", path: "/api/v1/k8s/builds/:id" },
+	"builds.create": { method: "POST", path: "/api/v1/k8s/builds" },
+	"builds.logs": { method: "GET", path: "/api/v1/k8s/builds/:id/logs" },
+	"images.build": { method: "POST", path: "/api/v1/k8s/images/build" },
+
 	"cronjobs.list": { method: "GET", path: "/api/v1/k8s/cronjobs" },
 	"cronjobs.get": { method: "GET", path: "/api/v1/k8s/cronjobs/:id" },
 	"cronjobs.create": { method: "POST", path: "/api/v1/k8s/cronjobs" },

@@ -145,3 +145,5 @@ export type { CreateCronJobParams, CronJobEntity, CronRunEntity } from "../api/c
 export type { ApplicationStatus, ApplicationView, DeployParams, LaunchedApplication, LaunchParams, TemplateView } from "../api/applications";
 /** `GET /applications/:template/:id`, the binder seed's shape. */
 export type { BinderView as Application } from "../api/applications";
+
+export type { BuildEntity, BuildStatus, CreateBuildParams, ListBuildsParams } from "../api/builds";

@@ -134,7 +134,7 @@ function lineSink(out: PassThrough, prefix: string, isClosed: () => boolean, onE
  * goes away, or when `recheck` says the caller's access is gone (checked every `recheckMs` and on
  * every access change). It holds one of `owner`'s stream slots while open (429 when none is free).
  */
-export async function followLogs(kube: KubeClient, doc: DeploymentEntity, pods: V1Pod[], params: LogsParams & { since?: number }, access?: { recheck: () => Promise<boolean>; recheckMs: number; owner: string }): Promise<Readable> {
+export async function followLogs(kube: KubeClient, doc: Pick<DeploymentEntity, "namespaceName">, pods: V1Pod[], params: LogsParams & { since?: number }, access?: { recheck: () => Promise<boolean>; recheckMs: number; owner: string }): Promise<Readable> {
 	const release = access ? streamSlots.acquire(access.owner) : () => {};
 	const limitBytes = loadConfig().logLimitBytes;
 	const out = new PassThrough();

@@ -16,11 +16,11 @@ export function tailBytes(logs: string, max: number): string {
 
 /**
  * The logs of every pod of a Job, oldest pod first; with retries, each attempt under a header.
- * A pod whose container never started has no logs and is skipped. Each pod's read is limited to
+ * Of each pod's `container` (a job's by default). A pod whose container never started has no logs and is skipped. Each pod's read is limited to
  * its share of LOG_LIMIT_BYTES (the apiserver sends a log's beginning), then the whole is cut to
  * its last `maxBytes`.
  */
-export async function readJobLogs(kube: KubeClient, namespace: string, name: string, maxBytes: number): Promise<string> {
+export async function readJobLogs(kube: KubeClient, namespace: string, name: string, maxBytes: number, container = JOB_CONTAINER): Promise<string> {
 	const pods = (await kube.list<V1Pod>(Kinds.Pod, { namespace, labelSelector: jobPodSelector(name) })).sort(
 		(a, b) => new Date(a.metadata?.creationTimestamp ?? 0).getTime() - new Date(b.metadata?.creationTimestamp ?? 0).getTime(),
 	);
@@ -29,7 +29,7 @@ export async function readJobLogs(kube: KubeClient, namespace: string, name: str
 	for (const pod of pods) {
 		const podName = pod.metadata?.name as string;
 		try {
-			parts.push({ pod: podName, logs: await kube.podLogs(namespace, podName, { container: JOB_CONTAINER, limitBytes }) });
+			parts.push({ pod: podName, logs: await kube.podLogs(namespace, podName, { container, limitBytes }) });
 		} catch (err) {
 			if (isNotFound(err) || (err as { code?: number }).code === 422) continue;
 			throw err;

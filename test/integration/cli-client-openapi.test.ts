@@ -141,6 +141,14 @@ const calls: Record<OperationName, (c: BerthClient) => Promise<unknown>> = {
 		await c.jobs.create({ namespace: "team-a", command: ["python3", "-c", "print(1)"], env: [{ name: "A", value: "1" }] });
 	},
 	"jobs.remove": c => c.jobs.remove("j1"),
+	"builds.list": c => c.builds.list({ namespace: "team-a" }),
+	"builds.get": c => c.builds.get("b1"),
+	"builds.create": c => c.builds.create({ namespace: "team-a", git: "https://git.example/acme/app.git", ref: "main", context: "web", dockerfile: "Dockerfile", name: "app", tag: "v1", description: "d", resources: { requests: { cpu: "100m" } }, timeoutSeconds: 600 }),
+	"builds.logs": async c => {
+		await c.builds.logs("b1");
+		for await (const _ of c.builds.followLogs("b1", { maxSeconds: 5 })) break;
+	},
+	"images.build": c => c.images.build({ namespace: "team-a", git: "https://git.example/acme/app.git" }),
 	"cronjobs.list": c => c.cronjobs.list({ namespace: "team-a" }),
 	"cronjobs.get": c => c.cronjobs.get("c1"),
 	"cronjobs.create": c => c.cronjobs.create({ namespace: "team-a", cmd: "date", schedule: "*/5 * * * *", timeZone: "Europe/Berlin", suspend: false, concurrencyPolicy: "Forbid", timeoutSeconds: 60 }),

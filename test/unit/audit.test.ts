@@ -41,6 +41,8 @@ describe("which actions the audit records", () => {
 				...["binderDeploy", "binderLaunch", "launch", "delete"].map(a => `v1.k8s.applications.${a}`),
 				"v1.k8s.inventory.adopt",
 				"v1.k8s.revisions.rollback",
+				"v1.k8s.images.build",
+				"v1.k8s.builds.create",
 			].sort(),
 		);
 	});
