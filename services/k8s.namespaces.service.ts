@@ -385,9 +385,7 @@ const NamespacesService: ServiceSchema<ServiceSettingSchema, NamespacesMethods, 
 			},
 		},
 	},
-
 	methods,
-
 };
 
 /** The held `default` gets no members and no other owner; for a caller who may not see it, it does not exist. */

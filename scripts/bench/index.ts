@@ -17,13 +17,16 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { bringUpCluster, kubectl, type BenchCluster } from "./cluster";
+import { runCost } from "./cost";
 import { deployWithBerth, deployWithKubectl, type DeployResult } from "./deploy";
 import { benchInventory, measureRelist, type InventoryResult, type RelistResult } from "./inventory";
 import { Mesh, newAdminKey } from "./mesh";
 import { formatSummary } from "./profile";
 import { benchReads, type ReadsResult } from "./reads";
+import { runReconcileLatency } from "./reconcile";
 import { renderMarkdown, renderTable, rows, type Results } from "./report";
 import type { BenchRow } from "./rows";
+import { runScaleCurve } from "./scale";
 import { loadBenchConfig, log, repoRoot, sleep, type BenchConfig, type Benchmark } from "./util";
 
 /** How long an idle mesh is left alone before its RSS is read. */
@@ -203,11 +206,10 @@ type RowsBenchmark = (ctx: RowsContext) => Promise<BenchRow[]>;
 const BUILT_IN = new Set<Benchmark>(["deploy", "reads", "inventory", "memory"]);
 
 /**
- * Benchmarks that bring their own rows, by BENCH_ONLY name, in the order they run. The scale curve,
- * reconcile latency and the write path's count (scale.ts, reconcile.ts, cost.ts) join here:
- * `{ scale: runScaleCurve, reconcile: runReconcileLatency, cost: runCost }`.
+ * Benchmarks that bring their own rows, by BENCH_ONLY name, in the order they run: the scale curve,
+ * reconcile latency and the write path's count (scale.ts, reconcile.ts, cost.ts).
  */
-const ROW_BENCHMARKS: Partial<Record<Benchmark, RowsBenchmark>> = {};
+const ROW_BENCHMARKS: Partial<Record<Benchmark, RowsBenchmark>> = { scale: runScaleCurve, reconcile: runReconcileLatency, cost: runCost };
 
 function rowsContext(run: BenchRun): RowsContext {
 	const cluster = run.cluster as BenchCluster;
