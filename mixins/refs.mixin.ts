@@ -38,8 +38,9 @@ export function createRefsMixin(): Partial<ServiceSchema> {
 			 * reference IMAGE_POLICY admits (lib/images/resolve.ts). Anything else: 422 on `field`.
 			 * Unmasked: what is deployed from it needs the values of the secrets it declares.
 			 */
-			async resolveImage(this: Service, ctx: Context<unknown, CallerMeta>, ref: string, field = "image", references = field === "image"): Promise<CatalogImage> {
-				return ctx.call<CatalogImage, ResolveImageParams>("v1.k8s.images.resolve", { ref, field, references });
+			async resolveImage(this: Service, ctx: Context<unknown, CallerMeta>, ref: string, how: Omit<ResolveImageParams, "ref"> = {}): Promise<CatalogImage> {
+				const { field = "image", references = field === "image", sharedOnly } = how;
+				return ctx.call<CatalogImage, ResolveImageParams>("v1.k8s.images.resolve", { ref, field, references, ...(sharedOnly ? { sharedOnly } : {}) });
 			},
 			/**
 			 * Runs `work` (a quota check and the store of what it admits, given the quota read under the
@@ -55,6 +56,6 @@ export function createRefsMixin(): Partial<ServiceSchema> {
 /** Methods the refs mixin adds, for services' `this` typing. */
 export interface RefsMethods {
 	lookupNamespace(ctx: Context<unknown, CallerMeta>, ref: string, field?: string | null, need?: NamespaceRole): Promise<NamespaceRef>;
-	resolveImage(ctx: Context<unknown, CallerMeta>, ref: string, field?: string, references?: boolean): Promise<CatalogImage>;
+	resolveImage(ctx: Context<unknown, CallerMeta>, ref: string, how?: Omit<ResolveImageParams, "ref">): Promise<CatalogImage>;
 	withAdmission<T>(ctx: Context<unknown, CallerMeta>, namespaceId: string, work: (quota: QuotaReport | undefined) => Promise<T>): Promise<T>;
 }

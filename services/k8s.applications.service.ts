@@ -103,7 +103,7 @@ const methods = {
 		let image: TemplateImage;
 		try {
 			// v1.k8s.images answers the whole catalog entry; the refs mixin types only what deployments use.
-			image = (await this.resolveImage(ctx, ref, "template")) as unknown as TemplateImage;
+			image = (await this.resolveImage(ctx, ref, { field: "template", sharedOnly: true })) as unknown as TemplateImage;
 		} catch (err) {
 			if ((err as { code?: number }).code === 422) throw notFound("Template", ref);
 			throw err;

@@ -13,7 +13,7 @@ import {
 	type LoadReport,
 } from "../lib/api/images";
 import { CATALOG_FIELDS, CatalogError, catalogDir, loadCatalog, maskCatalogSecrets, type CatalogImage } from "../lib/catalog";
-import { ENTRY_FIELDS, entryKey, sightFilter, type Sight } from "../lib/images/entries";
+import { ENTRY_FIELDS, entryKey, sees, sightFilter, type Sight } from "../lib/images/entries";
 import { resolveImageParams, referenceEntry, type ResolveImageParams } from "../lib/images/resolve";
 import { migrateStore, type LegacyStore } from "../lib/images/store";
 import { createImageWritesMixin, type ImageWritesMethods } from "../mixins/image-writes.mixin";
@@ -181,10 +181,11 @@ const ImagesService: ServiceSchema<ServiceSettingSchema, ImagesMethods, Record<s
 			visibility: "public",
 			params: resolveImageParams,
 			async handler(this: ImagesThis, ctx: Context<ResolveImageParams, Meta>): Promise<CatalogImage | ReturnType<typeof referenceEntry>> {
-				const { ref, field = "image", references = false } = ctx.params;
-				const byId = await this.visibleDoc(ctx, ref);
-				if (byId) return this.publicView<ImageEntity>(byId);
-				const byName = await this.findByName(ref, await this.sightOf(ctx));
+				const { ref, field = "image", references = false, sharedOnly = false } = ctx.params;
+				const sight = sharedOnly ? [] : await this.sightOf(ctx);
+				const byId = await this.loadDoc<ImageEntity>(ref);
+				if (byId && sees(sight, byId)) return this.publicView<ImageEntity>(byId);
+				const byName = await this.findByName(ref, sight);
 				if (byName) return byName;
 				return referenceEntry(ref, field, references, ctx.meta.userID !== SYSTEM_META.userID);
 			},

@@ -14,12 +14,15 @@ export interface ResolveImageParams {
 	field?: string;
 	/** Whether an image reference outside the catalog will do (deployments: yes; application templates: no). */
 	references?: boolean;
+	/** Only the shared catalog, none of a namespace's entries (application templates run outside tenants' namespaces). */
+	sharedOnly?: boolean;
 }
 
 export const resolveImageParams = {
 	ref: { type: "string", min: 1, max: 512 },
 	field: { type: "string", min: 1, max: 64, optional: true },
 	references: { type: "boolean", optional: true },
+	sharedOnly: { type: "boolean", optional: true },
 	scope: { type: "any", optional: true },
 };
 

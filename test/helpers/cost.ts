@@ -60,7 +60,7 @@ export async function measure(label: string, counter: { calls: Call[] }, action:
  * admission around their quota check and store (issue #18): one mesh call more than reading the quota.
  */
 export function expectLeanWritePath(create: Cost, scale: Cost): void {
-	expect(create.request["v1.k8s.images.get"] ?? 0).toBeLessThanOrEqual(1);
+	expect(create.request["v1.k8s.images.resolve"] ?? 0).toBeLessThanOrEqual(1);
 	expect(create.request["v1.k8s.namespaces.lookup"] ?? 0).toBeLessThanOrEqual(1);
 	expect(create.mesh["v1.k8s.deployments.lookup"]).toBeUndefined();
 	expect(create.request["v1.k8s.envs.createEnv"]).toBe(1);
@@ -70,7 +70,7 @@ export function expectLeanWritePath(create: Cost, scale: Cost): void {
 		expect(cost.request["v1.k8s.namespaces.releaseAdmission"]).toBe(1);
 		expect(cost.request["v1.k8s.namespaces.resourcequota"]).toBeUndefined();
 	}
-	expect(scale.request["v1.k8s.images.get"]).toBeUndefined();
+	expect(scale.request["v1.k8s.images.resolve"]).toBeUndefined();
 	expect(scale.request["v1.k8s.images.resolveName"]).toBeUndefined();
 	expect(scale.apiserver["dry-run"]).toBeUndefined();
 	expect(scale.apiserver.apply).toBeGreaterThan(0);

@@ -38,7 +38,7 @@ describe("the write path's cost (Kubernetes stubbed): one create and one scale",
 		});
 		expectLeanWritePath(create, scale);
 		// The passes build from the image the create read: no lookup in the background either.
-		expect(create.mesh["v1.k8s.images.get"]).toBe(1);
-		expect(scale.mesh["v1.k8s.images.get"]).toBeUndefined();
+		expect(create.mesh["v1.k8s.images.resolve"]).toBe(1);
+		expect(scale.mesh["v1.k8s.images.resolve"]).toBeUndefined();
 	});
 });
