@@ -54,6 +54,7 @@ export const OPERATION_DOCS: OperationDocs = {
 	"v1.k8s.namespaces.removeMember": { summary: "Remove a member", response: { ...ex.namespace, members: [], memberRoles: [] } },
 	"v1.k8s.namespaces.transfer": { summary: "Give the namespace to another owner (owner only)", response: { ...ex.namespace, owner: "carol" }, request: transfer },
 	"v1.k8s.namespaces.grantDomain": { response: ex.namespace, request: { domain: "*.shop.example" } },
+	"v1.k8s.namespaces.adopt": { response: { ...ex.namespace, adoptedAt: "2026-06-04T09:20:00.000Z" }, request: { name: "shop", owner: "alice", quota: { cpu: "4", memory: "8Gi" } } },
 	"v1.k8s.namespaces.revokeDomain": { response: { ...ex.namespace, domains: [] } },
 
 	"v1.k8s.images.list": { summary: "The image catalog (`launchable` narrows it to templates)", response: [ex.image] },
@@ -62,6 +63,18 @@ export const OPERATION_DOCS: OperationDocs = {
 	"v1.k8s.images.loadImages": { response: ex.loadReport },
 	"v1.k8s.images.clean": { response: ex.removedCount },
 	"v1.k8s.images.deploy": { response: ex.deployment, request: { namespace: "shop", name: "web", vHosts: ["www.shop.example"], replicas: 2 } },
+	"v1.k8s.images.create": {
+		summary: "Add an image: to the shared catalog (admins), or with `namespaceId` for one namespace's members only",
+		response: ex.tenantImage,
+		request: ex.createImageRequest,
+	},
+	"v1.k8s.images.update": { summary: "Change an image's fields (those named; a file entry stays as the API made it)", response: { ...ex.tenantImage, tag: "1.4.3", image: "registry.example/shop/api:1.4.3" }, request: { tag: "1.4.3", image: "registry.example/shop/api:1.4.3" } },
+	"v1.k8s.images.remove": { summary: "Remove an image from the catalog (deployments of it keep running)", response: ex.tenantImage },
+	"v1.k8s.images.build": { summary: "Build an image from a Git repository into a namespace's catalog (as POST /api/v1/k8s/builds)", response: ex.pendingBuild, request: { git: "https://git.example/shop/api.git", ref: "refs/tags/v1.4.2", name: "shop-api", tag: "1.4.2", namespace: "shop" } },
+	"v1.k8s.builds.list": { summary: "Image builds in the namespaces you see (`namespace` narrows it)", response: [ex.build] },
+	"v1.k8s.builds.get": { summary: "One build: its status, and once it succeeded its image, digest and catalog entry", response: ex.build },
+	"v1.k8s.builds.create": { summary: "Build an image from Git with kaniko in the namespace; it joins the namespace's catalog with its digest", response: ex.pendingBuild, request: { git: "https://git.example/shop/api.git", ref: "refs/tags/v1.4.2", name: "shop-api", tag: "1.4.2", namespace: "shop" } },
+	"v1.k8s.builds.logs": { summary: "The builder's output (text/plain): live while it runs, stored once it finished (`follow=true` streams it)", response: ex.buildLogs },
 
 	"v1.k8s.volumes.list": { summary: "Volumes in your namespaces (`namespace` narrows)", response: [ex.volume] },
 	"v1.k8s.volumes.get": { summary: "One volume", response: ex.volume },
@@ -164,6 +177,7 @@ export const OPERATION_DOCS: OperationDocs = {
 	"v1.k8s.inventory.list": { response: ex.inventoryPage },
 	"v1.k8s.inventory.get": { response: ex.inventoryView },
 	"v1.k8s.inventory.getNamespace": { response: ex.namespaceSummary },
+	"v1.k8s.inventory.tree": { summary: "One namespace as XOS models it: TrustDomain, Principals, Slices, Instances, ConfigMaps, Secrets (key names only), ServicePorts", response: ex.xosTree },
 	"v1.k8s.inventory.adopt": {
 		response: { namespace: nsId, name: "legacy-web", confirmed: false, image: { id: imageId, name: "nginx" }, spec: { name: "legacy-web", namespace: nsId, image: imageId, replicas: 1 }, diff: [], objects: [{ kind: "Deployment", name: "legacy-web", exists: true }], notes: [] },
 		request: { namespace: "shop", name: "legacy-web", image: "nginx" },

@@ -22,6 +22,8 @@ const ids = {
 	configMap: "665f1c2a9b1e4d0012a3b4c9",
 	secret: "665f1c2a9b1e4d0012a3b4ca",
 	key: "665f1c2a9b1e4d0012a3b4cb",
+	tenantImage: "665f1c2a9b1e4d0012a3b4cc",
+	build: "665f1c2a9b1e4d0012a3b4cd",
 	application: "a1b2c3d4",
 };
 export const exampleIds = ids;
@@ -78,6 +80,52 @@ export const image: T.ImageEntity = {
 	createdAt: at,
 	updatedAt: at,
 };
+/** A tenant's own entry: only the members of `shop` see it. */
+export const tenantImage: T.ImageEntity = {
+	...image,
+	id: ids.tenantImage,
+	name: "shop-api",
+	namespace: "shop",
+	tag: "1.4.2",
+	image: "registry.example/shop/api:1.4.2",
+	registry: "registry.example",
+	repository: "shop/api",
+	description: "The shop's API on port 8080",
+	namespaceId: ids.namespace,
+	source: "api",
+	ports: [{ name: "http", port: 8080, protocol: "TCP", expose: "public" }],
+	env: [],
+};
+const { id: _tenantImageId, source: _source, createdAt: _created, updatedAt: _updated, ...tenantEntry } = tenantImage;
+/** A create names the namespace by name or id; the answer carries its id. */
+export const createImageRequest: T.CreateImageBody = { ...tenantEntry, namespaceId: "shop" };
+export const build: T.BuildEntity = {
+	id: ids.build,
+	jobName: "build-shop-api-5f1c2a9b",
+	namespace: ids.namespace,
+	namespaceName: "shop",
+	git: "https://git.example/shop/api.git",
+	ref: "refs/tags/v1.4.2",
+	dockerfile: "Dockerfile",
+	name: "shop-api",
+	tag: "1.4.2",
+	destination: "registry.example/shop/shop-api:1.4.2",
+	resources: { requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: "2", memory: "4Gi" } },
+	timeoutSeconds: 1800,
+	status: "succeeded",
+	image: "registry.example/shop/shop-api@sha256:9b1e4d0012a3b4cd665f1c2a9b1e4d0012a3b4cd665f1c2a9b1e4d0012a3b4cd",
+	digest: "sha256:9b1e4d0012a3b4cd665f1c2a9b1e4d0012a3b4cd665f1c2a9b1e4d0012a3b4cd",
+	imageId: ids.tenantImage,
+	finishedAt: later,
+	owner: "alice",
+	members: [],
+	createdAt: at,
+	updatedAt: later,
+};
+const { image: _image, digest: _digest, imageId: _imageId, finishedAt: _finishedAt, ...buildSpec } = build;
+/** What a create answers: the Job is made, nothing has run yet. */
+export const pendingBuild: T.BuildEntity = { ...buildSpec, status: "pending", updatedAt: at };
+export const buildLogs = "INFO[0000] Retrieving image manifest node:24-alpine\nINFO[0042] Pushing image to registry.example/shop/shop-api:1.4.2\n";
 export const loadReport: T.LoadReport = { added: ["redis"], updated: ["nginx"], unchanged: ["postgres", "node"], overridden: ["php-8-1-0-fpm"] };
 
 export const volume: T.VolumeEntity = {
@@ -199,6 +247,16 @@ export const inventoryView: T.InventoryView = { kind: "Namespace", name: "shop",
 export const summaryView: T.SummaryView = { synced: true, counts: { namespaces: 3, deployments: 5, pods: 9 } };
 export const inventoryPage: T.InventoryPage = { total: 1, offset: 0, limit: 100, items: [inventoryView] };
 export const namespaceSummary: T.NamespaceSummary = { ...inventoryView, counts: { deployments: 1, pods: 2 } } as T.NamespaceSummary;
+
+export const xosTree: T.XosTree = {
+	trust_domain: { name: "shop", provenance: "berth", entity: { kind: "Namespace", id: ids.namespace }, phase: "Active", uid: namespace.uid ?? undefined, labels: { "app.kubernetes.io/managed-by": "berth" }, created_at: at },
+	principals: [{ name: "default", provenance: "external", trust_domain: "shop", image_pull_secrets: [] }],
+	slices: [{ name: "web", provenance: "berth", entity: { kind: "Deployment", id: ids.deployment }, trust_domain: "shop", controller_kind: "Deployment", controller_replica_count: 2, images: ["nginx:1.27"], ready: 2, current: 2 }],
+	instances: [{ name: "web-7d9c8b6f5-x2k4p", provenance: "berth", slice: { controller_kind: "Deployment", name: "web" }, image: "nginx:1.27", images: ["nginx:1.27"], pod_ip: "10.0.0.12", node: "kwok-node-0", phase: "Running", ready: true }],
+	config_maps: [{ name: "web-env", provenance: "berth", trust_domain: "shop", keys: ["LOG_LEVEL"] }],
+	secrets: [{ name: "web-env-secret", provenance: "berth", trust_domain: "shop", keys: ["STRIPE_KEY"], type: "Opaque" }],
+	service_ports: [{ service: "web-service", name: "http", provenance: "berth", protocol: "TCP", port: 80, target_port: 80, node_port: 30080 }],
+};
 
 export const applicationView: T.ApplicationView = { id: ids.application, "template-name": "jupyter-notebook", location: "https://a1b2c3d4.apps.example/", status: "running", namespace: "berth-apps", owner: "alice", lastActivityAt: later, cullAt: "2026-06-04T10:14:30.000Z", readyAt: later, createdAt: at, updatedAt: later };
 export const templateView: T.TemplateView = { id: "665f1c2a9b1e4d0012a3b4d2", name: "jupyter-notebook", description: "Jupyter notebook server (JupyterLab) on port 8888", image: "quay.io/jupyter/base-notebook:python-3.11", public: true, ports: [{ name: "http", port: 8888, protocol: "TCP" }], resources: { limits: { cpu: 1000, memory: 1024 }, requests: { cpu: 100, memory: 256 } } };

@@ -61,6 +61,7 @@ export interface Responses {
 	"v1.k8s.namespaces.transfer": T.NamespaceEntity;
 	"v1.k8s.namespaces.grantDomain": T.NamespaceEntity;
 	"v1.k8s.namespaces.revokeDomain": T.NamespaceEntity;
+	"v1.k8s.namespaces.adopt": T.NamespaceEntity;
 
 	"v1.k8s.images.list": T.ImageEntity[];
 	"v1.k8s.images.get": T.ImageEntity;
@@ -68,6 +69,14 @@ export interface Responses {
 	"v1.k8s.images.loadImages": T.LoadReport;
 	"v1.k8s.images.clean": RemovedCount;
 	"v1.k8s.images.deploy": T.DeploymentEntity;
+	"v1.k8s.images.create": T.ImageEntity;
+	"v1.k8s.images.update": T.ImageEntity;
+	"v1.k8s.images.remove": T.ImageEntity;
+	"v1.k8s.images.build": T.BuildEntity;
+	"v1.k8s.builds.list": T.BuildEntity[];
+	"v1.k8s.builds.get": T.BuildEntity;
+	"v1.k8s.builds.create": T.BuildEntity;
+	"v1.k8s.builds.logs": string;
 
 	"v1.k8s.volumes.list": T.VolumeEntity[];
 	"v1.k8s.volumes.get": T.VolumeEntity;
@@ -175,6 +184,7 @@ export interface Responses {
 	"v1.k8s.inventory.get": T.InventoryView;
 	"v1.k8s.inventory.getNamespace": T.NamespaceSummary;
 	"v1.k8s.inventory.adopt": T.AdoptionPlan;
+	"v1.k8s.inventory.tree": T.XosTree;
 
 	"v1.k8s.applications.list": T.ApplicationView[];
 	"v1.k8s.applications.status": T.ApplicationView;
