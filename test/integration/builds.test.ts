@@ -75,7 +75,7 @@ describe.each(backends)("image builds against the real control plane, stored in 
 		await dropStore(uri);
 	});
 
-	it("runs the builder as a Job in the tenant's namespace, then succeeds with the digest the builder reports; its logs are readable", async () => {
+	it("runs the builder as a Job in the tenant's namespace, then succeeds with the digest the builder reports; its logs are readable and its image joins the namespace's catalog", async () => {
 		const res = await request(`${mesh.url}/api/v1/k8s/images/build`, {
 			method: "POST",
 			key: alice,
@@ -127,12 +127,20 @@ describe.each(backends)("image builds against the real control plane, stored in 
 		expect([logs.status, logs.text]).toEqual([200, served]);
 		const list = await request(`${mesh.url}/api/v1/k8s/builds?namespace=${ns.name}`, { key: alice });
 		expect((list.body as Build[]).map(b => b.id)).toContain(build.id);
+
+		// The image joins the namespace's catalog with its digest: alice sees it, bob (no member) does not.
+		const withImage = await eventually(async () => {
+			const got = (await request(`${mesh.url}/api/v1/k8s/builds/${build.id}`, { key: alice })).body as Build & { imageId?: string };
+			expect(got.imageId).toEqual(expect.any(String));
+			return got;
+		});
+		const entry = await request(`${mesh.url}/api/v1/k8s/images/${withImage.imageId}`, { key: alice });
+		expect([entry.status, entry.body]).toEqual([200, expect.objectContaining({ name: "web-app", tag: "v1", image: `${REGISTRY}/${ns.name}/web-app@${DIGEST}`, source: "build", namespaceId: ns.id })]);
+		expect((await request(`${mesh.url}/api/v1/k8s/images/${withImage.imageId}`, { key: bob })).status).toBe(404);
+		const bobsCatalog = await request(`${mesh.url}/api/v1/k8s/images`, { key: bob });
+		expect((bobsCatalog.body as { id: string }[]).map(i => i.id)).not.toContain(withImage.imageId);
 	});
 
-	// ENABLE AFTER MERGE WITH wt-images: v1.k8s.images.create lands there. Then assert that the
-	// succeeded build above has `imageId`, and that GET /api/v1/k8s/images/:imageId answers alice with
-	// { name: "web-app", tag: "v1", image: `${REGISTRY}/${ns.name}/web-app@${DIGEST}`, digest: DIGEST, source: "build", namespaceId: ns.id }.
-	test.todo("a succeeded build's image joins the namespace's catalog with its digest (ENABLE AFTER MERGE WITH wt-images)");
 
 	it("fails the build when its Job fails, and adds nothing to the catalog", async () => {
 		// No pod may start in this namespace: the Job runs past its deadline and fails (DeadlineExceeded).
