@@ -123,7 +123,7 @@ export class BodyMaker {
 	private string(schema: Schema, name: string): string {
 		if (schema.format === "date-time") return new Date(Date.now() + 86_400_000).toISOString();
 		if (schema.format === "email") return "someone@example.com";
-		if (schema.format === "uri") return "http://example.com/";
+		if (schema.format === "uri") return "http://example.com/acme/app.git";
 		const byName: Record<string, string | (() => string)> = { value: this.secret, size: "1Gi", storage: "1Gi", cpu: "100m", memory: "64Mi", mountPath: "/data", key: "SECRET_TOKEN", cmd: "true", command: "true", schedule: "@hourly", ...this.options.names };
 		const named = byName[name];
 		const candidates = [typeof named === "function" ? named() : named, dnsName(), "x", "a1"].filter((c): c is string => typeof c === "string");

@@ -177,6 +177,11 @@ const RULES: Record<string, Rule> = {
 	// Adoption replaces a Deployment nobody in Berth made: it needs N's admin role (a dry run here).
 	"POST /api/v1/k8s/inventory/adopt": naming("admin", "404"),
 
+	"GET /api/v1/k8s/builds": naming("view", "404", { shows: true }),
+	"POST /api/v1/k8s/builds": naming("edit", "404"),
+	"POST /api/v1/k8s/images/build": naming("edit", "404"),
+	"GET /api/v1/k8s/builds/{id}": read,
+	"GET /api/v1/k8s/builds/{id}/logs": read,
 	"GET /api/v1/k8s/jobs": naming("view", "404", { shows: true }),
 	"POST /api/v1/k8s/jobs": naming("edit", "404"),
 	"DELETE /api/v1/k8s/jobs/{id}": { ...edit, destroys: 1 },
@@ -353,7 +358,7 @@ describe.each(backends("berth_it_matrix"))("access matrix over every operation, 
 	beforeAll(async () => {
 		uri = pickMongo();
 		useStore(uri);
-		restoreEnv = setEnv({ JOBS_COMPAT_NAMESPACE: compatNs, APPS_NAMESPACE: appsNs, APPS_MAX_PER_OWNER: "50", APPS_QUOTA_CPU: "64", APPS_QUOTA_MEMORY: "64Gi", APPS_QUOTA_PODS: "500", RATE_LIMIT: "1000000" });
+		restoreEnv = setEnv({ BUILD_REGISTRY: "registry.example:5000", JOBS_COMPAT_NAMESPACE: compatNs, APPS_NAMESPACE: appsNs, APPS_MAX_PER_OWNER: "50", APPS_QUOTA_CPU: "64", APPS_QUOTA_MEMORY: "64Gi", APPS_QUOTA_PODS: "500", RATE_LIMIT: "1000000" });
 		mesh = await startMesh([]);
 		const doc = (await request(`${mesh.url}/api/openapi.json`)).body;
 		ops = operationsOf(doc);

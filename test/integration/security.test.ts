@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { hashKey } from "../../lib/keys";
-import { uniqueName } from "../helpers/cluster";
+import { kube, uniqueName } from "../helpers/cluster";
+import { setEnv } from "./applications.fixtures";
 import { request, startMesh, type Mesh } from "../helpers/mesh";
 import { BodyMaker, callOp, fill, makeEntities, nameOf, operationsOf, queryFor, referencesTo, type Created, type Operation } from "../helpers/openapi-ops";
 
@@ -31,7 +32,12 @@ describe("security matrix over every REST route", () => {
 		return res.body;
 	}
 
+	// Builds on (a registry that is never pushed to: kwok runs no builder), /jobs in a namespace of its own.
+	const compatNs = uniqueName("it-security-orch");
+	let restoreEnv: () => void = () => undefined;
+
 	beforeAll(async () => {
+		restoreEnv = setEnv({ BUILD_REGISTRY: "registry.example:5000", JOBS_COMPAT_NAMESPACE: compatNs });
 		mesh = await startMesh([]);
 		const doc = (await request(`${mesh.url}/api/openapi.json`)).body;
 		ops = operationsOf(doc);
@@ -53,6 +59,8 @@ describe("security matrix over every REST route", () => {
 		}
 		for (const id of keyIds) await request(`${mesh.url}/api/v1/keys/${id}`, { method: "DELETE", key: mesh.adminKey }).catch(() => undefined);
 		await mesh.stop();
+		restoreEnv();
+		await kube().delete({ apiVersion: "v1", kind: "Namespace", name: compatNs }).catch(() => undefined);
 	});
 
 	it("finds the routes in the OpenAPI document", () => {
