@@ -26,7 +26,7 @@ import { benchReads, type ReadsResult } from "./reads";
 import { runReconcileLatency } from "./reconcile";
 import { renderMarkdown, renderTable, rows, type Results } from "./report";
 import type { BenchRow } from "./rows";
-import { runScaleCurve } from "./scale";
+import { runScaleCurve, type ScaleContext } from "./scale";
 import { loadBenchConfig, log, repoRoot, sleep, type BenchConfig, type Benchmark } from "./util";
 
 /** How long an idle mesh is left alone before its RSS is read. */
@@ -186,21 +186,8 @@ async function runBenchmarks(run: BenchRun): Promise<void> {
 	for (const name of config.only) if (!BUILT_IN.has(name) && !ROW_BENCHMARKS[name]) log(`${name}: not part of this build (scripts/bench/index.ts's ROW_BENCHMARKS has no runner for it)`);
 }
 
-/**
- * What a benchmark that answers rows of its own receives (scale.ts's ScaleContext is the same
- * shape): each mesh it starts gets a store of its own, so every benchmark starts empty.
- */
-export interface RowsContext {
-	cluster: BenchCluster;
-	config: BenchConfig;
-	outDir: string;
-	adminKey: string;
-	leaseName: string;
-	startMesh(label: string): Promise<Mesh>;
-	createdNamespaces?: string[];
-}
-
-type RowsBenchmark = (ctx: RowsContext) => Promise<BenchRow[]>;
+/** A benchmark that answers rows of its own: each mesh it starts gets a store of its own, so every benchmark starts empty. */
+type RowsBenchmark = (ctx: ScaleContext) => Promise<BenchRow[]>;
 
 /** The benchmarks above, run here step by step. */
 const BUILT_IN = new Set<Benchmark>(["deploy", "reads", "inventory", "memory"]);
@@ -211,7 +198,7 @@ const BUILT_IN = new Set<Benchmark>(["deploy", "reads", "inventory", "memory"]);
  */
 const ROW_BENCHMARKS: Partial<Record<Benchmark, RowsBenchmark>> = { scale: runScaleCurve, reconcile: runReconcileLatency, cost: runCost };
 
-function rowsContext(run: BenchRun): RowsContext {
+function rowsContext(run: BenchRun): ScaleContext {
 	const cluster = run.cluster as BenchCluster;
 	let meshes = 0;
 	return {
